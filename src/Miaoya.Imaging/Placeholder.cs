@@ -1,0 +1,1 @@
+namespace Miaoya.Imaging; internal static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace Miaoya.MockWebUi; internal static class Placeholder { }

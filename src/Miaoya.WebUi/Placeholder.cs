@@ -1,0 +1,1 @@
+namespace Miaoya.WebUi; internal static class Placeholder { }
