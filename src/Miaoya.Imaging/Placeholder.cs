@@ -1,1 +1,0 @@
-namespace Miaoya.Imaging; internal static class Placeholder { }

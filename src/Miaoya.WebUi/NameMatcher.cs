@@ -1,0 +1,55 @@
+namespace Miaoya.WebUi;
+
+/// <summary>Finds the known names closest to an unknown one, for error messages.</summary>
+internal static class NameMatcher
+{
+    public static IReadOnlyList<string> Closest(string wanted, IEnumerable<string> known, int count = 3)
+    {
+        var lowered = wanted.ToLowerInvariant();
+        return known
+            .Distinct(StringComparer.Ordinal)
+            .Select(k => (Name: k, Score: Score(lowered, k.ToLowerInvariant())))
+            .OrderBy(x => x.Score)
+            .ThenBy(x => x.Name, StringComparer.Ordinal)
+            .Take(count)
+            .Select(x => x.Name)
+            .ToArray();
+    }
+
+    public static string Suggest(string wanted, IEnumerable<string> known)
+    {
+        var closest = Closest(wanted, known);
+        return closest.Count == 0 ? "the server lists none" : "closest: " + string.Join(", ", closest.Select(c => $"\"{c}\""));
+    }
+
+    private static int Score(string a, string b)
+    {
+        // A containing match is the likeliest intent ("chilloutmix" vs "chilloutmix_NiPrunedFp32Fix").
+        var distance = Levenshtein(a, b);
+        return a.Contains(b, StringComparison.Ordinal) || b.Contains(a, StringComparison.Ordinal) ? distance / 4 : distance;
+    }
+
+    private static int Levenshtein(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
+    }
+}

@@ -1,1 +1,0 @@
-namespace Miaoya.WebUi; internal static class Placeholder { }

@@ -1,0 +1,303 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Miaoya.WebUi.ControlNet;
+using Miaoya.WebUi.Dto;
+using Miaoya.WebUi.Tagger;
+
+namespace Miaoya.WebUi;
+
+/// <summary>How the server names samplers (shared/reference/webui-api.md §1.6).</summary>
+public enum SamplerDialect
+{
+    /// <summary>A1111 up to 1.8: composite names only ("DPM++ SDE Karras"); unknown names are a 404.</summary>
+    Combined,
+
+    /// <summary>A1111 1.9.x: split names ("DPM++ SDE") plus a scheduler; composite names are a 404.</summary>
+    Split,
+
+    /// <summary>A1111 1.10+: split names preferred, composite parsed; unknown names silently replaced.</summary>
+    SplitOrCombined,
+}
+
+/// <summary>What one WebUI box offers, read from the server itself by <see cref="WebUiClient.ProbeAsync"/>.</summary>
+public sealed partial record WebUiCapabilities
+{
+    /// <summary>Scheduler labels A1111 1.10 strips from the end of a composite sampler name (sd_samplers.py:100-129).</summary>
+    private static readonly string[] KnownSchedulerLabels =
+    [
+        "Karras", "Exponential", "Uniform", "SGM Uniform", "KL Optimal", "Align Your Steps", "Simple", "Normal", "DDIM", "Beta", "Polyexponential",
+    ];
+
+    public required Uri BaseUrl { get; init; }
+
+    public required SamplerDialect SamplerDialect { get; init; }
+
+    /// <summary>A short description of the WebUI version the dialect implies, e.g. "A1111 ≥ 1.10".</summary>
+    public string WebUiVersion => SamplerDialect switch
+    {
+        SamplerDialect.Combined => "A1111 ≤ 1.8",
+        SamplerDialect.Split => "A1111 1.9",
+        _ => "A1111 ≥ 1.10",
+    };
+
+    public required IReadOnlyList<SamplerInfo> Samplers { get; init; }
+
+    /// <summary>Empty before A1111 1.9.1 (no <c>/sdapi/v1/schedulers</c>).</summary>
+    public required IReadOnlyList<SchedulerInfo> Schedulers { get; init; }
+
+    public required IReadOnlyList<SdModel> Checkpoints { get; init; }
+
+    public required IReadOnlyList<LoraInfo> Loras { get; init; }
+
+    public required IReadOnlyList<string> Embeddings { get; init; }
+
+    /// <summary>Titles (lower case) of the scripts usable in <c>alwayson_scripts</c>.</summary>
+    public required IReadOnlyList<string> AlwaysOnScripts { get; init; }
+
+    public required IReadOnlyList<ExtensionInfo> Extensions { get; init; }
+
+    /// <summary>ControlNet API version: 3 = pydantic units (CN 1.1.448+), 2 = dataclass units; null = not installed.</summary>
+    public int? ControlNetApiVersion { get; init; }
+
+    public IReadOnlyList<string> ControlNetModels { get; init; } = [];
+
+    /// <summary>Module internal names and UI labels together (the unit accepts either, supported_preprocessor.py:127-128).</summary>
+    public IReadOnlyList<string> ControlNetModules { get; init; } = [];
+
+    public int ControlNetUnitCount { get; init; } = 3;
+
+    /// <summary>Tagger models; empty when the tagger is absent.</summary>
+    public IReadOnlyList<string> TaggerModels { get; init; } = [];
+
+    public TaggerFlavor TaggerFlavor { get; init; }
+
+    public bool HasRembg { get; init; }
+
+    public bool HasControlNet => ControlNetApiVersion is not null;
+
+    public bool HasTagger => TaggerModels.Count > 0;
+
+    /// <summary>
+    /// Turns a sampler as a recipe writes it ("DPM++ SDE Karras", or "DPM++ SDE" with scheduler "Karras") into the
+    /// names this server accepts. Throws <see cref="WebUiRequestException"/> naming the closest known names.
+    /// </summary>
+    public (string SamplerName, string? Scheduler) ResolveSampler(string sampler, string? scheduler = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sampler);
+        var problems = new List<string>();
+        var resolved = ResolveSampler(sampler, scheduler, problems);
+        if (problems.Count > 0)
+        {
+            throw new WebUiRequestException("sampler", problems);
+        }
+
+        return resolved;
+    }
+
+    /// <summary>Every problem the server would reject or silently change in this request.</summary>
+    public IReadOnlyList<string> Check(GenerationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var problems = new List<string>();
+        if (request.SamplerName is { } sampler)
+        {
+            var (name, scheduler) = ResolveSampler(sampler, request.Scheduler, problems);
+            if (problems.Count == 0 && (name != sampler || scheduler != request.Scheduler) && SamplerDialect != SamplerDialect.SplitOrCombined)
+            {
+                problems.Add($"sampler_name: \"{sampler}\" with scheduler \"{request.Scheduler}\" must be sent as \"{name}\"{(scheduler is null ? "" : $" + scheduler \"{scheduler}\"")} on {WebUiVersion}.");
+            }
+        }
+        else if (request.Scheduler is { } lonelyScheduler)
+        {
+            CheckScheduler(lonelyScheduler, problems);
+        }
+
+        if (request.OverrideSettings?.TryGetValue("sd_model_checkpoint", out var checkpointNode) == true
+            && checkpointNode is JsonValue checkpointValue && checkpointValue.TryGetValue(out string? checkpoint))
+        {
+            if (FindCheckpoint(checkpoint) is null)
+            {
+                // Unknown checkpoints in override_settings are dropped silently (processing.py:828-830).
+                problems.Add($"override_settings.sd_model_checkpoint: unknown checkpoint \"{checkpoint}\"; {NameMatcher.Suggest(checkpoint, Checkpoints.Select(c => c.Title))}.");
+            }
+        }
+
+        CheckLoras("prompt", request.Prompt, problems);
+        CheckLoras("negative_prompt", request.NegativePrompt, problems);
+
+        if (request.AlwaysOnScripts is { } scripts)
+        {
+            foreach (var key in scripts.Keys)
+            {
+                if (!AlwaysOnScripts.Contains(key.ToLowerInvariant()))
+                {
+                    problems.Add($"alwayson_scripts.{key}: the server has no always-on script \"{key}\" (it would answer 422); {NameMatcher.Suggest(key, AlwaysOnScripts)}.");
+                }
+            }
+
+            if (scripts.ControlNet is { } controlNet)
+            {
+                CheckControlNet(controlNet.Args, problems);
+            }
+        }
+
+        return problems;
+    }
+
+    /// <summary>The checkpoint an identifier names, by the ids A1111 accepts (sd_models.py:88-100), or null.</summary>
+    public SdModel? FindCheckpoint(string identifier) =>
+        Checkpoints.FirstOrDefault(c =>
+            identifier == c.Title
+            || identifier == c.ModelName
+            || identifier == c.Filename
+            || identifier == Path.GetFileNameWithoutExtension(c.Filename)
+            || identifier == Path.GetFileName(c.Filename)
+            || (c.Hash is not null && identifier == c.Hash)
+            || (c.Sha256 is not null && (identifier == c.Sha256 || identifier == c.Sha256[..Math.Min(10, c.Sha256.Length)]))
+            || identifier == StripHash(c.Title));
+
+    /// <summary>The ControlNet model a name resolves to, by CN's own rules (controlnet.py:76-89), or null.</summary>
+    public string? FindControlNetModel(string name)
+    {
+        if (ControlNetModels.Contains(name))
+        {
+            return name;
+        }
+
+        if (name.Contains('[', StringComparison.Ordinal))
+        {
+            return null; // a wrong [hash] never resolves
+        }
+
+        var lowered = name.ToLowerInvariant();
+        var byStem = ControlNetModels.FirstOrDefault(m => StripHash(m).Equals(lowered, StringComparison.OrdinalIgnoreCase));
+        return byStem ?? ControlNetModels
+            .Where(m => m != "None" && StripHash(m).Contains(lowered, StringComparison.OrdinalIgnoreCase))
+            .OrderBy(m => m.Length)
+            .FirstOrDefault();
+    }
+
+    private (string, string?) ResolveSampler(string sampler, string? scheduler, List<string> problems)
+    {
+        var names = Samplers.Select(s => s.Name).ToList();
+        if (SamplerDialect == SamplerDialect.Combined)
+        {
+            var combined = scheduler is null || scheduler.Equals("automatic", StringComparison.OrdinalIgnoreCase)
+                ? sampler
+                : $"{sampler} {Label(scheduler)}";
+            if (!names.Contains(combined))
+            {
+                problems.Add($"sampler_name: \"{combined}\" is not a sampler on {BaseUrl} ({WebUiVersion}, composite names such as \"DPM++ SDE Karras\"); {NameMatcher.Suggest(combined, names)}.");
+            }
+
+            return (combined, null);
+        }
+
+        var baseName = sampler;
+        var parsedScheduler = scheduler;
+        if (!names.Contains(sampler))
+        {
+            foreach (var label in SchedulerLabels().OrderByDescending(l => l.Length))
+            {
+                if (sampler.EndsWith(" " + label, StringComparison.Ordinal))
+                {
+                    baseName = sampler[..^(label.Length + 1)];
+                    parsedScheduler ??= label;
+                    break;
+                }
+            }
+        }
+
+        if (!names.Contains(baseName))
+        {
+            problems.Add($"sampler_name: \"{sampler}\" is not a sampler on {BaseUrl} ({WebUiVersion}; it would {(SamplerDialect == SamplerDialect.Split ? "answer 404" : "silently use DPM++ 2M")}); {NameMatcher.Suggest(baseName, names)}.");
+            return (sampler, scheduler);
+        }
+
+        if (parsedScheduler is null)
+        {
+            return (baseName, null);
+        }
+
+        var resolvedScheduler = CheckScheduler(parsedScheduler, problems);
+        return (baseName, resolvedScheduler);
+    }
+
+    private string? CheckScheduler(string scheduler, List<string> problems)
+    {
+        if (SamplerDialect == SamplerDialect.Combined)
+        {
+            problems.Add($"scheduler: \"{scheduler}\" cannot be sent separately to {WebUiVersion}, which ignores the field; use a composite sampler name.");
+            return null;
+        }
+
+        var match = Schedulers.FirstOrDefault(s =>
+            s.Name.Equals(scheduler, StringComparison.OrdinalIgnoreCase) || s.Label.Equals(scheduler, StringComparison.OrdinalIgnoreCase));
+        if (match is null)
+        {
+            problems.Add($"scheduler: \"{scheduler}\" is not a scheduler on {BaseUrl} (it would silently become Automatic); {NameMatcher.Suggest(scheduler, Schedulers.Select(s => s.Label))}.");
+            return scheduler;
+        }
+
+        return match.Name;
+    }
+
+    private static string Label(string scheduler) =>
+        KnownSchedulerLabels.FirstOrDefault(l => l.Equals(scheduler, StringComparison.OrdinalIgnoreCase)
+            || l.Replace(" ", "_", StringComparison.Ordinal).Equals(scheduler, StringComparison.OrdinalIgnoreCase))
+        ?? scheduler;
+
+    private IEnumerable<string> SchedulerLabels() =>
+        Schedulers.Count == 0 ? KnownSchedulerLabels : Schedulers.Select(s => s.Label).Concat(KnownSchedulerLabels).Distinct();
+
+    private void CheckLoras(string field, string text, List<string> problems)
+    {
+        foreach (Match match in LoraTag().Matches(text))
+        {
+            var name = match.Groups["name"].Value;
+            if (!Loras.Any(l => l.Name == name || l.Alias == name))
+            {
+                problems.Add($"{field}: LoRA \"{name}\" in \"{match.Value}\" is not installed (the WebUI would skip it); {NameMatcher.Suggest(name, Loras.Select(l => l.Name))}.");
+            }
+        }
+    }
+
+    private void CheckControlNet(IReadOnlyList<ControlNetUnit> units, List<string> problems)
+    {
+        if (!HasControlNet)
+        {
+            problems.Add("alwayson_scripts.controlnet: the ControlNet extension is not installed on this server.");
+            return;
+        }
+
+        if (units.Count > ControlNetUnitCount)
+        {
+            problems.Add($"alwayson_scripts.controlnet.args: {units.Count} units, but the server has {ControlNetUnitCount} slots (control_net_unit_count); the extra units would be dropped silently.");
+        }
+
+        for (var i = 0; i < units.Count; i++)
+        {
+            var unit = units[i];
+            var prefix = $"alwayson_scripts.controlnet.args[{i}]";
+            problems.AddRange(unit.Validate().Select(p => $"{prefix}.{p}"));
+            if (!ControlNetModules.Any(m => m.Equals(unit.Module, StringComparison.Ordinal)))
+            {
+                problems.Add($"{prefix}.module: \"{unit.Module}\" is not a ControlNet module on this server; {NameMatcher.Suggest(unit.Module, ControlNetModules)}.");
+            }
+
+            if (!unit.IsModelFree && unit.Model != "None" && FindControlNetModel(unit.Model) is null)
+            {
+                problems.Add($"{prefix}.model: \"{unit.Model}\" is not a ControlNet model on this server; {NameMatcher.Suggest(unit.Model, ControlNetModels.Where(m => m != "None"))}.");
+            }
+        }
+    }
+
+    private static string StripHash(string title)
+    {
+        var bracket = title.LastIndexOf(" [", StringComparison.Ordinal);
+        return bracket > 0 && title.EndsWith(']') ? title[..bracket] : title;
+    }
+
+    [GeneratedRegex(@"<lora:(?<name>[^:>]+)(:[^>]*)?>", RegexOptions.CultureInvariant)]
+    private static partial Regex LoraTag();
+}

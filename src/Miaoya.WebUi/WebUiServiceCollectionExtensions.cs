@@ -1,0 +1,108 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Timeout;
+
+namespace Miaoya.WebUi;
+
+/// <summary>Registers the WebUI client with its two resilience pipelines.</summary>
+public static class WebUiServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds <see cref="WebUiOptions"/> (validated at start, every problem listed), the <see cref="WebUiClientFactory"/>,
+    /// and a <see cref="WebUiClient"/> for <see cref="WebUiOptions.BaseUrl"/>. Control calls: retry (transient only) →
+    /// circuit breaker → per-attempt timeout. Generation calls: circuit breaker → one long timeout, retried only when
+    /// the connection was refused (nothing reached the box).
+    /// </summary>
+    public static IServiceCollection AddWebUiClient(this IServiceCollection services, Action<WebUiOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<WebUiOptions>().BindConfiguration(WebUiOptions.SectionName).ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebUiOptions>, WebUiOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddLogging();
+
+        services.AddHttpClient(WebUiClientFactory.ControlClientName)
+            .AddResilienceHandler("webui-control", (builder, context) =>
+            {
+                var o = context.ServiceProvider.GetRequiredService<IOptionsMonitor<WebUiOptions>>().CurrentValue;
+                builder.AddRetry(new HttpRetryStrategyOptions
+                {
+                    MaxRetryAttempts = Math.Max(o.ControlRetries, 1),
+                    Delay = o.ControlRetryDelay,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    ShouldHandle = args => ValueTask.FromResult(o.ControlRetries > 0 && IsTransient(args.Outcome)),
+                });
+                builder.AddCircuitBreaker(Breaker(o));
+                builder.AddTimeout(o.ControlAttemptTimeout);
+            })
+            .SelectPipelineByAuthority();
+
+        services.AddHttpClient(WebUiClientFactory.GenerationClientName)
+            .AddResilienceHandler("webui-generation", (builder, context) =>
+            {
+                var o = context.ServiceProvider.GetRequiredService<IOptionsMonitor<WebUiOptions>>().CurrentValue;
+                builder.AddRetry(new HttpRetryStrategyOptions
+                {
+                    MaxRetryAttempts = Math.Max(o.ControlRetries, 1),
+                    Delay = o.ControlRetryDelay,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+
+                    // Only when nothing reached the server; never after a timeout or a dropped connection.
+                    ShouldHandle = args => ValueTask.FromResult(o.ControlRetries > 0 && args.Outcome.Exception is { } e && IsConnectionRefused(e)),
+                });
+                builder.AddCircuitBreaker(Breaker(o));
+                builder.AddTimeout(o.GenerationTimeout);
+            })
+            .SelectPipelineByAuthority();
+
+        services.TryAddSingleton<WebUiClientFactory>();
+        services.TryAddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<WebUiOptions>>().Value;
+            return sp.GetRequiredService<WebUiClientFactory>().Create(new WebUiEndpoint(o.BaseUrl!, o.Username, o.Password));
+        });
+        return services;
+    }
+
+    private static HttpCircuitBreakerStrategyOptions Breaker(WebUiOptions o) => new()
+    {
+        FailureRatio = o.BreakerFailureRatio,
+        MinimumThroughput = o.BreakerMinimumThroughput,
+        SamplingDuration = o.BreakerSamplingDuration,
+        BreakDuration = o.BreakerBreakDuration,
+        ShouldHandle = args => ValueTask.FromResult(
+            args.Outcome.Exception is HttpRequestException or TimeoutRejectedException
+            || (args.Outcome.Result is { } r && (int)r.StatusCode >= 500)),
+    };
+
+    /// <summary>Worth another try for an idempotent control call: transport errors, timeouts, 408, 429, 502-504 (not 500: the WebUI's 500s are deterministic errors).</summary>
+    private static bool IsTransient(Outcome<HttpResponseMessage> outcome) =>
+        outcome.Exception is HttpRequestException or TimeoutRejectedException
+        || outcome.Result?.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests
+            or HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
+
+    private static bool IsConnectionRefused(Exception e)
+    {
+        for (var current = e; current is not null; current = current.InnerException)
+        {
+            if (current is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
