@@ -13,7 +13,7 @@ public sealed class WebUiClientFactory
     internal const string ControlClientName = "Miaoya.WebUi.Control";
     internal const string GenerationClientName = "Miaoya.WebUi.Generation";
 
-    private static readonly RefitSettings Settings = new(new SystemTextJsonContentSerializer(WebUiJsonContext.Default.Options));
+    private static readonly RefitSettings Settings = new(new SystemTextJsonContentSerializer(WebUiJson.Options));
 
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly IOptions<WebUiOptions> _options;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
@@ -21,7 +22,10 @@ public static class WebUiServiceCollectionExtensions
     public static IServiceCollection AddWebUiClient(this IServiceCollection services, Action<WebUiOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var options = services.AddOptions<WebUiOptions>().BindConfiguration(WebUiOptions.SectionName).ValidateOnStart();
+        // The "WebUi" configuration section applies when the host has configuration; code-given values win.
+        var options = services.AddOptions<WebUiOptions>()
+            .Configure<IServiceProvider>((o, sp) => sp.GetService<IConfiguration>()?.GetSection(WebUiOptions.SectionName).Bind(o))
+            .ValidateOnStart();
         if (configure is not null)
         {
             options.Configure(configure);

@@ -129,13 +129,13 @@ public enum InpaintingFill
 }
 
 /// <summary>The <c>alwayson_scripts</c> object: ControlNet typed, anything else passed through as JSON.</summary>
+[JsonConverter(typeof(Json.AlwaysOnScriptsJsonConverter))]
 public sealed record AlwaysOnScripts
 {
-    [JsonPropertyName("controlnet")]
+    /// <summary>The ControlNet script's units, sent under the key <c>controlnet</c>.</summary>
     public ControlNetScriptArgs? ControlNet { get; init; }
 
     /// <summary>Other scripts by title, each <c>{"args": [...]}</c>.</summary>
-    [JsonExtensionData]
     public JsonObject? Other { get; init; }
 
     /// <summary>The script keys this object will send.</summary>

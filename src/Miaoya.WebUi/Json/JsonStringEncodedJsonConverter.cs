@@ -32,5 +32,5 @@ internal sealed class JsonStringEncodedJsonConverter<T> : JsonConverter<T>
         writer.WriteStringValue(JsonSerializer.Serialize(value, TypeInfo(options)));
 
     private static JsonTypeInfo<T> TypeInfo(JsonSerializerOptions options) =>
-        (JsonTypeInfo<T>)WebUiJsonContext.Default.GetTypeInfo(typeof(T))!;
+        (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
 }

@@ -1,0 +1,77 @@
+namespace Miaoya.WebUi.Tests;
+
+/// <summary>Both error dialects of shared/reference/webui-api.md §1.11.</summary>
+public sealed class ErrorMappingTests
+{
+    [Fact]
+    public void FastApi422_NamesTheFieldWithoutBodyPrefix()
+    {
+        const string body = """{"detail":[{"loc":["body","steps"],"msg":"value is not a valid integer","type":"type_error.integer"}]}""";
+
+        var error = WebUiErrorParser.Parse("POST /sdapi/v1/img2img", 422, body);
+
+        Assert.Equal(422, error.StatusCode);
+        Assert.Null(error.ErrorType);
+        var field = Assert.Single(error.FieldErrors);
+        Assert.Equal("steps", field.Field);
+        Assert.Equal("type_error.integer", field.Type);
+        Assert.Equal("POST /sdapi/v1/img2img failed with HTTP 422: steps: value is not a valid integer", error.Message);
+    }
+
+    [Fact]
+    public void WebUiHttpException_UsesDetail()
+    {
+        const string body = """{"error":"HTTPException","detail":"always on script foo not found","body":"","errors":"422: always on script foo not found"}""";
+
+        var error = WebUiErrorParser.Parse("POST /sdapi/v1/txt2img", 422, body);
+
+        Assert.Equal("HTTPException", error.ErrorType);
+        Assert.Equal("always on script foo not found", error.Detail);
+        Assert.Contains("POST /sdapi/v1/txt2img failed with HTTP 422 (HTTPException): always on script foo not found", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WebUi500_TakesMessageFromErrorsAndParsesPydanticFields()
+    {
+        // Shape seen in the wild for a ControlNet unit with integer enums (issue DrCyanide/cyanic-sd-krita#39).
+        const string body = """{"error":"ValidationError","detail":"","body":"","errors":"2 validation errors for ControlNetUnit\nresize_mode\n  value is not a valid enumeration member (type=type_error.enum)\ncontrol_mode\n  value is not a valid enumeration member; permitted: 'Balanced' (type=type_error.enum)"}""";
+
+        var error = WebUiErrorParser.Parse("POST /sdapi/v1/img2img", 500, body);
+
+        Assert.Equal(500, error.StatusCode);
+        Assert.Equal("ValidationError", error.ErrorType);
+        Assert.Equal(["resize_mode", "control_mode"], error.FieldErrors.Select(f => f.Field));
+        Assert.Equal("type_error.enum", error.FieldErrors[0].Type);
+        Assert.Contains("resize_mode: value is not a valid enumeration member", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unauthorized_SaysToCheckApiAuth()
+    {
+        const string body = """{"error":"HTTPException","detail":"Incorrect username or password","body":"","errors":""}""";
+
+        var error = WebUiErrorParser.Parse("GET /sdapi/v1/sd-models", 401, body);
+
+        Assert.Contains("Incorrect username or password", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--api-auth", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NonJsonBody_IsQuotedShortened()
+    {
+        var error = WebUiErrorParser.Parse("GET /sdapi/v1/options", 502, "<html>" + new string('x', 2000) + "</html>");
+
+        Assert.Equal(502, error.StatusCode);
+        Assert.True(error.Detail!.Length < 700);
+        Assert.StartsWith("<html>", error.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void StarletteNotFound_UsesStringDetail()
+    {
+        var error = WebUiErrorParser.Parse("GET /sdapi/v1/schedulers", 404, """{"detail":"Not Found"}""");
+
+        Assert.Equal("Not Found", error.Detail);
+        Assert.Empty(error.FieldErrors);
+    }
+}
