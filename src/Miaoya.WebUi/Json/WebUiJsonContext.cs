@@ -35,6 +35,7 @@ namespace Miaoya.WebUi.Json;
 [JsonSerializable(typeof(MemoryResponse))]
 [JsonSerializable(typeof(IReadOnlyDictionary<string, JsonElement>))]
 [JsonSerializable(typeof(IReadOnlyDictionary<string, JsonNode?>))]
+[JsonSerializable(typeof(Dictionary<string, JsonNode?>))]
 [JsonSerializable(typeof(ControlNetScriptArgs))]
 [JsonSerializable(typeof(ControlNetVersion))]
 [JsonSerializable(typeof(ControlNetModelList))]

@@ -1,0 +1,53 @@
+namespace Miaoya.MockWebUi;
+
+/// <summary>Which WebUI generation the mock imitates.</summary>
+public enum MockWebUiProfile
+{
+    /// <summary>A1111 v1.10.1 + ControlNet 1.1.455 (pydantic units) + picobyte WD14 tagger. Name "webui-1.10".</summary>
+    WebUi110,
+
+    /// <summary>A1111 v1.8.0 + ControlNet 1.1.447 (dataclass units) + toriato WD14 tagger. Name "webui-1.8".</summary>
+    WebUi18,
+}
+
+/// <summary>Start-up settings of <see cref="MockWebUiServer"/>.</summary>
+public sealed class MockWebUiOptions
+{
+    /// <summary>TCP port; 0 picks a free port.</summary>
+    public int Port { get; set; }
+
+    /// <summary>Server generation to imitate.</summary>
+    public MockWebUiProfile Profile { get; set; } = MockWebUiProfile.WebUi110;
+
+    /// <summary>Delay added to every generation-type call (txt2img, img2img, interrogate, tagger, detect, rembg).</summary>
+    public TimeSpan Latency { get; set; }
+
+    /// <summary>Fraction (0..1) of generation-type calls answered with HTTP 500 OutOfMemoryError.</summary>
+    public double FailRate { get; set; }
+
+    /// <summary>"user:pass" (comma-separated list allowed) like --api-auth; null disables auth.</summary>
+    public string? Auth { get; set; }
+
+    /// <summary>Seed of the RNG used for fail-rate and fault decisions.</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>Bind 0.0.0.0 instead of 127.0.0.1.</summary>
+    public bool ListenOnAllInterfaces { get; set; }
+
+    /// <summary>Names accepted by <see cref="ParseProfile"/>.</summary>
+    public static IReadOnlyList<string> ProfileNames { get; } = ["webui-1.10", "webui-1.8"];
+
+    /// <summary>Parses "webui-1.10" or "webui-1.8" (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">The name is not a known profile.</exception>
+    public static MockWebUiProfile ParseProfile(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return name.Trim().ToUpperInvariant() switch
+        {
+            "WEBUI-1.10" => MockWebUiProfile.WebUi110,
+            "WEBUI-1.8" => MockWebUiProfile.WebUi18,
+            _ => throw new ArgumentException(
+                $"Unknown mock WebUI profile '{name}'. Valid names: {string.Join(", ", ProfileNames)}.", nameof(name)),
+        };
+    }
+}

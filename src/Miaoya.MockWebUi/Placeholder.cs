@@ -1,1 +1,0 @@
-namespace Miaoya.MockWebUi; internal static class Placeholder { }
