@@ -134,23 +134,9 @@ public sealed class EncodedImage
         return (info.Width, info.Height);
     }
 
-    /// <summary>Writes the bytes to a file, through a temporary file and a rename, so a reader never sees half a file.</summary>
-    public async Task WriteFileAtomicallyAsync(string path, CancellationToken cancellationToken = default)
-    {
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            await File.WriteAllBytesAsync(temporary, Bytes, cancellationToken);
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-    }
+    /// <summary>Writes the bytes to a file atomically (see <see cref="AtomicFile"/>).</summary>
+    public Task WriteFileAtomicallyAsync(string path, CancellationToken cancellationToken = default) =>
+        AtomicFile.WriteAllBytesAsync(path, Bytes, cancellationToken);
 
     /// <summary>Encodes an image as PNG.</summary>
     public static EncodedImage FromPng(Image image)
