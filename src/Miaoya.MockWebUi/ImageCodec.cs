@@ -60,7 +60,7 @@ internal static class ImageCodec
     }
 
     /// <summary>encode_pil_to_base64 (A1111 api.py:102-132): raw base64 in the samples_format; PNG carries a "parameters" text chunk.</summary>
-    public static string Encode(Image image, string format, string? infotext = null)
+    public static string Encode(Image image, string format, string? infotext = null, bool keepAlpha = false)
     {
         using var ms = new MemoryStream();
         IImageEncoder encoder;
@@ -81,7 +81,7 @@ internal static class ImageCodec
                     png.TextData.Add(new PngTextData("parameters", infotext, "", ""));
                 }
 
-                encoder = new PngEncoder { CompressionLevel = PngCompressionLevel.BestSpeed };
+                encoder = new PngEncoder { CompressionLevel = PngCompressionLevel.BestSpeed, FilterMethod = PngFilterMethod.None, ColorType = keepAlpha ? PngColorType.RgbWithAlpha : null };
                 break;
         }
 

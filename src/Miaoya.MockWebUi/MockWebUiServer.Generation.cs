@@ -286,7 +286,6 @@ public sealed partial class MockWebUiServer
                     batch = inits.Count; // processing.py:1710-1722
                 }
             }
-
             var controls = ResolveUnits(g, inits.Count > 0 ? inits[0] : null, disposables);
 
             var seed = f.GetInt("seed", -1);
@@ -319,7 +318,6 @@ public sealed partial class MockWebUiServer
             {
                 mask = Painter.BuildMask(g.Mask, g.Width, g.Height, resizeMode, f.GetInt("inpainting_mask_invert", 0) != 0);
             }
-
             var extra = new JsonObject();
             if (g.Scheduler is not null)
             {
@@ -369,13 +367,15 @@ public sealed partial class MockWebUiServer
                     images.Add(ImageCodec.Encode(output, format, infotext));
                 }
             }
-
             if (sendImages && !noDetectMap)
             {
                 // one detected map per enabled unit unless save_detected_map=false (CN controlnet.py:1283-1296)
                 foreach (var c in controls.Where(c => c.Unit.SaveDetectedMap))
                 {
-                    var map = RenderDetectedMap(c.Unit.Module, c.Input, g.Width, g.Height);
+                    // maps come at preprocessor resolution: short side = processor_res (default 512), output aspect
+                    var res = c.Unit.ProcessorRes is >= 64 and <= 2048 ? c.Unit.ProcessorRes : 512;
+                    var k = (double)res / Math.Min(g.Width, g.Height);
+                    var map = RenderDetectedMap(c.Unit.Module, c.Input, (int)Math.Round(g.Width * k), (int)Math.Round(g.Height * k));
                     try
                     {
                         images.Add(ImageCodec.Encode(map, format));
@@ -386,7 +386,6 @@ public sealed partial class MockWebUiServer
                     }
                 }
             }
-
             var info = new JsonObject
             {
                 ["prompt"] = prompt,
@@ -445,7 +444,7 @@ public sealed partial class MockWebUiServer
             {
                 ["images"] = images,
                 ["parameters"] = parameters,
-                ["info"] = info.ToJsonString(), // a JSON string inside JSON (reference §1.9)
+                ["info"] = info.ToJsonString(MockHttpResult.WireOptions), // a JSON string inside JSON (reference §1.9)
             });
         }
         finally

@@ -214,7 +214,7 @@ public sealed partial class MockWebUiServer : IDisposable
             obj["image"] = Cut(single);
         }
 
-        return result with { Body = obj.ToJsonString() };
+        return result with { Body = obj.ToJsonString(MockHttpResult.WireOptions) };
     }
 
     private static ResponseMessage ToMessage(MockHttpResult result)

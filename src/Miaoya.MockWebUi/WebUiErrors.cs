@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Miaoya.MockWebUi;
@@ -6,7 +8,10 @@ namespace Miaoya.MockWebUi;
 /// <summary>A finished HTTP answer of the mock: status plus JSON (or deliberately broken) body text.</summary>
 internal sealed record MockHttpResult(int Status, string Body)
 {
-    public static MockHttpResult Json(JsonNode? node, int status = 200) => new(status, node?.ToJsonString() ?? "null");
+    // Python's json.dumps does not escape '+' or non-ASCII; the relaxed encoder keeps multi-MB base64 unescaped and fast.
+    public static readonly JsonSerializerOptions WireOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static MockHttpResult Json(JsonNode? node, int status = 200) => new(status, node?.ToJsonString(WireOptions) ?? "null");
 
     public static MockHttpResult Null() => new(200, "null");
 
@@ -41,7 +46,7 @@ internal sealed class WebUiException : Exception
 
     public JsonNode Body { get; } = new JsonObject();
 
-    public MockHttpResult ToResult() => new(Status, Body.ToJsonString());
+    public MockHttpResult ToResult() => new(Status, Body.ToJsonString(MockHttpResult.WireOptions));
 
     /// <summary>An HTTPException re-wrapped by the webui handler: {"error","detail","body","errors"} (A1111 api.py:167-196).</summary>
     public static WebUiException Http(int status, string detail) => new(status, new JsonObject

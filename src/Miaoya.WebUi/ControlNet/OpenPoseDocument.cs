@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Miaoya.WebUi.ControlNet;
 
 /// <summary>
@@ -9,10 +11,10 @@ namespace Miaoya.WebUi.ControlNet;
 public sealed record OpenPoseDocument(IReadOnlyList<OpenPosePerson> People, int CanvasWidth, int CanvasHeight);
 
 public sealed record OpenPosePerson(
-    IReadOnlyList<double>? PoseKeypoints2d,
-    IReadOnlyList<double>? FaceKeypoints2d,
-    IReadOnlyList<double>? HandLeftKeypoints2d,
-    IReadOnlyList<double>? HandRightKeypoints2d)
+    [property: JsonPropertyName("pose_keypoints_2d")] IReadOnlyList<double>? PoseKeypoints2d,
+    [property: JsonPropertyName("face_keypoints_2d")] IReadOnlyList<double>? FaceKeypoints2d,
+    [property: JsonPropertyName("hand_left_keypoints_2d")] IReadOnlyList<double>? HandLeftKeypoints2d,
+    [property: JsonPropertyName("hand_right_keypoints_2d")] IReadOnlyList<double>? HandRightKeypoints2d)
 {
     /// <summary>Face points with confidence &gt; 0, in the padded canvas' normalised coordinates.</summary>
     public IEnumerable<(double X, double Y, double Confidence)> FacePoints() => Triplets(FaceKeypoints2d);

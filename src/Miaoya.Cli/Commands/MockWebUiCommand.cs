@@ -1,0 +1,68 @@
+using System.CommandLine;
+using Miaoya.MockWebUi;
+
+namespace Miaoya.Cli.Commands;
+
+/// <summary><c>miaoya mock-webui</c>: a stand-in WebUI for smoke tests, with WireMock's admin API at /__admin.</summary>
+internal static class MockWebUiCommand
+{
+    public static Command Create()
+    {
+        var port = new Option<int>("--port") { Description = "Port to listen on (0 = any free port)", DefaultValueFactory = _ => 7860 };
+        port.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 0 or > 65535)
+            {
+                r.AddError("--port: must be between 0 and 65535.");
+            }
+        });
+        var profile = CliOptions.Profile();
+        var latency = CliOptions.DurationOption("--latency", "Delay added to every generation call, e.g. 2s", TimeSpan.Zero);
+        var failRate = new Option<double>("--fail-rate") { Description = "Fraction (0..1) of generation calls answered with HTTP 500", DefaultValueFactory = _ => 0 };
+        failRate.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is < 0 or > 1 or double.NaN)
+            {
+                r.AddError("--fail-rate: must be between 0 and 1.");
+            }
+        });
+        var auth = CliOptions.Auth();
+        var listen = new Option<bool>("--listen") { Description = "Listen on all interfaces instead of loopback only (as the WebUI's --listen)" };
+        var seed = new Option<int?>("--seed") { Description = "Seed for the fail-rate decisions, for repeatable runs" };
+
+        var command = new Command("mock-webui", "Run a mock AUTOMATIC1111 WebUI (ControlNet, WD14 tagger, rembg) until Ctrl+C.")
+        {
+            port, profile, latency, failRate, auth, listen, seed,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            using var server = MockWebUiServer.Start(new MockWebUiOptions
+            {
+                Port = result.GetValue(port),
+                Profile = result.GetValue(profile),
+                Latency = result.GetValue(latency),
+                FailRate = result.GetValue(failRate),
+                Auth = result.GetValue(auth),
+                ListenOnAllInterfaces = result.GetValue(listen),
+                Seed = result.GetValue(seed),
+            });
+            Console.WriteLine($"Mock WebUI ({ProfileName(server.Profile)}) listening on {server.Url}");
+            Console.WriteLine($"  try: curl {server.Url}sdapi/v1/sd-models");
+            Console.WriteLine($"  requests received: {server.Url}__admin/requests");
+            Console.WriteLine("Press Ctrl+C to stop.");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.WriteLine("Stopped.");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    public static string ProfileName(MockWebUiProfile profile) => profile == MockWebUiProfile.WebUi18 ? "webui-1.8" : "webui-1.10";
+}

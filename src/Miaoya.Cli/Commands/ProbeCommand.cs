@@ -1,0 +1,39 @@
+using System.CommandLine;
+using Miaoya.WebUi;
+
+namespace Miaoya.Cli.Commands;
+
+/// <summary><c>miaoya probe --webui URL</c>: what a box offers, as the client sees it.</summary>
+internal static class ProbeCommand
+{
+    public static Command Create()
+    {
+        var webui = CliOptions.WebUi();
+        webui.Required = true;
+        var auth = CliOptions.Auth();
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
+        var command = new Command("probe", "Probe a WebUI box: version dialect, samplers, checkpoints, LoRAs, ControlNet, tagger.") { webui, auth, verbose };
+        command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
+        {
+            using var session = new WebUiSession(WebUiEndpoint.WithAuth(result.GetValue(webui)!, result.GetValue(auth)), result.GetValue(verbose));
+            var capabilities = await session.Client.ProbeAsync(cancellationToken);
+            Print(capabilities);
+            return 0;
+        }));
+        return command;
+    }
+
+    public static void Print(WebUiCapabilities c)
+    {
+        Console.WriteLine($"WebUI         {c.BaseUrl}  ({c.WebUiVersion}, sampler names: {c.SamplerDialect})");
+        Console.WriteLine($"Samplers      {string.Join(", ", c.Samplers.Select(s => s.Name))}");
+        Console.WriteLine($"Schedulers    {(c.Schedulers.Count == 0 ? "(none: composite sampler names)" : string.Join(", ", c.Schedulers.Select(s => s.Label)))}");
+        Console.WriteLine($"Checkpoints   {string.Join(", ", c.Checkpoints.Select(m => m.Title))}");
+        Console.WriteLine($"LoRAs         {string.Join(", ", c.Loras.Select(l => l.Name))}");
+        Console.WriteLine($"Embeddings    {string.Join(", ", c.Embeddings)}");
+        Console.WriteLine($"ControlNet    {(c.HasControlNet ? $"API v{c.ControlNetApiVersion}, {c.ControlNetUnitCount} units, models: {string.Join(", ", c.ControlNetModels.Where(m => m != "None"))}" : "not installed")}");
+        Console.WriteLine($"Tagger        {(c.HasTagger ? $"{c.TaggerFlavor}, {c.TaggerModels.Count} models" : "not installed")}");
+        Console.WriteLine($"rembg         {(c.HasRembg ? "installed" : "not installed")}");
+        Console.WriteLine($"Always-on     {string.Join(", ", c.AlwaysOnScripts)}");
+    }
+}

@@ -1,0 +1,31 @@
+using System.Globalization;
+
+namespace Miaoya.Cli;
+
+/// <summary>Parses durations as people type them: <c>2s</c>, <c>500ms</c>, <c>1.5m</c>, <c>1h</c>, or <c>00:00:02</c>.</summary>
+internal static class Duration
+{
+    public static bool TryParse(string text, out TimeSpan value)
+    {
+        text = text.Trim();
+        (string Suffix, Func<double, TimeSpan> Make)[] units =
+        [
+            ("ms", TimeSpan.FromMilliseconds),
+            ("s", TimeSpan.FromSeconds),
+            ("m", TimeSpan.FromMinutes),
+            ("h", TimeSpan.FromHours),
+        ];
+        foreach (var (suffix, make) in units)
+        {
+            if (text.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
+                && double.TryParse(text[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
+                && number >= 0 && double.IsFinite(number))
+            {
+                value = make(number);
+                return true;
+            }
+        }
+
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value) && value >= TimeSpan.Zero;
+    }
+}
