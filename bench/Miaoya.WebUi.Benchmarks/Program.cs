@@ -15,7 +15,10 @@ using SixLabors.ImageSharp.PixelFormats;
 // with the baseline of base64-encoding the request images and decoding the response images.
 //
 //   dotnet run -c Release --project bench/Miaoya.WebUi.Benchmarks [-- ITERATIONS]
-var iterations = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 40;
+var samples = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 15;
+
+// Linux reports process CPU time in 10 ms ticks: each sample times a batch of calls and divides.
+const int CallsPerSample = 10;
 
 var images = Enumerable.Range(0, 5).Select(i => Photo(768, 1024, i)).ToArray();
 var request = new Img2ImgRequest
@@ -68,7 +71,7 @@ var responseBytes = check.Images.Sum(i => (long)i.Length);
 var payloadBytes = requestBytes + responseBytes;
 
 Console.WriteLine($"request: 5 PNGs 768x1024, {requestBytes / 1024.0 / 1024:0.00} MiB; response: {check.Images.Count} images, {responseBytes / 1024.0 / 1024:0.00} MiB; JSON {recorded.Length / 1024.0 / 1024:0.00} MiB");
-Console.WriteLine($"iterations: {iterations}, interleaved, after warm-up; Server GC off, concurrent GC off");
+Console.WriteLine($"{samples} samples of {CallsPerSample} calls each, client and baseline interleaved, after warm-up; workstation non-concurrent GC");
 
 for (var i = 0; i < 5; i++)
 {
@@ -83,15 +86,29 @@ var baseCpu = new List<double>();
 var baseWall = new List<double>();
 var baseAlloc = new List<long>();
 var process = Process.GetCurrentProcess();
-for (var i = 0; i < iterations; i++)
+for (var i = 0; i < samples; i++)
 {
     {
-        var (cpu, wall, alloc) = await MeasureAsync(process, async () => await client.Img2ImgAsync(request));
-        clientCpu.Add(cpu); clientWall.Add(wall); clientAlloc.Add(alloc);
+        var (cpu, wall, alloc) = await MeasureAsync(process, async () =>
+        {
+            for (var c = 0; c < CallsPerSample; c++)
+            {
+                await client.Img2ImgAsync(request);
+            }
+        });
+        clientCpu.Add(cpu / CallsPerSample); clientWall.Add(wall / CallsPerSample); clientAlloc.Add(alloc / CallsPerSample);
     }
     {
-        var (cpu, wall, alloc) = await MeasureAsync(process, () => { Baseline(images, responseImages); return Task.CompletedTask; });
-        baseCpu.Add(cpu); baseWall.Add(wall); baseAlloc.Add(alloc);
+        var (cpu, wall, alloc) = await MeasureAsync(process, () =>
+        {
+            for (var c = 0; c < CallsPerSample; c++)
+            {
+                Baseline(images, responseImages);
+            }
+
+            return Task.CompletedTask;
+        });
+        baseCpu.Add(cpu / CallsPerSample); baseWall.Add(wall / CallsPerSample); baseAlloc.Add(alloc / CallsPerSample);
     }
 }
 
