@@ -1,10 +1,1 @@
-using System.CommandLine;
-using Miaoya.Cli.Commands;
-
-var root = new RootCommand("Miaoya Orchestrator: portrait and ID-photo jobs on AUTOMATIC1111 WebUI boxes.")
-{
-    DemoCommand.Create(),
-    ProbeCommand.Create(),
-    MockWebUiCommand.Create(),
-};
-return await root.Parse(args).InvokeAsync();
+return await Miaoya.Cli.CliApp.RunAsync(args);

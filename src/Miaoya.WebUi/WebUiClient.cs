@@ -196,7 +196,8 @@ public sealed class WebUiClient
     /// <summary>Asks the server what it has: sampler dialect, ControlNet API version and models, tagger, scripts, checkpoints, LoRAs.</summary>
     public async Task<WebUiCapabilities> ProbeAsync(CancellationToken cancellationToken = default)
     {
-        var samplers = GetSamplersAsync(cancellationToken);
+        // One call first, so an unreachable box or wrong credentials give one clear error rather than a burst of them.
+        var samplerList = await GetSamplersAsync(cancellationToken);
         var schedulers = GetSchedulersAsync(cancellationToken);
         var models = GetSdModelsAsync(cancellationToken);
         var loras = GetLorasAsync(cancellationToken);
@@ -205,10 +206,9 @@ public sealed class WebUiClient
         var extensions = GetExtensionsAsync(cancellationToken);
         var controlNet = GetControlNetVersionAsync(cancellationToken);
         var tagger = OptionalAsync(() => GetTaggerInterrogatorsAsync(cancellationToken));
-        await Task.WhenAll(samplers, schedulers, models, loras, embeddings, scriptInfo, extensions, controlNet, tagger);
+        await Task.WhenAll(schedulers, models, loras, embeddings, scriptInfo, extensions, controlNet, tagger);
 
         var schedulerList = await schedulers;
-        var samplerList = await samplers;
         var extensionList = await extensions;
         var capabilities = new WebUiCapabilities
         {

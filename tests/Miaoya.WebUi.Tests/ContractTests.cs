@@ -284,6 +284,22 @@ public sealed class ContractTests(MockServers servers) : IClassFixture<MockServe
     }
 
     [Fact]
+    public async Task Credentials_NeverReachTheLogs_EvenAtTrace()
+    {
+        using var server = MockWebUiServer.Start(new MockWebUiOptions { Auth = "ann:s3cret" });
+        var logs = new CollectingLoggerProvider();
+        using var test = new TestClient(server.Url, auth: "ann:s3cret", logs: logs);
+
+        await test.Client.ProbeAsync();
+        using var wrong = new TestClient(server.Url, auth: "ann:wr0ng", logs: logs);
+        await Assert.ThrowsAsync<WebUiApiException>(() => wrong.Client.GetOptionsAsync());
+
+        Assert.NotEmpty(logs.Lines);
+        var token = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("ann:s3cret"));
+        Assert.DoesNotContain(logs.Lines, l => l.Contains("s3cret", StringComparison.Ordinal) || l.Contains("wr0ng", StringComparison.Ordinal) || l.Contains(token, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Cancel_InterruptsTheBox()
     {
         using var server = MockWebUiServer.Start(new MockWebUiOptions { Latency = TimeSpan.FromSeconds(5) });

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Miaoya.WebUi.Tests;
 
@@ -7,9 +8,14 @@ internal sealed class TestClient : IDisposable
 {
     private readonly ServiceProvider _provider;
 
-    public TestClient(Uri baseUrl, Action<WebUiOptions>? configure = null, string? auth = null)
+    public TestClient(Uri baseUrl, Action<WebUiOptions>? configure = null, string? auth = null, ILoggerProvider? logs = null)
     {
         var services = new ServiceCollection();
+        if (logs is not null)
+        {
+            services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
+        }
+
         services.AddWebUiClient(o =>
         {
             o.BaseUrl = baseUrl;

@@ -31,7 +31,8 @@ internal static class CliOptions
 
     public static Option<MockWebUiProfile> Profile() => new("--profile")
     {
-        Description = "Mock profile: webui-1.10 (A1111 1.10.1, ControlNet 1.1.455, picobyte tagger) or webui-1.8 (A1111 1.8.0, ControlNet 1.1.447, toriato tagger)",
+        Description = "Mock profile: webui-1.10 (A1111 1.10.1, ControlNet 1.1.455, picobyte tagger; the default) or webui-1.8 (A1111 1.8.0, ControlNet 1.1.447, toriato tagger)",
+        HelpName = string.Join('|', MockWebUiOptions.ProfileNames),
         DefaultValueFactory = _ => MockWebUiProfile.WebUi110,
         CustomParser = result =>
         {
@@ -39,9 +40,9 @@ internal static class CliOptions
             {
                 return MockWebUiOptions.ParseProfile(result.Tokens.Single().Value);
             }
-            catch (ArgumentException e)
+            catch (ArgumentException)
             {
-                result.AddError($"--profile: {e.Message}");
+                result.AddError($"--profile: '{result.Tokens.Single().Value}' is not a profile; use one of {string.Join(", ", MockWebUiOptions.ProfileNames)}.");
                 return default;
             }
         },
@@ -50,6 +51,7 @@ internal static class CliOptions
     public static Option<TimeSpan> DurationOption(string name, string description, TimeSpan defaultValue) => new(name)
     {
         Description = description,
+        HelpName = "duration",
         DefaultValueFactory = _ => defaultValue,
         CustomParser = result =>
         {

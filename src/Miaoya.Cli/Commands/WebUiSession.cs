@@ -16,7 +16,7 @@ internal sealed class WebUiSession : IDisposable
             .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
             .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning)
             .AddFilter("System.Net.Http", LogLevel.Warning)
-            .AddFilter("Polly", verbose ? LogLevel.Information : LogLevel.Error));
+            .AddFilter("Polly", verbose ? LogLevel.Information : LogLevel.None));
         services.AddWebUiClient(o => o.BaseUrl = endpoint.BaseUrl);
         _provider = services.BuildServiceProvider();
         Client = _provider.GetRequiredService<WebUiClientFactory>().Create(endpoint);
