@@ -39,14 +39,7 @@ public static class WebUiServiceCollectionExtensions
             .AddResilienceHandler("webui-control", (builder, context) =>
             {
                 var o = context.ServiceProvider.GetRequiredService<IOptionsMonitor<WebUiOptions>>().CurrentValue;
-                builder.AddRetry(new HttpRetryStrategyOptions
-                {
-                    MaxRetryAttempts = Math.Max(o.ControlRetries, 1),
-                    Delay = o.ControlRetryDelay,
-                    BackoffType = DelayBackoffType.Exponential,
-                    UseJitter = true,
-                    ShouldHandle = args => ValueTask.FromResult(o.ControlRetries > 0 && IsTransient(args.Outcome)),
-                });
+                builder.AddRetry(Retry(o, IsTransient));
                 builder.AddCircuitBreaker(Breaker(o));
                 builder.AddTimeout(o.ControlAttemptTimeout);
             })
@@ -56,16 +49,8 @@ public static class WebUiServiceCollectionExtensions
             .AddResilienceHandler("webui-generation", (builder, context) =>
             {
                 var o = context.ServiceProvider.GetRequiredService<IOptionsMonitor<WebUiOptions>>().CurrentValue;
-                builder.AddRetry(new HttpRetryStrategyOptions
-                {
-                    MaxRetryAttempts = Math.Max(o.ControlRetries, 1),
-                    Delay = o.ControlRetryDelay,
-                    BackoffType = DelayBackoffType.Exponential,
-                    UseJitter = true,
-
-                    // Only when nothing reached the server; never after a timeout or a dropped connection.
-                    ShouldHandle = args => ValueTask.FromResult(o.ControlRetries > 0 && args.Outcome.Exception is { } e && IsConnectionRefused(e)),
-                });
+                // Only when nothing reached the server; never after a timeout or a dropped connection.
+                builder.AddRetry(Retry(o, outcome => outcome.Exception is { } e && IsConnectionRefused(e)));
                 builder.AddCircuitBreaker(Breaker(o));
                 builder.AddTimeout(o.GenerationTimeout);
             })
@@ -79,6 +64,15 @@ public static class WebUiServiceCollectionExtensions
         });
         return services;
     }
+
+    private static HttpRetryStrategyOptions Retry(WebUiOptions o, Func<Outcome<HttpResponseMessage>, bool> retryable) => new()
+    {
+        MaxRetryAttempts = Math.Max(o.ControlRetries, 1),
+        Delay = o.ControlRetryDelay,
+        BackoffType = DelayBackoffType.Exponential,
+        UseJitter = true,
+        ShouldHandle = args => ValueTask.FromResult(o.ControlRetries > 0 && retryable(args.Outcome)),
+    };
 
     private static HttpCircuitBreakerStrategyOptions Breaker(WebUiOptions o) => new()
     {
