@@ -1,0 +1,1 @@
+namespace Miaoya.Faces; internal static class Placeholder { }

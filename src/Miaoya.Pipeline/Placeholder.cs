@@ -1,0 +1,1 @@
+namespace Miaoya.Pipeline; internal static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace Miaoya.Recipes; internal static class Placeholder { }
