@@ -9,6 +9,9 @@ internal static class CliApp
     public static RootCommand Create() => new("Miaoya Orchestrator: portrait and ID-photo jobs on AUTOMATIC1111 WebUI boxes.")
     {
         DemoCommand.Create(),
+        RunCommand.Create(),
+        RecipeCommand.Create(),
+        ReplayCommand.Create(),
         ProbeCommand.Create(),
         MockWebUiCommand.Create(),
     };

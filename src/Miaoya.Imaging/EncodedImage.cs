@@ -147,6 +147,35 @@ public sealed class EncodedImage
         return new EncodedImage(stream.GetBuffer().AsMemory(0, (int)stream.Length));
     }
 
+    /// <summary>
+    /// True when the file is cut short: a PNG without its IEND chunk, a JPEG without an end-of-image marker near its end,
+    /// a WebP shorter than its RIFF header says. Decoders here fill missing rows silently, so check before trusting pixels.
+    /// </summary>
+    public bool IsTruncated()
+    {
+        var bytes = Bytes.Span;
+        switch (Format)
+        {
+            case ImageFileFormat.Png:
+                return bytes.Length < 20 || !bytes[^8..^4].SequenceEqual("IEND"u8);
+            case ImageFileFormat.Jpeg:
+                var tail = bytes[Math.Max(0, bytes.Length - 1024)..];
+                for (var i = tail.Length - 2; i >= 0; i--)
+                {
+                    if (tail[i] == 0xFF && tail[i + 1] == 0xD9)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            case ImageFileFormat.WebP:
+                return bytes.Length < 12 || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..8]) + 8L > bytes.Length;
+            default:
+                return false;
+        }
+    }
+
     /// <summary>Recognises PNG, JPEG and WebP from their signatures.</summary>
     public static ImageFileFormat DetectFormat(ReadOnlySpan<byte> bytes)
     {

@@ -1,7 +1,7 @@
 namespace Miaoya.WebUi;
 
-/// <summary>Finds the known names closest to an unknown one, for error messages.</summary>
-internal static class NameMatcher
+/// <summary>Finds the known names closest to an unknown one, for error messages ("closest: \"a\", \"b\"").</summary>
+public static class NameMatcher
 {
     public static IReadOnlyList<string> Closest(string wanted, IEnumerable<string> known, int count = 3)
     {

@@ -53,6 +53,21 @@ public sealed class EncodedImageTests
     }
 
     [Fact]
+    public void IsTruncated_SpotsCutPngJpegAndWebP()
+    {
+        var png = Png(32, 32);
+        var jpeg = Encode((i, s) => i.SaveAsJpeg(s));
+        var webp = Encode((i, s) => i.SaveAsWebp(s));
+
+        Assert.False(new EncodedImage(png).IsTruncated());
+        Assert.False(new EncodedImage(jpeg).IsTruncated());
+        Assert.False(new EncodedImage(webp).IsTruncated());
+        Assert.True(new EncodedImage(png.AsMemory(0, png.Length - 12)).IsTruncated());
+        Assert.True(new EncodedImage(jpeg.AsMemory(0, jpeg.Length - 2)).IsTruncated());
+        Assert.True(new EncodedImage(webp.AsMemory(0, webp.Length - 4)).IsTruncated());
+    }
+
+    [Fact]
     public void Decode_CorruptPng_NamesTheFormat()
     {
         var bytes = Png(16, 16);

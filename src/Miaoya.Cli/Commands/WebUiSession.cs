@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Miaoya.Pipeline;
+using Miaoya.Recipes;
 using Miaoya.WebUi;
 
 namespace Miaoya.Cli.Commands;
@@ -17,12 +19,20 @@ internal sealed class WebUiSession : IDisposable
             .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning)
             .AddFilter("System.Net.Http", LogLevel.Warning)
             .AddFilter("Polly", verbose ? LogLevel.Information : LogLevel.None));
-        services.AddWebUiClient(o => o.BaseUrl = endpoint.BaseUrl);
+        services.AddPortraitPipeline(o =>
+        {
+            o.BaseUrl = endpoint.BaseUrl;
+            o.Username = endpoint.Username;
+            o.Password = endpoint.Password;
+        });
         _provider = services.BuildServiceProvider();
-        Client = _provider.GetRequiredService<WebUiClientFactory>().Create(endpoint);
+        Client = _provider.GetRequiredService<WebUiClient>();
     }
 
     public WebUiClient Client { get; }
+
+    /// <summary>The pipeline (loads the face detector on first use).</summary>
+    public PortraitPipeline Pipeline => _provider.GetRequiredService<PortraitPipeline>();
 
     public void Dispose() => _provider.Dispose();
 
@@ -38,9 +48,24 @@ internal sealed class WebUiSession : IDisposable
             await Console.Error.WriteLineAsync($"error: {e.Message}");
             return 1;
         }
+        catch (RecipeException e)
+        {
+            await Console.Error.WriteLineAsync($"error: the recipe has problems:{Environment.NewLine}{string.Join(Environment.NewLine, e.Problems.Select(p => "  " + p))}");
+            return 2;
+        }
+        catch (PipelineException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            if (e.RunFolder is not null && e.Step is not ("template" or "preflight"))
+            {
+                await Console.Error.WriteLineAsync($"Finished steps are kept; after fixing the cause: miaoya run --resume {e.RunFolder}");
+            }
+
+            return e.Step == "template" ? 2 : 1;
+        }
         catch (OperationCanceledException)
         {
-            await Console.Error.WriteLineAsync("cancelled.");
+            await Console.Error.WriteLineAsync("cancelled; the box was told to stop. Finished steps are kept (resume with miaoya run --resume DIR).");
             return 130;
         }
     }

@@ -1,0 +1,68 @@
+using System.CommandLine;
+using Miaoya.Imaging;
+using Miaoya.Pipeline;
+using Miaoya.Recipes;
+using Miaoya.WebUi;
+
+namespace Miaoya.Cli.Commands;
+
+/// <summary><c>miaoya recipe validate FILE...</c> and <c>miaoya recipe explain FILE --template T</c>.</summary>
+internal static class RecipeCommand
+{
+    public static Command Create()
+    {
+        var files = new Argument<string[]>("recipes") { Description = "Recipe files or built-in names", Arity = ArgumentArity.OneOrMore };
+        var validateSet = new Option<string[]>("--set") { Description = "Overrides to validate with the recipe" };
+        var validate = new Command("validate", "Check recipes; every problem is listed with file:line:column and field path.") { files, validateSet };
+        validate.SetAction(async (result, _) =>
+        {
+            var failed = false;
+            foreach (var name in result.GetValue(files)!)
+            {
+                try
+                {
+                    var recipe = RecipeLoader.Load(name, result.GetValue(validateSet) ?? []);
+                    Console.WriteLine($"{recipe.SourcePath}: ok ({recipe.Name}, {recipe.Pipeline}: {string.Join(" → ", recipe.StepNames)})");
+                }
+                catch (RecipeException e)
+                {
+                    failed = true;
+                    await Console.Error.WriteLineAsync(string.Join(Environment.NewLine, e.Problems));
+                }
+            }
+
+            return failed ? 2 : 0;
+        });
+
+        var file = new Argument<string>("recipe") { Description = "Recipe file or built-in name" };
+        var template = new Option<FileInfo>("--template") { Description = "Template photo", Required = true };
+        var lora = new Option<string>("--lora") { Description = "Face LoRA as NAME[:WEIGHT]", DefaultValueFactory = _ => "LORA_NAME" };
+        var set = new Option<string[]>("--set") { Description = "Override a recipe value (repeatable)" };
+        var profile = CliOptions.Profile();
+        profile.Description = "Resolve names as this WebUI version needs them: webui-1.10 (split sampler + scheduler) or webui-1.8 (composite sampler names)";
+        var explain = new Command("explain", "Print the resolved plan and the exact request payloads (images elided), without calling a WebUI.") { file, template, lora, set, profile };
+        explain.SetAction(async (result, cancellationToken) =>
+        {
+            try
+            {
+                var recipe = RecipeLoader.Load(result.GetValue(file)!, result.GetValue(set) ?? []);
+                var image = await EncodedImage.ReadFileAsync(result.GetValue(template)!.FullName, cancellationToken);
+                var dialect = result.GetValue(profile) == MockWebUi.MockWebUiProfile.WebUi18 ? SamplerDialect.Combined : SamplerDialect.SplitOrCombined;
+                Console.Write(RecipeExplainer.Explain(recipe, image, LoraChoice.Parse(result.GetValue(lora)!), [], dialect));
+                return 0;
+            }
+            catch (RecipeException e)
+            {
+                await Console.Error.WriteLineAsync(string.Join(Environment.NewLine, e.Problems));
+                return 2;
+            }
+            catch (Exception e) when (e is FileNotFoundException or InvalidImageDataException or ArgumentException or IOException)
+            {
+                await Console.Error.WriteLineAsync($"error: {e.Message}");
+                return 2;
+            }
+        });
+
+        return new Command("recipe", "Validate and explain recipes.") { validate, explain };
+    }
+}

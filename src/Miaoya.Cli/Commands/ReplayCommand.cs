@@ -1,0 +1,39 @@
+using System.CommandLine;
+using Miaoya.Pipeline;
+using Miaoya.WebUi;
+
+namespace Miaoya.Cli.Commands;
+
+/// <summary><c>miaoya replay RUN/manifest.json</c>: re-sends a run's recorded requests.</summary>
+internal static class ReplayCommand
+{
+    public static Command Create()
+    {
+        var manifest = new Argument<FileInfo>("manifest") { Description = "manifest.json of a run folder" };
+        var webui = CliOptions.WebUi();
+        webui.DefaultValueFactory = _ => new Uri("http://127.0.0.1:7860");
+        var auth = CliOptions.Auth();
+        var output = new Option<DirectoryInfo?>("--out") { Description = "Folder for the replayed images (default: RUN/replay)" };
+        var command = new Command("replay", "Send a run's recorded generation requests again (same payloads, same seeds).") { manifest, webui, auth, output };
+        command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
+        {
+            var path = result.GetValue(manifest)!;
+            if (!path.Exists)
+            {
+                await Console.Error.WriteLineAsync($"error: {path.FullName}: not found.");
+                return 2;
+            }
+
+            using var session = new WebUiSession(WebUiEndpoint.WithAuth(result.GetValue(webui)!, result.GetValue(auth)), verbose: false);
+            var target = result.GetValue(output)?.FullName ?? Path.Combine(path.DirectoryName!, "replay");
+            var steps = await Replay.RunAsync(session.Client, path.FullName, target, cancellationToken);
+            foreach (var step in steps)
+            {
+                Console.WriteLine($"  {step.Step,-10} {step.Output}  {(step.SameAsRecorded ? "identical to the recorded image" : "differs from the recorded image")}");
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,111 @@
+using System.CommandLine;
+using System.Globalization;
+using Miaoya.Pipeline;
+using Miaoya.Recipes;
+using Miaoya.WebUi;
+
+namespace Miaoya.Cli.Commands;
+
+/// <summary><c>miaoya run RECIPE --template T --lora NAME[:WEIGHT]</c>, or <c>miaoya run --resume DIR</c>.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var recipe = new Argument<string?>("recipe") { Description = "Recipe file, or a built-in name (v1-face, v1-face-neck, v2)", Arity = ArgumentArity.ZeroOrOne };
+        var template = new Option<FileInfo?>("--template") { Description = "Template photo (PNG/JPEG/WebP)" };
+        var lora = new Option<string?>("--lora") { Description = "The person's face LoRA as NAME or NAME:WEIGHT" };
+        var trigger = new Option<string[]>("--trigger") { Description = "Trigger words of the LoRA", AllowMultipleArgumentsPerToken = true };
+        var webui = CliOptions.WebUi();
+        webui.DefaultValueFactory = _ => new Uri("http://127.0.0.1:7860");
+        var auth = CliOptions.Auth();
+        var output = new Option<DirectoryInfo?>("--out") { Description = "Run folder (default: out/runs/RECIPE-TIME)" };
+        var seed = new Option<long>("--seed") { Description = "Seed (-1: the box chooses; the seed used is recorded)", DefaultValueFactory = _ => -1 };
+        var set = new Option<string[]>("--set") { Description = "Override a recipe value, e.g. --set inpaint.controlnet.softedge.weight=0.6 (repeatable)" };
+        var faceIndex = new Option<int?>("--face-index") { Description = "Which face when there are several (0 = largest)" };
+        var mask = new Option<FileInfo?>("--mask") { Description = "Use this mask file (white = repaint) instead of the recipe's mask source" };
+        var resume = new Option<DirectoryInfo?>("--resume") { Description = "Resume a failed or interrupted run folder; finished steps are not redone" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
+        var command = new Command("run", "Run a V1/V2 recipe on a template photo against a WebUI box.")
+        {
+            recipe, template, lora, trigger, webui, auth, output, seed, set, faceIndex, mask, resume, verbose,
+        };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(resume) is not null)
+            {
+                return;
+            }
+
+            if (result.GetValue(recipe) is null)
+            {
+                result.AddError("run: give a RECIPE (a file or one of v1-face, v1-face-neck, v2), or --resume DIR.");
+            }
+
+            if (result.GetValue(template) is null)
+            {
+                result.AddError("--template: required (the photo whose face is replaced).");
+            }
+
+            if (result.GetValue(lora) is null)
+            {
+                result.AddError("--lora: required (the person's face LoRA as NAME or NAME:WEIGHT).");
+            }
+        });
+        command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
+        {
+            using var session = new WebUiSession(WebUiEndpoint.WithAuth(result.GetValue(webui)!, result.GetValue(auth)), result.GetValue(verbose));
+            RunResult run;
+            if (result.GetValue(resume) is { } folder)
+            {
+                Console.WriteLine($"Resuming {folder.FullName}");
+                run = await session.Pipeline.ResumeAsync(folder.FullName, new ConsoleProgress("resume"), cancellationToken);
+            }
+            else
+            {
+                var overrides = result.GetValue(set) ?? [];
+                var loaded = RecipeLoader.Load(result.GetValue(recipe)!, overrides);
+                LoraChoice choice;
+                try
+                {
+                    choice = LoraChoice.Parse(result.GetValue(lora)!);
+                }
+                catch (ArgumentException e)
+                {
+                    await Console.Error.WriteLineAsync($"error: {e.Message}");
+                    return 2;
+                }
+
+                var stamp = TimeProvider.System.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+                var request = new RunRequest
+                {
+                    Recipe = loaded,
+                    Overrides = overrides,
+                    TemplatePath = result.GetValue(template)!.FullName,
+                    Lora = choice,
+                    TriggerWords = result.GetValue(trigger) ?? [],
+                    Seed = result.GetValue(seed),
+                    OutputDirectory = result.GetValue(output)?.FullName ?? Path.Combine("out", "runs", $"{loaded.Name}-{stamp}"),
+                    FaceIndex = result.GetValue(faceIndex),
+                    MaskFile = result.GetValue(mask)?.FullName,
+                };
+                run = await session.Pipeline.RunAsync(request, new ConsoleProgress(loaded.Name), cancellationToken);
+            }
+
+            Print(run);
+            return 0;
+        }));
+        return command;
+    }
+
+    public static void Print(RunResult run)
+    {
+        foreach (var step in run.Manifest.Steps)
+        {
+            var extra = string.Join(", ", step.Data.Where(d => d.Key.StartsWith("delta_e", StringComparison.Ordinal)).Select(d => $"{d.Key} {d.Value}"));
+            Console.WriteLine($"  {step.Name,-12} {step.Status,-9} {step.DurationMs,8:0} ms  {string.Join(", ", step.Outputs.Select(o => o.File))}{(extra.Length > 0 ? "  " + extra : "")}");
+        }
+
+        Console.WriteLine($"Final image: {run.FinalImage}");
+        Console.WriteLine($"Manifest:    {Path.Combine(run.Folder, RunFolder.ManifestFileName)}");
+    }
+}

@@ -1,0 +1,277 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace Miaoya.Faces;
+
+/// <summary>
+/// MediaPipe BlazeFace on ONNX Runtime (CPU). The short-range model (128×128) runs on the whole image letterboxed to a
+/// square; when it finds nothing, the full-range model (256×256) runs (faces too small for the short-range model).
+/// One <c>InferenceSession</c> per model, created once; <see cref="Detect"/> may be called from several threads.
+/// </summary>
+public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
+{
+    private readonly BlazeFaceModel _shortRange;
+    private readonly BlazeFaceModel _fullRange;
+
+    internal BlazeFaceDetector(BlazeFaceModel shortRange, BlazeFaceModel fullRange, BlazeFaceOptions options)
+    {
+        options.Validate();
+        _shortRange = shortRange;
+        _fullRange = fullRange;
+        Options = options;
+    }
+
+    /// <summary>The settings in use.</summary>
+    public BlazeFaceOptions Options { get; }
+
+    /// <summary>A detector over the two embedded models, on the CPU. Checks each model's sha256 and signature.</summary>
+    public static BlazeFaceDetector CreateDefault(BlazeFaceOptions? options = null)
+    {
+        options ??= new BlazeFaceOptions();
+        options.Validate();
+        var shortRange = BlazeFaceModel.LoadEmbedded(BlazeFaceModelSpec.Front, options.IntraOpThreads);
+        BlazeFaceModel? fullRange = null;
+        try
+        {
+            fullRange = BlazeFaceModel.LoadEmbedded(BlazeFaceModelSpec.Back, options.IntraOpThreads);
+            return new BlazeFaceDetector(shortRange, fullRange, options);
+        }
+        catch
+        {
+            fullRange?.Dispose();
+            shortRange.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<DetectedFace> Detect(Image<Rgb24> image, CancellationToken cancellationToken = default) =>
+        DetectCore(image, cancellationToken).Faces;
+
+    /// <summary>As <see cref="Detect"/>, also telling which model found the faces (null when none).</summary>
+    internal (IReadOnlyList<DetectedFace> Faces, BlazeFaceRange? FoundBy) DetectCore(Image<Rgb24> image, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var faces = DetectWith(_shortRange, image, Options.MinScore, cancellationToken);
+        if (faces.Count > 0)
+        {
+            return (faces, BlazeFaceRange.Short);
+        }
+
+        if (!Options.UseFullRangeFallback)
+        {
+            return (faces, null);
+        }
+
+        // Cancellation is checked between the model runs (and bridged into the run by BlazeFaceModel.Run).
+        cancellationToken.ThrowIfCancellationRequested();
+        faces = DetectWith(_fullRange, image, Options.FullRangeMinScore, cancellationToken);
+        return (faces, faces.Count > 0 ? BlazeFaceRange.Full : null);
+    }
+
+    /// <summary>
+    /// One model: the whole image, and for the full-range model also overlapping tiles when the whole image finds nothing
+    /// (see <see cref="Tiles"/>). Detections are merged by weighted NMS in source pixels, filtered, sorted by score.
+    /// </summary>
+    internal IReadOnlyList<DetectedFace> DetectWith(BlazeFaceModel model, Image<Rgb24> image, float minScore, CancellationToken cancellationToken)
+    {
+        var whole = new Rectangle(0, 0, image.Width, image.Height);
+        var faces = DetectRegions(model, image, [whole], minScore, cancellationToken);
+        if (faces.Count == 0 && model.Range == BlazeFaceRange.Full && Options.UseFullRangeTiles)
+        {
+            var tiles = Tiles(image.Width, image.Height, 3 * model.InputSize / 2);
+            if (tiles.Count > 1)
+            {
+                faces = DetectRegions(model, image, tiles, minScore, cancellationToken);
+            }
+        }
+
+        return faces;
+    }
+
+    private List<DetectedFace> DetectRegions(
+        BlazeFaceModel model, Image<Rgb24> image, IReadOnlyList<Rectangle> regions, float minScore, CancellationToken cancellationToken)
+    {
+        var input = new float[model.InputSize * model.InputSize * 3];
+        var inPixels = new List<NormalizedDetection>();
+        var raw = new List<NormalizedDetection>();
+        foreach (var region in regions)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var letterbox = Letterbox.Fit(region, model.InputSize);
+            letterbox.Fill(image, input);
+            raw.Clear();
+            model.Run(input, minScore, raw, cancellationToken);
+            foreach (var d in raw)
+            {
+                inPixels.Add(letterbox.ToSource(d));
+            }
+        }
+
+        // Weighted NMS is scale-free, so it can run in source pixels (merges tiles' duplicates too).
+        var merged = BlazeFaceDecoder.WeightedNms(inPixels, Options.NmsIouThreshold);
+        var longSide = Math.Max(image.Width, image.Height);
+        var faces = new List<DetectedFace>(merged.Count);
+        foreach (var d in merged)
+        {
+            if (Options.RequirePlausibleLandmarks && !BlazeFaceDecoder.HasPlausibleLandmarks(d))
+            {
+                continue;
+            }
+
+            // The full-range model only fills in for faces too small for the short-range model; a large "face" that the
+            // short-range model rejected is a false positive (the cat in chelsea.png, environment.md §4).
+            if (model.Range == BlazeFaceRange.Full
+                && MathF.Max(d.XMax - d.XMin, d.YMax - d.YMin) > Options.FullRangeMaxFaceFraction * longSide)
+            {
+                continue;
+            }
+
+            faces.Add(Letterbox.ToFace(d));
+        }
+
+        faces.Sort((a, b) => b.Score.CompareTo(a.Score));
+        return faces;
+    }
+
+    /// <summary>
+    /// Overlapping square tiles of side <c>max(minTile, ⌈long side / 3⌉)</c> at (at most) half-tile steps, so that every
+    /// face smaller than half a tile lies whole inside one tile; at most 5×5 tiles. One tile when the image is no larger.
+    /// </summary>
+    internal static List<Rectangle> Tiles(int width, int height, int minTile)
+    {
+        var side = Math.Max(minTile, (Math.Max(width, height) + 2) / 3);
+        var xs = Positions(width, side);
+        var ys = Positions(height, side);
+        var tiles = new List<Rectangle>(xs.Count * ys.Count);
+        foreach (var y in ys)
+        {
+            foreach (var x in xs)
+            {
+                tiles.Add(new Rectangle(x, y, Math.Min(side, width - x), Math.Min(side, height - y)));
+            }
+        }
+
+        return tiles;
+
+        static List<int> Positions(int length, int side)
+        {
+            if (length <= side)
+            {
+                return [0];
+            }
+
+            var count = (int)Math.Ceiling((length - side) / (side / 2.0)) + 1;
+            var positions = new List<int>(count);
+            for (var i = 0; i < count; i++)
+            {
+                positions.Add((int)Math.Round((double)(length - side) * i / (count - 1)));
+            }
+
+            return positions;
+        }
+    }
+
+    /// <summary>Disposes both sessions.</summary>
+    public void Dispose()
+    {
+        _shortRange.Dispose();
+        _fullRange.Dispose();
+    }
+}
+
+/// <summary>
+/// Keep-aspect resize of a source region into a square with centred black padding, as MediaPipe's
+/// ImageToTensorCalculator does with keep_aspect_ratio and BORDER_ZERO, values v = p/127.5 − 1 (faceswap.md §5.3).
+/// </summary>
+internal readonly record struct Letterbox(Rectangle Region, int Size, float Scale, int PadX, int PadY, int ContentWidth, int ContentHeight)
+{
+    public static Letterbox Fit(Rectangle region, int size)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(region.Width);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(region.Height);
+        var scale = (float)size / Math.Max(region.Width, region.Height);
+        var w = Math.Clamp((int)MathF.Round(region.Width * scale), 1, size);
+        var h = Math.Clamp((int)MathF.Round(region.Height * scale), 1, size);
+        return new Letterbox(region, size, scale, (size - w) / 2, (size - h) / 2, w, h);
+    }
+
+    /// <summary>Writes the letterboxed NHWC RGB tensor in [−1, 1]; padding is black (−1).</summary>
+    public void Fill(Image<Rgb24> image, float[] tensor)
+    {
+        Array.Fill(tensor, -1f);
+        var whole = Region == new Rectangle(0, 0, image.Width, image.Height);
+        var region = Region;
+        var (w, h) = (ContentWidth, ContentHeight);
+        var resized = whole && image.Width == w && image.Height == h
+            ? image
+            : image.Clone(c =>
+            {
+                if (!whole)
+                {
+                    c.Crop(region);
+                }
+
+                c.Resize(w, h, KnownResamplers.Triangle);
+            });
+        var (size, padX, padY) = (Size, PadX, PadY);
+        try
+        {
+            resized.ProcessPixelRows(rows =>
+            {
+                for (var y = 0; y < rows.Height; y++)
+                {
+                    var row = rows.GetRowSpan(y);
+                    var dst = tensor.AsSpan((((y + padY) * size) + padX) * 3, row.Length * 3);
+                    for (var x = 0; x < row.Length; x++)
+                    {
+                        var p = row[x];
+                        dst[3 * x] = (p.R / 127.5f) - 1f;
+                        dst[(3 * x) + 1] = (p.G / 127.5f) - 1f;
+                        dst[(3 * x) + 2] = (p.B / 127.5f) - 1f;
+                    }
+                }
+            });
+        }
+        finally
+        {
+            if (!ReferenceEquals(resized, image))
+            {
+                resized.Dispose();
+            }
+        }
+    }
+
+    private float X(float nx) => (((nx * Size) - PadX) / Scale) + Region.X;
+
+    private float Y(float ny) => (((ny * Size) - PadY) / Scale) + Region.Y;
+
+    /// <summary>
+    /// Undoes the letterbox (MediaPipe's DetectionProjectionCalculator, faceswap.md §5.3): the same detection in
+    /// source-image pixels.
+    /// </summary>
+    public NormalizedDetection ToSource(in NormalizedDetection d)
+    {
+        var kp = new float[d.Keypoints.Length];
+        for (var k = 0; k < kp.Length; k += 2)
+        {
+            kp[k] = X(d.Keypoints[k]);
+            kp[k + 1] = Y(d.Keypoints[k + 1]);
+        }
+
+        return new NormalizedDetection(X(d.XMin), Y(d.YMin), X(d.XMax), Y(d.YMax), d.Score, kp);
+    }
+
+    /// <summary>A detection already in source pixels as a <see cref="DetectedFace"/>.</summary>
+    public static DetectedFace ToFace(in NormalizedDetection d)
+    {
+        var landmarks = new PointF[BlazeFaceDecoder.KeypointCount];
+        for (var k = 0; k < landmarks.Length; k++)
+        {
+            landmarks[k] = new PointF(d.Keypoints[2 * k], d.Keypoints[(2 * k) + 1]);
+        }
+
+        return new DetectedFace(new RectangleF(d.XMin, d.YMin, d.XMax - d.XMin, d.YMax - d.YMin), landmarks, d.Score);
+    }
+}

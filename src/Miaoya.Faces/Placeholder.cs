@@ -1,1 +1,0 @@
-namespace Miaoya.Faces; internal static class Placeholder { }

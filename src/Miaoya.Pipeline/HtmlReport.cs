@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Miaoya.Imaging;
+
+namespace Miaoya.Pipeline;
+
+/// <summary>A static <c>index.html</c> showing each run's step images side by side with their parameters.</summary>
+public static class HtmlReport
+{
+    public static async Task<string> WriteAsync(string path, IReadOnlyList<RunResult> runs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var html = new StringBuilder();
+        html.Append("""
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>Miaoya runs</title>
+            <style>
+            body{font-family:system-ui,sans-serif;margin:2rem;background:#fafafa;color:#222}
+            section{margin-bottom:3rem} .steps{display:flex;gap:1rem;flex-wrap:wrap}
+            figure{margin:0;background:#fff;padding:.5rem;border:1px solid #ddd;border-radius:6px}
+            figure img{display:block;max-width:256px;height:auto} figcaption{font-size:.85rem;margin-top:.3rem}
+            table{border-collapse:collapse;font-size:.85rem;margin-top:.8rem} td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
+            code{white-space:pre-wrap}
+            </style></head><body>
+            <h1>Miaoya runs</h1>
+
+            """);
+        foreach (var run in runs)
+        {
+            var m = run.Manifest;
+            var relative = Path.GetRelativePath(directory, run.Folder).Replace('\\', '/');
+            html.Append(CultureInfo.InvariantCulture, $"<section><h2>{E(m.Recipe.Name)} <small>({E(m.Recipe.Pipeline)}, {E(m.Status.ToString())})</small></h2>\n<div class=\"steps\">\n");
+            Figure(html, $"{relative}/{m.Inputs.Template.File}", "template");
+            foreach (var step in m.Steps)
+            {
+                var image = step.Outputs.FirstOrDefault(o => o.File.EndsWith(".png", StringComparison.Ordinal) || o.File.EndsWith(".jpg", StringComparison.Ordinal) || o.File.EndsWith(".webp", StringComparison.Ordinal));
+                if (image is not null && !image.File.Contains("-controlnet-", StringComparison.Ordinal))
+                {
+                    Figure(html, $"{relative}/{image.File}", $"{step.Name} ({step.Status}, {step.DurationMs:0} ms)");
+                }
+            }
+
+            if (m.Final is { } final)
+            {
+                Figure(html, $"{relative}/{final.File}", "final");
+            }
+
+            html.Append("</div>\n<table><tr><th>step</th><th>parameters</th></tr>\n");
+            foreach (var step in m.Steps)
+            {
+                html.Append(CultureInfo.InvariantCulture, $"<tr><td>{E(step.Name)}</td><td><code>{E(Summary(step))}</code></td></tr>\n");
+            }
+
+            html.Append(CultureInfo.InvariantCulture, $"</table><p><a href=\"{E(relative)}/manifest.json\">manifest.json</a></p></section>\n");
+        }
+
+        html.Append("</body></html>\n");
+        await AtomicFile.WriteAllBytesAsync(path, Encoding.UTF8.GetBytes(html.ToString()), cancellationToken);
+        return Path.GetFullPath(path);
+    }
+
+    private static void Figure(StringBuilder html, string src, string caption) =>
+        html.Append(CultureInfo.InvariantCulture, $"<figure><img src=\"{E(src)}\" alt=\"{E(caption)}\"><figcaption>{E(caption)}</figcaption></figure>\n");
+
+    private static string Summary(StepRecord step)
+    {
+        var parts = new List<string>();
+        foreach (var (key, value) in step.Data)
+        {
+            if (key is "kept_tags" or "dropped_tags" or "face")
+            {
+                continue;
+            }
+
+            parts.Add($"{key}: {Text(value)}");
+        }
+
+        if (step.Request is JsonObject request && request.ContainsKey("init_images"))
+        {
+            parts.Add($"sampler: {Text(request["sampler_name"])} {Text(request["scheduler"])}, steps {Text(request["steps"])}, cfg {Text(request["cfg_scale"])}, denoise {Text(request["denoising_strength"])}, mask blur {Text(request["mask_blur"])}");
+            foreach (var unit in request["alwayson_scripts"]?["controlnet"]?["args"]?.AsArray() ?? [])
+            {
+                parts.Add($"ControlNet {Text(unit?["module"])} / {Text(unit?["model"])} weight {Text(unit?["weight"])}");
+            }
+        }
+
+        if (step.Response?["seed"] is { } seed)
+        {
+            parts.Add($"seed {Text(seed)}, model {Text(step.Response["sd_model_name"])}");
+        }
+
+        if (step.Error is { } error)
+        {
+            parts.Add($"error: {error}");
+        }
+
+        return string.Join("\n", parts);
+    }
+
+    private static string Text(JsonNode? node) => node switch
+    {
+        null => "",
+        JsonValue value when value.TryGetValue(out string? s) => s ?? "",
+        _ => node.ToJsonString(),
+    };
+
+    private static string E(string text) => WebUtility.HtmlEncode(text);
+}

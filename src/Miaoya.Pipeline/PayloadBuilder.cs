@@ -1,0 +1,119 @@
+using System.Text.Json.Nodes;
+using Miaoya.Imaging;
+using Miaoya.Recipes;
+using Miaoya.WebUi;
+using Miaoya.WebUi.ControlNet;
+using Miaoya.WebUi.Dto;
+
+namespace Miaoya.Pipeline;
+
+/// <summary>Turns a recipe step into the exact img2img request for one probed box.</summary>
+public static class PayloadBuilder
+{
+    /// <summary>The V1 <c>inpaint</c> request: template, mask, and the step's ControlNet units.</summary>
+    public static Img2ImgRequest Inpaint(
+        Recipe recipe, WebUiCapabilities box, EncodedImage template, EncodedImage mask, ComposedPrompt prompt, long seed, int width, int height)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        return Build(recipe, recipe.Inpaint, box, template, template, mask, prompt, seed, width, height);
+    }
+
+    /// <summary>The V2 <c>img2img</c> request: the whole inpainted image at low denoise, no mask.</summary>
+    public static Img2ImgRequest WholeImage(
+        Recipe recipe, WebUiCapabilities box, EncodedImage template, EncodedImage previous, ComposedPrompt prompt, long seed, int width, int height)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        var settings = recipe.Img2Img ?? throw new ArgumentException($"recipe {recipe.Name} has no img2img step.", nameof(recipe));
+        return Build(recipe, settings, box, template, previous, mask: null, prompt, seed, width, height);
+    }
+
+    private static Img2ImgRequest Build(
+        Recipe recipe,
+        GenerationSettings step,
+        WebUiCapabilities box,
+        EncodedImage template,
+        EncodedImage previous,
+        EncodedImage? mask,
+        ComposedPrompt prompt,
+        long seed,
+        int width,
+        int height)
+    {
+        var (sampler, scheduler) = ResolveSamplerOrKeep(box, step.Sampler, step.Scheduler);
+        var units = step.ControlNet
+            .Where(u => u.Enabled)
+            .Select(u => Unit(u, u.Image == UnitImageSource.Template ? template : previous))
+            .ToArray();
+        return new Img2ImgRequest
+        {
+            Prompt = prompt.Prompt,
+            NegativePrompt = prompt.NegativePrompt,
+            Seed = seed,
+            SamplerName = sampler,
+            Scheduler = scheduler,
+            Steps = step.Steps,
+            CfgScale = step.CfgScale,
+            Width = step.Width ?? width,
+            Height = step.Height ?? height,
+            DenoisingStrength = step.DenoisingStrength,
+
+            // Per request, never through POST /options (which would switch the box for everyone).
+            OverrideSettings = new Dictionary<string, JsonNode?> { ["sd_model_checkpoint"] = box.FindCheckpoint(recipe.BaseModel)?.Title ?? recipe.BaseModel },
+            InitImages = [previous],
+            Mask = mask,
+            MaskBlur = step.MaskBlur,
+            InpaintingFill = step.InpaintingFill switch
+            {
+                InpaintingFillKind.Fill => InpaintingFill.Fill,
+                InpaintingFillKind.LatentNoise => InpaintingFill.LatentNoise,
+                InpaintingFillKind.LatentNothing => InpaintingFill.LatentNothing,
+                _ => InpaintingFill.Original,
+            },
+            InpaintFullRes = step.InpaintArea == InpaintArea.OnlyMasked,
+            InpaintFullResPadding = step.InpaintPadding,
+            AlwaysOnScripts = units.Length == 0 ? null : new AlwaysOnScripts { ControlNet = new ControlNetScriptArgs(units) },
+        };
+    }
+
+    /// <summary>The sampler in the box's dialect; an unknown name is kept as written so the name check reports it with suggestions.</summary>
+    private static (string, string?) ResolveSamplerOrKeep(WebUiCapabilities box, string sampler, string? scheduler)
+    {
+        try
+        {
+            return box.ResolveSampler(sampler, scheduler);
+        }
+        catch (WebUiRequestException)
+        {
+            return (sampler, scheduler);
+        }
+    }
+
+    private static ControlNetUnit Unit(ControlNetUnitSettings u, EncodedImage image) => new()
+    {
+        Module = u.Module,
+        Model = u.Model,
+        Weight = u.Weight,
+        Image = image,
+        GuidanceStart = u.GuidanceStart,
+        GuidanceEnd = u.GuidanceEnd,
+        ProcessorRes = u.ProcessorRes,
+        ThresholdA = u.ThresholdA,
+        ThresholdB = u.ThresholdB,
+        PixelPerfect = u.PixelPerfect,
+        ControlMode = u.ControlMode switch
+        {
+            ControlModeKind.Prompt => ControlNetControlMode.MyPromptIsMoreImportant,
+            ControlModeKind.ControlNet => ControlNetControlMode.ControlNetIsMoreImportant,
+            _ => ControlNetControlMode.Balanced,
+        },
+        ResizeMode = u.ResizeMode switch
+        {
+            ResizeModeKind.JustResize => ControlNetResizeMode.JustResize,
+            ResizeModeKind.ResizeAndFill => ControlNetResizeMode.ResizeAndFill,
+            _ => ControlNetResizeMode.CropAndResize,
+        },
+
+        // Keep the maps: the response check counts one per unit to prove each unit ran.
+        SaveDetectedMap = true,
+    };
+}

@@ -1,0 +1,25 @@
+namespace Miaoya.Pipeline;
+
+/// <summary>A run cannot start or go on: bad input, a box that lacks something, a step that failed. The message says what, where and how to fix it.</summary>
+public sealed class PipelineException : Exception
+{
+    public PipelineException()
+    {
+    }
+
+    public PipelineException(string message)
+        : base(message)
+    {
+    }
+
+    public PipelineException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>The step that failed, when one did.</summary>
+    public string? Step { get; init; }
+
+    /// <summary>The run folder, when one was created (for <c>--resume</c>).</summary>
+    public string? RunFolder { get; init; }
+}

@@ -1,1 +1,0 @@
-namespace Miaoya.Pipeline; internal static class Placeholder { }

@@ -1,0 +1,666 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Miaoya.Faces;
+using Miaoya.Imaging;
+using Miaoya.Recipes;
+using Miaoya.WebUi;
+using Miaoya.WebUi.ControlNet;
+using Miaoya.WebUi.Dto;
+using Miaoya.WebUi.Tagger;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace Miaoya.Pipeline;
+
+/// <summary>
+/// Runs a V1 or V2 recipe step by step (<c>interrogate</c> → <c>mask</c> → <c>inpaint</c> [→ <c>img2img</c>]) against one
+/// WebUI box. Each step's outputs and the manifest are written atomically after the step; a run folder that failed or was
+/// interrupted resumes from the first unfinished step.
+/// </summary>
+public sealed class PortraitPipeline
+{
+    /// <summary>Largest template side accepted; bigger photos should be scaled down first (the WebUI renders at this size).</summary>
+    public const int MaxTemplateSide = 4096;
+
+    /// <summary>The resolved recipe in a run folder.</summary>
+    public const string RecipeFileName = "recipe.yaml";
+
+    private const int MinTemplateSide = 64;
+    private const int DetectResolution = 512;
+
+    private readonly WebUiClient _client;
+    private readonly IFaceDetector _detector;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    public PortraitPipeline(WebUiClient client, IFaceDetector detector, TimeProvider time, ILogger<PortraitPipeline> logger)
+    {
+        _client = client;
+        _detector = detector;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>How often progress is read from the box during a generation call.</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Starts a run in a new (or empty) folder.</summary>
+    public async Task<RunResult> RunAsync(RunRequest request, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var folder = new RunFolder(request.OutputDirectory);
+        if (folder.HasManifest)
+        {
+            throw new PipelineException($"{folder.Path} already holds a run; resume it with --resume {folder.Path}, or choose another --out.");
+        }
+
+        var template = await LoadTemplateAsync(request.TemplatePath, cancellationToken);
+        Directory.CreateDirectory(folder.Path);
+        var templateRecord = await folder.WriteAsync("template.png", template, cancellationToken);
+
+        // The recipe as resolved (overrides applied) travels with the run: a resume uses exactly it.
+        var recipeRecord = await folder.WriteTextAsync(RecipeFileName, RecipeYaml.Write(request.Recipe), cancellationToken);
+        var manifest = new RunManifest
+        {
+            Recipe = new ManifestRecipe(request.Recipe.Name, request.Recipe.SourcePath, recipeRecord.Sha256, request.Overrides, request.Recipe.Pipeline.ToString().ToLowerInvariant()),
+            Inputs = new ManifestInputs(templateRecord, Path.GetFullPath(request.TemplatePath), request.Lora.ToString(), request.TriggerWords, request.Seed, request.FaceIndex, request.MaskFile is null ? null : Path.GetFullPath(request.MaskFile)),
+        };
+        await folder.SaveManifestAsync(manifest, cancellationToken);
+        return await ExecuteAsync(request, folder, manifest, template, progress, cancellationToken);
+    }
+
+    /// <summary>Resumes a run folder: finished steps whose outputs are intact are not redone.</summary>
+    public async Task<RunResult> ResumeAsync(string runFolder, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var folder = new RunFolder(runFolder);
+        var manifest = await folder.LoadManifestAsync(cancellationToken);
+        if (manifest.Status == RunStatus.Succeeded && manifest.Final is { } done && await folder.ReadVerifiedAsync(done, cancellationToken) is not null)
+        {
+            return new RunResult(folder.Path, manifest, folder.File(done.File));
+        }
+
+        var recipePath = folder.File(RecipeFileName);
+        if (!File.Exists(recipePath) || RunFolder.Sha256(await File.ReadAllBytesAsync(recipePath, cancellationToken)) != manifest.Recipe.Sha256)
+        {
+            throw new PipelineException($"{recipePath} is missing or changed since this run started; start a new run (a resumed run uses the recipe it started with).");
+        }
+
+        var recipe = RecipeLoader.Parse(await File.ReadAllTextAsync(recipePath, cancellationToken), manifest.Recipe.Path);
+        var template = await folder.ReadVerifiedAsync(manifest.Inputs.Template, cancellationToken)
+            ?? throw new PipelineException($"{folder.File(manifest.Inputs.Template.File)} is missing or changed; the run cannot be resumed.");
+        var request = new RunRequest
+        {
+            Recipe = recipe,
+            Overrides = manifest.Recipe.Overrides,
+            TemplatePath = manifest.Inputs.TemplateSource,
+            Lora = LoraChoice.Parse(manifest.Inputs.Lora),
+            TriggerWords = manifest.Inputs.Trigger,
+            Seed = manifest.Inputs.Seed,
+            OutputDirectory = folder.Path,
+            FaceIndex = manifest.Inputs.FaceIndex,
+            MaskFile = manifest.Inputs.MaskFile,
+        };
+        manifest.Status = RunStatus.Running;
+        manifest.Error = null;
+        return await ExecuteAsync(request, folder, manifest, template, progress, cancellationToken);
+    }
+
+    private async Task<RunResult> ExecuteAsync(
+        RunRequest request, RunFolder folder, RunManifest manifest, EncodedImage template, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
+    {
+        var run = new RunState(request, folder, manifest, template);
+        try
+        {
+            progress?.Report(new PipelineProgress("preflight", 0, null, $"probing {_client.Endpoint}"));
+            run.Box = await _client.ProbeAsync(cancellationToken);
+            manifest.Server = new ManifestServer(
+                _client.Endpoint.BaseUrl.ToString(), run.Box.WebUiVersion, run.Box.SamplerDialect.ToString(), run.Box.ControlNetApiVersion, run.Box.TaggerFlavor.ToString());
+            var missing = Preflight.Check(request.Recipe, run.Box, request.Lora);
+            if (missing.Count > 0)
+            {
+                throw new PipelineException($"{_client.Endpoint} cannot run {request.Recipe.Name}:{Environment.NewLine}  - {string.Join(Environment.NewLine + "  - ", missing)}") { Step = "preflight" };
+            }
+
+            foreach (var step in request.Recipe.StepNames)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (await TryRestoreAsync(run, step, cancellationToken))
+                {
+                    progress?.Report(new PipelineProgress(step, 1, null, "done earlier"));
+                    continue;
+                }
+
+                await RunStepAsync(run, step, progress, cancellationToken);
+            }
+
+            var final = FinalImage(run);
+            manifest.Final = await folder.WriteAsync("final.png", final, cancellationToken);
+            manifest.Status = RunStatus.Succeeded;
+            await folder.SaveManifestAsync(manifest, CancellationToken.None);
+            return new RunResult(folder.Path, manifest, folder.File("final.png"));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            manifest.Status = RunStatus.Cancelled;
+            manifest.Error = "cancelled";
+            await folder.SaveManifestAsync(manifest, CancellationToken.None);
+            throw;
+        }
+        catch (Exception e) when (e is PipelineException or WebUiException or FaceSelectionException or InvalidImageDataException or RecipeException or IOException)
+        {
+            var step = (e as PipelineException)?.Step ?? manifest.Steps.LastOrDefault(s => s.Status == StepStatus.Failed)?.Name;
+            manifest.Status = RunStatus.Failed;
+            manifest.Error = e.Message;
+            await folder.SaveManifestAsync(manifest, CancellationToken.None);
+            throw e as PipelineException is { } pe && pe.RunFolder is not null
+                ? pe
+                : new PipelineException(step is null ? e.Message : $"step {step}: {e.Message}", e) { Step = step, RunFolder = folder.Path };
+        }
+    }
+
+    private async Task RunStepAsync(RunState run, string step, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
+    {
+        var record = run.Manifest.Step(step);
+        if (record is null)
+        {
+            record = new StepRecord { Name = step };
+            run.Manifest.Steps.Add(record);
+        }
+
+        record.Status = StepStatus.Running;
+        record.Error = null;
+        record.StartedAt = _time.GetUtcNow();
+        record.Outputs.Clear();
+        var clock = Stopwatch.StartNew();
+        progress?.Report(new PipelineProgress(step, 0, null));
+        try
+        {
+            switch (step)
+            {
+                case "interrogate":
+                    await InterrogateAsync(run, record, cancellationToken);
+                    break;
+                case "mask":
+                    await MaskAsync(run, record, cancellationToken);
+                    break;
+                case "inpaint":
+                    await InpaintAsync(run, record, progress, cancellationToken);
+                    break;
+                case "img2img":
+                    await WholeImageAsync(run, record, progress, cancellationToken);
+                    break;
+                default:
+                    throw new PipelineException($"recipe {run.Request.Recipe.Name}: unknown step \"{step}\".") { Step = step };
+            }
+
+            record.Status = record.Status == StepStatus.Skipped ? StepStatus.Skipped : StepStatus.Succeeded;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            record.Status = StepStatus.Cancelled;
+            throw;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            record.Status = StepStatus.Failed;
+            record.Error = e.Message;
+            throw;
+        }
+        finally
+        {
+            record.DurationMs = Math.Round(clock.Elapsed.TotalMilliseconds, 1);
+            await run.Folder.SaveManifestAsync(run.Manifest, CancellationToken.None);
+        }
+
+        _logger.LogInformation("Step {Step} of {Recipe}: {Status} in {Ms} ms", step, run.Request.Recipe.Name, record.Status, record.DurationMs);
+        progress?.Report(new PipelineProgress(step, 1, null, record.Status == StepStatus.Skipped ? "skipped" : null));
+    }
+
+    // ---- steps -------------------------------------------------------------------------------------
+
+    private async Task InterrogateAsync(RunState run, StepRecord record, CancellationToken cancellationToken)
+    {
+        var settings = run.Request.Recipe.Interrogate;
+        var model = settings.Model ?? run.Box!.TaggerModels[0];
+        var request = new TaggerInterrogateRequest(run.Template, model, settings.Threshold);
+        var tags = await _client.TaggerInterrogateAsync(request, cancellationToken);
+        run.Prompt = PromptComposer.Compose(tags, run.Request.Recipe, run.Request.Lora, run.Request.TriggerWords);
+        record.Request = new JsonObject { ["image"] = Reference(run.Manifest.Inputs.Template), ["model"] = model, ["threshold"] = settings.Threshold };
+        record.Response = new JsonObject
+        {
+            ["flavor"] = tags.Flavor.ToString(),
+            ["tags"] = ToJson(tags.Tags),
+            ["ratings"] = ToJson(tags.Ratings),
+        };
+        record.Data["prompt"] = run.Prompt.Prompt;
+        record.Data["negative_prompt"] = run.Prompt.NegativePrompt;
+        record.Data["kept_tags"] = new JsonArray(run.Prompt.KeptTags.Select(t => (JsonNode)t).ToArray());
+        record.Data["dropped_tags"] = new JsonArray(run.Prompt.DroppedTags.Select(t => (JsonNode)t).ToArray());
+        record.Outputs.Add(await run.Folder.WriteTextAsync("prompt.txt", $"{run.Prompt.Prompt}\nNegative prompt: {run.Prompt.NegativePrompt}\n", cancellationToken));
+    }
+
+    private async Task MaskAsync(RunState run, StepRecord record, CancellationToken cancellationToken)
+    {
+        var settings = run.Request.Recipe.Mask;
+        var (width, height) = run.Template.ReadSize();
+        var maskFile = run.Request.MaskFile ?? (settings.Source == MaskSource.File ? settings.File : null);
+        using var rgb = FaceImages.Load(run.Template);
+        IReadOnlyList<DetectedFace> faces;
+        string source;
+        if (settings.Source == MaskSource.Openpose && maskFile is null)
+        {
+            var detect = await _client.DetectAsync(
+                new ControlNetDetectRequest { ControlnetModule = "openpose_faceonly", ControlnetInputImages = [run.Template], ControlnetProcessorRes = DetectResolution },
+                cancellationToken);
+            faces = OpenPoseFaces.From(detect, width, height, DetectResolution);
+            source = "openpose";
+        }
+        else
+        {
+            faces = _detector.Detect(rgb, cancellationToken).OrderByDescending(f => f.Size).ToArray();
+            source = maskFile is null ? "detector" : "file";
+        }
+
+        record.Data["source"] = source;
+        record.Data["faces_found"] = faces.Count;
+        EncodedImage mask;
+        if (maskFile is not null)
+        {
+            mask = await LoadMaskFileAsync(maskFile, width, height, cancellationToken);
+            run.Face = faces.Count == 0 ? null : faces[Math.Clamp(run.Request.FaceIndex ?? 0, 0, faces.Count - 1)];
+        }
+        else
+        {
+            var templateName = Path.GetFileName(run.Request.TemplatePath);
+            if (faces.Count == 0 && source == "openpose")
+            {
+                throw new PipelineException($"{templateName}: the box's openpose face detector found no face. Use a photo with one clearly visible frontal face, set mask.source: detector, or give a mask file with --mask.") { Step = "mask" };
+            }
+
+            run.Face = FaceSelection.Select(faces, run.Request.FaceIndex, templateName);
+            mask = FaceMasks.BuildPng(width, height, run.Face, new FaceMaskOptions
+            {
+                Kind = settings.Kind == MaskKind.FaceNeck ? FaceMaskKind.FaceAndNeck : FaceMaskKind.Face,
+                Grow = (float)settings.Grow,
+                FeatherFraction = (float)settings.Feather,
+                NeckLength = (float)settings.NeckLength,
+            });
+        }
+
+        run.Mask = mask;
+        if (run.Face is { } face)
+        {
+            record.Data["face"] = FaceToJson(face);
+            record.Data["delta_e_template"] = Math.Round(SkinTone.Measure(rgb, face).DeltaE, 2);
+        }
+
+        record.Outputs.Add(await run.Folder.WriteAsync("mask.png", mask, cancellationToken));
+    }
+
+    private async Task InpaintAsync(RunState run, StepRecord record, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
+    {
+        var (width, height) = run.Template.ReadSize();
+        var request = PayloadBuilder.Inpaint(run.Request.Recipe, run.Box!, run.Template, run.Mask!, run.Prompt!, run.Request.Seed, width, height);
+        var response = await GenerateAsync(run, "inpaint", record, request, progress, cancellationToken);
+        run.Seed = response.Info?.Seed ?? run.Request.Seed;
+        Measure(run, record, "delta_e");
+    }
+
+    private async Task WholeImageAsync(RunState run, StepRecord record, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
+    {
+        var settings = run.Request.Recipe.Img2Img!;
+        var before = run.Manifest.Step("inpaint")?.Data["delta_e"]?.GetValue<double>();
+        record.Data["delta_e_before"] = before;
+        if (settings.SkipIfDeltaEBelow is { } threshold && before is { } measured && measured < threshold)
+        {
+            record.Status = StepStatus.Skipped;
+            record.Data["skipped_because"] = string.Create(CultureInfo.InvariantCulture, $"face-vs-neck ΔE {measured:0.##} after inpaint is under skip_if_delta_e_below {threshold}");
+            return;
+        }
+
+        var (width, height) = run.Current!.ReadSize();
+        var request = PayloadBuilder.WholeImage(run.Request.Recipe, run.Box!, run.Template, run.Current, run.Prompt!, run.Seed ?? run.Request.Seed, width, height);
+        await GenerateAsync(run, "img2img", record, request, progress, cancellationToken);
+        Measure(run, record, "delta_e_after");
+    }
+
+    private async Task<GenerationResponse> GenerateAsync(
+        RunState run, string step, StepRecord record, Img2ImgRequest request, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
+    {
+        record.Request = ManifestRequest(run, request);
+        await run.Folder.SaveManifestAsync(run.Manifest, cancellationToken);
+        var response = await WithProgressAsync(step, progress, () => _client.Img2ImgAsync(request, cancellationToken), cancellationToken);
+        var expected = run.Box!.FindCheckpoint(run.Request.Recipe.BaseModel)!;
+        var problems = ResponseChecks.Check(request, response, expected.ModelName);
+        var info = response.Info;
+        record.Response = new JsonObject
+        {
+            ["seed"] = info?.Seed,
+            ["all_seeds"] = info?.AllSeeds is { } seeds ? new JsonArray(seeds.Select(s => (JsonNode)s).ToArray()) : null,
+            ["sd_model_name"] = info?.SdModelName,
+            ["sd_model_hash"] = info?.SdModelHash,
+            ["sampler_name"] = info?.SamplerName,
+            ["version"] = info?.Version,
+            ["infotext"] = info?.Infotexts is { Count: > 0 } texts ? texts[0] : null,
+            ["images"] = response.Images.Count,
+        };
+        if (problems.Count > 0)
+        {
+            throw new PipelineException($"{_client.Endpoint} did not do what was asked: {string.Join(" ", problems)}") { Step = step };
+        }
+
+        var generated = response.GeneratedImages;
+        var image = generated[0];
+        record.Outputs.Add(await run.Folder.WriteAsync($"{step}{image.FileExtension}", image, cancellationToken));
+        for (var i = generated.Count + (info?.IndexOfFirstImage ?? 0); i < response.Images.Count; i++)
+        {
+            var map = response.Images[i];
+            record.Outputs.Add(await run.Folder.WriteAsync($"{step}-controlnet-{i - generated.Count}{map.FileExtension}", map, cancellationToken));
+        }
+
+        run.Current = image;
+        run.Infotext = info?.Infotexts is { Count: > 0 } infotexts ? infotexts[0] : null;
+        return response;
+    }
+
+    private async Task<T> WithProgressAsync<T>(string step, IProgress<PipelineProgress>? progress, Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        if (progress is null)
+        {
+            return await call();
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var polling = PollProgressAsync(step, progress, stop.Token);
+        try
+        {
+            return await call();
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await polling;
+        }
+    }
+
+    private async Task PollProgressAsync(string step, IProgress<PipelineProgress> progress, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(ProgressInterval, _time, cancellationToken);
+                var state = await _client.GetProgressAsync(skipCurrentImage: true, cancellationToken);
+                if (state.State?.JobCount > 0)
+                {
+                    progress.Report(new PipelineProgress(step, state.Progress, state.EtaRelative > 0 ? TimeSpan.FromSeconds(state.EtaRelative) : null));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The call finished (or the run was cancelled).
+        }
+        catch (WebUiException e)
+        {
+            _logger.LogDebug("Progress of {Step} unavailable: {Error}", step, e.Message);
+        }
+    }
+
+    /// <summary>Face-vs-neck ΔE of the current image, with the face found on the template.</summary>
+    private static void Measure(RunState run, StepRecord record, string key)
+    {
+        if (run.Face is not { } face || run.Current is null)
+        {
+            return;
+        }
+
+        using var image = FaceImages.Load(run.Current);
+        var scale = image.Width / (float)run.Template.ReadSize().Width;
+        var scaled = scale == 1f ? face : Scale(face, scale);
+        record.Data[key] = Math.Round(SkinTone.Measure(image, scaled).DeltaE, 2);
+    }
+
+    // ---- resume ------------------------------------------------------------------------------------
+
+    private async Task<bool> TryRestoreAsync(RunState run, string step, CancellationToken cancellationToken)
+    {
+        if (run.Manifest.Step(step) is not { Status: StepStatus.Succeeded or StepStatus.Skipped } record)
+        {
+            return false;
+        }
+
+        var files = new List<EncodedImage>();
+        foreach (var output in record.Outputs)
+        {
+            if (await run.Folder.ReadVerifiedAsync(output, cancellationToken) is not { } file)
+            {
+                _logger.LogWarning("Step {Step}: {File} is missing or changed; running the step again", step, output.File);
+                return false;
+            }
+
+            files.Add(file);
+        }
+
+        switch (step)
+        {
+            case "interrogate":
+                run.Prompt = new ComposedPrompt(
+                    record.Data["prompt"]!.GetValue<string>(),
+                    record.Data["negative_prompt"]!.GetValue<string>(),
+                    record.Data["kept_tags"]!.AsArray().Select(t => t!.GetValue<string>()).ToArray(),
+                    record.Data["dropped_tags"]!.AsArray().Select(t => t!.GetValue<string>()).ToArray());
+                break;
+            case "mask":
+                run.Mask = files[0];
+                run.Face = record.Data["face"] is JsonObject face ? FaceFromJson(face) : null;
+                break;
+            case "inpaint" or "img2img" when record.Status == StepStatus.Succeeded:
+                run.Current = files[0];
+                run.Seed = record.Response?["seed"]?.GetValue<long>();
+                run.Infotext = record.Response?["infotext"]?.GetValue<string>();
+                break;
+        }
+
+        return true;
+    }
+
+    // ---- helpers -----------------------------------------------------------------------------------
+
+    private static async Task<EncodedImage> LoadTemplateAsync(string path, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(path))
+        {
+            throw new PipelineException($"template {path}: file not found.") { Step = "template" };
+        }
+
+        EncodedImage encoded;
+        try
+        {
+            encoded = await EncodedImage.ReadFileAsync(path, cancellationToken);
+        }
+        catch (InvalidImageDataException e)
+        {
+            throw new PipelineException($"template {e.Message} Give a PNG, JPEG or WebP photo.") { Step = "template" };
+        }
+
+        if (encoded.IsTruncated())
+        {
+            throw new PipelineException($"template {path}: the {encoded.Format} file is cut short (incomplete download or copy?); give the whole file.") { Step = "template" };
+        }
+
+        var (width, height) = SafeSize(encoded, path);
+        if (Math.Max(width, height) > MaxTemplateSide || Math.Min(width, height) < MinTemplateSide)
+        {
+            throw new PipelineException($"template {path}: {width}×{height} px is outside {MinTemplateSide}..{MaxTemplateSide} px per side; scale it (SD 1.5 works best near 512–1024 px).") { Step = "template" };
+        }
+
+        // EXIF rotation applied, greyscale/CMYK/alpha turned into RGB, sent to the box as PNG.
+        try
+        {
+            using var rgb = FaceImages.Load(encoded);
+            return EncodedImage.FromPng(rgb);
+        }
+        catch (InvalidImageDataException e)
+        {
+            throw new PipelineException($"template {path}: {e.Message}") { Step = "template" };
+        }
+    }
+
+    private static (int Width, int Height) SafeSize(EncodedImage image, string path)
+    {
+        try
+        {
+            return image.ReadSize();
+        }
+        catch (Exception e) when (e is InvalidImageDataException or UnknownImageFormatException or ImageFormatException)
+        {
+            throw new PipelineException($"template {path}: the {image.Format} file is damaged ({e.Message}).") { Step = "template" };
+        }
+    }
+
+    private static async Task<EncodedImage> LoadMaskFileAsync(string path, int width, int height, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(path))
+        {
+            throw new PipelineException($"mask file {path}: not found.") { Step = "mask" };
+        }
+
+        var encoded = await EncodedImage.ReadFileAsync(path, cancellationToken);
+        using var image = encoded.Decode();
+        if (image.Width != width || image.Height != height)
+        {
+            throw new PipelineException($"mask file {path}: {image.Width}×{image.Height} px, but the template is {width}×{height} px; they must match.") { Step = "mask" };
+        }
+
+        using var grey = image.CloneAs<L8>();
+        return EncodedImage.FromPng(grey);
+    }
+
+    /// <summary>The last image as PNG, carrying the box's infotext as the WebUI's "parameters" chunk.</summary>
+    private static EncodedImage FinalImage(RunState run)
+    {
+        var current = run.Current ?? run.Template;
+        if (current.Format != ImageFileFormat.Png)
+        {
+            using var decoded = current.Decode();
+            current = EncodedImage.FromPng(decoded);
+        }
+
+        return run.Infotext is { } text ? PngText.With(current, PngText.ParametersKeyword, text) : current;
+    }
+
+    /// <summary>The request as JSON with every image replaced by the run file it came from.</summary>
+    private static JsonNode ManifestRequest(RunState run, Img2ImgRequest request)
+    {
+        var known = run.Manifest.Steps.SelectMany(s => s.Outputs).Append(run.Manifest.Inputs.Template)
+            .GroupBy(f => f.Sha256).ToDictionary(g => g.Key, g => g.First());
+        JsonNode Ref(EncodedImage image)
+        {
+            var sha = RunFolder.Sha256(image.Bytes.Span);
+            return known.TryGetValue(sha, out var file) ? Reference(file) : new JsonObject { ["file"] = null, ["sha256"] = sha, ["bytes"] = image.Length };
+        }
+
+        // Serialise without the image bytes, then put references where the images go.
+        var empty = new EncodedImage(ReadOnlyMemory<byte>.Empty);
+        var units = request.AlwaysOnScripts?.ControlNet?.Args ?? [];
+        var light = request with
+        {
+            InitImages = request.InitImages.Select(_ => empty).ToArray(),
+            Mask = request.Mask is null ? null : empty,
+            AlwaysOnScripts = request.AlwaysOnScripts is null ? null : request.AlwaysOnScripts with
+            {
+                ControlNet = new ControlNetScriptArgs(units.Select(u => u with { Image = u.Image is null ? null : empty, Mask = u.Mask is null ? null : empty }).ToArray()),
+            },
+        };
+        var json = WebUiPayload.ToJsonNode(light);
+        var init = json["init_images"]!.AsArray();
+        for (var i = 0; i < request.InitImages.Count; i++)
+        {
+            init[i] = Ref(request.InitImages[i]);
+        }
+
+        if (request.Mask is { } mask)
+        {
+            json["mask"] = Ref(mask);
+        }
+
+        for (var i = 0; i < units.Count; i++)
+        {
+            var unit = json["alwayson_scripts"]!["controlnet"]!["args"]![i]!;
+            if (units[i].Image is { } image)
+            {
+                unit["image"] = Ref(image);
+            }
+
+            if (units[i].Mask is { } unitMask)
+            {
+                unit["mask"] = Ref(unitMask);
+            }
+        }
+
+        return json;
+    }
+
+    private static JsonObject Reference(FileRecord file) => new() { ["file"] = file.File, ["sha256"] = file.Sha256 };
+
+    private static JsonObject ToJson(IReadOnlyDictionary<string, double> scores)
+    {
+        var json = new JsonObject();
+        foreach (var (key, value) in scores.OrderByDescending(p => p.Value))
+        {
+            json[key] = Math.Round(value, 4);
+        }
+
+        return json;
+    }
+
+    private static JsonObject FaceToJson(DetectedFace face) => new()
+    {
+        ["box"] = new JsonArray(Round(face.Box.X), Round(face.Box.Y), Round(face.Box.Width), Round(face.Box.Height)),
+        ["landmarks"] = new JsonArray(face.Landmarks.Select(p => (JsonNode)new JsonArray(Round(p.X), Round(p.Y))).ToArray()),
+        ["score"] = Math.Round(face.Score, 3),
+    };
+
+    private static DetectedFace FaceFromJson(JsonObject json)
+    {
+        var box = json["box"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray();
+        var landmarks = json["landmarks"]!.AsArray().Select(p => new PointF(p![0]!.GetValue<float>(), p[1]!.GetValue<float>())).ToArray();
+        return new DetectedFace(new RectangleF(box[0], box[1], box[2], box[3]), landmarks, json["score"]!.GetValue<float>());
+    }
+
+    private static DetectedFace Scale(DetectedFace face, float s) => new(
+        new RectangleF(face.Box.X * s, face.Box.Y * s, face.Box.Width * s, face.Box.Height * s),
+        face.Landmarks.Select(p => new PointF(p.X * s, p.Y * s)).ToArray(),
+        face.Score);
+
+    private static float Round(float value) => MathF.Round(value, 1);
+
+    /// <summary>What one run carries from step to step.</summary>
+    private sealed class RunState(RunRequest request, RunFolder folder, RunManifest manifest, EncodedImage template)
+    {
+        public RunRequest Request { get; } = request;
+
+        public RunFolder Folder { get; } = folder;
+
+        public RunManifest Manifest { get; } = manifest;
+
+        public EncodedImage Template { get; } = template;
+
+        public WebUiCapabilities? Box { get; set; }
+
+        public ComposedPrompt? Prompt { get; set; }
+
+        public EncodedImage? Mask { get; set; }
+
+        public DetectedFace? Face { get; set; }
+
+        public EncodedImage? Current { get; set; }
+
+        public long? Seed { get; set; }
+
+        public string? Infotext { get; set; }
+    }
+}

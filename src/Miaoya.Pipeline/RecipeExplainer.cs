@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Text;
+using Miaoya.Imaging;
+using Miaoya.Recipes;
+using Miaoya.WebUi;
+using Miaoya.WebUi.Dto;
+
+namespace Miaoya.Pipeline;
+
+/// <summary>
+/// <c>miaoya recipe explain</c>: the resolved plan of a recipe and the exact request bodies it would send, images elided,
+/// without calling a WebUI. Names are resolved as a box of the chosen version would need them.
+/// </summary>
+public static class RecipeExplainer
+{
+    private static readonly string[] SplitSamplers =
+    [
+        "DPM++ 2M", "DPM++ SDE", "DPM++ 2M SDE", "DPM++ 2M SDE Heun", "DPM++ 2S a", "DPM++ 3M SDE", "Euler a", "Euler", "LMS", "Heun",
+        "DPM2", "DPM2 a", "DPM fast", "DPM adaptive", "Restart", "DDIM", "PLMS", "UniPC", "LCM",
+    ];
+
+    private static readonly (string Name, string Label)[] Schedulers =
+    [
+        ("automatic", "Automatic"), ("uniform", "Uniform"), ("karras", "Karras"), ("exponential", "Exponential"), ("polyexponential", "Polyexponential"),
+        ("sgm_uniform", "SGM Uniform"), ("kl_optimal", "KL Optimal"), ("align_your_steps", "Align Your Steps"), ("simple", "Simple"), ("normal", "Normal"),
+        ("ddim", "DDIM"), ("beta", "Beta"),
+    ];
+
+    public static string Explain(Recipe recipe, EncodedImage template, LoraChoice lora, IReadOnlyList<string> triggerWords, SamplerDialect dialect)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        ArgumentNullException.ThrowIfNull(template);
+        var (width, height) = template.ReadSize();
+        var box = OfflineBox(recipe, lora, dialect);
+        var tags = new WebUi.Tagger.TaggerResult(new Dictionary<string, double> { ["{tags from the tagger}"] = 1 }, new Dictionary<string, double>(), WebUi.Tagger.TaggerFlavor.Unknown);
+        var prompt = PromptComposer.Compose(tags, recipe, lora, triggerWords);
+        var placeholders = new Dictionary<EncodedImage, string>(ReferenceEqualityComparer.Instance);
+        var templateRef = Placeholder(placeholders, "<template.png>");
+        var maskRef = Placeholder(placeholders, "<mask.png>");
+        var inpaintRef = Placeholder(placeholders, "<inpaint.png>");
+
+        var text = new StringBuilder();
+        var i = CultureInfo.InvariantCulture;
+        text.AppendLine(i, $"recipe     {recipe.Name} ({recipe.Pipeline}) from {recipe.SourcePath}");
+        text.AppendLine(i, $"template   {width}×{height} px; requests resolved for {box.WebUiVersion} (sampler names: {dialect})");
+        text.AppendLine(i, $"steps      {string.Join(" → ", recipe.StepNames)}");
+        text.AppendLine();
+        text.AppendLine(i, $"1. interrogate  WD14 tagger {recipe.Interrogate.Model ?? "(the box's first model)"}, threshold {recipe.Interrogate.Threshold}, at most {recipe.Interrogate.MaxTags} tags{(recipe.Interrogate.DropRatings ? ", ratings dropped" : "")}");
+        text.AppendLine(i, $"                 excluded (identity): {List(recipe.Interrogate.Exclude)}; always added: {List(recipe.Interrogate.Include)}");
+        text.AppendLine(i, $"                 prompt: {prompt.Prompt}");
+        text.AppendLine(i, $"                 negative: {prompt.NegativePrompt}");
+        text.AppendLine(i, $"2. mask         {recipe.Mask.Kind} from {recipe.Mask.Source}{(recipe.Mask.File is null ? "" : $" ({recipe.Mask.File})")}, grow {recipe.Mask.Grow}, feather {recipe.Mask.Feather}{(recipe.Mask.Kind == MaskKind.FaceNeck ? $", neck {recipe.Mask.NeckLength} face heights" : "")}");
+        var inpaint = PayloadBuilder.Inpaint(recipe, box, templateRef, maskRef, prompt, -1, width, height);
+        text.AppendLine("3. inpaint      POST /sdapi/v1/img2img");
+        text.AppendLine(Elided(inpaint, placeholders));
+        if (recipe.Img2Img is { } second)
+        {
+            var whole = PayloadBuilder.WholeImage(recipe, box, templateRef, inpaintRef, prompt, -1, width, height);
+            var skip = second.SkipIfDeltaEBelow is { } t ? string.Create(i, $" (skipped when the face-vs-neck ΔE after inpaint is under {t})") : "";
+            text.AppendLine(i, $"4. img2img      POST /sdapi/v1/img2img{skip}");
+            text.AppendLine(Elided(whole, placeholders));
+        }
+
+        return text.ToString();
+    }
+
+    private static EncodedImage Placeholder(Dictionary<EncodedImage, string> names, string name)
+    {
+        var image = new EncodedImage(System.Text.Encoding.UTF8.GetBytes(name));
+        names[image] = name;
+        return image;
+    }
+
+    private static string Elided(Img2ImgRequest request, Dictionary<EncodedImage, string> names)
+    {
+        var json = WebUiPayload.ToJsonNode(request);
+        var init = json["init_images"]!.AsArray();
+        for (var k = 0; k < request.InitImages.Count; k++)
+        {
+            init[k] = names[request.InitImages[k]];
+        }
+
+        if (request.Mask is { } mask)
+        {
+            json["mask"] = names[mask];
+        }
+
+        var units = request.AlwaysOnScripts?.ControlNet?.Args ?? [];
+        for (var k = 0; k < units.Count; k++)
+        {
+            if (units[k].Image is { } image)
+            {
+                json["alwayson_scripts"]!["controlnet"]!["args"]![k]!["image"] = names[image];
+            }
+        }
+
+        return WebUiPayload.ToIndentedString(json);
+    }
+
+    private static string List(IReadOnlyList<string> items) => items.Count == 0 ? "none" : string.Join(", ", items);
+
+    private static WebUiCapabilities OfflineBox(Recipe recipe, LoraChoice lora, SamplerDialect dialect)
+    {
+        var samplers = dialect == SamplerDialect.Combined
+            ? SplitSamplers.SelectMany(s => new[] { s, s + " Karras", s + " Exponential" })
+            : SplitSamplers;
+        return new WebUiCapabilities
+        {
+            BaseUrl = new Uri("http://offline.invalid/"),
+            SamplerDialect = dialect,
+            Samplers = samplers.Select(s => new SamplerInfo(s, [], null)).ToArray(),
+            Schedulers = dialect == SamplerDialect.Combined ? [] : Schedulers.Select(s => new SchedulerInfo(s.Name, s.Label, null, null, null)).ToArray(),
+            Checkpoints = [new SdModel(recipe.BaseModel, recipe.BaseModel, null, null, recipe.BaseModel, null)],
+            Loras = [new LoraInfo(lora.Name, lora.Name, null, null)],
+            Embeddings = Preflight.EmbeddingReferences(recipe.Prompt.Negative).ToArray(),
+            AlwaysOnScripts = ["controlnet"],
+            Extensions = [],
+            ControlNetApiVersion = dialect == SamplerDialect.Combined ? 2 : 3,
+        };
+    }
+}

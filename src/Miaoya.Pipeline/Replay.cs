@@ -1,0 +1,71 @@
+using System.Text.Json.Nodes;
+using Miaoya.WebUi;
+
+namespace Miaoya.Pipeline;
+
+/// <summary>One re-sent request and whether the box answered with the same image as the recorded run.</summary>
+public sealed record ReplayedStep(string Step, string Output, bool SameAsRecorded);
+
+/// <summary><c>miaoya replay manifest.json</c>: sends a run's recorded generation requests again, images taken from the run folder.</summary>
+public static class Replay
+{
+    public static async Task<IReadOnlyList<ReplayedStep>> RunAsync(WebUiClient client, string manifestPath, string outputDirectory, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var source = new RunFolder(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!);
+        var manifest = await source.LoadManifestAsync(cancellationToken);
+        var target = new RunFolder(outputDirectory);
+        var results = new List<ReplayedStep>();
+        foreach (var step in manifest.Steps.Where(s => s.Request is JsonObject request && request.ContainsKey("init_images")))
+        {
+            var json = step.Request!.DeepClone();
+            await InflateAsync(source, json, step.Name, cancellationToken);
+            var request = WebUiPayload.Img2ImgFromJson(json);
+            var response = await client.Img2ImgAsync(request, cancellationToken);
+            var image = response.GeneratedImages[0];
+            var output = await target.WriteAsync($"{step.Name}{image.FileExtension}", image, cancellationToken);
+            var recorded = step.Outputs.FirstOrDefault(o => o.File.StartsWith(step.Name + ".", StringComparison.Ordinal));
+            results.Add(new ReplayedStep(step.Name, target.File(output.File), recorded?.Sha256 == output.Sha256));
+        }
+
+        if (results.Count == 0)
+        {
+            throw new PipelineException($"{manifestPath}: no generation request was recorded (did the run reach its inpaint step?).");
+        }
+
+        return results;
+    }
+
+    /// <summary>Puts each referenced file's bytes (base64) back where the manifest names it.</summary>
+    private static async Task InflateAsync(RunFolder folder, JsonNode node, string step, CancellationToken cancellationToken)
+    {
+        var children = node switch
+        {
+            JsonObject obj => obj.Select(p => (Key: (object)p.Key, p.Value)).ToList(),
+            JsonArray array => array.Select((value, index) => (Key: (object)index, Value: value)).ToList(),
+            _ => [],
+        };
+        foreach (var (key, value) in children)
+        {
+            if (value is JsonObject reference && reference.ContainsKey("sha256") && reference.Count <= 3)
+            {
+                var record = new FileRecord(reference["file"]?.GetValue<string>() ?? "", reference["sha256"]!.GetValue<string>());
+                var image = await folder.ReadVerifiedAsync(record, cancellationToken)
+                    ?? throw new PipelineException($"replay of {step}: {folder.File(record.File)} is missing or changed (sha256 {record.Sha256}).");
+                JsonNode base64 = image.ToBase64();
+                if (key is string name)
+                {
+                    node[name] = base64;
+                }
+                else
+                {
+                    node[(int)key] = base64;
+                }
+            }
+            else if (value is not null)
+            {
+                await InflateAsync(folder, value, step, cancellationToken);
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using Miaoya.WebUi.Dto;
+
+namespace Miaoya.Pipeline;
+
+/// <summary>
+/// The real server degrades silently: units beyond its slot count or with a missing model are skipped, and an unknown
+/// checkpoint falls back to the loaded one. These checks read the answer and refuse a result that is not what was asked.
+/// </summary>
+public static class ResponseChecks
+{
+    public static IReadOnlyList<string> Check(Img2ImgRequest request, GenerationResponse response, string expectedModelName)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(response);
+        var problems = new List<string>();
+        if (response.GeneratedImages.Count == 0)
+        {
+            problems.Add("the answer holds no generated image (was send_images false, or did the box fail silently?).");
+        }
+
+        if (response.Info is not { } info)
+        {
+            problems.Add("the answer has no info, so it cannot be checked.");
+            return problems;
+        }
+
+        // Each unit that ran writes "ControlNet N" into the infotext parameters (CN args.py:434-467).
+        var expected = request.AlwaysOnScripts?.ControlNet?.Args.Count ?? 0;
+        var ran = info.ExtraGenerationParams?.Keys.Count(k => k.StartsWith("ControlNet ", StringComparison.Ordinal)) ?? 0;
+        if (ran < expected)
+        {
+            problems.Add($"only {ran} of {expected} ControlNet units ran; the box skips units silently (check its control_net_unit_count and that each model loads).");
+        }
+
+        if (info.SdModelName is { } used && !used.Equals(expectedModelName, StringComparison.Ordinal))
+        {
+            problems.Add($"the box used checkpoint \"{used}\" instead of \"{expectedModelName}\" (override_settings.sd_model_checkpoint was not applied).");
+        }
+
+        return problems;
+    }
+}

@@ -1,0 +1,35 @@
+using Miaoya.Recipes;
+
+namespace Miaoya.Pipeline;
+
+/// <summary>One run of a recipe on one template for one person.</summary>
+public sealed record RunRequest
+{
+    public required Recipe Recipe { get; init; }
+
+    /// <summary>The <c>--set</c> overrides the recipe was loaded with (recorded for resume and replay).</summary>
+    public IReadOnlyList<string> Overrides { get; init; } = [];
+
+    public required string TemplatePath { get; init; }
+
+    public required LoraChoice Lora { get; init; }
+
+    public IReadOnlyList<string> TriggerWords { get; init; } = [];
+
+    /// <summary>-1 lets the box choose; the seed it chose is recorded.</summary>
+    public long Seed { get; init; } = -1;
+
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>Which face when there are several (0 = largest); null = the largest.</summary>
+    public int? FaceIndex { get; init; }
+
+    /// <summary>A mask file that replaces the recipe's mask source.</summary>
+    public string? MaskFile { get; init; }
+}
+
+/// <summary>Where a run got to.</summary>
+public sealed record PipelineProgress(string Step, double Fraction, TimeSpan? Eta, string? Message = null);
+
+/// <summary>A finished run.</summary>
+public sealed record RunResult(string Folder, RunManifest Manifest, string FinalImage);

@@ -1,0 +1,253 @@
+using System.Text.RegularExpressions;
+using YamlDotNet.RepresentationModel;
+
+namespace Miaoya.Recipes.Parsing;
+
+/// <summary>Maps the (overridden) node tree onto the recipe records, reporting every problem on the way.</summary>
+internal static partial class RecipeMapper
+{
+    /// <summary>The recipe, or null when any problem was reported (by this or an earlier stage).</summary>
+    public static Recipe? Map(YamlMappingNode root, Diagnostics diagnostics)
+    {
+        var r = new Section(diagnostics, root, root, string.Empty, RecipeSchema.Root);
+        var name = r.String("name", required: true);
+        var description = r.String("description", required: false);
+        var pipeline = r.Enum<PipelineKind>("pipeline", null);
+        var baseModel = r.String("base_model", required: true);
+        var interrogate = r.Child("interrogate", RecipeSchema.Interrogate, required: true) is { } i ? MapInterrogate(i) : null;
+        var prompt = r.Child("prompt", RecipeSchema.Prompt, required: true) is { } p ? MapPrompt(p) : null;
+        var mask = r.Child("mask", RecipeSchema.Mask, required: true) is { } m ? MapMask(m) : null;
+        var inpaint = r.Child("inpaint", RecipeSchema.Inpaint, required: true, RecipeSchema.MisplacedIn(StepName.Inpaint)) is { } ip
+            ? MapGeneration(ip, isInpaint: true)
+            : null;
+
+        GenerationSettings? img2img = null;
+        if (pipeline == PipelineKind.V1 && r.Has("img2img"))
+        {
+            diagnostics.Report(r.KeyNode("img2img")!, "img2img", "a v1 recipe must not have an img2img section (the second pass is V2 only); remove it or set pipeline: v2");
+        }
+        else if (pipeline == PipelineKind.V2)
+        {
+            if (r.Has("img2img"))
+            {
+                img2img = r.Child("img2img", RecipeSchema.Img2Img, required: true, RecipeSchema.MisplacedIn(StepName.Img2Img)) is { } ii
+                    ? MapGeneration(ii, isInpaint: false)
+                    : null;
+            }
+            else
+            {
+                diagnostics.Report(r.PlaceOf("pipeline"), "img2img", "required section is missing: pipeline v2 runs a whole-image img2img pass after inpaint");
+            }
+        }
+
+        if (diagnostics.HasProblems)
+        {
+            return null;
+        }
+
+        return new Recipe
+        {
+            Name = name!,
+            Description = description,
+            Pipeline = pipeline!.Value,
+            BaseModel = baseModel!,
+            SourcePath = diagnostics.Source,
+            Interrogate = interrogate!,
+            Prompt = prompt!,
+            Mask = mask!,
+            Inpaint = inpaint!,
+            Img2Img = img2img,
+        };
+    }
+
+    private static InterrogateSettings MapInterrogate(Section s)
+    {
+        var model = s.String("model", required: false);
+        var threshold = s.Number("threshold", null, 0, 1);
+        var exclude = s.StringList("exclude");
+        var include = s.StringList("include");
+        var maxTags = s.Integer("max_tags", RecipeDefaults.MaxTags, 1, 500);
+        var dropRatings = s.Boolean("drop_ratings", true);
+        return new InterrogateSettings(model, threshold ?? 0, exclude ?? [], include ?? [], maxTags ?? 0, dropRatings ?? true);
+    }
+
+    private static PromptSettings MapPrompt(Section s)
+    {
+        var loraWeight = s.Number("lora_weight", null, 0, 2);
+        var faceWords = s.StringList("face_words");
+        var positive = s.String("positive", required: false);
+        var negative = s.String("negative", required: false);
+        return new PromptSettings(loraWeight ?? 0, faceWords ?? [], positive ?? string.Empty, negative ?? string.Empty);
+    }
+
+    private static MaskSettings MapMask(Section s)
+    {
+        var kind = s.Enum<MaskKind>("kind", null);
+        var source = s.Enum<MaskSource>("source", MaskSource.Detector);
+        var grow = s.Number("grow", 0.15, 0, 2);
+        var feather = s.Number("feather", 0.08, 0, 1);
+        var neckLength = s.Number("neck_length", 1.0, 0, 3);
+        var file = s.String("file", required: false);
+        if (source == MaskSource.File && string.IsNullOrWhiteSpace(file))
+        {
+            s.Report("source", "source file needs mask.file (the path of a mask image, white = repaint)");
+        }
+        else if (source is { } other && other != MaskSource.File && file is not null)
+        {
+            s.Report("file", $"only used with source: file (source is {EnumWords.Of(other)}); remove it or set source: file");
+        }
+
+        return new MaskSettings(kind ?? MaskKind.Face, source ?? MaskSource.Detector, grow ?? 0, feather ?? 0, neckLength ?? 0, file);
+    }
+
+    private static GenerationSettings MapGeneration(Section s, bool isInpaint)
+    {
+        var sampler = s.String("sampler", required: true);
+        var scheduler = s.String("scheduler", required: false);
+        var steps = s.Integer("steps", null, 1, 150);
+        var cfg = s.Number("cfg_scale", null, 1, 30);
+        var denoising = s.Number("denoising_strength", null, 0, 1);
+        var width = Size(s, "width");
+        var height = Size(s, "height");
+        var settings = new GenerationSettings
+        {
+            Sampler = sampler ?? string.Empty,
+            Scheduler = scheduler,
+            Steps = steps ?? 0,
+            CfgScale = cfg ?? 0,
+            DenoisingStrength = denoising ?? 0,
+            Width = width,
+            Height = height,
+        };
+
+        if (isInpaint)
+        {
+            var maskBlur = s.Integer(
+                "mask_blur",
+                RecipeDefaults.InpaintMaskBlur,
+                RecipeDefaults.MinInpaintMaskBlur,
+                64,
+                $"{{value}} is below {RecipeDefaults.MinInpaintMaskBlur}: the inpaint mask blur must be at least {RecipeDefaults.MinInpaintMaskBlur} or the pasted face shows a seam");
+            settings = settings with
+            {
+                MaskBlur = maskBlur ?? RecipeDefaults.InpaintMaskBlur,
+                InpaintingFill = s.Enum<InpaintingFillKind>("inpainting_fill", InpaintingFillKind.Original) ?? InpaintingFillKind.Original,
+                InpaintArea = s.Enum<InpaintArea>("inpaint_area", InpaintArea.WholePicture) ?? InpaintArea.WholePicture,
+                InpaintPadding = s.Integer("inpaint_padding", RecipeDefaults.InpaintPadding, 0, 256) ?? RecipeDefaults.InpaintPadding,
+            };
+        }
+        else
+        {
+            settings = settings with { SkipIfDeltaEBelow = s.Number("skip_if_delta_e_below", null, 0, 100, optional: true) };
+        }
+
+        var units = s.Child("controlnet", null, required: false) is { } map
+            ? MapUnits(map, isInpaint ? UnitImageSource.Template : UnitImageSource.Previous)
+            : [];
+        return settings with { ControlNet = units };
+    }
+
+    private static int? Size(Section s, string key)
+    {
+        var value = s.Integer(key, null, 64, 4096, optional: true);
+        if (value is { } v && v % 8 != 0)
+        {
+            s.Report(key, $"{v} is not a multiple of 8 (Stable Diffusion works in 8-pixel latent blocks)");
+        }
+
+        return value;
+    }
+
+    private static List<ControlNetUnitSettings> MapUnits(Section map, UnitImageSource defaultImage)
+    {
+        var units = new List<ControlNetUnitSettings>();
+        foreach (var (key, keyNode, value) in map.Entries)
+        {
+            if (!UnitKey().IsMatch(key))
+            {
+                map.Diagnostics.Report(keyNode, map.Join(key), "unit names are lower-case words (a-z, 0-9, _), such as softedge or reference");
+                continue;
+            }
+
+            if (map.Child(key, RecipeSchema.Unit, required: true) is { } unit && MapUnit(unit, key, defaultImage) is { } settings)
+            {
+                units.Add(settings);
+            }
+        }
+
+        var enabled = units.Count(u => u.Enabled);
+        if (enabled > RecipeDefaults.MaxEnabledControlNetUnits)
+        {
+            map.Diagnostics.Report(
+                map.Anchor,
+                map.Path,
+                $"{enabled} enabled ControlNet units; at most {RecipeDefaults.MaxEnabledControlNetUnits} per step, the WebUI's default control_net_unit_count (set enabled: false on the others)");
+        }
+
+        return units;
+    }
+
+    private static ControlNetUnitSettings? MapUnit(Section s, string key, UnitImageSource defaultImage)
+    {
+        var enabled = s.Boolean("enabled", true);
+        var module = s.String("module", required: true);
+        var model = s.String("model", required: false);
+        if (module is not null)
+        {
+            if (RecipeDefaults.IsModelFreeModule(module))
+            {
+                if (model is null)
+                {
+                    model = "None";
+                }
+                else if (!string.Equals(model, "None", StringComparison.Ordinal))
+                {
+                    s.Report("model", $"module {module} takes no model; the model must be None");
+                }
+            }
+            else if (model is null || string.Equals(model, "None", StringComparison.OrdinalIgnoreCase))
+            {
+                s.Report("model", $"module {module} needs a model (such as control_v11p_sd15_softedge); only reference_* modules run with None");
+            }
+        }
+
+        var weight = s.Number("weight", null, 0, 2);
+        var guidanceStart = s.Number("guidance_start", 0, 0, 1);
+        var guidanceEnd = s.Number("guidance_end", 1, 0, 1);
+        if (guidanceStart is { } gs && guidanceEnd is { } ge && gs > ge)
+        {
+            s.Report(s.Has("guidance_start") ? "guidance_start" : "guidance_end", $"guidance_start {gs} is after guidance_end {ge}; need 0 <= guidance_start <= guidance_end <= 1");
+        }
+
+        var controlMode = s.Enum<ControlModeKind>("control_mode", ControlModeKind.Balanced);
+        var resizeMode = s.Enum<ResizeModeKind>("resize_mode", ResizeModeKind.CropAndResize);
+        var processorRes = s.Integer("processor_res", -1, -1, 4096);
+        if (processorRes is > -1 and < 64)
+        {
+            s.Report("processor_res", $"{processorRes} is neither -1 (the module's default) nor in 64..4096");
+        }
+
+        var thresholdA = s.Number("threshold_a", -1, -1, 1024);
+        var thresholdB = s.Number("threshold_b", -1, -1, 1024);
+        var pixelPerfect = s.Boolean("pixel_perfect", false);
+        var image = s.Enum<UnitImageSource>("image", defaultImage);
+        return new ControlNetUnitSettings(
+            key,
+            enabled ?? true,
+            module ?? string.Empty,
+            model ?? string.Empty,
+            weight ?? 0,
+            guidanceStart ?? 0,
+            guidanceEnd ?? 1,
+            controlMode ?? ControlModeKind.Balanced,
+            resizeMode ?? ResizeModeKind.CropAndResize,
+            processorRes ?? -1,
+            thresholdA ?? -1,
+            thresholdB ?? -1,
+            pixelPerfect ?? false,
+            image ?? defaultImage);
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9_]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex UnitKey();
+}

@@ -1,1 +1,0 @@
-namespace Miaoya.Recipes; internal static class Placeholder { }

@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Miaoya.Recipes.Parsing;
+
+namespace Miaoya.Recipes;
+
+/// <summary>Writes a recipe back as YAML, every field explicit; <c>RecipeLoader.Parse(Write(r), r.SourcePath)</c> equals <c>r</c>.</summary>
+public static partial class RecipeYaml
+{
+    /// <summary>The recipe as YAML in the schema of <c>recipes/README.md</c>.</summary>
+    public static string Write(Recipe recipe)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        var w = new StringBuilder();
+        Line(w, 0, "name", Text(recipe.Name));
+        if (recipe.Description is not null)
+        {
+            Line(w, 0, "description", Text(recipe.Description));
+        }
+
+        Line(w, 0, "pipeline", EnumWords.Of(recipe.Pipeline));
+        Line(w, 0, "base_model", Text(recipe.BaseModel));
+
+        var i = recipe.Interrogate;
+        Line(w, 0, "interrogate", null);
+        Line(w, 1, "model", Nullable(i.Model));
+        Line(w, 1, "threshold", Number(i.Threshold));
+        Line(w, 1, "exclude", List(i.Exclude));
+        Line(w, 1, "include", List(i.Include));
+        Line(w, 1, "max_tags", Number(i.MaxTags));
+        Line(w, 1, "drop_ratings", Bool(i.DropRatings));
+
+        var p = recipe.Prompt;
+        Line(w, 0, "prompt", null);
+        Line(w, 1, "lora_weight", Number(p.LoraWeight));
+        Line(w, 1, "face_words", List(p.FaceWords));
+        Line(w, 1, "positive", Text(p.Positive));
+        Line(w, 1, "negative", Text(p.Negative));
+
+        var m = recipe.Mask;
+        Line(w, 0, "mask", null);
+        Line(w, 1, "kind", EnumWords.Of(m.Kind));
+        Line(w, 1, "source", EnumWords.Of(m.Source));
+        Line(w, 1, "grow", Number(m.Grow));
+        Line(w, 1, "feather", Number(m.Feather));
+        Line(w, 1, "neck_length", Number(m.NeckLength));
+        if (m.File is not null)
+        {
+            Line(w, 1, "file", Text(m.File));
+        }
+
+        Generation(w, StepName.Inpaint, recipe.Inpaint, isInpaint: true);
+        if (recipe.Img2Img is { } img2img)
+        {
+            Generation(w, StepName.Img2Img, img2img, isInpaint: false);
+        }
+
+        return w.ToString();
+    }
+
+    private static void Generation(StringBuilder w, string key, GenerationSettings g, bool isInpaint)
+    {
+        Line(w, 0, key, null);
+        Line(w, 1, "sampler", Text(g.Sampler));
+        Line(w, 1, "scheduler", Nullable(g.Scheduler));
+        Line(w, 1, "steps", Number(g.Steps));
+        Line(w, 1, "cfg_scale", Number(g.CfgScale));
+        Line(w, 1, "denoising_strength", Number(g.DenoisingStrength));
+        Line(w, 1, "width", g.Width is { } width ? Number(width) : "null");
+        Line(w, 1, "height", g.Height is { } height ? Number(height) : "null");
+        if (isInpaint)
+        {
+            Line(w, 1, "mask_blur", Number(g.MaskBlur));
+            Line(w, 1, "inpainting_fill", EnumWords.Of(g.InpaintingFill));
+            Line(w, 1, "inpaint_area", EnumWords.Of(g.InpaintArea));
+            Line(w, 1, "inpaint_padding", Number(g.InpaintPadding));
+        }
+        else
+        {
+            Line(w, 1, "skip_if_delta_e_below", g.SkipIfDeltaEBelow is { } skip ? Number(skip) : "null");
+        }
+
+        if (g.ControlNet.Count == 0)
+        {
+            Line(w, 1, "controlnet", "{}");
+            return;
+        }
+
+        Line(w, 1, "controlnet", null);
+        foreach (var u in g.ControlNet)
+        {
+            Line(w, 2, u.Key, null);
+            Line(w, 3, "enabled", Bool(u.Enabled));
+            Line(w, 3, "module", Text(u.Module));
+            Line(w, 3, "model", Text(u.Model));
+            Line(w, 3, "weight", Number(u.Weight));
+            Line(w, 3, "guidance_start", Number(u.GuidanceStart));
+            Line(w, 3, "guidance_end", Number(u.GuidanceEnd));
+            Line(w, 3, "control_mode", EnumWords.Of(u.ControlMode));
+            Line(w, 3, "resize_mode", EnumWords.Of(u.ResizeMode));
+            Line(w, 3, "processor_res", Number(u.ProcessorRes));
+            Line(w, 3, "threshold_a", Number(u.ThresholdA));
+            Line(w, 3, "threshold_b", Number(u.ThresholdB));
+            Line(w, 3, "pixel_perfect", Bool(u.PixelPerfect));
+            Line(w, 3, "image", EnumWords.Of(u.Image));
+        }
+    }
+
+    private static void Line(StringBuilder w, int depth, string key, string? value)
+    {
+        w.Append(' ', depth * 2).Append(key).Append(':');
+        if (value is not null)
+        {
+            w.Append(' ').Append(value);
+        }
+
+        w.Append('\n');
+    }
+
+    private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Bool(bool value) => value ? "true" : "false";
+
+    private static string Nullable(string? value) => value is null ? "null" : Text(value);
+
+    private static string List(IReadOnlyList<string> items) => $"[{string.Join(", ", items.Select(Text))}]";
+
+    /// <summary>Plain when YAML reads the text back as the same string; double-quoted otherwise.</summary>
+    private static string Text(string value)
+    {
+        if (PlainSafe().IsMatch(value) && !Reserved.Contains(value))
+        {
+            return value;
+        }
+
+        var quoted = new StringBuilder("\"");
+        foreach (var c in value)
+        {
+            _ = c switch
+            {
+                '"' => quoted.Append("\\\""),
+                '\\' => quoted.Append("\\\\"),
+                '\n' => quoted.Append("\\n"),
+                '\t' => quoted.Append("\\t"),
+                '\r' => quoted.Append("\\r"),
+                _ when char.IsControl(c) => quoted.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
+                _ => quoted.Append(c),
+            };
+        }
+
+        return quoted.Append('"').ToString();
+    }
+
+    private static readonly HashSet<string> Reserved = new(StringComparer.OrdinalIgnoreCase) { "null", "true", "false", "yes", "no", "on", "off", "y", "n" };
+
+    // Starts with a letter or underscore; no YAML indicators (: # , [ ] { } & * ! | > ' " % @ `), no trailing blank.
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_ .+()/\-]*(?<! )$", RegexOptions.CultureInvariant)]
+    private static partial Regex PlainSafe();
+}

@@ -1,0 +1,270 @@
+namespace Miaoya.Recipes;
+
+/// <summary>
+/// The <c>interrogate</c> step: WD14 tagger options and which tags reach the prompt.
+/// </summary>
+/// <param name="Model">Tagger model; null = the box's first tagger model.</param>
+/// <param name="Threshold">Minimum tag confidence, 0..1.</param>
+/// <param name="Exclude">Tags never put in the prompt (identity tags such as hair and eye colour, so the LoRA decides the face).</param>
+/// <param name="Include">Tags always put in the prompt, after the tagger's tags.</param>
+/// <param name="MaxTags">At most this many tagger tags are kept (strongest first).</param>
+/// <param name="DropRatings">Drop the tagger's rating tags (general, sensitive, ...).</param>
+public sealed record InterrogateSettings(
+    string? Model, double Threshold, IReadOnlyList<string> Exclude, IReadOnlyList<string> Include, int MaxTags, bool DropRatings = true)
+{
+    /// <inheritdoc />
+    public bool Equals(InterrogateSettings? other) =>
+        other is not null
+        && Model == other.Model
+        && Threshold.Equals(other.Threshold)
+        && Exclude.SequenceEqual(other.Exclude, StringComparer.Ordinal)
+        && Include.SequenceEqual(other.Include, StringComparer.Ordinal)
+        && MaxTags == other.MaxTags
+        && DropRatings == other.DropRatings;
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Model, Threshold, Exclude.Count, Include.Count, MaxTags, DropRatings);
+}
+
+/// <summary>How the inpaint prompt is composed around the tagger's tags and the person's LoRA.</summary>
+/// <param name="LoraWeight">Weight in <c>&lt;lora:NAME:WEIGHT&gt;</c>, 0..2 (the command line may override it per person).</param>
+/// <param name="FaceWords">Face-feature words appended after the LoRA and its trigger words.</param>
+/// <param name="Positive">Extra positive text appended last; may be empty.</param>
+/// <param name="Negative">Negative prompt, textual-inversion embeddings included.</param>
+public sealed record PromptSettings(double LoraWeight, IReadOnlyList<string> FaceWords, string Positive, string Negative)
+{
+    /// <inheritdoc />
+    public bool Equals(PromptSettings? other) =>
+        other is not null
+        && LoraWeight.Equals(other.LoraWeight)
+        && FaceWords.SequenceEqual(other.FaceWords, StringComparer.Ordinal)
+        && Positive == other.Positive
+        && Negative == other.Negative;
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(LoraWeight, FaceWords.Count, Positive, Negative);
+}
+
+/// <summary>The <c>mask</c> step.</summary>
+/// <param name="Kind">face or face_neck.</param>
+/// <param name="Source">Where the face outline comes from.</param>
+/// <param name="Grow">Extra margin on each side, as a fraction of the face size (0..2).</param>
+/// <param name="Feather">Width of the soft edge, as a fraction of the face size (0..1); 0 = hard edge.</param>
+/// <param name="NeckLength">face_neck only: how far the mask reaches below the chin, in face heights (0..3).</param>
+/// <param name="File">Source file only: the mask image (white = repaint), used as written (a relative path is taken from the working directory); null otherwise.</param>
+public sealed record MaskSettings(MaskKind Kind, MaskSource Source, double Grow, double Feather, double NeckLength, string? File);
+
+/// <summary>What the mask covers. YAML: <c>face</c> | <c>face_neck</c>.</summary>
+public enum MaskKind
+{
+    /// <summary><c>face</c>.</summary>
+    Face,
+
+    /// <summary><c>face_neck</c>.</summary>
+    FaceNeck,
+}
+
+/// <summary>Where the face outline comes from. YAML: <c>detector</c> | <c>openpose</c> | <c>file</c>.</summary>
+public enum MaskSource
+{
+    /// <summary><c>detector</c>: the local face detector.</summary>
+    Detector,
+
+    /// <summary><c>openpose</c>: the box's ControlNet openpose_faceonly detect.</summary>
+    Openpose,
+
+    /// <summary><c>file</c>: a mask image given in <c>mask.file</c>.</summary>
+    File,
+}
+
+/// <summary>One img2img generation step (<c>inpaint</c>, or the V2 <c>img2img</c> pass).</summary>
+public sealed record GenerationSettings
+{
+    /// <summary>Sampler name, e.g. <c>DPM++ SDE Karras</c> (a combined name is split by the client on WebUI 1.9+).</summary>
+    public required string Sampler { get; init; }
+
+    /// <summary>Scheduler (WebUI 1.9+); null = from the sampler name or the box's automatic choice.</summary>
+    public string? Scheduler { get; init; }
+
+    /// <summary>Sampling steps, 1..150.</summary>
+    public required int Steps { get; init; }
+
+    /// <summary>CFG scale, 1..30.</summary>
+    public required double CfgScale { get; init; }
+
+    /// <summary>Denoising strength, 0..1.</summary>
+    public required double DenoisingStrength { get; init; }
+
+    /// <summary>Output width; null = the template's width.</summary>
+    public int? Width { get; init; }
+
+    /// <summary>Output height; null = the template's height.</summary>
+    public int? Height { get; init; }
+
+    /// <summary>Inpaint only (≥ 16); the img2img pass has no mask and keeps the WebUI default 4.</summary>
+    public int MaskBlur { get; init; } = RecipeDefaults.Img2ImgMaskBlur;
+
+    /// <summary>Inpaint only: what fills the masked area before denoising.</summary>
+    public InpaintingFillKind InpaintingFill { get; init; } = InpaintingFillKind.Original;
+
+    /// <summary>Inpaint only: whole picture or only the masked area at full resolution.</summary>
+    public InpaintArea InpaintArea { get; init; } = InpaintArea.WholePicture;
+
+    /// <summary>Inpaint only: padding in pixels around the masked area when <see cref="InpaintArea"/> is only_masked.</summary>
+    public int InpaintPadding { get; init; } = RecipeDefaults.InpaintPadding;
+
+    /// <summary>img2img only: skip this pass when V1's face-vs-neck ΔE is already below this value; null = never skip.</summary>
+    public double? SkipIfDeltaEBelow { get; init; }
+
+    /// <summary>ControlNet units in file order (disabled ones included; see <see cref="ControlNetUnitSettings.Enabled"/>).</summary>
+    public IReadOnlyList<ControlNetUnitSettings> ControlNet { get; init; } = [];
+
+    /// <inheritdoc />
+    public bool Equals(GenerationSettings? other) =>
+        other is not null
+        && Sampler == other.Sampler
+        && Scheduler == other.Scheduler
+        && Steps == other.Steps
+        && CfgScale.Equals(other.CfgScale)
+        && DenoisingStrength.Equals(other.DenoisingStrength)
+        && Width == other.Width
+        && Height == other.Height
+        && MaskBlur == other.MaskBlur
+        && InpaintingFill == other.InpaintingFill
+        && InpaintArea == other.InpaintArea
+        && InpaintPadding == other.InpaintPadding
+        && SkipIfDeltaEBelow.Equals(other.SkipIfDeltaEBelow)
+        && ControlNet.SequenceEqual(other.ControlNet);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Sampler, Steps, CfgScale, DenoisingStrength, MaskBlur, ControlNet.Count);
+}
+
+/// <summary>img2img <c>inpainting_fill</c>. YAML: <c>fill</c> | <c>original</c> | <c>latent_noise</c> | <c>latent_nothing</c>.</summary>
+public enum InpaintingFillKind
+{
+    /// <summary><c>fill</c> (0).</summary>
+    Fill,
+
+    /// <summary><c>original</c> (1).</summary>
+    Original,
+
+    /// <summary><c>latent_noise</c> (2).</summary>
+    LatentNoise,
+
+    /// <summary><c>latent_nothing</c> (3).</summary>
+    LatentNothing,
+}
+
+/// <summary>img2img inpaint area. YAML: <c>whole_picture</c> | <c>only_masked</c> (inpaint_full_res).</summary>
+public enum InpaintArea
+{
+    /// <summary><c>whole_picture</c>.</summary>
+    WholePicture,
+
+    /// <summary><c>only_masked</c>.</summary>
+    OnlyMasked,
+}
+
+/// <summary>One ControlNet unit of a step, keyed by its name in the recipe (e.g. <c>softedge</c>).</summary>
+/// <param name="Key">The unit's key in the recipe's <c>controlnet</c> map.</param>
+/// <param name="Enabled">False keeps the unit in the recipe but out of the request.</param>
+/// <param name="Module">Preprocessor, e.g. <c>softedge_pidinet</c>.</param>
+/// <param name="Model">ControlNet model; <c>None</c> for reference_* modules.</param>
+/// <param name="Weight">0..2.</param>
+/// <param name="GuidanceStart">0..1, ≤ <paramref name="GuidanceEnd"/>.</param>
+/// <param name="GuidanceEnd">0..1.</param>
+/// <param name="ControlMode">balanced, prompt or controlnet.</param>
+/// <param name="ResizeMode">just_resize, crop_and_resize or resize_and_fill.</param>
+/// <param name="ProcessorRes">Preprocessor resolution; -1 = the module's default.</param>
+/// <param name="ThresholdA">Module parameter A (e.g. style fidelity for reference_only); -1 = default.</param>
+/// <param name="ThresholdB">Module parameter B; -1 = default.</param>
+/// <param name="PixelPerfect">Let ControlNet pick the preprocessor resolution.</param>
+/// <param name="Image">The control input: the template, or the image the step starts from.</param>
+public sealed record ControlNetUnitSettings(
+    string Key,
+    bool Enabled,
+    string Module,
+    string Model,
+    double Weight,
+    double GuidanceStart,
+    double GuidanceEnd,
+    ControlModeKind ControlMode,
+    ResizeModeKind ResizeMode,
+    int ProcessorRes,
+    double ThresholdA,
+    double ThresholdB,
+    bool PixelPerfect,
+    UnitImageSource Image)
+{
+    /// <summary>reference_* modules run without a model.</summary>
+    public bool IsModelFree => RecipeDefaults.IsModelFreeModule(Module);
+}
+
+/// <summary>ControlNet control mode. YAML: <c>balanced</c> | <c>prompt</c> | <c>controlnet</c>.</summary>
+public enum ControlModeKind
+{
+    /// <summary><c>balanced</c>.</summary>
+    Balanced,
+
+    /// <summary><c>prompt</c>: "My prompt is more important".</summary>
+    Prompt,
+
+    /// <summary><c>controlnet</c>: "ControlNet is more important".</summary>
+    ControlNet,
+}
+
+/// <summary>ControlNet resize mode. YAML: <c>just_resize</c> | <c>crop_and_resize</c> | <c>resize_and_fill</c>.</summary>
+public enum ResizeModeKind
+{
+    /// <summary><c>just_resize</c>.</summary>
+    JustResize,
+
+    /// <summary><c>crop_and_resize</c>.</summary>
+    CropAndResize,
+
+    /// <summary><c>resize_and_fill</c>.</summary>
+    ResizeAndFill,
+}
+
+/// <summary>A unit's control image. YAML: <c>template</c> | <c>previous</c>.</summary>
+public enum UnitImageSource
+{
+    /// <summary><c>template</c>: the template photo (default for inpaint).</summary>
+    Template,
+
+    /// <summary><c>previous</c>: the image the step starts from (default for img2img: the inpaint result).</summary>
+    Previous,
+}
+
+/// <summary>Defaults and limits shared by the loader, the writer and the documentation.</summary>
+public static class RecipeDefaults
+{
+    /// <summary>The smallest inpaint mask blur; smaller blurs leave a visible seam around the face.</summary>
+    public const int MinInpaintMaskBlur = 16;
+
+    /// <summary>Inpaint mask blur when the recipe leaves it out.</summary>
+    public const int InpaintMaskBlur = 16;
+
+    /// <summary>The value the (unused) mask blur of the img2img pass carries: the WebUI default.</summary>
+    public const int Img2ImgMaskBlur = 4;
+
+    /// <summary>Inpaint padding when the recipe leaves it out (the WebUI default).</summary>
+    public const int InpaintPadding = 32;
+
+    /// <summary>
+    /// Enabled ControlNet units per step: the WebUI's default <c>control_net_unit_count</c> (Settings → ControlNet →
+    /// "Multi-ControlNet: ControlNet unit number"); more are ignored or rejected by a box left at the default.
+    /// </summary>
+    public const int MaxEnabledControlNetUnits = 3;
+
+    /// <summary>Tags kept at most when <c>interrogate.max_tags</c> is left out.</summary>
+    public const int MaxTags = 40;
+
+    /// <summary>reference_* modules take no model (their model must be <c>None</c>).</summary>
+    public static bool IsModelFreeModule(string module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        return module.StartsWith("reference_", StringComparison.OrdinalIgnoreCase);
+    }
+}
