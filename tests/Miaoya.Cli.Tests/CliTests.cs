@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Miaoya.Imaging;
 using Miaoya.MockWebUi;
+using Miaoya.Recipes;
 
 namespace Miaoya.Cli.Tests;
 
@@ -40,20 +41,28 @@ public sealed class CliTests : IDisposable
     [Theory]
     [InlineData("webui-1.10", "DPM++ SDE")]
     [InlineData("webui-1.8", "DPM++ SDE Karras")]
-    public async Task Demo_WritesResultMaskAndManifest(string profile, string sampler)
+    public async Task Demo_RunsThreeRecipesAndWritesAReport(string profile, string sampler)
     {
         var (code, output, error) = await RunAsync("demo", "--out", _folder, "--profile", profile, "--seed", "3000000000");
 
         Assert.True(code == 0, error);
-        Assert.Contains("[done]", output, StringComparison.Ordinal);
-        var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_folder, "run.json")))!;
-        Assert.Equal(sampler, manifest["sampler_name"]!.GetValue<string>());
-        Assert.Equal(3_000_000_000L, manifest["seed"]!.GetValue<long>());
-        var result = await EncodedImage.ReadFileAsync(Path.Combine(_folder, manifest["result"]!.GetValue<string>()));
-        Assert.Equal((512, 512), result.ReadSize());
-        Assert.Equal((512, 512), (await EncodedImage.ReadFileAsync(Path.Combine(_folder, "mask.png"))).ReadSize());
-        Assert.Equal(3, Directory.GetFiles(_folder, "controlnet-map-*").Length);
-        Assert.Empty(Directory.GetFiles(_folder, "*.tmp"));
+        Assert.Contains("Report: ", output, StringComparison.Ordinal);
+        var demo = Assert.Single(Directory.GetDirectories(_folder));
+        foreach (var recipe in new[] { "v1-face", "v1-face-neck", "v2" })
+        {
+            var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(demo, recipe, "manifest.json")))!;
+            Assert.Equal("succeeded", manifest["status"]!.GetValue<string>());
+            Assert.Equal(sampler, manifest["steps"]![2]!["request"]!["sampler_name"]!.GetValue<string>());
+            Assert.Equal(3_000_000_000L, manifest["steps"]![2]!["response"]!["seed"]!.GetValue<long>());
+            var final = await EncodedImage.ReadFileAsync(Path.Combine(demo, recipe, "final.png"));
+            Assert.Equal((512, 512), final.ReadSize());
+            Assert.NotNull(PngText.Read(final, PngText.ParametersKeyword));
+        }
+
+        var html = await File.ReadAllTextAsync(Path.Combine(demo, "index.html"));
+        Assert.Contains("v1-face-neck/mask.png", html, StringComparison.Ordinal);
+        Assert.Contains("v2/img2img.png", html, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(demo, "*.tmp", SearchOption.AllDirectories));
     }
 
     [Fact]
@@ -66,8 +75,104 @@ public sealed class CliTests : IDisposable
         var (code, _, error) = await RunAsync("demo", "--template", notImage, "--out", _folder);
 
         Assert.Equal(2, code);
-        Assert.Contains($"--template: {notImage}: not a PNG, JPEG or WebP file.", error, StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(_folder, "run.json")));
+        Assert.Contains($"{notImage}: not a PNG, JPEG or WebP file.", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_ThenReplay_ThenResumeOfAFinishedRun()
+    {
+        using var server = MockWebUiServer.Start();
+        var template = Path.Combine(_folder, "astronaut.png");
+        Directory.CreateDirectory(_folder);
+        await File.WriteAllBytesAsync(template, await ReadEmbeddedTemplateAsync());
+        var run = Path.Combine(_folder, "run");
+
+        var (code, output, error) = await RunAsync("run", "v1-face", "--template", template, "--lora", "miaoya_demo_face:0.8", "--trigger", "annaface",
+            "--webui", server.Url.ToString(), "--out", run, "--seed", "7", "--set", "inpaint.controlnet.softedge.weight=0.6");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("Final image:", output, StringComparison.Ordinal);
+        var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(run, "manifest.json")))!;
+        var units = manifest["steps"]![2]!["request"]!["alwayson_scripts"]!["controlnet"]!["args"]!.AsArray();
+        Assert.Equal(0.6, units[1]!["weight"]!.GetValue<double>());
+        Assert.Contains("<lora:miaoya_demo_face:0.8>, annaface", manifest["steps"]![2]!["request"]!["prompt"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        (code, output, error) = await RunAsync("replay", Path.Combine(run, "manifest.json"), "--webui", server.Url.ToString());
+        Assert.True(code == 0, error);
+        Assert.Contains("identical to the recorded image", output, StringComparison.Ordinal);
+
+        (code, output, error) = await RunAsync("run", "--resume", run, "--webui", server.Url.ToString());
+        Assert.True(code == 0, error);
+        Assert.Contains("Final image:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_UnknownLora_ListsWhatIsMissingAndExits1()
+    {
+        using var server = MockWebUiServer.Start();
+        var template = Path.Combine(_folder, "astronaut.png");
+        Directory.CreateDirectory(_folder);
+        await File.WriteAllBytesAsync(template, await ReadEmbeddedTemplateAsync());
+
+        var (code, _, error) = await RunAsync("run", "v2", "--template", template, "--lora", "nobody", "--webui", server.Url.ToString(), "--out", Path.Combine(_folder, "r"));
+
+        Assert.Equal(1, code);
+        Assert.Contains("cannot run v2", error, StringComparison.Ordinal);
+        Assert.Contains("LoRA \"nobody\" is not on the box", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_MissingArguments_SaysWhichAndExits()
+    {
+        var (code, _, error) = await RunAsync("run", "v1-face");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("--template: required", error, StringComparison.Ordinal);
+        Assert.Contains("--lora: required", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RecipeValidate_BuiltInsPass_BrokenFileListsProblemsWithLines()
+    {
+        var broken = Path.Combine(_folder, "broken.yaml");
+        Directory.CreateDirectory(_folder);
+        await File.WriteAllTextAsync(broken, RecipeLoader.ReadBuiltIn("v1-face").Replace("weight: 0.75", "weight: 2.75", StringComparison.Ordinal).Replace("mask_blur: 16", "mask_blurr: 16", StringComparison.Ordinal));
+
+        var (ok, output, _) = await RunAsync("recipe", "validate", "v1-face", "v1-face-neck", "v2");
+        var (bad, _, error) = await RunAsync("recipe", "validate", broken);
+
+        Assert.Equal(0, ok);
+        Assert.Contains("ok (v2, V2: interrogate → mask → inpaint → img2img)", output, StringComparison.Ordinal);
+        Assert.Equal(2, bad);
+        Assert.Contains($"{broken}:", error, StringComparison.Ordinal);
+        Assert.Contains("inpaint.controlnet.softedge.weight: 2.75", error, StringComparison.Ordinal);
+        Assert.Contains("mask_blurr", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RecipeExplain_PrintsPayloadsWithImagesElided()
+    {
+        var template = Path.Combine(_folder, "astronaut.png");
+        Directory.CreateDirectory(_folder);
+        await File.WriteAllBytesAsync(template, await ReadEmbeddedTemplateAsync());
+
+        var (code, output, error) = await RunAsync("recipe", "explain", "v2", "--template", template, "--lora", "anna:0.7", "--profile", "webui-1.8");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("\"sampler_name\": \"DPM++ SDE Karras\"", output, StringComparison.Ordinal);
+        Assert.Contains("\"init_images\": [\n    \"<template.png>\"", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains("\"mask\": \"<mask.png>\"", output, StringComparison.Ordinal);
+        Assert.Contains("<inpaint.png>", output, StringComparison.Ordinal);
+        Assert.Contains("<lora:anna:0.7>", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("iVBOR", output, StringComparison.Ordinal);
+    }
+
+    private static async Task<byte[]> ReadEmbeddedTemplateAsync()
+    {
+        await using var stream = typeof(CliApp).Assembly.GetManifestResourceStream("template-astronaut.png")!;
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        return copy.ToArray();
     }
 
     [Fact]
