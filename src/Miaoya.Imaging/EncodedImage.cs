@@ -13,6 +13,11 @@ public sealed class EncodedImage
 {
     private const string DataUrlPrefix = "data:";
 
+    private static readonly SixLabors.ImageSharp.Formats.Png.PngEncoder FastPng = new()
+    {
+        CompressionLevel = SixLabors.ImageSharp.Formats.Png.PngCompressionLevel.BestSpeed,
+    };
+
     /// <summary>Wraps bytes of an encoded image. The bytes are not copied; do not change them afterwards.</summary>
     public EncodedImage(ReadOnlyMemory<byte> bytes)
     {
@@ -138,12 +143,12 @@ public sealed class EncodedImage
     public Task WriteFileAtomicallyAsync(string path, CancellationToken cancellationToken = default) =>
         AtomicFile.WriteAllBytesAsync(path, Bytes, cancellationToken);
 
-    /// <summary>Encodes an image as PNG.</summary>
+    /// <summary>Encodes an image as PNG (fast deflate: these files are intermediates sent to a WebUI, not archives).</summary>
     public static EncodedImage FromPng(Image image)
     {
         ArgumentNullException.ThrowIfNull(image);
         using var stream = new MemoryStream();
-        image.SaveAsPng(stream);
+        image.SaveAsPng(stream, FastPng);
         return new EncodedImage(stream.GetBuffer().AsMemory(0, (int)stream.Length));
     }
 

@@ -56,7 +56,8 @@ public sealed class PortraitPipeline
             throw new PipelineException($"{folder.Path} already holds a run; resume it with --resume {folder.Path}, or choose another --out.");
         }
 
-        var template = await LoadTemplateAsync(request.TemplatePath, cancellationToken);
+        var (template, pixels) = await LoadTemplateAsync(request.TemplatePath, cancellationToken);
+        using var templatePixels = pixels;
         Directory.CreateDirectory(folder.Path);
         var templateRecord = await folder.WriteAsync("template.png", template, cancellationToken);
 
@@ -68,7 +69,7 @@ public sealed class PortraitPipeline
             Inputs = new ManifestInputs(templateRecord, Path.GetFullPath(request.TemplatePath), request.Lora.ToString(), request.TriggerWords, request.Seed, request.FaceIndex, request.MaskFile is null ? null : Path.GetFullPath(request.MaskFile)),
         };
         await folder.SaveManifestAsync(manifest, cancellationToken);
-        return await ExecuteAsync(request, folder, manifest, template, progress, cancellationToken);
+        return await ExecuteAsync(request, folder, manifest, template, templatePixels, progress, cancellationToken);
     }
 
     /// <summary>Resumes a run folder: finished steps whose outputs are intact are not redone.</summary>
@@ -104,13 +105,14 @@ public sealed class PortraitPipeline
         };
         manifest.Status = RunStatus.Running;
         manifest.Error = null;
-        return await ExecuteAsync(request, folder, manifest, template, progress, cancellationToken);
+        using var pixels = FaceImages.Load(template);
+        return await ExecuteAsync(request, folder, manifest, template, pixels, progress, cancellationToken);
     }
 
     private async Task<RunResult> ExecuteAsync(
-        RunRequest request, RunFolder folder, RunManifest manifest, EncodedImage template, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
+        RunRequest request, RunFolder folder, RunManifest manifest, EncodedImage template, Image<Rgb24> pixels, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
     {
-        var run = new RunState(request, folder, manifest, template);
+        var run = new RunState(request, folder, manifest, template, pixels);
         try
         {
             progress?.Report(new PipelineProgress("preflight", 0, null, $"probing {_client.Endpoint}"));
@@ -244,9 +246,9 @@ public sealed class PortraitPipeline
     private async Task MaskAsync(RunState run, StepRecord record, CancellationToken cancellationToken)
     {
         var settings = run.Request.Recipe.Mask;
-        var (width, height) = run.Template.ReadSize();
+        var (width, height) = (run.Pixels.Width, run.Pixels.Height);
         var maskFile = run.Request.MaskFile ?? (settings.Source == MaskSource.File ? settings.File : null);
-        using var rgb = FaceImages.Load(run.Template);
+        var rgb = run.Pixels;
         IReadOnlyList<DetectedFace> faces;
         string source;
         if (settings.Source == MaskSource.Openpose && maskFile is null)
@@ -301,7 +303,7 @@ public sealed class PortraitPipeline
 
     private async Task InpaintAsync(RunState run, StepRecord record, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
     {
-        var (width, height) = run.Template.ReadSize();
+        var (width, height) = (run.Pixels.Width, run.Pixels.Height);
         var request = PayloadBuilder.Inpaint(run.Request.Recipe, run.Box!, run.Template, run.Mask!, run.Prompt!, run.Request.Seed, width, height);
         var response = await GenerateAsync(run, "inpaint", record, request, progress, cancellationToken);
         run.Seed = response.Info?.Seed ?? run.Request.Seed;
@@ -418,7 +420,7 @@ public sealed class PortraitPipeline
         }
 
         using var image = FaceImages.Load(run.Current);
-        var scale = image.Width / (float)run.Template.ReadSize().Width;
+        var scale = image.Width / (float)run.Pixels.Width;
         var scaled = scale == 1f ? face : Scale(face, scale);
         record.Data[key] = Math.Round(SkinTone.Measure(image, scaled).DeltaE, 2);
     }
@@ -469,7 +471,8 @@ public sealed class PortraitPipeline
 
     // ---- helpers -----------------------------------------------------------------------------------
 
-    private static async Task<EncodedImage> LoadTemplateAsync(string path, CancellationToken cancellationToken)
+    /// <summary>The template as sent to the box, and its decoded upright RGB pixels (the caller disposes them).</summary>
+    private static async Task<(EncodedImage Encoded, Image<Rgb24> Pixels)> LoadTemplateAsync(string path, CancellationToken cancellationToken)
     {
         if (!File.Exists(path))
         {
@@ -497,16 +500,41 @@ public sealed class PortraitPipeline
             throw new PipelineException($"template {path}: {width}×{height} px is outside {MinTemplateSide}..{MaxTemplateSide} px per side; scale it (SD 1.5 works best near 512–1024 px).") { Step = "template" };
         }
 
-        // EXIF rotation applied, greyscale/CMYK/alpha turned into RGB, sent to the box as PNG.
+        // EXIF rotation applied, greyscale/CMYK/alpha turned into RGB, sent to the box as PNG. A plain 8-bit RGB PNG
+        // already is what the box and the detector see, and is sent as it is.
+        Image<Rgb24> rgb;
         try
         {
-            using var rgb = FaceImages.Load(encoded);
-            return EncodedImage.FromPng(rgb);
+            rgb = FaceImages.Load(encoded);
         }
         catch (InvalidImageDataException e)
         {
             throw new PipelineException($"template {path}: {e.Message}") { Step = "template" };
         }
+
+        try
+        {
+            return (IsPlainRgb(encoded) ? encoded : EncodedImage.FromPng(rgb), rgb);
+        }
+        catch
+        {
+            rgb.Dispose();
+            throw;
+        }
+    }
+
+    private static bool IsPlainRgb(EncodedImage image)
+    {
+        if (image.Format != ImageFileFormat.Png)
+        {
+            return false;
+        }
+
+        using var stream = new MemoryStream(image.Bytes.ToArray(), writable: false);
+        var info = Image.Identify(stream);
+        var png = info?.Metadata.GetPngMetadata();
+        var orientation = info?.Metadata.ExifProfile?.GetValue(SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifTag.Orientation)?.Value ?? 1;
+        return png is { ColorType: SixLabors.ImageSharp.Formats.Png.PngColorType.Rgb, BitDepth: SixLabors.ImageSharp.Formats.Png.PngBitDepth.Bit8 } && orientation == 1;
     }
 
     private static (int Width, int Height) SafeSize(EncodedImage image, string path)
@@ -639,8 +667,11 @@ public sealed class PortraitPipeline
     private static float Round(float value) => MathF.Round(value, 1);
 
     /// <summary>What one run carries from step to step.</summary>
-    private sealed class RunState(RunRequest request, RunFolder folder, RunManifest manifest, EncodedImage template)
+    private sealed class RunState(RunRequest request, RunFolder folder, RunManifest manifest, EncodedImage template, Image<Rgb24> pixels)
     {
+        /// <summary>The template's upright RGB pixels, decoded once.</summary>
+        public Image<Rgb24> Pixels { get; } = pixels;
+
         public RunRequest Request { get; } = request;
 
         public RunFolder Folder { get; } = folder;

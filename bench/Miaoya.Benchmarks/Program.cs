@@ -1,0 +1,15 @@
+// Benchmarks, each measured side by side in one process; medians are printed.
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- client [SAMPLES]     the WebUI client's own cost per V1-sized call
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- pipeline [RUNS]      orchestration overhead of a whole V2 run
+switch (args.FirstOrDefault())
+{
+    case "client":
+        await Miaoya.Benchmarks.WebUiClientBenchmark.RunAsync(args[1..]);
+        return 0;
+    case "pipeline":
+        await Miaoya.Benchmarks.PipelineBenchmark.RunAsync(args[1..]);
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline [COUNT]");
+        return 2;
+}
