@@ -44,7 +44,7 @@ public sealed class PortraitPipeline
     }
 
     /// <summary>How often progress is read from the box during a generation call.</summary>
-    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Starts a run in a new (or empty) folder.</summary>
     public async Task<RunResult> RunAsync(RunRequest request, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)

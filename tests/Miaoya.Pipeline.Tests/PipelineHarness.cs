@@ -11,9 +11,9 @@ internal sealed class PipelineHarness : IDisposable
 {
     private readonly ServiceProvider _provider;
 
-    public PipelineHarness(MockWebUiProfile profile = MockWebUiProfile.WebUi110, Action<Miaoya.WebUi.WebUiOptions>? configure = null)
+    public PipelineHarness(MockWebUiProfile profile = MockWebUiProfile.WebUi110, Action<Miaoya.WebUi.WebUiOptions>? configure = null, TimeSpan latency = default)
     {
-        Server = MockWebUiServer.Start(new MockWebUiOptions { Profile = profile });
+        Server = MockWebUiServer.Start(new MockWebUiOptions { Profile = profile, Latency = latency });
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddPortraitPipeline(o =>
