@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Miaoya.Cli.Commands;
 
 namespace Miaoya.Cli;
@@ -16,5 +17,22 @@ internal static class CliApp
         MockWebUiCommand.Create(),
     };
 
-    public static Task<int> RunAsync(string[] args) => Create().Parse(args).InvokeAsync();
+    /// <summary>
+    /// Runs a command. Ctrl+C and SIGTERM cancel the command's token and the process waits for the command to finish
+    /// cleanly (interrupt the box, save the manifest); System.CommandLine's own handling would return after its
+    /// timeout and end the process mid-write.
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        using var stop = new CancellationTokenSource();
+        void Cancel(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+        return await Create().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token);
+    }
 }

@@ -88,7 +88,15 @@ internal static class RunCommand
                     FaceIndex = result.GetValue(faceIndex),
                     MaskFile = result.GetValue(mask)?.FullName,
                 };
-                run = await session.Pipeline.RunAsync(request, new ConsoleProgress(loaded.Name), cancellationToken);
+                try
+                {
+                    run = await session.Pipeline.RunAsync(request, new ConsoleProgress(loaded.Name), cancellationToken);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    await Console.Error.WriteLineAsync($"{Environment.NewLine}cancelled; the box was told to stop. Finished steps are kept: miaoya run --resume {Path.GetFullPath(request.OutputDirectory)}");
+                    return 130;
+                }
             }
 
             Print(run);
