@@ -20,6 +20,13 @@ public static class Replay
         {
             var json = step.Request!.DeepClone();
             await InflateAsync(source, json, step.Name, cancellationToken);
+
+            // "-1" asked the box for a random seed; the replay asks for the one it chose.
+            if (json["seed"]?.GetValue<long>() == -1 && step.Response?["seed"] is JsonValue chosen)
+            {
+                json["seed"] = chosen.GetValue<long>();
+            }
+
             var request = WebUiPayload.Img2ImgFromJson(json);
             var response = await client.Img2ImgAsync(request, cancellationToken);
             var image = response.GeneratedImages[0];
