@@ -89,6 +89,22 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task CmykJpeg_IsSentAsRgbPng()
+    {
+        using var h = new PipelineHarness();
+        var cmyk = Path.Combine(AppContext.BaseDirectory, "Fixtures", "astronaut-cmyk.jpg");
+
+        var run = await h.Pipeline.RunAsync(h.Request("v1-face", template: cmyk));
+
+        var sent = await Miaoya.Imaging.EncodedImage.ReadFileAsync(Path.Combine(run.Folder, "template.png"));
+        Assert.Equal(Miaoya.Imaging.ImageFileFormat.Png, sent.Format);
+        using var image = Image.Load<Rgb24>(sent.Bytes.ToArray());
+        var face = image[113, 65];
+        Assert.True(face.R > face.B, $"skin tones survive the CMYK conversion ({face})");
+        Assert.Equal(RunStatus.Succeeded, run.Manifest.Status);
+    }
+
+    [Fact]
     public async Task NoFace_NamesTheFileAndWhatToTry()
     {
         using var h = new PipelineHarness();
