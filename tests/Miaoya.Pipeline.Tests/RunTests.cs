@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Miaoya.Imaging;
 using Miaoya.MockWebUi;
 using SixLabors.ImageSharp.PixelFormats;
