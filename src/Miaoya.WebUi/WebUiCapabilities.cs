@@ -102,7 +102,8 @@ public sealed partial record WebUiCapabilities
         if (request.SamplerName is { } sampler)
         {
             var (name, scheduler) = ResolveSampler(sampler, request.Scheduler, problems);
-            if (problems.Count == 0 && (name != sampler || scheduler != request.Scheduler) && SamplerDialect != SamplerDialect.SplitOrCombined)
+            // A scheduler may be sent by name or label; only the sampler's own form differs between versions.
+            if (problems.Count == 0 && name != sampler && SamplerDialect != SamplerDialect.SplitOrCombined)
             {
                 problems.Add($"sampler_name: \"{sampler}\" with scheduler \"{request.Scheduler}\" must be sent as \"{name}\"{(scheduler is null ? "" : $" + scheduler \"{scheduler}\"")} on {WebUiVersion}.");
             }

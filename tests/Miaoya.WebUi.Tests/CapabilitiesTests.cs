@@ -106,6 +106,15 @@ public sealed class CapabilitiesTests
     }
 
     [Fact]
+    public void Check_SchedulerByLabelOn19_IsFine()
+    {
+        var request = new Txt2ImgRequest { Steps = 1, Width = 8, Height = 8, SamplerName = "DPM++ SDE", Scheduler = "Karras" };
+
+        Assert.Empty(Capabilities.WebUi19.Check(request));
+        Assert.Contains(Capabilities.WebUi19.Check(request with { SamplerName = "DPM++ SDE Karras", Scheduler = null }), p => p.Contains("must be sent as \"DPM++ SDE\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Check_SplitNamesOn18_AreRefused()
     {
         var request = new Txt2ImgRequest { Steps = 1, Width = 8, Height = 8, SamplerName = "DPM++ SDE", Scheduler = "karras" };
