@@ -56,7 +56,17 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         var faces = DetectWith(_shortRange, image, Options.MinScore, cancellationToken);
         if (faces.Count > 0)
         {
-            return (faces, BlazeFaceRange.Short);
+            if (!Options.UseFullRangeFallback)
+            {
+                return (faces, BlazeFaceRange.Short);
+            }
+
+            // A group photo can hold faces too small for the short-range model beside one it finds: one whole-image
+            // pass of the full-range model adds those that do not overlap a face already found.
+            cancellationToken.ThrowIfCancellationRequested();
+            var small = DetectRegions(_fullRange, image, [new Rectangle(0, 0, image.Width, image.Height)], Options.FullRangeMinScore, cancellationToken);
+            var added = small.Where(f => !faces.Any(known => Overlaps(known.Box, f.Box))).ToList();
+            return added.Count == 0 ? (faces, BlazeFaceRange.Short) : (faces.Concat(added).OrderByDescending(f => f.Score).ToArray(), BlazeFaceRange.Short);
         }
 
         if (!Options.UseFullRangeFallback)
@@ -88,6 +98,12 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
         }
 
         return faces;
+    }
+
+    private static bool Overlaps(RectangleF a, RectangleF b)
+    {
+        var intersection = RectangleF.Intersect(a, b);
+        return !intersection.IsEmpty && intersection.Width * intersection.Height > 0.2f * Math.Min(a.Width * a.Height, b.Width * b.Height);
     }
 
     private List<DetectedFace> DetectRegions(

@@ -26,7 +26,10 @@ public sealed record BlazeFaceOptions
     /// </summary>
     public bool RequirePlausibleLandmarks { get; init; } = true;
 
-    /// <summary>When the short-range model finds nothing, run the full-range model (for small faces).</summary>
+    /// <summary>
+    /// Also run the full-range model for small faces: on the whole image beside the short-range faces (adding those that do
+    /// not overlap), and with tiles when the short-range model finds nothing.
+    /// </summary>
     public bool UseFullRangeFallback { get; init; } = true;
 
     /// <summary>

@@ -57,9 +57,9 @@ public sealed class ControlTests
         {
             using var astronaut = Image.Load<Rgb24>(PipelineHarness.Astronaut);
             using var face = astronaut.Clone(c => c.Crop(new Rectangle(130, 20, 200, 220)));
-            using var small = face.Clone(c => c.Resize(170, 187));
+            using var small = face.Clone(c => c.Resize(80, 88));
             using var canvas = new Image<Rgb24>(440, 260, new Rgb24(120, 120, 120));
-            canvas.Mutate(c => c.DrawImage(face, new Point(10, 20), 1f).DrawImage(small, new Point(250, 40), 1f));
+            canvas.Mutate(c => c.DrawImage(face, new Point(10, 20), 1f).DrawImage(small, new Point(300, 90), 1f));
             canvas.SaveAsPng(s);
         });
 
