@@ -133,32 +133,52 @@ public sealed class FaceSwapper : IDisposable
         var latent = _inswapper.ComputeLatent(rawEmbedding);
         timings["embed_ms"] = Lap();
 
+        // CA2000 does not see ownership moving into the dump records / the result (they dispose what they hold); every
+        // path below either hands an image over or disposes it.
+#pragma warning disable CA2000
         var result = target.Clone();
         var dumps = new List<TargetFaceDump>();
+        FaceSwapDump? dump = null;
         try
         {
             foreach (var i in targetIndices)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var face = targetFaces[i];
-                var m128 = FaceAlignment.EstimateNorm(face.Points, FaceAlignment.InswapperSize);
-                using var crop128 = FaceAlignment.Warp(target, m128, FaceAlignment.InswapperSize);
-                timings["warp128_ms"] = timings.GetValueOrDefault("warp128_ms") + Lap();
-                var raw = _inswapper.Run(crop128, latent, cancellationToken);
-                timings["swap_ms"] = timings.GetValueOrDefault("swap_ms") + Lap();
-                using var fake = InswapperModel.ToImage(raw);
-                var region = PasteBack.Apply(result, fake, m128);
-                timings["paste_ms"] = timings.GetValueOrDefault("paste_ms") + Lap();
-                if (request.Dump)
+                var m128 = FaceAlignment.EstimateNorm(targetFaces[i].Points, FaceAlignment.InswapperSize);
+                Image<Rgb24>? crop128 = null;
+                Image<Rgb24>? fake = null;
+                try
                 {
-                    dumps.Add(new TargetFaceDump(i, m128, region, crop128.Clone(), raw, fake.Clone(), PasteBack.RenderMask(m128)));
+                    crop128 = FaceAlignment.Warp(target, m128, FaceAlignment.InswapperSize);
+                    timings["warp128_ms"] = timings.GetValueOrDefault("warp128_ms") + Lap();
+                    var raw = _inswapper.Run(crop128, latent, cancellationToken);
+                    timings["swap_ms"] = timings.GetValueOrDefault("swap_ms") + Lap();
+                    fake = InswapperModel.ToImage(raw);
+                    var region = PasteBack.Apply(result, fake, m128);
+                    timings["paste_ms"] = timings.GetValueOrDefault("paste_ms") + Lap();
+                    if (request.Dump)
+                    {
+                        var mask = PasteBack.RenderMask(m128);
+                        dumps.Add(new TargetFaceDump(i, m128, region, crop128, raw, fake, mask));
+                        crop128 = null;
+                        fake = null;
+                    }
+                }
+                finally
+                {
+                    crop128?.Dispose();
+                    fake?.Dispose();
                 }
             }
 
-            FaceSwapDump? dump = request.Dump
-                ? new FaceSwapDump(DetectorName, sourceFaces, targetFaces, sourceIndex, m112, crop112.Clone(), ArcFaceEmbedder.Normalize(rawEmbedding), latent, dumps)
-                : null;
-            return new FaceSwapResult(result, sourceFaces, targetFaces, sourceFace, targetIndices, timings, dump);
+            if (request.Dump)
+            {
+                dump = new FaceSwapDump(DetectorName, sourceFaces, targetFaces, sourceIndex, m112, crop112.Clone(), ArcFaceEmbedder.Normalize(rawEmbedding), latent, dumps);
+            }
+
+            var swapped = new FaceSwapResult(result, sourceFaces, targetFaces, sourceFace, targetIndices, timings, dump);
+            dump = null;
+            return swapped;
         }
         catch
         {
@@ -170,6 +190,11 @@ public sealed class FaceSwapper : IDisposable
 
             throw;
         }
+        finally
+        {
+            dump?.Dispose();
+        }
+#pragma warning restore CA2000
     }
 
     private static SwapFace Pick(IReadOnlyList<SwapFace> faces, int index, string which)

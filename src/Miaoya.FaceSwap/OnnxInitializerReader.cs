@@ -95,7 +95,8 @@ internal static class OnnxInitializerReader
                     break;
                 case (1, WireLength):
                     {
-                        var end = s.Position + ReadLength(s, s.Length, file);
+                        var packedLength = ReadLength(s, s.Length, file);
+                        var end = s.Position + packedLength;
                         while (s.Position < end)
                         {
                             dims.Add((long)ReadVarint(s, file));
@@ -291,8 +292,13 @@ internal static class OnnxInitializerReader
                 s.Position += 8;
                 break;
             case WireLength:
-                s.Position += ReadLength(s, end, file);
-                break;
+                {
+                    // Read the length first: "s.Position += ReadLength(...)" would add it to the position before the varint.
+                    var length = ReadLength(s, end, file);
+                    s.Position += length;
+                    break;
+                }
+
             case WireFixed32:
                 s.Position += 4;
                 break;
