@@ -13,6 +13,7 @@ internal static class CliApp
         RunCommand.Create(),
         RecipeCommand.Create(),
         ReplayCommand.Create(),
+        FaceSwapCommand.Create(),
         ProbeCommand.Create(),
         MockWebUiCommand.Create(),
     };

@@ -1,0 +1,74 @@
+using Miaoya.Imaging;
+
+namespace Miaoya.Cli.Tests;
+
+/// <summary><c>miaoya faceswap</c> with the stand-in models: files written, intermediates dumped, bad input named.</summary>
+[Collection(ConsoleTests.Name)]
+public sealed class FaceSwapCliTests : IDisposable
+{
+    private static readonly string Models = Path.Combine(AppContext.BaseDirectory, "StandInModels");
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "miaoya-faceswap-" + Guid.NewGuid().ToString("N"));
+
+    public FaceSwapCliTests()
+    {
+        Directory.CreateDirectory(_folder);
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private async Task<string> AstronautAsync()
+    {
+        var path = Path.Combine(_folder, "astronaut.png");
+        await using var stream = typeof(CliApp).Assembly.GetManifestResourceStream("template-astronaut.png")!;
+        await using var file = File.Create(path);
+        await stream.CopyToAsync(file);
+        return path;
+    }
+
+    [Fact]
+    public async Task FaceSwap_WritesTheResultAndTheIntermediates_FallingBackToCpu()
+    {
+        var astronaut = await AstronautAsync();
+        var output = Path.Combine(_folder, "out.png");
+        var dump = Path.Combine(_folder, "dump");
+
+        var (code, stdout, stderr) = await CliRunner.RunAsync("faceswap", "--source", astronaut, "--target", astronaut, "--out", output,
+            "--models", Models, "--detector", "blazeface", "--device", "cuda:0", "--dump", dump);
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("replaced target face 0", stdout, StringComparison.Ordinal);
+        Assert.Contains("non-commercial", stderr, StringComparison.Ordinal);
+        Assert.Contains("running on the CPU", stderr, StringComparison.Ordinal);
+        Assert.Equal((512, 512), (await EncodedImage.ReadFileAsync(output)).ReadSize());
+        Assert.True(File.Exists(Path.Combine(dump, "detections.json")));
+        Assert.True(File.Exists(Path.Combine(dump, "source_112.png")));
+        Assert.True(File.Exists(Path.Combine(dump, "target0_128.png")));
+    }
+
+    [Fact]
+    public async Task FaceSwap_MissingModels_ListsTheFileNames()
+    {
+        var astronaut = await AstronautAsync();
+
+        var (code, _, stderr) = await CliRunner.RunAsync("faceswap", "--source", astronaut, "--target", astronaut, "--out", Path.Combine(_folder, "o.png"), "--models", _folder);
+
+        Assert.Equal(2, code);
+        Assert.Contains("missing w600k_r50.onnx, inswapper_128.onnx", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FaceSwap_TargetWithoutAFace_NamesTheFile()
+    {
+        var astronaut = await AstronautAsync();
+        var blank = Path.Combine(_folder, "blank.png");
+        using (var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(200, 200))
+        {
+            await SixLabors.ImageSharp.ImageExtensions.SaveAsPngAsync(image, blank);
+        }
+
+        var (code, _, stderr) = await CliRunner.RunAsync("faceswap", "--source", astronaut, "--target", blank, "--out", Path.Combine(_folder, "o.png"), "--models", Models, "--detector", "blazeface");
+
+        Assert.Equal(1, code);
+        Assert.Contains($"{blank}: target image: no face found", stderr, StringComparison.Ordinal);
+    }
+}
