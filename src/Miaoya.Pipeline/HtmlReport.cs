@@ -23,7 +23,7 @@ public static class HtmlReport
             figure{margin:0;background:#fff;padding:.5rem;border:1px solid #ddd;border-radius:6px}
             figure img{display:block;max-width:256px;height:auto} figcaption{font-size:.85rem;margin-top:.3rem}
             table{border-collapse:collapse;font-size:.85rem;margin-top:.8rem} td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
-            code{white-space:pre-wrap}
+            code{white-space:pre-wrap} .note{background:#fff3cd;border:1px solid #e0c96b;padding:.5rem;border-radius:4px}
             </style></head><body>
             <h1>Miaoya runs</h1>
 
@@ -32,8 +32,18 @@ public static class HtmlReport
         {
             var m = run.Manifest;
             var relative = Path.GetRelativePath(directory, run.Folder).Replace('\\', '/');
-            html.Append(CultureInfo.InvariantCulture, $"<section><h2>{E(m.Recipe.Name)} <small>({E(m.Recipe.Pipeline)}, {E(m.Status.ToString())})</small></h2>\n<div class=\"steps\">\n");
+            html.Append(CultureInfo.InvariantCulture, $"<section><h2>{E(m.Recipe.Name)} <small>({E(m.Recipe.Pipeline)}, {E(m.Status.ToString())})</small></h2>\n");
+            if (m.Inputs.StandInModels)
+            {
+                html.Append("<p class=\"note\"><strong>Stand-in face models:</strong> this run's face swap used the repository's tiny stand-in ONNX models, not insightface's; the swapped face is not a real result.</p>\n");
+            }
+
+            html.Append("<div class=\"steps\">\n");
             Figure(html, $"{relative}/{m.Inputs.Template.File}", "template");
+            if (m.Inputs.Face is { } face)
+            {
+                Figure(html, $"{relative}/{face.File}", "face photo");
+            }
             foreach (var step in m.Steps)
             {
                 var image = step.Outputs.FirstOrDefault(o => o.File.EndsWith(".png", StringComparison.Ordinal) || o.File.EndsWith(".jpg", StringComparison.Ordinal) || o.File.EndsWith(".webp", StringComparison.Ordinal));

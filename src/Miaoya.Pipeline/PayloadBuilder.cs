@@ -15,7 +15,8 @@ public static class PayloadBuilder
         Recipe recipe, WebUiCapabilities box, EncodedImage template, EncodedImage mask, ComposedPrompt prompt, long seed, int width, int height)
     {
         ArgumentNullException.ThrowIfNull(recipe);
-        return Build(recipe, recipe.Inpaint, box, template, template, mask, prompt, seed, width, height);
+        var settings = recipe.Inpaint ?? throw new ArgumentException($"recipe {recipe.Name} has no inpaint step.", nameof(recipe));
+        return Build(recipe, settings, box, template, template, mask, prompt, seed, width, height);
     }
 
     /// <summary>The V2 <c>img2img</c> request: the whole inpainted image at low denoise, no mask.</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Miaoya.Faces;
+using Miaoya.FaceSwap;
 using Miaoya.Imaging;
 using Miaoya.Recipes;
 using Miaoya.WebUi;
@@ -26,6 +27,12 @@ public sealed class PortraitPipeline
 
     /// <summary>The resolved recipe in a run folder.</summary>
     public const string RecipeFileName = "recipe.yaml";
+
+    /// <summary>V3: the person's face photo as used (upright RGB PNG) in a run folder.</summary>
+    public const string FaceFileName = "face.png";
+
+    /// <summary>Set to 1 on commercial deployments: insightface's models are for non-commercial research only, so V3 refuses to run.</summary>
+    public const string DisableInsightfaceVariable = "MIAOYA_DISABLE_INSIGHTFACE";
 
     private const int MinTemplateSide = 64;
     private const int DetectResolution = 512;
@@ -58,15 +65,30 @@ public sealed class PortraitPipeline
 
         var (template, pixels) = await LoadTemplateAsync(request.TemplatePath, cancellationToken);
         using var templatePixels = pixels;
+        var facePhoto = request.Recipe.Pipeline == PipelineKind.V3 ? await LoadFacePhotoAsync(request, cancellationToken) : null;
         Directory.CreateDirectory(folder.Path);
         var templateRecord = await folder.WriteAsync("template.png", template, cancellationToken);
 
         // The recipe as resolved (overrides applied) travels with the run: a resume uses exactly it.
         var recipeRecord = await folder.WriteTextAsync(RecipeFileName, RecipeYaml.Write(request.Recipe), cancellationToken);
+        var faceRecord = facePhoto is null ? null : await folder.WriteAsync(FaceFileName, facePhoto, cancellationToken);
+
         var manifest = new RunManifest
         {
             Recipe = new ManifestRecipe(request.Recipe.Name, request.Recipe.SourcePath, recipeRecord.Sha256, request.Overrides, request.Recipe.Pipeline.ToString().ToLowerInvariant()),
-            Inputs = new ManifestInputs(templateRecord, Path.GetFullPath(request.TemplatePath), request.Lora.ToString(), request.TriggerWords, request.Seed, request.FaceIndex, request.MaskFile is null ? null : Path.GetFullPath(request.MaskFile)),
+            Inputs = new ManifestInputs(
+                templateRecord,
+                Path.GetFullPath(request.TemplatePath),
+                request.Lora.ToString(),
+                request.TriggerWords,
+                request.Seed,
+                request.FaceIndex,
+                request.MaskFile is null ? null : Path.GetFullPath(request.MaskFile),
+                faceRecord,
+                request.FacePath is null ? null : Path.GetFullPath(request.FacePath),
+                request.ModelsDirectory is null ? null : Path.GetFullPath(request.ModelsDirectory),
+                request.Device,
+                request.StandInModels),
         };
         await folder.SaveManifestAsync(manifest, cancellationToken);
         return await ExecuteAsync(request, folder, manifest, template, templatePixels, progress, cancellationToken);
@@ -102,6 +124,10 @@ public sealed class PortraitPipeline
             OutputDirectory = folder.Path,
             FaceIndex = manifest.Inputs.FaceIndex,
             MaskFile = manifest.Inputs.MaskFile,
+            FacePath = manifest.Inputs.Face is null ? null : folder.File(manifest.Inputs.Face.File),
+            ModelsDirectory = manifest.Inputs.Models,
+            Device = manifest.Inputs.Device ?? "cpu",
+            StandInModels = manifest.Inputs.StandInModels,
         };
         manifest.Status = RunStatus.Running;
         manifest.Error = null;
@@ -193,6 +219,9 @@ public sealed class PortraitPipeline
                 case "img2img":
                     await WholeImageAsync(run, record, progress, cancellationToken);
                     break;
+                case "faceswap":
+                    await FaceSwapAsync(run, record, cancellationToken);
+                    break;
                 default:
                     throw new PipelineException($"recipe {run.Request.Recipe.Name}: unknown step \"{step}\".") { Step = step };
             }
@@ -245,7 +274,7 @@ public sealed class PortraitPipeline
 
     private async Task MaskAsync(RunState run, StepRecord record, CancellationToken cancellationToken)
     {
-        var settings = run.Request.Recipe.Mask;
+        var settings = run.Request.Recipe.Mask!;
         var (width, height) = (run.Pixels.Width, run.Pixels.Height);
         var maskFile = run.Request.MaskFile ?? (settings.Source == MaskSource.File ? settings.File : null);
         var rgb = run.Pixels;
@@ -313,7 +342,7 @@ public sealed class PortraitPipeline
     private async Task WholeImageAsync(RunState run, StepRecord record, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
     {
         var settings = run.Request.Recipe.Img2Img!;
-        var before = run.Manifest.Step("inpaint")?.Data["delta_e"]?.GetValue<double>();
+        var before = (run.Manifest.Step("inpaint") ?? run.Manifest.Step("faceswap"))?.Data["delta_e"]?.GetValue<double>();
         record.Data["delta_e_before"] = before;
         if (settings.SkipIfDeltaEBelow is { } threshold && before is { } measured && measured < threshold)
         {
@@ -425,6 +454,120 @@ public sealed class PortraitPipeline
         record.Data[key] = Math.Round(SkinTone.Measure(image, scaled).DeltaE, 2);
     }
 
+    /// <summary>V3: the person's face swapped into the template locally (insightface inswapper on ONNX Runtime).</summary>
+    private async Task FaceSwapAsync(RunState run, StepRecord record, CancellationToken cancellationToken)
+    {
+        var settings = run.Request.Recipe.FaceSwap!;
+        var models = run.Request.ModelsDirectory!;
+        var paths = new FaceSwapModelPaths(
+            Path.Combine(models, ModelRegistry.ArcFace.FileName),
+            Path.Combine(models, ModelRegistry.Inswapper.FileName),
+            settings.Detector == FaceSwapDetector.Scrfd ? Path.Combine(models, ModelRegistry.Det10g.FileName) : null);
+        var notes = new JsonArray();
+        using var swapper = FaceSwapper.Create(paths, ExecutionDevice.Parse(run.Request.Device), line =>
+        {
+            notes.Add(line);
+            _logger.LogInformation("{Note}", line);
+        });
+        var facePhoto = await run.Folder.ReadVerifiedAsync(run.Manifest.Inputs.Face!, cancellationToken)
+            ?? throw new PipelineException($"{run.Folder.File(FaceFileName)} is missing or changed.") { Step = "faceswap" };
+        using var source = FaceImages.Load(facePhoto);
+        var request = new FaceSwapRequest
+        {
+            SourceFaceIndex = settings.SourceFaceIndex,
+            TargetFaceIndices = (run.Request.FaceIndex ?? settings.TargetFaceIndex) is { } index ? [index] : null,
+        };
+        FaceSwapResult swap;
+        try
+        {
+            swap = swapper.Swap(source, run.Pixels, request, cancellationToken);
+        }
+        catch (FaceSelectionException e)
+        {
+            var which = e.Message.StartsWith("source", StringComparison.Ordinal) ? run.Request.FacePath ?? FaceFileName : run.Request.TemplatePath;
+            throw new PipelineException($"{Path.GetFileName(which)}: {e.Message} Use a photo with one clearly visible frontal face, or choose one with faceswap.source_face_index / --face-index.", e) { Step = "faceswap" };
+        }
+
+        using (swap)
+        {
+            var target = swap.TargetFaces[swap.SwappedTargetIndices[0]];
+            run.Face = ToDetectedFace(target);
+            record.Data["detector"] = swapper.DetectorName;
+            record.Data["device"] = run.Request.Device;
+            record.Data["models"] = run.Request.StandInModels ? "stand-in models (tests/Miaoya.FaceSwap.Tests/StandInModels), not insightface's" : models;
+            record.Data["notes"] = notes;
+            record.Data["source_faces"] = swap.SourceFaces.Count;
+            record.Data["faces_found"] = swap.TargetFaces.Count;
+            record.Data["swapped"] = new JsonArray(swap.SwappedTargetIndices.Select(i => (JsonNode)i).ToArray());
+            record.Data["face"] = FaceToJson(run.Face);
+            record.Data["timings_ms"] = new JsonObject(swap.TimingsMs.Select(t => KeyValuePair.Create(t.Key, (JsonNode?)Math.Round(t.Value, 1))));
+            if (settings.ColourCorrection)
+            {
+                var correction = ColourTransfer.Apply(swap.Image, run.Pixels, run.Face);
+                record.Data["colour_correction"] = new JsonObject
+                {
+                    ["swapped_mean_lab"] = new JsonArray(Math.Round(correction.SwappedMean.L, 2), Math.Round(correction.SwappedMean.A, 2), Math.Round(correction.SwappedMean.B, 2)),
+                    ["template_mean_lab"] = new JsonArray(Math.Round(correction.TemplateMean.L, 2), Math.Round(correction.TemplateMean.A, 2), Math.Round(correction.TemplateMean.B, 2)),
+                };
+            }
+            else
+            {
+                record.Data["colour_correction"] = false;
+            }
+
+            var image = EncodedImage.FromPng(swap.Image);
+            record.Outputs.Add(await run.Folder.WriteAsync("faceswap.png", image, cancellationToken));
+            run.Current = image;
+            record.Data["delta_e"] = Math.Round(SkinTone.Measure(swap.Image, run.Face).DeltaE, 2);
+        }
+    }
+
+    /// <summary>The five insightface points as the detector's six landmarks (ears at the box's sides, eye height).</summary>
+    private static DetectedFace ToDetectedFace(SwapFace face)
+    {
+        var p = face.Points;
+        var mouth = new PointF((p.ImageLeftMouth.X + p.ImageRightMouth.X) / 2, (p.ImageLeftMouth.Y + p.ImageRightMouth.Y) / 2);
+        var eyeY = (p.ImageLeftEye.Y + p.ImageRightEye.Y) / 2;
+        return new DetectedFace(
+            face.Box,
+            [p.ImageLeftEye, p.ImageRightEye, p.Nose, mouth, new PointF(face.Box.Left, eyeY), new PointF(face.Box.Right, eyeY)],
+            face.Score);
+    }
+
+    private static async Task<EncodedImage> LoadFacePhotoAsync(RunRequest request, CancellationToken cancellationToken)
+    {
+        if (Environment.GetEnvironmentVariable(DisableInsightfaceVariable) is "1" or "true")
+        {
+            throw new PipelineException($"V3 is disabled on this deployment ({DisableInsightfaceVariable}={Environment.GetEnvironmentVariable(DisableInsightfaceVariable)}): insightface's models are for non-commercial research only. Use v1-face or v2.") { Step = "faceswap" };
+        }
+
+        if (request.FacePath is null)
+        {
+            throw new PipelineException($"recipe {request.Recipe.Name} swaps a face: give the person's photo with --face.") { Step = "template" };
+        }
+
+        if (request.ModelsDirectory is null)
+        {
+            throw new PipelineException($"recipe {request.Recipe.Name} needs insightface's models: give --models DIR (det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx).") { Step = "template" };
+        }
+
+        var needed = new List<string> { ModelRegistry.ArcFace.FileName, ModelRegistry.Inswapper.FileName };
+        if (request.Recipe.FaceSwap?.Detector == FaceSwapDetector.Scrfd)
+        {
+            needed.Insert(0, ModelRegistry.Det10g.FileName);
+        }
+
+        var missing = needed.Where(n => !File.Exists(Path.Combine(request.ModelsDirectory, n))).ToList();
+        if (missing.Count > 0)
+        {
+            throw new PipelineException($"--models {request.ModelsDirectory}: missing {string.Join(", ", missing)} (insightface's file names; det_10g and w600k_r50 come from the buffalo_l pack).") { Step = "template" };
+        }
+
+        var (face, pixels) = await LoadTemplateAsync(request.FacePath, cancellationToken);
+        pixels.Dispose();
+        return face;
+    }
+
     // ---- resume ------------------------------------------------------------------------------------
 
     private async Task<bool> TryRestoreAsync(RunState run, string step, CancellationToken cancellationToken)
@@ -458,6 +601,10 @@ public sealed class PortraitPipeline
             case "mask":
                 run.Mask = files[0];
                 run.Face = record.Data["face"] is JsonObject face ? FaceFromJson(face) : null;
+                break;
+            case "faceswap":
+                run.Current = files[0];
+                run.Face = record.Data["face"] is JsonObject swapped ? FaceFromJson(swapped) : null;
                 break;
             case "inpaint" or "img2img" when record.Status == StepStatus.Succeeded:
                 run.Current = files[0];

@@ -42,7 +42,7 @@ public static partial class Preflight
             problems.Add($"interrogate.model: tagger model \"{model}\" is not offered by the box; {Suggest(model, box.TaggerModels)}.");
         }
 
-        if (recipe.Mask.Source == MaskSource.Openpose && !box.HasControlNet)
+        if (recipe.Mask?.Source == MaskSource.Openpose && !box.HasControlNet)
         {
             problems.Add("mask.source: openpose needs the ControlNet extension's /controlnet/detect, which the box lacks.");
         }
@@ -50,9 +50,12 @@ public static partial class Preflight
         // The generation steps: build each request with placeholder images and let the client's name check judge it.
         var blank = EncodedImage.FromBase64("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==");
         var prompt = new ComposedPrompt($"<lora:{lora.Name}:1>", recipe.Prompt.Negative, [], []);
-        problems.AddRange(box.Check(PayloadBuilder.Inpaint(recipe, box, blank, blank, prompt, 1, 64, 64))
-            .Where(p => !p.StartsWith("prompt:", StringComparison.Ordinal) && !p.StartsWith("override_settings", StringComparison.Ordinal))
-            .Select(p => $"inpaint: {p}"));
+        if (recipe.Inpaint is not null)
+        {
+            problems.AddRange(box.Check(PayloadBuilder.Inpaint(recipe, box, blank, blank, prompt, 1, 64, 64))
+                .Where(p => !p.StartsWith("prompt:", StringComparison.Ordinal) && !p.StartsWith("override_settings", StringComparison.Ordinal))
+                .Select(p => $"inpaint: {p}"));
+        }
         if (recipe.Img2Img is not null)
         {
             problems.AddRange(box.Check(PayloadBuilder.WholeImage(recipe, box, blank, blank, prompt, 1, 64, 64))

@@ -49,15 +49,26 @@ public static class RecipeExplainer
         text.AppendLine(i, $"                 excluded (identity): {List(recipe.Interrogate.Exclude)}; always added: {List(recipe.Interrogate.Include)}");
         text.AppendLine(i, $"                 prompt: {prompt.Prompt}");
         text.AppendLine(i, $"                 negative: {prompt.NegativePrompt}");
-        text.AppendLine(i, $"2. mask         {recipe.Mask.Kind} from {recipe.Mask.Source}{(recipe.Mask.File is null ? "" : $" ({recipe.Mask.File})")}, grow {recipe.Mask.Grow}, feather {recipe.Mask.Feather}{(recipe.Mask.Kind == MaskKind.FaceNeck ? $", neck {recipe.Mask.NeckLength} face heights" : "")}");
-        var inpaint = PayloadBuilder.Inpaint(recipe, box, templateRef, maskRef, prompt, -1, width, height);
-        text.AppendLine("3. inpaint      POST /sdapi/v1/img2img");
-        text.AppendLine(Elided(inpaint, placeholders));
+        var number = 2;
+        if (recipe.Mask is { } mask && recipe.Inpaint is not null)
+        {
+            text.AppendLine(i, $"{number++}. mask         {mask.Kind} from {mask.Source}{(mask.File is null ? "" : $" ({mask.File})")}, grow {mask.Grow}, feather {mask.Feather}{(mask.Kind == MaskKind.FaceNeck ? $", neck {mask.NeckLength} face heights" : "")}");
+            var inpaint = PayloadBuilder.Inpaint(recipe, box, templateRef, maskRef, prompt, -1, width, height);
+            text.AppendLine(i, $"{number++}. inpaint      POST /sdapi/v1/img2img");
+            text.AppendLine(Elided(inpaint, placeholders));
+        }
+
+        if (recipe.FaceSwap is { } swap)
+        {
+            text.AppendLine(i, $"{number++}. faceswap     locally: insightface inswapper, detector {swap.Detector}, source face {swap.SourceFaceIndex?.ToString(i) ?? "largest"}, target face {swap.TargetFaceIndex?.ToString(i) ?? "largest"}, colour correction {(swap.ColourCorrection ? "on" : "off")} -> <faceswap.png>");
+        }
+
         if (recipe.Img2Img is { } second)
         {
-            var whole = PayloadBuilder.WholeImage(recipe, box, templateRef, inpaintRef, prompt, -1, width, height);
-            var skip = second.SkipIfDeltaEBelow is { } t ? string.Create(i, $" (skipped when the face-vs-neck ΔE after inpaint is under {t})") : "";
-            text.AppendLine(i, $"4. img2img      POST /sdapi/v1/img2img{skip}");
+            var previous = recipe.FaceSwap is null ? inpaintRef : Placeholder(placeholders, "<faceswap.png>");
+            var whole = PayloadBuilder.WholeImage(recipe, box, templateRef, previous, prompt, -1, width, height);
+            var skip = second.SkipIfDeltaEBelow is { } t ? string.Create(i, $" (skipped when the face-vs-neck ΔE before it is under {t})") : "";
+            text.AppendLine(i, $"{number}. img2img      POST /sdapi/v1/img2img{skip}");
             text.AppendLine(Elided(whole, placeholders));
         }
 

@@ -51,7 +51,12 @@ public sealed record ManifestInputs(
     IReadOnlyList<string> Trigger,
     long Seed,
     int? FaceIndex,
-    string? MaskFile);
+    string? MaskFile,
+    FileRecord? Face = null,
+    string? FaceSource = null,
+    string? Models = null,
+    string? Device = null,
+    bool StandInModels = false);
 
 public sealed record ManifestServer(string Url, string WebUiVersion, string SamplerDialect, int? ControlNetApi, string Tagger);
 

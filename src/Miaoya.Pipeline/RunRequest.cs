@@ -26,6 +26,18 @@ public sealed record RunRequest
 
     /// <summary>A mask file that replaces the recipe's mask source.</summary>
     public string? MaskFile { get; init; }
+
+    /// <summary>V3: the person's face photo, swapped into the template.</summary>
+    public string? FacePath { get; init; }
+
+    /// <summary>V3: the folder with insightface's det_10g.onnx, w600k_r50.onnx and inswapper_128.onnx.</summary>
+    public string? ModelsDirectory { get; init; }
+
+    /// <summary>V3: cpu, cuda or cuda:N for the face models.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>V3: the models are the repository's tiny stand-ins (demo and tests); recorded so reports say so.</summary>
+    public bool StandInModels { get; init; }
 }
 
 /// <summary>Where a run got to.</summary>

@@ -8,6 +8,9 @@ public enum PipelineKind
 
     /// <summary><c>v2</c>: V1, then a whole-image img2img pass that evens out the face's colour.</summary>
     V2,
+
+    /// <summary><c>v3</c>: interrogate → faceswap (local insightface inswapper) → whole-image img2img.</summary>
+    V3,
 }
 
 /// <summary>The step names of the pipelines, in run order.</summary>
@@ -16,13 +19,16 @@ public static class StepName
     /// <summary>Reverse a prompt from the template photo with the WD14 tagger.</summary>
     public const string Interrogate = "interrogate";
 
-    /// <summary>Build the face (or face and neck) mask.</summary>
+    /// <summary>V3 only: swap the person's face photo into the template locally (insightface inswapper).</summary>
+    public const string FaceSwap = "faceswap";
+
+    /// <summary>V1/V2: build the face (or face and neck) mask.</summary>
     public const string Mask = "mask";
 
-    /// <summary>img2img inpaint of the masked face on the template.</summary>
+    /// <summary>V1/V2: img2img inpaint of the masked face on the template.</summary>
     public const string Inpaint = "inpaint";
 
-    /// <summary>V2 only: whole-image img2img at low denoise.</summary>
+    /// <summary>V2 and V3: whole-image img2img at low denoise.</summary>
     public const string Img2Img = "img2img";
 }
 
@@ -34,6 +40,7 @@ public sealed record Recipe
 {
     private static readonly IReadOnlyList<string> V1Steps = [StepName.Interrogate, StepName.Mask, StepName.Inpaint];
     private static readonly IReadOnlyList<string> V2Steps = [StepName.Interrogate, StepName.Mask, StepName.Inpaint, StepName.Img2Img];
+    private static readonly IReadOnlyList<string> V3Steps = [StepName.Interrogate, StepName.FaceSwap, StepName.Img2Img];
 
     /// <summary>Recipe name (<c>name</c>), e.g. <c>v1-face</c>.</summary>
     public required string Name { get; init; }
@@ -41,7 +48,7 @@ public sealed record Recipe
     /// <summary>Free text (<c>description</c>); null when absent.</summary>
     public string? Description { get; init; }
 
-    /// <summary><c>pipeline</c>: v1 or v2.</summary>
+    /// <summary><c>pipeline</c>: v1, v2 or v3.</summary>
     public required PipelineKind Pipeline { get; init; }
 
     /// <summary>Checkpoint name (<c>base_model</c>), e.g. <c>chilloutmix_NiPrunedFp32Fix</c>.</summary>
@@ -53,18 +60,29 @@ public sealed record Recipe
     /// <summary>The <c>interrogate</c> step.</summary>
     public required InterrogateSettings Interrogate { get; init; }
 
-    /// <summary>How the inpaint prompt is composed.</summary>
+    /// <summary>How the generation prompt (inpaint, img2img) is composed.</summary>
     public required PromptSettings Prompt { get; init; }
 
-    /// <summary>The <c>mask</c> step.</summary>
-    public required MaskSettings Mask { get; init; }
+    /// <summary>The V3 local <c>faceswap</c> step; null for V1 and V2 (always set for V3).</summary>
+    public FaceSwapSettings? FaceSwap { get; init; }
 
-    /// <summary>The <c>inpaint</c> step.</summary>
-    public required GenerationSettings Inpaint { get; init; }
+    /// <summary>The <c>mask</c> step; always set for V1 and V2, null for V3 (it has no mask step).</summary>
+    public MaskSettings? Mask { get; init; }
 
-    /// <summary>The V2 whole-image <c>img2img</c> step; null for V1.</summary>
+    /// <summary>The <c>inpaint</c> step; always set for V1 and V2, null for V3 (it has no inpaint step).</summary>
+    public GenerationSettings? Inpaint { get; init; }
+
+    /// <summary>The whole-image <c>img2img</c> step; always set for V2 and V3, null for V1.</summary>
     public GenerationSettings? Img2Img { get; init; }
 
-    /// <summary>The steps this recipe runs, in order: interrogate, mask, inpaint[, img2img].</summary>
-    public IReadOnlyList<string> StepNames => Pipeline == PipelineKind.V2 ? V2Steps : V1Steps;
+    /// <summary>
+    /// The steps this recipe runs, in order: V1 interrogate, mask, inpaint; V2 adds img2img;
+    /// V3 interrogate, faceswap, img2img.
+    /// </summary>
+    public IReadOnlyList<string> StepNames => Pipeline switch
+    {
+        PipelineKind.V2 => V2Steps,
+        PipelineKind.V3 => V3Steps,
+        _ => V1Steps,
+    };
 }

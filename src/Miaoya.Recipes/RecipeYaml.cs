@@ -38,19 +38,34 @@ public static partial class RecipeYaml
         Line(w, 1, "positive", Text(p.Positive));
         Line(w, 1, "negative", Text(p.Negative));
 
-        var m = recipe.Mask;
-        Line(w, 0, "mask", null);
-        Line(w, 1, "kind", EnumWords.Of(m.Kind));
-        Line(w, 1, "source", EnumWords.Of(m.Source));
-        Line(w, 1, "grow", Number(m.Grow));
-        Line(w, 1, "feather", Number(m.Feather));
-        Line(w, 1, "neck_length", Number(m.NeckLength));
-        if (m.File is not null)
+        if (recipe.FaceSwap is { } f)
         {
-            Line(w, 1, "file", Text(m.File));
+            Line(w, 0, StepName.FaceSwap, null);
+            Line(w, 1, "detector", EnumWords.Of(f.Detector));
+            Line(w, 1, "source_face_index", f.SourceFaceIndex is { } source ? Number(source) : "null");
+            Line(w, 1, "target_face_index", f.TargetFaceIndex is { } target ? Number(target) : "null");
+            Line(w, 1, "colour_correction", Bool(f.ColourCorrection));
         }
 
-        Generation(w, StepName.Inpaint, recipe.Inpaint, isInpaint: true);
+        if (recipe.Mask is { } m)
+        {
+            Line(w, 0, "mask", null);
+            Line(w, 1, "kind", EnumWords.Of(m.Kind));
+            Line(w, 1, "source", EnumWords.Of(m.Source));
+            Line(w, 1, "grow", Number(m.Grow));
+            Line(w, 1, "feather", Number(m.Feather));
+            Line(w, 1, "neck_length", Number(m.NeckLength));
+            if (m.File is not null)
+            {
+                Line(w, 1, "file", Text(m.File));
+            }
+        }
+
+        if (recipe.Inpaint is { } inpaint)
+        {
+            Generation(w, StepName.Inpaint, inpaint, isInpaint: true);
+        }
+
         if (recipe.Img2Img is { } img2img)
         {
             Generation(w, StepName.Img2Img, img2img, isInpaint: false);

@@ -45,6 +45,23 @@ public sealed record PromptSettings(double LoraWeight, IReadOnlyList<string> Fac
     public override int GetHashCode() => HashCode.Combine(LoraWeight, FaceWords.Count, Positive, Negative);
 }
 
+/// <summary>The V3 <c>faceswap</c> step: the orchestrator swaps the person's face photo into the template locally (insightface inswapper).</summary>
+/// <param name="Detector">Face detector that finds the faces in the face photo and the template.</param>
+/// <param name="SourceFaceIndex">Which face of the person's face photo to take, 0-based, faces ordered by size (largest first, then detector score); null = the largest face.</param>
+/// <param name="TargetFaceIndex">Which face of the template to replace, 0-based in the same order; null = the largest face.</param>
+/// <param name="ColourCorrection">Match the pasted face's skin to the template's (Lab mean/std transfer); off by default.</param>
+public sealed record FaceSwapSettings(FaceSwapDetector Detector, int? SourceFaceIndex, int? TargetFaceIndex, bool ColourCorrection);
+
+/// <summary>The face detector of the V3 faceswap step. YAML: <c>scrfd</c> | <c>blazeface</c>.</summary>
+public enum FaceSwapDetector
+{
+    /// <summary><c>scrfd</c>: insightface's SCRFD detector (the default).</summary>
+    Scrfd,
+
+    /// <summary><c>blazeface</c>: MediaPipe BlazeFace.</summary>
+    BlazeFace,
+}
+
 /// <summary>The <c>mask</c> step.</summary>
 /// <param name="Kind">face or face_neck.</param>
 /// <param name="Source">Where the face outline comes from.</param>
@@ -77,7 +94,7 @@ public enum MaskSource
     File,
 }
 
-/// <summary>One img2img generation step (<c>inpaint</c>, or the V2 <c>img2img</c> pass).</summary>
+/// <summary>One img2img generation step (<c>inpaint</c>, or the V2/V3 whole-image <c>img2img</c> pass).</summary>
 public sealed record GenerationSettings
 {
     /// <summary>Sampler name, e.g. <c>DPM++ SDE Karras</c> (a combined name is split by the client on WebUI 1.9+).</summary>
@@ -113,7 +130,10 @@ public sealed record GenerationSettings
     /// <summary>Inpaint only: padding in pixels around the masked area when <see cref="InpaintArea"/> is only_masked.</summary>
     public int InpaintPadding { get; init; } = RecipeDefaults.InpaintPadding;
 
-    /// <summary>img2img only: skip this pass when V1's face-vs-neck ΔE is already below this value; null = never skip.</summary>
+    /// <summary>
+    /// img2img only: skip this pass when the face-vs-neck ΔE of the image it starts from (V2: the inpaint result;
+    /// V3: the face-swap result) is already below this value; null = never skip.
+    /// </summary>
     public double? SkipIfDeltaEBelow { get; init; }
 
     /// <summary>ControlNet units in file order (disabled ones included; see <see cref="ControlNetUnitSettings.Enabled"/>).</summary>
@@ -233,7 +253,7 @@ public enum UnitImageSource
     /// <summary><c>template</c>: the template photo (default for inpaint).</summary>
     Template,
 
-    /// <summary><c>previous</c>: the image the step starts from (default for img2img: the inpaint result).</summary>
+    /// <summary><c>previous</c>: the image the step starts from (default for img2img: the inpaint result in V2, the face-swap result in V3).</summary>
     Previous,
 }
 

@@ -31,7 +31,7 @@ public sealed class CliTests : IDisposable
         Assert.True(code == 0, error);
         Assert.Contains("Report: ", output, StringComparison.Ordinal);
         var demo = Assert.Single(Directory.GetDirectories(_folder));
-        foreach (var recipe in new[] { "v1-face", "v1-face-neck", "v2" })
+        foreach (var recipe in new[] { "v1-face", "v1-face-neck", "v2", "v3" })
         {
             var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(demo, recipe, "manifest.json")))!;
             Assert.Equal("succeeded", manifest["status"]!.GetValue<string>());
@@ -42,7 +42,12 @@ public sealed class CliTests : IDisposable
             Assert.NotNull(PngText.Read(final, PngText.ParametersKeyword));
         }
 
+        var v3 = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(demo, "v3", "manifest.json")))!;
+        Assert.Equal("succeeded", v3["status"]!.GetValue<string>());
+        Assert.Equal("faceswap", v3["steps"]![1]!["name"]!.GetValue<string>());
         var html = await File.ReadAllTextAsync(Path.Combine(demo, "index.html"));
+        Assert.Contains("Stand-in face models", html, StringComparison.Ordinal);
+        Assert.Contains("v3/faceswap.png", html, StringComparison.Ordinal);
         Assert.Contains("v1-face-neck/mask.png", html, StringComparison.Ordinal);
         Assert.Contains("v2/img2img.png", html, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(demo, "*.tmp", SearchOption.AllDirectories));

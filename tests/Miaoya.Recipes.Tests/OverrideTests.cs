@@ -12,9 +12,9 @@ public class OverrideTests
 
         var changed = TestFiles.ParseRecipe("v1-face.yaml", ["inpaint.controlnet.softedge.weight=0.6"]);
 
-        Assert.Equal(0.6, changed.Inpaint.ControlNet.Single(u => u.Key == "softedge").Weight);
-        var units = original.Inpaint.ControlNet.Select(u => u.Key == "softedge" ? u with { Weight = 0.6 } : u).ToArray();
-        Assert.Equal(original with { Inpaint = original.Inpaint with { ControlNet = units } }, changed);
+        Assert.Equal(0.6, changed.Inpaint!.ControlNet.Single(u => u.Key == "softedge").Weight);
+        var units = original.Inpaint!.ControlNet.Select(u => u.Key == "softedge" ? u with { Weight = 0.6 } : u).ToArray();
+        Assert.Equal(original with { Inpaint = original.Inpaint! with { ControlNet = units } }, changed);
     }
 
     [Theory]
@@ -38,9 +38,9 @@ public class OverrideTests
     {
         var r = TestFiles.ParseRecipe("v1-face.yaml", ["inpaint.inpaint_area=only_masked", "mask.kind=face_neck", "inpaint.controlnet.openpose.control_mode=prompt", "mask.kind=face"]);
 
-        Assert.Equal(InpaintArea.OnlyMasked, r.Inpaint.InpaintArea);
-        Assert.Equal(MaskKind.Face, r.Mask.Kind);
-        Assert.Equal(ControlModeKind.Prompt, r.Inpaint.ControlNet[2].ControlMode);
+        Assert.Equal(InpaintArea.OnlyMasked, r.Inpaint!.InpaintArea);
+        Assert.Equal(MaskKind.Face, r.Mask!.Kind);
+        Assert.Equal(ControlModeKind.Prompt, r.Inpaint!.ControlNet[2].ControlMode);
     }
 
     [Fact]
@@ -54,7 +54,7 @@ public class OverrideTests
         Assert.Equal("a=b, (c:1.2)", r.Prompt.Negative);
         Assert.Equal("wd14-vit-v2-git", r.Interrogate.Model);
         Assert.Null(r.Img2Img!.SkipIfDeltaEBelow);
-        Assert.Equal("Karras", r.Inpaint.Scheduler);
+        Assert.Equal("Karras", r.Inpaint!.Scheduler);
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public class OverrideTests
 
         var r = RecipeLoader.Parse(yaml, "t", ["inpaint.width=768", "mask.source=file", "mask.file=masks/face.png"]);
 
-        Assert.Equal(768, r.Inpaint.Width);
+        Assert.Equal(768, r.Inpaint!.Width);
         Assert.Equal(new MaskSettings(MaskKind.Face, MaskSource.File, 0.15, 0.08, 1.0, "masks/face.png"), r.Mask);
     }
 

@@ -8,9 +8,9 @@ public class RecipeFileTests
     public static TheoryData<string> RecipeFiles() => new(FileNames());
 
     [Fact]
-    public void RecipesFolder_HoldsTheThreeRecipes()
+    public void RecipesFolder_HoldsTheFourRecipes()
     {
-        Assert.Equal(["v1-face-neck.yaml", "v1-face.yaml", "v2.yaml"], FileNames());
+        Assert.Equal(["v1-face-neck.yaml", "v1-face.yaml", "v2.yaml", "v3.yaml"], FileNames());
     }
 
     [Theory]
@@ -54,7 +54,7 @@ public class RecipeFileTests
     {
         var e = Assert.Throws<RecipeException>(() => RecipeLoader.Load("recipes/nope.yaml"));
 
-        Assert.Equal("recipes/nope.yaml: no such recipe file; the built-in recipes are v1-face, v1-face-neck, v2", Assert.Single(e.Problems).ToString());
+        Assert.Equal("recipes/nope.yaml: no such recipe file; the built-in recipes are v1-face, v1-face-neck, v2, v3", Assert.Single(e.Problems).ToString());
     }
 
     [Fact]
@@ -62,6 +62,8 @@ public class RecipeFileTests
     {
         Assert.Equal(["interrogate", "mask", "inpaint"], TestFiles.ParseRecipe("v1-face.yaml").StepNames);
         Assert.Equal(["interrogate", "mask", "inpaint", "img2img"], TestFiles.ParseRecipe("v2.yaml").StepNames);
+        Assert.Equal(["interrogate", "faceswap", "img2img"], TestFiles.ParseRecipe("v3.yaml").StepNames);
+        Assert.Equal([StepName.Interrogate, StepName.FaceSwap, StepName.Img2Img], TestFiles.ParseRecipe("v3.yaml").StepNames);
     }
 
     /// <summary>Indentation-qualified keys ("  steps") of a block-style YAML text.</summary>

@@ -30,7 +30,7 @@ public class V1ValuesTests
         Assert.Contains("badhandv4", r.Prompt.Negative, StringComparison.Ordinal);
         Assert.Equal(new MaskSettings(MaskKind.Face, MaskSource.Detector, 0.15, 0.08, 1.0, null), r.Mask);
 
-        var inpaint = r.Inpaint;
+        var inpaint = r.Inpaint!;
         Assert.Equal("DPM++ SDE Karras", inpaint.Sampler);
         Assert.Equal(30, inpaint.Steps);
         Assert.Equal(7, inpaint.CfgScale);
@@ -52,8 +52,8 @@ public class V1ValuesTests
         var face = TestFiles.ParseRecipe("v1-face.yaml");
         var neck = TestFiles.ParseRecipe("v1-face-neck.yaml");
 
-        Assert.Equal(MaskKind.FaceNeck, neck.Mask.Kind);
-        Assert.Equal(face with { Name = neck.Name, Description = neck.Description, SourcePath = neck.SourcePath, Mask = face.Mask with { Kind = MaskKind.FaceNeck } }, neck);
+        Assert.Equal(MaskKind.FaceNeck, neck.Mask!.Kind);
+        Assert.Equal(face with { Name = neck.Name, Description = neck.Description, SourcePath = neck.SourcePath, Mask = face.Mask! with { Kind = MaskKind.FaceNeck } }, neck);
     }
 
     [Fact]
@@ -105,11 +105,11 @@ public class V1ValuesTests
         Assert.Equal(new InterrogateSettings(null, 0.35, [], [], 40, true), r.Interrogate);
         Assert.Equal(new PromptSettings(0.8, [], "", ""), r.Prompt);
         Assert.Equal(new MaskSettings(MaskKind.Face, MaskSource.Detector, 0.15, 0.08, 1.0, null), r.Mask);
-        Assert.Equal((16, InpaintingFillKind.Original, InpaintArea.WholePicture, 32, (int?)null), (r.Inpaint.MaskBlur, r.Inpaint.InpaintingFill, r.Inpaint.InpaintArea, r.Inpaint.InpaintPadding, r.Inpaint.Width));
+        Assert.Equal((16, InpaintingFillKind.Original, InpaintArea.WholePicture, 32, (int?)null), (r.Inpaint!.MaskBlur, r.Inpaint!.InpaintingFill, r.Inpaint!.InpaintArea, r.Inpaint!.InpaintPadding, r.Inpaint!.Width));
         Assert.Equal(
             new ControlNetUnitSettings("softedge", true, "softedge_pidinet", "control_v11p_sd15_softedge", 0.75, 0, 1, ControlModeKind.Balanced, ResizeModeKind.CropAndResize, -1, -1, -1, false, UnitImageSource.Template),
-            r.Inpaint.ControlNet[0]);
-        Assert.Equal("None", r.Inpaint.ControlNet[1].Model);
+            r.Inpaint!.ControlNet[0]);
+        Assert.Equal("None", r.Inpaint!.ControlNet[1].Model);
         Assert.Equal(UnitImageSource.Previous, r.Img2Img!.ControlNet[0].Image);
         Assert.Null(r.Img2Img.SkipIfDeltaEBelow);
         Assert.Null(r.Description);

@@ -113,7 +113,7 @@ public class ValidationTests
         var yaml = Minimal + "\nimg2img:\n  sampler: Euler a\n  steps: 20\n  cfg_scale: 7\n  denoising_strength: 0.25";
 
         Assert.Equal(
-            ["recipes/test.yaml:15:1: img2img: a v1 recipe must not have an img2img section (the second pass is V2 only); remove it or set pipeline: v2"],
+            ["recipes/test.yaml:15:1: img2img: a v1 recipe must not have an img2img section (the second pass is V2 and V3 only); remove it or set pipeline: v2"],
             Problems(yaml));
         Assert.Equal(PipelineKind.V2, RecipeLoader.Parse(yaml.Replace("pipeline: v1", "pipeline: v2", StringComparison.Ordinal), "t").Pipeline);
     }
@@ -159,7 +159,7 @@ public class ValidationTests
     {
         const string yaml = """
             name: ""
-            pipeline: v3
+            pipeline: v4
             interrogate: 0.35
             prompt:
               lora_weight: "0.8"
@@ -180,7 +180,7 @@ public class ValidationTests
             [
                 "recipes/test.yaml:1:1: base_model: required field is missing",
                 "recipes/test.yaml:1:7: name: must not be empty",
-                "recipes/test.yaml:2:11: pipeline: 'v3' is not one of v1, v2 (did you mean 'v1'?)",
+                "recipes/test.yaml:2:11: pipeline: 'v4' is not one of v1, v2, v3 (did you mean 'v1'?)",
                 "recipes/test.yaml:3:14: interrogate: expected a section of fields, got '0.35'",
                 "recipes/test.yaml:5:16: prompt.lora_weight: expected a number, got the quoted text \"0.8\"",
                 "recipes/test.yaml:6:15: prompt.face_words: expected a list such as [a, b], got 'detailed face'",
@@ -244,7 +244,7 @@ public class ValidationTests
             ["recipes/test.yaml:15:3: inpaint.controlnet: 4 enabled ControlNet units; at most 3 per step, the WebUI's default control_net_unit_count (set enabled: false on the others)"],
             Problems(yaml));
         var recipe = RecipeLoader.Parse(yaml + "\n      enabled: false", "t");
-        Assert.Equal([true, true, true, false], recipe.Inpaint.ControlNet.Select(u => u.Enabled));
+        Assert.Equal([true, true, true, false], recipe.Inpaint!.ControlNet.Select(u => u.Enabled));
     }
 
     [Theory]

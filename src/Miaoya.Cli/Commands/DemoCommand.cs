@@ -1,9 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
+using Miaoya.Faces;
+using Miaoya.Imaging;
 using Miaoya.MockWebUi;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
 using Miaoya.WebUi;
+using SixLabors.ImageSharp.Processing;
 
 namespace Miaoya.Cli.Commands;
 
@@ -14,7 +17,7 @@ namespace Miaoya.Cli.Commands;
 internal static class DemoCommand
 {
     private const string TemplateResource = "template-astronaut.png";
-    private static readonly string[] Recipes = ["v1-face", "v1-face-neck", "v2"];
+    private static readonly string[] Recipes = ["v1-face", "v1-face-neck", "v2", "v3"];
 
     public static Command Create()
     {
@@ -26,7 +29,7 @@ internal static class DemoCommand
         var lora = new Option<string>("--lora") { Description = "Face LoRA as NAME[:WEIGHT] (the mock offers miaoya_demo_face)", DefaultValueFactory = _ => "miaoya_demo_face:0.9" };
         var seed = new Option<long>("--seed") { Description = "Generation seed", DefaultValueFactory = _ => 42 };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
-        var command = new Command("demo", "Run V1 (face), V1 (face+neck) and V2 end to end and write an HTML report (in-process mock WebUI unless --webui is given).")
+        var command = new Command("demo", "Run V1 (face), V1 (face+neck), V2 and V3 (stand-in face models) end to end and write an HTML report (in-process mock WebUI unless --webui is given).")
         {
             output, template, webui, auth, profile, lora, seed, verbose,
         };
@@ -36,6 +39,21 @@ internal static class DemoCommand
             var folder = Path.Combine(result.GetValue(output)!.FullName, stamp);
             Directory.CreateDirectory(folder);
             var templatePath = result.GetValue(template)?.FullName ?? await WriteBundledTemplateAsync(folder, cancellationToken);
+
+            // V3 needs a second photo: the bundled portrait mirrored stands in for "the person".
+            var facePath = Path.Combine(folder, "face-photo.png");
+            try
+            {
+                using var mirrored = FaceImages.Load(await EncodedImage.ReadFileAsync(templatePath, cancellationToken));
+                mirrored.Mutate(c => c.Flip(FlipMode.Horizontal));
+                await EncodedImage.FromPng(mirrored).WriteFileAtomicallyAsync(facePath, cancellationToken);
+            }
+            catch (InvalidImageDataException e)
+            {
+                await Console.Error.WriteLineAsync($"error: --template: {e.Message}");
+                return 2;
+            }
+
             var profileValue = result.GetValue(profile);
             using var mock = result.GetValue(webui) is null ? MockWebUiServer.Start(new MockWebUiOptions { Port = 0, Profile = profileValue }) : null;
             var endpoint = WebUiEndpoint.WithAuth(result.GetValue(webui) ?? mock!.Url, result.GetValue(auth));
@@ -48,15 +66,21 @@ internal static class DemoCommand
             var runs = new List<RunResult>();
             foreach (var name in Recipes)
             {
-                var recipe = RecipeLoader.Load(name);
+                // The stand-in detector only "sees" bright squares, so the demo's V3 detects with BlazeFace.
+                string[] overrides = name == "v3" ? ["faceswap.detector=blazeface"] : [];
+                var recipe = RecipeLoader.Load(name, overrides);
                 var run = await session.Pipeline.RunAsync(
                     new RunRequest
                     {
                         Recipe = recipe,
+                        Overrides = overrides,
                         TemplatePath = templatePath,
                         Lora = LoraChoice.Parse(result.GetValue(lora)!),
                         Seed = result.GetValue(seed),
                         OutputDirectory = Path.Combine(folder, name),
+                        FacePath = facePath,
+                        ModelsDirectory = Path.Combine(AppContext.BaseDirectory, "stand-in-models"),
+                        StandInModels = true,
                     },
                     new ConsoleProgress(name),
                     cancellationToken);

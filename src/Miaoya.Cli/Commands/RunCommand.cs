@@ -11,7 +11,7 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var recipe = new Argument<string?>("recipe") { Description = "Recipe file, or a built-in name (v1-face, v1-face-neck, v2)", Arity = ArgumentArity.ZeroOrOne };
+        var recipe = new Argument<string?>("recipe") { Description = "Recipe file, or a built-in name (v1-face, v1-face-neck, v2, v3)", Arity = ArgumentArity.ZeroOrOne };
         var template = new Option<FileInfo?>("--template") { Description = "Template photo (PNG/JPEG/WebP)" };
         var lora = new Option<string?>("--lora") { Description = "The person's face LoRA as NAME or NAME:WEIGHT" };
         var trigger = new Option<string[]>("--trigger") { Description = "Trigger words of the LoRA", AllowMultipleArgumentsPerToken = true };
@@ -23,11 +23,14 @@ internal static class RunCommand
         var set = new Option<string[]>("--set") { Description = "Override a recipe value, e.g. --set inpaint.controlnet.softedge.weight=0.6 (repeatable)" };
         var faceIndex = new Option<int?>("--face-index") { Description = "Which face when there are several (0 = largest)" };
         var mask = new Option<FileInfo?>("--mask") { Description = "Use this mask file (white = repaint) instead of the recipe's mask source" };
+        var face = new Option<FileInfo?>("--face") { Description = "V3: the person's face photo, swapped into the template" };
+        var models = new Option<DirectoryInfo?>("--models") { Description = "V3: folder with insightface's det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx" };
+        var device = new Option<string>("--device") { Description = "V3: cpu, cuda or cuda:N for the face models", DefaultValueFactory = _ => "cpu" };
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "Resume a failed or interrupted run folder; finished steps are not redone" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
         var command = new Command("run", "Run a V1/V2 recipe on a template photo against a WebUI box.")
         {
-            recipe, template, lora, trigger, webui, auth, output, seed, set, faceIndex, mask, resume, verbose,
+            recipe, template, lora, trigger, webui, auth, output, seed, set, faceIndex, mask, face, models, device, resume, verbose,
         };
         command.Validators.Add(result =>
         {
@@ -38,7 +41,7 @@ internal static class RunCommand
 
             if (result.GetValue(recipe) is null)
             {
-                result.AddError("run: give a RECIPE (a file or one of v1-face, v1-face-neck, v2), or --resume DIR.");
+                result.AddError("run: give a RECIPE (a file or one of v1-face, v1-face-neck, v2, v3), or --resume DIR.");
             }
 
             if (result.GetValue(template) is null)
@@ -87,6 +90,9 @@ internal static class RunCommand
                     OutputDirectory = result.GetValue(output)?.FullName ?? Path.Combine("out", "runs", $"{loaded.Name}-{stamp}"),
                     FaceIndex = result.GetValue(faceIndex),
                     MaskFile = result.GetValue(mask)?.FullName,
+                    FacePath = result.GetValue(face)?.FullName,
+                    ModelsDirectory = result.GetValue(models)?.FullName,
+                    Device = result.GetValue(device)!,
                 };
                 try
                 {

@@ -5,7 +5,8 @@ internal static class EnumWords
 {
     private static readonly Dictionary<Type, (string Word, object Value)[]> Words = new()
     {
-        [typeof(PipelineKind)] = [("v1", PipelineKind.V1), ("v2", PipelineKind.V2)],
+        [typeof(PipelineKind)] = [("v1", PipelineKind.V1), ("v2", PipelineKind.V2), ("v3", PipelineKind.V3)],
+        [typeof(FaceSwapDetector)] = [("scrfd", FaceSwapDetector.Scrfd), ("blazeface", FaceSwapDetector.BlazeFace)],
         [typeof(MaskKind)] = [("face", MaskKind.Face), ("face_neck", MaskKind.FaceNeck)],
         [typeof(MaskSource)] = [("detector", MaskSource.Detector), ("openpose", MaskSource.Openpose), ("file", MaskSource.File)],
         [typeof(InpaintingFillKind)] =

@@ -6,6 +6,8 @@ namespace Miaoya.Recipes.Parsing;
 /// <summary>Maps the (overridden) node tree onto the recipe records, reporting every problem on the way.</summary>
 internal static partial class RecipeMapper
 {
+    private const string NoMaskOrInpaintInV3 = "V3 swaps the face locally; it has no mask or inpaint step";
+
     /// <summary>The recipe, or null when any problem was reported (by this or an earlier stage).</summary>
     public static Recipe? Map(YamlMappingNode root, Diagnostics diagnostics)
     {
@@ -16,17 +18,54 @@ internal static partial class RecipeMapper
         var baseModel = r.String("base_model", required: true);
         var interrogate = r.Child("interrogate", RecipeSchema.Interrogate, required: true) is { } i ? MapInterrogate(i) : null;
         var prompt = r.Child("prompt", RecipeSchema.Prompt, required: true) is { } p ? MapPrompt(p) : null;
-        var mask = r.Child("mask", RecipeSchema.Mask, required: true) is { } m ? MapMask(m) : null;
-        var inpaint = r.Child("inpaint", RecipeSchema.Inpaint, required: true, RecipeSchema.MisplacedIn(StepName.Inpaint)) is { } ip
-            ? MapGeneration(ip, isInpaint: true)
-            : null;
+        var isV3 = pipeline == PipelineKind.V3;
+        MaskSettings? mask = null;
+        GenerationSettings? inpaint = null;
+        if (isV3)
+        {
+            foreach (var key in (string[])["mask", "inpaint"])
+            {
+                if (r.Has(key))
+                {
+                    diagnostics.Report(r.KeyNode(key)!, key, NoMaskOrInpaintInV3);
+                }
+            }
+        }
+        else
+        {
+            // An unknown or missing pipeline is checked as v1/v2 (mask and inpaint required), so those problems still show.
+            mask = r.Child("mask", RecipeSchema.Mask, required: true) is { } m ? MapMask(m) : null;
+            inpaint = r.Child("inpaint", RecipeSchema.Inpaint, required: true, RecipeSchema.MisplacedIn(StepName.Inpaint)) is { } ip
+                ? MapGeneration(ip, isInpaint: true)
+                : null;
+        }
+
+        FaceSwapSettings? faceSwap = null;
+        if (isV3)
+        {
+            if (r.Has("faceswap"))
+            {
+                faceSwap = r.Child("faceswap", RecipeSchema.FaceSwap, required: true) is { } fs ? MapFaceSwap(fs) : null;
+            }
+            else
+            {
+                diagnostics.Report(r.PlaceOf("pipeline"), "faceswap", "required section is missing: pipeline v3 swaps the person's face into the template locally before img2img");
+            }
+        }
+        else if (pipeline is not null && r.Has("faceswap"))
+        {
+            diagnostics.Report(
+                r.KeyNode("faceswap")!,
+                "faceswap",
+                $"a {EnumWords.Of(pipeline.Value)} recipe must not have a faceswap section (the local face swap is V3 only); remove it or set pipeline: v3");
+        }
 
         GenerationSettings? img2img = null;
         if (pipeline == PipelineKind.V1 && r.Has("img2img"))
         {
-            diagnostics.Report(r.KeyNode("img2img")!, "img2img", "a v1 recipe must not have an img2img section (the second pass is V2 only); remove it or set pipeline: v2");
+            diagnostics.Report(r.KeyNode("img2img")!, "img2img", "a v1 recipe must not have an img2img section (the second pass is V2 and V3 only); remove it or set pipeline: v2");
         }
-        else if (pipeline == PipelineKind.V2)
+        else if (pipeline is PipelineKind.V2 or PipelineKind.V3)
         {
             if (r.Has("img2img"))
             {
@@ -36,7 +75,11 @@ internal static partial class RecipeMapper
             }
             else
             {
-                diagnostics.Report(r.PlaceOf("pipeline"), "img2img", "required section is missing: pipeline v2 runs a whole-image img2img pass after inpaint");
+                var after = isV3 ? StepName.FaceSwap : StepName.Inpaint;
+                diagnostics.Report(
+                    r.PlaceOf("pipeline"),
+                    "img2img",
+                    $"required section is missing: pipeline {EnumWords.Of(pipeline.Value)} runs a whole-image img2img pass after {after}");
             }
         }
 
@@ -54,11 +97,24 @@ internal static partial class RecipeMapper
             SourcePath = diagnostics.Source,
             Interrogate = interrogate!,
             Prompt = prompt!,
-            Mask = mask!,
-            Inpaint = inpaint!,
+            FaceSwap = faceSwap,
+            Mask = mask,
+            Inpaint = inpaint,
             Img2Img = img2img,
         };
     }
+
+    private static FaceSwapSettings MapFaceSwap(Section s)
+    {
+        var detector = s.Enum<FaceSwapDetector>("detector", FaceSwapDetector.Scrfd);
+        var sourceIndex = FaceIndex(s, "source_face_index");
+        var targetIndex = FaceIndex(s, "target_face_index");
+        var colourCorrection = s.Boolean("colour_correction", false);
+        return new FaceSwapSettings(detector ?? FaceSwapDetector.Scrfd, sourceIndex, targetIndex, colourCorrection ?? false);
+    }
+
+    private static int? FaceIndex(Section s, string key) =>
+        s.Integer(key, null, 0, int.MaxValue, "{value} is below 0: a face index counts from 0 (null = the largest face)", optional: true);
 
     private static InterrogateSettings MapInterrogate(Section s)
     {

@@ -25,6 +25,7 @@ internal static class RecipeSchema
         new("base_model", FieldShape.Scalar),
         new("interrogate", FieldShape.Section),
         new("prompt", FieldShape.Section),
+        new("faceswap", FieldShape.Section),
         new("mask", FieldShape.Section),
         new("inpaint", FieldShape.Section),
         new("img2img", FieldShape.Section),
@@ -46,6 +47,14 @@ internal static class RecipeSchema
         new("face_words", FieldShape.List),
         new("positive", FieldShape.Scalar),
         new("negative", FieldShape.Scalar),
+    ];
+
+    public static readonly IReadOnlyList<FieldSpec> FaceSwap =
+    [
+        new("detector", FieldShape.Scalar),
+        new("source_face_index", FieldShape.Scalar),
+        new("target_face_index", FieldShape.Scalar),
+        new("colour_correction", FieldShape.Scalar),
     ];
 
     public static readonly IReadOnlyList<FieldSpec> Mask =
@@ -111,6 +120,7 @@ internal static class RecipeSchema
         [] => Root,
         ["interrogate"] => Interrogate,
         ["prompt"] => Prompt,
+        ["faceswap"] => FaceSwap,
         ["mask"] => Mask,
         ["inpaint"] => Inpaint,
         ["img2img"] => Img2Img,
