@@ -1,15 +1,19 @@
 // Benchmarks, each measured side by side in one process; medians are printed.
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- client [SAMPLES]     the WebUI client's own cost per V1-sized call
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- pipeline [RUNS]      orchestration overhead of a whole V2 run
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- faceswap [RUNS]      V3 face swap pre/post-processing per stage
 switch (args.FirstOrDefault())
 {
     case "client":
         await Miaoya.Benchmarks.WebUiClientBenchmark.RunAsync(args[1..]);
         return 0;
+    case "faceswap":
+        Miaoya.Benchmarks.FaceSwapBenchmark.Run(args[1..]);
+        return 0;
     case "pipeline":
         await Miaoya.Benchmarks.PipelineBenchmark.RunAsync(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline [COUNT]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap [COUNT]");
         return 2;
 }

@@ -46,6 +46,28 @@ public sealed class FaceSwapCliTests : IDisposable
     }
 
     [Fact]
+    public async Task FaceSwapAndV3_AreRefused_WhenInsightfaceIsDisabled()
+    {
+        var astronaut = await AstronautAsync();
+        Environment.SetEnvironmentVariable("MIAOYA_DISABLE_INSIGHTFACE", "1");
+        try
+        {
+            var (swap, _, swapError) = await CliRunner.RunAsync("faceswap", "--source", astronaut, "--target", astronaut, "--out", Path.Combine(_folder, "o.png"), "--models", Models);
+            var (run, _, runError) = await CliRunner.RunAsync("run", "v3", "--template", astronaut, "--face", astronaut, "--models", Models, "--lora", "x", "--out", Path.Combine(_folder, "r"));
+
+            Assert.Equal(2, swap);
+            Assert.Contains("non-commercial", swapError, StringComparison.Ordinal);
+            Assert.NotEqual(0, run);
+            Assert.Contains("V3 is disabled on this deployment", runError, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(Path.Combine(_folder, "r")), "nothing is written");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("MIAOYA_DISABLE_INSIGHTFACE", null);
+        }
+    }
+
+    [Fact]
     public async Task FaceSwap_MissingModels_ListsTheFileNames()
     {
         var astronaut = await AstronautAsync();

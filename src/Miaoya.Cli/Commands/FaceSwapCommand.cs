@@ -33,6 +33,12 @@ internal static class FaceSwapCommand
         };
         command.SetAction(async (result, cancellationToken) =>
         {
+            if (Environment.GetEnvironmentVariable(Pipeline.PortraitPipeline.DisableInsightfaceVariable) is "1" or "true")
+            {
+                await Console.Error.WriteLineAsync($"error: face swapping is disabled on this deployment ({Pipeline.PortraitPipeline.DisableInsightfaceVariable}): insightface's models are for non-commercial research only.");
+                return 2;
+            }
+
             var folder = result.GetValue(models)!;
             var outFile = result.GetValue(output)!;
             var extension = outFile.Extension.ToLowerInvariant();
