@@ -8,6 +8,32 @@ namespace Miaoya.Recipes.Tests;
 /// <summary>Paths into the repository and approved-file checks.</summary>
 internal static class TestFiles
 {
+    /// <summary>The smallest valid V1 recipe; tests change one thing in it.</summary>
+    public const string MinimalV1 = """
+        name: test
+        pipeline: v1
+        base_model: chilloutmix_NiPrunedFp32Fix
+        interrogate:
+          threshold: 0.35
+        prompt:
+          lora_weight: 0.8
+        mask:
+          kind: face
+        inpaint:
+          sampler: DPM++ SDE Karras
+          steps: 30
+          cfg_scale: 7
+          denoising_strength: 0.45
+        """;
+
+    /// <summary>The problems loading reports, as text; also checks that the message lists them one per line.</summary>
+    public static string[] Problems(string yaml, params string[] overrides)
+    {
+        var e = Assert.Throws<RecipeException>(() => RecipeLoader.Parse(yaml, "recipes/test.yaml", overrides));
+        Assert.Equal(string.Join('\n', e.Problems), e.Message);
+        return e.Problems.Select(p => p.ToString()).ToArray();
+    }
+
     public static string RepoRoot([CallerFilePath] string sourceFile = "") =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(sourceFile)!, "..", ".."));
 

@@ -19,29 +19,9 @@ public class V3Tests
           denoising_strength: 0.3
         """;
 
-    private const string MinimalV1 = """
-        name: test
-        pipeline: v1
-        base_model: chilloutmix_NiPrunedFp32Fix
-        interrogate:
-          threshold: 0.35
-        prompt:
-          lora_weight: 0.8
-        mask:
-          kind: face
-        inpaint:
-          sampler: DPM++ SDE Karras
-          steps: 30
-          cfg_scale: 7
-          denoising_strength: 0.45
-        """;
+    private const string MinimalV1 = TestFiles.MinimalV1;
 
-    private static string[] Problems(string yaml, params string[] overrides)
-    {
-        var e = Assert.Throws<RecipeException>(() => RecipeLoader.Parse(yaml, "recipes/test.yaml", overrides));
-        Assert.Equal(string.Join('\n', e.Problems), e.Message);
-        return e.Problems.Select(p => p.ToString()).ToArray();
-    }
+    private static string[] Problems(string yaml, params string[] overrides) => TestFiles.Problems(yaml, overrides);
 
     [Fact]
     public void V3_ParsesToTheApprovedValues()

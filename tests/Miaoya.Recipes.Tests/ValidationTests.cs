@@ -2,29 +2,9 @@ namespace Miaoya.Recipes.Tests;
 
 public class ValidationTests
 {
-    private const string Minimal = """
-        name: test
-        pipeline: v1
-        base_model: chilloutmix_NiPrunedFp32Fix
-        interrogate:
-          threshold: 0.35
-        prompt:
-          lora_weight: 0.8
-        mask:
-          kind: face
-        inpaint:
-          sampler: DPM++ SDE Karras
-          steps: 30
-          cfg_scale: 7
-          denoising_strength: 0.45
-        """;
+    private const string Minimal = TestFiles.MinimalV1;
 
-    private static string[] Problems(string yaml, params string[] overrides)
-    {
-        var e = Assert.Throws<RecipeException>(() => RecipeLoader.Parse(yaml, "recipes/test.yaml", overrides));
-        Assert.Equal(string.Join('\n', e.Problems), e.Message);
-        return e.Problems.Select(p => p.ToString()).ToArray();
-    }
+    private static string[] Problems(string yaml, params string[] overrides) => TestFiles.Problems(yaml, overrides);
 
     [Fact]
     public void Minimal_IsValid()

@@ -74,30 +74,13 @@ internal static class FaceSwapCommand
                 return 2;
             }
 
-            Image<Rgb24> sourceImage;
-            Image<Rgb24> targetImage;
-            try
+            using var sourcePixels = await TryLoadAsync("--source", result.GetValue(source)!, cancellationToken);
+            using var targetPixels = sourcePixels is null ? null : await TryLoadAsync("--target", result.GetValue(target)!, cancellationToken);
+            if (sourcePixels is null || targetPixels is null)
             {
-                sourceImage = await LoadAsync(result.GetValue(source)!, cancellationToken);
-            }
-            catch (Exception e) when (e is IOException or InvalidImageDataException or UnauthorizedAccessException)
-            {
-                await Console.Error.WriteLineAsync($"error: --source: {e.Message}");
                 return 2;
             }
 
-            using var sourcePixels = sourceImage;
-            try
-            {
-                targetImage = await LoadAsync(result.GetValue(target)!, cancellationToken);
-            }
-            catch (Exception e) when (e is IOException or InvalidImageDataException or UnauthorizedAccessException)
-            {
-                await Console.Error.WriteLineAsync($"error: --target: {e.Message}");
-                return 2;
-            }
-
-            using var targetPixels = targetImage;
             FaceSwapper swapper;
             try
             {
@@ -153,8 +136,19 @@ internal static class FaceSwapCommand
         return command;
     }
 
-    private static async Task<Image<Rgb24>> LoadAsync(FileInfo file, CancellationToken cancellationToken) =>
-        FaceImages.Load(await EncodedImage.ReadFileAsync(file.FullName, cancellationToken));
+    /// <summary>The upright RGB photo, or null after saying on stderr which option's file is unreadable and why.</summary>
+    private static async Task<Image<Rgb24>?> TryLoadAsync(string option, FileInfo file, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return FaceImages.Load(await EncodedImage.ReadFileAsync(file.FullName, cancellationToken));
+        }
+        catch (Exception e) when (e is IOException or InvalidImageDataException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"error: {option}: {e.Message}");
+            return null;
+        }
+    }
 
     private static EncodedImage Jpeg(Image<Rgb24> image)
     {
