@@ -14,9 +14,11 @@ public static class PipelineServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.AddWebUiClient(configureWebUi);
         services.TryAddSingleton<IFaceDetector>(_ => BlazeFaceDetector.CreateDefault());
+        services.TryAddSingleton<FaceSwapperCache>();
         services.TryAddSingleton(sp => new PortraitPipeline(
             sp.GetRequiredService<WebUiClient>(),
             sp.GetRequiredService<IFaceDetector>(),
+            sp.GetRequiredService<FaceSwapperCache>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<PortraitPipeline>>()));
         return services;

@@ -41,11 +41,13 @@ public sealed class PortraitPipeline
     private readonly IFaceDetector _detector;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly FaceSwapperCache _swappers;
 
-    public PortraitPipeline(WebUiClient client, IFaceDetector detector, TimeProvider time, ILogger<PortraitPipeline> logger)
+    public PortraitPipeline(WebUiClient client, IFaceDetector detector, FaceSwapperCache swappers, TimeProvider time, ILogger<PortraitPipeline> logger)
     {
         _client = client;
         _detector = detector;
+        _swappers = swappers;
         _time = time;
         _logger = logger;
     }
@@ -464,7 +466,7 @@ public sealed class PortraitPipeline
             Path.Combine(models, ModelRegistry.Inswapper.FileName),
             settings.Detector == FaceSwapDetector.Scrfd ? Path.Combine(models, ModelRegistry.Det10g.FileName) : null);
         var notes = new JsonArray();
-        using var swapper = FaceSwapper.Create(paths, ExecutionDevice.Parse(run.Request.Device), line =>
+        var swapper = _swappers.Get(paths, ExecutionDevice.Parse(run.Request.Device), line =>
         {
             notes.Add(line);
             _logger.LogInformation("{Note}", line);
