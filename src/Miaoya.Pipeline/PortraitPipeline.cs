@@ -178,7 +178,8 @@ public sealed class PortraitPipeline
             await folder.SaveManifestAsync(manifest, CancellationToken.None);
             throw;
         }
-        catch (Exception e) when (e is PipelineException or WebUiException or FaceSelectionException or InvalidImageDataException or RecipeException or IOException)
+        catch (Exception e) when (e is PipelineException or WebUiException or FaceSelectionException or InvalidImageDataException or RecipeException or IOException
+            or InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
             var step = (e as PipelineException)?.Step ?? manifest.Steps.LastOrDefault(s => s.Status == StepStatus.Failed)?.Name;
             manifest.Status = RunStatus.Failed;

@@ -76,6 +76,24 @@ public sealed class V3Tests
     }
 
     [Fact]
+    public async Task V3_WrongModelFile_FailsTheStepNamingTheFile()
+    {
+        using var h = new PipelineHarness();
+        var models = Path.Combine(h.Folder, "models");
+        Directory.CreateDirectory(models);
+        File.Copy(Path.Combine(Models, "w600k_r50.onnx"), Path.Combine(models, "w600k_r50.onnx"));
+        File.Copy(Path.Combine(Models, "w600k_r50.onnx"), Path.Combine(models, "inswapper_128.onnx"));
+        var request = V3(h) with { ModelsDirectory = models };
+
+        var error = await Assert.ThrowsAsync<PipelineException>(() => h.Pipeline.RunAsync(request));
+
+        Assert.Equal("faceswap", error.Step);
+        Assert.Contains("inswapper_128.onnx", error.Message, StringComparison.Ordinal);
+        var manifest = await new RunFolder(request.OutputDirectory).LoadManifestAsync(default);
+        Assert.Equal(RunStatus.Failed, manifest.Status);
+    }
+
+    [Fact]
     public async Task V3_ResumesAfterAFailedPass_WithoutSwappingAgain()
     {
         using var h = new PipelineHarness();
