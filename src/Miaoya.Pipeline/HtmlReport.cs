@@ -33,7 +33,7 @@ public static class HtmlReport
             var m = run.Manifest;
             var relative = Path.GetRelativePath(directory, run.Folder).Replace('\\', '/');
             html.Append(CultureInfo.InvariantCulture, $"<section><h2>{E(m.Recipe.Name)} <small>({E(m.Recipe.Pipeline)}, {E(m.Status.ToString())})</small></h2>\n");
-            if (m.Inputs.StandInModels)
+            if (m.Inputs.StandInModels && m.Inputs.Face is not null)
             {
                 html.Append("<p class=\"note\"><strong>Stand-in face models:</strong> this run's face swap used the repository's tiny stand-in ONNX models, not insightface's; the swapped face is not a real result.</p>\n");
             }

@@ -78,9 +78,9 @@ internal static class DemoCommand
                         Lora = LoraChoice.Parse(result.GetValue(lora)!),
                         Seed = result.GetValue(seed),
                         OutputDirectory = Path.Combine(folder, name),
-                        FacePath = facePath,
-                        ModelsDirectory = Path.Combine(AppContext.BaseDirectory, "stand-in-models"),
-                        StandInModels = true,
+                        FacePath = name == "v3" ? facePath : null,
+                        ModelsDirectory = name == "v3" ? Path.Combine(AppContext.BaseDirectory, "stand-in-models") : null,
+                        StandInModels = name == "v3",
                     },
                     new ConsoleProgress(name),
                     cancellationToken);
