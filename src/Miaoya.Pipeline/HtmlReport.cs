@@ -114,8 +114,10 @@ public static class HtmlReport
     {
         null => "",
         JsonValue value when value.TryGetValue(out string? s) => s ?? "",
-        _ => node.ToJsonString(),
+        _ => node.ToJsonString(Relaxed),
     };
+
+    private static readonly System.Text.Json.JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
 }
