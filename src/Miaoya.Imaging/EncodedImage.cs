@@ -133,7 +133,7 @@ public sealed class EncodedImage
     /// <summary>Reads width and height without decoding the pixels.</summary>
     public (int Width, int Height) ReadSize()
     {
-        using var stream = AsStream();
+        using var stream = OpenRead();
         var info = Image.Identify(stream)
             ?? throw new InvalidImageDataException($"image of {Length} bytes is not a recognised format.");
         return (info.Width, info.Height);
@@ -202,7 +202,8 @@ public sealed class EncodedImage
         return ImageFileFormat.Unknown;
     }
 
-    private MemoryStream AsStream() =>
+    /// <summary>A read-only stream over the bytes, without copying them.</summary>
+    public MemoryStream OpenRead() =>
         System.Runtime.InteropServices.MemoryMarshal.TryGetArray(Bytes, out var segment)
             ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
             : new MemoryStream(Bytes.ToArray(), writable: false);

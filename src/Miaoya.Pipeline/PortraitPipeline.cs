@@ -680,7 +680,7 @@ public sealed class PortraitPipeline
             return false;
         }
 
-        using var stream = new MemoryStream(image.Bytes.ToArray(), writable: false);
+        using var stream = image.OpenRead();
         var info = Image.Identify(stream);
         var png = info?.Metadata.GetPngMetadata();
         var orientation = info?.Metadata.ExifProfile?.GetValue(SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifTag.Orientation)?.Value ?? 1;

@@ -20,17 +20,17 @@ public static partial class Preflight
         var problems = new List<string>();
         if (box.FindCheckpoint(recipe.BaseModel) is null)
         {
-            problems.Add($"base_model: checkpoint \"{recipe.BaseModel}\" is not on the box (put it in models/Stable-diffusion and refresh); {Suggest(recipe.BaseModel, box.Checkpoints.Select(c => c.Title))}.");
+            problems.Add($"base_model: checkpoint \"{recipe.BaseModel}\" is not on the box (put it in models/Stable-diffusion and refresh); {NameMatcher.Suggest(recipe.BaseModel, box.Checkpoints.Select(c => c.Title))}.");
         }
 
         if (!box.Loras.Any(l => l.Name == lora.Name || l.Alias == lora.Name))
         {
-            problems.Add($"--lora: LoRA \"{lora.Name}\" is not on the box (put it in models/Lora and refresh); {Suggest(lora.Name, box.Loras.Select(l => l.Name))}.");
+            problems.Add($"--lora: LoRA \"{lora.Name}\" is not on the box (put it in models/Lora and refresh); {NameMatcher.Suggest(lora.Name, box.Loras.Select(l => l.Name))}.");
         }
 
         foreach (var embedding in EmbeddingReferences(recipe.Prompt.Negative).Where(e => !box.Embeddings.Contains(e)))
         {
-            problems.Add($"prompt.negative: textual-inversion embedding \"{embedding}\" is not loaded on the box (put it in embeddings/); {Suggest(embedding, box.Embeddings)}.");
+            problems.Add($"prompt.negative: textual-inversion embedding \"{embedding}\" is not loaded on the box (put it in embeddings/); {NameMatcher.Suggest(embedding, box.Embeddings)}.");
         }
 
         if (!box.HasTagger)
@@ -39,7 +39,7 @@ public static partial class Preflight
         }
         else if (recipe.Interrogate.Model is { } model && !box.TaggerModels.Contains(model))
         {
-            problems.Add($"interrogate.model: tagger model \"{model}\" is not offered by the box; {Suggest(model, box.TaggerModels)}.");
+            problems.Add($"interrogate.model: tagger model \"{model}\" is not offered by the box; {NameMatcher.Suggest(model, box.TaggerModels)}.");
         }
 
         if (recipe.Mask?.Source == MaskSource.Openpose && !box.HasControlNet)
@@ -75,8 +75,6 @@ public static partial class Preflight
             .Select(t => t.Trim('(', ')', '[', ']').Split(':')[0].Trim())
             .Where(t => EmbeddingLike().IsMatch(t))
             .Distinct(StringComparer.Ordinal);
-
-    private static string Suggest(string wanted, IEnumerable<string> known) => NameMatcher.Suggest(wanted, known);
 
     [GeneratedRegex(@"^(?=[A-Za-z0-9_\-.]*[0-9_])[A-Za-z][A-Za-z0-9_\-.]*$", RegexOptions.CultureInvariant)]
     private static partial Regex EmbeddingLike();

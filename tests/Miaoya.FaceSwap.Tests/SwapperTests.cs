@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Miaoya.Faces;
 using Microsoft.ML.OnnxRuntime;
 using SixLabors.ImageSharp;
@@ -199,56 +198,15 @@ public class SwapperTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Timings_1024x1536Target()
+    public void LargeTarget_1024x1536_DecodesOneFace()
     {
         // 1024×1536: det_scale = 640/1536; a 154-px square at (691, 461) is ~64 px around the anchor (320, 224).
+        // Stage timings for this size are measured in bench/Miaoya.Benchmarks (faceswap), not here.
         using var target = Scenes.Squares(1024, 1536, (691, 461, 154));
         using var source = Scenes.Squares(640, 640, (288, 192, 64));
-        var swapper = StandIns.Swapper;
-        using (swapper.Swap(source, target))
-        {
-        }
 
-        var sw = Stopwatch.StartNew();
-        var letterbox = ScrfdLetterbox.For(1024, 1536, 640);
-        var tensor = new float[3 * 640 * 640];
-        letterbox.Fill(target, tensor);
-        var fill = sw.Elapsed.TotalMilliseconds;
+        using var result = StandIns.Swapper.Swap(source, target);
 
-        using var det = OnnxModel.Load(StandIns.Det, ModelRegistry.Det10g, ExecutionDevice.Cpu, null);
-        using var input = OrtValue.CreateTensorValueFromMemory(tensor, [1, 3, 640, 640]);
-        using var outputs = det.Run([input], default);
-        sw.Restart();
-        var candidates = new List<ScrfdCandidate>();
-        for (var i = 0; i < 3; i++)
-        {
-            ScrfdDecoder.Decode(
-                outputs[i].GetTensorDataAsSpan<float>(), outputs[i + 3].GetTensorDataAsSpan<float>(), outputs[i + 6].GetTensorDataAsSpan<float>(),
-                ScrfdDetector.Strides[i], 640, 0.5f, letterbox.DetScale, candidates, "det");
-        }
-
-        var kept = ScrfdDecoder.Nms(candidates, 0.4f);
-        var decode = sw.Elapsed.TotalMilliseconds;
-        Assert.Single(kept);
-
-        var face = kept[0].ToFace();
-        sw.Restart();
-        var m112 = FaceAlignment.EstimateNorm(face.Points, 112);
-        using (FaceAlignment.Warp(target, m112, 112))
-        {
-        }
-
-        var m128 = FaceAlignment.EstimateNorm(face.Points, 128);
-        using var crop = FaceAlignment.Warp(target, m128, 128);
-        var warps = sw.Elapsed.TotalMilliseconds;
-
-        using var copy = target.Clone();
-        sw.Restart();
-        PasteBack.Apply(copy, crop, m128);
-        var paste = sw.Elapsed.TotalMilliseconds;
-
-        using var result = swapper.Swap(source, target);
-        output.WriteLine($"letterbox fill {fill:F2} ms, decode+NMS {decode:F2} ms ({candidates.Count} candidates), warps 112+128 {warps:F2} ms, paste-back {paste:F2} ms");
-        output.WriteLine("whole swap: " + string.Join(", ", result.TimingsMs.Select(kv => $"{kv.Key} {kv.Value:F1}")));
+        Assert.Single(result.TargetFaces);
     }
 }
