@@ -89,7 +89,7 @@ public static class WebUiDoctor
             {
                 RequirementKind.Tagger or RequirementKind.ControlNet => null,
                 RequirementKind.TaggerModel => TaggerModelRow(box, name, manifest),
-                RequirementKind.ControlNetUnits => UnitsRow(box, name, manifest),
+                RequirementKind.ControlNetUnits => UnitsRow(box, name),
                 RequirementKind.ControlNetModule => ModuleRow(box, name, manifest),
                 RequirementKind.ControlNetModel => ControlNetModelRow(box, name, manifest),
                 RequirementKind.Checkpoint => CheckpointRow(box, name, manifest),
@@ -212,14 +212,16 @@ public static class WebUiDoctor
             $"use a model the tagger lists (interrogate.model, or null for the first); {manifest.Model("tagger_model", null)?.InstallHint()}");
     }
 
-    private static DoctorRow UnitsRow(WebUiCapabilities box, string count, WebUiManifest manifest)
+    private const string NeedsControlNet = "needs the ControlNet extension (see its row)";
+
+    private static DoctorRow UnitsRow(WebUiCapabilities box, string count)
     {
         var needed = int.Parse(count, CultureInfo.InvariantCulture);
         var title = $"ControlNet slots for {needed} units";
         if (!box.HasControlNet || needed <= box.ControlNetUnitCount)
         {
             return new(title, box.HasControlNet ? DoctorStatus.Ok : DoctorStatus.Missing,
-                box.HasControlNet ? $"{needed} of {box.ControlNetUnitCount}" : "no ControlNet on the box", box.HasControlNet ? null : manifest.Extension("controlnet")!.InstallHint);
+                box.HasControlNet ? $"{needed} of {box.ControlNetUnitCount}" : NeedsControlNet);
         }
 
         return new(title, DoctorStatus.Missing, $"{needed} units enabled, the box has {box.ControlNetUnitCount} (the rest would be dropped silently)",
@@ -231,7 +233,7 @@ public static class WebUiDoctor
         var pin = manifest.Extension("controlnet")!;
         if (!box.HasControlNet)
         {
-            return new($"ControlNet module {module}", DoctorStatus.Missing, "no ControlNet on the box", pin.InstallHint);
+            return new($"ControlNet module {module}", DoctorStatus.Missing, NeedsControlNet);
         }
 
         return box.ControlNetModules.Contains(module, StringComparer.Ordinal)
@@ -246,7 +248,7 @@ public static class WebUiDoctor
         var hint = entry is null ? $"put {model}.pth (or .safetensors) in models/ControlNet/" : entry.InstallHint();
         if (!box.HasControlNet)
         {
-            return new($"ControlNet model {model}", DoctorStatus.Missing, "no ControlNet on the box", hint);
+            return new($"ControlNet model {model}", DoctorStatus.Missing, $"{NeedsControlNet}; the model file too", hint);
         }
 
         return box.FindControlNetModel(model) is { } found
@@ -269,7 +271,8 @@ public static class WebUiDoctor
             return new($"checkpoint {name}", DoctorStatus.Warning, $"{found.Title}: sha256 {sha[..10]}…, the manifest's file is {entry.Sha256[..10]}… (another file under the same name)", hint);
         }
 
-        return new($"checkpoint {name}", DoctorStatus.Ok, found.Sha256 is { Length: > 0 } ? $"{found.Title}, sha256 verified by the box" : found.Title);
+        var matches = entry is { Sha256.Length: > 0 } && found.Sha256 is { Length: > 0 };
+        return new($"checkpoint {name}", DoctorStatus.Ok, matches ? $"{found.Title}, sha256 as in the manifest" : found.Title);
     }
 
     private static DoctorRow EmbeddingRow(WebUiCapabilities box, string name, WebUiManifest manifest)

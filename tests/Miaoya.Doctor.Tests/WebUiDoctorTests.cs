@@ -21,7 +21,7 @@ public sealed class WebUiDoctorTests : IDisposable
         Assert.Contains("(pinned)", report.Row("WD14 tagger").Detail, StringComparison.Ordinal);
         Assert.Equal(DoctorStatus.Ok, report.Row("rembg").Status);
         Assert.Equal(DoctorStatus.Ok, report.Row("checkpoint chilloutmix_NiPrunedFp32Fix").Status);
-        Assert.Contains("sha256 verified", report.Row("checkpoint chilloutmix_NiPrunedFp32Fix").Detail, StringComparison.Ordinal);
+        Assert.Contains("sha256 as in the manifest", report.Row("checkpoint chilloutmix_NiPrunedFp32Fix").Detail, StringComparison.Ordinal);
         Assert.Contains("\"DPM++ SDE\" + scheduler \"karras\"", report.Row("sampler DPM++ SDE Karras").Detail, StringComparison.Ordinal);
         Assert.Equal(DoctorStatus.Ok, report.Row("LoRA miaoya_demo_face").Status);
         foreach (var check in new[]
