@@ -322,7 +322,7 @@ public static class WebUiDoctor
     /// The run's own preflight as a safety net: whatever it would refuse that no row above already marks missing
     /// becomes a row, so doctor never passes a box a run would reject.
     /// </summary>
-    private static IEnumerable<DoctorRow> PreflightRows(WebUiCapabilities box, IReadOnlyList<Recipe> recipes, string? lora, IReadOnlyList<DoctorRow> rows)
+    internal static IEnumerable<DoctorRow> PreflightRows(WebUiCapabilities box, IReadOnlyList<Recipe> recipes, string? lora, IReadOnlyList<DoctorRow> rows)
     {
         var missing = rows.Where(r => r.Status == DoctorStatus.Missing).ToList();
         var choice = new LoraChoice(lora ?? (box.Loras.Count > 0 ? box.Loras[0].Name : "none"));

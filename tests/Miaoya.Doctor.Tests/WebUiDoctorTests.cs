@@ -220,4 +220,40 @@ public sealed class WebUiDoctorTests : IDisposable
         Assert.False(report.Ok);
         Assert.Equal(RecipeLoader.BuiltInNames, report.Recipes);
     }
+
+    [Fact]
+    public async Task PreflightSafetyNet_WhatOnlyTheRunWouldRefuse_BecomesAMissingRow()
+    {
+        // ControlNet's API answers but its always-on script is not registered (the extension failed to load): no row
+        // above looks at always-on scripts, the run's preflight does.
+        var box = await _harness.Client(_harness.Start().Url).ProbeAsync();
+        var broken = box with { AlwaysOnScripts = box.AlwaysOnScripts.Where(s => s != "controlnet").ToArray() };
+        var recipes = new[] { RecipeLoader.LoadBuiltIn("v1-face"), RecipeLoader.LoadBuiltIn("v2") };
+
+        var rows = WebUiDoctor.PreflightRows(broken, recipes, "miaoya_demo_face", [new("API", DoctorStatus.Ok, "reachable")]).ToList();
+        var alreadyMissing = WebUiDoctor.PreflightRows(broken, recipes, "miaoya_demo_face", [new("x", DoctorStatus.Missing, "x", null, ["v1-face"])]).ToList();
+        var healthy = WebUiDoctor.PreflightRows(box, recipes, null, []).ToList();
+
+        Assert.Equal(["preflight of v1-face", "preflight of v2"], rows.Select(r => r.Check));
+        Assert.All(rows, r => Assert.Equal(DoctorStatus.Missing, r.Status));
+        Assert.Contains("alwayson_scripts.controlnet", rows[0].Detail, StringComparison.Ordinal);
+        Assert.Equal(["preflight of v2"], alreadyMissing.Select(r => r.Check));
+        Assert.Empty(healthy);
+    }
+
+    [Fact]
+    public async Task CheckpointWithAnotherSha256ThanTheManifest_IsAWarning()
+    {
+        // The manifest read from its embedded text, with the checkpoint's hash changed: the box's file is "another one".
+        using var stream = typeof(WebUiManifest).Assembly.GetManifestResourceStream("Miaoya.Doctor.manifest.yaml")!;
+        using var reader = new StreamReader(stream);
+        var text = (await reader.ReadToEndAsync()).Replace("fc2511737a54c5e80b89ab03e0ab4b98d051ab187f92860f3cd664dc9d08b271", new string('a', 64), StringComparison.Ordinal);
+        var manifest = WebUiManifest.Parse(text, "changed.yaml");
+
+        var report = await WebUiDoctor.CheckBoxAsync(_harness.Client(_harness.Start().Url), [RecipeLoader.LoadBuiltIn("v1-face")], null, manifest);
+
+        var row = report.Row("checkpoint chilloutmix_NiPrunedFp32Fix");
+        Assert.Equal(DoctorStatus.Warning, row.Status);
+        Assert.Contains("sha256 fc2511737a…, the manifest's file is aaaaaaaaaa…", row.Detail, StringComparison.Ordinal);
+    }
 }
