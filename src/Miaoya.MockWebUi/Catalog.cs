@@ -259,7 +259,7 @@ internal static class Catalog
         return
         [
             Extension("sd-webui-controlnet", "https://github.com/Mikubill/sd-webui-controlnet.git",
-                v110 ? "56cec5b2958edf3b1807b7e7b2b1b5186dbd2f81" : "3d75bd08a9d7c0e8e4fd4bb8e4d7ae03fbe0c0b1", v110 ? "1721981563" : "1712505600"),
+                v110 ? "56cec5b2958edf3b1807b7e7b2b1b5186dbd2f81" : "3d75bd08e3f20b9999985a828f7567c84925c862", v110 ? "1721981563" : "1712505600"),
             v110
                 ? Extension("stable-diffusion-webui-wd14-tagger", "https://github.com/picobyte/stable-diffusion-webui-wd14-tagger.git", "e72d984bdbed832ba83e2a443238c3851b9088ae", "1699102800")
                 : Extension("stable-diffusion-webui-wd14-tagger", "https://github.com/toriato/stable-diffusion-webui-wd14-tagger.git", "99bf7d8132cb757edbcdfaad654f31f32f3500a5", "1689552000"),

@@ -34,6 +34,13 @@ public sealed class MockWebUiOptions
     /// <summary>Bind 0.0.0.0 instead of 127.0.0.1.</summary>
     public bool ListenOnAllInterfaces { get; set; }
 
+    /// <summary>
+    /// What this box lacks, for tests of doctor and preflight: <c>controlnet</c>, <c>tagger</c> or <c>rembg</c> (the
+    /// extension's routes answer 404 and <c>/sdapi/v1/extensions</c> leaves it out), or the name of a checkpoint
+    /// (model_name), LoRA, embedding or ControlNet model (without its [hash]) to leave out of the listings.
+    /// </summary>
+    public ISet<string> Without { get; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>Names accepted by <see cref="ParseProfile"/>.</summary>
     public static IReadOnlyList<string> ProfileNames { get; } = ["webui-1.10", "webui-1.8"];
 

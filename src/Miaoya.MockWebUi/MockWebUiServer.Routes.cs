@@ -26,18 +26,23 @@ public sealed partial class MockWebUiServer
         var get = string.Equals(request.Method, "GET", StringComparison.OrdinalIgnoreCase);
         var post = string.Equals(request.Method, "POST", StringComparison.OrdinalIgnoreCase);
 
+        if (LacksRoute(path))
+        {
+            return MockHttpResult.NotFound();
+        }
+
         // Routes registered by extensions with app.get/post are not behind --api-auth (reference §1.1).
         switch (path)
         {
             case "/sdapi/v1/loras":
-                return get ? MockHttpResult.Json(Catalog.Loras()) : MockHttpResult.MethodNotAllowed();
+                return get ? MockHttpResult.Json(Without(Catalog.Loras(), "name")) : MockHttpResult.MethodNotAllowed();
             case "/sdapi/v1/refresh-loras":
                 return post ? MockHttpResult.Null() : MockHttpResult.MethodNotAllowed();
             case "/controlnet/version":
                 // {"version":3} from CN 1.1.448 (pydantic unit), 2 before (CN api.py:50-52; external_code.py:26-27)
                 return get ? MockHttpResult.Json(new JsonObject { ["version"] = IsV110 ? 3 : 2 }) : MockHttpResult.MethodNotAllowed();
             case "/controlnet/model_list":
-                return get ? MockHttpResult.Json(new JsonObject { ["model_list"] = new JsonArray([.. Catalog.CnModels.Select(m => (JsonNode)m)]) }) : MockHttpResult.MethodNotAllowed();
+                return get ? MockHttpResult.Json(new JsonObject { ["model_list"] = new JsonArray([.. Catalog.CnModels.Where(m => !LacksCnModel(m)).Select(m => (JsonNode)m)]) }) : MockHttpResult.MethodNotAllowed();
             case "/controlnet/module_list":
                 return get ? MockHttpResult.Json(Catalog.ModuleList(PydanticFields.TryBool(Query(request, "alias_names"), out var alias) && alias)) : MockHttpResult.MethodNotAllowed();
             case "/controlnet/control_types":
@@ -117,11 +122,11 @@ public sealed partial class MockWebUiServer
             case "options":
                 return get ? MockHttpResult.Json(OptionsJson()) : SetOptions(BodyObject(request));
             case "sd-models":
-                return MockHttpResult.Json(Catalog.SdModels());
+                return MockHttpResult.Json(Without(Catalog.SdModels(), "model_name"));
             case "sd-vae":
                 return MockHttpResult.Json(Catalog.SdVae());
             case "embeddings":
-                return MockHttpResult.Json(Catalog.Embeddings());
+                return MockHttpResult.Json(WithoutEmbeddings(Catalog.Embeddings()));
             case "samplers":
                 return MockHttpResult.Json(Catalog.SamplersJson(Profile));
             case "schedulers":
@@ -156,9 +161,9 @@ public sealed partial class MockWebUiServer
             case "scripts":
                 return MockHttpResult.Json(Catalog.Scripts());
             case "script-info":
-                return MockHttpResult.Json(Catalog.ScriptInfo());
+                return MockHttpResult.Json(Without(Catalog.ScriptInfo(), "name"));
             case "extensions":
-                return MockHttpResult.Json(Catalog.Extensions(Profile));
+                return MockHttpResult.Json(WithoutExtensions(Catalog.Extensions(Profile)));
             case "memory":
                 return MockHttpResult.Json(MemoryJson());
             case "cmd-flags":

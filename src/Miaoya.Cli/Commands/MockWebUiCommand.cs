@@ -29,14 +29,15 @@ internal static class MockWebUiCommand
         var auth = CliOptions.Auth();
         var listen = new Option<bool>("--listen") { Description = "Listen on all interfaces instead of loopback only (as the WebUI's --listen)" };
         var seed = new Option<int?>("--seed") { Description = "Seed for the fail-rate decisions, for repeatable runs" };
+        var without = new Option<string[]>("--without") { Description = "What the box lacks (repeatable): controlnet, tagger, rembg, or a checkpoint, LoRA, embedding or ControlNet model name", HelpName = "NAME" };
 
         var command = new Command("mock-webui", "Run a mock AUTOMATIC1111 WebUI (ControlNet, WD14 tagger, rembg) until Ctrl+C.")
         {
-            port, profile, latency, failRate, auth, listen, seed,
+            port, profile, latency, failRate, auth, listen, seed, without,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
-            using var server = MockWebUiServer.Start(new MockWebUiOptions
+            var options = new MockWebUiOptions
             {
                 Port = result.GetValue(port),
                 Profile = result.GetValue(profile),
@@ -45,7 +46,13 @@ internal static class MockWebUiCommand
                 Auth = result.GetValue(auth),
                 ListenOnAllInterfaces = result.GetValue(listen),
                 Seed = result.GetValue(seed),
-            });
+            };
+            foreach (var name in result.GetValue(without) ?? [])
+            {
+                options.Without.Add(name);
+            }
+
+            using var server = MockWebUiServer.Start(options);
             Console.WriteLine($"Mock WebUI ({ProfileName(server.Profile)}) listening on {server.Url}");
             Console.WriteLine($"  try: curl {server.Url}sdapi/v1/sd-models");
             Console.WriteLine($"  requests received: {server.Url}__admin/requests");

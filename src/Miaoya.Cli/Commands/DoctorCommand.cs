@@ -1,0 +1,121 @@
+using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Miaoya.Doctor;
+using Miaoya.Recipes;
+using Miaoya.WebUi;
+
+namespace Miaoya.Cli.Commands;
+
+/// <summary>
+/// <c>miaoya doctor [RECIPE...] --webui URL [--webui URL ...] [--auth user:pass] [--lora NAME] [--json]</c>: checks every box
+/// (concurrently) against what the recipes need and prints one table per box. Exit 0 when every box has everything,
+/// 1 when something a recipe needs is missing or a box does not answer, 2 on bad input.
+/// </summary>
+internal static class DoctorCommand
+{
+    public static Command Create()
+    {
+        var recipes = new Argument<string[]>("recipes") { Description = "Recipe files or built-in names; default: every built-in recipe", Arity = ArgumentArity.ZeroOrMore };
+        var webui = new Option<string[]>("--webui") { Description = "Base URL of a WebUI box (repeat for several boxes)", HelpName = "URL" };
+        var auth = CliOptions.Auth();
+        var lora = new Option<string?>("--lora") { Description = "The person's LoRA (NAME or NAME:WEIGHT) to look for on the boxes; not checked when absent" };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of tables" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
+        var command = new Command("doctor", "Check WebUI boxes against what the recipes need (API, flags, extensions, models, samplers) and say how to fix what is missing.")
+        {
+            recipes, webui, auth, lora, json, verbose,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var urls = new List<Uri>();
+            foreach (var text in result.GetValue(webui) ?? [])
+            {
+                if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+                {
+                    await Console.Error.WriteLineAsync($"error: --webui: '{text}' is not an http:// or https:// URL.");
+                    return 2;
+                }
+
+                urls.Add(uri);
+            }
+
+            if (urls.Count == 0)
+            {
+                await Console.Error.WriteLineAsync("error: --webui: give at least one box, e.g. --webui http://127.0.0.1:7860");
+                return 2;
+            }
+
+            var loaded = new List<Recipe>();
+            var problems = new List<string>();
+            var names = result.GetValue(recipes) is { Length: > 0 } given ? given : RecipeLoader.BuiltInNames.ToArray();
+            foreach (var name in names)
+            {
+                try
+                {
+                    loaded.Add(RecipeLoader.Load(name));
+                }
+                catch (RecipeException e)
+                {
+                    problems.AddRange(e.Problems.Select(p => p.ToString()));
+                }
+            }
+
+            string? loraName = null;
+            try
+            {
+                loraName = result.GetValue(lora) is { } text ? Pipeline.LoraChoice.Parse(text).Name : null;
+            }
+            catch (ArgumentException e)
+            {
+                problems.Add(e.Message);
+            }
+
+            if (problems.Count > 0)
+            {
+                await Console.Error.WriteLineAsync($"error: {string.Join(Environment.NewLine + "  ", problems)}");
+                return 2;
+            }
+
+            using var provider = Services(result.GetValue(verbose));
+            var factory = provider.GetRequiredService<WebUiClientFactory>();
+            var clients = urls.Select(u => factory.Create(WebUiEndpoint.WithAuth(u, result.GetValue(auth)))).ToArray();
+            try
+            {
+                var report = await WebUiDoctor.CheckAsync(clients, loaded, loraName, WebUiManifest.BuiltIn, cancellationToken);
+                if (result.GetValue(json))
+                {
+                    Console.WriteLine(DoctorOutput.ToJson(report));
+                }
+                else
+                {
+                    DoctorOutput.WriteTables(report, Console.Out);
+                }
+
+                return report.Ok ? 0 : 1;
+            }
+            catch (OperationCanceledException)
+            {
+                await Console.Error.WriteLineAsync("cancelled.");
+                return 130;
+            }
+        });
+        return command;
+    }
+
+    private static ServiceProvider Services(bool verbose)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(b => b
+            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+            .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.None));
+        // A box that does not answer is a finding, not something to wait for: one retry, short attempts.
+        services.AddWebUiClient(o =>
+        {
+            o.ControlRetries = 1;
+            o.ControlAttemptTimeout = TimeSpan.FromSeconds(10);
+            o.BreakerSamplingDuration = TimeSpan.FromSeconds(30);
+        });
+        return services.BuildServiceProvider();
+    }
+}

@@ -1,0 +1,74 @@
+using Microsoft.Extensions.DependencyInjection;
+using Miaoya.MockWebUi;
+using Miaoya.Recipes;
+using Miaoya.WebUi;
+
+namespace Miaoya.Doctor.Tests;
+
+/// <summary>Mock boxes and clients wired as the doctor command wires them.</summary>
+internal sealed class DoctorHarness : IDisposable
+{
+    private readonly ServiceProvider _provider;
+    private readonly List<MockWebUiServer> _servers = [];
+
+    public DoctorHarness()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddWebUiClient(o =>
+        {
+            o.ControlRetries = 1;
+            o.ControlRetryDelay = TimeSpan.FromMilliseconds(10);
+        });
+        _provider = services.BuildServiceProvider();
+    }
+
+    public static IReadOnlyList<Recipe> BuiltInRecipes => RecipeLoader.BuiltInNames.Select(n => RecipeLoader.LoadBuiltIn(n)).ToArray();
+
+    public MockWebUiServer Start(MockWebUiProfile profile = MockWebUiProfile.WebUi110, string? auth = null, params string[] without)
+    {
+        var options = new MockWebUiOptions { Profile = profile, Auth = auth };
+        foreach (var name in without)
+        {
+            options.Without.Add(name);
+        }
+
+        var server = MockWebUiServer.Start(options);
+        _servers.Add(server);
+        return server;
+    }
+
+    public WebUiClient Client(Uri url, string? auth = null) =>
+        _provider.GetRequiredService<WebUiClientFactory>().Create(WebUiEndpoint.WithAuth(url, auth));
+
+    public Task<BoxReport> CheckAsync(MockWebUiServer server, string? lora = "miaoya_demo_face", IReadOnlyList<Recipe>? recipes = null, string? auth = null) =>
+        WebUiDoctor.CheckBoxAsync(Client(server.Url, auth), recipes ?? BuiltInRecipes, lora, WebUiManifest.BuiltIn);
+
+    /// <summary>A URL on which nothing listens (a port just released).</summary>
+    public static Uri ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return new Uri($"http://127.0.0.1:{port}/");
+    }
+
+    public void Dispose()
+    {
+        _provider.Dispose();
+        foreach (var server in _servers)
+        {
+            server.Dispose();
+        }
+    }
+}
+
+internal static class RowExtensions
+{
+    public static DoctorRow Row(this BoxReport report, string check) =>
+        report.Rows.SingleOrDefault(r => r.Check == check) ?? throw new Xunit.Sdk.XunitException(
+            $"no row '{check}'; rows: {string.Join(" | ", report.Rows.Select(r => r.Check))}");
+
+    public static IEnumerable<DoctorRow> Missing(this BoxReport report) => report.Rows.Where(r => r.Status == DoctorStatus.Missing);
+}
