@@ -35,6 +35,30 @@ internal static class CliApp
 
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
-        return await Create().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token);
+        var parsed = Create().Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // Bad input is exit code 2 everywhere (System.CommandLine's own error path returns 1, the code for a failed step).
+            foreach (var error in parsed.Errors)
+            {
+                await Console.Error.WriteLineAsync(error.Message);
+            }
+
+            await Console.Error.WriteLineAsync($"Run '{string.Join(' ', ["miaoya", .. CommandPath(parsed.CommandResult)])} --help' for usage.");
+            return 2;
+        }
+
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token);
+    }
+
+    private static Stack<string> CommandPath(System.CommandLine.Parsing.CommandResult? result)
+    {
+        var names = new Stack<string>();
+        for (var r = result; r is not null && r.Parent is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Push(r.Command.Name);
+        }
+
+        return names;
     }
 }

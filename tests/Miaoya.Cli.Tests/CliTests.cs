@@ -176,6 +176,19 @@ public sealed class CliTests : IDisposable
         Assert.Contains("Tagger        Toriato", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("run v2 --template t.png --no-such-option", "--no-such-option", "miaoya run --help")]
+    [InlineData("recipe", "Required command was not provided", "miaoya recipe --help")]
+    [InlineData("probe", "--webui", "miaoya probe --help")]
+    public async Task CommandLineErrors_AreExit2AndNameTheCommandsHelp(string commandLine, string problem, string help)
+    {
+        var (code, _, error) = await RunAsync(commandLine.Split(' '));
+
+        Assert.Equal(2, code);
+        Assert.Contains(problem, error, StringComparison.Ordinal);
+        Assert.Contains(help, error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Probe_WrongPassword_IsExit1WithoutThePassword()
     {
