@@ -16,6 +16,8 @@ internal static class CliApp
         FaceSwapCommand.Create(),
         ProbeCommand.Create(),
         MockWebUiCommand.Create(),
+        SweepCommand.Create(),
+        CompareCommand.Create(),
     };
 
     /// <summary>
