@@ -51,7 +51,7 @@ public sealed class SweepRunner
             queue.Enqueue(cell);
         }
 
-        await manifest.SaveAsync(folder, cancellationToken);
+        await manifest.SaveAsync(folder, CancellationToken.None);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var gate = new SemaphoreSlim(1, 1);
         PipelineException? fatal = null;

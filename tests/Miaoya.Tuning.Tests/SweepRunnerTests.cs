@@ -87,6 +87,27 @@ public sealed class SweepRunnerTests
     }
 
     [Fact]
+    public async Task Cancelled_KeepsFinishedCells_RunningOnesGoBackToPending_AndARerunFinishes()
+    {
+        using var harness = new SweepHarness();
+        var manifest = SweepManifest.Create(SweepHarness.Definition(new SweepAxis("inpaint.denoising_strength", ["0.3", "0.4", "0.5"])));
+        using var stop = new CancellationTokenSource();
+
+        // Ctrl+C as the second cell starts.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new SweepRunner(harness.Boxes).RunAsync(
+            harness.Folder, manifest, new SyncProgress(e => { if (e.Cell.Index == 1 && e.What == "started") { stop.Cancel(); } }), stop.Token));
+
+        var saved = await SweepManifest.LoadAsync(harness.Folder);
+        Assert.Equal([CellStatus.Succeeded, CellStatus.Pending, CellStatus.Pending], saved.Cells.Select(c => c.Status));
+        Assert.Equal(1, harness.Img2ImgCount());
+
+        var done = await new SweepRunner(harness.Boxes).RunAsync(harness.Folder, saved);
+
+        Assert.All(done.Cells, c => Assert.Equal(CellStatus.Succeeded, c.Status));
+        Assert.Equal(3, harness.Img2ImgCount());
+    }
+
+    [Fact]
     public async Task SeveralBoxes_ShareTheCells_OneInFlightEach()
     {
         using var harness = new SweepHarness(boxes: 2);

@@ -141,6 +141,11 @@ internal static class SweepCommand
             }
 
             // The sheets show whatever finished, also after a failure or Ctrl+C.
+            if (!File.Exists(Path.Combine(folder, SweepManifest.FileName)))
+            {
+                return exit;
+            }
+
             manifest = await SweepManifest.LoadAsync(folder, CancellationToken.None);
             var html = await ContactSheet.WriteHtmlAsync(folder, manifest, CancellationToken.None);
             await ContactSheet.WritePngAsync(folder, manifest, CancellationToken.None);
