@@ -11,6 +11,9 @@ public sealed record SweepDefinition
     /// <summary>The recipe as given: a file (stored as a full path) or a built-in name.</summary>
     public required string Recipe { get; init; }
 
+    /// <summary>sha256 of the recipe text when the sweep started; cells run later must use the same recipe.</summary>
+    public string? RecipeSha256 { get; init; }
+
     public required string Template { get; init; }
 
     public required string Lora { get; init; }
@@ -34,10 +37,35 @@ public sealed record SweepDefinition
 
     public string Device { get; init; } = "cpu";
 
+    /// <summary>sha256 of the recipe's text: the file's, or the built-in recipe's.</summary>
+    public static string HashRecipe(string recipe) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+            File.Exists(recipe) ? File.ReadAllText(recipe) : Miaoya.Recipes.RecipeLoader.ReadBuiltIn(Path.GetFileNameWithoutExtension(recipe)))));
+
+    /// <summary>The recipe has not changed since the sweep started.</summary>
+    /// <exception cref="SweepException">It has, or it is gone.</exception>
+    public void CheckRecipeUnchanged()
+    {
+        string now;
+        try
+        {
+            now = HashRecipe(Recipe);
+        }
+        catch (Exception e) when (e is IOException or Miaoya.Recipes.RecipeException)
+        {
+            throw new SweepException($"{Recipe}: the sweep's recipe cannot be read ({e.Message}).", e);
+        }
+
+        if (RecipeSha256 is not null && now != RecipeSha256)
+        {
+            throw new SweepException($"{Recipe} changed since the sweep started; finished cells used the old recipe. Start a new sweep (another --out).");
+        }
+    }
+
     /// <summary>Whether <paramref name="other"/> asks for the same grid (so its finished cells can be reused).</summary>
     public bool SameAs(SweepDefinition other) =>
         other is not null
-        && Recipe == other.Recipe && Template == other.Template && Lora == other.Lora && Seed == other.Seed
+        && Recipe == other.Recipe && RecipeSha256 == other.RecipeSha256 && Template == other.Template && Lora == other.Lora && Seed == other.Seed
         && Trigger.SequenceEqual(other.Trigger) && Sets.SequenceEqual(other.Sets)
         && Axes.Count == other.Axes.Count && Axes.Zip(other.Axes).All(p => p.First.Path == p.Second.Path && p.First.Values.SequenceEqual(p.Second.Values))
         && FaceIndex == other.FaceIndex && Face == other.Face && Models == other.Models && Device == other.Device;

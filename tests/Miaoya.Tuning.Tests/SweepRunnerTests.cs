@@ -159,6 +159,23 @@ public sealed class SweepRunnerTests
         Assert.False(a.SameAs(SweepHarness.Definition(Weight, new SweepAxis(Denoise.Path, ["0.4"]))));
     }
 
+    [Fact]
+    public async Task CheckRecipeUnchanged_AnEditedRecipeFile_IsAnError()
+    {
+        using var harness = new SweepHarness(boxes: 0);
+        var file = Path.Combine(harness.Folder, "mine.yaml");
+        await File.WriteAllTextAsync(file, Miaoya.Recipes.RecipeLoader.ReadBuiltIn("v1-face"));
+        var definition = SweepHarness.Definition(Weight) with { Recipe = file, RecipeSha256 = SweepDefinition.HashRecipe(file) };
+        definition.CheckRecipeUnchanged();
+        Assert.Equal(SweepDefinition.HashRecipe("v1-face"), definition.RecipeSha256);
+
+        await File.AppendAllTextAsync(file, "# tuned\n");
+
+        var e = Assert.Throws<SweepException>(definition.CheckRecipeUnchanged);
+        Assert.Equal($"{file} changed since the sweep started; finished cells used the old recipe. Start a new sweep (another --out).", e.Message);
+        Assert.False(definition.SameAs(definition with { RecipeSha256 = SweepDefinition.HashRecipe(file) }));
+    }
+
     /// <summary>Reports synchronously (Progress&lt;T&gt; would post to the thread pool and arrive late).</summary>
     private sealed class SyncProgress(Action<SweepEvent> report) : IProgress<SweepEvent>
     {

@@ -93,6 +93,7 @@ internal static class SweepCommand
                 {
                     folder = resumeFolder.FullName;
                     manifest = await SweepManifest.LoadAsync(folder, cancellationToken);
+                    manifest.Definition.CheckRecipeUnchanged();
                     Console.WriteLine($"Resuming {folder}");
                 }
                 else
@@ -176,6 +177,7 @@ internal static class SweepCommand
         return new SweepDefinition
         {
             Recipe = File.Exists(recipe) ? Path.GetFullPath(recipe) : recipe,
+            RecipeSha256 = SweepDefinition.HashRecipe(recipe),
             Template = template.FullName,
             Lora = lora,
             Trigger = trigger,
@@ -199,6 +201,11 @@ internal static class SweepCommand
 
         var existing = await SweepManifest.LoadAsync(folder, cancellationToken);
         var wanted = seedGiven ? definition : definition with { Seed = existing.Definition.Seed };
+        if (existing.Definition.Recipe == wanted.Recipe && existing.Definition.RecipeSha256 is not null && existing.Definition.RecipeSha256 != wanted.RecipeSha256)
+        {
+            throw new SweepException($"{wanted.Recipe} changed since the sweep in {folder} started; finished cells used the old recipe. Choose another --out.");
+        }
+
         if (!existing.Definition.SameAs(wanted))
         {
             throw new SweepException($"--out: {folder} holds a different sweep ({string.Join(", ", existing.Definition.Axes.Select(a => $"{a.Path}={string.Join(',', a.Values)}"))}, seed {existing.Definition.Seed}); choose another --out, or resume it with --resume {folder}.");
