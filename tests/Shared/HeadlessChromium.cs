@@ -68,7 +68,7 @@ public static class HeadlessChromium
         };
         foreach (var argument in new[]
         {
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check", "--disable-extensions",
             "--hide-scrollbars", "--mute-audio", "--window-size=1280,900", "--remote-debugging-port=0", $"--user-data-dir={profile.FullName}", "about:blank",
         })
         {
