@@ -17,6 +17,8 @@ internal static class CliApp
         ProbeCommand.Create(),
         MockWebUiCommand.Create(),
         DoctorCommand.Create(),
+        SweepCommand.Create(),
+        CompareCommand.Create(),
     };
 
     /// <summary>

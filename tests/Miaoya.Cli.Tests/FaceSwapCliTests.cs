@@ -32,6 +32,8 @@ public sealed class FaceSwapCliTests : IDisposable
         var output = Path.Combine(_folder, "out.png");
         var dump = Path.Combine(_folder, "dump");
 
+        // The licence notice is printed once per process; a demo run earlier in this test process may have shown it.
+        typeof(Miaoya.FaceSwap.FaceSwapper).GetField("s_noticeShown", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.SetValue(null, 0);
         var (code, stdout, stderr) = await CliRunner.RunAsync("faceswap", "--source", astronaut, "--target", astronaut, "--out", output,
             "--models", Models, "--detector", "blazeface", "--device", "cuda:0", "--dump", dump);
 

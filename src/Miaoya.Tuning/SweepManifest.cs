@@ -1,0 +1,180 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Miaoya.Imaging;
+
+namespace Miaoya.Tuning;
+
+/// <summary>What a sweep runs: everything that decides the cells' results (no credentials).</summary>
+public sealed record SweepDefinition
+{
+    /// <summary>The recipe as given: a file (stored as a full path) or a built-in name.</summary>
+    public required string Recipe { get; init; }
+
+    /// <summary>sha256 of the recipe text when the sweep started; cells run later must use the same recipe.</summary>
+    public string? RecipeSha256 { get; init; }
+
+    public required string Template { get; init; }
+
+    public required string Lora { get; init; }
+
+    public IReadOnlyList<string> Trigger { get; init; } = [];
+
+    /// <summary>One seed for every cell, so only the varied values differ.</summary>
+    public required long Seed { get; init; }
+
+    public IReadOnlyList<string> Sets { get; init; } = [];
+
+    public required IReadOnlyList<SweepAxis> Axes { get; init; }
+
+    public int? FaceIndex { get; init; }
+
+    /// <summary>V3: the person's face photo.</summary>
+    public string? Face { get; init; }
+
+    /// <summary>V3: the insightface models folder.</summary>
+    public string? Models { get; init; }
+
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>sha256 of the recipe's text: the file's, or the built-in recipe's.</summary>
+    public static string HashRecipe(string recipe) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+            File.Exists(recipe) ? File.ReadAllText(recipe) : Miaoya.Recipes.RecipeLoader.ReadBuiltIn(Path.GetFileNameWithoutExtension(recipe)))));
+
+    /// <summary>The recipe has not changed since the sweep started.</summary>
+    /// <exception cref="SweepException">It has, or it is gone.</exception>
+    public void CheckRecipeUnchanged()
+    {
+        string now;
+        try
+        {
+            now = HashRecipe(Recipe);
+        }
+        catch (Exception e) when (e is IOException or Miaoya.Recipes.RecipeException)
+        {
+            throw new SweepException($"{Recipe}: the sweep's recipe cannot be read ({e.Message}).", e);
+        }
+
+        if (RecipeSha256 is not null && now != RecipeSha256)
+        {
+            throw new SweepException($"{Recipe} changed since the sweep started; finished cells used the old recipe. Start a new sweep (another --out).");
+        }
+    }
+
+    /// <summary>Whether <paramref name="other"/> asks for the same grid (so its finished cells can be reused).</summary>
+    public bool SameAs(SweepDefinition other) =>
+        other is not null
+        && Recipe == other.Recipe && RecipeSha256 == other.RecipeSha256 && Template == other.Template && Lora == other.Lora && Seed == other.Seed
+        && Trigger.SequenceEqual(other.Trigger) && Sets.SequenceEqual(other.Sets)
+        && Axes.Count == other.Axes.Count && Axes.Zip(other.Axes).All(p => p.First.Path == p.Second.Path && p.First.Values.SequenceEqual(p.Second.Values))
+        && FaceIndex == other.FaceIndex && Face == other.Face && Models == other.Models && Device == other.Device;
+}
+
+public enum CellStatus
+{
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// <summary>One cell's record in <c>sweep.json</c>.</summary>
+public sealed record SweepCellRecord
+{
+    public required int Index { get; init; }
+
+    public required IReadOnlyList<string> Values { get; init; }
+
+    /// <summary>The cell's run folder, relative to the sweep folder.</summary>
+    public required string Folder { get; init; }
+
+    public CellStatus Status { get; set; } = CellStatus.Pending;
+
+    /// <summary>The box that ran it last.</summary>
+    public string? Box { get; set; }
+
+    public string? Error { get; set; }
+
+    /// <summary>The final image, relative to the sweep folder.</summary>
+    public string? Final { get; set; }
+
+    public double? DurationMs { get; set; }
+}
+
+/// <summary>
+/// <c>sweep.json</c>: the definition, the axes and every cell's status. Written atomically whenever a cell starts or
+/// ends, so an interrupted sweep resumes where it stopped.
+/// </summary>
+public sealed record SweepManifest
+{
+    public const int CurrentVersion = 1;
+    public const string FileName = "sweep.json";
+
+    public int Version { get; init; } = CurrentVersion;
+
+    public required SweepDefinition Definition { get; init; }
+
+    /// <summary>The boxes of the last run (URLs without credentials).</summary>
+    public IReadOnlyList<string> Boxes { get; set; } = [];
+
+    public required List<SweepCellRecord> Cells { get; init; }
+
+    /// <summary>A new manifest with every cell pending.</summary>
+    public static SweepManifest Create(SweepDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var axes = definition.Axes;
+        var cells = SweepPlan.Expand(axes).Select(c => new SweepCellRecord
+        {
+            Index = c.Index,
+            Values = c.Values(axes),
+            Folder = FolderName(c.Index, axes, c.Values(axes)),
+        }).ToList();
+        return new SweepManifest { Definition = definition, Cells = cells };
+    }
+
+    public static async Task<SweepManifest> LoadAsync(string folder, CancellationToken cancellationToken = default)
+    {
+        var path = Path.Combine(folder, FileName);
+        if (!File.Exists(path))
+        {
+            throw new SweepException($"{Path.GetFullPath(path)}: no sweep manifest; is this a folder written by 'miaoya sweep'?");
+        }
+
+        try
+        {
+            await using var stream = File.OpenRead(path);
+            var manifest = await JsonSerializer.DeserializeAsync<SweepManifest>(stream, Json, cancellationToken)
+                ?? throw new SweepException($"{Path.GetFullPath(path)}: empty sweep manifest.");
+            return manifest.Version != CurrentVersion
+                ? throw new SweepException($"{Path.GetFullPath(path)}: sweep manifest version {manifest.Version}; this miaoya reads version {CurrentVersion}.")
+                : manifest;
+        }
+        catch (JsonException e)
+        {
+            throw new SweepException($"{Path.GetFullPath(path)}: not a valid sweep manifest ({e.Message}).", e);
+        }
+    }
+
+    public Task SaveAsync(string folder, CancellationToken cancellationToken = default) =>
+        AtomicFile.WriteAllBytesAsync(Path.Combine(folder, FileName), JsonSerializer.SerializeToUtf8Bytes(this, Json), cancellationToken);
+
+    /// <summary><c>03-weight-0.5-denoising_strength-0.4</c>: the index, then each axis's last path segment and value.</summary>
+    internal static string FolderName(int index, IReadOnlyList<SweepAxis> axes, IReadOnlyList<string> values)
+    {
+        var parts = axes.Select((a, i) => $"{a.Path.Split('.')[^1]}-{values[i]}");
+        var name = $"{index:00}-{string.Join('-', parts)}";
+        var safe = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_').ToArray());
+        return safe.Length > 80 ? safe[..80] : safe;
+    }
+
+    internal static JsonSerializerOptions Json { get; } = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+}

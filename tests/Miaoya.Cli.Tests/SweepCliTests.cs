@@ -1,0 +1,144 @@
+using System.Text.Json.Nodes;
+using Miaoya.MockWebUi;
+using Miaoya.TestSupport;
+
+namespace Miaoya.Cli.Tests;
+
+/// <summary><c>miaoya sweep</c>, <c>miaoya compare</c> and the demo report in a browser, as a user runs them.</summary>
+[Collection(ConsoleTests.Name)]
+public sealed class SweepCliTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("miaoya-sweep-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private static Task<(int Code, string Out, string Error)> RunAsync(params string[] args) => CliRunner.RunAsync(args);
+
+    private async Task<string> TemplateAsync()
+    {
+        var path = Path.Combine(_folder, "astronaut.png");
+        await using var stream = typeof(CliApp).Assembly.GetManifestResourceStream("template-astronaut.png")!;
+        await using var file = File.Create(path);
+        await stream.CopyToAsync(file);
+        return path;
+    }
+
+    private static int Img2Img(MockWebUiServer server) => server.WireMock.LogEntries.Count(e => e.RequestMessage!.Path == "/sdapi/v1/img2img");
+
+    [Fact]
+    public async Task Sweep_OnTwoBoxes_WritesCellsAndContactSheets_RerunSkipsFinishedCells_ThenCompare()
+    {
+        using var boxA = MockWebUiServer.Start();
+        using var boxB = MockWebUiServer.Start();
+        var template = await TemplateAsync();
+        var sweep = Path.Combine(_folder, "sweep");
+        string[] args =
+        [
+            "sweep", "v1-face", "--template", template, "--lora", "miaoya_demo_face",
+            "--vary", "inpaint.controlnet.softedge.weight=0.5,1.0", "--vary", "inpaint.denoising_strength=0.4,0.6",
+            "--seed", "42", "--set", "inpaint.steps=20", "--webui", boxA.Url.ToString(), "--webui", boxB.Url.ToString(), "--out", sweep,
+        ];
+
+        var (code, output, error) = await RunAsync(args);
+
+        Assert.True(code == 0, error + output);
+        Assert.Contains("Sweep of v1-face: 4 cells (2 inpaint.controlnet.softedge.weight × 2 inpaint.denoising_strength), seed 42, on 2 boxes", output, StringComparison.Ordinal);
+        Assert.Contains($"Contact sheet: {Path.Combine(sweep, "contact-sheet.html")}", output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(sweep, "contact-sheet.png")));
+        Assert.Equal(4, Img2Img(boxA) + Img2Img(boxB));
+        var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(sweep, "sweep.json")))!;
+        var cells = manifest["cells"]!.AsArray();
+        Assert.Equal(4, cells.Count);
+        Assert.All(cells, c => Assert.Equal("succeeded", c!["status"]!.GetValue<string>()));
+        foreach (var cell in cells)
+        {
+            var run = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(sweep, cell!["folder"]!.GetValue<string>(), "manifest.json")))!;
+            Assert.Equal(42, run["inputs"]!["seed"]!.GetValue<long>());
+            Assert.Contains("inpaint.steps=20", run["recipe"]!["overrides"]!.AsArray().Select(o => o!.GetValue<string>()));
+        }
+
+        // The same command again: nothing is generated again.
+        (code, output, error) = await RunAsync(args);
+        Assert.True(code == 0, error + output);
+        Assert.Contains("holds this sweep already; finished cells are skipped.", output, StringComparison.Ordinal);
+        Assert.Equal(4, output.Split('\n').Count(l => l.Contains("skipped (finished earlier)", StringComparison.Ordinal)));
+        Assert.Equal(4, Img2Img(boxA) + Img2Img(boxB));
+
+        // --resume DIR reads everything from sweep.json.
+        (code, output, error) = await RunAsync("sweep", "--resume", sweep, "--webui", boxA.Url.ToString());
+        Assert.True(code == 0, error + output);
+        Assert.Contains($"Resuming {sweep}", output, StringComparison.Ordinal);
+        Assert.Equal(4, Img2Img(boxA) + Img2Img(boxB));
+
+        // Compare two cells.
+        var first = Path.Combine(sweep, cells[0]!["folder"]!.GetValue<string>());
+        var last = Path.Combine(sweep, cells[3]!["folder"]!.GetValue<string>());
+        var page = Path.Combine(_folder, "compare");
+        (code, output, error) = await RunAsync("compare", first, last, "--out", page);
+        Assert.True(code == 0, error + output);
+        Assert.Matches(@"recipe: inpaint\.denoising_strength +0\.4 +0\.6", output);
+        Assert.Matches(@"recipe: inpaint\.controlnet\.softedge\.weight +0\.5 +1", output);
+        Assert.Contains("Step timings:", output, StringComparison.Ordinal);
+        Assert.Contains($"Side by side: {Path.Combine(page, "compare.html")}", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sweep_BadVary_IsExit2BeforeAnyCall()
+    {
+        using var box = MockWebUiServer.Start();
+        var template = await TemplateAsync();
+
+        var (code, _, error) = await RunAsync("sweep", "v1-face", "--template", template, "--lora", "miaoya_demo_face",
+            "--vary", "inpaint.controlnet.softedge.weigth=0.5,1.0", "--vary", "inpaint.denoising_strength=0.4,1.4", "--webui", box.Url.ToString(), "--out", Path.Combine(_folder, "s"));
+
+        Assert.Equal(2, code);
+        Assert.Contains("--vary inpaint.controlnet.softedge.weigth: no such field in the recipe; did you mean inpaint.controlnet.softedge.weight?", error, StringComparison.Ordinal);
+        Assert.Contains("--vary inpaint.denoising_strength=1.4: ", error, StringComparison.Ordinal);
+        Assert.Empty(box.WireMock.LogEntries);
+        Assert.False(Directory.Exists(Path.Combine(_folder, "s")));
+    }
+
+    [Fact]
+    public async Task Sweep_MissingArguments_AndADifferentSweepInTheFolder_AreExit2()
+    {
+        // Parse errors exit like every other command's (System.CommandLine's code, not 0).
+        var (code, _, error) = await RunAsync("sweep", "v1-face");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--template: required", error, StringComparison.Ordinal);
+        Assert.Contains("--vary: required", error, StringComparison.Ordinal);
+
+        var template = await TemplateAsync();
+        var sweep = Path.Combine(_folder, "s");
+        Directory.CreateDirectory(sweep);
+        await File.WriteAllTextAsync(Path.Combine(sweep, "sweep.json"), """
+            {"version": 1, "definition": {"recipe": "v1-face", "template": "/elsewhere.png", "lora": "x", "seed": 1, "axes": [{"path": "inpaint.steps", "values": ["20", "30"]}]}, "cells": []}
+            """);
+        (code, _, error) = await RunAsync("sweep", "v1-face", "--template", template, "--lora", "miaoya_demo_face", "--vary", "inpaint.steps=20,30", "--out", sweep);
+        Assert.Equal(2, code);
+        Assert.Contains($"--out: {sweep} holds a different sweep (inpaint.steps=20,30, seed 1)", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Compare_NotARunFolder_IsExit2NamingThePath()
+    {
+        var missing = Path.Combine(_folder, "missing");
+
+        var (code, _, error) = await RunAsync("compare", _folder, missing);
+
+        Assert.Equal(2, code);
+        Assert.Contains($"error: RUN_A: {Path.Combine(_folder, "manifest.json")}: no manifest; is this a run folder written by 'miaoya run'?", error, StringComparison.Ordinal);
+    }
+
+    [ChromiumFact]
+    public async Task DemoReport_EveryImageLoadsInChromium()
+    {
+        var (code, _, error) = await RunAsync("demo", "--out", _folder);
+        Assert.True(code == 0, error);
+        var report = Path.Combine(Assert.Single(Directory.GetDirectories(_folder)), "index.html");
+
+        var check = await HeadlessChromium.CheckPageAsync(report, Path.Combine(AppContext.BaseDirectory, "screenshots", "demo-report.png"));
+
+        check.AssertAllImagesLoaded(atLeast: 12);
+        Assert.Equal("Miaoya runs", check.Title);
+    }
+}
