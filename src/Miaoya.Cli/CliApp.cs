@@ -16,6 +16,7 @@ internal static class CliApp
         FaceSwapCommand.Create(),
         ProbeCommand.Create(),
         MockWebUiCommand.Create(),
+        IdPhotoCommand.Create(),
     };
 
     /// <summary>
