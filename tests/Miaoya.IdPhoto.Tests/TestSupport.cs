@@ -51,7 +51,7 @@ internal static class TestSupport
 }
 
 /// <summary>A mock WebUI and a client wired as the product wires it.</summary>
-internal sealed class MockBox : IDisposable
+public sealed class MockBox : IDisposable
 {
     private readonly ServiceProvider _provider;
 
