@@ -30,13 +30,6 @@ internal static class IdPhotoCommand
         var auth = CliOptions.Auth();
         var dpi = DpiOption();
         var kb = new Option<int?>("--kb") { Description = "Largest file size in KB (JPEG quality is searched; says so when impossible); default: the spec's limit" };
-        kb.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int?>() is <= 0)
-            {
-                r.AddError("--kb: give a size above 0.");
-            }
-        });
         var sheet = new Option<string?>("--sheet") { Description = "Also lay copies out on a print sheet: 6inch (4R, 152×102 mm) or a4, at the photo's DPI" };
         sheet.AcceptOnlyFromAmong("6inch", "a4");
         var format = new Option<string?>("--format") { Description = "jpeg or png; default: the spec's first format" };
@@ -53,7 +46,7 @@ internal static class IdPhotoCommand
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
         {
             var idSpec = await FindSpecAsync(result.GetValue(spec)!);
-            if (idSpec is null)
+            if (idSpec is null || await BadNumbersAsync(result.GetValue(dpi), result.GetValue(kb)))
             {
                 return 2;
             }
@@ -141,7 +134,7 @@ internal static class IdPhotoCommand
         command.SetAction(async (result, cancellationToken) =>
         {
             var idSpec = await FindSpecAsync(result.GetValue(spec)!);
-            if (idSpec is null)
+            if (idSpec is null || await BadNumbersAsync(result.GetValue(dpi), null))
             {
                 return 2;
             }
@@ -206,17 +199,24 @@ internal static class IdPhotoCommand
         Required = true,
     };
 
-    private static Option<int?> DpiOption()
+    private static Option<int?> DpiOption() => new("--dpi") { Description = "300 (default), 254 or 350" };
+
+    /// <summary>Checked in the action, not as a parse error, so a wrong value is exit code 2 (bad input) like the others.</summary>
+    private static async Task<bool> BadNumbersAsync(int? dpi, int? kb)
     {
-        var dpi = new Option<int?>("--dpi") { Description = "300 (default), 254 or 350" };
-        dpi.Validators.Add(r =>
+        if (dpi is { } d && !IdSpec.SupportedDpis.Contains(d))
         {
-            if (r.GetValueOrDefault<int?>() is { } d && !IdSpec.SupportedDpis.Contains(d))
-            {
-                r.AddError($"--dpi: {d} is not supported; use {string.Join(", ", IdSpec.SupportedDpis)}.");
-            }
-        });
-        return dpi;
+            await Console.Error.WriteLineAsync($"error: --dpi: {d} is not supported; use {string.Join(", ", IdSpec.SupportedDpis)}.");
+            return true;
+        }
+
+        if (kb is <= 0)
+        {
+            await Console.Error.WriteLineAsync("error: --kb: give a size above 0.");
+            return true;
+        }
+
+        return false;
     }
 
     private static async Task<IdSpec?> FindSpecAsync(string name)
