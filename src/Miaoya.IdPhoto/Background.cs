@@ -5,7 +5,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Miaoya.IdPhoto;
 
 /// <summary>Named background colours and <c>#RRGGBB</c> parsing.</summary>
-public static class BackgroundColours
+internal static class BackgroundColours
 {
     private static readonly Dictionary<string, Rgb24> Named = new(StringComparer.OrdinalIgnoreCase)
     {
