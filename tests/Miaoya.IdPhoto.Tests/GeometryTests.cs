@@ -78,6 +78,15 @@ public class GeometryTests
     }
 
     [Fact]
+    public async Task A_large_photo_is_shrunk_without_losing_the_face()
+    {
+        using var photo = TestSupport.Placed(2600, 2600, 0, 0, scale: 5f); // 2560 px astronaut: HivisionIDPhotos-cpp #6 found no face in large photos
+        var result = await IdPhotoFinisher.FinishAsync(photo, new FinishOptions { Spec = IdSpecs.Find("icao-35x45") }, TestSupport.Detector, null);
+        AssertGeometryPasses(result);
+        Assert.DoesNotContain(result.Warnings, w => w.Contains("small in the photo", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Two_faces_and_no_face_are_refused_with_what_was_found()
     {
         using var two = TestSupport.TwoFaces();
