@@ -81,14 +81,20 @@ public static class ComplianceChecker
     /// (the spec's own when null), format and file size, exactly one face, head height, top margin, eye line,
     /// centring and roll from the face (crown and chin estimated as in finishing), and the background: its spread
     /// (95th percentile ΔE2000 of samples against their mean) and its mean's distance to the nearest allowed colour.
+    /// <paramref name="maxKb"/> (a size target asked for) tightens the spec's file-size limit.
     /// The background region is the photo beside the head (further than 0.45 head heights from the centre line, down
     /// to just below the eyes) and above it (to 0.08 head heights above the crown, for hair).
     /// </summary>
-    public static ComplianceReport Check(byte[] bytes, string fileName, IdSpec spec, IFaceDetector detector, int? dpi = null, bool generated = false, CancellationToken cancellationToken = default)
+    public static ComplianceReport Check(byte[] bytes, string fileName, IdSpec spec, IFaceDetector detector, int? dpi = null, bool generated = false, int? maxKb = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(detector);
+        if (maxKb is { } userLimit)
+        {
+            spec = spec with { MaxKb = spec.MaxKb is { } specLimit ? Math.Min(specLimit, userLimit) : userLimit };
+        }
+
         var wantDpi = dpi ?? spec.Dpi;
         var rules = new List<ComplianceRule>();
         using var image = Image.Load<Rgb24>(bytes, out var format);

@@ -191,7 +191,7 @@ public static class IdPhotoFinisher
                 sheet = PhotoEncoder.Save(sheetImage, PhotoFormat.Jpeg, PhotoEncoder.DefaultQuality);
             }
 
-            var verdict = ComplianceChecker.Check(encoded.Bytes, fileName, spec, detector, dpi, options.Generated, cancellationToken);
+            var verdict = ComplianceChecker.Check(encoded.Bytes, fileName, spec, detector, dpi, options.Generated, options.MaxKb, cancellationToken);
             return new FinishResult(encoded, fileName, maskPng, sheet, layout, verdict, warnings, dpi);
         }
     }

@@ -51,6 +51,17 @@ public class ComplianceTests : IClassFixture<ComplianceTests.GoodPhoto>
         Assert.Equal(["format"], report.Rules.Where(r => !r.Passed).Select(r => r.Id));
         report = ComplianceChecker.Check(_good.Result.Photo.Bytes, "x.jpg", Spec with { MaxKb = 1 }, TestSupport.Detector);
         Assert.Equal(["file_size"], report.Rules.Where(r => !r.Passed).Select(r => r.Id));
+        report = ComplianceChecker.Check(_good.Result.Photo.Bytes, "x.jpg", Spec, TestSupport.Detector, maxKb: 2);
+        Assert.Equal(("≤ 2 KB", false), (report["file_size"].Required, report["file_size"].Passed));
+    }
+
+    [Fact]
+    public async Task An_impossible_size_target_is_a_warning_and_a_failed_file_size_rule()
+    {
+        using var photo = TestSupport.Astronaut();
+        var result = await IdPhotoFinisher.FinishAsync(photo, new FinishOptions { Spec = Spec, MaxKb = 2 }, TestSupport.Detector, null);
+        Assert.Contains(result.Warnings, w => w.StartsWith("file size target not met: impossible", StringComparison.Ordinal));
+        Assert.False(result.Verdict["file_size"].Passed);
     }
 
     [Fact]

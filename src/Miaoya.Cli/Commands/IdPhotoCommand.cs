@@ -127,14 +127,15 @@ internal static class IdPhotoCommand
         var spec = SpecOption();
         var dpi = DpiOption();
         var json = new Option<bool>("--json") { Description = "Print the verdict as JSON instead of a table" };
+        var kb = new Option<int?>("--kb") { Description = "Also require the file to be at most this many KB" };
         var command = new Command("check", "Check a photo against a spec, rule by rule (pixel size, DPI, format, file size, one face, head height, top margin, eye line, centring, roll, background). Exit 0 pass, 1 fail.")
         {
-            image, spec, dpi, json,
+            image, spec, dpi, json, kb,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
             var idSpec = await FindSpecAsync(result.GetValue(spec)!);
-            if (idSpec is null || await BadNumbersAsync(result.GetValue(dpi), null))
+            if (idSpec is null || await BadNumbersAsync(result.GetValue(dpi), result.GetValue(kb)))
             {
                 return 2;
             }
@@ -156,7 +157,7 @@ internal static class IdPhotoCommand
             ComplianceReport report;
             try
             {
-                report = ComplianceChecker.Check(bytes, file.Name, idSpec, detector, result.GetValue(dpi), cancellationToken: cancellationToken);
+                report = ComplianceChecker.Check(bytes, file.Name, idSpec, detector, result.GetValue(dpi), maxKb: result.GetValue(kb), cancellationToken: cancellationToken);
             }
             catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException)
             {
