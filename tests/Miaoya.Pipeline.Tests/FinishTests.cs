@@ -41,6 +41,15 @@ public class FinishTests
         Assert.Empty(Preflight.Check(WithFinish("spec: cn-1inch", "background: keep"), box with { HasRembg = false }, LoraChoice.Parse("miaoya_demo_face")));
     }
 
+    [Fact]
+    public async Task Explain_lists_the_finish_step()
+    {
+        var template = await Miaoya.Imaging.EncodedImage.ReadFileAsync(PipelineHarness.Astronaut);
+        var text = RecipeExplainer.Explain(WithFinish("spec: us-2x2", "background: white", "kb: 240", "sheet: a4"), template, LoraChoice.Parse("miaoya_demo_face"), [], Miaoya.WebUi.SamplerDialect.Split);
+        Assert.Contains("steps      interrogate → mask → inpaint → finish", text, StringComparison.Ordinal);
+        Assert.Contains("4. finish       ID photo us-2x2 at 300 dpi, at most 240 KB, print sheet a4: eyes levelled and head placed by the local detector, POST /rembg (u2net_human_seg, return_mask) then background white", text, StringComparison.Ordinal);
+    }
+
     /// <summary>The built-in v1-face recipe with a finish section of the given lines.</summary>
     private static Recipe WithFinish(params string[] lines) =>
         RecipeLoader.Parse(RecipeLoader.ReadBuiltIn("v1-face") + "\nfinish:\n" + string.Concat(lines.Select(l => $"  {l}\n")), "recipes/v1-face.yaml");
