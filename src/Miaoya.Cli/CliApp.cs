@@ -19,6 +19,7 @@ internal static class CliApp
         DoctorCommand.Create(),
         SweepCommand.Create(),
         CompareCommand.Create(),
+        IdPhotoCommand.Create(),
     };
 
     /// <summary>

@@ -166,34 +166,39 @@ internal static class Painter
         return map;
     }
 
-    /// <summary>Background removal: keeps a centred ellipse (alpha 255 inside, 0 outside) or returns it as an L-style mask.</summary>
+    /// <summary>
+    /// rembg's answer: a person-shaped matte found from the face (<see cref="FaceLocator"/>): a head ellipse on the skin
+    /// box joined to shoulders that widen from the neck to the bottom edge, with a soft
+    /// 3-pixel edge as a matting model gives around hair. <paramref name="onlyMask"/>: the matte as a grey image
+    /// (return_mask); otherwise the input with the matte as its alpha.
+    /// </summary>
     public static Image<Rgba32> RemoveBackground(Image<Rgba32> input, bool onlyMask)
     {
         var output = input.Clone();
-        double cx = (output.Width - 1) / 2.0, cy = (output.Height - 1) / 2.0;
-        double rx = output.Width * 0.38, ry = output.Height * 0.46;
+        var face = FaceLocator.Locate(input);
+        double cx = face.X + (face.Width / 2.0), rx = face.Width * 0.5, ry = face.Height * 0.52;
+        double cy = face.Y + (face.Height * 0.5), neck = face.Y + (face.Height * 0.85);
+        const double Soft = 3;
         output.ProcessPixelRows(acc =>
         {
             for (var y = 0; y < acc.Height; y++)
             {
                 var row = acc.GetRowSpan(y);
                 var dy = (y - cy) / ry;
+                var shoulder = y < neck ? double.NegativeInfinity : (face.Width * 0.4) + ((y - neck) * 1.2);
                 for (var x = 0; x < row.Length; x++)
                 {
                     var dx = (x - cx) / rx;
-                    var inside = (dx * dx) + (dy * dy) <= 1;
+                    var head = ((1 - Math.Sqrt((dx * dx) + (dy * dy))) * Math.Min(rx, ry) / Soft) + 0.5;
+                    var body = ((shoulder - Math.Abs(x - cx)) / Soft) + 0.5;
+                    var a = (byte)Math.Round(Math.Clamp(Math.Max(head, body), 0, 1) * 255);
                     if (onlyMask)
                     {
-                        var v = (byte)(inside ? 255 : 0);
-                        row[x] = new Rgba32(v, v, v, 255);
-                    }
-                    else if (!inside)
-                    {
-                        row[x] = new Rgba32(0, 0, 0, 0);
+                        row[x] = new Rgba32(a, a, a, 255);
                     }
                     else
                     {
-                        row[x].A = 255;
+                        row[x].A = a;
                     }
                 }
             }

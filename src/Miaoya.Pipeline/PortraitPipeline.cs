@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Miaoya.Faces;
 using Miaoya.FaceSwap;
+using Miaoya.IdPhoto;
 using Miaoya.Imaging;
 using Miaoya.Recipes;
 using Miaoya.WebUi;
@@ -167,6 +168,11 @@ public sealed class PortraitPipeline
 
             var final = FinalImage(run);
             manifest.Final = await folder.WriteAsync("final.png", final, cancellationToken);
+            if (request.Recipe.Finish is not null)
+            {
+                await RunStepAsync(run, StepName.Finish, progress, cancellationToken);
+            }
+
             manifest.Status = RunStatus.Succeeded;
             await folder.SaveManifestAsync(manifest, CancellationToken.None);
             return new RunResult(folder.Path, manifest, folder.File("final.png"));
@@ -224,6 +230,9 @@ public sealed class PortraitPipeline
                     break;
                 case "faceswap":
                     await FaceSwapAsync(run, record, cancellationToken);
+                    break;
+                case StepName.Finish:
+                    await FinishAsync(run, record, cancellationToken);
                     break;
                 default:
                     throw new PipelineException($"recipe {run.Request.Recipe.Name}: unknown step \"{step}\".") { Step = step };
@@ -716,6 +725,66 @@ public sealed class PortraitPipeline
         using var grey = image.CloneAs<L8>();
         return EncodedImage.FromPng(grey);
     }
+
+    /// <summary>
+    /// The recipe's <c>finish</c>: the final image made into an ID photo (Miaoya.IdPhoto: geometry, rembg background, DPI,
+    /// size target, sheet) with its compliance verdict, all written into the run folder; the verdict is recorded in the
+    /// step's data and marks the photo as AI-generated. A failing verdict does not fail the run (the files are there to
+    /// inspect); no face or an unusable spec does.
+    /// </summary>
+    private async Task FinishAsync(RunState run, StepRecord record, CancellationToken cancellationToken)
+    {
+        var settings = run.Request.Recipe.Finish!;
+        FinishResult result;
+        try
+        {
+            var options = new FinishOptions
+            {
+                Spec = IdSpecs.Find(settings.Spec),
+                Background = BackgroundFill.Parse(settings.Background),
+                Dpi = settings.Dpi,
+                MaxKb = settings.Kb,
+                Format = settings.Format switch { FinishFormat.Png => PhotoFormat.Png, FinishFormat.Jpeg => PhotoFormat.Jpeg, _ => null },
+                Sheet = settings.Sheet switch { FinishSheet.SixInch => SheetSize.SixInch, FinishSheet.A4 => SheetSize.A4, _ => null },
+                Generated = true,
+            };
+            using var pixels = FaceImages.Load(run.Current ?? run.Template);
+            result = await IdPhotoFinisher.FinishAsync(pixels, options, _detector, _client, cancellationToken);
+        }
+        catch (Exception e) when (e is IdPhotoException or IdSpecException or FormatException or ArgumentException)
+        {
+            throw new PipelineException($"step finish: {e.Message}", e) { Step = StepName.Finish };
+        }
+
+        record.Outputs.Add(await run.Folder.WriteAsync(result.FileName, result.Photo.Bytes, cancellationToken));
+        if (result.Mask is { } mask)
+        {
+            record.Outputs.Add(await run.Folder.WriteAsync("idphoto-mask.png", mask, cancellationToken));
+        }
+
+        if (result.Sheet is { } sheet)
+        {
+            record.Outputs.Add(await run.Folder.WriteAsync($"sheet-{EnumName(settings.Sheet)}.jpg", sheet, cancellationToken));
+        }
+
+        record.Outputs.Add(await run.Folder.WriteTextAsync("verdict.json", result.Verdict.ToJson(), cancellationToken));
+        record.Data["spec"] = settings.Spec;
+        record.Data["dpi"] = result.Dpi;
+        record.Data["background"] = settings.Background;
+        record.Data["kb"] = Math.Round(result.Photo.Kilobytes, 1);
+        record.Data["size_note"] = result.Photo.SizeNote;
+        record.Data["passed"] = result.Verdict.Passed;
+        record.Data["failed_rules"] = new JsonArray(result.Verdict.Rules.Where(r => !r.Passed).Select(r => (JsonNode)JsonValue.Create(r.Id)!).ToArray());
+        record.Data["warnings"] = new JsonArray(result.Warnings.Select(w => (JsonNode)JsonValue.Create(w)!).ToArray());
+        record.Data["generated"] = true;
+        record.Data["note"] = ComplianceReport.AuthorityNote;
+        if (!result.Verdict.Passed)
+        {
+            _logger.LogWarning("Finish of {Recipe}: the ID photo fails {Rules} of {Spec}", run.Request.Recipe.Name, string.Join(", ", result.Verdict.Rules.Where(r => !r.Passed).Select(r => r.Id)), settings.Spec);
+        }
+    }
+
+    private static string EnumName(FinishSheet sheet) => sheet == FinishSheet.A4 ? "a4" : "6inch";
 
     /// <summary>The last image as PNG, carrying the box's infotext as the WebUI's "parameters" chunk.</summary>
     private static EncodedImage FinalImage(RunState run)

@@ -47,6 +47,11 @@ public static partial class Preflight
             problems.Add("mask.source: openpose needs the ControlNet extension's /controlnet/detect, which the box lacks.");
         }
 
+        if (recipe.Finish is { } finish && !finish.Background.Trim().Equals("keep", StringComparison.OrdinalIgnoreCase) && !box.HasRembg)
+        {
+            problems.Add($"finish.background: {finish.Background} needs the rembg extension (POST /rembg) to separate the person, which the box lacks; install stable-diffusion-webui-rembg or set finish.background: keep.");
+        }
+
         // The generation steps: build each request with placeholder images and let the client's name check judge it.
         var blank = EncodedImage.FromBase64("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==");
         var prompt = new ComposedPrompt($"<lora:{lora.Name}:1>", recipe.Prompt.Negative, [], []);

@@ -43,7 +43,7 @@ public static class RecipeExplainer
         var i = CultureInfo.InvariantCulture;
         text.AppendLine(i, $"recipe     {recipe.Name} ({recipe.Pipeline}) from {recipe.SourcePath}");
         text.AppendLine(i, $"template   {width}×{height} px; requests resolved for {box.WebUiVersion} (sampler names: {dialect})");
-        text.AppendLine(i, $"steps      {string.Join(" → ", recipe.StepNames)}");
+        text.AppendLine(i, $"steps      {string.Join(" → ", recipe.StepNames)}{(recipe.Finish is null ? "" : $" → {StepName.Finish}")}");
         text.AppendLine();
         text.AppendLine(i, $"1. interrogate  WD14 tagger {recipe.Interrogate.Model ?? "(the box's first model)"}, threshold {recipe.Interrogate.Threshold}, at most {recipe.Interrogate.MaxTags} tags{(recipe.Interrogate.DropRatings ? ", ratings dropped" : "")}");
         text.AppendLine(i, $"                 excluded (identity): {List(recipe.Interrogate.Exclude)}; always added: {List(recipe.Interrogate.Include)}");
@@ -70,6 +70,14 @@ public static class RecipeExplainer
             var skip = second.SkipIfDeltaEBelow is { } t ? string.Create(i, $" (skipped when the face-vs-neck ΔE before it is under {t})") : "";
             text.AppendLine(i, $"{number}. img2img      POST /sdapi/v1/img2img{skip}");
             text.AppendLine(Elided(whole, placeholders));
+            number++;
+        }
+
+        if (recipe.Finish is { } finish)
+        {
+            var extras = (finish.Kb is { } kb ? string.Create(i, $", at most {kb} KB") : "") + (finish.Sheet == FinishSheet.None ? "" : $", print sheet {(finish.Sheet == FinishSheet.A4 ? "a4" : "6inch")}");
+            var matte = finish.Background.Trim().Equals("keep", StringComparison.OrdinalIgnoreCase) ? "background kept" : $"POST /rembg (u2net_human_seg, return_mask) then background {finish.Background}";
+            text.AppendLine(i, $"{number}. finish       ID photo {finish.Spec} at {finish.Dpi} dpi{extras}: eyes levelled and head placed by the local detector, {matte}, compliance verdict -> <{finish.Spec}-{finish.Dpi}dpi>, verdict.json");
         }
 
         return text.ToString();

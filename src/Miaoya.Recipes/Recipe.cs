@@ -30,6 +30,9 @@ public static class StepName
 
     /// <summary>V2 and V3: whole-image img2img at low denoise.</summary>
     public const string Img2Img = "img2img";
+
+    /// <summary>Optional, after the last step: the ID-photo finish (recipe <c>finish</c> section).</summary>
+    public const string Finish = "finish";
 }
 
 /// <summary>
@@ -74,6 +77,9 @@ public sealed record Recipe
 
     /// <summary>The whole-image <c>img2img</c> step; always set for V2 and V3, null for V1.</summary>
     public GenerationSettings? Img2Img { get; init; }
+
+    /// <summary>The ID-photo <c>finish</c> run after the last step; null when the recipe has none.</summary>
+    public FinishSettings? Finish { get; init; }
 
     /// <summary>
     /// The steps this recipe runs, in order: V1 interrogate, mask, inpaint; V2 adds img2img;

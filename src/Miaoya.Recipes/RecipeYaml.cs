@@ -71,6 +71,20 @@ public static partial class RecipeYaml
             Generation(w, StepName.Img2Img, img2img, isInpaint: false);
         }
 
+        if (recipe.Finish is { } finish)
+        {
+            Line(w, 0, StepName.Finish, null);
+            Line(w, 1, "spec", Text(finish.Spec));
+            Line(w, 1, "background", Text(finish.Background));
+            Line(w, 1, "dpi", Number(finish.Dpi));
+            Line(w, 1, "kb", finish.Kb is { } kb ? Number(kb) : "null");
+            Line(w, 1, "sheet", EnumWords.Of(finish.Sheet));
+            if (finish.Format is { } format)
+            {
+                Line(w, 1, "format", EnumWords.Of(format));
+            }
+        }
+
         return w.ToString();
     }
 

@@ -288,3 +288,39 @@ public static class RecipeDefaults
         return module.StartsWith("reference_", StringComparison.OrdinalIgnoreCase);
     }
 }
+
+/// <summary>
+/// The <c>finish</c> section: after its last step the pipeline makes an ID photo of the final image (crop and size for
+/// <see cref="Spec"/>, background through the box's rembg, DPI in the file, optional size target and print sheet) and
+/// records the compliance verdict (see Miaoya.IdPhoto).
+/// </summary>
+/// <param name="Spec">An ID-photo spec name (<c>recipes/id-specs/NAME.yaml</c>), e.g. <c>cn-1inch</c>.</param>
+/// <param name="Background"><c>keep</c>, a colour name (white, blue, red, off-white, light-grey), <c>#RRGGBB</c> or <c>gradient:TOP:BOTTOM</c>.</param>
+/// <param name="Dpi">300, 254 or 350.</param>
+/// <param name="Kb">Largest file size in KB; null = the spec's limit, if any.</param>
+/// <param name="Sheet">Print sheet: none, 6inch or a4.</param>
+/// <param name="Format">jpeg or png; null = the spec's first format.</param>
+public sealed record FinishSettings(string Spec, string Background, int Dpi, int? Kb, FinishSheet Sheet, FinishFormat? Format);
+
+/// <summary>The print sheet of <c>finish.sheet</c>.</summary>
+public enum FinishSheet
+{
+    /// <summary><c>none</c>: no sheet.</summary>
+    None,
+
+    /// <summary><c>6inch</c>: 4R, 152 × 102 mm.</summary>
+    SixInch,
+
+    /// <summary><c>a4</c>: 210 × 297 mm.</summary>
+    A4,
+}
+
+/// <summary>The file format of <c>finish.format</c>.</summary>
+public enum FinishFormat
+{
+    /// <summary><c>jpeg</c>.</summary>
+    Jpeg,
+
+    /// <summary><c>png</c>.</summary>
+    Png,
+}

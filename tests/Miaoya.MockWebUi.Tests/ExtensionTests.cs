@@ -146,4 +146,26 @@ public sealed class ExtensionTests
         var none = await c.PostAsync("rembg", new JsonObject { ["input_image"] = TestImages.AstronautBase64(), ["model"] = "None" });
         Assert.Equal((200, "null"), (none.Status, none.Text));
     }
+
+    [Fact]
+    public async Task Rembg_MaskIsPersonShapedAroundTheFaceWithSoftEdges()
+    {
+        using var c = new MockClient();
+        var r = await c.PostAsync("rembg", new JsonObject { ["input_image"] = TestImages.AstronautBase64(), ["model"] = "u2net_human_seg", ["return_mask"] = true });
+        using var m = TestImages.Decode(r.Json!["image"]);
+        Assert.Equal(255, m[225, 130].R);  // the face (BlazeFace puts it at about (227, 130) in this photo)
+        Assert.Equal(255, m[225, 500].R);  // the body below it reaches the bottom edge
+        Assert.Equal(0, m[10, 10].R);      // background beside the head
+        Assert.Equal(0, m[500, 60].R);
+        var soft = 0;
+        for (var y = 0; y < m.Height; y++)
+        {
+            for (var x = 0; x < m.Width; x++)
+            {
+                soft += m[x, y].R is > 0 and < 255 ? 1 : 0;
+            }
+        }
+
+        Assert.True(soft > 200, $"{soft} soft pixels: a matting model's edge is soft");
+    }
 }

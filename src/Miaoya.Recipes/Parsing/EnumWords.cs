@@ -22,6 +22,8 @@ internal static class EnumWords
             ("resize_and_fill", ResizeModeKind.ResizeAndFill),
         ],
         [typeof(UnitImageSource)] = [("template", UnitImageSource.Template), ("previous", UnitImageSource.Previous)],
+        [typeof(FinishSheet)] = [("none", FinishSheet.None), ("6inch", FinishSheet.SixInch), ("a4", FinishSheet.A4)],
+        [typeof(FinishFormat)] = [("jpeg", FinishFormat.Jpeg), ("png", FinishFormat.Png)],
     };
 
     public static IReadOnlyList<string> All<T>()

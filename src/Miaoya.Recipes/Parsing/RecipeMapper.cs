@@ -83,6 +83,7 @@ internal static partial class RecipeMapper
             }
         }
 
+        var finish = r.Child("finish", RecipeSchema.Finish, required: false) is { } fin ? MapFinish(fin) : null;
         if (diagnostics.HasProblems)
         {
             return null;
@@ -101,7 +102,36 @@ internal static partial class RecipeMapper
             Mask = mask,
             Inpaint = inpaint,
             Img2Img = img2img,
+            Finish = finish,
         };
+    }
+
+    private static FinishSettings MapFinish(Section s)
+    {
+        var spec = s.String("spec", required: true);
+        if (spec is not null && !IdSpecNames.All.Contains(spec, StringComparer.Ordinal))
+        {
+            var closest = Similarity.Closest(spec, IdSpecNames.All);
+            var hint = closest is not null && Similarity.Distance(spec, closest) <= 4 ? $" (did you mean '{closest}'?)" : string.Empty;
+            s.Report("spec", $"'{spec}' is not an ID-photo spec{hint}; the specs are {string.Join(", ", IdSpecNames.All)} (recipes/id-specs/)");
+        }
+
+        var background = s.String("background", required: false) ?? "white";
+        if (!IdSpecNames.IsBackground(background))
+        {
+            s.Report("background", $"'{background}' is not a background: use keep, a colour ({string.Join(", ", IdSpecNames.Colours)}), #RRGGBB, or gradient:TOP:BOTTOM");
+        }
+
+        var dpi = s.Integer("dpi", 300, 1, 10000);
+        if (dpi is not (null or 300 or 254 or 350))
+        {
+            s.Report("dpi", $"{dpi} is not one of 300, 254, 350");
+        }
+
+        var kb = s.Integer("kb", null, 1, 100_000, optional: true);
+        var sheet = s.Enum<FinishSheet>("sheet", FinishSheet.None);
+        var format = s.Has("format") ? s.Enum<FinishFormat>("format", null) : null;
+        return new FinishSettings(spec ?? string.Empty, background, dpi ?? 300, kb, sheet ?? FinishSheet.None, format);
     }
 
     private static FaceSwapSettings MapFaceSwap(Section s)

@@ -29,6 +29,17 @@ internal static class RecipeSchema
         new("mask", FieldShape.Section),
         new("inpaint", FieldShape.Section),
         new("img2img", FieldShape.Section),
+        new("finish", FieldShape.Section),
+    ];
+
+    public static readonly IReadOnlyList<FieldSpec> Finish =
+    [
+        new("spec", FieldShape.Scalar),
+        new("background", FieldShape.Scalar),
+        new("dpi", FieldShape.Scalar),
+        new("kb", FieldShape.Scalar),
+        new("sheet", FieldShape.Scalar),
+        new("format", FieldShape.Scalar),
     ];
 
     public static readonly IReadOnlyList<FieldSpec> Interrogate =
@@ -124,6 +135,7 @@ internal static class RecipeSchema
         ["mask"] => Mask,
         ["inpaint"] => Inpaint,
         ["img2img"] => Img2Img,
+        ["finish"] => Finish,
         ["inpaint" or "img2img", "controlnet", _] => Unit,
         _ => null,
     };

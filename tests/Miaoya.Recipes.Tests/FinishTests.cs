@@ -1,0 +1,68 @@
+namespace Miaoya.Recipes.Tests;
+
+/// <summary>The optional <c>finish:</c> section (ID-photo finishing after the last step).</summary>
+public class FinishTests
+{
+    private const string WithFinish = TestFiles.MinimalV1 + """
+
+        finish:
+          spec: cn-1inch
+          background: blue
+          dpi: 254
+          kb: 40
+          sheet: 6inch
+          format: jpeg
+        """;
+
+    [Fact]
+    public void A_finish_section_is_read_and_written_back()
+    {
+        var recipe = RecipeLoader.Parse(WithFinish, "recipes/test.yaml");
+        Assert.Equal(new FinishSettings("cn-1inch", "blue", 254, 40, FinishSheet.SixInch, FinishFormat.Jpeg), recipe.Finish);
+        Assert.Equal(recipe, RecipeLoader.Parse(RecipeYaml.Write(recipe), "recipes/test.yaml"));
+        Assert.Null(RecipeLoader.Parse(TestFiles.MinimalV1, "recipes/test.yaml").Finish);
+    }
+
+    [Fact]
+    public void Defaults_are_white_300_dpi_no_sheet_and_hex_or_gradient_backgrounds_round_trip()
+    {
+        var recipe = RecipeLoader.Parse(TestFiles.MinimalV1 + "\nfinish:\n  spec: icao-35x45\n", "recipes/test.yaml");
+        Assert.Equal(new FinishSettings("icao-35x45", "white", 300, null, FinishSheet.None, null), recipe.Finish);
+        foreach (var background in (string[])["\"#438EDB\"", "gradient:white:blue", "keep"])
+        {
+            var r = RecipeLoader.Parse(TestFiles.MinimalV1 + $"\nfinish:\n  spec: us-2x2\n  background: {background}\n", "recipes/test.yaml");
+            Assert.Equal(r, RecipeLoader.Parse(RecipeYaml.Write(r), "recipes/test.yaml"));
+        }
+    }
+
+    [Fact]
+    public void Every_finish_problem_is_reported_with_its_place()
+    {
+        var yaml = TestFiles.MinimalV1 + """
+
+            finish:
+              spec: cn-1inh
+              background: purple
+              dpi: 72
+              sheet: 5inch
+              colour: blue
+            """;
+        Assert.Equal(
+            [
+                "recipes/test.yaml:16:9: finish.spec: 'cn-1inh' is not an ID-photo spec (did you mean 'cn-1inch'?); the specs are cn-1inch, cn-1inch-large, cn-1inch-small, cn-2inch, cn-2inch-small, cn-passport-visa, icao-35x45, us-2x2 (recipes/id-specs/)",
+                "recipes/test.yaml:17:15: finish.background: 'purple' is not a background: use keep, a colour (white, blue, red, off-white, light-grey), #RRGGBB, or gradient:TOP:BOTTOM",
+                "recipes/test.yaml:18:8: finish.dpi: 72 is not one of 300, 254, 350",
+                "recipes/test.yaml:19:10: finish.sheet: '5inch' is not one of none, 6inch, a4 (did you mean '6inch'?)",
+                "recipes/test.yaml:20:3: finish.colour: unknown key 'colour'; known keys here: spec, background, dpi, kb, sheet, format",
+            ],
+            TestFiles.Problems(yaml));
+    }
+
+    [Fact]
+    public void Set_overrides_reach_finish()
+    {
+        var recipe = RecipeLoader.Parse(WithFinish, "recipes/test.yaml", ["finish.kb=20", "finish.sheet=a4"]);
+        Assert.Equal(20, recipe.Finish!.Kb);
+        Assert.Equal(FinishSheet.A4, recipe.Finish.Sheet);
+    }
+}
