@@ -359,7 +359,7 @@ public sealed partial class MockWebUiServer
                 }
                 else
                 {
-                    output = Painter.Generate(s, prompt, g.Width, g.Height);
+                    output = _options.Txt2ImgImage?.Invoke(prompt, s, g.Width, g.Height) ?? Painter.Generate(s, prompt, g.Width, g.Height);
                 }
 
                 using (output)
