@@ -16,6 +16,8 @@ internal static class CliApp
         FaceSwapCommand.Create(),
         ProbeCommand.Create(),
         MockWebUiCommand.Create(),
+        DatasetCommand.Create(),
+        LoraCommand.Create(),
     };
 
     /// <summary>

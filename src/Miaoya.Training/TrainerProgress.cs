@@ -81,7 +81,7 @@ public sealed partial class TrainerProgressParser
     }
 
     // "steps:  45%|####5     | 450/1000 [01:23<01:42,  5.36it/s, avr_loss=0.0812]"; rate may be "?it/s" at the start.
-    [GeneratedRegex(@"(?:^|\s)steps:\s*\d+%\|[^|]*\|\s*(?<n>\d+)/(?<total>\d+)\s*\[(?<elapsed>[\d:]+)<(?<left>[\d:?]+),\s*(?<rate>[\d.?]+)(?<unit>it/s|s/it)(?:,\s*(?<postfix>[^\]]*))?\]", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^\s*steps:\s*\d+%\|[^|]*\|\s*(?<n>\d+)/(?<total>\d+)\s*\[(?<elapsed>[\d:]+)<(?<left>[\d:?]+),\s*(?<rate>[\d.?]+)(?<unit>it/s|s/it)(?:,\s*(?<postfix>[^\]]*))?\]", RegexOptions.CultureInvariant)]
     private static partial Regex StepsBar();
 
     [GeneratedRegex(@"(?:^|[\s,])avr_loss=([-+\d.eE]+|nan|inf)", RegexOptions.CultureInvariant)]

@@ -97,10 +97,13 @@ public sealed record TrainOptions
     public IReadOnlyCollection<string>? Only { get; init; }
 
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
+    /// <summary>Write the configs and commands, train nothing.</summary>
+    public bool DryRun { get; init; }
 }
 
 /// <summary>What happened to one set.</summary>
-public sealed record SetOutcome(string Set, TrainingStatus Status, bool Skipped, string OutputFile, string? Error);
+public sealed record SetOutcome(string Set, TrainingStatus Status, bool Skipped, string OutputFile, string? Error, string Command = "");
 
 /// <summary>
 /// Trains every parameter set of a recipe on a prepared dataset, one after the other, through a configured trainer
@@ -194,13 +197,18 @@ public static class TrainingRun
             && previous.OutputSha256 == JsonFiles.Sha256(paths.OutputFile))
         {
             log?.Invoke($"[{set.Name}] already trained: {paths.OutputFile}");
-            return new SetOutcome(set.Name, TrainingStatus.Done, true, paths.OutputFile, null);
+            return new SetOutcome(set.Name, TrainingStatus.Done, true, paths.OutputFile, null, command);
         }
 
         Directory.CreateDirectory(paths.SetFolder);
         await AtomicFile.WriteAllBytesAsync(paths.ConfigFile, System.Text.Encoding.UTF8.GetBytes(config), cancellationToken);
         await AtomicFile.WriteAllBytesAsync(paths.DatasetConfigFile, System.Text.Encoding.UTF8.GetBytes(datasetConfig), cancellationToken);
         await AtomicFile.WriteAllBytesAsync(Path.Combine(paths.SetFolder, "command.txt"), System.Text.Encoding.UTF8.GetBytes($"cd {KohyaConfig.ShellQuote(Path.GetFullPath(options.TrainerDir))} && {command}\n"), cancellationToken);
+
+        if (options.DryRun)
+        {
+            return new SetOutcome(set.Name, TrainingStatus.Pending, false, paths.OutputFile, null, command);
+        }
 
         // A stale file from an earlier attempt must not pass for this run's output.
         File.Delete(paths.OutputFile);
@@ -276,7 +284,7 @@ public static class TrainingRun
         log?.Invoke(error is null
             ? string.Create(CultureInfo.InvariantCulture, $"[{set.Name}] done: {paths.OutputFile}")
             : $"[{set.Name}] FAILED: {error}");
-        return new SetOutcome(set.Name, final.Status, false, paths.OutputFile, error);
+        return new SetOutcome(set.Name, final.Status, false, paths.OutputFile, error, command);
     }
 
     private static string Quote(IReadOnlyList<string> tail) =>
