@@ -179,7 +179,7 @@ public static class DatasetPreparer
         }
 
         var reports = new List<PhotoReport>();
-        var images = new Dictionary<PhotoReport, (Image<Rgb24> Image, DetectedFace? Face)>();
+        var images = new Dictionary<PhotoReport, (Image<Rgb24> Image, DetectedFace? Face)>(ReferenceEqualityComparer.Instance);
         var hashes = new List<(string File, ulong Hash)>();
         try
         {
@@ -338,7 +338,7 @@ public static class DatasetPreparer
             await AtomicFile.WriteAllBytesAsync(reportHtml, System.Text.Encoding.UTF8.GetBytes(QaReport.Html(options.Name, trigger, reports)), cancellationToken);
             if (training.Count == 0)
             {
-                throw new TrainingException($"no usable photo in {options.PhotosDir} ({reports.Count} rejected); see {reportHtml}.", badInput: true);
+                throw new TrainingException($"no usable photo in {options.PhotosDir} ({reports.Count(r => r.Status == PhotoStatus.Rejected)} of {reports.Count} rejected); see {reportHtml}.", badInput: true);
             }
 
             await JsonFiles.WriteAsync(Path.Combine(outDir, DatasetManifest.FileName), manifest, cancellationToken);

@@ -41,7 +41,20 @@ internal static class Photos
     public static Image<Rgb24> Good(int variant)
     {
         var a = TestFiles.Astronaut();
-        switch (variant % 6)
+        if (variant >= 6)
+        {
+            // More framings: the photo on canvases of different sizes, places and colours (distinct perceptual hashes).
+            var k = variant - 6;
+            if (k % 2 == 1)
+            {
+                a.Mutate(c => c.Flip(FlipMode.Horizontal));
+            }
+
+            var grey = (byte)(40 + (k * 37 % 180));
+            return OnCanvas(a, 560 + (k * 90), 600 + (k % 3 * 80), k * 40, k % 3 * 40, new Rgb24(grey, (byte)(255 - grey), (byte)(k * 50 % 256)));
+        }
+
+        switch (variant)
         {
             case 0:
                 return a;
@@ -161,7 +174,7 @@ internal static class Photos
             SavePng(TinyFace(), Path.Combine(folder, "tiny-face.png"));
             SavePng(TwoFaces(), Path.Combine(folder, "two-faces.png"));
             SavePng(NoFace(), Path.Combine(folder, "no-face.png"));
-            File.Copy(Path.Combine(folder, "good01.jpg"), Path.Combine(folder, "good01-copy.jpg"));
+            File.Copy(Path.Combine(folder, "good01.jpg"), Path.Combine(folder, "good01copy.jpg"));
             using var rotatedSource = OnCanvas(TestFiles.Astronaut(), 640, 760, 60, 200, new Rgb24(200, 190, 170));
             File.WriteAllBytes(Path.Combine(folder, "rotated-exif.jpg"), ExifRotatedJpeg(rotatedSource));
         }
