@@ -95,7 +95,7 @@ public class TrainingTests(SmallDataset data) : IClassFixture<SmallDataset>
         // Again: nothing is retrained. Then one changed set is retrained, alone.
         var again = await TrainingRun.TrainAsync(options);
         Assert.All(again, o => Assert.True(o.Skipped));
-        var changed = await TrainingRun.TrainAsync(options with { Recipe = LoraTrainingRecipe.Load(LoraTrainingRecipe.BuiltInName, ["3.max_train_steps=40", "4.max_train_steps=30", "1.max_train_epochs=2", "2.max_train_epochs=1", "r16-prodigy.network_dim=8"]) });
+        var changed = await TrainingRun.TrainAsync(options with { Recipe = LoraTrainingRecipe.Load(LoraTrainingRecipe.BuiltInName, ["3.max_train_steps=40", "4.max_train_steps=30", "1.max_train_epochs=2", "2.max_train_epochs=1", "r16-prodigy.network_dim=32"]) });
         Assert.Equal(["r16-prodigy"], changed.Where(o => !o.Skipped).Select(o => o.Set));
     }
 
