@@ -145,6 +145,11 @@ public static class LoraPicker
 
         var ranking = scores.OrderByDescending(s => s.Score).ThenBy(s => s.Set, StringComparer.Ordinal).Select((s, i) => s with { Rank = i + 1 }).ToArray();
         var best = ranking[0];
+        if (ranking.All(r => r.FacesFound == 0))
+        {
+            log?.Invoke("warning: no validation portrait shows a face, so the scores cannot tell the LoRAs apart; look at compare.html and choose with --pick.");
+        }
+
         var chosen = picked is null ? best : ranking.First(s => s.Set == picked.Name);
         var choice = new LoraChoice(chosen.Set, chosen.Lora, manifest.Trigger, picked is null ? "score" : "user", chosen.Score, ranking, DateTimeOffset.UtcNow);
         await JsonFiles.WriteAsync(Path.Combine(runDir, "scores.json"), ranking, cancellationToken);

@@ -29,10 +29,11 @@ internal static class MockWebUiCommand
         var auth = CliOptions.Auth();
         var listen = new Option<bool>("--listen") { Description = "Listen on all interfaces instead of loopback only (as the WebUI's --listen)" };
         var seed = new Option<int?>("--seed") { Description = "Seed for the fail-rate decisions, for repeatable runs" };
+        var loraDir = new Option<DirectoryInfo?>("--lora-dir") { Description = "A LoRA folder: its *.safetensors are listed after POST /sdapi/v1/refresh-loras (as models/Lora)" };
 
         var command = new Command("mock-webui", "Run a mock AUTOMATIC1111 WebUI (ControlNet, WD14 tagger, rembg) until Ctrl+C.")
         {
-            port, profile, latency, failRate, auth, listen, seed,
+            port, profile, latency, failRate, auth, listen, seed, loraDir,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -45,6 +46,7 @@ internal static class MockWebUiCommand
                 Auth = result.GetValue(auth),
                 ListenOnAllInterfaces = result.GetValue(listen),
                 Seed = result.GetValue(seed),
+                LoraDirectory = result.GetValue(loraDir)?.FullName,
             });
             Console.WriteLine($"Mock WebUI ({ProfileName(server.Profile)}) listening on {server.Url}");
             Console.WriteLine($"  try: curl {server.Url}sdapi/v1/sd-models");

@@ -44,7 +44,13 @@ internal static class TrainingCli
         }
 
         var path = Path.Combine(models.FullName, ModelRegistry.ArcFace.FileName);
-        return File.Exists(path) ? (path, null) : (null, $"--models {models.FullName}: no {ModelRegistry.ArcFace.FileName} (insightface's buffalo_l pack)");
+        if (!File.Exists(path))
+        {
+            return (null, $"--models {models.FullName}: no {ModelRegistry.ArcFace.FileName} (insightface's buffalo_l pack)");
+        }
+
+        Console.Error.WriteLine(ModelRegistry.LicenceNotice);
+        return (path, null);
     }
 
     public static WebUiEndpoint Endpoint(Uri? url, string? auth) => WebUiEndpoint.WithAuth(url ?? new Uri("http://127.0.0.1:7860"), auth);
