@@ -107,7 +107,8 @@ public sealed record DatasetOptions
 
     public double MaxYaw { get; init; } = 0.45;
 
-    public double MaxRollDegrees { get; init; } = 30;
+    /// <summary>Head roll beyond this rejects the photo; generous, since BlazeFace's eye points alone can tilt an upright face by 20-30° and a tilted head is fine to train on (a sideways photo without EXIF is ~90°).</summary>
+    public double MaxRollDegrees { get; init; } = 45;
 
     public double MinEyesToMouth { get; init; } = 0.55;
 

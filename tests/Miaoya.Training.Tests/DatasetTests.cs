@@ -61,6 +61,15 @@ public class DatasetTests(PreparedDataset prepared) : IClassFixture<PreparedData
     }
 
     [Fact]
+    public void Prepare_SidewaysPhotoWithoutExif_IsRejected()
+    {
+        var photo = prepared.Photo("sideways-no-exif.png");
+
+        Assert.Equal(PhotoStatus.Rejected, photo.Status);
+        Assert.Contains(photo.Reasons, r => r.StartsWith("extreme pose", StringComparison.Ordinal) || r == "no face found");
+    }
+
+    [Fact]
     public void Prepare_AcceptsTheGoodPhotosAndTheExifRotatedOne()
     {
         var accepted = prepared.Result.Photos.Where(p => p.Status == PhotoStatus.Accepted).Select(p => p.File).ToArray();

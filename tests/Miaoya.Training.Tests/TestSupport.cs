@@ -175,6 +175,9 @@ internal static class Photos
             SavePng(TwoFaces(), Path.Combine(folder, "two-faces.png"));
             SavePng(NoFace(), Path.Combine(folder, "no-face.png"));
             File.Copy(Path.Combine(folder, "good01.jpg"), Path.Combine(folder, "good01copy.jpg"));
+            using var sideways = Good(2);
+            sideways.Mutate(c => c.Rotate(RotateMode.Rotate90));
+            sideways.SaveAsPng(Path.Combine(folder, "sideways-no-exif.png"));
             using var rotatedSource = OnCanvas(TestFiles.Astronaut(), 640, 760, 60, 200, new Rgb24(200, 190, 170));
             File.WriteAllBytes(Path.Combine(folder, "rotated-exif.jpg"), ExifRotatedJpeg(rotatedSource));
         }
