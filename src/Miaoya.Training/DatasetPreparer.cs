@@ -173,10 +173,18 @@ public static class DatasetPreparer
 
         var outDir = Path.GetFullPath(options.OutDir);
         Directory.CreateDirectory(outDir);
-        // Our own outputs from an earlier prepare are replaced, never mixed with the new ones.
-        foreach (var stale in Directory.GetDirectories(outDir).Where(d => Path.GetFileName(d) is "img" or "heldout" or "qa" || Path.GetFileName(d).StartsWith("img-", StringComparison.Ordinal)))
+        // Our own outputs from an earlier prepare are replaced, never mixed with the new ones; folders of the same names
+        // that are not ours (no dataset.json) are never deleted.
+        var stale = Directory.GetDirectories(outDir).Where(d => Path.GetFileName(d) is "img" or "heldout" or "qa" || Path.GetFileName(d).StartsWith("img-", StringComparison.Ordinal)).ToArray();
+        var photosFull = Path.GetFullPath(options.PhotosDir).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        if (stale.Length > 0 && (!File.Exists(Path.Combine(outDir, DatasetManifest.FileName)) || stale.Any(d => photosFull.StartsWith(d + Path.DirectorySeparatorChar, StringComparison.Ordinal))))
         {
-            Directory.Delete(stale, recursive: true);
+            throw new TrainingException($"--out {outDir}: already holds {string.Join(", ", stale.Select(Path.GetFileName))} that is not an earlier dataset of this command (or holds the photos); choose an empty or new folder.", badInput: true);
+        }
+
+        foreach (var folder in stale)
+        {
+            Directory.Delete(folder, recursive: true);
         }
 
         var reports = new List<PhotoReport>();

@@ -214,6 +214,50 @@ public class DatasetTests(PreparedDataset prepared) : IClassFixture<PreparedData
         }
     }
 
+    [Fact]
+    public async Task Prepare_OutFolderWithForeignImgFolder_IsRefused_NothingDeleted()
+    {
+        var output = TestFiles.NewFolder("foreign");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(output, "img"));
+            File.WriteAllText(Path.Combine(output, "img", "mine.txt"), "keep");
+
+            var e = await Assert.ThrowsAsync<TrainingException>(() => DatasetPreparer.PrepareAsync(new DatasetOptions { PhotosDir = prepared.PhotosDir, Name = "x", OutDir = output }, TestFiles.Detector));
+
+            Assert.Contains("already holds img that is not an earlier dataset", e.Message, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(output, "img", "mine.txt")));
+        }
+        finally
+        {
+            Directory.Delete(output, true);
+        }
+    }
+
+    [Fact]
+    public async Task Prepare_Again_ReplacesTheEarlierDataset()
+    {
+        var output = TestFiles.NewFolder("again");
+        var photos = TestFiles.NewFolder("again-photos");
+        try
+        {
+            Photos.SaveJpeg(Photos.Good(0), Path.Combine(photos, "a.jpg"));
+            Photos.SaveJpeg(Photos.Good(1), Path.Combine(photos, "b.jpg"));
+            await DatasetPreparer.PrepareAsync(new DatasetOptions { PhotosDir = photos, Name = "x", OutDir = output, Resolutions = [TrainingResolution.Square512] }, TestFiles.Detector);
+            File.Delete(Path.Combine(photos, "b.jpg"));
+
+            var again = await DatasetPreparer.PrepareAsync(new DatasetOptions { PhotosDir = photos, Name = "x", OutDir = output, Resolutions = [TrainingResolution.Square512] }, TestFiles.Detector);
+
+            Assert.Equal(["001.png"], again.Manifest.Images);
+            Assert.Equal(["001.face.txt", "001.png", "001.txt"], Directory.GetFiles(Path.Combine(output, "img", "10_x")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(output, true);
+            Directory.Delete(photos, true);
+        }
+    }
+
     [Theory]
     [InlineData("bad name")]
     [InlineData("")]
