@@ -20,6 +20,8 @@ internal static class CliApp
         SweepCommand.Create(),
         CompareCommand.Create(),
         IdPhotoCommand.Create(),
+        DatasetCommand.Create(),
+        LoraCommand.Create(),
     };
 
     /// <summary>

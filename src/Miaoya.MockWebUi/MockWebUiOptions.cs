@@ -40,6 +40,17 @@ public sealed class MockWebUiOptions
     /// (model_name), LoRA, embedding or ControlNet model (without its [hash]) to leave out of the listings.
     /// </summary>
     public ISet<string> Without { get; } = new HashSet<string>(StringComparer.Ordinal);
+    /// A LoRA folder like the WebUI's models/Lora: its *.safetensors are scanned at start and again on
+    /// POST /sdapi/v1/refresh-loras (not on every GET, as the real server), and GET /sdapi/v1/loras lists them after the
+    /// built-in LoRAs. Null: the built-ins only.
+    /// </summary>
+    public string? LoraDirectory { get; set; }
+
+    /// <summary>
+    /// Optional stand-in for txt2img's painted image: called with (prompt, seed, width, height); a non-null result
+    /// (disposed by the mock) is sent instead. Lets tests return a face where the real box would render one.
+    /// </summary>
+    public Func<string, long, int, int, SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgba32>?>? Txt2ImgImage { get; set; }
 
     /// <summary>Names accepted by <see cref="ParseProfile"/>.</summary>
     public static IReadOnlyList<string> ProfileNames { get; } = ["webui-1.10", "webui-1.8"];

@@ -359,7 +359,7 @@ public sealed partial class MockWebUiServer
                 }
                 else
                 {
-                    output = Painter.Generate(s, prompt, g.Width, g.Height);
+                    output = PaintTxt2Img(s, prompt, g.Width, g.Height);
                 }
 
                 using (output)
@@ -454,6 +454,17 @@ public sealed partial class MockWebUiServer
                 d.Dispose();
             }
         }
+    }
+
+    /// <summary>txt2img's image: the test hook's (MockWebUiOptions.Txt2ImgImage) when it gives one, else the painted gradient.</summary>
+    private Image<Rgba32> PaintTxt2Img(long seed, string prompt, int width, int height)
+    {
+        if (_options.Txt2ImgImage?.Invoke(prompt, seed, width, height) is { } image)
+        {
+            return image;
+        }
+
+        return Painter.Generate(seed, prompt, width, height);
     }
 
     private string Infotext(PreparedGeneration g, string prompt, string negative, long seed, double denoise, JsonObject extra)

@@ -21,6 +21,31 @@ public sealed partial class MockWebUiServer
 
     private bool IsV110 => Profile == MockWebUiProfile.WebUi110;
 
+    private string[] _scannedLoras = [];
+
+    /// <summary>Rescans <see cref="MockWebUiOptions.LoraDirectory"/> (refresh-loras).</summary>
+    private void ScanLoras()
+    {
+        var folder = _options.LoraDirectory;
+        var found = folder is not null && Directory.Exists(folder)
+            ? Directory.GetFiles(folder, "*.safetensors").Order(StringComparer.Ordinal).ToArray()
+            : [];
+        Volatile.Write(ref _scannedLoras, found);
+    }
+
+    /// <summary>The built-in LoRAs, then those found in the LoRA folder at the last scan.</summary>
+    private JsonArray AllLoras()
+    {
+        var list = Catalog.Loras();
+        foreach (var path in Volatile.Read(ref _scannedLoras))
+        {
+            var name = Path.GetFileNameWithoutExtension(path);
+            list.Add(new JsonObject { ["name"] = name, ["alias"] = name, ["path"] = path, ["metadata"] = new JsonObject() });
+        }
+
+        return list;
+    }
+
     private async Task<MockHttpResult> RouteAsync(IRequestMessage request, string path)
     {
         var get = string.Equals(request.Method, "GET", StringComparison.OrdinalIgnoreCase);
@@ -35,8 +60,13 @@ public sealed partial class MockWebUiServer
         switch (path)
         {
             case "/sdapi/v1/loras":
-                return get ? MockHttpResult.Json(Without(Catalog.Loras(), "name")) : MockHttpResult.MethodNotAllowed();
+                return get ? MockHttpResult.Json(Without(AllLoras(), "name")) : MockHttpResult.MethodNotAllowed();
             case "/sdapi/v1/refresh-loras":
+                if (post)
+                {
+                    ScanLoras();
+                }
+
                 return post ? MockHttpResult.Null() : MockHttpResult.MethodNotAllowed();
             case "/controlnet/version":
                 // {"version":3} from CN 1.1.448 (pydantic unit), 2 before (CN api.py:50-52; external_code.py:26-27)

@@ -37,6 +37,7 @@ public sealed partial class MockWebUiServer : IDisposable
         _random = options.Seed is { } seed ? new Random(seed) : new Random();
         _credentials = ParseCredentials(options.Auth);
         _optionValues = DefaultOptions();
+        ScanLoras();
         var host = options.ListenOnAllInterfaces ? "0.0.0.0" : "127.0.0.1";
         WireMock = WireMockServer.Start(new WireMockServerSettings
         {

@@ -30,10 +30,11 @@ internal static class MockWebUiCommand
         var listen = new Option<bool>("--listen") { Description = "Listen on all interfaces instead of loopback only (as the WebUI's --listen)" };
         var seed = new Option<int?>("--seed") { Description = "Seed for the fail-rate decisions, for repeatable runs" };
         var without = new Option<string[]>("--without") { Description = "What the box lacks (repeatable): controlnet, tagger, rembg, or a checkpoint, LoRA, embedding or ControlNet model name", HelpName = "NAME" };
+        var loraDir = new Option<DirectoryInfo?>("--lora-dir") { Description = "A LoRA folder: its *.safetensors are listed after POST /sdapi/v1/refresh-loras (as models/Lora)" };
 
         var command = new Command("mock-webui", "Run a mock AUTOMATIC1111 WebUI (ControlNet, WD14 tagger, rembg) until Ctrl+C.")
         {
-            port, profile, latency, failRate, auth, listen, seed, without,
+            port, profile, latency, failRate, auth, listen, seed, without, loraDir,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -46,6 +47,7 @@ internal static class MockWebUiCommand
                 Auth = result.GetValue(auth),
                 ListenOnAllInterfaces = result.GetValue(listen),
                 Seed = result.GetValue(seed),
+                LoraDirectory = result.GetValue(loraDir)?.FullName,
             };
             foreach (var name in result.GetValue(without) ?? [])
             {

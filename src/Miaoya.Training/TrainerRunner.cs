@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Miaoya.Training;
+
+/// <summary>What a finished trainer process left behind.</summary>
+public sealed record TrainerResult(int ExitCode, TrainerProgress? LastProgress, IReadOnlyList<string> Tail);
+
+/// <summary>
+/// Runs a trainer command through the shell (<c>/bin/sh -c</c>; <c>cmd /c</c> on Windows) in a working folder, tees its
+/// stdout and stderr into a log file, splits them at <c>\r</c> and <c>\n</c> (tqdm redraws its bar with <c>\r</c>) and
+/// parses progress from them. Cancelling kills the whole process tree (accelerate starts python workers as children).
+/// <c>PYTHONUNBUFFERED=1</c> is set so Python's prints are not held back in a pipe buffer.
+/// </summary>
+public static partial class TrainerRunner
+{
+    private const int TailLines = 400;
+
+    public static async Task<TrainerResult> RunAsync(
+        string command,
+        string workingDirectory,
+        string logFile,
+        Action<TrainerProgress>? onProgress,
+        IReadOnlyDictionary<string, string>? environment = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(command);
+        ArgumentException.ThrowIfNullOrWhiteSpace(workingDirectory);
+        ArgumentException.ThrowIfNullOrWhiteSpace(logFile);
+        if (!Directory.Exists(workingDirectory))
+        {
+            throw new TrainingException($"trainer folder {workingDirectory} does not exist (--trainer-dir: the sd-scripts checkout).", badInput: true);
+        }
+
+        var info = OperatingSystem.IsWindows()
+            ? new ProcessStartInfo("cmd.exe") { ArgumentList = { "/c", command } }
+            : new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", command } };
+        info.WorkingDirectory = workingDirectory;
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.RedirectStandardInput = true;
+        info.UseShellExecute = false;
+        info.StandardOutputEncoding = Encoding.UTF8;
+        info.StandardErrorEncoding = Encoding.UTF8;
+        info.Environment["PYTHONUNBUFFERED"] = "1";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logFile))!);
+        await using var log = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { AutoFlush = true };
+        var parser = new TrainerProgressParser();
+        var tail = new Queue<string>();
+        var gate = new object();
+
+        void OnLine(string line, bool redraw)
+        {
+            lock (gate)
+            {
+                if (parser.Feed(line))
+                {
+                    onProgress?.Invoke(parser.Latest!);
+                }
+
+                // Bar redraws are kept out of the tail (only the last state of a bar is worth quoting).
+                if (!redraw && line.Length > 0)
+                {
+                    tail.Enqueue(line);
+                    if (tail.Count > TailLines)
+                    {
+                        tail.Dequeue();
+                    }
+                }
+            }
+        }
+
+        using var process = new Process { StartInfo = info };
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new TrainingException($"could not start the trainer ({info.FileName}): {e.Message}", inner: e);
+        }
+
+        process.StandardInput.Close();
+        await using var registration = cancellationToken.Register(() =>
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // already exited
+            }
+        });
+
+        var stdout = PumpAsync(process.StandardOutput, log, gate, OnLine);
+        var stderr = PumpAsync(process.StandardError, log, gate, OnLine);
+        await Task.WhenAll(stdout, stderr).ConfigureAwait(false);
+        await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (gate)
+        {
+            return new TrainerResult(process.ExitCode, parser.Latest, tail.ToArray());
+        }
+    }
+
+    private static async Task PumpAsync(StreamReader reader, StreamWriter log, object gate, Action<string, bool> onLine)
+    {
+        var buffer = new char[4096];
+        var line = new StringBuilder();
+        int read;
+        while ((read = await reader.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+        {
+            lock (gate)
+            {
+#pragma warning disable VSTHRD103 // one small write under the lock shared with the other stream; the log is a local file
+                log.Write(buffer, 0, read);
+#pragma warning restore VSTHRD103
+            }
+
+            for (var i = 0; i < read; i++)
+            {
+                var c = buffer[i];
+                if (c is '\r' or '\n')
+                {
+                    // "\r\n" ends a line; a lone "\r" is a redraw of the same line.
+                    var redraw = c == '\r' && !(i + 1 < read && buffer[i + 1] == '\n');
+                    if (line.Length > 0 || c == '\n')
+                    {
+                        onLine(line.ToString(), redraw);
+                    }
+
+                    line.Clear();
+                }
+                else
+                {
+                    line.Append(c);
+                }
+            }
+        }
+
+        if (line.Length > 0)
+        {
+            onLine(line.ToString(), false);
+        }
+    }
+
+    /// <summary>
+    /// The log lines worth quoting when training failed: the last Python traceback through to the end; else the lines
+    /// that name an error; else the last lines. Never empty: says so when the trainer printed nothing.
+    /// </summary>
+    public static IReadOnlyList<string> RelevantLines(IReadOnlyList<string> tail, int max = 25)
+    {
+        ArgumentNullException.ThrowIfNull(tail);
+        if (tail.Count == 0)
+        {
+            return ["(the trainer printed nothing: check that the command runs by itself in the trainer folder)"];
+        }
+
+        var start = -1;
+        for (var i = tail.Count - 1; i >= 0; i--)
+        {
+            if (tail[i].Contains("Traceback (most recent call last)", StringComparison.Ordinal))
+            {
+                start = i;
+                break;
+            }
+        }
+
+        IReadOnlyList<string> lines;
+        if (start >= 0)
+        {
+            lines = tail.Skip(start).ToArray();
+        }
+        else
+        {
+            var errors = tail.Where(l => ErrorWord().IsMatch(l)).ToArray();
+            lines = errors.Length > 0 ? errors : tail;
+        }
+
+        if (lines.Count <= max)
+        {
+            return lines;
+        }
+
+        // Keep the head of a traceback and the final exception line(s).
+        return [.. lines.Take(4), $"… ({lines.Count - max + 1} lines left out)", .. lines.Skip(lines.Count - (max - 5))];
+    }
+
+    [GeneratedRegex(@"(?i)(\berror\b|exception|\bfatal\b|\bkilled\b|out of memory|not found|no such file|errno)")]
+    private static partial Regex ErrorWord();
+}
