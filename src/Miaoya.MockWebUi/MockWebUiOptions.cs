@@ -40,6 +40,8 @@ public sealed class MockWebUiOptions
     /// (model_name), LoRA, embedding or ControlNet model (without its [hash]) to leave out of the listings.
     /// </summary>
     public ISet<string> Without { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>
     /// A LoRA folder like the WebUI's models/Lora: its *.safetensors are scanned at start and again on
     /// POST /sdapi/v1/refresh-loras (not on every GET, as the real server), and GET /sdapi/v1/loras lists them after the
     /// built-in LoRAs. Null: the built-ins only.
