@@ -38,6 +38,9 @@ public abstract class SqlJobStore : IJobStore
     /// <summary>Starts a transaction that may write (SQLite: BEGIN IMMEDIATE, which takes the write lock up front).</summary>
     private protected abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
 
+    /// <summary>Starts a read-only transaction with one snapshot for all its statements (a job and its steps agree).</summary>
+    private protected abstract Task<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken);
+
     /// <summary>Appended to the claim query (PostgreSQL: FOR UPDATE OF s, j SKIP LOCKED).</summary>
     private protected abstract string ClaimLockClause { get; }
 
@@ -144,7 +147,11 @@ public abstract class SqlJobStore : IJobStore
         var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            return await ReadJobAsync(connection, null, id, cancellationToken).ConfigureAwait(false);
+            var tx = await BeginReadAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (tx.ConfigureAwait(false))
+            {
+                return await ReadJobAsync(connection, tx, id, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -153,11 +160,13 @@ public abstract class SqlJobStore : IJobStore
         var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
+            var tx = await BeginReadAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using var txScope = tx.ConfigureAwait(false);
             var ids = new List<string>();
             var sql = state is null
                 ? "SELECT id FROM jobs ORDER BY seq LIMIT @limit"
                 : "SELECT id FROM jobs WHERE state = @state ORDER BY seq LIMIT @limit";
-            var command = Command(connection, null, sql, ("limit", (long)limit), ("state", state is null ? null : Name(state.Value)));
+            var command = Command(connection, tx, sql, ("limit", (long)limit), ("state", state is null ? null : Name(state.Value)));
             await using (command.ConfigureAwait(false))
             {
                 var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -173,7 +182,7 @@ public abstract class SqlJobStore : IJobStore
             var jobs = new List<JobRecord>(ids.Count);
             foreach (var id in ids)
             {
-                if (await ReadJobAsync(connection, null, id, cancellationToken).ConfigureAwait(false) is { } job)
+                if (await ReadJobAsync(connection, tx, id, cancellationToken).ConfigureAwait(false) is { } job)
                 {
                     jobs.Add(job);
                 }

@@ -80,6 +80,10 @@ public sealed class SqliteJobStore : SqlJobStore
         // deferred: false → BEGIN IMMEDIATE: the write lock is taken before the first read, so a claim's SELECT and UPDATE are atomic.
         Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
 
+    private protected override Task<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        // A deferred transaction reads one WAL snapshot and takes no write lock.
+        Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: true));
+
     private protected override string ClaimLockClause => string.Empty;
 
     private protected override string RowLockClause => string.Empty;
