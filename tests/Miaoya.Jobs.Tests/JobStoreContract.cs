@@ -325,6 +325,22 @@ public abstract class JobStoreContract : IAsyncLifetime
     }
 
     [ContractFact]
+    public async Task Cancel_ThenTheWorkerCompletes_TheStepStaysCancelledWithoutOutputs()
+    {
+        var job = await Store.CreateJobAsync(Job("v1", "inpaint"));
+        var lease = (await Store.ClaimNextStepAsync("w1", Lease))!;
+        await Store.CancelJobAsync(job.Id);
+
+        Assert.Equal(StepOutcome.Cancelled, await Store.CompleteStepAsync(lease, [new StepOutput("final.png", "ee")]));
+        Assert.Equal(StepOutcome.LeaseLost, await Store.CompleteStepAsync(lease, [new StepOutput("final.png", "ee")])); // said once
+
+        var after = (await Store.GetJobAsync(job.Id))!;
+        Assert.Equal((JobState.Cancelled, StepState.Cancelled, false), (after.State, after.Steps[0].State, after.Steps[0].CancelRequested));
+        Assert.Empty(after.Steps[0].Outputs);
+        Assert.Equal(new DeletedJob(job.Id, "/runs/v1", null), await Store.DeleteJobAsync(job.Id));
+    }
+
+    [ContractFact]
     public async Task Cancel_LeavesAFinishedJobAsItIs()
     {
         var job = await Store.CreateJobAsync(Job("quick", "one"));
