@@ -20,8 +20,11 @@ public interface IJobStore : IAsyncDisposable
     /// <summary>
     /// Claims the next runnable step for <paramref name="worker"/>: the first not-yet-succeeded step of the oldest queued or
     /// running job whose retry time has come and that no live lease holds. Null when there is none right now.
+    /// <paramref name="stepNames"/>: only steps with these names (e.g. a local worker takes mask/faceswap while the remote
+    /// workers take the generation calls); null: any step.
     /// </summary>
-    Task<StepLease?> ClaimNextStepAsync(string worker, TimeSpan leaseDuration, CancellationToken cancellationToken = default);
+    Task<StepLease?> ClaimNextStepAsync(
+        string worker, TimeSpan leaseDuration, IReadOnlyCollection<string>? stepNames = null, CancellationToken cancellationToken = default);
 
     /// <summary>Extends the lease to now + <paramref name="leaseDuration"/>; says whether to go on, interrupt, or drop the work.</summary>
     Task<LeaseStatus> HeartbeatAsync(StepLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken = default);

@@ -192,12 +192,18 @@ public abstract class SqlJobStore : IJobStore
         }
     }
 
-    public async Task<StepLease?> ClaimNextStepAsync(string worker, TimeSpan leaseDuration, CancellationToken cancellationToken = default)
+    public async Task<StepLease?> ClaimNextStepAsync(
+        string worker, TimeSpan leaseDuration, IReadOnlyCollection<string>? stepNames = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(worker);
         if (leaseDuration <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(leaseDuration), leaseDuration, "The lease must be positive.");
+        }
+
+        if (stepNames is { Count: 0 })
+        {
+            throw new ArgumentException("Name at least one step, or pass null for any step.", nameof(stepNames));
         }
 
         var now = NowMs;
@@ -210,7 +216,7 @@ public abstract class SqlJobStore : IJobStore
                 // A candidate that is out of attempts (its last worker died) fails its job; then look again.
                 while (true)
                 {
-                    var candidate = await FindCandidateAsync(connection, tx, now, cancellationToken).ConfigureAwait(false);
+                    var candidate = await FindCandidateAsync(connection, tx, now, stepNames, cancellationToken).ConfigureAwait(false);
                     if (candidate is null)
                     {
                         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -246,16 +252,20 @@ public abstract class SqlJobStore : IJobStore
         }
     }
 
-    private async Task<Candidate?> FindCandidateAsync(DbConnection connection, DbTransaction tx, long now, CancellationToken cancellationToken)
+    private async Task<Candidate?> FindCandidateAsync(
+        DbConnection connection, DbTransaction tx, long now, IReadOnlyCollection<string>? stepNames, CancellationToken cancellationToken)
     {
+        var names = stepNames?.Select((name, i) => ($"n{i}", (object?)name)).ToArray() ?? [];
+        var nameFilter = names.Length == 0 ? string.Empty : $"AND s.name IN ({string.Join(", ", names.Select(n => "@" + n.Item1))}) ";
         var sql =
             "SELECT s.job_id, s.idx, s.name, s.state, s.attempts, s.worker, j.max_attempts, j.recipe, j.recipe_inline, j.inputs, j.output_folder " +
             "FROM steps s JOIN jobs j ON j.id = s.job_id " +
             "WHERE j.state IN ('queued', 'running') " +
             "AND ((s.state = 'pending' AND s.next_attempt_at <= @now) OR (s.state = 'running' AND s.lease_until <= @now)) " +
             "AND NOT EXISTS (SELECT 1 FROM steps p WHERE p.job_id = s.job_id AND p.idx < s.idx AND p.state <> 'succeeded') " +
+            nameFilter +
             "ORDER BY j.seq, s.idx LIMIT 1 " + ClaimLockClause;
-        var command = Command(connection, tx, sql, ("now", now));
+        var command = Command(connection, tx, sql, [("now", now), .. names]);
         await using (command.ConfigureAwait(false))
         {
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

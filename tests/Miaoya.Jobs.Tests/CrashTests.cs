@@ -41,7 +41,7 @@ public sealed class CrashTests : IDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         while ((await store.ListJobsAsync()).Any(j => !j.IsFinished))
         {
-            var lease = await store.ClaimNextStepAsync("survivor", TimeSpan.FromMinutes(1), timeout.Token);
+            var lease = await store.ClaimNextStepAsync("survivor", TimeSpan.FromMinutes(1), cancellationToken: timeout.Token);
             if (lease is null)
             {
                 await Task.Delay(100, timeout.Token); // the dead worker's 1 s lease has not expired yet

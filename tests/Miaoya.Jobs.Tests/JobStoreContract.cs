@@ -145,6 +145,24 @@ public abstract class JobStoreContract : IAsyncLifetime
     }
 
     [ContractFact]
+    public async Task Claim_WithStepNames_TakesOnlyThoseSteps()
+    {
+        var a = await Store.CreateJobAsync(Job("a", "inpaint", "faceswap"));
+        var b = await Store.CreateJobAsync(Job("b", "mask", "inpaint"));
+
+        var local = (await Store.ClaimNextStepAsync("local", Lease, ["mask", "faceswap"]))!;
+        Assert.Equal((b.Id, "mask"), (local.JobId, local.StepName)); // a's faceswap waits for a's inpaint
+        Assert.Null(await Store.ClaimNextStepAsync("local", Lease, ["mask", "faceswap"]));
+
+        var remote = (await Store.ClaimNextStepAsync("remote", Lease, ["inpaint"]))!;
+        Assert.Equal((a.Id, "inpaint"), (remote.JobId, remote.StepName));
+        await Store.CompleteStepAsync(remote, []);
+        var swap = (await Store.ClaimNextStepAsync("local", Lease, ["faceswap"]))!;
+        Assert.Equal((a.Id, "faceswap"), (swap.JobId, swap.StepName));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.ClaimNextStepAsync("x", Lease, []));
+    }
+
+    [ContractFact]
     public async Task Fail_RetriesWithExponentialBackoff_ThenFailsTheJob()
     {
         var job = await Store.CreateJobAsync(Job("v2", "inpaint", "img2img"));
