@@ -1,0 +1,62 @@
+namespace Miaoya.Jobs;
+
+/// <summary>
+/// The durable job queue: jobs with ordered steps, claimed one step at a time by workers under a lease.
+/// Guarantees (both implementations): a step is held by at most one worker at a time; a step whose worker stops
+/// heartbeating becomes claimable again when its lease expires (the lost attempt counts); a step that succeeded is never
+/// handed out again; every report about a step is a compare-and-set on (job, step, worker, attempt), so a worker whose
+/// lease was taken over cannot overwrite the new holder's work; everything is on disk when a call returns.
+/// </summary>
+public interface IJobStore : IAsyncDisposable
+{
+    /// <summary>Creates a queued job (id: a time-ordered GUID v7) and appends its <see cref="JobEventKind.JobCreated"/> event.</summary>
+    Task<JobRecord> CreateJobAsync(NewJob job, CancellationToken cancellationToken = default);
+
+    Task<JobRecord?> GetJobAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Jobs in creation order, optionally only those in <paramref name="state"/>.</summary>
+    Task<IReadOnlyList<JobRecord>> ListJobsAsync(JobState? state = null, int limit = 1000, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Claims the next runnable step for <paramref name="worker"/>: the first not-yet-succeeded step of the oldest queued or
+    /// running job whose retry time has come and that no live lease holds. Null when there is none right now.
+    /// <paramref name="stepNames"/>: only steps with these names (e.g. a local worker takes mask/faceswap while the remote
+    /// workers take the generation calls); null: any step.
+    /// </summary>
+    Task<StepLease?> ClaimNextStepAsync(
+        string worker, TimeSpan leaseDuration, IReadOnlyCollection<string>? stepNames = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Extends the lease to now + <paramref name="leaseDuration"/>; says whether to go on, interrupt, or drop the work.</summary>
+    Task<LeaseStatus> HeartbeatAsync(StepLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken = default);
+
+    /// <summary>Records the WebUI box the step's current call runs on (so cancel can interrupt the right box).</summary>
+    Task<LeaseStatus> SetStepBoxAsync(StepLease lease, string box, CancellationToken cancellationToken = default);
+
+    /// <summary>The step succeeded with these files in the job's folder; the job succeeds with its last step.</summary>
+    Task<StepOutcome> CompleteStepAsync(StepLease lease, IReadOnlyList<StepOutput> outputs, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The attempt failed: the step is retried after an exponential backoff until it is out of attempts, then the job fails.
+    /// <paramref name="permanent"/> (bad input, missing model): fail the job now.
+    /// </summary>
+    Task<StepOutcome> FailStepAsync(StepLease lease, string message, bool permanent = false, CancellationToken cancellationToken = default);
+
+    /// <summary>Hands the step back without counting the attempt (no box available, orderly shutdown); claimable after <paramref name="delay"/>.</summary>
+    Task<bool> ReleaseStepAsync(StepLease lease, TimeSpan delay, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Cancels an unfinished job: its unfinished steps become cancelled; the one that was running keeps its worker and
+    /// <see cref="JobStep.Box"/> and gets <see cref="JobStep.CancelRequested"/>, and its worker's next heartbeat answers
+    /// <see cref="LeaseStatus.CancelRequested"/>. A finished job is left as it is. Returns the job after the call; null if unknown.
+    /// </summary>
+    Task<JobRecord?> CancelJobAsync(string id, string? reason = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes the job, its steps and events; returns its folder (the caller deletes the files) and the box to interrupt.</summary>
+    Task<DeletedJob?> DeleteJobAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Appends an event (typically <see cref="JobEventKind.StepProgress"/> with JSON data); returns its sequence number.</summary>
+    Task<long> AppendEventAsync(string jobId, JobEventKind kind, string? stepName = null, string? data = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Events with a sequence number above <paramref name="afterSequence"/>, in order (for SSE: pass the last id seen).</summary>
+    Task<IReadOnlyList<JobEvent>> ReadEventsAsync(string jobId, long afterSequence = 0, int max = 1000, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,169 @@
+namespace Miaoya.Jobs;
+
+/// <summary>State of a job. Terminal states: <see cref="Succeeded"/>, <see cref="Failed"/>, <see cref="Cancelled"/>.</summary>
+public enum JobState
+{
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// <summary>State of one step of a job.</summary>
+public enum StepState
+{
+    /// <summary>Waiting for its turn (previous steps) or for its <see cref="JobStep.NextAttemptAt"/>.</summary>
+    Pending,
+
+    /// <summary>Claimed by a worker that holds a lease on it.</summary>
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// <summary>What happened in a job; the store appends most of them itself, workers append <see cref="StepProgress"/>.</summary>
+public enum JobEventKind
+{
+    JobCreated,
+    StepStarted,
+    StepProgress,
+    StepRetrying,
+    StepFinished,
+    StepFailed,
+    JobSucceeded,
+    JobFailed,
+    JobCancelled,
+}
+
+/// <summary>A job to create: a recipe (a name, or an inline YAML document), inputs, a folder and its steps in order.</summary>
+public sealed record NewJob
+{
+    /// <summary>A recipe name (built-in or file), or the recipe's YAML itself when <see cref="RecipeIsInline"/>.</summary>
+    public required string Recipe { get; init; }
+
+    public bool RecipeIsInline { get; init; }
+
+    /// <summary>The job's inputs (template/face paths, identity, overrides) as a JSON document; the store keeps it verbatim.</summary>
+    public required string InputsJson { get; init; }
+
+    /// <summary>The folder the job's outputs are written into; <see cref="IJobStore.DeleteJobAsync"/> returns it.</summary>
+    public required string OutputFolder { get; init; }
+
+    /// <summary>Step names in execution order (e.g. interrogate, mask, inpaint, img2img, faceswap); at least one, unique.</summary>
+    public required IReadOnlyList<string> Steps { get; init; }
+
+    /// <summary>Attempts per step before the job fails; null: <see cref="JobStoreOptions.MaxAttempts"/>.</summary>
+    public int? MaxAttempts { get; init; }
+}
+
+/// <summary>A file a step wrote into the job's folder.</summary>
+public sealed record StepOutput(string File, string Sha256);
+
+/// <summary>One step of a job as stored.</summary>
+public sealed record JobStep(
+    int Index,
+    string Name,
+    StepState State,
+    int Attempts,
+    string? LastError,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    string? Box,
+    string? Worker,
+    DateTimeOffset? LeaseExpiresAt,
+    DateTimeOffset NextAttemptAt,
+    bool CancelRequested,
+    IReadOnlyList<StepOutput> Outputs);
+
+/// <summary>A job as stored, with its steps in order.</summary>
+public sealed record JobRecord(
+    string Id,
+    string Recipe,
+    bool RecipeIsInline,
+    string InputsJson,
+    string OutputFolder,
+    JobState State,
+    string? Error,
+    int MaxAttempts,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    IReadOnlyList<JobStep> Steps)
+{
+    public bool IsFinished => State is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
+}
+
+/// <summary>
+/// A worker's claim on one attempt of one step. Every later call about the step passes it back; the store accepts the call
+/// only while the step is still held by this worker for this attempt (compare-and-set on job, step, worker, attempt).
+/// </summary>
+public sealed record StepLease(
+    string JobId,
+    int StepIndex,
+    string StepName,
+    string Worker,
+    int Attempt,
+    DateTimeOffset ExpiresAt,
+    string Recipe,
+    bool RecipeIsInline,
+    string InputsJson,
+    string OutputFolder);
+
+/// <summary>One entry of a job's append-only event list; <see cref="Sequence"/> starts at 1 and has no gaps.</summary>
+public sealed record JobEvent(long Sequence, DateTimeOffset At, JobEventKind Kind, string? Step, string? Data);
+
+/// <summary>Answer to a heartbeat.</summary>
+public enum LeaseStatus
+{
+    /// <summary>The lease was extended; keep working.</summary>
+    Held,
+
+    /// <summary>The job was cancelled: interrupt the box and stop (report with <see cref="IJobStore.FailStepAsync"/> or not at all).</summary>
+    CancelRequested,
+
+    /// <summary>Another worker holds the step now, or the job was deleted: stop, write nothing.</summary>
+    Lost,
+}
+
+/// <summary>What a completion or failure report did.</summary>
+public enum StepOutcome
+{
+    /// <summary>The step succeeded (the job succeeded if it was the last step).</summary>
+    Completed,
+
+    /// <summary>The step will be tried again at its <see cref="JobStep.NextAttemptAt"/>.</summary>
+    RetryScheduled,
+
+    /// <summary>The step is out of attempts (or the error was permanent): the job failed.</summary>
+    JobFailed,
+
+    /// <summary>The job was cancelled meanwhile; the report was recorded as the step's cancellation.</summary>
+    Cancelled,
+
+    /// <summary>The caller no longer holds the step (lease taken by another worker, or job deleted); nothing was written.</summary>
+    LeaseLost,
+}
+
+/// <summary>What <see cref="IJobStore.DeleteJobAsync"/> removed: the folder the caller must delete, and the box to interrupt.</summary>
+public sealed record DeletedJob(string Id, string OutputFolder, string? RunningBox);
+
+/// <summary>Tuning shared by both stores.</summary>
+public sealed record JobStoreOptions
+{
+    /// <summary>Attempts per step when a job does not say (a crashed worker's expired lease counts as an attempt).</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>Delay before the second attempt; doubles per attempt up to <see cref="MaxRetryDelay"/>.</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(2);
+
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The exponential backoff after <paramref name="failedAttempts"/> failed attempts (1 → base, 2 → 2×base, ...).</summary>
+    public TimeSpan RetryDelay(int failedAttempts)
+    {
+        var exponent = Math.Clamp(failedAttempts - 1, 0, 30);
+        var ticks = RetryBaseDelay.Ticks * Math.Pow(2, exponent);
+        return ticks >= MaxRetryDelay.Ticks ? MaxRetryDelay : TimeSpan.FromTicks((long)ticks);
+    }
+}

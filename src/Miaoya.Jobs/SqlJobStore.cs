@@ -1,0 +1,743 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Miaoya.Jobs;
+
+/// <summary>
+/// The store's logic over ADO.NET, shared by <see cref="SqliteJobStore"/> and <see cref="PostgresJobStore"/>; the two differ
+/// only in how a connection is opened, how a write transaction starts and how rows are locked. Times are stored as Unix
+/// milliseconds (BIGINT) so both databases compare them the same way. Every mutation of a job first locks the job row
+/// (PostgreSQL) or runs inside BEGIN IMMEDIATE (SQLite), so reports about one job are serialised; a claim takes the step and
+/// job rows with SKIP LOCKED and never waits, so there is no lock cycle.
+/// </summary>
+public abstract class SqlJobStore : IJobStore
+{
+    internal const int SchemaVersion = 1;
+
+    private static readonly JsonSerializerOptions OutputsJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private protected SqlJobStore(JobStoreOptions? options, TimeProvider? time)
+    {
+        Options = options ?? new JobStoreOptions();
+        Time = time ?? TimeProvider.System;
+        if (Options.MaxAttempts < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), Options.MaxAttempts, "MaxAttempts must be at least 1.");
+        }
+    }
+
+    public JobStoreOptions Options { get; }
+
+    private protected TimeProvider Time { get; }
+
+    /// <summary>An open connection with the session settings applied.</summary>
+    private protected abstract Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
+
+    /// <summary>Starts a transaction that may write (SQLite: BEGIN IMMEDIATE, which takes the write lock up front).</summary>
+    private protected abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>Starts a read-only transaction with one snapshot for all its statements (a job and its steps agree).</summary>
+    private protected abstract Task<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>Appended to the claim query (PostgreSQL: FOR UPDATE OF s, j SKIP LOCKED).</summary>
+    private protected abstract string ClaimLockClause { get; }
+
+    /// <summary>Appended to a single-job SELECT to lock the job row for the transaction (PostgreSQL: FOR UPDATE).</summary>
+    private protected abstract string RowLockClause { get; }
+
+    /// <summary>Schema statements of <see cref="SchemaVersion"/> 1.</summary>
+    private protected abstract IReadOnlyList<string> SchemaV1 { get; }
+
+    /// <summary>Serialises schema creation between processes (PostgreSQL: an advisory lock); runs inside the transaction.</summary>
+    private protected abstract Task LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
+
+    public abstract ValueTask DisposeAsync();
+
+    private long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>Creates or upgrades the schema; refuses a database written by a newer version.</summary>
+    private protected async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (tx.ConfigureAwait(false))
+            {
+                await LockSchemaAsync(connection, tx, cancellationToken).ConfigureAwait(false);
+                await ExecAsync(connection, tx, "CREATE TABLE IF NOT EXISTS miaoya_schema (version BIGINT NOT NULL)", cancellationToken).ConfigureAwait(false);
+                var current = await ScalarAsync(connection, tx, "SELECT MAX(version) FROM miaoya_schema", cancellationToken).ConfigureAwait(false);
+                var version = current is null or DBNull ? 0 : Convert.ToInt64(current, CultureInfo.InvariantCulture);
+                if (version > SchemaVersion)
+                {
+                    throw new InvalidOperationException(
+                        $"The job database has schema version {version}; this Miaoya understands up to {SchemaVersion}. Upgrade Miaoya.");
+                }
+
+                if (version < 1)
+                {
+                    foreach (var statement in SchemaV1)
+                    {
+                        await ExecAsync(connection, tx, statement, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    await ExecAsync(connection, tx, "INSERT INTO miaoya_schema (version) VALUES (1)", cancellationToken).ConfigureAwait(false);
+                }
+
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async Task<JobRecord> CreateJobAsync(NewJob job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.Steps.Count == 0)
+        {
+            throw new ArgumentException("A job needs at least one step.", nameof(job));
+        }
+
+        if (job.Steps.Distinct(StringComparer.Ordinal).Count() != job.Steps.Count || job.Steps.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new ArgumentException($"Step names must be non-empty and unique: {string.Join(", ", job.Steps)}.", nameof(job));
+        }
+
+        if (job.MaxAttempts is < 1)
+        {
+            throw new ArgumentException("MaxAttempts must be at least 1.", nameof(job));
+        }
+
+        var now = Time.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var id = Guid.CreateVersion7(now).ToString("D", CultureInfo.InvariantCulture);
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (tx.ConfigureAwait(false))
+            {
+                await ExecAsync(connection, tx,
+                    "INSERT INTO jobs (id, recipe, recipe_inline, inputs, output_folder, state, error, max_attempts, created_at, updated_at) " +
+                    "VALUES (@id, @recipe, @inline, @inputs, @folder, 'queued', NULL, @max, @now, @now)",
+                    cancellationToken,
+                    ("id", id), ("recipe", job.Recipe), ("inline", job.RecipeIsInline ? 1L : 0L), ("inputs", job.InputsJson),
+                    ("folder", job.OutputFolder), ("max", (long)(job.MaxAttempts ?? Options.MaxAttempts)), ("now", nowMs)).ConfigureAwait(false);
+                for (var i = 0; i < job.Steps.Count; i++)
+                {
+                    await ExecAsync(connection, tx,
+                        "INSERT INTO steps (job_id, idx, name, state, attempts, next_attempt_at, cancel_requested, outputs) " +
+                        "VALUES (@id, @idx, @name, 'pending', 0, 0, 0, '[]')",
+                        cancellationToken, ("id", id), ("idx", (long)i), ("name", job.Steps[i])).ConfigureAwait(false);
+                }
+
+                await InsertEventAsync(connection, tx, id, JobEventKind.JobCreated, null,
+                    new JsonObject { ["steps"] = new JsonArray([.. job.Steps.Select(s => JsonValue.Create(s))]) }.ToJsonString(), nowMs, cancellationToken)
+                    .ConfigureAwait(false);
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return (await ReadJobAsync(connection, null, id, cancellationToken).ConfigureAwait(false))!;
+        }
+    }
+
+    public async Task<JobRecord?> GetJobAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var tx = await BeginReadAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (tx.ConfigureAwait(false))
+            {
+                return await ReadJobAsync(connection, tx, id, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async Task<IReadOnlyList<JobRecord>> ListJobsAsync(JobState? state = null, int limit = 1000, CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var tx = await BeginReadAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using var txScope = tx.ConfigureAwait(false);
+            var ids = new List<string>();
+            var sql = state is null
+                ? "SELECT id FROM jobs ORDER BY seq LIMIT @limit"
+                : "SELECT id FROM jobs WHERE state = @state ORDER BY seq LIMIT @limit";
+            var command = Command(connection, tx, sql, ("limit", (long)limit), ("state", state is null ? null : Name(state.Value)));
+            await using (command.ConfigureAwait(false))
+            {
+                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        ids.Add(reader.GetString(0));
+                    }
+                }
+            }
+
+            var jobs = new List<JobRecord>(ids.Count);
+            foreach (var id in ids)
+            {
+                if (await ReadJobAsync(connection, tx, id, cancellationToken).ConfigureAwait(false) is { } job)
+                {
+                    jobs.Add(job);
+                }
+            }
+
+            return jobs;
+        }
+    }
+
+    public async Task<StepLease?> ClaimNextStepAsync(
+        string worker, TimeSpan leaseDuration, IReadOnlyCollection<string>? stepNames = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(worker);
+        if (leaseDuration <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(leaseDuration), leaseDuration, "The lease must be positive.");
+        }
+
+        if (stepNames is { Count: 0 })
+        {
+            throw new ArgumentException("Name at least one step, or pass null for any step.", nameof(stepNames));
+        }
+
+        var now = NowMs;
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (tx.ConfigureAwait(false))
+            {
+                // A candidate that is out of attempts (its last worker died) fails its job; then look again.
+                while (true)
+                {
+                    var candidate = await FindCandidateAsync(connection, tx, now, stepNames, cancellationToken).ConfigureAwait(false);
+                    if (candidate is null)
+                    {
+                        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                        return null;
+                    }
+
+                    var c = candidate.Value;
+                    var expired = c.State == "running";
+                    var lostNote = expired ? $"lease of worker '{c.Worker}' expired during attempt {c.Attempts} (worker stopped heartbeating)" : null;
+                    if (c.Attempts >= c.MaxAttempts)
+                    {
+                        await FailJobAsync(connection, tx, c.JobId, c.Index, c.Name, lostNote ?? "out of attempts", c.Attempts, now, cancellationToken).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    var attempt = c.Attempts + 1;
+                    var expires = now + (long)leaseDuration.TotalMilliseconds;
+                    await ExecAsync(connection, tx,
+                        "UPDATE steps SET state = 'running', attempts = @attempt, worker = @worker, lease_until = @expires, started_at = @now, " +
+                        "finished_at = NULL, box = NULL, cancel_requested = 0, last_error = COALESCE(@note, last_error) WHERE job_id = @job AND idx = @idx",
+                        cancellationToken, ("attempt", (long)attempt), ("worker", worker), ("expires", expires), ("now", now),
+                        ("note", lostNote), ("job", c.JobId), ("idx", (long)c.Index)).ConfigureAwait(false);
+                    await ExecAsync(connection, tx,
+                        "UPDATE jobs SET state = 'running', updated_at = @now WHERE id = @job",
+                        cancellationToken, ("now", now), ("job", c.JobId)).ConfigureAwait(false);
+                    await InsertEventAsync(connection, tx, c.JobId, JobEventKind.StepStarted, c.Name,
+                        new JsonObject { ["attempt"] = attempt, ["worker"] = worker }.ToJsonString(), now, cancellationToken).ConfigureAwait(false);
+                    await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    return new StepLease(c.JobId, c.Index, c.Name, worker, attempt, DateTimeOffset.FromUnixTimeMilliseconds(expires),
+                        c.Recipe, c.RecipeInline, c.Inputs, c.Folder);
+                }
+            }
+        }
+    }
+
+    private async Task<Candidate?> FindCandidateAsync(
+        DbConnection connection, DbTransaction tx, long now, IReadOnlyCollection<string>? stepNames, CancellationToken cancellationToken)
+    {
+        var names = stepNames?.Select((name, i) => ($"n{i}", (object?)name)).ToArray() ?? [];
+        var nameFilter = names.Length == 0 ? string.Empty : $"AND s.name IN ({string.Join(", ", names.Select(n => "@" + n.Item1))}) ";
+        var sql =
+            "SELECT s.job_id, s.idx, s.name, s.state, s.attempts, s.worker, j.max_attempts, j.recipe, j.recipe_inline, j.inputs, j.output_folder " +
+            "FROM steps s JOIN jobs j ON j.id = s.job_id " +
+            "WHERE j.state IN ('queued', 'running') " +
+            "AND ((s.state = 'pending' AND s.next_attempt_at <= @now) OR (s.state = 'running' AND s.lease_until <= @now)) " +
+            "AND NOT EXISTS (SELECT 1 FROM steps p WHERE p.job_id = s.job_id AND p.idx < s.idx AND p.state <> 'succeeded') " +
+            nameFilter +
+            "ORDER BY j.seq, s.idx LIMIT 1 " + ClaimLockClause;
+        var command = Command(connection, tx, sql, [("now", now), .. names]);
+        await using (command.ConfigureAwait(false))
+        {
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return null;
+                }
+
+                return new Candidate(
+                    reader.GetString(0), (int)reader.GetInt64(1), reader.GetString(2), reader.GetString(3), (int)reader.GetInt64(4),
+                    Str(reader, 5), (int)reader.GetInt64(6), reader.GetString(7), reader.GetInt64(8) != 0,
+                    reader.GetString(9), reader.GetString(10));
+            }
+        }
+    }
+
+    public async Task<LeaseStatus> HeartbeatAsync(StepLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var expires = NowMs + (long)leaseDuration.TotalMilliseconds;
+        return await UpdateHeldStepAsync(lease, "lease_until = @value", expires, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<LeaseStatus> SetStepBoxAsync(StepLease lease, string box, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentException.ThrowIfNullOrWhiteSpace(box);
+        return await UpdateHeldStepAsync(lease, "box = @value", box, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<LeaseStatus> UpdateHeldStepAsync(StepLease lease, string assignment, object value, CancellationToken cancellationToken)
+    {
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            // A single-row compare-and-set: only the holder of this attempt, while the step is still running.
+            var rows = await ExecAsync(connection, null,
+                $"UPDATE steps SET {assignment} WHERE job_id = @job AND idx = @idx AND worker = @worker AND attempts = @attempt AND state = 'running'",
+                cancellationToken, ("value", value), ("job", lease.JobId), ("idx", (long)lease.StepIndex), ("worker", lease.Worker),
+                ("attempt", (long)lease.Attempt)).ConfigureAwait(false);
+            if (rows == 1)
+            {
+                return LeaseStatus.Held;
+            }
+
+            var held = await ReadHolderAsync(connection, null, lease, cancellationToken).ConfigureAwait(false);
+            return held == Holder.CancelledWhileHeld ? LeaseStatus.CancelRequested : LeaseStatus.Lost;
+        }
+    }
+
+    public async Task<StepOutcome> CompleteStepAsync(StepLease lease, IReadOnlyList<StepOutput> outputs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(outputs);
+        var now = NowMs;
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (tx.ConfigureAwait(false))
+            {
+                if (!await LockJobAsync(connection, tx, lease.JobId, cancellationToken).ConfigureAwait(false))
+                {
+                    return StepOutcome.LeaseLost;
+                }
+
+                var holder = await ReadHolderAsync(connection, tx, lease, cancellationToken).ConfigureAwait(false);
+                if (holder != Holder.Held)
+                {
+                    return await SettleUnheldAsync(connection, tx, lease, holder, now, cancellationToken).ConfigureAwait(false);
+                }
+
+                var outputsJson = JsonSerializer.Serialize(outputs, OutputsJson);
+                await ExecAsync(connection, tx,
+                    "UPDATE steps SET state = 'succeeded', finished_at = @now, outputs = @outputs, lease_until = NULL WHERE job_id = @job AND idx = @idx",
+                    cancellationToken, ("now", now), ("outputs", outputsJson), ("job", lease.JobId), ("idx", (long)lease.StepIndex)).ConfigureAwait(false);
+                await InsertEventAsync(connection, tx, lease.JobId, JobEventKind.StepFinished, lease.StepName,
+                    new JsonObject { ["attempt"] = lease.Attempt, ["outputs"] = JsonNode.Parse(outputsJson) }.ToJsonString(), now, cancellationToken).ConfigureAwait(false);
+                var remaining = Convert.ToInt64(
+                    await ScalarAsync(connection, tx, "SELECT COUNT(*) FROM steps WHERE job_id = @job AND state <> 'succeeded'", cancellationToken, ("job", lease.JobId))
+                        .ConfigureAwait(false),
+                    CultureInfo.InvariantCulture);
+                if (remaining == 0)
+                {
+                    await ExecAsync(connection, tx, "UPDATE jobs SET state = 'succeeded', updated_at = @now WHERE id = @job",
+                        cancellationToken, ("now", now), ("job", lease.JobId)).ConfigureAwait(false);
+                    await InsertEventAsync(connection, tx, lease.JobId, JobEventKind.JobSucceeded, null, null, now, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await TouchJobAsync(connection, tx, lease.JobId, now, cancellationToken).ConfigureAwait(false);
+                }
+
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return StepOutcome.Completed;
+            }
+        }
+    }
+
+    public async Task<StepOutcome> FailStepAsync(StepLease lease, string message, bool permanent = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(message);
+        var error = message;
+        var now = NowMs;
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (tx.ConfigureAwait(false))
+            {
+                if (!await LockJobAsync(connection, tx, lease.JobId, cancellationToken).ConfigureAwait(false))
+                {
+                    return StepOutcome.LeaseLost;
+                }
+
+                var holder = await ReadHolderAsync(connection, tx, lease, cancellationToken).ConfigureAwait(false);
+                if (holder != Holder.Held)
+                {
+                    return await SettleUnheldAsync(connection, tx, lease, holder, now, cancellationToken, error).ConfigureAwait(false);
+                }
+
+                var maxAttempts = Convert.ToInt64(
+                    await ScalarAsync(connection, tx, "SELECT max_attempts FROM jobs WHERE id = @job", cancellationToken, ("job", lease.JobId)).ConfigureAwait(false),
+                    CultureInfo.InvariantCulture);
+                StepOutcome outcome;
+                if (permanent || lease.Attempt >= maxAttempts)
+                {
+                    await FailJobAsync(connection, tx, lease.JobId, lease.StepIndex, lease.StepName, error, lease.Attempt, now, cancellationToken).ConfigureAwait(false);
+                    outcome = StepOutcome.JobFailed;
+                }
+                else
+                {
+                    var next = now + (long)Options.RetryDelay(lease.Attempt).TotalMilliseconds;
+                    await ExecAsync(connection, tx,
+                        "UPDATE steps SET state = 'pending', last_error = @error, finished_at = @now, lease_until = NULL, next_attempt_at = @next " +
+                        "WHERE job_id = @job AND idx = @idx",
+                        cancellationToken, ("error", error), ("now", now), ("next", next), ("job", lease.JobId), ("idx", (long)lease.StepIndex)).ConfigureAwait(false);
+                    await InsertEventAsync(connection, tx, lease.JobId, JobEventKind.StepRetrying, lease.StepName,
+                        new JsonObject
+                        {
+                            ["attempt"] = lease.Attempt,
+                            ["error"] = error,
+                            ["next_attempt_at"] = DateTimeOffset.FromUnixTimeMilliseconds(next).ToString("O", CultureInfo.InvariantCulture),
+                        }.ToJsonString(), now, cancellationToken).ConfigureAwait(false);
+                    await TouchJobAsync(connection, tx, lease.JobId, now, cancellationToken).ConfigureAwait(false);
+                    outcome = StepOutcome.RetryScheduled;
+                }
+
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return outcome;
+            }
+        }
+    }
+
+    public async Task<bool> ReleaseStepAsync(StepLease lease, TimeSpan delay, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var now = NowMs;
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var rows = await ExecAsync(connection, null,
+                "UPDATE steps SET state = 'pending', attempts = attempts - 1, lease_until = NULL, worker = NULL, box = NULL, started_at = NULL, " +
+                "next_attempt_at = @next WHERE job_id = @job AND idx = @idx AND worker = @worker AND attempts = @attempt AND state = 'running'",
+                cancellationToken, ("next", now + (long)Math.Max(0, delay.TotalMilliseconds)), ("job", lease.JobId), ("idx", (long)lease.StepIndex),
+                ("worker", lease.Worker), ("attempt", (long)lease.Attempt)).ConfigureAwait(false);
+            return rows == 1;
+        }
+    }
+
+    public async Task<JobRecord?> CancelJobAsync(string id, string? reason = null, CancellationToken cancellationToken = default)
+    {
+        var now = NowMs;
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (tx.ConfigureAwait(false))
+            {
+                var state = await ScalarAsync(connection, tx, "SELECT state FROM jobs WHERE id = @job " + RowLockClause, cancellationToken, ("job", id))
+                    .ConfigureAwait(false) as string;
+                if (state is null)
+                {
+                    return null;
+                }
+
+                if (state is "queued" or "running")
+                {
+                    await ExecAsync(connection, tx,
+                        "UPDATE steps SET cancel_requested = 1, lease_until = NULL, finished_at = @now, state = 'cancelled' WHERE job_id = @job AND state = 'running'",
+                        cancellationToken, ("now", now), ("job", id)).ConfigureAwait(false);
+                    await ExecAsync(connection, tx, "UPDATE steps SET state = 'cancelled' WHERE job_id = @job AND state = 'pending'",
+                        cancellationToken, ("job", id)).ConfigureAwait(false);
+                    await ExecAsync(connection, tx, "UPDATE jobs SET state = 'cancelled', error = @reason, updated_at = @now WHERE id = @job",
+                        cancellationToken, ("reason", reason ?? "cancelled"), ("now", now), ("job", id)).ConfigureAwait(false);
+                    await InsertEventAsync(connection, tx, id, JobEventKind.JobCancelled, null,
+                        reason is null ? null : new JsonObject { ["reason"] = reason }.ToJsonString(), now, cancellationToken).ConfigureAwait(false);
+                }
+
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return await ReadJobAsync(connection, null, id, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<DeletedJob?> DeleteJobAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (tx.ConfigureAwait(false))
+            {
+                var folder = await ScalarAsync(connection, tx, "SELECT output_folder FROM jobs WHERE id = @job " + RowLockClause, cancellationToken, ("job", id))
+                    .ConfigureAwait(false) as string;
+                if (folder is null)
+                {
+                    return null;
+                }
+
+                var box = await ScalarAsync(connection, tx,
+                    "SELECT box FROM steps WHERE job_id = @job AND (state = 'running' OR cancel_requested = 1) AND box IS NOT NULL ORDER BY idx LIMIT 1",
+                    cancellationToken, ("job", id)).ConfigureAwait(false) as string;
+                await ExecAsync(connection, tx, "DELETE FROM events WHERE job_id = @job", cancellationToken, ("job", id)).ConfigureAwait(false);
+                await ExecAsync(connection, tx, "DELETE FROM steps WHERE job_id = @job", cancellationToken, ("job", id)).ConfigureAwait(false);
+                await ExecAsync(connection, tx, "DELETE FROM jobs WHERE id = @job", cancellationToken, ("job", id)).ConfigureAwait(false);
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return new DeletedJob(id, folder, box);
+            }
+        }
+    }
+
+    public async Task<long> AppendEventAsync(string jobId, JobEventKind kind, string? stepName = null, string? data = null, CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (tx.ConfigureAwait(false))
+            {
+                if (!await LockJobAsync(connection, tx, jobId, cancellationToken).ConfigureAwait(false))
+                {
+                    throw new KeyNotFoundException($"No job '{jobId}'.");
+                }
+
+                var sequence = await InsertEventAsync(connection, tx, jobId, kind, stepName, data, NowMs, cancellationToken).ConfigureAwait(false);
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return sequence;
+            }
+        }
+    }
+
+    public async Task<IReadOnlyList<JobEvent>> ReadEventsAsync(string jobId, long afterSequence = 0, int max = 1000, CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var events = new List<JobEvent>();
+            var command = Command(connection, null,
+                "SELECT seq, at, kind, step, data FROM events WHERE job_id = @job AND seq > @after ORDER BY seq LIMIT @max",
+                ("job", jobId), ("after", afterSequence), ("max", (long)max));
+            await using (command.ConfigureAwait(false))
+            {
+                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        events.Add(new JobEvent(
+                            reader.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), Parse<JobEventKind>(reader.GetString(2)),
+                            Str(reader, 3), Str(reader, 4)));
+                    }
+                }
+            }
+
+            return events;
+        }
+    }
+
+    // ---- helpers ----
+
+    private enum Holder
+    {
+        Held,
+        CancelledWhileHeld,
+        NotHeld,
+    }
+
+    private readonly record struct Candidate(
+        string JobId, int Index, string Name, string State, int Attempts, string? Worker, int MaxAttempts, string Recipe, bool RecipeInline, string Inputs, string Folder);
+
+    /// <summary>Whether the caller of <paramref name="lease"/> still holds the step (or held it when the job was cancelled).</summary>
+    private static async Task<Holder> ReadHolderAsync(DbConnection connection, DbTransaction? tx, StepLease lease, CancellationToken cancellationToken)
+    {
+        var command = Command(connection, tx,
+            "SELECT state, worker, attempts, cancel_requested FROM steps WHERE job_id = @job AND idx = @idx",
+            ("job", lease.JobId), ("idx", (long)lease.StepIndex));
+        await using (command.ConfigureAwait(false))
+        {
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return Holder.NotHeld;
+                }
+
+                var mine = Str(reader, 1) == lease.Worker && reader.GetInt64(2) == lease.Attempt;
+                if (!mine)
+                {
+                    return Holder.NotHeld;
+                }
+
+                return reader.GetString(0) switch
+                {
+                    "running" => Holder.Held,
+                    "cancelled" when reader.GetInt64(3) != 0 => Holder.CancelledWhileHeld,
+                    _ => Holder.NotHeld,
+                };
+            }
+        }
+    }
+
+    /// <summary>A report from a worker that no longer holds the step: note a cancelled step's last word, otherwise write nothing.</summary>
+    private static async Task<StepOutcome> SettleUnheldAsync(
+        DbConnection connection, DbTransaction tx, StepLease lease, Holder holder, long now, CancellationToken cancellationToken, string? error = null)
+    {
+        if (holder != Holder.CancelledWhileHeld)
+        {
+            return StepOutcome.LeaseLost;
+        }
+
+        await ExecAsync(connection, tx,
+            "UPDATE steps SET cancel_requested = 0, finished_at = @now, last_error = COALESCE(@error, last_error) WHERE job_id = @job AND idx = @idx",
+            cancellationToken, ("now", now), ("error", error), ("job", lease.JobId), ("idx", (long)lease.StepIndex)).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return StepOutcome.Cancelled;
+    }
+
+    private static async Task FailJobAsync(
+        DbConnection connection, DbTransaction tx, string jobId, int index, string name, string error, int attempts, long now, CancellationToken cancellationToken)
+    {
+        await ExecAsync(connection, tx,
+            "UPDATE steps SET state = 'failed', last_error = @error, finished_at = @now, lease_until = NULL WHERE job_id = @job AND idx = @idx",
+            cancellationToken, ("error", error), ("now", now), ("job", jobId), ("idx", (long)index)).ConfigureAwait(false);
+        await ExecAsync(connection, tx, "UPDATE steps SET state = 'cancelled' WHERE job_id = @job AND state = 'pending'",
+            cancellationToken, ("job", jobId)).ConfigureAwait(false);
+        var message = $"step '{name}' failed after {attempts} attempt(s): {error}";
+        await ExecAsync(connection, tx, "UPDATE jobs SET state = 'failed', error = @error, updated_at = @now WHERE id = @job",
+            cancellationToken, ("error", message), ("now", now), ("job", jobId)).ConfigureAwait(false);
+        await InsertEventAsync(connection, tx, jobId, JobEventKind.StepFailed, name,
+            new JsonObject { ["attempt"] = attempts, ["error"] = error }.ToJsonString(), now, cancellationToken).ConfigureAwait(false);
+        await InsertEventAsync(connection, tx, jobId, JobEventKind.JobFailed, null,
+            new JsonObject { ["error"] = message }.ToJsonString(), now, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<bool> LockJobAsync(DbConnection connection, DbTransaction tx, string jobId, CancellationToken cancellationToken) =>
+        await ScalarAsync(connection, tx, "SELECT 1 FROM jobs WHERE id = @job " + RowLockClause, cancellationToken, ("job", jobId)).ConfigureAwait(false) is not null;
+
+    private static Task<int> TouchJobAsync(DbConnection connection, DbTransaction tx, string jobId, long now, CancellationToken cancellationToken) =>
+        ExecAsync(connection, tx, "UPDATE jobs SET updated_at = @now WHERE id = @job", cancellationToken, ("now", now), ("job", jobId));
+
+    private static async Task<long> InsertEventAsync(
+        DbConnection connection, DbTransaction tx, string jobId, JobEventKind kind, string? step, string? data, long now, CancellationToken cancellationToken)
+    {
+        // Callers hold the job's lock (or SQLite's write lock), so MAX + 1 cannot race.
+        var sequence = Convert.ToInt64(
+            await ScalarAsync(connection, tx, "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE job_id = @job", cancellationToken, ("job", jobId)).ConfigureAwait(false),
+            CultureInfo.InvariantCulture);
+        await ExecAsync(connection, tx,
+            "INSERT INTO events (job_id, seq, at, kind, step, data) VALUES (@job, @seq, @at, @kind, @step, @data)",
+            cancellationToken, ("job", jobId), ("seq", sequence), ("at", now), ("kind", Name(kind)), ("step", step), ("data", data)).ConfigureAwait(false);
+        return sequence;
+    }
+
+    private static async Task<JobRecord?> ReadJobAsync(DbConnection connection, DbTransaction? tx, string id, CancellationToken cancellationToken)
+    {
+        JobRecord job;
+        var command = Command(connection, tx,
+            "SELECT id, recipe, recipe_inline, inputs, output_folder, state, error, max_attempts, created_at, updated_at FROM jobs WHERE id = @id", ("id", id));
+        await using (command.ConfigureAwait(false))
+        {
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return null;
+                }
+
+                job = new JobRecord(
+                    reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0, reader.GetString(3), reader.GetString(4),
+                    Parse<JobState>(reader.GetString(5)), Str(reader, 6), (int)reader.GetInt64(7),
+                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9)), []);
+            }
+        }
+
+        var steps = new List<JobStep>();
+        var stepsCommand = Command(connection, tx,
+            "SELECT idx, name, state, attempts, last_error, started_at, finished_at, box, worker, lease_until, next_attempt_at, cancel_requested, outputs " +
+            "FROM steps WHERE job_id = @id ORDER BY idx", ("id", id));
+        await using (stepsCommand.ConfigureAwait(false))
+        {
+            var reader = await stepsCommand.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    steps.Add(new JobStep(
+                        (int)reader.GetInt64(0), reader.GetString(1), Parse<StepState>(reader.GetString(2)), (int)reader.GetInt64(3),
+                        Str(reader, 4), Time(reader, 5), Time(reader, 6),
+                        Str(reader, 7), Str(reader, 8), Time(reader, 9),
+                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)), reader.GetInt64(11) != 0,
+                        JsonSerializer.Deserialize<List<StepOutput>>(reader.GetString(12), OutputsJson) ?? []));
+                }
+            }
+        }
+
+        return job with { Steps = steps };
+
+        static DateTimeOffset? Time(DbDataReader reader, int ordinal) =>
+            reader.GetValue(ordinal) is DBNull ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
+    }
+
+    private static string? Str(DbDataReader reader, int ordinal) => reader.GetValue(ordinal) as string;
+
+    private static string Name<T>(T value)
+        where T : struct, Enum => JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString());
+
+    private static T Parse<T>(string name)
+        where T : struct, Enum => Enum.Parse<T>(name.Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true);
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+#pragma warning disable CA2100 // SQL text is built from constants in this class; values always travel as parameters.
+        command.CommandText = sql;
+#pragma warning restore CA2100
+        command.Transaction = tx;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@" + name;
+            parameter.Value = value ?? DBNull.Value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+
+    private static async Task<int> ExecAsync(
+        DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        var command = Command(connection, tx, sql, parameters);
+        await using (command.ConfigureAwait(false))
+        {
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<object?> ScalarAsync(
+        DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        var command = Command(connection, tx, sql, parameters);
+        await using (command.ConfigureAwait(false))
+        {
+            var value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            return value is DBNull ? null : value;
+        }
+    }
+}

@@ -1,0 +1,148 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace Miaoya.Jobs;
+
+/// <summary>
+/// The default store: one SQLite file, no server. WAL journal (readers never block the writer), a 30 s busy timeout, and
+/// every write in BEGIN IMMEDIATE so concurrent claimers — threads or processes sharing the file — queue for the write lock
+/// instead of failing with SQLITE_BUSY halfway through a transaction. synchronous=FULL: a committed claim or completion
+/// survives a crash of the process or the machine.
+/// </summary>
+public sealed class SqliteJobStore : SqlJobStore
+{
+    private readonly string _connectionString;
+
+    private SqliteJobStore(string connectionString, JobStoreOptions? options, TimeProvider? time)
+        : base(options, time) => _connectionString = connectionString;
+
+    /// <summary>The database file.</summary>
+    public string Path => new SqliteConnectionStringBuilder(_connectionString).DataSource;
+
+    /// <summary>Opens (creating if needed) the database file at <paramref name="path"/> and brings its schema up to date.</summary>
+    public static async Task<SqliteJobStore> OpenAsync(string path, JobStoreOptions? options = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        };
+        var store = new SqliteJobStore(builder.ToString(), options, time);
+        var connection = new SqliteConnection(store._connectionString);
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            var command = connection.CreateCommand();
+            await using (command.ConfigureAwait(false))
+            {
+                // WAL is a property of the file: set once, kept by every later connection.
+                command.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL;";
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        return store;
+    }
+
+    private protected override async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            var command = connection.CreateCommand();
+            await using (command.ConfigureAwait(false))
+            {
+                command.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private protected override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        // deferred: false → BEGIN IMMEDIATE: the write lock is taken before the first read, so a claim's SELECT and UPDATE are atomic.
+        Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
+
+    private protected override Task<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        // A deferred transaction reads one WAL snapshot and takes no write lock.
+        Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: true));
+
+    private protected override string ClaimLockClause => string.Empty;
+
+    private protected override string RowLockClause => string.Empty;
+
+    private protected override Task LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private protected override IReadOnlyList<string> SchemaV1 { get; } =
+    [
+        """
+        CREATE TABLE jobs (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            recipe TEXT NOT NULL,
+            recipe_inline INTEGER NOT NULL,
+            inputs TEXT NOT NULL,
+            output_folder TEXT NOT NULL,
+            state TEXT NOT NULL,
+            error TEXT,
+            max_attempts INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL)
+        """,
+        "CREATE INDEX jobs_state ON jobs (state, seq)",
+        """
+        CREATE TABLE steps (
+            job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            last_error TEXT,
+            started_at INTEGER,
+            finished_at INTEGER,
+            box TEXT,
+            worker TEXT,
+            lease_until INTEGER,
+            next_attempt_at INTEGER NOT NULL,
+            cancel_requested INTEGER NOT NULL,
+            outputs TEXT NOT NULL,
+            PRIMARY KEY (job_id, idx))
+        """,
+        "CREATE INDEX steps_state ON steps (state)",
+        """
+        CREATE TABLE events (
+            job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            step TEXT,
+            data TEXT,
+            PRIMARY KEY (job_id, seq))
+        """,
+    ];
+
+    public override ValueTask DisposeAsync()
+    {
+        // Pooled connections keep the file (and its -wal/-shm) open; let go of them so the file can be moved or deleted.
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,38 @@
+using System.Globalization;
+
+namespace Miaoya.Jobs.Tests;
+
+/// <summary>
+/// The test assembly's entry point (GenerateProgramFile is off). The test host never calls it; the crash test starts this
+/// assembly with <c>dotnet exec</c> as a separate worker process and kills it with SIGKILL mid-step.
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (args is not ["crash-worker", var database, var worker, var hangAtClaim])
+        {
+            await Console.Error.WriteLineAsync("usage: crash-worker DATABASE WORKER HANG_AT_CLAIM");
+            return 2;
+        }
+
+        await using var store = await SqliteJobStore.OpenAsync(database);
+        var hangAt = int.Parse(hangAtClaim, CultureInfo.InvariantCulture);
+        for (var claims = 1; ; claims++)
+        {
+            var lease = await store.ClaimNextStepAsync(worker, TimeSpan.FromSeconds(1));
+            if (lease is null)
+            {
+                return 0;
+            }
+
+            if (claims == hangAt)
+            {
+                // Stand-in for a long generation call; the test kills the process here, holding the lease.
+                await Task.Delay(TimeSpan.FromSeconds(20));
+            }
+
+            await store.CompleteStepAsync(lease, [new StepOutput($"{lease.StepName}.png", worker)]);
+        }
+    }
+}
