@@ -190,6 +190,31 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task ClientSettings_ComeFromEnvironmentVariables_AndBadOnesAreExit2()
+    {
+        using var server = MockWebUiServer.Start();
+        Environment.SetEnvironmentVariable("MIAOYA_WebUi__ControlRetries", "-1");
+        try
+        {
+            var (code, _, error) = await RunAsync("probe", "--webui", server.Url.ToString());
+
+            Assert.Equal(2, code);
+            Assert.Contains("MIAOYA_WebUi__", error, StringComparison.Ordinal);
+            Assert.Contains("ControlRetries", error, StringComparison.Ordinal);
+
+            Environment.SetEnvironmentVariable("MIAOYA_WebUi__ControlRetries", "1");
+            Environment.SetEnvironmentVariable("MIAOYA_WebUi__GenerationTimeout", "00:20:00");
+            (code, _, error) = await RunAsync("probe", "--webui", server.Url.ToString());
+            Assert.True(code == 0, error);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("MIAOYA_WebUi__ControlRetries", null);
+            Environment.SetEnvironmentVariable("MIAOYA_WebUi__GenerationTimeout", null);
+        }
+    }
+
+    [Fact]
     public async Task Probe_WrongPassword_IsExit1WithoutThePassword()
     {
         using var server = MockWebUiServer.Start(new MockWebUiOptions { Auth = "ann:pw" });

@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
 using Miaoya.WebUi;
@@ -19,8 +21,12 @@ internal sealed class WebUiSession : IDisposable
             .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning)
             .AddFilter("System.Net.Http", LogLevel.Warning)
             .AddFilter("Polly", verbose ? LogLevel.Information : LogLevel.None));
+        // Timeouts, retries and breaker settings come from MIAOYA_WebUi__<Key> environment variables (README, Configuration);
+        // the box and its credentials always come from the command line.
+        var settings = new ConfigurationBuilder().AddEnvironmentVariables(EnvironmentPrefix).Build().GetSection("WebUi");
         services.AddPortraitPipeline(o =>
         {
+            settings.Bind(o);
             o.BaseUrl = endpoint.BaseUrl;
             o.Username = endpoint.Username;
             o.Password = endpoint.Password;
@@ -28,6 +34,9 @@ internal sealed class WebUiSession : IDisposable
         _provider = services.BuildServiceProvider();
         Client = _provider.GetRequiredService<WebUiClient>();
     }
+
+    /// <summary>Prefix of the environment variables that configure the client, e.g. <c>MIAOYA_WebUi__GenerationTimeout=00:20:00</c>.</summary>
+    public const string EnvironmentPrefix = "MIAOYA_";
 
     public WebUiClient Client { get; }
 
@@ -42,6 +51,21 @@ internal sealed class WebUiSession : IDisposable
         try
         {
             return await body();
+        }
+        catch (OptionsValidationException e)
+        {
+            await Console.Error.WriteLineAsync($"error: the WebUI client settings (environment variables {EnvironmentPrefix}WebUi__*) are invalid:");
+            foreach (var failure in e.Failures)
+            {
+                await Console.Error.WriteLineAsync("  " + failure);
+            }
+
+            return 2;
+        }
+        catch (InvalidOperationException e) when (e.InnerException is FormatException)
+        {
+            await Console.Error.WriteLineAsync($"error: a {EnvironmentPrefix}WebUi__* environment variable cannot be read: {e.Message}");
+            return 2;
         }
         catch (WebUiException e)
         {
