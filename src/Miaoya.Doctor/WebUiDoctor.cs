@@ -157,15 +157,24 @@ public static class WebUiDoctor
         try
         {
             var options = await client.GetOptionsAsync(cancellationToken);
-            if (options.TryGetValue("samples_save", out var save) && save.ValueKind == JsonValueKind.True)
+            // samples_save does not matter here: every generation request sends save_images: false, and the API turns that
+            // into do_not_save_samples/do_not_save_grid (modules/api/api.py, text2imgapi/img2imgapi "Override __init__
+            // params"). Two options still write files whatever the request says: A1111's save_init_img (the init image,
+            // i.e. the person's portrait in a V2/V3 pass) and ControlNet's control_net_detectmap_autosaving (its maps).
+            var writers = new (string Key, string Where)[]
             {
-                rows.Add(new("save settings", DoctorStatus.Warning, "samples_save is on: the box keeps a copy of every portrait it makes in its outputs/ folder",
-                    "Settings → Saving images → untick \"Always save all generated images\" (or POST {\"samples_save\": false} to /sdapi/v1/options); the orchestrator keeps its own copies"));
-            }
+                ("save_init_img", "Settings → Saving images → untick \"Save init images when using img2img\""),
+                ("control_net_detectmap_autosaving", "Settings → ControlNet → untick \"Allow detectmap auto saving\""),
+            }.Where(o => options.TryGetValue(o.Key, out var on) && on.ValueKind == JsonValueKind.True).ToArray();
+            rows.Add(writers.Length == 0
+                ? new("saved copies", DoctorStatus.Ok, "none: requests send save_images: false, and save_init_img and ControlNet's detectmap autosaving are off")
+                : new("saved copies", DoctorStatus.Warning,
+                    $"{string.Join(" and ", writers.Select(w => w.Key))} on: the box writes copies of the person's images to its disk whatever a request says",
+                    string.Join("; ", writers.Select(w => w.Where)) + $" (or POST {{{string.Join(", ", writers.Select(w => $"\"{w.Key}\": false"))}}} to /sdapi/v1/options)"));
         }
         catch (WebUiException e)
         {
-            rows.Add(new("save settings", DoctorStatus.Warning, $"/sdapi/v1/options could not be read: {e.Message}"));
+            rows.Add(new("saved copies", DoctorStatus.Warning, $"/sdapi/v1/options could not be read: {e.Message}"));
         }
 
         return rows;

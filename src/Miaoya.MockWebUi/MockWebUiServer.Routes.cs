@@ -364,6 +364,8 @@ public sealed partial class MockWebUiServer
     private static Dictionary<string, JsonNode?> DefaultOptions() => new(StringComparer.Ordinal)
     {
         ["samples_save"] = true,
+        ["save_init_img"] = false,
+        ["control_net_detectmap_autosaving"] = false,
         ["samples_format"] = "png",
         ["grid_save"] = true,
         ["return_grid"] = true,

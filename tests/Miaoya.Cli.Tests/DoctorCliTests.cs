@@ -24,8 +24,9 @@ public sealed class DoctorCliTests : IDisposable
         Assert.True(code == 0, output + error);
         Assert.Contains($"{_complete.Url}  A1111 ≥ 1.10  — recipes v1-face, v1-face-neck, v2, v3", output, StringComparison.Ordinal);
         Assert.Contains("✔ LoRA miaoya_demo_face", output, StringComparison.Ordinal);
-        Assert.Contains("→ ready (1 warning)", output, StringComparison.Ordinal);
+        Assert.Contains("→ ready\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.DoesNotContain("✘", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(" ! ", output, StringComparison.Ordinal);
     }
 
     [Fact]

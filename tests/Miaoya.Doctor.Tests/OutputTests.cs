@@ -12,7 +12,7 @@ public sealed class OutputTests
         [
             new("API", DoctorStatus.Ok, "reachable"),
             new("embedding badhandv4", DoctorStatus.Missing, "not loaded", "put badhandv4.pt in embeddings/", ["v2"]),
-            new("save settings", DoctorStatus.Warning, "samples_save is on", "untick it"),
+            new("saved copies", DoctorStatus.Warning, "save_init_img on", "untick it"),
         ]),
         new(new Uri("http://box-b:7860/"), null, [new("API", DoctorStatus.Missing, "not reachable", "start it")]),
     ]);
@@ -28,7 +28,7 @@ public sealed class OutputTests
         Assert.Contains(lines, l => l.StartsWith("  ✔ API ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("  ✘ embedding badhandv4  not loaded  [v2]", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.TrimStart().StartsWith("fix: put badhandv4.pt in embeddings/", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("  ! save settings", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("  ! saved copies", StringComparison.Ordinal));
         Assert.Contains("  → 1 missing, 1 warning", lines);
         Assert.Contains(lines, l => l.StartsWith("http://box-b:7860/  (no answer)", StringComparison.Ordinal));
     }

@@ -34,9 +34,23 @@ public sealed class WebUiDoctorTests : IDisposable
             Assert.Equal(DoctorStatus.Ok, report.Row(check).Status);
         }
 
-        // The mock saves every sample, as a default WebUI does: worth a warning, not a failure.
-        Assert.Equal(DoctorStatus.Warning, report.Row("save settings").Status);
+        // samples_save is on in the mock, as on a default WebUI, but API requests with save_images: false are not saved.
+        Assert.Equal(DoctorStatus.Ok, report.Row("saved copies").Status);
         Assert.Contains("--api", report.Row("cmd flags").Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OptionsThatWriteCopiesWhateverTheRequestSays_AreAWarningNamingEach()
+    {
+        using var server = _harness.Start();
+        var client = _harness.Client(server.Url);
+        await client.SetOptionsAsync(new Dictionary<string, System.Text.Json.Nodes.JsonNode?> { ["save_init_img"] = true, ["control_net_detectmap_autosaving"] = true });
+
+        var row = (await _harness.CheckAsync(server)).Row("saved copies");
+
+        Assert.Equal(DoctorStatus.Warning, row.Status);
+        Assert.Contains("save_init_img and control_net_detectmap_autosaving on", row.Detail, StringComparison.Ordinal);
+        Assert.Contains("\"save_init_img\": false, \"control_net_detectmap_autosaving\": false", row.Fix!, StringComparison.Ordinal);
     }
 
     [Fact]
