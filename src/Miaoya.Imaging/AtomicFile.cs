@@ -5,10 +5,7 @@ public static class AtomicFile
 {
     public static async Task WriteAllBytesAsync(string path, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
     {
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        var (full, temporary) = Prepare(path);
         try
         {
             await File.WriteAllBytesAsync(temporary, bytes, cancellationToken);
@@ -18,5 +15,28 @@ public static class AtomicFile
         {
             File.Delete(temporary);
         }
+    }
+
+    /// <summary>The same, synchronously (for callers on a thread that must not wait on async I/O, e.g. a process-output reader).</summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        var (full, temporary) = Prepare(path);
+        try
+        {
+            File.WriteAllBytes(temporary, bytes);
+            File.Move(temporary, full, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    private static (string Full, string Temporary) Prepare(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(directory);
+        return (full, Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp"));
     }
 }

@@ -318,60 +318,77 @@ public abstract class SqlJobStore : IJobStore
         }
     }
 
-    public async Task<StepOutcome> CompleteStepAsync(StepLease lease, IReadOnlyList<StepOutput> outputs, CancellationToken cancellationToken = default)
+    public Task<StepOutcome> CompleteStepAsync(StepLease lease, IReadOnlyList<StepOutput> outputs, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(outputs);
-        var now = NowMs;
-        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        return ReportAsync(lease, error: null, async (connection, tx, now) =>
         {
-            var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-            await using (tx.ConfigureAwait(false))
+            var outputsJson = JsonSerializer.Serialize(outputs, OutputsJson);
+            await ExecAsync(connection, tx,
+                "UPDATE steps SET state = 'succeeded', finished_at = @now, outputs = @outputs, lease_until = NULL WHERE job_id = @job AND idx = @idx",
+                cancellationToken, ("now", now), ("outputs", outputsJson), ("job", lease.JobId), ("idx", (long)lease.StepIndex)).ConfigureAwait(false);
+            await InsertEventAsync(connection, tx, lease.JobId, JobEventKind.StepFinished, lease.StepName,
+                new JsonObject { ["attempt"] = lease.Attempt, ["outputs"] = JsonNode.Parse(outputsJson) }.ToJsonString(), now, cancellationToken).ConfigureAwait(false);
+            var remaining = Convert.ToInt64(
+                await ScalarAsync(connection, tx, "SELECT COUNT(*) FROM steps WHERE job_id = @job AND state <> 'succeeded'", cancellationToken, ("job", lease.JobId))
+                    .ConfigureAwait(false),
+                CultureInfo.InvariantCulture);
+            if (remaining == 0)
             {
-                if (!await LockJobAsync(connection, tx, lease.JobId, cancellationToken).ConfigureAwait(false))
-                {
-                    return StepOutcome.LeaseLost;
-                }
-
-                var holder = await ReadHolderAsync(connection, tx, lease, cancellationToken).ConfigureAwait(false);
-                if (holder != Holder.Held)
-                {
-                    return await SettleUnheldAsync(connection, tx, lease, holder, now, cancellationToken).ConfigureAwait(false);
-                }
-
-                var outputsJson = JsonSerializer.Serialize(outputs, OutputsJson);
-                await ExecAsync(connection, tx,
-                    "UPDATE steps SET state = 'succeeded', finished_at = @now, outputs = @outputs, lease_until = NULL WHERE job_id = @job AND idx = @idx",
-                    cancellationToken, ("now", now), ("outputs", outputsJson), ("job", lease.JobId), ("idx", (long)lease.StepIndex)).ConfigureAwait(false);
-                await InsertEventAsync(connection, tx, lease.JobId, JobEventKind.StepFinished, lease.StepName,
-                    new JsonObject { ["attempt"] = lease.Attempt, ["outputs"] = JsonNode.Parse(outputsJson) }.ToJsonString(), now, cancellationToken).ConfigureAwait(false);
-                var remaining = Convert.ToInt64(
-                    await ScalarAsync(connection, tx, "SELECT COUNT(*) FROM steps WHERE job_id = @job AND state <> 'succeeded'", cancellationToken, ("job", lease.JobId))
-                        .ConfigureAwait(false),
-                    CultureInfo.InvariantCulture);
-                if (remaining == 0)
-                {
-                    await ExecAsync(connection, tx, "UPDATE jobs SET state = 'succeeded', updated_at = @now WHERE id = @job",
-                        cancellationToken, ("now", now), ("job", lease.JobId)).ConfigureAwait(false);
-                    await InsertEventAsync(connection, tx, lease.JobId, JobEventKind.JobSucceeded, null, null, now, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await TouchJobAsync(connection, tx, lease.JobId, now, cancellationToken).ConfigureAwait(false);
-                }
-
-                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return StepOutcome.Completed;
+                await ExecAsync(connection, tx, "UPDATE jobs SET state = 'succeeded', updated_at = @now WHERE id = @job",
+                    cancellationToken, ("now", now), ("job", lease.JobId)).ConfigureAwait(false);
+                await InsertEventAsync(connection, tx, lease.JobId, JobEventKind.JobSucceeded, null, null, now, cancellationToken).ConfigureAwait(false);
             }
-        }
+            else
+            {
+                await TouchJobAsync(connection, tx, lease.JobId, now, cancellationToken).ConfigureAwait(false);
+            }
+
+            return StepOutcome.Completed;
+        }, cancellationToken);
     }
 
-    public async Task<StepOutcome> FailStepAsync(StepLease lease, string message, bool permanent = false, CancellationToken cancellationToken = default)
+    public Task<StepOutcome> FailStepAsync(StepLease lease, string message, bool permanent = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(message);
-        var error = message;
+        return ReportAsync(lease, message, async (connection, tx, now) =>
+        {
+            var maxAttempts = Convert.ToInt64(
+                await ScalarAsync(connection, tx, "SELECT max_attempts FROM jobs WHERE id = @job", cancellationToken, ("job", lease.JobId)).ConfigureAwait(false),
+                CultureInfo.InvariantCulture);
+            if (permanent || lease.Attempt >= maxAttempts)
+            {
+                await FailJobAsync(connection, tx, lease.JobId, lease.StepIndex, lease.StepName, message, lease.Attempt, now, cancellationToken).ConfigureAwait(false);
+                return StepOutcome.JobFailed;
+            }
+
+            var next = now + (long)Options.RetryDelay(lease.Attempt).TotalMilliseconds;
+            await ExecAsync(connection, tx,
+                "UPDATE steps SET state = 'pending', last_error = @error, finished_at = @now, lease_until = NULL, next_attempt_at = @next " +
+                "WHERE job_id = @job AND idx = @idx",
+                cancellationToken, ("error", message), ("now", now), ("next", next), ("job", lease.JobId), ("idx", (long)lease.StepIndex)).ConfigureAwait(false);
+            await InsertEventAsync(connection, tx, lease.JobId, JobEventKind.StepRetrying, lease.StepName,
+                new JsonObject
+                {
+                    ["attempt"] = lease.Attempt,
+                    ["error"] = message,
+                    ["next_attempt_at"] = DateTimeOffset.FromUnixTimeMilliseconds(next).ToString("O", CultureInfo.InvariantCulture),
+                }.ToJsonString(), now, cancellationToken).ConfigureAwait(false);
+            await TouchJobAsync(connection, tx, lease.JobId, now, cancellationToken).ConfigureAwait(false);
+            return StepOutcome.RetryScheduled;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// A worker's final report on its step, in one write transaction: the job row locked, the lease checked (a report
+    /// from a worker that no longer holds the step is settled without writing its result), then <paramref name="held"/>
+    /// writes the result and the transaction commits.
+    /// </summary>
+    private async Task<StepOutcome> ReportAsync(
+        StepLease lease, string? error, Func<DbConnection, DbTransaction, long, Task<StepOutcome>> held, CancellationToken cancellationToken)
+    {
         var now = NowMs;
         var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -390,33 +407,7 @@ public abstract class SqlJobStore : IJobStore
                     return await SettleUnheldAsync(connection, tx, lease, holder, now, cancellationToken, error).ConfigureAwait(false);
                 }
 
-                var maxAttempts = Convert.ToInt64(
-                    await ScalarAsync(connection, tx, "SELECT max_attempts FROM jobs WHERE id = @job", cancellationToken, ("job", lease.JobId)).ConfigureAwait(false),
-                    CultureInfo.InvariantCulture);
-                StepOutcome outcome;
-                if (permanent || lease.Attempt >= maxAttempts)
-                {
-                    await FailJobAsync(connection, tx, lease.JobId, lease.StepIndex, lease.StepName, error, lease.Attempt, now, cancellationToken).ConfigureAwait(false);
-                    outcome = StepOutcome.JobFailed;
-                }
-                else
-                {
-                    var next = now + (long)Options.RetryDelay(lease.Attempt).TotalMilliseconds;
-                    await ExecAsync(connection, tx,
-                        "UPDATE steps SET state = 'pending', last_error = @error, finished_at = @now, lease_until = NULL, next_attempt_at = @next " +
-                        "WHERE job_id = @job AND idx = @idx",
-                        cancellationToken, ("error", error), ("now", now), ("next", next), ("job", lease.JobId), ("idx", (long)lease.StepIndex)).ConfigureAwait(false);
-                    await InsertEventAsync(connection, tx, lease.JobId, JobEventKind.StepRetrying, lease.StepName,
-                        new JsonObject
-                        {
-                            ["attempt"] = lease.Attempt,
-                            ["error"] = error,
-                            ["next_attempt_at"] = DateTimeOffset.FromUnixTimeMilliseconds(next).ToString("O", CultureInfo.InvariantCulture),
-                        }.ToJsonString(), now, cancellationToken).ConfigureAwait(false);
-                    await TouchJobAsync(connection, tx, lease.JobId, now, cancellationToken).ConfigureAwait(false);
-                    outcome = StepOutcome.RetryScheduled;
-                }
-
+                var outcome = await held(connection, tx, now).ConfigureAwait(false);
                 await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return outcome;
             }

@@ -20,21 +20,8 @@ internal static class JsonFiles
     public static Task WriteAsync<T>(string path, T value, CancellationToken cancellationToken = default) =>
         AtomicFile.WriteAllBytesAsync(path, JsonSerializer.SerializeToUtf8Bytes(value, Options), cancellationToken);
 
-    /// <summary>The same, synchronously (for callers on a reader thread): temporary file and rename.</summary>
-    public static void WriteSync<T>(string path, T value)
-    {
-        var full = Path.GetFullPath(path);
-        var temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(value, Options));
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-    }
+    /// <summary>The same, synchronously (for callers on a reader thread).</summary>
+    public static void WriteSync<T>(string path, T value) => AtomicFile.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(value, Options));
 
     public static T? Read<T>(string path)
         where T : class
