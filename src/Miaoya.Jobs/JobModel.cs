@@ -40,6 +40,15 @@ public enum JobEventKind
 /// <summary>A job to create: a recipe (a name, or an inline YAML document), inputs, a folder and its steps in order.</summary>
 public sealed record NewJob
 {
+    /// <summary>
+    /// The job's id when the caller chose it (e.g. to name the job's folder before creating it: <see cref="NewJobId"/>);
+    /// null: a new time-ordered GUID v7. Creating a second job with an id in use fails.
+    /// </summary>
+    public string? Id { get; init; }
+
+    /// <summary>A fresh time-ordered id (GUID v7), the kind the store gives when <see cref="Id"/> is null.</summary>
+    public static string NewJobId() => Guid.CreateVersion7().ToString("D", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>A recipe name (built-in or file), or the recipe's YAML itself when <see cref="RecipeIsInline"/>.</summary>
     public required string Recipe { get; init; }
 

@@ -104,6 +104,11 @@ public abstract class SqlJobStore : IJobStore
             throw new ArgumentException($"Step names must be non-empty and unique: {string.Join(", ", job.Steps)}.", nameof(job));
         }
 
+        if (job.Id is { } given && (given.Length is 0 or > 64 || !given.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+        {
+            throw new ArgumentException($"A job id must be 1-64 ASCII letters, digits, '-' or '_': \"{given}\".", nameof(job));
+        }
+
         if (job.MaxAttempts is < 1)
         {
             throw new ArgumentException("MaxAttempts must be at least 1.", nameof(job));
@@ -111,7 +116,7 @@ public abstract class SqlJobStore : IJobStore
 
         var now = Time.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
-        var id = Guid.CreateVersion7(now).ToString("D", CultureInfo.InvariantCulture);
+        var id = job.Id ?? Guid.CreateVersion7(now).ToString("D", CultureInfo.InvariantCulture);
         var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {

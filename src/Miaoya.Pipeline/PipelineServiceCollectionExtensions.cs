@@ -15,8 +15,10 @@ public static class PipelineServiceCollectionExtensions
         services.AddWebUiClient(configureWebUi);
         services.TryAddSingleton<IFaceDetector>(_ => BlazeFaceDetector.CreateDefault());
         services.TryAddSingleton<FaceSwapperCache>();
+        // One box unless a fleet registered itself as IWebUiBoxes first.
+        services.TryAddSingleton<IWebUiBoxes>(sp => new SingleWebUiBox(sp.GetRequiredService<WebUiClient>()));
         services.TryAddSingleton(sp => new PortraitPipeline(
-            sp.GetRequiredService<WebUiClient>(),
+            sp.GetRequiredService<IWebUiBoxes>(),
             sp.GetRequiredService<IFaceDetector>(),
             sp.GetRequiredService<FaceSwapperCache>(),
             sp.GetRequiredService<TimeProvider>(),

@@ -38,15 +38,15 @@ public sealed class PortraitPipeline
     private const int MinTemplateSide = 64;
     private const int DetectResolution = 512;
 
-    private readonly WebUiClient _client;
+    private readonly IWebUiBoxes _boxes;
     private readonly IFaceDetector _detector;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly FaceSwapperCache _swappers;
 
-    public PortraitPipeline(WebUiClient client, IFaceDetector detector, FaceSwapperCache swappers, TimeProvider time, ILogger<PortraitPipeline> logger)
+    public PortraitPipeline(IWebUiBoxes boxes, IFaceDetector detector, FaceSwapperCache swappers, TimeProvider time, ILogger<PortraitPipeline> logger)
     {
-        _client = client;
+        _boxes = boxes;
         _detector = detector;
         _swappers = swappers;
         _time = time;
@@ -59,6 +59,102 @@ public sealed class PortraitPipeline
     /// <summary>Starts a run in a new (or empty) folder.</summary>
     public async Task<RunResult> RunAsync(RunRequest request, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        var (folder, manifest, template, pixels) = await PrepareCoreAsync(request, cancellationToken);
+        using var templatePixels = pixels;
+        return await ExecuteAsync(request, folder, manifest, template, templatePixels, progress, cancellationToken);
+    }
+
+    /// <summary>The steps of a job running <paramref name="recipe"/>, in order: the recipe's steps, then <c>finish</c> when it has one.</summary>
+    public static IReadOnlyList<string> JobSteps(Recipe recipe)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        return recipe.Finish is null ? recipe.StepNames : [.. recipe.StepNames, StepName.Finish];
+    }
+
+    /// <summary>
+    /// Writes a new run folder (inputs, resolved recipe, manifest) without calling any box; its steps then run one at a
+    /// time with <see cref="RunStepAsync"/> (the job runner's way). Bad input throws <see cref="PipelineException"/> here.
+    /// </summary>
+    public static async Task<RunManifest> PrepareAsync(RunRequest request, CancellationToken cancellationToken = default)
+    {
+        var (_, manifest, _, pixels) = await PrepareCoreAsync(request, cancellationToken);
+        pixels.Dispose();
+        return manifest;
+    }
+
+    /// <summary>
+    /// Runs one step of a run folder written by <see cref="PrepareAsync"/>: earlier steps are restored from their files
+    /// (and must be intact), a step that already succeeded with intact outputs is not redone, and the step's call goes to
+    /// whichever box the <see cref="IWebUiBoxes"/> pick. After the recipe's last step <c>final.png</c> is written; the run
+    /// succeeds with its last job step (<see cref="JobSteps"/>).
+    /// </summary>
+    public async Task<StepResult> RunStepAsync(string runFolder, string step, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var (request, folder, manifest, template) = await LoadAsync(runFolder, cancellationToken);
+        var steps = JobSteps(request.Recipe);
+        var index = steps.ToList().IndexOf(step);
+        if (index < 0)
+        {
+            throw new PipelineException($"recipe {request.Recipe.Name} has no step \"{step}\" (its steps: {string.Join(", ", steps)}).") { Step = step, RunFolder = folder.Path };
+        }
+
+        using var pixels = FaceImages.Load(template);
+        var run = new RunState(request, folder, manifest, template, pixels);
+        foreach (var earlier in steps.Take(index))
+        {
+            if (!await TryRestoreAsync(run, earlier, cancellationToken))
+            {
+                throw new PipelineException($"step {step} needs step {earlier}'s outputs in {folder.Path}, which are missing or changed.") { Step = step, RunFolder = folder.Path };
+            }
+        }
+
+        if (await TryRestoreAsync(run, step, cancellationToken))
+        {
+            progress?.Report(new PipelineProgress(step, 1, null, "done earlier"));
+            return new StepResult(manifest.Step(step)!, step == request.Recipe.StepNames[^1] ? manifest.Final : null);
+        }
+
+        manifest.Status = RunStatus.Running;
+        manifest.Error = null;
+        try
+        {
+            await RunOneStepAsync(run, step, progress, cancellationToken);
+            if (step == request.Recipe.StepNames[^1])
+            {
+                manifest.Final = await folder.WriteAsync("final.png", FinalImage(run), cancellationToken);
+            }
+
+            if (index == steps.Count - 1)
+            {
+                manifest.Status = RunStatus.Succeeded;
+            }
+
+            await folder.SaveManifestAsync(manifest, CancellationToken.None);
+            return new StepResult(manifest.Step(step)!, step == request.Recipe.StepNames[^1] ? manifest.Final : null);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            manifest.Status = RunStatus.Cancelled;
+            manifest.Error = "cancelled";
+            await folder.SaveManifestAsync(manifest, CancellationToken.None);
+            throw;
+        }
+        catch (Exception e) when (IsStepFailure(e))
+        {
+            manifest.Status = RunStatus.Failed;
+            manifest.Error = e.Message;
+            await folder.SaveManifestAsync(manifest, CancellationToken.None);
+            throw e as PipelineException is { } pe && pe.RunFolder is not null
+                ? pe
+                : new PipelineException($"step {step}: {e.Message}", e) { Step = step, RunFolder = folder.Path };
+        }
+    }
+
+    private static bool IsStepFailure(Exception e) => e is PipelineException or WebUiException or FaceSelectionException or InvalidImageDataException or RecipeException or IOException
+        or InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
+
+    private static async Task<(RunFolder Folder, RunManifest Manifest, EncodedImage Template, Image<Rgb24> Pixels)> PrepareCoreAsync(RunRequest request, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(request);
         var folder = new RunFolder(request.OutputDirectory);
         if (folder.HasManifest)
@@ -67,7 +163,8 @@ public sealed class PortraitPipeline
         }
 
         var (template, pixels) = await LoadTemplateAsync(request.TemplatePath, cancellationToken);
-        using var templatePixels = pixels;
+        try
+        {
         var facePhoto = request.Recipe.Pipeline == PipelineKind.V3 ? await LoadFacePhotoAsync(request, cancellationToken) : null;
         Directory.CreateDirectory(folder.Path);
         var templateRecord = await folder.WriteAsync("template.png", template, cancellationToken);
@@ -94,18 +191,35 @@ public sealed class PortraitPipeline
                 request.StandInModels),
         };
         await folder.SaveManifestAsync(manifest, cancellationToken);
-        return await ExecuteAsync(request, folder, manifest, template, templatePixels, progress, cancellationToken);
+        return (folder, manifest, template, pixels);
+        }
+        catch
+        {
+            pixels.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Resumes a run folder: finished steps whose outputs are intact are not redone.</summary>
     public async Task<RunResult> ResumeAsync(string runFolder, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var folder = new RunFolder(runFolder);
-        var manifest = await folder.LoadManifestAsync(cancellationToken);
+        var (request, folder, manifest, template) = await LoadAsync(runFolder, cancellationToken);
         if (manifest.Status == RunStatus.Succeeded && manifest.Final is { } done && await folder.ReadVerifiedAsync(done, cancellationToken) is not null)
         {
             return new RunResult(folder.Path, manifest, folder.File(done.File));
         }
+
+        manifest.Status = RunStatus.Running;
+        manifest.Error = null;
+        using var pixels = FaceImages.Load(template);
+        return await ExecuteAsync(request, folder, manifest, template, pixels, progress, cancellationToken);
+    }
+
+    /// <summary>A run folder's request, manifest and template, checked against the hashes the manifest recorded.</summary>
+    private static async Task<(RunRequest Request, RunFolder Folder, RunManifest Manifest, EncodedImage Template)> LoadAsync(string runFolder, CancellationToken cancellationToken)
+    {
+        var folder = new RunFolder(runFolder);
+        var manifest = await folder.LoadManifestAsync(cancellationToken);
 
         var recipePath = folder.File(RecipeFileName);
         if (!File.Exists(recipePath) || RunFolder.Sha256(await File.ReadAllBytesAsync(recipePath, cancellationToken)) != manifest.Recipe.Sha256)
@@ -132,10 +246,7 @@ public sealed class PortraitPipeline
             Device = manifest.Inputs.Device ?? "cpu",
             StandInModels = manifest.Inputs.StandInModels,
         };
-        manifest.Status = RunStatus.Running;
-        manifest.Error = null;
-        using var pixels = FaceImages.Load(template);
-        return await ExecuteAsync(request, folder, manifest, template, pixels, progress, cancellationToken);
+        return (request, folder, manifest, template);
     }
 
     private async Task<RunResult> ExecuteAsync(
@@ -144,15 +255,8 @@ public sealed class PortraitPipeline
         var run = new RunState(request, folder, manifest, template, pixels);
         try
         {
-            progress?.Report(new PipelineProgress("preflight", 0, null, $"probing {_client.Endpoint}"));
-            run.Box = await _client.ProbeAsync(cancellationToken);
-            manifest.Server = new ManifestServer(
-                _client.Endpoint.BaseUrl.ToString(), run.Box.WebUiVersion, run.Box.SamplerDialect.ToString(), run.Box.ControlNetApiVersion, run.Box.TaggerFlavor.ToString());
-            var missing = Preflight.Check(request.Recipe, run.Box, request.Lora);
-            if (missing.Count > 0)
-            {
-                throw new PipelineException($"{_client.Endpoint} cannot run {request.Recipe.Name}:{Environment.NewLine}  - {string.Join(Environment.NewLine + "  - ", missing)}") { Step = "preflight" };
-            }
+            progress?.Report(new PipelineProgress("preflight", 0, null, "probing"));
+            await PreflightAsync(run, cancellationToken);
 
             foreach (var step in request.Recipe.StepNames)
             {
@@ -163,14 +267,14 @@ public sealed class PortraitPipeline
                     continue;
                 }
 
-                await RunStepAsync(run, step, progress, cancellationToken);
+                await RunOneStepAsync(run, step, progress, cancellationToken);
             }
 
             var final = FinalImage(run);
             manifest.Final = await folder.WriteAsync("final.png", final, cancellationToken);
             if (request.Recipe.Finish is not null)
             {
-                await RunStepAsync(run, StepName.Finish, progress, cancellationToken);
+                await RunOneStepAsync(run, StepName.Finish, progress, cancellationToken);
             }
 
             manifest.Status = RunStatus.Succeeded;
@@ -184,8 +288,7 @@ public sealed class PortraitPipeline
             await folder.SaveManifestAsync(manifest, CancellationToken.None);
             throw;
         }
-        catch (Exception e) when (e is PipelineException or WebUiException or FaceSelectionException or InvalidImageDataException or RecipeException or IOException
-            or InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        catch (Exception e) when (IsStepFailure(e))
         {
             var step = (e as PipelineException)?.Step ?? manifest.Steps.LastOrDefault(s => s.Status == StepStatus.Failed)?.Name;
             manifest.Status = RunStatus.Failed;
@@ -197,7 +300,7 @@ public sealed class PortraitPipeline
         }
     }
 
-    private async Task RunStepAsync(RunState run, string step, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
+    private async Task RunOneStepAsync(RunState run, string step, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
     {
         var record = run.Manifest.Step(step);
         if (record is null)
@@ -266,9 +369,12 @@ public sealed class PortraitPipeline
     private async Task InterrogateAsync(RunState run, StepRecord record, CancellationToken cancellationToken)
     {
         var settings = run.Request.Recipe.Interrogate;
-        var model = settings.Model ?? run.Box!.TaggerModels[0];
-        var request = new TaggerInterrogateRequest(run.Template, model, settings.Threshold);
-        var tags = await _client.TaggerInterrogateAsync(request, cancellationToken);
+        var model = settings.Model;
+        var tags = await OnBoxAsync(run, record, Needs(run, StepName.Interrogate, generation: false), (box, ct) =>
+        {
+            model = settings.Model ?? box.Capabilities.TaggerModels[0];
+            return box.Client.TaggerInterrogateAsync(new TaggerInterrogateRequest(run.Template, model, settings.Threshold), ct);
+        }, cancellationToken);
         run.Prompt = PromptComposer.Compose(tags, run.Request.Recipe, run.Request.Lora, run.Request.TriggerWords);
         record.Request = new JsonObject { ["image"] = Reference(run.Manifest.Inputs.Template), ["model"] = model, ["threshold"] = settings.Threshold };
         record.Response = new JsonObject
@@ -294,9 +400,9 @@ public sealed class PortraitPipeline
         string source;
         if (settings.Source == MaskSource.Openpose && maskFile is null)
         {
-            var detect = await _client.DetectAsync(
+            var detect = await OnBoxAsync(run, record, Needs(run, StepName.Mask, generation: false), (box, ct) => box.Client.DetectAsync(
                 new ControlNetDetectRequest { ControlnetModule = "openpose_faceonly", ControlnetInputImages = [run.Template], ControlnetProcessorRes = DetectResolution },
-                cancellationToken);
+                ct), cancellationToken);
             faces = OpenPoseFaces.From(detect, width, height, DetectResolution);
             source = "openpose";
         }
@@ -345,8 +451,8 @@ public sealed class PortraitPipeline
     private async Task InpaintAsync(RunState run, StepRecord record, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
     {
         var (width, height) = (run.Pixels.Width, run.Pixels.Height);
-        var request = PayloadBuilder.Inpaint(run.Request.Recipe, run.Box!, run.Template, run.Mask!, run.Prompt!, run.Request.Seed, width, height);
-        var response = await GenerateAsync(run, "inpaint", record, request, progress, cancellationToken);
+        var response = await GenerateAsync(
+            run, "inpaint", record, box => PayloadBuilder.Inpaint(run.Request.Recipe, box, run.Template, run.Mask!, run.Prompt!, run.Request.Seed, width, height), progress, cancellationToken);
         run.Seed = response.Info?.Seed ?? run.Request.Seed;
         Measure(run, record, "delta_e");
     }
@@ -364,18 +470,24 @@ public sealed class PortraitPipeline
         }
 
         var (width, height) = run.Current!.ReadSize();
-        var request = PayloadBuilder.WholeImage(run.Request.Recipe, run.Box!, run.Template, run.Current, run.Prompt!, run.Seed ?? run.Request.Seed, width, height);
-        await GenerateAsync(run, "img2img", record, request, progress, cancellationToken);
+        var current = run.Current;
+        await GenerateAsync(
+            run, "img2img", record, box => PayloadBuilder.WholeImage(run.Request.Recipe, box, run.Template, current, run.Prompt!, run.Seed ?? run.Request.Seed, width, height), progress, cancellationToken);
         Measure(run, record, "delta_e_after");
     }
 
     private async Task<GenerationResponse> GenerateAsync(
-        RunState run, string step, StepRecord record, Img2ImgRequest request, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
+        RunState run, string step, StepRecord record, Func<WebUiCapabilities, Img2ImgRequest> build, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
     {
-        record.Request = ManifestRequest(run, request);
-        await run.Folder.SaveManifestAsync(run.Manifest, cancellationToken);
-        var response = await WithProgressAsync(step, progress, () => _client.Img2ImgAsync(request, cancellationToken), cancellationToken);
-        var expected = run.Box!.FindCheckpoint(run.Request.Recipe.BaseModel)!;
+        var (request, response, expected) = await OnBoxAsync(run, record, Needs(run, step, generation: true), async (box, ct) =>
+        {
+            var request = build(box.Capabilities);
+            record.Request = ManifestRequest(run, request);
+            await run.Folder.SaveManifestAsync(run.Manifest, ct);
+            progress?.Report(new PipelineProgress(step, 0, null, $"on {box.Name}", box.Name));
+            var response = await WithProgressAsync(step, box.Client, progress, () => box.Client.Img2ImgAsync(request, ct), ct);
+            return (request, response, box.Capabilities.FindCheckpoint(run.Request.Recipe.BaseModel)!);
+        }, cancellationToken);
         var problems = ResponseChecks.Check(request, response, expected.ModelName);
         var info = response.Info;
         record.Response = new JsonObject
@@ -391,7 +503,7 @@ public sealed class PortraitPipeline
         };
         if (problems.Count > 0)
         {
-            throw new PipelineException($"{_client.Endpoint} did not do what was asked: {string.Join(" ", problems)}") { Step = step };
+            throw new PipelineException($"{record.Data["box"]} did not do what was asked: {string.Join(" ", problems)}") { Step = step };
         }
 
         var generated = response.GeneratedImages;
@@ -408,7 +520,7 @@ public sealed class PortraitPipeline
         return response;
     }
 
-    private async Task<T> WithProgressAsync<T>(string step, IProgress<PipelineProgress>? progress, Func<Task<T>> call, CancellationToken cancellationToken)
+    private async Task<T> WithProgressAsync<T>(string step, WebUiClient client, IProgress<PipelineProgress>? progress, Func<Task<T>> call, CancellationToken cancellationToken)
     {
         if (progress is null)
         {
@@ -416,7 +528,7 @@ public sealed class PortraitPipeline
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var polling = PollProgressAsync(step, progress, stop.Token);
+        var polling = PollProgressAsync(step, client, progress, stop.Token);
         try
         {
             return await call();
@@ -428,14 +540,14 @@ public sealed class PortraitPipeline
         }
     }
 
-    private async Task PollProgressAsync(string step, IProgress<PipelineProgress> progress, CancellationToken cancellationToken)
+    private async Task PollProgressAsync(string step, WebUiClient client, IProgress<PipelineProgress> progress, CancellationToken cancellationToken)
     {
         try
         {
             while (true)
             {
                 await Task.Delay(ProgressInterval, _time, cancellationToken);
-                var state = await _client.GetProgressAsync(skipCurrentImage: true, cancellationToken);
+                var state = await client.GetProgressAsync(skipCurrentImage: true, cancellationToken);
                 if (state.State?.JobCount > 0)
                 {
                     progress.Report(new PipelineProgress(step, state.Progress, state.EtaRelative > 0 ? TimeSpan.FromSeconds(state.EtaRelative) : null));
@@ -578,6 +690,63 @@ public sealed class PortraitPipeline
         var (face, pixels) = await LoadTemplateAsync(request.FacePath, cancellationToken);
         pixels.Dispose();
         return face;
+    }
+
+    // ---- boxes -------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// The box check before the first step: some box can run the whole recipe (each call is placed and checked again).
+    /// The box that answered is recorded as the run's server.
+    /// </summary>
+    private async Task PreflightAsync(RunState run, CancellationToken cancellationToken)
+    {
+        var recipe = run.Request.Recipe;
+        try
+        {
+            var box = await _boxes.RunAsync(
+                new BoxNeeds { Purpose = recipe.Name, IsGeneration = false, Check = caps => Preflight.Check(recipe, caps, run.Request.Lora) },
+                (box, _) => Task.FromResult(box),
+                cancellationToken);
+            RecordServer(run, box);
+        }
+        catch (WebUiBoxesException e)
+        {
+            throw new PipelineException(e.Message, e) { Step = "preflight" };
+        }
+    }
+
+    /// <summary>What a step's call needs from a box: the recipe's models for that step (Preflight), and its checkpoint when it renders.</summary>
+    private static BoxNeeds Needs(RunState run, string step, bool generation) => new()
+    {
+        Purpose = step,
+        IsGeneration = generation,
+        Checkpoint = generation ? run.Request.Recipe.BaseModel : null,
+        Check = caps => Preflight.Check(run.Request.Recipe, caps, run.Request.Lora, step),
+    };
+
+    /// <summary>One remote call of a step, on whichever box the boxes pick; the box is recorded in the step's data.</summary>
+    private async Task<T> OnBoxAsync<T>(RunState run, StepRecord record, BoxNeeds needs, Func<WebUiBox, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _boxes.RunAsync(needs, (box, ct) =>
+            {
+                record.Data["box"] = box.Name;
+                RecordServer(run, box);
+                return call(box, ct);
+            }, cancellationToken);
+        }
+        catch (WebUiBoxesException e)
+        {
+            throw new PipelineException(e.Message, e) { Step = needs.Purpose };
+        }
+    }
+
+    private static void RecordServer(RunState run, WebUiBox box)
+    {
+        run.Box = box.Capabilities;
+        var caps = box.Capabilities;
+        run.Manifest.Server ??= new ManifestServer(caps.BaseUrl.ToString(), caps.WebUiVersion, caps.SamplerDialect.ToString(), caps.ControlNetApiVersion, caps.TaggerFlavor.ToString());
     }
 
     // ---- resume ------------------------------------------------------------------------------------
@@ -749,7 +918,9 @@ public sealed class PortraitPipeline
                 Generated = true,
             };
             using var pixels = FaceImages.Load(run.Current ?? run.Template);
-            result = await IdPhotoFinisher.FinishAsync(pixels, options, _detector, _client, cancellationToken);
+            result = !options.Background.Keep
+                ? await OnBoxAsync(run, record, Needs(run, StepName.Finish, generation: false), (box, ct) => IdPhotoFinisher.FinishAsync(pixels, options, _detector, box.Client, ct), cancellationToken)
+                : await IdPhotoFinisher.FinishAsync(pixels, options, _detector, null, cancellationToken);
         }
         catch (Exception e) when (e is IdPhotoException or IdSpecException or FormatException or ArgumentException)
         {

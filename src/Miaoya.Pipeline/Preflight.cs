@@ -71,6 +71,22 @@ public static partial class Preflight
         return problems.Distinct().ToArray();
     }
 
+    /// <summary>The problems that concern one step's remote call (e.g. the tagger for <c>interrogate</c>, rembg for <c>finish</c>).</summary>
+    public static IReadOnlyList<string> Check(Recipe recipe, WebUiCapabilities box, LoraChoice lora, string step) =>
+        Check(recipe, box, lora).Where(p => Concerns(p, step)).ToArray();
+
+    private static bool Concerns(string problem, string step) => step switch
+    {
+        StepName.Interrogate => problem.StartsWith("interrogate", StringComparison.Ordinal),
+        StepName.Mask => problem.StartsWith("mask.", StringComparison.Ordinal),
+        StepName.Finish => problem.StartsWith("finish.", StringComparison.Ordinal),
+        StepName.Inpaint or StepName.Img2Img => problem.StartsWith(step + ":", StringComparison.Ordinal)
+            || problem.StartsWith("base_model:", StringComparison.Ordinal)
+            || problem.StartsWith("--lora:", StringComparison.Ordinal)
+            || problem.StartsWith("prompt.negative:", StringComparison.Ordinal),
+        _ => true,
+    };
+
     /// <summary>
     /// Negative-prompt words that name textual-inversion embeddings: single tokens with a digit or underscore, such as
     /// ng_deepnegative_v1_75t or badhandv4 (plain words like "lowres" are prompt text, not files).

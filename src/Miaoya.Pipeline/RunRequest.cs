@@ -40,8 +40,11 @@ public sealed record RunRequest
     public bool StandInModels { get; init; }
 }
 
-/// <summary>Where a run got to.</summary>
-public sealed record PipelineProgress(string Step, double Fraction, TimeSpan? Eta, string? Message = null);
+/// <summary>Where a run got to; <see cref="Box"/> names the box a remote call was placed on (reported when the call starts).</summary>
+public sealed record PipelineProgress(string Step, double Fraction, TimeSpan? Eta, string? Message = null, string? Box = null);
 
 /// <summary>A finished run.</summary>
 public sealed record RunResult(string Folder, RunManifest Manifest, string FinalImage);
+
+/// <summary>One step run by <see cref="PortraitPipeline.RunStepAsync"/>: its record, and <c>final.png</c> when the step finished the recipe.</summary>
+public sealed record StepResult(StepRecord Record, FileRecord? Final);

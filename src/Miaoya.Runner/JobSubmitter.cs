@@ -1,0 +1,188 @@
+using Miaoya.Imaging;
+using Miaoya.Jobs;
+using Miaoya.Pipeline;
+using Miaoya.Recipes;
+
+namespace Miaoya.Runner;
+
+/// <summary>
+/// Queues portrait jobs: checks the submission, writes the job's folder (its copy of the inputs and the resolved recipe,
+/// through <see cref="PortraitPipeline.PrepareAsync"/>) and then creates the job in the store with the recipe's steps.
+/// Nothing is queued unless the folder is complete; a submission that fails leaves no folder behind.
+/// </summary>
+public sealed class JobSubmitter
+{
+    private readonly IJobStore _store;
+    private readonly JobRunnerOptions _options;
+
+    public JobSubmitter(IJobStore store, JobRunnerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(options);
+        _store = store;
+        _options = options;
+    }
+
+    /// <summary>Validates and queues one job. Bad input throws <see cref="JobSubmissionException"/> naming the field.</summary>
+    public async Task<JobRecord> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        var recipe = ResolveRecipe(submission);
+        LoraChoice lora;
+        try
+        {
+            lora = LoraChoice.Parse(submission.Lora);
+        }
+        catch (ArgumentException e)
+        {
+            throw new JobSubmissionException("lora", e.Message, e);
+        }
+
+        if (!File.Exists(submission.TemplatePath))
+        {
+            throw new JobSubmissionException("template", $"template photo {submission.TemplatePath} does not exist.");
+        }
+
+        if (recipe.Pipeline == PipelineKind.V3 && submission.FacePath is null)
+        {
+            throw new JobSubmissionException("face", $"recipe {recipe.Name} swaps faces (V3) and needs the person's face photo.");
+        }
+
+        var id = NewJob.NewJobId();
+        var folder = Path.GetFullPath(Path.Combine(_options.JobsDirectory, id));
+        var request = new RunRequest
+        {
+            Recipe = recipe,
+            Overrides = submission.Overrides,
+            TemplatePath = submission.TemplatePath,
+            Lora = lora,
+            TriggerWords = submission.TriggerWords,
+            Seed = submission.Seed,
+            OutputDirectory = folder,
+            FaceIndex = submission.FaceIndex,
+            FacePath = submission.FacePath,
+            ModelsDirectory = _options.ModelsDirectory,
+            Device = _options.Device,
+            StandInModels = _options.StandInModels,
+        };
+
+        try
+        {
+            await PortraitPipeline.PrepareAsync(request, cancellationToken);
+        }
+        catch (Exception e) when (e is PipelineException or InvalidImageDataException or IOException or InvalidDataException)
+        {
+            DeleteQuietly(folder);
+            var field = e.Message.Contains(Path.GetFileName(submission.FacePath ?? "\0"), StringComparison.Ordinal) ? "face" : "template";
+            throw new JobSubmissionException(field, e.Message, e);
+        }
+        catch
+        {
+            DeleteQuietly(folder);
+            throw;
+        }
+
+        var inputs = new JobInputs(
+            recipe.Name, recipe.Pipeline.ToString().ToLowerInvariant(), recipe.BaseModel, lora.ToString(), submission.Identity,
+            Path.GetFileName(submission.TemplatePath), submission.Seed, submission.Overrides);
+        try
+        {
+            return await _store.CreateJobAsync(
+                new NewJob
+                {
+                    Id = id,
+                    Recipe = submission.RecipeYaml ?? submission.Recipe!,
+                    RecipeIsInline = submission.RecipeYaml is not null,
+                    InputsJson = inputs.ToJson(),
+                    OutputFolder = folder,
+                    Steps = PortraitPipeline.JobSteps(recipe),
+                },
+                CancellationToken.None);
+        }
+        catch
+        {
+            DeleteQuietly(folder);
+            throw;
+        }
+    }
+
+    private Recipe ResolveRecipe(JobSubmission submission)
+    {
+        try
+        {
+            if (submission.RecipeYaml is { } yaml)
+            {
+                return RecipeLoader.Parse(yaml, "inline recipe", submission.Overrides);
+            }
+
+            if (string.IsNullOrWhiteSpace(submission.Recipe))
+            {
+                throw new JobSubmissionException("recipe", "give a recipe name or an inline recipe.");
+            }
+
+            var name = submission.Recipe;
+            if (_options.RecipeDirectory is { } directory && IsPlainName(name))
+            {
+                foreach (var candidate in new[] { $"{name}.yaml", $"{name}.yml" })
+                {
+                    var path = Path.Combine(directory, candidate);
+                    if (File.Exists(path))
+                    {
+                        return RecipeLoader.Load(path, submission.Overrides);
+                    }
+                }
+            }
+
+            if (RecipeLoader.BuiltInNames.Contains(name))
+            {
+                return RecipeLoader.LoadBuiltIn(name, submission.Overrides);
+            }
+
+            if (_options.AllowRecipePaths && File.Exists(name))
+            {
+                return RecipeLoader.Load(name, submission.Overrides);
+            }
+
+            throw new JobSubmissionException("recipe", $"unknown recipe \"{name}\"; known: {string.Join(", ", KnownRecipes())}.");
+        }
+        catch (RecipeException e)
+        {
+            throw new JobSubmissionException(submission.RecipeYaml is null ? "recipe" : "recipe_yaml", e.Message, e);
+        }
+    }
+
+    /// <summary>Recipe names a submission may use: the built-in ones and those in <see cref="JobRunnerOptions.RecipeDirectory"/>.</summary>
+    public IReadOnlyList<string> KnownRecipes()
+    {
+        var names = new SortedSet<string>(RecipeLoader.BuiltInNames, StringComparer.Ordinal);
+        if (_options.RecipeDirectory is { } directory && Directory.Exists(directory))
+        {
+            foreach (var file in Directory.EnumerateFiles(directory, "*.y*ml"))
+            {
+                names.Add(Path.GetFileNameWithoutExtension(file));
+            }
+        }
+
+        return names.ToArray();
+    }
+
+    private static bool IsPlainName(string name) => name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && !name.StartsWith('.');
+
+    private static void DeleteQuietly(string folder)
+    {
+        try
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // Best effort: the folder was ours and is not referenced by any job.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

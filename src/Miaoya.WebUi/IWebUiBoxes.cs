@@ -1,0 +1,98 @@
+namespace Miaoya.WebUi;
+
+/// <summary>
+/// Where WebUI calls run: one box (<see cref="SingleWebUiBox"/>) or a fleet that picks a box per call. The pipeline asks
+/// for a box once per remote call (tagger, generation, rembg), so two calls of one job may run on different boxes.
+/// </summary>
+public interface IWebUiBoxes
+{
+    /// <summary>
+    /// Runs <paramref name="work"/> on a box that meets <paramref name="needs"/> and returns its result. An implementation
+    /// with several boxes waits while none can take the call, and runs it again on another box when the one it ran on
+    /// failed in a way that says nothing about the request (connection refused or dropped, timeout, 5xx).
+    /// Throws <see cref="WebUiBoxesException"/> when no box could ever run it (every box lacks something the call needs).
+    /// </summary>
+    Task<T> RunAsync<T>(BoxNeeds needs, Func<WebUiBox, CancellationToken, Task<T>> work, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What one call needs from a box.</summary>
+public sealed record BoxNeeds
+{
+    /// <summary>What the call is for, in logs and errors: the pipeline step (<c>interrogate</c>, <c>inpaint</c>, ...).</summary>
+    public required string Purpose { get; init; }
+
+    /// <summary>
+    /// The checkpoint the call renders with (a recipe's <c>base_model</c>); a box that already has it loaded is preferred,
+    /// so it need not switch models. Null for calls that do not render (tagger, rembg).
+    /// </summary>
+    public string? Checkpoint { get; init; }
+
+    /// <summary>A generation call occupies the box's sampler (one at a time per box); the tagger and rembg do not.</summary>
+    public bool IsGeneration { get; init; } = true;
+
+    /// <summary>What the box lacks for this call (empty: it can run it); null: any box will do.</summary>
+    public Func<WebUiCapabilities, IReadOnlyList<string>>? Check { get; init; }
+}
+
+/// <summary>The box a call runs on: its name (as configured, or its URL), client and probed capabilities.</summary>
+public sealed record WebUiBox(string Name, WebUiClient Client, WebUiCapabilities Capabilities);
+
+/// <summary>No box can run a call: each one lacks something it needs (listed per box).</summary>
+public sealed class WebUiBoxesException : Exception
+{
+    public WebUiBoxesException(string purpose, IReadOnlyDictionary<string, IReadOnlyList<string>> problems)
+        : base(Describe(purpose, problems))
+    {
+        Purpose = purpose;
+        Problems = problems;
+    }
+
+    /// <summary>The call (pipeline step) that could not be placed.</summary>
+    public string Purpose { get; }
+
+    /// <summary>Per box name, what it lacks.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Problems { get; }
+
+    private static string Describe(string purpose, IReadOnlyDictionary<string, IReadOnlyList<string>> problems)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        if (problems.Count == 1)
+        {
+            var (box, list) = problems.First();
+            return $"{box} cannot run {purpose}:{Environment.NewLine}  - {string.Join(Environment.NewLine + "  - ", list)}";
+        }
+
+        return $"no box can run {purpose}:" + string.Concat(problems.Select(p =>
+            $"{Environment.NewLine}  {p.Key}:{Environment.NewLine}    - {string.Join(Environment.NewLine + "    - ", p.Value)}"));
+    }
+}
+
+/// <summary>
+/// One box for every call: the capabilities are probed once (per <see cref="WebUiOptions.CapabilitiesLifetime"/>), a
+/// failed call is not moved anywhere (the client's own retries apply), and a box that lacks something fails the call.
+/// </summary>
+public sealed class SingleWebUiBox : IWebUiBoxes
+{
+    private readonly WebUiClient _client;
+
+    public SingleWebUiBox(WebUiClient client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        _client = client;
+    }
+
+    /// <inheritdoc />
+    public async Task<T> RunAsync<T>(BoxNeeds needs, Func<WebUiBox, CancellationToken, Task<T>> work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(needs);
+        ArgumentNullException.ThrowIfNull(work);
+        var capabilities = await _client.GetCapabilitiesAsync(cancellationToken);
+        var name = _client.Endpoint.BaseUrl.ToString();
+        if (needs.Check?.Invoke(capabilities) is { Count: > 0 } problems)
+        {
+            throw new WebUiBoxesException(needs.Purpose, new Dictionary<string, IReadOnlyList<string>> { [name] = problems });
+        }
+
+        return await work(new WebUiBox(name, _client, capabilities), cancellationToken);
+    }
+}
