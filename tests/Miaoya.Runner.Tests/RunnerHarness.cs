@@ -1,0 +1,100 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Miaoya.Fleet;
+using Miaoya.Jobs;
+using Miaoya.MockWebUi;
+using Miaoya.Pipeline;
+
+namespace Miaoya.Runner.Tests;
+
+/// <summary>Mock boxes, a fleet over them, a SQLite job store, a submitter and a worker, wired as the service wires them.</summary>
+internal sealed class RunnerHarness : IAsyncDisposable
+{
+    private readonly ServiceProvider _provider;
+
+    private RunnerHarness(IReadOnlyList<MockWebUiServer> servers, ServiceProvider provider, WebUiFleet fleet, IJobStore store, string folder, JobRunnerOptions options)
+    {
+        Servers = servers;
+        _provider = provider;
+        Fleet = fleet;
+        Store = store;
+        Folder = folder;
+        Options = options;
+        Submitter = new JobSubmitter(store, options);
+        Worker = new JobWorker(store, provider.GetRequiredService<PortraitPipeline>(), options, TimeProvider.System, NullLogger<JobWorker>.Instance);
+    }
+
+    public IReadOnlyList<MockWebUiServer> Servers { get; }
+
+    public WebUiFleet Fleet { get; }
+
+    public IJobStore Store { get; }
+
+    public JobSubmitter Submitter { get; }
+
+    public JobWorker Worker { get; }
+
+    public string Folder { get; }
+
+    public JobRunnerOptions Options { get; }
+
+    public static string Astronaut => Path.Combine(AppContext.BaseDirectory, "Fixtures", "astronaut.png");
+
+    public static async Task<RunnerHarness> StartAsync(int boxes = 2, TimeSpan latency = default, Action<FleetOptions>? fleet = null, int slots = 6)
+    {
+        var servers = Enumerable.Range(0, boxes).Select(_ => MockWebUiServer.Start(new MockWebUiOptions { Latency = latency })).ToArray();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddWebUiFleet(o =>
+        {
+            for (var i = 0; i < servers.Length; i++)
+            {
+                o.Boxes.Add(new BoxOptions { Name = $"box{i}", Url = servers[i].Url });
+            }
+
+            o.HealthInterval = TimeSpan.FromMilliseconds(200);
+            fleet?.Invoke(o);
+        });
+        services.AddPortraitPipeline(o => o.ControlRetryDelay = TimeSpan.FromMilliseconds(10));
+        var provider = services.BuildServiceProvider();
+        var folder = Path.Combine(Path.GetTempPath(), "miaoya-runner-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        var store = await JobStore.OpenAsync(Path.Combine(folder, "jobs.db"));
+        var options = new JobRunnerOptions
+        {
+            JobsDirectory = Path.Combine(folder, "jobs"),
+            Slots = slots,
+            LeaseDuration = TimeSpan.FromSeconds(3),
+            PollInterval = TimeSpan.FromMilliseconds(50),
+        };
+        var fleetInstance = provider.GetRequiredService<WebUiFleet>();
+        await fleetInstance.StartAsync();
+        return new RunnerHarness(servers, provider, fleetInstance, store, folder, options);
+    }
+
+    public static JobSubmission Submission(string recipe = "v2", string lora = "miaoya_demo_face:0.9") => new()
+    {
+        Recipe = recipe,
+        TemplatePath = Astronaut,
+        Lora = lora,
+        Seed = 1234,
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _provider.DisposeAsync();
+        await Store.DisposeAsync();
+        foreach (var server in Servers)
+        {
+            server.Dispose();
+        }
+
+        try
+        {
+            Directory.Delete(Folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
