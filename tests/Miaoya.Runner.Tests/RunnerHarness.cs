@@ -12,7 +12,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _provider;
 
-    private RunnerHarness(IReadOnlyList<MockWebUiServer> servers, ServiceProvider provider, WebUiFleet fleet, IJobStore store, string folder, JobRunnerOptions options)
+    private RunnerHarness(IReadOnlyList<MockWebUiServer> servers, ServiceProvider provider, WebUiFleet? fleet, IJobStore store, string folder, JobRunnerOptions options)
     {
         Servers = servers;
         _provider = provider;
@@ -21,12 +21,17 @@ internal sealed class RunnerHarness : IAsyncDisposable
         Folder = folder;
         Options = options;
         Submitter = new JobSubmitter(store, options);
-        Worker = new JobWorker(store, provider.GetRequiredService<PortraitPipeline>(), options, TimeProvider.System, NullLogger<JobWorker>.Instance);
+        Pipeline = provider.GetRequiredService<PortraitPipeline>();
+        Pipeline.ProgressInterval = TimeSpan.FromMilliseconds(100);
+        Worker = NewWorker();
     }
 
     public IReadOnlyList<MockWebUiServer> Servers { get; }
 
-    public WebUiFleet Fleet { get; }
+    /// <summary>The fleet; null when the harness runs on one box without it (<c>fleet: false</c>).</summary>
+    public WebUiFleet? Fleet { get; }
+
+    public PortraitPipeline Pipeline { get; }
 
     public IJobStore Store { get; }
 
@@ -40,37 +45,72 @@ internal sealed class RunnerHarness : IAsyncDisposable
 
     public static string Astronaut => Path.Combine(AppContext.BaseDirectory, "Fixtures", "astronaut.png");
 
-    public static async Task<RunnerHarness> StartAsync(int boxes = 2, TimeSpan latency = default, Action<FleetOptions>? fleet = null, int slots = 6)
+    public static async Task<RunnerHarness> StartAsync(
+        int boxes = 2, TimeSpan latency = default, Action<FleetOptions>? fleet = null, int slots = 6, bool useFleet = true, Func<JobRunnerOptions, JobRunnerOptions>? options = null)
     {
         var servers = Enumerable.Range(0, boxes).Select(_ => MockWebUiServer.Start(new MockWebUiOptions { Latency = latency })).ToArray();
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddWebUiFleet(o =>
+        if (useFleet)
         {
-            for (var i = 0; i < servers.Length; i++)
+            services.AddWebUiFleet(o =>
             {
-                o.Boxes.Add(new BoxOptions { Name = $"box{i}", Url = servers[i].Url });
-            }
+                for (var i = 0; i < servers.Length; i++)
+                {
+                    o.Boxes.Add(new BoxOptions { Name = $"box{i}", Url = servers[i].Url });
+                }
 
-            o.HealthInterval = TimeSpan.FromMilliseconds(200);
-            fleet?.Invoke(o);
+                o.HealthInterval = TimeSpan.FromMilliseconds(200);
+                fleet?.Invoke(o);
+            });
+        }
+
+        services.AddPortraitPipeline(o =>
+        {
+            o.ControlRetryDelay = TimeSpan.FromMilliseconds(10);
+            o.BaseUrl = servers[0].Url;
         });
-        services.AddPortraitPipeline(o => o.ControlRetryDelay = TimeSpan.FromMilliseconds(10));
         var provider = services.BuildServiceProvider();
         var folder = Path.Combine(Path.GetTempPath(), "miaoya-runner-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
         var store = await JobStore.OpenAsync(Path.Combine(folder, "jobs.db"));
-        var options = new JobRunnerOptions
+        var runnerOptions = new JobRunnerOptions
         {
             JobsDirectory = Path.Combine(folder, "jobs"),
             Slots = slots,
             LeaseDuration = TimeSpan.FromSeconds(3),
             PollInterval = TimeSpan.FromMilliseconds(50),
         };
-        var fleetInstance = provider.GetRequiredService<WebUiFleet>();
-        await fleetInstance.StartAsync();
-        return new RunnerHarness(servers, provider, fleetInstance, store, folder, options);
+        runnerOptions = options?.Invoke(runnerOptions) ?? runnerOptions;
+        var fleetInstance = useFleet ? provider.GetRequiredService<WebUiFleet>() : null;
+        if (fleetInstance is not null)
+        {
+            await fleetInstance.StartAsync();
+        }
+
+        return new RunnerHarness(servers, provider, fleetInstance, store, folder, runnerOptions);
     }
+
+    /// <summary>Another worker on the same store and boxes (a restarted or second instance).</summary>
+    public JobWorker NewWorker() => new(Store, Pipeline, Options, TimeProvider.System, NullLogger<JobWorker>.Instance);
+
+    /// <summary>Waits until <paramref name="condition"/> holds for the job (hang guard: one minute).</summary>
+    public async Task<JobRecord> WaitForAsync(string id, Func<JobRecord, bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (true)
+        {
+            var job = await Store.GetJobAsync(id, timeout.Token) ?? throw new InvalidOperationException($"job {id} is gone");
+            if (condition(job))
+            {
+                return job;
+            }
+
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    public int GenerationCalls(int box) => Servers[box].WireMock.LogEntries.Count(e => e.RequestMessage!.Path is "/sdapi/v1/img2img");
 
     public static JobSubmission Submission(string recipe = "v2", string lora = "miaoya_demo_face:0.9") => new()
     {

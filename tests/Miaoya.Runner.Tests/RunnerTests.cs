@@ -27,7 +27,7 @@ public sealed class RunnerTests
             Assert.All(done.Steps.Where(s => s.Name is "inpaint" or "img2img"), s => Assert.StartsWith("box", s.Box));
         }
 
-        var calls = h.Fleet.Status().Select(b => b.Calls).ToArray();
+        var calls = h.Fleet!.Status().Select(b => b.Calls).ToArray();
         Assert.All(calls, c => Assert.True(c > 0, $"every box gets calls: {string.Join(", ", calls)}"));
     }
 }

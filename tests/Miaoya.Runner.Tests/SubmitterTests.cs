@@ -1,0 +1,47 @@
+using Miaoya.Jobs;
+
+namespace Miaoya.Runner.Tests;
+
+public sealed class SubmitterTests
+{
+    [Theory]
+    [InlineData("recipe", "no-such-recipe", null, "miaoya_demo_face", null, "unknown recipe \"no-such-recipe\"")]
+    [InlineData("template", "v2", "missing.png", "miaoya_demo_face", null, "does not exist")]
+    [InlineData("lora", "v2", null, "", null, "")]
+    [InlineData("face", "v3", null, "miaoya_demo_face", null, "face photo")]
+    [InlineData("recipe_yaml", null, null, "miaoya_demo_face", "pipeline: v9\n", "pipeline")]
+    public async Task A_bad_submission_names_its_field_and_leaves_nothing_behind(string field, string? recipe, string? template, string lora, string? yaml, string message)
+    {
+        await using var h = await RunnerHarness.StartAsync(boxes: 1);
+        var submission = RunnerHarness.Submission() with
+        {
+            Recipe = recipe,
+            RecipeYaml = yaml,
+            Lora = lora,
+            TemplatePath = template is null ? RunnerHarness.Astronaut : Path.Combine(h.Folder, template),
+        };
+
+        var error = await Assert.ThrowsAsync<JobSubmissionException>(() => h.Submitter.SubmitAsync(submission));
+        Assert.Equal(field, error.Field);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.Empty(await h.Store.ListJobsAsync());
+        Assert.False(Directory.Exists(h.Options.JobsDirectory) && Directory.EnumerateFileSystemEntries(h.Options.JobsDirectory).Any());
+    }
+
+    [Fact]
+    public async Task A_submitted_job_owns_a_copy_of_its_inputs_and_lists_its_recipe_steps()
+    {
+        await using var h = await RunnerHarness.StartAsync(boxes: 1);
+        var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v2") with { Identity = "customer-17", Overrides = ["img2img.denoising_strength=0.3"] });
+
+        Assert.Equal(JobState.Queued, job.State);
+        Assert.Equal(Path.Combine(Path.GetFullPath(h.Options.JobsDirectory), job.Id), job.OutputFolder);
+        Assert.True(File.Exists(Path.Combine(job.OutputFolder, "template.png")));
+        Assert.True(File.Exists(Path.Combine(job.OutputFolder, "manifest.json")));
+        Assert.Equal(["interrogate", "mask", "inpaint", "img2img"], job.Steps.Select(s => s.Name));
+        var inputs = JobInputs.FromJson(job.InputsJson)!;
+        Assert.Equal("customer-17", inputs.Identity);
+        Assert.Equal("v2", inputs.Pipeline);
+        Assert.Equal(["img2img.denoising_strength=0.3"], inputs.Overrides);
+    }
+}

@@ -1,0 +1,132 @@
+using System.Text.Json.Nodes;
+using Miaoya.Jobs;
+using Miaoya.MockWebUi;
+
+namespace Miaoya.Runner.Tests;
+
+public sealed class WorkerTests
+{
+    [Fact]
+    public async Task Cancelling_a_job_interrupts_the_box_running_its_step_and_no_other()
+    {
+        await using var h = await RunnerHarness.StartAsync(boxes: 2, latency: TimeSpan.FromSeconds(20));
+        var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v1-face"));
+        using var stop = new CancellationTokenSource();
+        var worker = h.Worker.RunAsync(stop.Token);
+
+        var running = await h.WaitForAsync(job.Id, j => j.Steps.Any(s => s.Name == "inpaint" && s.State == StepState.Running && s.Box is not null));
+        var box = running.Steps.Single(s => s.Name == "inpaint").Box!;
+        await h.Store.CancelJobAsync(job.Id, "test");
+
+        var cancelled = await h.WaitForAsync(job.Id, j => j.Steps.All(s => s.State != StepState.Running));
+        await stop.CancelAsync();
+        await worker;
+
+        Assert.Equal(JobState.Cancelled, cancelled.State);
+        var target = int.Parse(box["box".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(h.Servers[target].InterruptCount >= 1, $"{box} was not interrupted");
+        Assert.Equal(0, h.Servers[1 - target].InterruptCount);
+    }
+
+    [Fact]
+    public async Task A_job_no_box_can_run_fails_at_once_naming_what_is_missing()
+    {
+        await using var h = await RunnerHarness.StartAsync(boxes: 2);
+        var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v2", lora: "nobody_we_know:0.8"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await h.Worker.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
+
+        var failed = (await h.Store.GetJobAsync(job.Id))!;
+        Assert.Equal(JobState.Failed, failed.State);
+        var inpaint = failed.Steps.Single(s => s.Name == "inpaint");
+        Assert.Equal(1, inpaint.Attempts);
+        Assert.Contains("nobody_we_know", failed.Error, StringComparison.Ordinal);
+        Assert.Contains("box0", failed.Error, StringComparison.Ordinal);
+        Assert.Contains("box1", failed.Error, StringComparison.Ordinal);
+        Assert.Equal(0, h.GenerationCalls(0) + h.GenerationCalls(1));
+    }
+
+    [Fact]
+    public async Task A_failed_call_is_tried_again_after_a_backoff_and_the_job_succeeds()
+    {
+        // One box without a fleet: the client never resends a generation call, so the 500 reaches the store's retry.
+        await using var h = await RunnerHarness.StartAsync(boxes: 1, useFleet: false);
+        h.Servers[0].AddFault(new MockFault("/sdapi/v1/img2img") { Times = 1 });
+        var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v1-face"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await h.Worker.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
+
+        var done = (await h.Store.GetJobAsync(job.Id))!;
+        Assert.Equal(JobState.Succeeded, done.State);
+        var inpaint = done.Steps.Single(s => s.Name == "inpaint");
+        Assert.Equal(2, inpaint.Attempts);
+        Assert.Equal(2, h.GenerationCalls(0));
+        var events = await h.Store.ReadEventsAsync(job.Id);
+        Assert.Contains(events, e => e.Kind == JobEventKind.StepRetrying && e.Step == "inpaint");
+        Assert.Equal(1, done.Steps.Single(s => s.Name == "interrogate").Attempts);
+    }
+
+    [Fact]
+    public async Task Stopping_a_worker_hands_its_step_back_and_another_worker_finishes_the_job_without_redoing_steps()
+    {
+        await using var h = await RunnerHarness.StartAsync(boxes: 1, latency: TimeSpan.FromSeconds(2));
+        var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v2"));
+        using (var stop = new CancellationTokenSource())
+        {
+            var first = h.Worker.RunAsync(stop.Token);
+            await h.WaitForAsync(job.Id, j => j.Steps.Any(s => s.Name == "img2img" && s.State == StepState.Running && s.Box is not null));
+            await stop.CancelAsync();
+            await first;
+        }
+
+        var handedBack = (await h.Store.GetJobAsync(job.Id))!;
+        var step = handedBack.Steps.Single(s => s.Name == "img2img");
+        Assert.Equal(StepState.Pending, step.State);
+        Assert.Equal(0, step.Attempts);
+        Assert.True(h.Servers[0].InterruptCount >= 1, "the box was told to stop the abandoned call");
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await h.NewWorker().RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
+        var done = (await h.Store.GetJobAsync(job.Id))!;
+        Assert.Equal(JobState.Succeeded, done.State);
+        Assert.All(done.Steps, s => Assert.Equal(1, s.Attempts));
+        // inpaint once; img2img twice (the abandoned call and the finished one).
+        Assert.Equal(3, h.GenerationCalls(0));
+    }
+
+    [Fact]
+    public async Task Progress_events_name_the_step_and_the_box_it_runs_on()
+    {
+        await using var h = await RunnerHarness.StartAsync(boxes: 2, latency: TimeSpan.FromSeconds(1.5));
+        var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v1-face"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await h.Worker.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
+
+        var done = (await h.Store.GetJobAsync(job.Id))!;
+        var box = done.Steps.Single(s => s.Name == "inpaint").Box;
+        var progress = (await h.Store.ReadEventsAsync(job.Id))
+            .Where(e => e.Kind == JobEventKind.StepProgress && e.Step == "inpaint")
+            .Select(e => JsonNode.Parse(e.Data!)!)
+            .ToList();
+        Assert.NotEmpty(progress);
+        Assert.All(progress.Where(p => p["box"] is not null), p => Assert.Equal(box, p["box"]!.GetValue<string>()));
+        Assert.Contains(progress, p => p["fraction"]!.GetValue<double>() is > 0 and < 1);
+    }
+
+    [Theory]
+    [InlineData("permanent", true)]
+    [InlineData("transport", false)]
+    [InlineData("server", false)]
+    [InlineData("validation", true)]
+    public void Only_errors_another_attempt_cannot_mend_are_permanent(string kind, bool permanent)
+    {
+        Exception error = kind switch
+        {
+            "permanent" => new Miaoya.WebUi.WebUiBoxesException("inpaint", new Dictionary<string, IReadOnlyList<string>> { ["box0"] = ["--lora: missing"] }),
+            "transport" => new Miaoya.Pipeline.PipelineException("step inpaint: dropped", new IOException("connection reset")),
+            "server" => new Miaoya.Pipeline.PipelineException("step inpaint: 500", new TimeoutException()),
+            _ => new Miaoya.Pipeline.PipelineException("bad", new Miaoya.Recipes.RecipeException("recipe.yaml: steps: must be > 0")),
+        };
+        Assert.Equal(permanent, JobWorker.IsPermanent(error));
+    }
+}
