@@ -106,6 +106,38 @@ public sealed class JobSubmitter
         }
     }
 
+    /// <summary>
+    /// Deletes job folders the store does not know (a process that died between writing a job's folder and creating the
+    /// job, or a job deleted while its files could not be removed): they may hold a person's photos. Folders younger
+    /// than <paramref name="minimumAge"/> are left alone, since a submission may be creating them right now. Returns the
+    /// folders removed.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RemoveOrphanFoldersAsync(TimeSpan minimumAge, CancellationToken cancellationToken = default)
+    {
+        var removed = new List<string>();
+        if (!Directory.Exists(_options.JobsDirectory))
+        {
+            return removed;
+        }
+
+        foreach (var folder in Directory.EnumerateDirectories(_options.JobsDirectory))
+        {
+            var name = Path.GetFileName(folder);
+            if (!Guid.TryParse(name, out _) || DateTime.UtcNow - Directory.GetLastWriteTimeUtc(folder) < minimumAge)
+            {
+                continue;
+            }
+
+            if (await _store.GetJobAsync(name, cancellationToken) is null)
+            {
+                DeleteQuietly(folder);
+                removed.Add(folder);
+            }
+        }
+
+        return removed;
+    }
+
     private Recipe ResolveRecipe(JobSubmission submission)
     {
         try

@@ -44,4 +44,24 @@ public sealed class SubmitterTests
         Assert.Equal("v2", inputs.Pipeline);
         Assert.Equal(["img2img.denoising_strength=0.3"], inputs.Overrides);
     }
+
+    [Fact]
+    public async Task Folders_the_store_does_not_know_are_removed_and_job_folders_kept()
+    {
+        await using var h = await RunnerHarness.StartAsync(boxes: 1);
+        var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v2"));
+        var orphan = Path.Combine(h.Options.JobsDirectory, Guid.NewGuid().ToString());
+        Directory.CreateDirectory(orphan);
+        File.Copy(RunnerHarness.Astronaut, Path.Combine(orphan, "template.png"));
+        var unrelated = Path.Combine(h.Options.JobsDirectory, "notes");
+        Directory.CreateDirectory(unrelated);
+
+        Assert.Empty(await h.Submitter.RemoveOrphanFoldersAsync(TimeSpan.FromHours(1)));
+        var removed = await h.Submitter.RemoveOrphanFoldersAsync(TimeSpan.Zero);
+
+        Assert.Equal([orphan], removed);
+        Assert.False(Directory.Exists(orphan));
+        Assert.True(Directory.Exists(job.OutputFolder));
+        Assert.True(Directory.Exists(unrelated));
+    }
 }
