@@ -121,8 +121,8 @@ public sealed class JobApiTests
     [Fact]
     public async Task Delete_DuringRun_InterruptsTheBox_RemovesEveryFile()
     {
-        // Each generation call takes 60 s unless interrupted: the job is certainly rendering when it is deleted.
-        await using var h = await ServerHarness.StartAsync(boxes: 2, latency: TimeSpan.FromSeconds(60));
+        // Each box call takes 15 s unless interrupted (the tagger's too): the job is certainly rendering when it is deleted.
+        await using var h = await ServerHarness.StartAsync(boxes: 2, latency: TimeSpan.FromSeconds(15));
         using var form = ServerHarness.Form("v2", null, ("seed", "99"));
         var id = (await h.SubmitAsync(form)).GetProperty("id").GetString()!;
         var folder = Path.Combine(h.JobsDirectory, id);
