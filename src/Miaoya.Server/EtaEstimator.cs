@@ -6,8 +6,8 @@ namespace Miaoya.Server;
 
 /// <summary>
 /// A job's remaining time: for the running step, the box's own estimate (the <c>eta_s</c> of the step's latest progress
-/// event, less the time since that event) or, before the box has given one, the step's typical duration less the time it
-/// has run; plus the typical duration of every step still to run. A step's typical duration is the median of the last
+/// event, less the time since that event), else the rest at the pace so far when the event has a fraction, else the step's
+/// typical duration less the time it has run; plus the typical duration of every step still to run. A step's typical duration is the median of the last
 /// <see cref="HistoryPerStep"/> successful runs of a step of that name (across recipes) in the store's succeeded jobs. The
 /// estimate is null while some step has no history yet, 0 for a finished job. Time spent queued behind other jobs is
 /// not included.
@@ -41,10 +41,21 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
         var total = 0.0;
         foreach (var step in remaining)
         {
-            if (step.State == StepState.Running && mark is { EtaSeconds: { } eta } && mark.Step == step.Name && step.StartedAt is { } started && mark.At >= started)
+            if (step.State == StepState.Running && mark is not null && mark.Step == step.Name && step.StartedAt is { } started && mark.At >= started)
             {
-                total += Math.Max(0, eta - (now - mark.At).TotalSeconds);
-                continue;
+                if (mark.EtaSeconds is { } eta)
+                {
+                    total += Math.Max(0, eta - (now - mark.At).TotalSeconds);
+                    continue;
+                }
+
+                if (mark.Fraction is > 0.05 and < 1)
+                {
+                    // No ETA from the box, but a fraction: the rest at the pace so far.
+                    var elapsed = (mark.At - started).TotalSeconds;
+                    total += Math.Max(0, (elapsed * (1 - mark.Fraction.Value) / mark.Fraction.Value) - (now - mark.At).TotalSeconds);
+                    continue;
+                }
             }
 
             if (!typical.TryGetValue(step.Name, out var seconds))
@@ -120,7 +131,7 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
     /// <summary>The latest progress of the job's running step, reading only the events not seen yet.</summary>
     private async Task<ProgressMark?> CatchUpAsync(string jobId, CancellationToken cancellationToken)
     {
-        var mark = _progress.GetValueOrDefault(jobId) ?? new ProgressMark(0, null, null, DateTimeOffset.MinValue);
+        var mark = _progress.GetValueOrDefault(jobId) ?? new ProgressMark(0, null, null, null, DateTimeOffset.MinValue);
         while (true)
         {
             var events = await store.ReadEventsAsync(jobId, mark.Sequence, 1000, cancellationToken);
@@ -128,8 +139,8 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
             {
                 mark = e.Kind switch
                 {
-                    JobEventKind.StepProgress => new ProgressMark(e.Sequence, e.Step, EtaOf(e.Data), e.At),
-                    JobEventKind.StepStarted or JobEventKind.StepFinished or JobEventKind.StepFailed or JobEventKind.StepRetrying => new ProgressMark(e.Sequence, e.Step, null, e.At),
+                    JobEventKind.StepProgress => new ProgressMark(e.Sequence, e.Step, Number(e.Data, "eta_s"), Number(e.Data, "fraction"), e.At),
+                    JobEventKind.StepStarted or JobEventKind.StepFinished or JobEventKind.StepFailed or JobEventKind.StepRetrying => new ProgressMark(e.Sequence, e.Step, null, null, e.At),
                     _ => mark with { Sequence = e.Sequence },
                 };
             }
@@ -149,7 +160,7 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
     /// <summary>Forgets a deleted job.</summary>
     public void Forget(string jobId) => _progress.TryRemove(jobId, out _);
 
-    private static double? EtaOf(string? data)
+    private static double? Number(string? data, string name)
     {
         if (data is null)
         {
@@ -159,8 +170,8 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
         try
         {
             using var document = JsonDocument.Parse(data);
-            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("eta_s", out var eta) && eta.ValueKind == JsonValueKind.Number
-                ? eta.GetDouble()
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
+                ? value.GetDouble()
                 : null;
         }
         catch (JsonException)
@@ -169,5 +180,5 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
         }
     }
 
-    private sealed record ProgressMark(long Sequence, string? Step, double? EtaSeconds, DateTimeOffset At);
+    private sealed record ProgressMark(long Sequence, string? Step, double? EtaSeconds, double? Fraction, DateTimeOffset At);
 }

@@ -42,6 +42,9 @@ public sealed class MiaoyaServer : IAsyncDisposable
     /// <summary>The addresses it listens on (with the actual port when port 0 was asked for).</summary>
     public IReadOnlyList<Uri> Urls { get; }
 
+    /// <summary>Cancelled when the host stops, also on its own (a background service failed).</summary>
+    public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
+
     /// <summary>The services (tests reach the fleet and the store through them).</summary>
     public IServiceProvider Services => _app.Services;
 
@@ -128,6 +131,11 @@ public sealed class MiaoyaServer : IAsyncDisposable
         {
             builder.Configuration.AddConfiguration(configuration);
         }
+
+        // One log line per job step, not per HTTP call to a box.
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         // The CLI owns Ctrl+C and SIGTERM (it calls StopAsync); the host must not install its own console handlers.
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
@@ -277,8 +285,9 @@ public sealed class MiaoyaServer : IAsyncDisposable
             {
                 await fleet.StartAsync(stoppingToken);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
             {
+                // Stopped while probing (a probe cut short surfaces as a transport error).
                 return;
             }
 

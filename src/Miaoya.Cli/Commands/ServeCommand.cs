@@ -65,32 +65,16 @@ internal static class ServeCommand
         };
         command.SetAction(async (result, cancellationToken) =>
         {
-            string? key;
+            ServerOptions options;
             try
             {
-                key = ReadKey(result.GetValue(apiKeyFile));
+                options = BuildOptions(result);
             }
             catch (ArgumentException e)
             {
                 await Console.Error.WriteLineAsync($"serve: {e.Message}");
                 return 2;
             }
-
-            var (user, password) = result.GetValue(auth)?.Split(':', 2) is [var u, var p] ? (u, p) : ((string?)null, (string?)null);
-            var options = new ServerOptions
-            {
-                Urls = (result.GetValue(urls) ?? []).SelectMany(u => u.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
-                Store = result.GetValue(store),
-                JobsDirectory = result.GetValue(jobsDir)!.FullName,
-                RecipeDirectory = result.GetValue(recipes)?.FullName,
-                ModelsDirectory = result.GetValue(models)?.FullName,
-                Device = result.GetValue(device)!,
-                ApiKey = key,
-                AllowAnonymous = result.GetValue(noAuth),
-                Slots = result.GetValue(slots),
-                NoWorker = result.GetValue(noWorker),
-                Boxes = (result.GetValue(webuis) ?? []).Select(u => new BoxOptions { Url = u, Username = user, Password = password }).ToArray(),
-            };
 
             MiaoyaServer server;
             try
@@ -112,9 +96,10 @@ internal static class ServeCommand
                 Console.WriteLine($"Miaoya service listening on {string.Join(", ", server.Urls)} (jobs in {options.JobsDirectory})");
                 Console.WriteLine($"  try: curl {server.Urls[0]}healthz");
                 Console.WriteLine("Press Ctrl+C to stop (running steps are handed back and run again at the next start).");
+                using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, server.Stopping);
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                    await Task.Delay(Timeout.Infinite, either.Token);
                 }
                 catch (OperationCanceledException)
                 {
@@ -122,12 +107,40 @@ internal static class ServeCommand
 
                 Console.WriteLine("Stopping...");
                 await server.StopAsync(CancellationToken.None);
+                if (!cancellationToken.IsCancellationRequested)
+                {
+                    // The host stopped on its own: the worker or the fleet failed (logged above).
+                    await Console.Error.WriteLineAsync("serve: stopped after an internal failure (see the log above).");
+                    return 1;
+                }
+
                 Console.WriteLine("Stopped.");
             }
 
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The server's options from a parsed <c>serve</c> command line and the environment; a bad key file throws <see cref="ArgumentException"/>.</summary>
+    internal static ServerOptions BuildOptions(ParseResult result)
+    {
+        var key = ReadKey(result.GetValue<FileInfo?>("--api-key-file"));
+        var (user, password) = result.GetValue<string?>("--auth")?.Split(':', 2) is [var u, var p] ? (u, p) : ((string?)null, (string?)null);
+        return new ServerOptions
+        {
+            Urls = (result.GetValue<string[]>("--urls") ?? []).SelectMany(u => u.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
+            Store = result.GetValue<string?>("--store"),
+            JobsDirectory = result.GetValue<DirectoryInfo>("--jobs-dir")!.FullName,
+            RecipeDirectory = result.GetValue<DirectoryInfo?>("--recipes")?.FullName,
+            ModelsDirectory = result.GetValue<DirectoryInfo?>("--models")?.FullName,
+            Device = result.GetValue<string>("--device")!,
+            ApiKey = key,
+            AllowAnonymous = result.GetValue<bool>("--no-auth"),
+            Slots = result.GetValue<int>("--slots"),
+            NoWorker = result.GetValue<bool>("--no-worker"),
+            Boxes = (result.GetValue<Uri[]>("--webui") ?? []).Select(u => new BoxOptions { Url = u, Username = user, Password = password }).ToArray(),
+        };
     }
 
     private static string? ReadKey(FileInfo? file)
