@@ -18,11 +18,12 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
 
     private static readonly TimeSpan RefreshAfter = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan RefreshMissingAfter = TimeSpan.FromSeconds(1);
+    private const long Stale = long.MinValue;
 
     private readonly ConcurrentDictionary<string, ProgressMark> _progress = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private IReadOnlyDictionary<string, double> _typical = new Dictionary<string, double>();
-    private DateTimeOffset _refreshedAt = DateTimeOffset.MinValue;
+    private long _refreshedTicks = Stale; // UTC ticks of the last refresh, read and written atomically
 
     /// <summary>Seconds until <paramref name="job"/> is done, or null when it cannot be told yet.</summary>
     public async Task<double?> EstimateAsync(JobRecord job, CancellationToken cancellationToken)
@@ -31,6 +32,12 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
         if (job.IsFinished)
         {
             _progress.TryRemove(job.Id, out _);
+            if (job.State == JobState.Succeeded && job.UpdatedAt.UtcTicks > Interlocked.Read(ref _refreshedTicks))
+            {
+                // A success the typical durations do not include yet: read them again next time.
+                Interlocked.Exchange(ref _refreshedTicks, Stale);
+            }
+
             return 0;
         }
 
@@ -73,8 +80,9 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
     /// <summary>Typical seconds per step name (the medians), refreshed from the store now and then.</summary>
     public async Task<IReadOnlyDictionary<string, double>> TypicalAsync(IEnumerable<string> needed, CancellationToken cancellationToken)
     {
-        var age = time.GetUtcNow() - _refreshedAt;
         var current = _typical;
+        var refreshed = Interlocked.Read(ref _refreshedTicks);
+        var age = refreshed == Stale ? TimeSpan.MaxValue : TimeSpan.FromTicks(time.GetUtcNow().UtcTicks - refreshed);
         if (age < RefreshAfter && (age < RefreshMissingAfter || needed.All(current.ContainsKey)))
         {
             return current;
@@ -112,7 +120,7 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
             }
 
             _typical = durations.ToDictionary(d => d.Key, d => Median(d.Value), StringComparer.Ordinal);
-            _refreshedAt = time.GetUtcNow();
+            Interlocked.Exchange(ref _refreshedTicks, time.GetUtcNow().UtcTicks);
             return _typical;
         }
         finally

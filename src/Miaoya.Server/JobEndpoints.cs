@@ -208,16 +208,20 @@ internal static class JobEndpoints
                 {
                     var eta = await state.Eta.EstimateAsync(job, stop.Token);
                     var text = new StringBuilder();
-                    foreach (var e in events)
+                    var last = events[^1].Sequence;
+                    foreach (var e in WithoutLateProgress(job, events))
                     {
                         var data = JsonSerializer.Serialize(JobViews.Event(e, job.State, eta), json.Value.SerializerOptions);
                         text.Append(CultureInfo.InvariantCulture, $"id: {e.Sequence}\nevent: {JobViews.EventName(e.Kind)}\ndata: {data}\n\n");
-                        after = e.Sequence;
                     }
 
-                    await response.WriteAsync(text.ToString(), stop.Token);
-                    await response.Body.FlushAsync(stop.Token);
-                    quietSince = state.Time.GetUtcNow();
+                    after = last;
+                    if (text.Length > 0)
+                    {
+                        await response.WriteAsync(text.ToString(), stop.Token);
+                        await response.Body.FlushAsync(stop.Token);
+                        quietSince = state.Time.GetUtcNow();
+                    }
                 }
 
                 // The job was read before its events: a finished job's last events are in this batch.
@@ -243,6 +247,35 @@ internal static class JobEndpoints
         {
             // The client went away or the server stops; the client resumes with Last-Event-ID.
         }
+    }
+
+    /// <summary>
+    /// A finished job's events without the progress reports that reached the store after its last event (a step's
+    /// progress is recorded asynchronously and may land after the step finished): the stream ends with the job's outcome.
+    /// </summary>
+    private static IEnumerable<JobEvent> WithoutLateProgress(JobRecord job, IReadOnlyList<JobEvent> events)
+    {
+        if (!job.IsFinished)
+        {
+            return events;
+        }
+
+        var terminal = -1;
+        for (var i = events.Count - 1; i >= 0 && terminal < 0; i--)
+        {
+            if (events[i].Kind is JobEventKind.JobSucceeded or JobEventKind.JobFailed or JobEventKind.JobCancelled)
+            {
+                terminal = i;
+            }
+        }
+
+        // No outcome in this batch: it was sent before (the batch is the tail), or it is still to come (a full batch).
+        if (terminal < 0)
+        {
+            return events.Count < EventBatch ? events.Where(e => e.Kind != JobEventKind.StepProgress) : events;
+        }
+
+        return events.Where((e, i) => i <= terminal || e.Kind != JobEventKind.StepProgress);
     }
 
     private static async Task<IResult> OutputAsync(ServerState state, string id, string file, CancellationToken cancellationToken)
