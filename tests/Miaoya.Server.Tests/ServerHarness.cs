@@ -99,7 +99,11 @@ internal sealed class ServerHarness : IAsyncDisposable
     }
 
     /// <summary>Reads a job's event stream until the server ends it (the job finished) or <paramref name="until"/> says stop.</summary>
-    public async Task<List<ServerSentEvent>> ReadEventsAsync(string id, long? lastEventId = null, Func<ServerSentEvent, bool>? until = null)
+    public Task<List<ServerSentEvent>> ReadEventsAsync(string id, long? lastEventId = null, Func<ServerSentEvent, bool>? until = null) =>
+        ReadEventsAsync(Client, id, lastEventId, until);
+
+    /// <summary>The same with any client.</summary>
+    public static async Task<List<ServerSentEvent>> ReadEventsAsync(HttpClient client, string id, long? lastEventId = null, Func<ServerSentEvent, bool>? until = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/jobs/{id}/events");
         if (lastEventId is { } last)
@@ -107,7 +111,7 @@ internal sealed class ServerHarness : IAsyncDisposable
             request.Headers.Add("Last-Event-ID", last.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         response.EnsureSuccessStatusCode();
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         await using var stream = await response.Content.ReadAsStreamAsync();
