@@ -25,6 +25,7 @@ public sealed class JobWorker
     private readonly JobRunnerOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<StepLease, CancellationTokenSource> _active = new();
     private int _running;
 
     public JobWorker(IJobStore store, PortraitPipeline pipeline, JobRunnerOptions options, TimeProvider time, ILogger<JobWorker> logger)
@@ -51,6 +52,33 @@ public sealed class JobWorker
     {
         var slots = Enumerable.Range(0, Math.Max(1, _options.Slots)).Select(_ => SlotAsync(stoppingToken)).ToArray();
         await Task.WhenAll(slots);
+    }
+
+    /// <summary>
+    /// Stops this worker's running steps of <paramref name="jobId"/> now, without waiting for the next heartbeat, and returns
+    /// once they have ended (nothing more is written into the job's folder by this worker). Cancel or delete the job in the
+    /// store first; the stopped step is then handed back (a no-op for a cancelled or deleted job). The HTTP service's
+    /// DELETE calls this before deleting the job's files.
+    /// </summary>
+    public async Task StopJobAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        var stopping = _active.Where(a => a.Key.JobId == jobId).Select(a => a.Value).ToList();
+        foreach (var cts in stopping)
+        {
+            try
+            {
+                await cts.CancelAsync();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The step ended meanwhile.
+            }
+        }
+
+        while (_active.Keys.Any(l => l.JobId == jobId))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), _time, cancellationToken);
+        }
     }
 
     /// <summary>
@@ -116,12 +144,15 @@ public sealed class JobWorker
             }
 
             Interlocked.Increment(ref _running);
+            using var stopJob = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            _active[lease] = stopJob;
             try
             {
-                await RunLeaseAsync(lease, stoppingToken);
+                await RunLeaseAsync(lease, stopJob.Token);
             }
             finally
             {
+                _active.TryRemove(lease, out _);
                 Interlocked.Decrement(ref _running);
             }
         }

@@ -1,0 +1,161 @@
+using System.CommandLine;
+using Miaoya.Fleet;
+using Miaoya.Server;
+
+namespace Miaoya.Cli.Commands;
+
+/// <summary><c>miaoya serve</c>: the HTTP job API with a worker running the jobs on the configured WebUI boxes, until Ctrl+C or SIGTERM.</summary>
+internal static class ServeCommand
+{
+    /// <summary>The environment variable holding the API key (or give <c>--api-key-file</c>).</summary>
+    public const string ApiKeyVariable = "MIAOYA_API_KEY";
+
+    public static Command Create()
+    {
+        var urls = new Option<string[]>("--urls")
+        {
+            Description = "Addresses to listen on (repeatable, or ';'-separated)",
+            HelpName = "URL",
+            DefaultValueFactory = _ => ["http://127.0.0.1:5080"],
+        };
+        var store = new Option<string?>("--store") { Description = "Job store: a SQLite file (default: JOBS_DIR/jobs.db) or a PostgreSQL connection string \"Host=...;Username=...;Password=...;Database=...\"", HelpName = "PATH|\"Host=...\"" };
+        var jobsDir = new Option<DirectoryInfo>("--jobs-dir") { Description = "Folder of the jobs' folders (inputs and outputs)", DefaultValueFactory = _ => new DirectoryInfo("jobs") };
+        var webuis = new Option<Uri[]>("--webui")
+        {
+            Description = "A WebUI box (repeatable); added to those of the Fleet configuration (MIAOYA_Fleet__Boxes__0__Url, ...)",
+            HelpName = "URL",
+            CustomParser = result =>
+            {
+                var list = new List<Uri>();
+                foreach (var token in result.Tokens)
+                {
+                    if (Uri.TryCreate(token.Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+                    {
+                        list.Add(uri);
+                    }
+                    else
+                    {
+                        result.AddError($"--webui: '{token.Value}' is not an http:// or https:// URL.");
+                    }
+                }
+
+                return [.. list];
+            },
+        };
+        var auth = CliOptions.Auth();
+        auth.Description = "Credentials (user:password) for the --webui boxes (the WebUI's --api-auth)";
+        var recipes = new Option<DirectoryInfo?>("--recipes") { Description = "Folder of recipe files submissions may name (besides the built-in ones)" };
+        var apiKeyFile = new Option<FileInfo?>("--api-key-file") { Description = $"File holding the API key (default: the {ApiKeyVariable} environment variable)" };
+        var noAuth = new Option<bool>("--no-auth") { Description = "Serve without an API key (only on loopback addresses)" };
+        var models = new Option<DirectoryInfo?>("--models") { Description = "V3: folder with insightface's det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx" };
+        var device = new Option<string>("--device") { Description = "V3: ONNX device, cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
+        var slots = new Option<int>("--slots") { Description = "Steps run at once by this instance", DefaultValueFactory = _ => 8 };
+        slots.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 1 or > 256)
+            {
+                r.AddError("--slots: must be between 1 and 256.");
+            }
+        });
+        var noWorker = new Option<bool>("--no-worker") { Description = "Only the API: run no jobs in this process (another instance on the same PostgreSQL store runs them)" };
+
+        var command = new Command("serve", "Run the HTTP job API (POST /v1/jobs, events, outputs, /v1/backends) and a worker on the WebUI boxes until Ctrl+C or SIGTERM.")
+        {
+            urls, store, jobsDir, webuis, auth, recipes, apiKeyFile, noAuth, models, device, slots, noWorker,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            ServerOptions options;
+            try
+            {
+                options = BuildOptions(result);
+            }
+            catch (ArgumentException e)
+            {
+                await Console.Error.WriteLineAsync($"serve: {e.Message}");
+                return 2;
+            }
+
+            MiaoyaServer server;
+            try
+            {
+                server = await MiaoyaServer.StartAsync(options, cancellationToken: cancellationToken);
+            }
+            catch (ServerConfigurationException e)
+            {
+                await Console.Error.WriteLineAsync($"serve: {e.Message}");
+                return 2;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return 130;
+            }
+
+            await using (server)
+            {
+                Console.WriteLine($"Miaoya service listening on {string.Join(", ", server.Urls)} (jobs in {options.JobsDirectory})");
+                Console.WriteLine($"  try: curl {server.Urls[0]}healthz");
+                Console.WriteLine("Press Ctrl+C to stop (running steps are handed back and run again at the next start).");
+                using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, server.Stopping);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, either.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+
+                Console.WriteLine("Stopping...");
+                await server.StopAsync(CancellationToken.None);
+                if (!cancellationToken.IsCancellationRequested)
+                {
+                    // The host stopped on its own: the worker or the fleet failed (logged above).
+                    await Console.Error.WriteLineAsync("serve: stopped after an internal failure (see the log above).");
+                    return 1;
+                }
+
+                Console.WriteLine("Stopped.");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The server's options from a parsed <c>serve</c> command line and the environment; a bad key file throws <see cref="ArgumentException"/>.</summary>
+    internal static ServerOptions BuildOptions(ParseResult result)
+    {
+        var key = ReadKey(result.GetValue<FileInfo?>("--api-key-file"));
+        var (user, password) = result.GetValue<string?>("--auth")?.Split(':', 2) is [var u, var p] ? (u, p) : ((string?)null, (string?)null);
+        return new ServerOptions
+        {
+            Urls = (result.GetValue<string[]>("--urls") ?? []).SelectMany(u => u.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
+            Store = result.GetValue<string?>("--store"),
+            JobsDirectory = result.GetValue<DirectoryInfo>("--jobs-dir")!.FullName,
+            RecipeDirectory = result.GetValue<DirectoryInfo?>("--recipes")?.FullName,
+            ModelsDirectory = result.GetValue<DirectoryInfo?>("--models")?.FullName,
+            Device = result.GetValue<string>("--device")!,
+            ApiKey = key,
+            AllowAnonymous = result.GetValue<bool>("--no-auth"),
+            Slots = result.GetValue<int>("--slots"),
+            NoWorker = result.GetValue<bool>("--no-worker"),
+            Boxes = (result.GetValue<Uri[]>("--webui") ?? []).Select(u => new BoxOptions { Url = u, Username = user, Password = password }).ToArray(),
+        };
+    }
+
+    private static string? ReadKey(FileInfo? file)
+    {
+        if (file is not null)
+        {
+            if (!file.Exists)
+            {
+                throw new ArgumentException($"--api-key-file {file.FullName}: no such file.");
+            }
+
+            var text = File.ReadAllText(file.FullName).Trim();
+            return text.Length > 0 ? text : throw new ArgumentException($"--api-key-file {file.FullName}: the file is empty.");
+        }
+
+        return Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } key ? key.Trim() : null;
+    }
+}

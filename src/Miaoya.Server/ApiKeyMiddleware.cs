@@ -1,0 +1,49 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+
+namespace Miaoya.Server;
+
+/// <summary>
+/// Every request but <c>GET /healthz</c> must carry the API key, as <c>X-Api-Key: KEY</c> or <c>Authorization: Bearer KEY</c>.
+/// The comparison is over SHA-256 digests with <see cref="CryptographicOperations.FixedTimeEquals"/>, so neither the key's
+/// content nor its length shows in the response time. A missing or wrong key is 401 with RFC 7807 problem details.
+/// </summary>
+internal sealed class ApiKeyMiddleware(RequestDelegate next, byte[]? keyDigest)
+{
+    public const string HeaderName = "X-Api-Key";
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (keyDigest is null || context.Request.Path.Equals("/healthz", StringComparison.Ordinal) || Matches(Presented(context.Request)))
+        {
+            await next(context);
+            return;
+        }
+
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        await Problems.WriteAsync(context, Problems.Create(
+            StatusCodes.Status401Unauthorized, "Unauthorized", $"Send the API key as the {HeaderName} header or as Authorization: Bearer KEY."));
+    }
+
+    public static byte[] Digest(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+
+    private static string? Presented(HttpRequest request)
+    {
+        if (request.Headers.TryGetValue(HeaderName, out var header) && header.Count == 1)
+        {
+            return header[0];
+        }
+
+        var authorization = request.Headers.Authorization;
+        if (authorization.Count == 1 && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return value["Bearer ".Length..].Trim();
+        }
+
+        return null;
+    }
+
+    private bool Matches(string? presented) =>
+        presented is not null && CryptographicOperations.FixedTimeEquals(Digest(presented), keyDigest);
+}

@@ -1,0 +1,424 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
+using Miaoya.Jobs;
+using Miaoya.Runner;
+
+namespace Miaoya.Server;
+
+/// <summary>The <c>/v1</c> routes.</summary>
+internal static class JobEndpoints
+{
+    private const int EventBatch = 500;
+    private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
+    private static readonly FileExtensionContentTypeProvider ContentTypes = new();
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1").WithTags("jobs");
+
+        v1.MapPost("/jobs", SubmitAsync)
+            .WithName("SubmitJob")
+            .WithSummary("Queue a portrait job")
+            .WithDescription("multipart/form-data: files template (and face for V3); fields recipe or recipe_yaml, lora, trigger, identity, seed, overrides (key=value, one per line or repeated), face_index. " +
+                "Or application/json with the same names and the images as base64 strings or data: URLs.")
+            .AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+            {
+                // Described here rather than with Accepts(), whose content-type check would answer other types with a bare 415.
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Content = new Dictionary<string, OpenApiMediaType>
+                    {
+                        ["multipart/form-data"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(JobSubmissionForm), null, cancellationToken) },
+                        ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(JobSubmissionJson), null, cancellationToken) },
+                    },
+                };
+            })
+            .Produces<JobView>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem()
+            .ProducesValidationProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
+        v1.MapGet("/jobs", ListAsync)
+            .WithName("ListJobs")
+            .WithSummary("Jobs in creation order, optionally only those in one state")
+            .Produces<JobListView>()
+            .ProducesValidationProblem();
+
+        v1.MapGet("/jobs/{id}", GetAsync)
+            .WithName("GetJob")
+            .WithSummary("A job: state, steps with attempts, timings, box and error, output URLs, ETA")
+            .Produces<JobView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        v1.MapGet("/jobs/{id}/events", EventsAsync)
+            .WithName("JobEvents")
+            .WithSummary("Server-sent events of a job until it is finished; honours Last-Event-ID")
+            .Produces<EventView>(StatusCodes.Status200OK, "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        v1.MapGet("/jobs/{id}/outputs/{file}", OutputAsync)
+            .WithName("GetJobOutput")
+            .WithSummary("A file one of the job's steps wrote (only those the job lists)")
+            .Produces(StatusCodes.Status200OK, contentType: "image/png")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        v1.MapDelete("/jobs/{id}", DeleteAsync)
+            .WithName("DeleteJob")
+            .WithSummary("Cancel the job (interrupting its box) and delete every file of it")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        v1.MapGet("/backends", BackendsAsync)
+            .WithName("Backends")
+            .WithTags("backends")
+            .WithSummary("The WebUI boxes: health, loaded checkpoint, calls in flight; and the queue depth")
+            .Produces<BackendsView>();
+
+        app.MapGet("/healthz", HealthAsync)
+            .WithName("Health")
+            .WithTags("health")
+            .WithSummary("Liveness: the job store answers (no API key needed)")
+            .Produces(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static async Task<IResult> SubmitAsync(HttpContext context, ServerState state, CancellationToken cancellationToken)
+    {
+        StagedSubmission? staged = null;
+        try
+        {
+            var form = await new SubmissionReader(state.Options).ReadAsync(context.Request, cancellationToken);
+            staged = SubmissionReader.Stage(form, state.Options.UploadDirectory);
+            var job = await state.Submitter.SubmitAsync(staged.Submission, cancellationToken);
+            var view = JobViews.Job(job, await state.Eta.EstimateAsync(job, cancellationToken), context.Request.PathBase);
+            state.Logger.LogInformation("Job {Job} queued ({Recipe})", job.Id, view.Recipe);
+            return Results.Accepted($"{context.Request.PathBase}/v1/jobs/{job.Id}", view);
+        }
+        catch (FieldProblemException e)
+        {
+            return Problems.Field(e.Status, e.Field, e.Message);
+        }
+        catch (JobSubmissionException e)
+        {
+            var message = e.Message;
+            if (staged is not null)
+            {
+                message = message.Replace(Path.Combine(staged.Folder, "t") + Path.DirectorySeparatorChar, "", StringComparison.Ordinal)
+                    .Replace(Path.Combine(staged.Folder, "f") + Path.DirectorySeparatorChar, "", StringComparison.Ordinal)
+                    .Replace(staged.Folder, "(upload)", StringComparison.Ordinal);
+            }
+
+            message = message.Replace(state.JobsDirectory, "(jobs)", StringComparison.Ordinal);
+            return Problems.Field(StatusCodes.Status400BadRequest, e.Field, message);
+        }
+        finally
+        {
+            // The submitter has copied the photos into the job's folder (or refused them): the upload copies go now.
+            staged?.Dispose();
+        }
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, ServerState state, [FromQuery(Name = "state")] string? stateFilter, int? limit, CancellationToken cancellationToken)
+    {
+        JobState? filter = null;
+        if (stateFilter is not null)
+        {
+            if (!Enum.TryParse<JobState>(stateFilter, ignoreCase: true, out var parsed) || int.TryParse(stateFilter, out _))
+            {
+                return Problems.Field(StatusCodes.Status400BadRequest, "state", $"'{stateFilter}' is not a job state; use queued, running, succeeded, failed or cancelled.");
+            }
+
+            filter = parsed;
+        }
+
+        if (limit is < 1 or > 10000)
+        {
+            return Problems.Field(StatusCodes.Status400BadRequest, "limit", "must be between 1 and 10000.");
+        }
+
+        var jobs = await state.Store.ListJobsAsync(filter, limit ?? 1000, cancellationToken);
+        var views = new List<JobView>(jobs.Count);
+        foreach (var job in jobs)
+        {
+            views.Add(JobViews.Job(job, await state.Eta.EstimateAsync(job, cancellationToken), context.Request.PathBase));
+        }
+
+        return Results.Ok(new JobListView(views));
+    }
+
+    private static async Task<IResult> GetAsync(HttpContext context, ServerState state, string id, CancellationToken cancellationToken)
+    {
+        var job = await state.Store.GetJobAsync(id, cancellationToken);
+        return job is null
+            ? NotFound(id)
+            : Results.Ok(JobViews.Job(job, await state.Eta.EstimateAsync(job, cancellationToken), context.Request.PathBase));
+    }
+
+    private static async Task EventsAsync(HttpContext context, ServerState state, string id, IHostApplicationLifetime lifetime, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json)
+    {
+        var job = await state.Store.GetJobAsync(id, context.RequestAborted);
+        if (job is null)
+        {
+            await NotFound(id).ExecuteAsync(context);
+            return;
+        }
+
+        var lastId = context.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? context.Request.Query["last_event_id"].FirstOrDefault();
+        long after = 0;
+        if (lastId is not null && (!long.TryParse(lastId, NumberStyles.None, CultureInfo.InvariantCulture, out after) || after < 0))
+        {
+            await Problems.Field(StatusCodes.Status400BadRequest, "Last-Event-ID", $"'{lastId}' is not an event id (the sequence number of an event).").ExecuteAsync(context);
+            return;
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        await response.StartAsync(stop.Token);
+        var quietSince = state.Time.GetUtcNow();
+        try
+        {
+            // Retry hint for EventSource clients, then the events in order; the id is the store's sequence number.
+            await response.WriteAsync("retry: 2000\n\n", stop.Token);
+            while (true)
+            {
+                job = await state.Store.GetJobAsync(id, stop.Token);
+                if (job is null)
+                {
+                    await response.WriteAsync($"event: job_deleted\ndata: {{\"id\":\"{id}\"}}\n\n", stop.Token);
+                    await response.Body.FlushAsync(stop.Token);
+                    return;
+                }
+
+                var events = await state.Store.ReadEventsAsync(id, after, EventBatch, stop.Token);
+                if (events.Count > 0)
+                {
+                    var eta = await state.Eta.EstimateAsync(job, stop.Token);
+                    var text = new StringBuilder();
+                    var last = events[^1].Sequence;
+                    foreach (var e in WithoutLateProgress(job, events))
+                    {
+                        var data = JsonSerializer.Serialize(JobViews.Event(e, job.State, eta), json.Value.SerializerOptions);
+                        text.Append(CultureInfo.InvariantCulture, $"id: {e.Sequence}\nevent: {JobViews.EventName(e.Kind)}\ndata: {data}\n\n");
+                    }
+
+                    after = last;
+                    if (text.Length > 0)
+                    {
+                        await response.WriteAsync(text.ToString(), stop.Token);
+                        await response.Body.FlushAsync(stop.Token);
+                        quietSince = state.Time.GetUtcNow();
+                    }
+                }
+
+                // The job was read before its events: a finished job's last events are in this batch.
+                if (job.IsFinished && events.Count < EventBatch)
+                {
+                    return;
+                }
+
+                if (state.Time.GetUtcNow() - quietSince > KeepAlive)
+                {
+                    await response.WriteAsync(": keep-alive\n\n", stop.Token);
+                    await response.Body.FlushAsync(stop.Token);
+                    quietSince = state.Time.GetUtcNow();
+                }
+
+                if (events.Count < EventBatch)
+                {
+                    await Task.Delay(state.Options.PollInterval, state.Time, stop.Token);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // The client went away or the server stops; the client resumes with Last-Event-ID.
+        }
+    }
+
+    /// <summary>
+    /// A finished job's events without the progress reports that reached the store after its last event (a step's
+    /// progress is recorded asynchronously and may land after the step finished): the stream ends with the job's outcome.
+    /// </summary>
+    private static IEnumerable<JobEvent> WithoutLateProgress(JobRecord job, IReadOnlyList<JobEvent> events)
+    {
+        if (!job.IsFinished)
+        {
+            return events;
+        }
+
+        var terminal = -1;
+        for (var i = events.Count - 1; i >= 0 && terminal < 0; i--)
+        {
+            if (events[i].Kind is JobEventKind.JobSucceeded or JobEventKind.JobFailed or JobEventKind.JobCancelled)
+            {
+                terminal = i;
+            }
+        }
+
+        // No outcome in this batch: it was sent before (the batch is the tail), or it is still to come (a full batch).
+        if (terminal < 0)
+        {
+            return events.Count < EventBatch ? events.Where(e => e.Kind != JobEventKind.StepProgress) : events;
+        }
+
+        return events.Where((e, i) => i <= terminal || e.Kind != JobEventKind.StepProgress);
+    }
+
+    private static async Task<IResult> OutputAsync(ServerState state, string id, string file, CancellationToken cancellationToken)
+    {
+        var job = await state.Store.GetJobAsync(id, cancellationToken);
+        if (job is null)
+        {
+            return NotFound(id);
+        }
+
+        // Only files the job's steps list are served (an allow-list: no path from the request reaches the disk otherwise).
+        var listed = job.Steps.SelectMany(s => s.Outputs).Any(o => string.Equals(o.File, file, StringComparison.Ordinal));
+        var folder = Path.GetFullPath(job.OutputFolder);
+        var path = Path.GetFullPath(Path.Combine(folder, file));
+        if (!listed || !state.IsInsideJobs(folder) || !path.StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !File.Exists(path))
+        {
+            return Problems.Result(StatusCodes.Status404NotFound, "Not found", $"job {id} has no output named '{file}'.");
+        }
+
+        if (!ContentTypes.TryGetContentType(path, out var contentType))
+        {
+            contentType = "application/octet-stream";
+        }
+
+        return Results.File(path, contentType, enableRangeProcessing: true);
+    }
+
+    private static async Task<IResult> DeleteAsync(ServerState state, string id, CancellationToken cancellationToken)
+    {
+        var before = await state.Store.GetJobAsync(id, cancellationToken);
+        if (before is null)
+        {
+            return NotFound(id);
+        }
+
+        // 1. Cancel: no step of it is handed out again, and a worker elsewhere learns it at its next heartbeat.
+        await state.Store.CancelJobAsync(id, "deleted", CancellationToken.None);
+
+        // 2. Stop the box rendering for it (the call that was running when the job was cancelled).
+        var running = before.Steps.FirstOrDefault(s => s.State == StepState.Running && s.Box is not null);
+        if (running is not null && state.Fleet is { } fleet)
+        {
+            var interrupted = await fleet.InterruptAsync(running.Box!, CancellationToken.None);
+            state.Logger.LogInformation("Job {Job}: interrupt of {Box} for step {Step}: {Result}", id, running.Box, running.Name, interrupted ? "sent" : "failed");
+        }
+
+        // 3. Wait for this process's running steps of the job to end, so nothing writes into the folder afterwards.
+        if (state.Worker is { } worker)
+        {
+            using var wait = new CancellationTokenSource(state.Options.LeaseDuration);
+            try
+            {
+                await worker.StopJobAsync(id, wait.Token);
+            }
+            catch (OperationCanceledException) when (wait.IsCancellationRequested)
+            {
+                state.Logger.LogWarning("Job {Job}: its step did not stop within {Lease}; deleting anyway", id, state.Options.LeaseDuration);
+            }
+        }
+
+        // 4. The records, then every file.
+        var deleted = await state.Store.DeleteJobAsync(id, CancellationToken.None);
+        state.Eta.Forget(id);
+        var folder = deleted?.OutputFolder ?? before.OutputFolder;
+        await state.DeleteFolderAsync(folder, CancellationToken.None);
+        var elsewhere = running is not null && running.Worker != state.Worker?.Name;
+        if (elsewhere)
+        {
+            // A worker of another instance may write its step's manifest once more before its heartbeat says the job is gone.
+            state.DeleteFolderLater(folder, state.Options.LeaseDuration);
+        }
+
+        state.Logger.LogInformation("Job {Job} deleted with its files", id);
+        return Results.NoContent();
+    }
+
+    private static async Task<BackendsView> BackendsAsync(ServerState state, CancellationToken cancellationToken)
+    {
+        var boxes = state.Fleet?.Status().Select(JobViews.Box).ToArray() ?? [];
+        var queued = await state.Store.ListJobsAsync(JobState.Queued, int.MaxValue, cancellationToken);
+        var running = await state.Store.ListJobsAsync(JobState.Running, int.MaxValue, cancellationToken);
+        return new BackendsView(boxes, new QueueView(queued.Count, running.Count, state.Worker?.Running ?? 0));
+    }
+
+    private static async Task<IResult> HealthAsync(ServerState state, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await state.Store.ListJobsAsync(JobState.Queued, 1, cancellationToken);
+            return Results.Ok(new { status = "ok" });
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Job store unavailable", e.Message);
+        }
+    }
+
+    private static IResult NotFound(string id) => Problems.Result(StatusCodes.Status404NotFound, "Not found", $"no job {id}.");
+}
+
+/// <summary>The multipart form of <c>POST /v1/jobs</c> (for the OpenAPI document).</summary>
+public sealed class JobSubmissionForm
+{
+    /// <summary>The template photo (PNG, JPEG or WebP).</summary>
+    public required IFormFile Template { get; init; }
+
+    /// <summary>V3: the person's face photo.</summary>
+    public IFormFile? Face { get; init; }
+
+    /// <summary>A recipe name: built-in (v1-face, v1-face-neck, v2, v3) or one of the server's recipe folder.</summary>
+    public string? Recipe { get; init; }
+
+    /// <summary>An inline recipe document instead of a name.</summary>
+    public string? RecipeYaml { get; init; }
+
+    /// <summary>The person's face LoRA, name or name:weight.</summary>
+    public required string Lora { get; init; }
+
+    /// <summary>Trigger words, comma-separated or repeated.</summary>
+    public string? Trigger { get; init; }
+
+    /// <summary>Who the person is (shown in listings; never sent to a box).</summary>
+    public string? Identity { get; init; }
+
+    /// <summary>Seed; -1 or absent: random.</summary>
+    public long? Seed { get; init; }
+
+    /// <summary>Recipe overrides, key=value, one per line or repeated.</summary>
+    public string? Overrides { get; init; }
+
+    /// <summary>Which face of the template to replace (largest first).</summary>
+    public int? FaceIndex { get; init; }
+}
+
+/// <summary>The JSON form of <c>POST /v1/jobs</c>: the same fields, images as base64 or data: URLs.</summary>
+public sealed record JobSubmissionJson(
+    string Template,
+    string? Face,
+    string? Recipe,
+    string? RecipeYaml,
+    string Lora,
+    IReadOnlyList<string>? Trigger,
+    string? Identity,
+    long? Seed,
+    IReadOnlyList<string>? Overrides,
+    int? FaceIndex);

@@ -1,0 +1,149 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Miaoya.Fleet;
+using Miaoya.Jobs;
+using Miaoya.Runner;
+
+namespace Miaoya.Server;
+
+/// <summary>A job as the API shows it (snake_case JSON).</summary>
+public sealed record JobView(
+    string Id,
+    JobState State,
+    string? Recipe,
+    bool RecipeInline,
+    string? Pipeline,
+    string? BaseModel,
+    string? Lora,
+    string? Identity,
+    string? Template,
+    long? Seed,
+    IReadOnlyList<string> Overrides,
+    string? Error,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    double? EtaS,
+    IReadOnlyList<StepView> Steps,
+    IReadOnlyList<OutputView> Outputs,
+    string? Final,
+    string Events);
+
+/// <summary>One step: attempts, timings, the box its last call ran on, the last error, its files.</summary>
+public sealed record StepView(
+    int Index,
+    string Name,
+    StepState State,
+    int Attempts,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    double? DurationS,
+    string? Box,
+    string? Error,
+    DateTimeOffset? NextAttemptAt,
+    IReadOnlyList<OutputView> Outputs);
+
+/// <summary>A file a step wrote, and where to download it.</summary>
+public sealed record OutputView(string File, string Sha256, string Url);
+
+/// <summary>A list of jobs.</summary>
+public sealed record JobListView(IReadOnlyList<JobView> Jobs);
+
+/// <summary>One server-sent event's data.</summary>
+public sealed record EventView(long Sequence, DateTimeOffset At, string Kind, string? Step, JsonNode? Data, JobState JobState, double? EtaS);
+
+/// <summary><c>GET /v1/backends</c>: every box, and the queue.</summary>
+public sealed record BackendsView(IReadOnlyList<BoxView> Boxes, QueueView Queue);
+
+public sealed record BoxView(
+    string Name,
+    string Url,
+    IReadOnlyList<string> Labels,
+    BoxHealth Health,
+    string? LoadedCheckpoint,
+    int InFlight,
+    long Calls,
+    long Failures,
+    long ModelSwitches,
+    string? LastError);
+
+/// <summary>Jobs waiting and running (in the whole store, so across instances sharing it), and steps running in this process.</summary>
+public sealed record QueueView(int QueuedJobs, int RunningJobs, int StepsRunningHere);
+
+internal static class JobViews
+{
+    public static JobView Job(JobRecord job, double? eta, string pathBase)
+    {
+        var inputs = JobInputs.FromJson(job.InputsJson);
+        var prefix = $"{pathBase}/v1/jobs/{Uri.EscapeDataString(job.Id)}";
+        var steps = job.Steps.Select(s => new StepView(
+            s.Index,
+            s.Name,
+            s.State,
+            s.Attempts,
+            s.StartedAt,
+            s.FinishedAt,
+            s.StartedAt is { } start && s.FinishedAt is { } end && end >= start ? Math.Round((end - start).TotalSeconds, 3) : null,
+            s.Box,
+            s.LastError,
+            s.State == StepState.Pending && s.Attempts > 0 ? s.NextAttemptAt : null,
+            s.Outputs.Select(o => Output(prefix, o)).ToArray())).ToArray();
+        var outputs = steps.SelectMany(s => s.Outputs).ToArray();
+        return new JobView(
+            job.Id,
+            job.State,
+            inputs?.Recipe ?? (job.RecipeIsInline ? null : job.Recipe),
+            job.RecipeIsInline,
+            inputs?.Pipeline,
+            inputs?.BaseModel,
+            inputs?.Lora,
+            inputs?.Identity,
+            inputs?.TemplateName,
+            inputs?.Seed,
+            inputs?.Overrides ?? [],
+            job.Error,
+            job.CreatedAt,
+            job.UpdatedAt,
+            eta,
+            steps,
+            outputs,
+            outputs.LastOrDefault(o => o.File == "final.png")?.Url,
+            prefix + "/events");
+    }
+
+    public static EventView Event(JobEvent e, JobState state, double? eta) =>
+        new(e.Sequence, e.At, EventName(e.Kind), e.Step, Data(e.Data), state, eta);
+
+    /// <summary>The SSE <c>event:</c> name: the kind in snake_case (<c>step_progress</c>, <c>job_succeeded</c>, ...).</summary>
+    public static string EventName(JobEventKind kind) => JsonNamingPolicy.SnakeCaseLower.ConvertName(kind.ToString());
+
+    public static BoxView Box(BoxStatus box) => new(
+        box.Name,
+        new UriBuilder(box.Url) { UserName = "", Password = "" }.Uri.ToString(),
+        box.Labels,
+        box.Health,
+        box.LoadedCheckpoint,
+        box.InFlight,
+        box.Calls,
+        box.Failures,
+        box.ModelSwitches,
+        box.LastError);
+
+    private static OutputView Output(string prefix, StepOutput output) => new(output.File, output.Sha256, $"{prefix}/outputs/{Uri.EscapeDataString(output.File)}");
+
+    private static JsonNode? Data(string? data)
+    {
+        if (data is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonNode.Parse(data);
+        }
+        catch (JsonException)
+        {
+            return JsonValue.Create(data);
+        }
+    }
+}

@@ -1,0 +1,312 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
+using Miaoya.Fleet;
+using Miaoya.Jobs;
+using Miaoya.Pipeline;
+using Miaoya.Runner;
+
+namespace Miaoya.Server;
+
+/// <summary>
+/// <c>miaoya serve</c>: the HTTP API over the job store, with a <see cref="JobWorker"/> running the queued jobs on a
+/// <see cref="WebUiFleet"/> as a hosted service (ASP.NET Core on the shared framework, generic host). Stopping it stops
+/// the worker, which hands its running steps back to the store; another instance, or this one started again, runs them.
+/// </summary>
+public sealed class MiaoyaServer : IAsyncDisposable
+{
+    /// <summary>Prefix of the environment variables read as configuration (<c>MIAOYA_Fleet__Boxes__0__Url</c>).</summary>
+    public const string EnvironmentPrefix = "MIAOYA_";
+
+    private readonly WebApplication _app;
+    private readonly IJobStore _store;
+    private int _disposed;
+
+    private MiaoyaServer(WebApplication app, IJobStore store, IReadOnlyList<Uri> urls)
+    {
+        _app = app;
+        _store = store;
+        Urls = urls;
+    }
+
+    /// <summary>The addresses it listens on (with the actual port when port 0 was asked for).</summary>
+    public IReadOnlyList<Uri> Urls { get; }
+
+    /// <summary>Cancelled when the host stops, also on its own (a background service failed).</summary>
+    public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
+
+    /// <summary>The services (tests reach the fleet and the store through them).</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>
+    /// Opens the job store, builds the host and starts listening. A configuration that cannot work (no API key, no box,
+    /// an unusable store, an address in use) throws <see cref="ServerConfigurationException"/>.
+    /// </summary>
+    public static async Task<MiaoyaServer> StartAsync(ServerOptions options, IConfiguration? configuration = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
+        var jobsDirectory = Path.GetFullPath(options.JobsDirectory);
+        try
+        {
+            Directory.CreateDirectory(jobsDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ServerConfigurationException($"--jobs-dir {jobsDirectory}: cannot create it ({e.Message}).", e);
+        }
+
+        var location = options.Store ?? Path.Combine(jobsDirectory, "jobs.db");
+        IJobStore store;
+        try
+        {
+            store = await JobStore.OpenAsync(location, cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new ServerConfigurationException($"--store {Redact(location)}: cannot open the job store ({e.Message}).", e);
+        }
+
+        try
+        {
+            var app = Build(options with { JobsDirectory = jobsDirectory }, store, configuration);
+            try
+            {
+                await app.StartAsync(cancellationToken);
+            }
+            catch (OptionsValidationException e)
+            {
+                await app.DisposeAsync();
+                throw new ServerConfigurationException(string.Join(Environment.NewLine, e.Failures), e);
+            }
+            catch (IOException e)
+            {
+                await app.DisposeAsync();
+                throw new ServerConfigurationException($"--urls {string.Join(' ', options.Urls)}: {e.Message}", e);
+            }
+
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            return new MiaoyaServer(app, store, addresses.Select(a => new Uri(a.Replace("[::]", "localhost", StringComparison.Ordinal))).ToArray());
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Stops listening, stops the worker (running steps are handed back) and waits for both.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        await _app.StopAsync(cancellationToken);
+        await _app.Services.GetRequiredService<ServerState>().DrainAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _app.DisposeAsync();
+        await _store.DisposeAsync();
+    }
+
+    private static WebApplication Build(ServerOptions options, IJobStore store, IConfiguration? configuration)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
+        builder.Configuration.AddEnvironmentVariables(EnvironmentPrefix);
+        if (configuration is not null)
+        {
+            builder.Configuration.AddConfiguration(configuration);
+        }
+
+        // One log line per job step, not per HTTP call to a box.
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        // The CLI owns Ctrl+C and SIGTERM (it calls StopAsync); the host must not install its own console handlers.
+        builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.LeaseDuration + TimeSpan.FromSeconds(5));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+        });
+        builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        });
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Miaoya Orchestrator";
+            document.Info.Description = "Portrait jobs on AUTOMATIC1111 WebUI boxes. Every route but /healthz needs the API key (X-Api-Key or Authorization: Bearer).";
+            document.Components ??= new OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes["ApiKey"] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.ApiKey,
+                In = ParameterLocation.Header,
+                Name = ApiKeyMiddleware.HeaderName,
+                Description = "The server's API key (MIAOYA_API_KEY or --api-key-file); Authorization: Bearer KEY works too.",
+            };
+            document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("ApiKey", document)] = [] }];
+            return Task.CompletedTask;
+        }));
+
+        var runner = new JobRunnerOptions
+        {
+            JobsDirectory = options.JobsDirectory,
+            RecipeDirectory = options.RecipeDirectory,
+            AllowRecipePaths = false,
+            ModelsDirectory = options.ModelsDirectory,
+            Device = options.Device,
+            Slots = options.Slots,
+            LeaseDuration = options.LeaseDuration,
+            PollInterval = options.PollInterval,
+        };
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(runner);
+        builder.Services.AddSingleton(new JobSubmitter(store, runner));
+        builder.Services.AddWebUiFleet(fleet =>
+        {
+            foreach (var box in options.Boxes)
+            {
+                fleet.Boxes.Add(box);
+            }
+
+            options.ConfigureFleet?.Invoke(fleet);
+        });
+        builder.Services.AddPortraitPipeline();
+        if (!options.NoWorker)
+        {
+            builder.Services.AddSingleton(sp => new JobWorker(
+                store, sp.GetRequiredService<PortraitPipeline>(), runner, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<JobWorker>>()));
+        }
+
+        builder.Services.AddSingleton(sp => new EtaEstimator(store, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new ServerState(
+            options, store, sp.GetRequiredService<JobSubmitter>(), sp.GetService<JobWorker>(), sp.GetRequiredService<WebUiFleet>(),
+            sp.GetRequiredService<EtaEstimator>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServerState>>()));
+        builder.Services.AddHostedService<FleetAndWorkerService>();
+
+        var app = builder.Build();
+        try
+        {
+            // The fleet is built from the configuration now, so a box list that cannot work fails before listening.
+            app.Services.GetRequiredService<WebUiFleet>();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ServerConfigurationException(e.Message.Replace(" (Parameter 'options')", "", StringComparison.Ordinal), e);
+        }
+
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<ApiKeyMiddleware>(options.ApiKey is null ? null : ApiKeyMiddleware.Digest(options.ApiKey));
+        app.MapOpenApi();
+        JobEndpoints.Map(app);
+        app.Urls.Clear();
+        foreach (var url in options.Urls)
+        {
+            app.Urls.Add(url);
+        }
+
+        return app;
+    }
+
+    private static void Validate(ServerOptions options)
+    {
+        if (options.Urls.Count == 0)
+        {
+            throw new ServerConfigurationException("--urls: give at least one address, e.g. http://127.0.0.1:5080.");
+        }
+
+        var loopbackOnly = true;
+        foreach (var url in options.Urls)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            {
+                throw new ServerConfigurationException($"--urls: '{url}' is not an http:// or https:// address.");
+            }
+
+            loopbackOnly &= uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+        }
+
+        if (options.ApiKey is null && !options.AllowAnonymous)
+        {
+            throw new ServerConfigurationException("no API key: set MIAOYA_API_KEY or give --api-key-file FILE (or --no-auth, on a loopback address only).");
+        }
+
+        if (options.ApiKey is { Length: < 16 })
+        {
+            throw new ServerConfigurationException("the API key is shorter than 16 characters; use a long random one (e.g. openssl rand -hex 32).");
+        }
+
+        if (options.ApiKey is null && !loopbackOnly)
+        {
+            throw new ServerConfigurationException($"--no-auth: only on loopback addresses (127.0.0.1, [::1], localhost), not {string.Join(' ', options.Urls)}.");
+        }
+
+        if (options.MaxRequestBytes <= 0 || options.MaxImageBytes <= 0 || options.MaxImageSide <= 0 || options.Slots <= 0 || options.LeaseDuration <= TimeSpan.Zero)
+        {
+            throw new ServerConfigurationException("limits, slots and the lease duration must be positive.");
+        }
+    }
+
+    /// <summary>A connection string without its password, for messages.</summary>
+    private static string Redact(string location) =>
+        string.Join(';', location.Split(';').Select(part =>
+            part.Split('=', 2)[0].Trim() is var key && (key.Equals("Password", StringComparison.OrdinalIgnoreCase) || key.Equals("Pwd", StringComparison.OrdinalIgnoreCase))
+                ? key + "=***"
+                : part));
+
+    /// <summary>Starts the fleet (probing every box) and then the worker, without holding up the listener.</summary>
+    private sealed class FleetAndWorkerService(WebUiFleet fleet, IServiceProvider services, ILogger<FleetAndWorkerService> logger) : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            try
+            {
+                await fleet.StartAsync(stoppingToken);
+            }
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
+            {
+                // Stopped while probing (a probe cut short surfaces as a transport error).
+                return;
+            }
+
+            var boxes = fleet.Status();
+            logger.LogInformation("Fleet: {Boxes}", string.Join(", ", boxes.Select(b => $"{b.Name} {b.Health.ToString().ToLowerInvariant()}")));
+            if (services.GetService<JobWorker>() is { } worker)
+            {
+                logger.LogInformation("Worker {Worker} runs up to {Slots} steps at once", worker.Name, services.GetRequiredService<JobRunnerOptions>().Slots);
+                await worker.RunAsync(stoppingToken);
+                logger.LogInformation("Worker {Worker} stopped; its running steps were handed back", worker.Name);
+            }
+        }
+    }
+
+    /// <summary>A host lifetime that leaves starting and stopping to the caller (no console signal handlers).</summary>
+    private sealed class CallerOwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
