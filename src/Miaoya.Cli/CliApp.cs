@@ -22,6 +22,7 @@ internal static class CliApp
         IdPhotoCommand.Create(),
         DatasetCommand.Create(),
         LoraCommand.Create(),
+        BatchCommand.Create(),
     };
 
     /// <summary>
