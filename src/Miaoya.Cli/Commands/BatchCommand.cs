@@ -343,7 +343,7 @@ internal static class BatchCommand
             foreach (var job in jobs.Where(j => j.State is JobState.Failed or JobState.Cancelled).OrderBy(j => _entries[j.Id].Index))
             {
                 var step = job.Steps.FirstOrDefault(s => s.State is StepState.Failed or StepState.Cancelled);
-                Console.WriteLine($"  {job.State.ToString().ToLowerInvariant()}: #{_entries[job.Id].Index + 1} {Describe(_entries[job.Id])}{(step is null ? "" : $", step {step.Name}")}: {job.Error ?? step?.LastError ?? "(no error recorded)"}");
+                Console.WriteLine($"  {job.State.ToString().ToLowerInvariant()}: #{_entries[job.Id].Index + 1} {Describe(_entries[job.Id])}{(step is null ? "" : $", step {step.Name}")}: {(job.Error ?? step?.LastError ?? "(no error recorded)").ReplaceLineEndings(Environment.NewLine + "    ")}");
                 Console.WriteLine($"          job {job.Id}, folder {job.OutputFolder}");
             }
 
