@@ -12,13 +12,14 @@ using WireMock.Logging;
 
 namespace Miaoya.Benchmarks;
 
-// Fleet throughput: JOBS V2 jobs (interrogate, mask, inpaint, img2img) through the durable job store (SQLite), one job
-// worker and a fleet of BOXES in-process mock WebUIs, each taking a fixed 1 s per generation-type call (tagger, img2img;
+// Batch throughput end to end: JOBS V2 jobs (interrogate, mask, inpaint, img2img) through the durable job store (SQLite), one job
+// worker and a fleet of BOXES mock WebUIs (each its own process), each taking a fixed 1 s per generation-type call (tagger, img2img;
 // one at a time per box, as A1111's queue lock does). Half the jobs use a second checkpoint.
 //   makespan: from the worker's start to the last job's end (queuing the jobs is timed separately);
 //   ideal:    the boxes' busy time (calls × 1 s) ÷ boxes;  efficiency = ideal ÷ makespan (target ≥ 0.95);
 //   model switches: the fleet's count (a call placed on a box whose loaded checkpoint differs), affinity on vs off.
-internal static class FleetBenchmark
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both]   (default 200 jobs, 4 boxes, both)
+internal static class JobsBenchmark
 {
     private static readonly TimeSpan CallTime = TimeSpan.FromSeconds(1);
 
@@ -59,7 +60,7 @@ internal static class FleetBenchmark
 
     private static async Task<Result> RunOnceAsync(int jobCount, int boxCount, bool affinity)
     {
-        var scratch = Path.Combine(Path.GetTempPath(), "miaoya-bench-fleet-" + Guid.NewGuid().ToString("N"));
+        var scratch = Path.Combine(Path.GetTempPath(), "miaoya-bench-jobs-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(scratch);
         // Each box is its own process (as boxes are other machines): its CPU is not the orchestrator's, and is reported apart.
         var boxes = new List<MockBox>();
@@ -169,7 +170,7 @@ internal static class FleetBenchmark
     private sealed record Result(
         bool Affinity, long Calls, double Ideal, double Makespan, long Switches, double Queueing, double CpuPerJob, double MockCpuPerCall, int Slots, double[] BusyShare, double MaskMedian);
 
-    /// <summary>The mock box process: <c>Miaoya.Benchmarks fleet-box LATENCY_MS</c> prints its URL and serves until killed.</summary>
+    /// <summary>The mock box process: <c>Miaoya.Benchmarks jobs-box LATENCY_MS</c> prints its URL and serves until killed.</summary>
     public static async Task ServeBoxAsync(string[] args)
     {
         using var server = MockWebUiServer.Start(new MockWebUiOptions { Latency = TimeSpan.FromMilliseconds(int.Parse(args[0], CultureInfo.InvariantCulture)) });
@@ -212,7 +213,7 @@ internal static class FleetBenchmark
         {
             var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
             var start = new ProcessStartInfo(dotnet) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
-            foreach (var arg in new[] { "exec", typeof(FleetBenchmark).Assembly.Location, "fleet-box", ((int)latency.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) })
+            foreach (var arg in new[] { "exec", typeof(JobsBenchmark).Assembly.Location, "jobs-box", ((int)latency.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) })
             {
                 start.ArgumentList.Add(arg);
             }
