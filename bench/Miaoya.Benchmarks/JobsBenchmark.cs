@@ -86,7 +86,9 @@ internal static class JobsBenchmark
             await using var provider = services.BuildServiceProvider();
             var fleet = provider.GetRequiredService<WebUiFleet>();
             await fleet.StartAsync();
-            await using var store = await JobStore.OpenAsync(Path.Combine(scratch, "jobs.db"));
+            await using var sqlite = await JobStore.OpenAsync(Path.Combine(scratch, "jobs.db"));
+            var counting = StoreCalls.Wrap(sqlite);
+            var store = counting.Store;
             // The batch command's settings: 2 slots per box + 2, claim polling every 100 ms.
             var options = new JobRunnerOptions
             {
@@ -112,6 +114,7 @@ internal static class JobsBenchmark
             }
 
             queueing.Stop();
+            counting.Reset();
             var callsBefore = await Task.WhenAll(boxes.Select(b => b.CallsAsync()));
             var mockCpu = boxes.Sum(b => b.Cpu.TotalMilliseconds);
             var worker = new JobWorker(store, provider.GetRequiredService<PortraitPipeline>(), options, TimeProvider.System, NullLogger<JobWorker>.Instance);
@@ -133,6 +136,7 @@ internal static class JobsBenchmark
             }
 
             var cpuUsed = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+            var storeCalls = counting.Snapshot();
             var mockCpuUsed = boxes.Sum(b => b.Cpu.TotalMilliseconds) - mockCpu;
             var calls = (await Task.WhenAll(boxes.Select(b => b.CallsAsync()))).Select((c, i) => c - callsBefore[i]).ToArray();
             await done.CancelAsync();
@@ -154,6 +158,13 @@ internal static class JobsBenchmark
                 masks.Count > 0 ? masks[masks.Count / 2] : 0);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"affinity {(affinity ? "on" : "off")}: {jobCount - failed}/{jobCount} jobs in {makespan:0.0} s, {total} calls (per box {string.Join("/", calls)}), ideal {result.Ideal:0.0} s, efficiency {result.Ideal / makespan:0.000}, {switches} model switches"));
+            Console.WriteLine("  store calls while running (the benchmark's own idle check included):");
+            foreach (var (method, count, empty, ms) in storeCalls.OrderByDescending(c => c.Ms))
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"    {method,-22} {count,7} calls{(empty > 0 ? $" ({empty} found nothing)" : ""),-24} {ms / 1000:0.0} s wall, {ms / Math.Max(1, count):0.00} ms each"));
+            }
+
             return result;
         }
         finally
@@ -184,6 +195,50 @@ internal static class JobsBenchmark
         {
             await Console.Out.WriteLineAsync(Interlocked.Read(ref calls).ToString(CultureInfo.InvariantCulture));
             await Console.Out.FlushAsync();
+        }
+    }
+
+    /// <summary>Counts the store's calls per method and their wall time (claims that found nothing apart).</summary>
+    private class StoreCalls : System.Reflection.DispatchProxy
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Count, long Empty, double Ms)> _calls = new();
+        private IJobStore _inner = null!;
+
+        public IJobStore Store { get; private set; } = null!;
+
+        public static StoreCalls Wrap(IJobStore inner)
+        {
+            var proxy = Create<IJobStore, StoreCalls>();
+            var calls = (StoreCalls)(object)proxy;
+            calls._inner = inner;
+            calls.Store = proxy;
+            return calls;
+        }
+
+        public void Reset() => _calls.Clear();
+
+        public List<(string Method, long Count, long Empty, double Ms)> Snapshot() =>
+            _calls.Select(kv => (kv.Key, kv.Value.Count, kv.Value.Empty, kv.Value.Ms)).ToList();
+
+        protected override object? Invoke(System.Reflection.MethodInfo? targetMethod, object?[]? args)
+        {
+            var clock = Stopwatch.StartNew();
+            var result = targetMethod!.Invoke(_inner, args);
+            if (result is Task task)
+            {
+                _ = task.ContinueWith(
+                    t =>
+                    {
+#pragma warning disable VSTHRD002 // the task has completed
+                        var empty = t.IsCompletedSuccessfully && targetMethod.Name == nameof(IJobStore.ClaimNextStepAsync) && ((Task<StepLease?>)t).Result is null;
+#pragma warning restore VSTHRD002
+                        _calls.AddOrUpdate(targetMethod.Name, (1, empty ? 1 : 0, clock.Elapsed.TotalMilliseconds),
+                            (_, c) => (c.Count + 1, c.Empty + (empty ? 1 : 0), c.Ms + clock.Elapsed.TotalMilliseconds));
+                    },
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+
+            return result;
         }
     }
 
