@@ -191,7 +191,7 @@ internal static class BatchCommand
                             await work; // the worker stopped by itself: surface why
                         }
 
-                        await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+                        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken); // one read per job: keep it light beside the worker
                     }
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
