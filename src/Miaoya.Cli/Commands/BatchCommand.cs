@@ -102,7 +102,16 @@ internal static class BatchCommand
             var folder = result.GetValue(output)?.FullName ?? Path.GetFullPath(Path.Combine("out", "batches", Path.GetFileNameWithoutExtension(batch.Path)));
             var run = new BatchRun(batch, folder, boxes, result.GetValue(auth), result.GetValue(store) ?? Path.Combine(folder, "jobs.db"),
                 result.GetValue(slots) ?? (2 * boxes.Length) + 2, result.GetValue(lease), modelsFolder?.FullName, result.GetValue(device)!, result.GetValue(verbose));
-            return await run.RunAsync(cancellationToken);
+            try
+            {
+                return await run.RunAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Cancelled while probing the boxes or queuing: what was queued stays queued.
+                await Console.Error.WriteLineAsync("cancelled before the jobs ran; the jobs queued so far are kept: run the same command again to go on.");
+                return 130;
+            }
         }));
         return command;
     }
