@@ -2,6 +2,7 @@
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- client [SAMPLES]     the WebUI client's own cost per V1-sized call
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- pipeline [RUNS]      orchestration overhead of a whole V2 run
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- faceswap [RUNS]      V3 face swap pre/post-processing per stage
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both]    V2 jobs through store, worker, pipeline and fleet: makespan vs ideal, model switches
 switch (args.FirstOrDefault())
 {
     case "client":
@@ -13,7 +14,13 @@ switch (args.FirstOrDefault())
     case "pipeline":
         await Miaoya.Benchmarks.PipelineBenchmark.RunAsync(args[1..]);
         return 0;
+    case "jobs":
+        await Miaoya.Benchmarks.JobsBenchmark.RunAsync(args[1..]);
+        return 0;
+    case "jobs-box":
+        await Miaoya.Benchmarks.JobsBenchmark.ServeBoxAsync(args[1..]);
+        return 0;
     default:
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap [COUNT]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap|jobs [COUNT]");
         return 2;
 }

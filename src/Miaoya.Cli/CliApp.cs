@@ -23,6 +23,7 @@ internal static class CliApp
         DatasetCommand.Create(),
         LoraCommand.Create(),
         ServeCommand.Create(),
+        BatchCommand.Create(),
     };
 
     /// <summary>

@@ -370,7 +370,9 @@ public sealed class PortraitPipeline
     {
         var settings = run.Request.Recipe.Interrogate;
         var model = settings.Model;
-        var tags = await OnBoxAsync(run, record, Needs(run, StepName.Interrogate, generation: false), (box, ct) =>
+        // The WD14 tagger interrogates under the WebUI's queue lock (its api.py: `with self.queue_lock:`, the lock A1111
+        // passes in on_app_started), so it occupies the box like a generation does, without needing a checkpoint.
+        var tags = await OnBoxAsync(run, record, Needs(run, StepName.Interrogate, generation: true) with { Checkpoint = null }, (box, ct) =>
         {
             model = settings.Model ?? box.Capabilities.TaggerModels[0];
             return box.Client.TaggerInterrogateAsync(new TaggerInterrogateRequest(run.Template, model, settings.Threshold), ct);

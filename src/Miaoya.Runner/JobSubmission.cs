@@ -33,6 +33,12 @@ public sealed record JobSubmission
     public long Seed { get; init; } = -1;
 
     public int? FaceIndex { get; init; }
+
+    /// <summary>
+    /// The job's id when the caller chooses it (letters, digits, '-' and '_'; e.g. derived from a batch entry so that
+    /// submitting the same entry twice is refused by the store instead of queuing a duplicate); null: a new GUID v7.
+    /// </summary>
+    public string? JobId { get; init; }
 }
 
 /// <summary>What the store keeps as a job's inputs (<c>InputsJson</c>): enough to list a job without opening its folder.</summary>

@@ -48,7 +48,12 @@ public sealed class JobSubmitter
             throw new JobSubmissionException("face", $"recipe {recipe.Name} swaps faces (V3) and needs the person's face photo.");
         }
 
-        var id = NewJob.NewJobId();
+        if (submission.JobId is { } chosen && (chosen.Length is 0 or > 64 || !chosen.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+        {
+            throw new JobSubmissionException("id", $"job id \"{chosen}\" must be 1-64 letters, digits, '-' or '_'.");
+        }
+
+        var id = submission.JobId ?? NewJob.NewJobId();
         var folder = Path.GetFullPath(Path.Combine(_options.JobsDirectory, id));
         var request = new RunRequest
         {

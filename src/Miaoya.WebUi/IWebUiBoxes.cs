@@ -27,7 +27,10 @@ public sealed record BoxNeeds
     /// </summary>
     public string? Checkpoint { get; init; }
 
-    /// <summary>A generation call occupies the box's sampler (one at a time per box); the tagger and rembg do not.</summary>
+    /// <summary>
+    /// The call occupies the box (one at a time per box, A1111's queue lock): generation, and the WD14 tagger's interrogate,
+    /// which runs under the same lock; probes and preflight do not.
+    /// </summary>
     public bool IsGeneration { get; init; } = true;
 
     /// <summary>What the box lacks for this call (empty: it can run it); null: any box will do.</summary>

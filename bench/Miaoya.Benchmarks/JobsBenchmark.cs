@@ -1,0 +1,304 @@
+using System.Collections.Specialized;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Miaoya.Fleet;
+using Miaoya.Jobs;
+using Miaoya.MockWebUi;
+using Miaoya.Pipeline;
+using Miaoya.Runner;
+using WireMock.Logging;
+
+namespace Miaoya.Benchmarks;
+
+// Batch throughput end to end: JOBS V2 jobs (interrogate, mask, inpaint, img2img) through the durable job store (SQLite), one job
+// worker and a fleet of BOXES mock WebUIs (each its own process), each taking a fixed 1 s per generation-type call (tagger, img2img;
+// one at a time per box, as A1111's queue lock does). Half the jobs use a second checkpoint.
+//   makespan: from the worker's start to the last job's end (queuing the jobs is timed separately);
+//   ideal:    the boxes' busy time (calls × 1 s) ÷ boxes;  efficiency = ideal ÷ makespan (target ≥ 0.95);
+//   model switches: the fleet's count (a call placed on a box whose loaded checkpoint differs), affinity on vs off.
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both]   (default 200 jobs, 4 boxes, both)
+internal static class JobsBenchmark
+{
+    private static readonly TimeSpan CallTime = TimeSpan.FromSeconds(1);
+
+    public static async Task RunAsync(string[] args)
+    {
+        var jobs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;
+        var boxes = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 4;
+        var modes = (args.Length > 2 ? args[2] : "both") switch
+        {
+            "on" => new[] { true },
+            "off" => [false],
+            _ => [true, false],
+        };
+        var results = new List<Result>();
+        foreach (var affinity in modes)
+        {
+            results.Add(await RunOnceAsync(jobs, boxes, affinity));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"{jobs} V2 jobs (half on a second checkpoint), {boxes} mock boxes, {CallTime.TotalSeconds:0} s per generation-type call, {Environment.ProcessorCount} cores");
+        Console.WriteLine();
+        Console.WriteLine("| affinity | calls | ideal s | makespan s | efficiency | model switches | queueing s | orchestrator CPU ms/job | mock CPU ms/call | slots |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {(r.Affinity ? "on" : "off")} | {r.Calls} | {r.Ideal:0.0} | {r.Makespan:0.0} | {r.Ideal / r.Makespan:0.000} | {r.Switches} | {r.Queueing:0.0} | {r.CpuPerJob:0} | {r.MockCpuPerCall:0} | {r.Slots} |"));
+        }
+
+        Console.WriteLine();
+        foreach (var r in results)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"affinity {(r.Affinity ? "on" : "off")}: efficiency {r.Ideal / r.Makespan:0.000} (target ≥ 0.95), {r.Switches} model switches; box busy {string.Join(", ", r.BusyShare.Select(b => b.ToString("0.00", CultureInfo.InvariantCulture)))} of the makespan; median local step (mask) {r.MaskMedian * 1000:0} ms"));
+        }
+    }
+
+    private static async Task<Result> RunOnceAsync(int jobCount, int boxCount, bool affinity)
+    {
+        var scratch = Path.Combine(Path.GetTempPath(), "miaoya-bench-jobs-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(scratch);
+        // Each box is its own process (as boxes are other machines): its CPU is not the orchestrator's, and is reported apart.
+        var boxes = new List<MockBox>();
+        try
+        {
+            for (var i = 0; i < boxCount; i++)
+            {
+                boxes.Add(await MockBox.StartAsync(CallTime));
+            }
+
+            var services = new ServiceCollection();
+            services.AddLogging();
+            services.AddWebUiFleet(o =>
+            {
+                for (var i = 0; i < boxes.Count; i++)
+                {
+                    o.Boxes.Add(new BoxOptions { Name = $"box{i}", Url = boxes[i].Url });
+                }
+
+                o.Affinity = affinity;
+            });
+            services.AddPortraitPipeline();
+            await using var provider = services.BuildServiceProvider();
+            var fleet = provider.GetRequiredService<WebUiFleet>();
+            await fleet.StartAsync();
+            await using var sqlite = await JobStore.OpenAsync(Path.Combine(scratch, "jobs.db"));
+            var counting = StoreCalls.Wrap(sqlite);
+            var store = counting.Store;
+            // The batch command's settings: 2 slots per box + 2, claim polling every 100 ms.
+            var options = new JobRunnerOptions
+            {
+                JobsDirectory = Path.Combine(scratch, "jobs"),
+                Slots = (2 * boxCount) + 2,
+                PollInterval = TimeSpan.FromMilliseconds(100),
+            };
+            var submitter = new JobSubmitter(store, options);
+            var template = Path.Combine(AppContext.BaseDirectory, "Fixtures", "astronaut.png");
+            var queueing = Stopwatch.StartNew();
+            for (var i = 0; i < jobCount; i++)
+            {
+                await submitter.SubmitAsync(new JobSubmission
+                {
+                    Recipe = "v2",
+                    TemplatePath = template,
+                    Lora = "miaoya_demo_face:0.9",
+                    Seed = i,
+                    Overrides = i % 2 == 0
+                        ? ["img2img.skip_if_delta_e_below=0"]
+                        : ["img2img.skip_if_delta_e_below=0", "base_model=v1-5-pruned-emaonly"],
+                });
+            }
+
+            queueing.Stop();
+            counting.Reset();
+            var callsBefore = await Task.WhenAll(boxes.Select(b => b.CallsAsync()));
+            var mockCpu = boxes.Sum(b => b.Cpu.TotalMilliseconds);
+            var worker = new JobWorker(store, provider.GetRequiredService<PortraitPipeline>(), options, TimeProvider.System, NullLogger<JobWorker>.Instance);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var clock = Stopwatch.StartNew();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(30));
+            using var done = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+            var work = worker.RunAsync(done.Token);
+            double makespan;
+            while (true)
+            {
+                await Task.Delay(50, timeout.Token);
+                var open = await store.ListJobsAsync(JobState.Queued, 1, timeout.Token);
+                if (open.Count == 0 && (await store.ListJobsAsync(JobState.Running, 1, timeout.Token)).Count == 0)
+                {
+                    makespan = clock.Elapsed.TotalSeconds;
+                    break;
+                }
+            }
+
+            var cpuUsed = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+            var storeCalls = counting.Snapshot();
+            var mockCpuUsed = boxes.Sum(b => b.Cpu.TotalMilliseconds) - mockCpu;
+            var calls = (await Task.WhenAll(boxes.Select(b => b.CallsAsync()))).Select((c, i) => c - callsBefore[i]).ToArray();
+            await done.CancelAsync();
+            await work;
+            var all = await store.ListJobsAsync(limit: jobCount + 10);
+            var failed = all.Count(j => j.State != JobState.Succeeded);
+            if (failed > 0)
+            {
+                await Console.Error.WriteLineAsync($"{failed} jobs did not succeed; first error: {all.First(j => j.State != JobState.Succeeded).Error}");
+            }
+
+            var masks = all.SelectMany(j => j.Steps.Where(s => s.Name == "mask" && s.StartedAt is not null && s.FinishedAt is not null))
+                .Select(s => (s.FinishedAt!.Value - s.StartedAt!.Value).TotalSeconds).Order().ToList();
+            var total = calls.Sum();
+            var switches = fleet.Status().Sum(b => b.ModelSwitches);
+            var result = new Result(
+                affinity, total, total * CallTime.TotalSeconds / boxCount, makespan, switches, queueing.Elapsed.TotalSeconds,
+                cpuUsed.TotalMilliseconds / jobCount, mockCpuUsed / Math.Max(1, total), options.Slots, calls.Select(c => c * CallTime.TotalSeconds / makespan).ToArray(),
+                masks.Count > 0 ? masks[masks.Count / 2] : 0);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"affinity {(affinity ? "on" : "off")}: {jobCount - failed}/{jobCount} jobs in {makespan:0.0} s, {total} calls (per box {string.Join("/", calls)}), ideal {result.Ideal:0.0} s, efficiency {result.Ideal / makespan:0.000}, {switches} model switches"));
+            Console.WriteLine("  store calls while running (the benchmark's own idle check included):");
+            foreach (var (method, count, empty, ms) in storeCalls.OrderByDescending(c => c.Ms))
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"    {method,-22} {count,7} calls{(empty > 0 ? $" ({empty} found nothing)" : ""),-24} {ms / 1000:0.0} s wall, {ms / Math.Max(1, count):0.00} ms each"));
+            }
+
+            return result;
+        }
+        finally
+        {
+            foreach (var box in boxes)
+            {
+                box.Dispose();
+            }
+
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    private sealed record Result(
+        bool Affinity, long Calls, double Ideal, double Makespan, long Switches, double Queueing, double CpuPerJob, double MockCpuPerCall, int Slots, double[] BusyShare, double MaskMedian);
+
+    /// <summary>The mock box process: <c>Miaoya.Benchmarks jobs-box LATENCY_MS</c> prints its URL and serves until killed.</summary>
+    public static async Task ServeBoxAsync(string[] args)
+    {
+        using var server = MockWebUiServer.Start(new MockWebUiOptions { Latency = TimeSpan.FromMilliseconds(int.Parse(args[0], CultureInfo.InvariantCulture)) });
+        var calls = 0L;
+        server.WireMock.LogEntriesChanged += (object? _, NotifyCollectionChangedEventArgs e) =>
+            Interlocked.Add(ref calls, e.NewItems?.OfType<ILogEntry>().Count(x => x.RequestMessage?.Path is "/sdapi/v1/img2img" or "/tagger/v1/interrogate") ?? 0);
+        await Console.Out.WriteLineAsync(server.Url.ToString());
+        await Console.Out.FlushAsync();
+        // Each line on stdin asks for the number of generation-type calls answered so far.
+        while (await Console.In.ReadLineAsync() is not null)
+        {
+            await Console.Out.WriteLineAsync(Interlocked.Read(ref calls).ToString(CultureInfo.InvariantCulture));
+            await Console.Out.FlushAsync();
+        }
+    }
+
+    /// <summary>Counts the store's calls per method and their wall time (claims that found nothing apart).</summary>
+    private class StoreCalls : System.Reflection.DispatchProxy
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Count, long Empty, double Ms)> _calls = new();
+        private IJobStore _inner = null!;
+
+        public IJobStore Store { get; private set; } = null!;
+
+        public static StoreCalls Wrap(IJobStore inner)
+        {
+            var proxy = Create<IJobStore, StoreCalls>();
+            var calls = (StoreCalls)(object)proxy;
+            calls._inner = inner;
+            calls.Store = proxy;
+            return calls;
+        }
+
+        public void Reset() => _calls.Clear();
+
+        public List<(string Method, long Count, long Empty, double Ms)> Snapshot() =>
+            _calls.Select(kv => (kv.Key, kv.Value.Count, kv.Value.Empty, kv.Value.Ms)).ToList();
+
+        protected override object? Invoke(System.Reflection.MethodInfo? targetMethod, object?[]? args)
+        {
+            var clock = Stopwatch.StartNew();
+            var result = targetMethod!.Invoke(_inner, args);
+            if (result is Task task)
+            {
+                _ = task.ContinueWith(
+                    t =>
+                    {
+#pragma warning disable VSTHRD002 // the task has completed
+                        var empty = t.IsCompletedSuccessfully && targetMethod.Name == nameof(IJobStore.ClaimNextStepAsync) && ((Task<StepLease?>)t).Result is null;
+#pragma warning restore VSTHRD002
+                        _calls.AddOrUpdate(targetMethod.Name, (1, empty ? 1 : 0, clock.Elapsed.TotalMilliseconds),
+                            (_, c) => (c.Count + 1, c.Empty + (empty ? 1 : 0), c.Ms + clock.Elapsed.TotalMilliseconds));
+                    },
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+
+            return result;
+        }
+    }
+
+    private sealed class MockBox : IDisposable
+    {
+        private readonly Process _process;
+        private readonly SemaphoreSlim _gate = new(1, 1);
+
+        private MockBox(Process process, Uri url)
+        {
+            _process = process;
+            Url = url;
+        }
+
+        public Uri Url { get; }
+
+        public TimeSpan Cpu
+        {
+            get
+            {
+                _process.Refresh();
+                return _process.TotalProcessorTime;
+            }
+        }
+
+        public static async Task<MockBox> StartAsync(TimeSpan latency)
+        {
+            var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+            var start = new ProcessStartInfo(dotnet) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
+            foreach (var arg in new[] { "exec", typeof(JobsBenchmark).Assembly.Location, "jobs-box", ((int)latency.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) })
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            var process = Process.Start(start)!;
+            var url = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the mock box process did not start");
+            return new MockBox(process, new Uri(url));
+        }
+
+        public async Task<long> CallsAsync()
+        {
+            await _gate.WaitAsync();
+            try
+            {
+                await _process.StandardInput.WriteLineAsync("calls");
+                await _process.StandardInput.FlushAsync();
+                return long.Parse((await _process.StandardOutput.ReadLineAsync())!, CultureInfo.InvariantCulture);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        public void Dispose()
+        {
+            _process.Kill();
+            _process.WaitForExit();
+            _process.Dispose();
+            _gate.Dispose();
+        }
+    }
+}

@@ -1,0 +1,500 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Miaoya.Fleet;
+using Miaoya.Imaging;
+using Miaoya.Jobs;
+using Miaoya.Pipeline;
+using Miaoya.Runner;
+using Miaoya.WebUi;
+
+namespace Miaoya.Cli.Commands;
+
+/// <summary>
+/// <c>miaoya batch JOBS.yaml</c>: queues templates × identities × recipes as durable jobs (each entry has a fixed job id,
+/// so running the same batch again resumes it instead of queuing duplicates), runs them with a job worker over a fleet
+/// of WebUI boxes with a progress display, and prints a summary table.
+/// </summary>
+internal static class BatchCommand
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    public static Command Create()
+    {
+        var file = new Argument<FileInfo>("jobs") { Description = "The batch file (YAML): templates, identities, recipes, optional seed, overrides and boxes" };
+        var webui = new Option<Uri[]>("--webui")
+        {
+            Description = "A WebUI box (repeatable; replaces the file's boxes; default http://127.0.0.1:7860)",
+            CustomParser = result =>
+            {
+                var uris = new List<Uri>();
+                foreach (var token in result.Tokens)
+                {
+                    if (Uri.TryCreate(token.Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+                    {
+                        uris.Add(uri);
+                    }
+                    else
+                    {
+                        result.AddError($"--webui: '{token.Value}' is not an http:// or https:// URL.");
+                    }
+                }
+
+                return [.. uris];
+            },
+        };
+        var auth = CliOptions.Auth();
+        var store = new Option<string?>("--store") { Description = "Job store: a SQLite file (default OUT/jobs.db) or a PostgreSQL connection string (\"Host=...;Database=...\")" };
+        var output = new Option<DirectoryInfo?>("--out") { Description = "Batch folder (default out/batches/NAME): jobs/<id>/ per job and batch.json; the same folder resumes the batch" };
+        var slots = new Option<int?>("--slots") { Description = "Steps run at once (default: 2 per box + 2)" };
+        var lease = CliOptions.DurationOption("--lease", "How long a step stays claimed without a heartbeat: after a crash its step is run again this long later", TimeSpan.FromSeconds(30));
+        var models = new Option<DirectoryInfo?>("--models") { Description = "V3: folder with insightface's det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx" };
+        var device = new Option<string>("--device") { Description = "V3: cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every step and call" };
+        var command = new Command("batch", "Queue templates × identities × recipes as durable jobs, run them over the boxes and print a summary.")
+        {
+            file, webui, auth, store, output, slots, lease, models, device, verbose,
+        };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(slots) is < 1)
+            {
+                result.AddError("--slots: must be at least 1.");
+            }
+        });
+        command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
+        {
+            BatchFile batch;
+            try
+            {
+                batch = BatchFile.Load(result.GetValue(file)!.FullName);
+            }
+            catch (BatchFileException e)
+            {
+                await Console.Error.WriteLineAsync($"error: the batch file has {e.Problems.Count} problem{(e.Problems.Count == 1 ? "" : "s")}:");
+                foreach (var problem in e.Problems)
+                {
+                    await Console.Error.WriteLineAsync("  " + problem);
+                }
+
+                return 2;
+            }
+
+            if (result.GetValue(lease) < TimeSpan.FromSeconds(1))
+            {
+                await Console.Error.WriteLineAsync("error: --lease: must be at least 1s (a heartbeat renews it every third of it).");
+                return 2;
+            }
+
+            var modelsFolder = result.GetValue(models);
+            if (batch.Recipes.Any(r => r.Pipeline == Recipes.PipelineKind.V3) && modelsFolder is null)
+            {
+                await Console.Error.WriteLineAsync($"error: --models: required, recipe {batch.Recipes.First(r => r.Pipeline == Recipes.PipelineKind.V3).Label} swaps faces (V3) with insightface's models.");
+                return 2;
+            }
+
+            var boxes = result.GetValue(webui) is { Length: > 0 } given ? given : batch.Boxes.Count > 0 ? [.. batch.Boxes] : [new Uri("http://127.0.0.1:7860")];
+            var folder = result.GetValue(output)?.FullName ?? Path.GetFullPath(Path.Combine("out", "batches", Path.GetFileNameWithoutExtension(batch.Path)));
+            var run = new BatchRun(batch, folder, boxes, result.GetValue(auth), result.GetValue(store) ?? Path.Combine(folder, "jobs.db"),
+                result.GetValue(slots) ?? (2 * boxes.Length) + 2, result.GetValue(lease), modelsFolder?.FullName, result.GetValue(device)!, result.GetValue(verbose));
+            try
+            {
+                return await run.RunAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Cancelled while probing the boxes or queuing: what was queued stays queued.
+                await Console.Error.WriteLineAsync("cancelled before the jobs ran; the jobs queued so far are kept: run the same command again to go on.");
+                return 130;
+            }
+        }));
+        return command;
+    }
+
+    /// <summary>One execution of a batch: store, fleet, submitter, worker, display, summary.</summary>
+    private sealed class BatchRun(
+        BatchFile batch, string folder, Uri[] boxes, string? auth, string storeLocation, int slots, TimeSpan lease, string? models, string device, bool verbose)
+    {
+        private readonly Dictionary<string, BatchEntry> _entries = [];
+
+        public async Task<int> RunAsync(CancellationToken cancellationToken)
+        {
+            Directory.CreateDirectory(folder);
+            IJobStore store;
+            try
+            {
+                store = await JobStore.OpenAsync(storeLocation, cancellationToken: cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await Console.Error.WriteLineAsync($"error: --store: cannot open the job store {Redact(storeLocation)}: {e.Message}");
+                return 2;
+            }
+
+            await using (store)
+            {
+                await using var provider = BuildServices();
+                var fleet = provider.GetRequiredService<WebUiFleet>();
+                await fleet.StartAsync(cancellationToken);
+                if (fleet.Status().All(b => b.Health != BoxHealth.Healthy))
+                {
+                    await Console.Error.WriteLineAsync("error: no WebUI box answers:");
+                    foreach (var box in fleet.Status())
+                    {
+                        await Console.Error.WriteLineAsync($"  {box.Url}: {box.LastError}");
+                    }
+
+                    return 1;
+                }
+
+                var options = new JobRunnerOptions
+                {
+                    JobsDirectory = Path.Combine(folder, "jobs"),
+                    AllowRecipePaths = true,
+                    ModelsDirectory = models,
+                    Device = device,
+                    Slots = slots,
+                    LeaseDuration = lease,
+                    PollInterval = TimeSpan.FromMilliseconds(100),
+                };
+                var all = batch.Entries();
+                int queued, resumed;
+                try
+                {
+                    (queued, resumed) = await SubmitAsync(store, new JobSubmitter(store, options), all, cancellationToken);
+                }
+                catch (BatchSubmitException e)
+                {
+                    await Console.Error.WriteLineAsync($"error: {e.Message}");
+                    return 2;
+                }
+
+                Console.WriteLine($"Batch {batch.Path}: {all.Count} jobs ({Plural(batch.Templates.Count, "template")} × {Plural(batch.Identities.Count, "identity", "identities")} × {Plural(batch.Recipes.Count, "recipe")})" +
+                    $"{(resumed > 0 ? $", {resumed} already in the store" : "")}, {queued} queued now; {boxes.Length} box{(boxes.Length == 1 ? "" : "es")}, {slots} slots");
+                Console.WriteLine($"Folder: {folder}   store: {Redact(storeLocation)}");
+                await WriteRecordAsync(store, CancellationToken.None);
+
+                var worker = new JobWorker(store, provider.GetRequiredService<PortraitPipeline>(), options, TimeProvider.System, provider.GetRequiredService<ILogger<JobWorker>>());
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var work = worker.RunAsync(stop.Token);
+                var display = new BatchDisplay(fleet, all.Count);
+                var cancelled = false;
+                try
+                {
+                    while (true)
+                    {
+                        var jobs = await OurJobsAsync(store, cancellationToken);
+                        display.Show(jobs);
+                        if (jobs.Count == _entries.Count && jobs.All(j => j.IsFinished))
+                        {
+                            break;
+                        }
+
+                        if (work.IsCompleted)
+                        {
+                            await work; // the worker stopped by itself: surface why
+                        }
+
+                        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken); // one read per job: keep it light beside the worker
+                    }
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    cancelled = true;
+                }
+                finally
+                {
+                    await stop.CancelAsync();
+                    await work; // running steps are handed back to the store
+                    display.Finish();
+                }
+
+                var final = await OurJobsAsync(store, CancellationToken.None);
+                await WriteRecordAsync(store, CancellationToken.None);
+                PrintSummary(final, fleet.Status());
+                if (cancelled)
+                {
+                    await Console.Error.WriteLineAsync("cancelled; running steps were handed back to the store and the boxes told to stop. Finished steps are kept: run the same command again to resume.");
+                    return 130;
+                }
+
+                return final.All(j => j.State == JobState.Succeeded) ? 0 : 1;
+            }
+        }
+
+        private ServiceProvider BuildServices()
+        {
+            var services = new ServiceCollection();
+            services.AddLogging(b => b
+                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+                .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning)
+                .AddFilter("System.Net.Http", LogLevel.Warning)
+                .AddFilter("Polly", verbose ? LogLevel.Information : LogLevel.None));
+            services.AddWebUiFleet(o =>
+            {
+                foreach (var box in boxes)
+                {
+                    var endpoint = WebUiEndpoint.WithAuth(box, auth);
+                    o.Boxes.Add(new BoxOptions { Url = endpoint.BaseUrl, Username = endpoint.Username, Password = endpoint.Password });
+                }
+            });
+            // Timeouts, retries and breaker settings come from MIAOYA_WebUi__<Key> environment variables, as for the other commands.
+            var settings = new ConfigurationBuilder().AddEnvironmentVariables(WebUiSession.EnvironmentPrefix).Build().GetSection("WebUi");
+            services.AddPortraitPipeline(o => settings.Bind(o));
+            return services.BuildServiceProvider();
+        }
+
+        /// <summary>Queues the entries the store does not hold yet (by their fixed job ids).</summary>
+        private async Task<(int Queued, int Resumed)> SubmitAsync(IJobStore store, JobSubmitter submitter, IReadOnlyList<BatchEntry> entries, CancellationToken cancellationToken)
+        {
+            var (queued, resumed) = (0, 0);
+            foreach (var entry in entries)
+            {
+                var id = entry.JobId(folder);
+                _entries[id] = entry;
+                if (await store.GetJobAsync(id, cancellationToken) is not null)
+                {
+                    resumed++;
+                    continue;
+                }
+
+                // A folder without a job: a run killed between preparing the folder and queuing the job. It is ours; start afresh.
+                var leftover = Path.Combine(folder, "jobs", id);
+                if (Directory.Exists(leftover))
+                {
+                    Directory.Delete(leftover, recursive: true);
+                }
+
+                try
+                {
+                    await submitter.SubmitAsync(
+                        new JobSubmission
+                        {
+                            JobId = id,
+                            Recipe = entry.Recipe.Reference,
+                            Overrides = entry.Recipe.Overrides,
+                            TemplatePath = entry.Template,
+                            FacePath = entry.Recipe.Pipeline == Recipes.PipelineKind.V3 ? entry.Identity.Face : null,
+                            Lora = entry.Identity.Lora,
+                            TriggerWords = entry.Identity.Trigger,
+                            Identity = entry.Identity.Name,
+                            Seed = entry.Seed,
+                        },
+                        cancellationToken);
+                    queued++;
+                }
+                catch (JobSubmissionException e)
+                {
+                    throw new BatchSubmitException($"{Path.GetFileName(batch.Path)}: {Describe(entry)}: {e.Field}: {e.Message}", e);
+                }
+            }
+
+            return (queued, resumed);
+        }
+
+        private async Task<List<JobRecord>> OurJobsAsync(IJobStore store, CancellationToken cancellationToken)
+        {
+            var jobs = new List<JobRecord>(_entries.Count);
+            foreach (var id in _entries.Keys)
+            {
+                if (await store.GetJobAsync(id, cancellationToken) is { } job)
+                {
+                    jobs.Add(job);
+                }
+            }
+
+            return jobs;
+        }
+
+        /// <summary><c>batch.json</c> in the batch folder: every entry with its job id, state, time, boxes and folder.</summary>
+        private async Task WriteRecordAsync(IJobStore store, CancellationToken cancellationToken)
+        {
+            var jobs = (await OurJobsAsync(store, cancellationToken)).ToDictionary(j => j.Id);
+            var record = new BatchRecord(
+                batch.Path,
+                Redact(storeLocation),
+                _entries.Select(e =>
+                {
+                    var job = jobs.GetValueOrDefault(e.Key);
+                    return new BatchRecordJob(
+                        e.Key, e.Value.Template, e.Value.Identity.Name, e.Value.Recipe.Label, job?.State.ToString().ToLowerInvariant() ?? "missing",
+                        job is null ? null : Seconds(job), job is null ? [] : Boxes(job), job?.Error, job?.OutputFolder,
+                        job?.State == JobState.Succeeded ? Path.Combine(job.OutputFolder, "final.png") : null);
+                }).OrderBy(j => _entries[j.Id].Index).ToArray());
+            await AtomicFile.WriteAllBytesAsync(Path.Combine(folder, "batch.json"), JsonSerializer.SerializeToUtf8Bytes(record, Json), cancellationToken);
+        }
+
+        private void PrintSummary(List<JobRecord> jobs, IReadOnlyList<BoxStatus> boxStatus)
+        {
+            var rows = jobs.OrderBy(j => _entries[j.Id].Index).Select(j =>
+            {
+                var e = _entries[j.Id];
+                var seconds = Seconds(j);
+                return new[]
+                {
+                    (e.Index + 1).ToString(CultureInfo.InvariantCulture), Path.GetFileName(e.Template), e.Identity.Name, e.Recipe.Label,
+                    j.State.ToString().ToLowerInvariant(), seconds is { } s ? s.ToString("0.0", CultureInfo.InvariantCulture) : "-", string.Join(",", Boxes(j)),
+                };
+            }).ToList();
+            Console.WriteLine();
+            WriteTable(["#", "template", "identity", "recipe", "state", "seconds", "boxes"], rows);
+            var counts = jobs.GroupBy(j => j.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}");
+            Console.WriteLine();
+            Console.WriteLine($"Total: {jobs.Count} jobs: {string.Join(", ", counts)}");
+            Console.WriteLine("Boxes: " + string.Join("; ", boxStatus.Select(b =>
+                string.Create(CultureInfo.InvariantCulture, $"{b.Name} {b.Calls} calls, {b.Failures} failed, {b.ModelSwitches} model switches"))));
+            foreach (var job in jobs.Where(j => j.State is JobState.Failed or JobState.Cancelled).OrderBy(j => _entries[j.Id].Index))
+            {
+                var step = job.Steps.FirstOrDefault(s => s.State is StepState.Failed or StepState.Cancelled);
+                Console.WriteLine($"  {job.State.ToString().ToLowerInvariant()}: #{_entries[job.Id].Index + 1} {Describe(_entries[job.Id])}{(step is null ? "" : $", step {step.Name}")}: {(job.Error ?? step?.LastError ?? "(no error recorded)").ReplaceLineEndings(Environment.NewLine + "    ")}");
+                Console.WriteLine($"          job {job.Id}, folder {job.OutputFolder}");
+            }
+
+            Console.WriteLine($"Outputs: {Path.Combine(folder, "jobs")}/<job id>/final.png (with manifest.json and each step's images); the list: {Path.Combine(folder, "batch.json")}");
+        }
+
+        private static string Describe(BatchEntry e) => $"{Path.GetFileName(e.Template)} × {e.Identity.Name} × {e.Recipe.Label}";
+    }
+
+    private static string Plural(int count, string one, string? many = null) =>
+        string.Create(CultureInfo.InvariantCulture, $"{count} {(count == 1 ? one : many ?? one + "s")}");
+
+    internal static double? Seconds(JobRecord job)
+    {
+        var started = job.Steps.Where(s => s.StartedAt is not null).Select(s => s.StartedAt!.Value).DefaultIfEmpty().Min();
+        var finished = job.Steps.Where(s => s.FinishedAt is not null).Select(s => s.FinishedAt!.Value).DefaultIfEmpty().Max();
+        return job.IsFinished && started != default && finished >= started ? Math.Round((finished - started).TotalSeconds, 1) : null;
+    }
+
+    internal static string[] Boxes(JobRecord job) => job.Steps.Select(s => s.Box).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
+
+    /// <summary>A connection string without its password, for printing.</summary>
+    internal static string Redact(string location) => !JobStoreIsPostgres(location)
+        ? location
+        : string.Join(';', location.Split(';').Select(p => p.Split('=', 2) is [var k, _] && k.Trim().Equals("Password", StringComparison.OrdinalIgnoreCase) ? $"{k}=***" : p));
+
+    private static bool JobStoreIsPostgres(string location) => location.Contains("Host=", StringComparison.OrdinalIgnoreCase) || location.Contains("Server=", StringComparison.OrdinalIgnoreCase);
+
+    internal static void WriteTable(string[] header, IReadOnlyList<string[]> rows)
+    {
+        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Select(r => r[i].Length).DefaultIfEmpty(0).Max())).ToArray();
+        string Line(string[] cells) => string.Join("  ", cells.Select((c, i) => i == 0 || i == 5 ? c.PadLeft(widths[i]) : c.PadRight(widths[i]))).TrimEnd();
+        Console.WriteLine(Line(header));
+        Console.WriteLine(string.Join("  ", widths.Select(w => new string('-', w))));
+        foreach (var row in rows)
+        {
+            Console.WriteLine(Line(row));
+        }
+    }
+
+    private sealed record BatchRecord(
+        [property: JsonPropertyName("file")] string File,
+        [property: JsonPropertyName("store")] string Store,
+        [property: JsonPropertyName("jobs")] IReadOnlyList<BatchRecordJob> Jobs);
+
+    private sealed record BatchRecordJob(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("template")] string Template,
+        [property: JsonPropertyName("identity")] string Identity,
+        [property: JsonPropertyName("recipe")] string Recipe,
+        [property: JsonPropertyName("state")] string State,
+        [property: JsonPropertyName("seconds")] double? Seconds,
+        [property: JsonPropertyName("boxes")] IReadOnlyList<string> Boxes,
+        [property: JsonPropertyName("error")] string? Error,
+        [property: JsonPropertyName("folder")] string? Folder,
+        [property: JsonPropertyName("final")] string? Final);
+}
+
+/// <summary>An entry of the batch was refused by the submitter (bad template, face or recipe input): exit 2.</summary>
+internal sealed class BatchSubmitException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// The batch's live view: on a terminal a block redrawn in place (progress bar with jobs, steps and ETA; one line per box
+/// with calls per minute over the last minute, calls in flight and health); when redirected, a line whenever a job ends
+/// and at most every 10 s otherwise.
+/// </summary>
+internal sealed class BatchDisplay(WebUiFleet fleet, int total)
+{
+    private readonly bool _interactive = !Console.IsOutputRedirected;
+    private readonly DateTimeOffset _start = DateTimeOffset.UtcNow;
+    private readonly Queue<(DateTimeOffset At, long[] Calls)> _samples = new();
+    private int _drawnLines;
+    private int _stepsAtStart = -1;
+    private int _lastDone = -1;
+    private DateTimeOffset _lastLine;
+
+    public void Show(IReadOnlyList<JobRecord> jobs)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var done = jobs.Count(j => j.IsFinished);
+        var failed = jobs.Count(j => j.State is JobState.Failed or JobState.Cancelled);
+        var stepsTotal = jobs.Sum(j => j.Steps.Count);
+        var stepsDone = jobs.Sum(j => j.Steps.Count(s => s.State is StepState.Succeeded or StepState.Failed or StepState.Cancelled));
+        if (_stepsAtStart < 0)
+        {
+            _stepsAtStart = stepsDone;
+        }
+
+        var elapsed = now - _start;
+        var rate = (stepsDone - _stepsAtStart) / Math.Max(1e-3, elapsed.TotalSeconds);
+        var eta = rate > 0 && stepsDone < stepsTotal ? TimeSpan.FromSeconds((stepsTotal - stepsDone) / rate) : (TimeSpan?)null;
+        var status = fleet.Status();
+        _samples.Enqueue((now, status.Select(b => b.Calls).ToArray()));
+        while (_samples.Count > 2 && now - _samples.Peek().At > TimeSpan.FromSeconds(60))
+        {
+            _samples.Dequeue();
+        }
+
+        var (oldAt, oldCalls) = _samples.Peek();
+        var minutes = Math.Max(1.0 / 60, (now - oldAt).TotalMinutes);
+        var width = 30;
+        var filled = total == 0 ? width : done * width / total;
+        var bar = string.Create(CultureInfo.InvariantCulture,
+            $"[{new string('#', filled)}{new string('.', width - filled)}] {done}/{total} jobs{(failed > 0 ? $" ({failed} failed)" : "")}, steps {stepsDone}/{stepsTotal}, {Clock(elapsed)} elapsed{(eta is { } e ? $", ETA {Clock(e)}" : "")}");
+        var boxLines = status.Select((b, i) => string.Create(CultureInfo.InvariantCulture,
+            $"  {b.Name,-22} {b.Health.ToString().ToLowerInvariant(),-11} {(b.Calls - (i < oldCalls.Length ? oldCalls[i] : 0)) / minutes,6:0.0} calls/min  in flight {b.InFlight}  calls {b.Calls}{(b.Failures > 0 ? $"  failed {b.Failures}" : "")}  switches {b.ModelSwitches}")).ToList();
+        if (_interactive)
+        {
+            var text = new StringBuilder();
+            if (_drawnLines > 0)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"\u001b[{_drawnLines}A");
+            }
+
+            foreach (var line in boxLines.Prepend(bar))
+            {
+                text.Append(line).Append("\u001b[K").Append('\n');
+            }
+
+            Console.Write(text.ToString());
+            _drawnLines = boxLines.Count + 1;
+        }
+        else if (done != _lastDone || now - _lastLine >= TimeSpan.FromSeconds(10))
+        {
+            Console.WriteLine(bar);
+            if (done == total || now - _lastLine >= TimeSpan.FromSeconds(10))
+            {
+                foreach (var line in boxLines)
+                {
+                    Console.WriteLine(line);
+                }
+            }
+
+            _lastLine = now;
+        }
+
+        _lastDone = done;
+    }
+
+    public void Finish() => _drawnLines = 0;
+
+    private static string Clock(TimeSpan t) => t.TotalHours >= 1
+        ? string.Create(CultureInfo.InvariantCulture, $"{(int)t.TotalHours}h{t.Minutes:00}m")
+        : string.Create(CultureInfo.InvariantCulture, $"{t.Minutes}m{t.Seconds:00}s");
+}

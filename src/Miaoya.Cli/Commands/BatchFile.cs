@@ -1,0 +1,477 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.FileSystemGlobbing;
+using Miaoya.Pipeline;
+using Miaoya.Recipes;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Miaoya.Cli.Commands;
+
+/// <summary>A person of a batch: a name, their face LoRA, its trigger words and (V3) a face photo.</summary>
+internal sealed record BatchIdentity(string Name, string Lora, IReadOnlyList<string> Trigger, string? Face);
+
+/// <summary>A recipe of a batch: how it is shown (<see cref="Label"/>), what the submitter loads, and its overrides.</summary>
+internal sealed record BatchRecipe(string Label, string Reference, IReadOnlyList<string> Overrides, PipelineKind Pipeline);
+
+/// <summary>One job of a batch: a template × identity × recipe, with the job id it gets in the store.</summary>
+internal sealed record BatchEntry(int Index, string Template, BatchIdentity Identity, BatchRecipe Recipe, long Seed)
+{
+    /// <summary>
+    /// The job's id: a hash of the output folder and everything the job is made of, so that running the same batch again
+    /// finds its jobs in the store (and the store refuses a second job with the same id) instead of queuing duplicates.
+    /// </summary>
+    public string JobId(string outFolder)
+    {
+        var text = string.Join('\n', [
+            Path.GetFullPath(outFolder), Template, Identity.Name, Identity.Lora, string.Join(',', Identity.Trigger), Identity.Face ?? "",
+            Recipe.Label, Recipe.Reference, string.Join('\n', Recipe.Overrides), Seed.ToString(CultureInfo.InvariantCulture),
+        ]);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(text));
+        return new Guid(hash.AsSpan(0, 16)).ToString("D", CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>A problem of a batch file: <c>jobs.yaml: identities[1].lora: missing (line 7)</c>.</summary>
+internal sealed record BatchProblem(string File, string Path, string Message, int Line)
+{
+    public override string ToString() =>
+        $"{File}: {(Path.Length > 0 ? Path + ": " : "")}{Message}{(Line > 0 ? string.Create(CultureInfo.InvariantCulture, $" (line {Line})") : "")}";
+}
+
+/// <summary>The batch file is not usable; every problem is listed.</summary>
+internal sealed class BatchFileException(IReadOnlyList<BatchProblem> problems) : Exception(string.Join(Environment.NewLine, problems))
+{
+    public IReadOnlyList<BatchProblem> Problems { get; } = problems;
+}
+
+/// <summary>
+/// <c>JOBS.yaml</c> of <c>miaoya batch</c>: templates (paths or globs relative to the file), identities, recipes (names or
+/// paths, optionally with their own overrides), an optional seed, overrides for every job and the boxes to use.
+/// </summary>
+internal sealed class BatchFile
+{
+    private static readonly string[] TopKeys = ["templates", "identities", "recipes", "seed", "overrides", "boxes"];
+    private static readonly string[] IdentityKeys = ["name", "lora", "trigger", "face"];
+    private static readonly string[] RecipeKeys = ["recipe", "name", "overrides"];
+
+    private readonly List<BatchProblem> _problems = [];
+    private readonly string _display;
+    private readonly string _directory;
+
+    private BatchFile(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        _display = System.IO.Path.GetFileName(path);
+        _directory = System.IO.Path.GetDirectoryName(Path)!;
+    }
+
+    public string Path { get; }
+
+    public IReadOnlyList<string> Templates { get; private set; } = [];
+
+    public IReadOnlyList<BatchIdentity> Identities { get; private set; } = [];
+
+    public IReadOnlyList<BatchRecipe> Recipes { get; private set; } = [];
+
+    /// <summary>The seed of every job; -1: each job draws its own (recorded in its manifest).</summary>
+    public long Seed { get; private set; } = -1;
+
+    public IReadOnlyList<Uri> Boxes { get; private set; } = [];
+
+    /// <summary>Templates × identities × recipes, in that order (the order the jobs are queued and run).</summary>
+    public IReadOnlyList<BatchEntry> Entries()
+    {
+        var entries = new List<BatchEntry>();
+        foreach (var template in Templates)
+        {
+            foreach (var identity in Identities)
+            {
+                foreach (var recipe in Recipes)
+                {
+                    entries.Add(new BatchEntry(entries.Count, template, identity, recipe, Seed));
+                }
+            }
+        }
+
+        return entries;
+    }
+
+    /// <summary>Reads and checks a batch file; <see cref="BatchFileException"/> lists every problem at once.</summary>
+    public static BatchFile Load(string path)
+    {
+        var file = new BatchFile(path);
+        file.Parse();
+        return file._problems.Count > 0 ? throw new BatchFileException(file._problems) : file;
+    }
+
+    private void Parse()
+    {
+        if (!File.Exists(Path))
+        {
+            Problem("", "no such file", null);
+            return;
+        }
+
+        YamlMappingNode root;
+        try
+        {
+            var stream = new YamlStream();
+            using (var reader = new StreamReader(Path))
+            {
+                stream.Load(reader);
+            }
+
+            if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode mapping)
+            {
+                Problem("", "expected one YAML document with templates, identities and recipes", null);
+                return;
+            }
+
+            root = mapping;
+        }
+        catch (YamlException e)
+        {
+            _problems.Add(new BatchProblem(_display, "", $"not valid YAML: {e.InnerException?.Message ?? e.Message}", (int)e.Start.Line));
+            return;
+        }
+
+        CheckKeys(root, "", TopKeys);
+        var overrides = ParseOverrides(Get(root, "overrides"), "overrides");
+        Templates = ParseTemplates(Get(root, "templates"));
+        Identities = ParseIdentities(Get(root, "identities"));
+        if (Get(root, "seed") is { } seedNode)
+        {
+            if (seedNode is YamlScalarNode { Value: { } s } && long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seed) && seed >= -1)
+            {
+                Seed = seed;
+            }
+            else
+            {
+                Problem("seed", "expected a whole number (-1: a random seed per job)", seedNode);
+            }
+        }
+
+        Recipes = ParseRecipes(Get(root, "recipes"), overrides);
+        Boxes = ParseBoxes(Get(root, "boxes"));
+        foreach (var (recipe, i) in Recipes.Select((r, i) => (r, i)).Where(x => x.r.Pipeline == PipelineKind.V3))
+        {
+            foreach (var (identity, j) in Identities.Select((id, j) => (id, j)).Where(x => x.id.Face is null))
+            {
+                Problem($"identities[{j}].face", $"missing: recipe {recipe.Label} (recipes[{i}]) swaps faces (V3) and needs the person's face photo", Seq(root, "identities")?.Children[j]);
+            }
+        }
+    }
+
+    private List<string> ParseTemplates(YamlNode? node)
+    {
+        var templates = new List<string>();
+        foreach (var (item, i) in Items(node, "templates"))
+        {
+            var path = $"templates[{i}]";
+            if (item is not YamlScalarNode { Value: { Length: > 0 } pattern })
+            {
+                Problem(path, "expected a file path or a glob such as templates/*.png", item);
+                continue;
+            }
+
+            var matches = Glob(pattern);
+            if (matches.Count == 0)
+            {
+                Problem(path, pattern.IndexOfAny(['*', '?']) >= 0
+                    ? $"\"{pattern}\" matches no file (relative to {_directory})"
+                    : $"{System.IO.Path.GetFullPath(pattern, _directory)}: no such file", item);
+            }
+
+            templates.AddRange(matches.Where(m => !templates.Contains(m, StringComparer.Ordinal)));
+        }
+
+        return templates;
+    }
+
+    private List<string> Glob(string pattern)
+    {
+        if (pattern.IndexOfAny(['*', '?']) < 0)
+        {
+            var full = System.IO.Path.GetFullPath(pattern, _directory);
+            return File.Exists(full) ? [full] : [];
+        }
+
+        // The part before the first wildcard segment is the root (it may climb out with ../); the rest is matched below it.
+        var segments = pattern.Replace('\\', '/').Split('/');
+        var fixedCount = Array.FindIndex(segments, s => s.IndexOfAny(['*', '?']) >= 0);
+        var root = System.IO.Path.GetFullPath(string.Join('/', segments[..fixedCount]) is { Length: > 0 } prefix ? prefix : ".", _directory);
+        if (!Directory.Exists(root))
+        {
+            return [];
+        }
+
+        var matcher = new Matcher(StringComparison.Ordinal);
+        matcher.AddInclude(string.Join('/', segments[fixedCount..]));
+        return matcher.GetResultsInFullPath(root).Order(StringComparer.Ordinal).ToList();
+    }
+
+    private List<BatchIdentity> ParseIdentities(YamlNode? node)
+    {
+        var identities = new List<BatchIdentity>();
+        foreach (var (item, i) in Items(node, "identities"))
+        {
+            var path = $"identities[{i}]";
+            if (item is not YamlMappingNode map)
+            {
+                Problem(path, "expected a mapping with name, lora, trigger and (V3) face", item);
+                continue;
+            }
+
+            CheckKeys(map, path, IdentityKeys);
+            var name = Scalar(map, "name", path, required: true);
+            var lora = Scalar(map, "lora", path, required: true);
+            if (name is not null)
+            {
+                if (!name.All(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.'))
+                {
+                    Problem($"{path}.name", $"\"{name}\": use letters, digits, '-', '_' or '.'", Get(map, "name"));
+                }
+                else if (identities.Any(x => x.Name == name))
+                {
+                    Problem($"{path}.name", $"\"{name}\" is used by an earlier identity", Get(map, "name"));
+                }
+            }
+
+            if (lora is not null)
+            {
+                try
+                {
+                    lora = LoraChoice.Parse(lora).ToString();
+                }
+                catch (ArgumentException e)
+                {
+                    Problem($"{path}.lora", e.Message.Replace("--lora: ", "", StringComparison.Ordinal).Split(" (Parameter", 2)[0], Get(map, "lora"));
+                }
+            }
+
+            var trigger = new List<string>();
+            switch (Get(map, "trigger"))
+            {
+                case null:
+                    break;
+                case YamlScalarNode { Value: { } words }:
+                    trigger.Add(words);
+                    break;
+                case YamlSequenceNode seq:
+                    foreach (var (w, j) in seq.Children.Select((w, j) => (w, j)))
+                    {
+                        if (w is YamlScalarNode { Value: { Length: > 0 } word })
+                        {
+                            trigger.Add(word);
+                        }
+                        else
+                        {
+                            Problem($"{path}.trigger[{j}]", "expected words", w);
+                        }
+                    }
+
+                    break;
+                case var other:
+                    Problem($"{path}.trigger", "expected words, or a list of them", other);
+                    break;
+            }
+
+            string? face = null;
+            if (Scalar(map, "face", path, required: false) is { } facePath)
+            {
+                face = System.IO.Path.GetFullPath(facePath, _directory);
+                if (!File.Exists(face))
+                {
+                    Problem($"{path}.face", $"{face}: no such file", Get(map, "face"));
+                }
+            }
+
+            if (name is not null && lora is not null)
+            {
+                identities.Add(new BatchIdentity(name, lora, trigger, face));
+            }
+        }
+
+        return identities;
+    }
+
+    private List<BatchRecipe> ParseRecipes(YamlNode? node, IReadOnlyList<string> common)
+    {
+        var recipes = new List<BatchRecipe>();
+        foreach (var (item, i) in Items(node, "recipes"))
+        {
+            var path = $"recipes[{i}]";
+            string? reference;
+            string? label = null;
+            IReadOnlyList<string> own = [];
+            switch (item)
+            {
+                case YamlScalarNode { Value: { Length: > 0 } value }:
+                    reference = value;
+                    break;
+                case YamlMappingNode map:
+                    CheckKeys(map, path, RecipeKeys);
+                    reference = Scalar(map, "recipe", path, required: true);
+                    label = Scalar(map, "name", path, required: false);
+                    own = ParseOverrides(Get(map, "overrides"), $"{path}.overrides");
+                    break;
+                default:
+                    Problem(path, "expected a recipe name or file, or a mapping with recipe, name and overrides", item);
+                    continue;
+            }
+
+            if (reference is null)
+            {
+                continue;
+            }
+
+            var file = System.IO.Path.GetFullPath(reference, _directory);
+            var resolved = File.Exists(file) ? file : reference;
+            label ??= System.IO.Path.GetFileNameWithoutExtension(reference);
+            if (recipes.Any(r => r.Label == label))
+            {
+                Problem(path, $"\"{label}\" is listed twice; give this entry its own name: (recipe: {reference}, name: ..., overrides: ...)", item);
+                continue;
+            }
+
+            var overrides = common.Concat(own).ToArray();
+            try
+            {
+                var recipe = RecipeLoader.Load(resolved, overrides);
+                recipes.Add(new BatchRecipe(label, resolved, overrides, recipe.Pipeline));
+            }
+            catch (RecipeException e)
+            {
+                foreach (var problem in e.Problems)
+                {
+                    Problem(path, problem.ToString(), item);
+                }
+            }
+        }
+
+        return recipes;
+    }
+
+    private List<string> ParseOverrides(YamlNode? node, string path)
+    {
+        var overrides = new List<string>();
+        switch (node)
+        {
+            case null:
+                break;
+            case YamlMappingNode map:
+                foreach (var (key, value) in map.Children)
+                {
+                    if (value is YamlScalarNode { Value: { } v } && key is YamlScalarNode { Value: { Length: > 0 } k })
+                    {
+                        overrides.Add($"{k}={v}");
+                    }
+                    else
+                    {
+                        Problem($"{path}.{key}", "expected key: value (a recipe path such as inpaint.denoising_strength and one value)", value);
+                    }
+                }
+
+                break;
+            case YamlSequenceNode seq:
+                foreach (var (item, i) in seq.Children.Select((x, i) => (x, i)))
+                {
+                    if (item is YamlScalarNode { Value: { } text } && text.IndexOf('=', StringComparison.Ordinal) > 0)
+                    {
+                        overrides.Add(text);
+                    }
+                    else
+                    {
+                        Problem($"{path}[{i}]", "expected key=value, as with miaoya run --set", item);
+                    }
+                }
+
+                break;
+            default:
+                Problem(path, "expected a mapping (key: value) or a list of key=value", node);
+                break;
+        }
+
+        return overrides;
+    }
+
+    private List<Uri> ParseBoxes(YamlNode? node)
+    {
+        var boxes = new List<Uri>();
+        if (node is null)
+        {
+            return boxes;
+        }
+
+        foreach (var (item, i) in Items(node, "boxes"))
+        {
+            if (item is YamlScalarNode { Value: { } text } && Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+            {
+                boxes.Add(uri);
+            }
+            else
+            {
+                Problem($"boxes[{i}]", "expected an http:// or https:// URL of a WebUI box", item);
+            }
+        }
+
+        return boxes;
+    }
+
+    /// <summary>The items of a required, non-empty list.</summary>
+    private IEnumerable<(YamlNode Item, int Index)> Items(YamlNode? node, string path)
+    {
+        switch (node)
+        {
+            case null:
+                Problem(path, "missing", null);
+                return [];
+            case YamlSequenceNode { Children.Count: > 0 } seq:
+                return seq.Children.Select((x, i) => (x, i));
+            default:
+                Problem(path, "expected a non-empty list", node);
+                return [];
+        }
+    }
+
+    private string? Scalar(YamlMappingNode map, string key, string path, bool required)
+    {
+        switch (Get(map, key))
+        {
+            case null:
+                if (required)
+                {
+                    Problem($"{path}.{key}", "missing", map);
+                }
+
+                return null;
+            case YamlScalarNode { Value: { Length: > 0 } value }:
+                return value;
+            case var other:
+                Problem($"{path}.{key}", "expected text", other);
+                return null;
+        }
+    }
+
+    private void CheckKeys(YamlMappingNode map, string path, string[] known)
+    {
+        foreach (var key in map.Children.Keys)
+        {
+            var name = (key as YamlScalarNode)?.Value ?? "?";
+            if (!known.Contains(name, StringComparer.Ordinal))
+            {
+                Problem(path.Length == 0 ? name : $"{path}.{name}", $"unknown key; expected one of {string.Join(", ", known)}", key);
+            }
+        }
+    }
+
+    private static YamlNode? Get(YamlMappingNode map, string key) =>
+        map.Children.TryGetValue(new YamlScalarNode(key), out var value) && !(value is YamlScalarNode { Value: null or "" } s && s.Style == ScalarStyle.Plain) ? value : null;
+
+    private static YamlSequenceNode? Seq(YamlMappingNode map, string key) => Get(map, key) as YamlSequenceNode;
+
+    private void Problem(string path, string message, YamlNode? at) =>
+        _problems.Add(new BatchProblem(_display, path, message, at is null ? 0 : (int)at.Start.Line));
+}

@@ -1,0 +1,139 @@
+using System.Text.Json;
+using Miaoya.Jobs;
+using Miaoya.MockWebUi;
+
+namespace Miaoya.Cli.Tests;
+
+/// <summary><c>miaoya batch</c> in-process: a batch on two boxes, the same batch again, bad input, a failing job.</summary>
+[Collection(ConsoleTests.Name)]
+public sealed class BatchCliTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("miaoya-batch-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private async Task WriteTemplateAsync(string name)
+    {
+        Directory.CreateDirectory(Path.Combine(_folder, "templates"));
+        await using var stream = typeof(CliApp).Assembly.GetManifestResourceStream("template-astronaut.png")!;
+        await using var file = File.Create(Path.Combine(_folder, "templates", name));
+        await stream.CopyToAsync(file);
+    }
+
+    private async Task<string> WriteBatchAsync(string yaml)
+    {
+        var path = Path.Combine(_folder, "jobs.yaml");
+        await File.WriteAllTextAsync(path, yaml);
+        return path;
+    }
+
+    [Fact]
+    public async Task Batch_TemplatesTimesIdentitiesTimesRecipes_RunOnTwoBoxes_AndTheSameBatchAgainQueuesNothing()
+    {
+        using var boxA = MockWebUiServer.Start();
+        using var boxB = MockWebUiServer.Start();
+        var renders = 0;
+        void Count(object? sender, System.Collections.Specialized.NotifyCollectionChangedEventArgs e) =>
+            Interlocked.Add(ref renders, e.NewItems?.OfType<WireMock.Logging.ILogEntry>().Count(x => x.RequestMessage?.Path == "/sdapi/v1/img2img") ?? 0);
+        boxA.WireMock.LogEntriesChanged += Count;
+        boxB.WireMock.LogEntriesChanged += Count;
+        await WriteTemplateAsync("a.png");
+        await WriteTemplateAsync("b.png");
+        var jobs = await WriteBatchAsync($"""
+            templates: ["templates/*.png"]
+            identities:
+              - name: anna
+                lora: miaoya_demo_face:0.9
+                trigger: [anna_mya, woman]
+              - name: ben
+                lora: miaoya_demo_face
+            recipes:
+              - v1-face
+              - recipe: v2
+                name: v2-realistic
+                overrides: {"{"}base_model: realisticVisionV60B1_v51VAE, img2img.skip_if_delta_e_below: 0{"}"}
+            seed: 42
+            boxes: ["{boxA.Url}", "{boxB.Url}"]
+            """);
+        var output = Path.Combine(_folder, "out");
+
+        var (code, stdout, stderr) = await CliRunner.RunAsync("batch", jobs, "--out", output);
+
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("8 jobs (2 templates × 2 identities × 2 recipes), 8 queued now; 2 boxes", stdout, StringComparison.Ordinal);
+        Assert.Contains("8/8 jobs", stdout, StringComparison.Ordinal);
+        Assert.Contains("Total: 8 jobs: 8 succeeded", stdout, StringComparison.Ordinal);
+        Assert.Matches(@"b\.png\s+ben\s+v2-realistic\s+succeeded", stdout);
+        await using (var store = await JobStore.OpenAsync(Path.Combine(output, "jobs.db")))
+        {
+            var stored = await store.ListJobsAsync();
+            Assert.Equal(8, stored.Count);
+            Assert.All(stored, j => Assert.True(File.Exists(Path.Combine(j.OutputFolder, "final.png"))));
+            Assert.Equal(4, stored.Count(j => j.InputsJson.Contains("realisticVisionV60B1_v51VAE", StringComparison.Ordinal)));
+        }
+
+        using (var record = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(output, "batch.json"))))
+        {
+            var entries = record.RootElement.GetProperty("jobs").EnumerateArray().ToList();
+            Assert.Equal(8, entries.Count);
+            Assert.All(entries, e => Assert.Equal("succeeded", e.GetProperty("state").GetString()));
+            Assert.Equal(["a.png", "a.png", "a.png", "a.png", "b.png", "b.png", "b.png", "b.png"], entries.Select(e => Path.GetFileName(e.GetProperty("template").GetString())));
+        }
+
+        var calls = Volatile.Read(ref renders);
+        Assert.Equal(8 + 4, calls); // v1-face: one inpaint; v2: inpaint and img2img
+        (code, stdout, stderr) = await CliRunner.RunAsync("batch", jobs, "--out", output);
+
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("8 already in the store, 0 queued now", stdout, StringComparison.Ordinal);
+        Assert.Equal(calls, Volatile.Read(ref renders));
+        await using (var store = await JobStore.OpenAsync(Path.Combine(output, "jobs.db")))
+        {
+            Assert.Equal(8, (await store.ListJobsAsync()).Count);
+        }
+    }
+
+    [Fact]
+    public async Task Batch_BadFile_ExitsTwo_NamingFileFieldAndEntry_BeforeAnythingRuns()
+    {
+        var jobs = await WriteBatchAsync("""
+            templates: [nothing/*.png]
+            identities:
+              - name: anna
+                lora: miaoya_demo_face
+              - name: ben
+                trigger: ben_mya
+            recipes: [v2, v9]
+            seed: soon
+            """);
+
+        var (code, _, stderr) = await CliRunner.RunAsync("batch", jobs, "--out", Path.Combine(_folder, "out"));
+
+        Assert.Equal(2, code);
+        Assert.Contains("jobs.yaml: identities[1].lora: missing (line 5)", stderr, StringComparison.Ordinal);
+        Assert.Contains("jobs.yaml: templates[0]: \"nothing/*.png\" matches no file", stderr, StringComparison.Ordinal);
+        Assert.Contains("jobs.yaml: recipes[1]: v9", stderr, StringComparison.Ordinal);
+        Assert.Contains("jobs.yaml: seed: expected a whole number", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_folder, "out")));
+    }
+
+    [Fact]
+    public async Task Batch_AJobWhoseCheckpointNoBoxHas_Fails_TheOthersSucceed_ExitOne()
+    {
+        var options = new MockWebUiOptions();
+        options.Without.Add("realisticVisionV60B1_v51VAE");
+        using var box = MockWebUiServer.Start(options);
+        await WriteTemplateAsync("a.png");
+        var jobs = await WriteBatchAsync($"""
+            templates: [templates/a.png]
+            identities: [{"{"}name: anna, lora: miaoya_demo_face{"}"}]
+            recipes: [v1-face, {"{"}recipe: v1-face, name: elsewhere, overrides: [base_model=realisticVisionV60B1_v51VAE]{"}"}]
+            """);
+
+        var (code, stdout, stderr) = await CliRunner.RunAsync("batch", jobs, "--webui", box.Url.ToString(), "--out", Path.Combine(_folder, "out"));
+
+        Assert.True(code == 1, stdout + stderr);
+        Assert.Contains("Total: 2 jobs: 1 succeeded, 1 failed", stdout, StringComparison.Ordinal);
+        Assert.Matches(@"failed: #2 a\.png × anna × elsewhere, step inpaint: [\s\S]*checkpoint ""realisticVisionV60B1_v51VAE"" is not on the box", stdout);
+    }
+}

@@ -1,0 +1,201 @@
+using System.Collections.Concurrent;
+using System.Collections.Specialized;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Miaoya.Fleet;
+using Miaoya.Jobs;
+using Miaoya.MockWebUi;
+using Miaoya.Pipeline;
+using Npgsql;
+using WireMock.Logging;
+
+namespace Miaoya.Runner.Tests;
+
+/// <summary>
+/// Two orchestrator instances (each its own fleet, pipeline, store connection and worker) on one PostgreSQL queue and the
+/// same boxes: every step runs exactly once (one claim, one attempt, one render on the boxes) and every job succeeds.
+/// </summary>
+public sealed class TwoInstanceTests : IDisposable
+{
+    private const int Jobs = 8;
+
+    private readonly string _folder = Directory.CreateTempSubdirectory("miaoya-two-instances-").FullName;
+    private readonly ConcurrentDictionary<(int Job, string Step), int> _renders = new();
+    private int _interrogations;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [PostgresFact]
+    public async Task TwoWorkersOnOnePostgresQueue_NeverRunTheSameStep_AndEveryJobSucceeds()
+    {
+        var connection = PostgresTest.RequireConnectionString();
+        var schema = "miaoya_test_" + Guid.NewGuid().ToString("N")[..16];
+        using var boxA = MockWebUiServer.Start(new MockWebUiOptions { Latency = TimeSpan.FromMilliseconds(200) });
+        using var boxB = MockWebUiServer.Start(new MockWebUiOptions { Latency = TimeSpan.FromMilliseconds(200) });
+        boxA.WireMock.LogEntriesChanged += Count;
+        boxB.WireMock.LogEntriesChanged += Count;
+        try
+        {
+            await using var one = await Instance.StartAsync("instance-1", connection, schema, _folder, boxA, boxB);
+            await using var two = await Instance.StartAsync("instance-2", connection, schema, _folder, boxA, boxB);
+            var ids = new List<string>();
+            for (var i = 0; i < Jobs; i++)
+            {
+                var submitter = i % 2 == 0 ? one.Submitter : two.Submitter;
+                ids.Add((await submitter.SubmitAsync(RunnerHarness.Submission() with
+                {
+                    TriggerWords = [$"who_{i}"],
+                    Identity = i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    Overrides = ["img2img.skip_if_delta_e_below=0"],
+                })).Id);
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            await Task.WhenAll(
+                Task.Run(() => one.Worker.RunUntilIdleAsync(TimeSpan.FromMilliseconds(100), timeout.Token)),
+                Task.Run(() => two.Worker.RunUntilIdleAsync(TimeSpan.FromMilliseconds(100), timeout.Token)));
+
+            var jobs = await one.Store.ListJobsAsync();
+            Assert.Equal(ids.Order(), jobs.Select(j => j.Id).Order());
+            var workers = new HashSet<string>();
+            foreach (var job in jobs)
+            {
+                Assert.Equal(JobState.Succeeded, job.State);
+                var n = int.Parse(JsonDocument.Parse(job.InputsJson).RootElement.GetProperty("identity").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+                foreach (var step in job.Steps)
+                {
+                    Assert.Equal(StepState.Succeeded, step.State);
+                    Assert.Equal(1, step.Attempts);
+                    workers.Add(step.Worker!);
+                    if (step.Name is "inpaint" or "img2img")
+                    {
+                        Assert.Equal(1, _renders.GetValueOrDefault((n, step.Name)));
+                    }
+                }
+
+                var events = await one.Store.ReadEventsAsync(job.Id);
+                Assert.Equal(job.Steps.Select(s => s.Name), events.Where(e => e.Kind == JobEventKind.StepStarted).Select(e => e.Step));
+                Assert.Equal(job.Steps.Select(s => s.Name), events.Where(e => e.Kind == JobEventKind.StepFinished).Select(e => e.Step));
+            }
+
+            Assert.Equal(["instance-1", "instance-2"], workers.Order()); // both instances took work
+            Assert.Equal(2 * Jobs, _renders.Values.Sum());
+            Assert.DoesNotContain(_renders.Keys, k => k.Job < 0);
+            Assert.Equal(Jobs, Volatile.Read(ref _interrogations));
+        }
+        finally
+        {
+            await using var dataSource = NpgsqlDataSource.Create(connection);
+            await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+
+    /// <summary>Counts renders per (job, step) from the trigger word <c>who_N</c> in the prompt, and tagger calls.</summary>
+    private void Count(object? sender, NotifyCollectionChangedEventArgs e)
+    {
+        foreach (var entry in e.NewItems?.OfType<ILogEntry>() ?? [])
+        {
+            if (entry.RequestMessage?.Path == "/tagger/v1/interrogate")
+            {
+                Interlocked.Increment(ref _interrogations);
+            }
+
+            if (entry.RequestMessage?.Path != "/sdapi/v1/img2img" || entry.RequestMessage.Body is not { } body)
+            {
+                continue;
+            }
+
+            using var json = JsonDocument.Parse(body);
+            var prompt = json.RootElement.GetProperty("prompt").GetString() ?? "";
+            var step = json.RootElement.TryGetProperty("mask", out var mask) && mask.ValueKind == JsonValueKind.String ? "inpaint" : "img2img";
+            var job = Enumerable.Range(0, Jobs).Where(i => prompt.Contains($"who_{i}", StringComparison.Ordinal)).DefaultIfEmpty(-1).First();
+            _renders.AddOrUpdate((job, step), 1, (_, c) => c + 1);
+        }
+    }
+
+    /// <summary>One orchestrator instance: its own fleet over the shared boxes, its own PostgreSQL connection, its own worker.</summary>
+    private sealed class Instance : IAsyncDisposable
+    {
+        private readonly ServiceProvider _provider;
+
+        private Instance(ServiceProvider provider, IJobStore store, JobRunnerOptions options)
+        {
+            _provider = provider;
+            Store = store;
+            Submitter = new JobSubmitter(store, options);
+            Worker = new JobWorker(store, provider.GetRequiredService<PortraitPipeline>(), options, TimeProvider.System, NullLogger<JobWorker>.Instance);
+        }
+
+        public IJobStore Store { get; }
+
+        public JobSubmitter Submitter { get; }
+
+        public JobWorker Worker { get; }
+
+        public static async Task<Instance> StartAsync(string name, string connection, string schema, string folder, params MockWebUiServer[] boxes)
+        {
+            var services = new ServiceCollection();
+            services.AddLogging();
+            services.AddWebUiFleet(o =>
+            {
+                for (var i = 0; i < boxes.Length; i++)
+                {
+                    o.Boxes.Add(new BoxOptions { Name = $"box{i}", Url = boxes[i].Url });
+                }
+
+                o.HealthInterval = TimeSpan.FromMilliseconds(200);
+            });
+            services.AddPortraitPipeline(o => o.ControlRetryDelay = TimeSpan.FromMilliseconds(10));
+            var provider = services.BuildServiceProvider();
+            await provider.GetRequiredService<WebUiFleet>().StartAsync();
+            var store = await JobStore.OpenAsync(connection, postgresSchema: schema);
+            var options = new JobRunnerOptions
+            {
+                JobsDirectory = Path.Combine(folder, "jobs"),
+                Slots = 3,
+                LeaseDuration = TimeSpan.FromSeconds(10),
+                PollInterval = TimeSpan.FromMilliseconds(20),
+                WorkerName = name,
+            };
+            return new Instance(provider, store, options);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _provider.DisposeAsync();
+            await Store.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>
+/// A test that needs the PostgreSQL of MIAOYA_TEST_POSTGRES: skipped with the reason when it is not set, unless
+/// MIAOYA_REQUIRE_POSTGRES=1 (as .ci/run sets), which makes a missing database a failure.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class PostgresFactAttribute : FactAttribute
+{
+    public PostgresFactAttribute()
+    {
+        if (PostgresTest.ConnectionString is null && !PostgresTest.Required)
+        {
+            Skip = $"needs PostgreSQL: set {PostgresTest.ConnectionVariable} to an Npgsql connection string (as .ci/run does); {PostgresTest.RequireVariable}=1 makes this a failure.";
+        }
+    }
+}
+
+internal static class PostgresTest
+{
+    public const string ConnectionVariable = "MIAOYA_TEST_POSTGRES";
+
+    public const string RequireVariable = "MIAOYA_REQUIRE_POSTGRES";
+
+    public static string? ConnectionString => Environment.GetEnvironmentVariable(ConnectionVariable) is { Length: > 0 } value ? value : null;
+
+    public static bool Required => Environment.GetEnvironmentVariable(RequireVariable) == "1";
+
+    public static string RequireConnectionString() => ConnectionString ?? throw new InvalidOperationException(
+        $"{RequireVariable}=1 but {ConnectionVariable} is not set: this test needs a PostgreSQL database (see .ci/run).");
+}
