@@ -99,7 +99,7 @@ public sealed class PortraitPipeline
         }
 
         using var pixels = FaceImages.Load(template);
-        var run = new RunState(request, folder, manifest, template, pixels);
+        var run = new RunState(request, folder, manifest, template, pixels) { Progress = progress };
         foreach (var earlier in steps.Take(index))
         {
             if (!await TryRestoreAsync(run, earlier, cancellationToken))
@@ -252,7 +252,7 @@ public sealed class PortraitPipeline
     private async Task<RunResult> ExecuteAsync(
         RunRequest request, RunFolder folder, RunManifest manifest, EncodedImage template, Image<Rgb24> pixels, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
     {
-        var run = new RunState(request, folder, manifest, template, pixels);
+        var run = new RunState(request, folder, manifest, template, pixels) { Progress = progress };
         try
         {
             progress?.Report(new PipelineProgress("preflight", 0, null, "probing"));
@@ -735,6 +735,12 @@ public sealed class PortraitPipeline
             {
                 record.Data["box"] = box.Name;
                 RecordServer(run, box);
+                if (!needs.IsGeneration)
+                {
+                    // Generation calls report their box with their first progress; the others have no progress of their own.
+                    run.Progress?.Report(new PipelineProgress(needs.Purpose, 0, null, $"on {box.Name}", box.Name));
+                }
+
                 return call(box, ct);
             }, cancellationToken);
         }
@@ -1073,6 +1079,9 @@ public sealed class PortraitPipeline
         public EncodedImage Template { get; } = template;
 
         public WebUiCapabilities? Box { get; set; }
+
+        /// <summary>Where the run's progress goes (null: nowhere).</summary>
+        public IProgress<PipelineProgress>? Progress { get; set; }
 
         public ComposedPrompt? Prompt { get; set; }
 

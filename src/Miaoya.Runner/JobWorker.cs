@@ -171,13 +171,13 @@ public sealed class JobWorker
             var result = await _pipeline.RunStepAsync(lease.OutputFolder, lease.StepName, progress, step.Token);
             await stopBeats.CancelAsync();
             await beats;
+            await progress.DrainAsync();
             if (watch.Status == LeaseStatus.Lost)
             {
                 return;
             }
 
             var outputs = result.Record.Outputs.Append(result.Final).OfType<FileRecord>().Select(o => new StepOutput(o.File, o.Sha256)).ToList();
-
             var outcome = await _store.CompleteStepAsync(lease, outputs, CancellationToken.None);
             _logger.LogInformation("Job {Job}: step {Step} {Outcome}", lease.JobId, lease.StepName, outcome);
         }
@@ -185,6 +185,7 @@ public sealed class JobWorker
         {
             await stopBeats.CancelAsync();
             await beats;
+            await progress.DrainAsync();
             if (watch.Status == LeaseStatus.CancelRequested)
             {
                 await _store.FailStepAsync(lease, "cancelled", permanent: true, CancellationToken.None);
@@ -199,6 +200,7 @@ public sealed class JobWorker
         {
             await stopBeats.CancelAsync();
             await beats;
+            await progress.DrainAsync();
             if (watch.Status == LeaseStatus.Lost)
             {
                 return;
@@ -327,6 +329,15 @@ public sealed class JobWorker
     {
         private readonly Lock _gate = new();
         private Task _tail = Task.CompletedTask;
+
+        /// <summary>Completes once every report so far is in the store (so no progress event lands after the step's outcome).</summary>
+        public Task DrainAsync()
+        {
+            lock (_gate)
+            {
+                return _tail;
+            }
+        }
 
         public void Report(PipelineProgress value)
         {
