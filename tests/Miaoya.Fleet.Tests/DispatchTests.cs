@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Miaoya.WebUi;
+using Xunit.Abstractions;
 using static Miaoya.Fleet.Tests.FleetHarness;
 
 namespace Miaoya.Fleet.Tests;
