@@ -2,6 +2,7 @@
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- client [SAMPLES]     the WebUI client's own cost per V1-sized call
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- pipeline [RUNS]      orchestration overhead of a whole V2 run
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- faceswap [RUNS]      V3 face swap pre/post-processing per stage
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- fleet [JOBS] [MS] [SWITCH_MS]  fleet dispatch: makespan efficiency, model switches, affinity on/off
 switch (args.FirstOrDefault())
 {
     case "client":
@@ -10,10 +11,13 @@ switch (args.FirstOrDefault())
     case "faceswap":
         Miaoya.Benchmarks.FaceSwapBenchmark.Run(args[1..]);
         return 0;
+    case "fleet":
+        await Miaoya.Benchmarks.FleetBenchmark.RunAsync(args[1..]);
+        return 0;
     case "pipeline":
         await Miaoya.Benchmarks.PipelineBenchmark.RunAsync(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap [COUNT]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap|fleet [COUNT]");
         return 2;
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -321,8 +322,27 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
             return;
         }
 
-        var node = _queue.First;
+        // First pass: affinity may hold a box back from an older call for a younger one that needs no switch. Second
+        // pass: a box still free goes to the oldest call it can serve, so no box idles while a call it could run waits
+        // (the younger call it was held for may have gone to another box with the same model).
+        var started = Stopwatch.GetTimestamp();
         var passedOver = new HashSet<Waiter>();
+        DispatchPass(passedOver);
+        DispatchPass(null);
+        foreach (var waiter in passedOver.Where(w => w.Given is null))
+        {
+            waiter.Skips++;
+        }
+
+        DispatchTime += Stopwatch.GetElapsedTime(started);
+    }
+
+    /// <summary>CPU time spent placing calls (under the lock), for the benchmark.</summary>
+    internal TimeSpan DispatchTime { get; private set; }
+
+    private void DispatchPass(HashSet<Waiter>? passedOver)
+    {
+        var node = _queue.First;
         while (node is not null)
         {
             var next = node.Next;
@@ -346,11 +366,6 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
             }
 
             node = next;
-        }
-
-        foreach (var waiter in passedOver)
-        {
-            waiter.Skips++;
         }
     }
 
@@ -389,7 +404,8 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
         return free;
     }
 
-    private Box? Choose(Waiter waiter, List<Box> candidates, LinkedListNode<Waiter> node, HashSet<Waiter> passedOver)
+    /// <summary>The box for the call among the free <paramref name="candidates"/>, or null to hold it back (first pass only: <paramref name="passedOver"/> set).</summary>
+    private Box? Choose(Waiter waiter, List<Box> candidates, LinkedListNode<Waiter> node, HashSet<Waiter>? passedOver)
     {
         if (!waiter.Needs.IsGeneration || waiter.Needs.Checkpoint is null || !_options.Affinity)
         {
@@ -406,7 +422,7 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
         // them could run without a switch goes first on that box, unless this call has been passed over often enough.
         var window = Window(node);
         var open = candidates;
-        if (waiter.Skips < _options.AffinityMaxSkips)
+        if (passedOver is not null && waiter.Skips < _options.AffinityMaxSkips)
         {
             open = candidates.Where(b => !window.Any(w => w.Needs.IsGeneration && b.Loaded is not null && Target(w, b) == b.Loaded && w.Problems(b).Count == 0 && !w.FailedOn.Contains(b))).ToList();
             if (open.Count < candidates.Count)
@@ -440,8 +456,7 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
     private static double Busy(Box box) => (double)box.GenerationInFlight / box.Slots + (box.OtherInFlight * 0.01);
 
     /// <summary>The title of the call's checkpoint on that box (as its capabilities name it), or the name as given.</summary>
-    private static string? Target(Waiter waiter, Box box) =>
-        waiter.Needs.Checkpoint is not { } name ? null : box.Capabilities?.FindCheckpoint(name)?.Title ?? name;
+    private static string? Target(Waiter waiter, Box box) => waiter.Target(box);
 
     /// <summary>When every box is known and none has what the call needs: the problems per box; else null (it may yet run).</summary>
     private Dictionary<string, IReadOnlyList<string>>? NeverRunnable(Waiter waiter)
@@ -690,7 +705,7 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
 
     private sealed class Waiter
     {
-        private readonly Dictionary<Box, (WebUiCapabilities Caps, IReadOnlyList<string> Problems)> _problems = [];
+        private readonly Dictionary<Box, (WebUiCapabilities Caps, IReadOnlyList<string> Problems, string? Target)> _problems = [];
 
         public Waiter(BoxNeeds needs, long sequence)
         {
@@ -725,17 +740,22 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
         }
 
         /// <summary>What the box lacks for this call, evaluated once per probe of the box.</summary>
-        public IReadOnlyList<string> Problems(Box box)
+        public IReadOnlyList<string> Problems(Box box) => Evaluate(box).Problems;
+
+        /// <summary>The call's checkpoint as the box titles it (or the name as given; null for no checkpoint), once per probe.</summary>
+        public string? Target(Box box) => Needs.Checkpoint is null || box.Capabilities is null ? Needs.Checkpoint : Evaluate(box).Target;
+
+        private (WebUiCapabilities Caps, IReadOnlyList<string> Problems, string? Target) Evaluate(Box box)
         {
             var caps = box.Capabilities!;
             if (_problems.TryGetValue(box, out var cached) && ReferenceEquals(cached.Caps, caps))
             {
-                return cached.Problems;
+                return cached;
             }
 
-            var problems = Needs.Check?.Invoke(caps) ?? [];
-            _problems[box] = (caps, problems);
-            return problems;
+            var entry = (caps, Needs.Check?.Invoke(caps) ?? [], Needs.Checkpoint is { } name ? caps.FindCheckpoint(name)?.Title ?? name : null);
+            _problems[box] = entry;
+            return entry;
         }
     }
 
