@@ -753,7 +753,18 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
                 return cached;
             }
 
-            var entry = (caps, Needs.Check?.Invoke(caps) ?? [], Needs.Checkpoint is { } name ? caps.FindCheckpoint(name)?.Title ?? name : null);
+            IReadOnlyList<string> problems;
+            try
+            {
+                problems = Needs.Check?.Invoke(caps) ?? [];
+            }
+            catch (Exception e)
+            {
+                // A check that throws must not break dispatch (it runs under the fleet's lock): the box cannot run the call.
+                problems = [$"checking what {Needs.Purpose} needs failed: {e.Message}"];
+            }
+
+            var entry = (caps, problems, Needs.Checkpoint is { } name ? caps.FindCheckpoint(name)?.Title ?? name : null);
             _problems[box] = entry;
             return entry;
         }

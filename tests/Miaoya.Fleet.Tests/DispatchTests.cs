@@ -209,4 +209,16 @@ public sealed class DispatchTests(ITestOutputHelper output)
         Assert.Contains("is not installed", e.Message, StringComparison.Ordinal);
         Assert.Equal(0, h.Fleet.QueueDepth);
     }
+
+    [Fact]
+    public async Task A_check_that_throws_is_a_problem_of_the_call_not_of_the_fleet()
+    {
+        await using var h = await StartAsync(1);
+        var needs = new BoxNeeds { Purpose = "inpaint", Check = _ => throw new InvalidOperationException("recipe broken") };
+
+        var e = await Assert.ThrowsAsync<WebUiBoxesException>(() => h.Fleet.RunAsync(needs, (box, _) => Task.FromResult(0)).WaitAsync(Guard));
+
+        Assert.Contains("recipe broken", e.Message, StringComparison.Ordinal);
+        Assert.Equal("box0", await h.RenderOnFleetAsync(Chilloutmix).WaitAsync(Guard));
+    }
 }
