@@ -211,7 +211,7 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
                 _logger.LogWarning("{Purpose} failed on {Box} ({Error}); placing it again (attempt {Attempt} of {Max})", needs.Purpose, box.Name, e.Message, attempts + 1, _options.MaxAttempts);
                 continue;
             }
-            catch (WebUiApiException e) when (e.StatusCode is >= 400 and < 500)
+            catch (WebUiApiException e) when (e.StatusCode is >= 400 and < 500 && !cancellationToken.IsCancellationRequested)
             {
                 // The request's fault: no other box would answer differently.
                 Release(box, waiter, dispatch, Outcome.RequestFailure, e, started, default(T));
@@ -254,9 +254,13 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
         _stop.Dispose();
     }
 
-    /// <summary>A box failure rather than a request failure: nothing usable came back, or the server erred (5xx).</summary>
+    /// <summary>
+    /// A box failure rather than a request failure: nothing usable came back, the server erred (5xx), or the box refused
+    /// us rather than the request (401/403: its credentials; 408/429: it is overloaded). Other 4xx are about the request.
+    /// </summary>
     internal static bool IsBoxFailure(WebUiException e) =>
-        e is WebUiTransportException or WebUiProtocolException || (e is WebUiApiException api && api.StatusCode >= 500);
+        e is WebUiTransportException or WebUiProtocolException
+        || (e is WebUiApiException api && (api.StatusCode >= 500 || api.StatusCode is 401 or 403 or 408 or 429));
 
     // ---- queue and dispatch ------------------------------------------------------------------------
 

@@ -171,6 +171,16 @@ public sealed class HealthTests
     }
 
     [Fact]
+    public async Task A_box_refusing_our_credentials_is_a_box_failure_and_the_call_runs_elsewhere()
+    {
+        await using var h = await StartAsync(2);
+        h.Servers[0].AddFault(new MockFault(Txt2Img) { StatusCode = 401 });
+
+        Assert.Equal("box1", await h.RenderOnFleetAsync(Chilloutmix).WaitAsync(Guard));
+        Assert.Equal(1, h.Box("box0").Failures);
+    }
+
+    [Fact]
     public async Task Health_checks_refresh_capabilities_so_a_lora_added_later_is_found()
     {
         var folder = Directory.CreateTempSubdirectory("miaoya-fleet-lora-").FullName;
