@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- pipeline [RUNS]      orchestration overhead of a whole V2 run
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- faceswap [RUNS]      V3 face swap pre/post-processing per stage
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both]    V2 jobs through store, worker, pipeline and fleet: makespan vs ideal, model switches
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- fleet [JOBS] [MS] [SWITCH_MS]  fleet dispatch: makespan efficiency, model switches, affinity on/off
 switch (args.FirstOrDefault())
 {
     case "client":
@@ -10,6 +11,9 @@ switch (args.FirstOrDefault())
         return 0;
     case "faceswap":
         Miaoya.Benchmarks.FaceSwapBenchmark.Run(args[1..]);
+        return 0;
+    case "fleet":
+        await Miaoya.Benchmarks.FleetBenchmark.RunAsync(args[1..]);
         return 0;
     case "pipeline":
         await Miaoya.Benchmarks.PipelineBenchmark.RunAsync(args[1..]);
@@ -21,6 +25,6 @@ switch (args.FirstOrDefault())
         await Miaoya.Benchmarks.JobsBenchmark.ServeBoxAsync(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap|jobs [COUNT]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap|fleet|jobs [ARGS]");
         return 2;
 }

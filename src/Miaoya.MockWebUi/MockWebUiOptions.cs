@@ -22,6 +22,12 @@ public sealed class MockWebUiOptions
     /// <summary>Delay added to every generation-type call (txt2img, img2img, interrogate, tagger, detect, rembg).</summary>
     public TimeSpan Latency { get; set; }
 
+    /// <summary>
+    /// Time a model switch takes (a request naming a checkpoint other than the loaded one, or a switch back), added to the
+    /// call like A1111's load of the weights; <see cref="MockWebUiServer.ModelSwitches"/> counts them either way.
+    /// </summary>
+    public TimeSpan ModelSwitchLatency { get; set; }
+
     /// <summary>Fraction (0..1) of generation-type calls answered with HTTP 500 OutOfMemoryError.</summary>
     public double FailRate { get; set; }
 

@@ -146,7 +146,7 @@ public sealed partial class MockWebUiServer
                     var body = BodyObject(request);
                     var img2img = route == "img2img";
                     var prepared = PrepareGeneration(body, img2img);
-                    return await RunJobAsync(route, prepared.Steps, () => Generate(prepared));
+                    return await RunGenerationAsync(route, prepared);
                 }
 
             case "options":
@@ -216,12 +216,18 @@ public sealed partial class MockWebUiServer
     };
 
     /// <summary>Runs a generation-type call under the queue lock with latency, progress and fail-rate.</summary>
-    private async Task<MockHttpResult> RunJobAsync(string name, int steps, Func<MockHttpResult> work)
+    private async Task<MockHttpResult> RunJobAsync(string name, int steps, Func<MockHttpResult> work, Func<Task>? before = null, Action? after = null)
     {
         await _queueLock.WaitAsync();
         try
         {
+            if (_down)
+            {
+                return MockHttpResult.Null(); // the connection is closed by HandleAsync
+            }
+
             using var interrupt = new CancellationTokenSource();
+            var epoch = DownEpoch();
             lock (_gate)
             {
                 _interruptSource = interrupt;
@@ -236,6 +242,11 @@ public sealed partial class MockWebUiServer
 
             try
             {
+                if (before is not null)
+                {
+                    await before();
+                }
+
                 if (_options.Latency > TimeSpan.Zero)
                 {
                     try
@@ -254,10 +265,17 @@ public sealed partial class MockWebUiServer
                         "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 8.00 GiB total capacity; 5.91 GiB already allocated; 0 bytes free; 6.12 GiB reserved in total by PyTorch)");
                 }
 
-                return work();
+                var result = work();
+                if (DownEpoch() == epoch)
+                {
+                    CountCompleted(name); // not when the box died during the call (its answer is never sent)
+                }
+
+                return result;
             }
             finally
             {
+                after?.Invoke();
                 lock (_gate)
                 {
                     _interruptSource = null;
@@ -449,6 +467,7 @@ public sealed partial class MockWebUiServer
                 {
                     _optionValues[key] = info.Title;
                     _optionValues["sd_checkpoint_hash"] = info.Sha256;
+                    LoadLocked(info); // the option's onchange callback reloads the weights
                     continue;
                 }
 

@@ -37,6 +37,7 @@ public sealed partial class MockWebUiServer : IDisposable
         _random = options.Seed is { } seed ? new Random(seed) : new Random();
         _credentials = ParseCredentials(options.Auth);
         _optionValues = DefaultOptions();
+        _loadedCheckpoint = CheckpointOptionLocked();
         ScanLoras();
         var host = options.ListenOnAllInterfaces ? "0.0.0.0" : "127.0.0.1";
         WireMock = WireMockServer.Start(new WireMockServerSettings
@@ -120,6 +121,13 @@ public sealed partial class MockWebUiServer : IDisposable
     private async Task<IResponseMessage> HandleAsync(IRequestMessage request)
     {
         var path = request.AbsolutePath.Length > 1 ? request.AbsolutePath.TrimEnd('/') : request.AbsolutePath;
+        var epoch = DownEpoch();
+        if (_down)
+        {
+            CurrentContext.Value?.Abort(); // a box that is down: the connection closes without an answer
+            return ToMessage(new MockHttpResult(200, ""));
+        }
+
         var fault = TakeFault(path);
         if (fault is not null)
         {
@@ -156,6 +164,12 @@ public sealed partial class MockWebUiServer : IDisposable
         catch (JsonException e)
         {
             result = WebUiException.Validation([new ValidationIssue(["body", 0], e.Message, "value_error.jsondecode")]).ToResult();
+        }
+
+        if (_down || DownEpoch() != epoch)
+        {
+            CurrentContext.Value?.Abort(); // the box went down while this call ran
+            return ToMessage(new MockHttpResult(200, ""));
         }
 
         if (fault?.Kind == MockFaultKind.TruncatedBase64 && result.Status == 200)

@@ -59,7 +59,25 @@ public static class PayloadBuilder
             DenoisingStrength = step.DenoisingStrength,
 
             // Per request, never through POST /options (which would switch the box for everyone).
-            OverrideSettings = new Dictionary<string, JsonNode?> { ["sd_model_checkpoint"] = box.FindCheckpoint(recipe.BaseModel)?.Title ?? recipe.BaseModel },
+            // save_init_img: false: A1111 writes every init image (the person's portrait) to outdir_init_images when that
+            // option is on, whatever save_images says (processing.py StableDiffusionProcessingImg2Img.init,
+            // "if opts.save_init_img"). It is a core option (shared_options.py), so opts.set accepts it; an unregistered key
+            // would 500 with KeyError (options.py Options.set: self.data_labels[key]), which is why ControlNet's
+            // control_net_detectmap_autosaving is not sent: that key exists only where the extension registered its
+            // settings (scripts/controlnet.py on_ui_settings), and `miaoya doctor` warns when it is on.
+            OverrideSettings = new Dictionary<string, JsonNode?>
+            {
+                ["sd_model_checkpoint"] = box.FindCheckpoint(recipe.BaseModel)?.Title ?? recipe.BaseModel,
+                ["save_init_img"] = false,
+            },
+
+            // Sticky model (peers.md, checkpoint switching): A1111 v1.10.1 process_images (modules/processing.py) loads the
+            // override's checkpoint and, with restore_afterwards true, afterwards sets the sd_model_checkpoint option back
+            // with setattr (no reload): the model stays loaded but GET /options names the old one, and the next request
+            // without a checkpoint override (another client, the UI) loads the old one again. False keeps the option and
+            // the loaded model in step, so the fleet's view of the loaded checkpoint (from /options) is true and boxes
+            // switch only when a call needs another checkpoint. With restore true, save_init_img would be set back too.
+            OverrideSettingsRestoreAfterwards = false,
             InitImages = [previous],
             Mask = mask,
             MaskBlur = step.MaskBlur,
