@@ -19,7 +19,7 @@ public sealed class MockWebUiOptions
     /// <summary>Server generation to imitate.</summary>
     public MockWebUiProfile Profile { get; set; } = MockWebUiProfile.WebUi110;
 
-    /// <summary>Delay added to every generation-type call (txt2img, img2img, interrogate, tagger, detect, rembg).</summary>
+    /// <summary>Time every generation-type call (txt2img, img2img, interrogate, tagger, detect, rembg) takes at least, the mock's own image work included.</summary>
     public TimeSpan Latency { get; set; }
 
     /// <summary>

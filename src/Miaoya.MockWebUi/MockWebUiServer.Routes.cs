@@ -247,6 +247,9 @@ public sealed partial class MockWebUiServer
                     await before();
                 }
 
+                // Latency is the box's whole time for the call: the mock's own work (decoding, painting, encoding the
+                // images) runs meanwhile rather than after it, as a GPU box's render time includes its encoding.
+                var rendering = _options.Latency > TimeSpan.Zero ? Task.Run(work) : null;
                 if (_options.Latency > TimeSpan.Zero)
                 {
                     try
@@ -259,13 +262,13 @@ public sealed partial class MockWebUiServer
                     }
                 }
 
+                var result = rendering is null ? work() : await rendering;
                 if (_options.FailRate > 0 && NextRandom() < _options.FailRate)
                 {
                     throw WebUiException.Internal("OutOfMemoryError",
                         "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 8.00 GiB total capacity; 5.91 GiB already allocated; 0 bytes free; 6.12 GiB reserved in total by PyTorch)");
                 }
 
-                var result = work();
                 if (DownEpoch() == epoch)
                 {
                     CountCompleted(name); // not when the box died during the call (its answer is never sent)

@@ -486,7 +486,6 @@ public sealed class PortraitPipeline
             var request = build(box.Capabilities);
             record.Request = ManifestRequest(run, request);
             await run.Folder.SaveManifestAsync(run.Manifest, ct);
-            progress?.Report(new PipelineProgress(step, 0, null, $"on {box.Name}", box.Name));
             var response = await WithProgressAsync(step, box.Client, progress, () => box.Client.Img2ImgAsync(request, ct), ct);
             return (request, response, box.Capabilities.FindCheckpoint(run.Request.Recipe.BaseModel)!);
         }, cancellationToken);
@@ -735,11 +734,7 @@ public sealed class PortraitPipeline
             {
                 record.Data["box"] = box.Name;
                 RecordServer(run, box);
-                if (!needs.IsGeneration)
-                {
-                    // Generation calls report their box with their first progress; the others have no progress of their own.
-                    run.Progress?.Report(new PipelineProgress(needs.Purpose, 0, null, $"on {box.Name}", box.Name));
-                }
+                run.Progress?.Report(new PipelineProgress(needs.Purpose, 0, null, $"on {box.Name}", box.Name));
 
                 return call(box, ct);
             }, cancellationToken);

@@ -335,7 +335,9 @@ public sealed class JobWorker
         {
             lock (_gate)
             {
+#pragma warning disable VSTHRD003 // the chain was started by this reporter, on the thread pool
                 return _tail;
+#pragma warning restore VSTHRD003
             }
         }
 

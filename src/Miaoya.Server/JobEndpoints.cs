@@ -357,7 +357,7 @@ internal static class JobEndpoints
         var boxes = state.Fleet?.Status().Select(JobViews.Box).ToArray() ?? [];
         var queued = await state.Store.ListJobsAsync(JobState.Queued, int.MaxValue, cancellationToken);
         var running = await state.Store.ListJobsAsync(JobState.Running, int.MaxValue, cancellationToken);
-        return new BackendsView(boxes, new QueueView(queued.Count, running.Count, state.Worker?.Running ?? 0));
+        return new BackendsView(boxes, new QueueView(queued.Count, running.Count, state.Worker?.Running ?? 0, state.Fleet?.QueueDepth ?? 0));
     }
 
     private static async Task<IResult> HealthAsync(ServerState state, CancellationToken cancellationToken)

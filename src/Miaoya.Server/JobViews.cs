@@ -64,10 +64,16 @@ public sealed record BoxView(
     long Calls,
     long Failures,
     long ModelSwitches,
-    string? LastError);
+    string? LastError,
+    int Waiting,
+    double? MeanCallSeconds,
+    DateTimeOffset? LastSeen);
 
-/// <summary>Jobs waiting and running (in the whole store, so across instances sharing it), and steps running in this process.</summary>
-public sealed record QueueView(int QueuedJobs, int RunningJobs, int StepsRunningHere);
+/// <summary>
+/// Jobs waiting and running (in the whole store, so across instances sharing it), steps running in this process, and
+/// calls of this process waiting for a box.
+/// </summary>
+public sealed record QueueView(int QueuedJobs, int RunningJobs, int StepsRunningHere, int CallsWaitingForABox);
 
 internal static class JobViews
 {
@@ -126,7 +132,10 @@ internal static class JobViews
         box.Calls,
         box.Failures,
         box.ModelSwitches,
-        box.LastError);
+        box.LastError,
+        box.Waiting,
+        box.MeanCallSeconds is { } mean ? Math.Round(mean, 2) : null,
+        box.LastSeen);
 
     private static OutputView Output(string prefix, StepOutput output) => new(output.File, output.Sha256, $"{prefix}/outputs/{Uri.EscapeDataString(output.File)}");
 

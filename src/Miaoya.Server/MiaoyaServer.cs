@@ -293,6 +293,19 @@ public sealed class MiaoyaServer : IAsyncDisposable
 
             var boxes = fleet.Status();
             logger.LogInformation("Fleet: {Boxes}", string.Join(", ", boxes.Select(b => $"{b.Name} {b.Health.ToString().ToLowerInvariant()}")));
+            try
+            {
+                // Folders of jobs that were never created (a crash mid-submission) may hold a person's photos.
+                var orphans = await services.GetRequiredService<JobSubmitter>().RemoveOrphanFoldersAsync(TimeSpan.FromMinutes(10), stoppingToken);
+                if (orphans.Count > 0)
+                {
+                    logger.LogInformation("Removed {Count} job folders the store does not know: {Folders}", orphans.Count, string.Join(", ", orphans));
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                logger.LogWarning("Could not sweep the jobs folder for orphans: {Error}", e.Message);
+            }
             if (services.GetService<JobWorker>() is { } worker)
             {
                 logger.LogInformation("Worker {Worker} runs up to {Slots} steps at once", worker.Name, services.GetRequiredService<JobRunnerOptions>().Slots);

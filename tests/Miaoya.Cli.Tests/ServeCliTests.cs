@@ -22,7 +22,7 @@ public sealed class ServeCliTests : IDisposable
     {
         var (code, _, error) = await CliRunner.RunAsync("serve", "--api-key-file", KeyFile(), "--jobs-dir", Path.Combine(_folder, "jobs"));
         Assert.Equal(2, code);
-        Assert.Contains("no boxes configured (Fleet:Boxes:0:Url, or --webui URL)", error, StringComparison.Ordinal);
+        Assert.Contains("Fleet:Boxes: no boxes configured (e.g. Fleet:Boxes:0:Url, or MIAOYA_Fleet__Boxes__0__Url)", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -17,7 +17,7 @@ internal static class MockWebUiCommand
             }
         });
         var profile = CliOptions.Profile();
-        var latency = CliOptions.DurationOption("--latency", "Delay added to every generation call, e.g. 2s", TimeSpan.Zero);
+        var latency = CliOptions.DurationOption("--latency", "Time every generation call takes, e.g. 2s", TimeSpan.Zero);
         var failRate = new Option<double>("--fail-rate") { Description = "Fraction (0..1) of generation calls answered with HTTP 500", DefaultValueFactory = _ => 0 };
         failRate.Validators.Add(r =>
         {
