@@ -46,6 +46,9 @@ public sealed record NewJob
     /// </summary>
     public string? Id { get; init; }
 
+    /// <summary>Whether <paramref name="id"/> can be a job's <see cref="Id"/>: 1-64 ASCII letters, digits, '-' or '_' (it names the job's folder).</summary>
+    public static bool IsValidId(string id) => id is { Length: > 0 and <= 64 } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
     /// <summary>A fresh time-ordered id (GUID v7), the kind the store gives when <see cref="Id"/> is null.</summary>
     public static string NewJobId() => Guid.CreateVersion7().ToString("D", System.Globalization.CultureInfo.InvariantCulture);
 

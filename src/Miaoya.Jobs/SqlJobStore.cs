@@ -104,7 +104,7 @@ public abstract class SqlJobStore : IJobStore
             throw new ArgumentException($"Step names must be non-empty and unique: {string.Join(", ", job.Steps)}.", nameof(job));
         }
 
-        if (job.Id is { } given && (given.Length is 0 or > 64 || !given.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+        if (job.Id is { } given && !NewJob.IsValidId(given))
         {
             throw new ArgumentException($"A job id must be 1-64 ASCII letters, digits, '-' or '_': \"{given}\".", nameof(job));
         }

@@ -747,7 +747,6 @@ public sealed class PortraitPipeline
 
     private static void RecordServer(RunState run, WebUiBox box)
     {
-        run.Box = box.Capabilities;
         var caps = box.Capabilities;
         run.Manifest.Server ??= new ManifestServer(caps.BaseUrl.ToString(), caps.WebUiVersion, caps.SamplerDialect.ToString(), caps.ControlNetApiVersion, caps.TaggerFlavor.ToString());
     }
@@ -1072,8 +1071,6 @@ public sealed class PortraitPipeline
         public RunManifest Manifest { get; } = manifest;
 
         public EncodedImage Template { get; } = template;
-
-        public WebUiCapabilities? Box { get; set; }
 
         /// <summary>Where the run's progress goes (null: nowhere).</summary>
         public IProgress<PipelineProgress>? Progress { get; set; }

@@ -48,13 +48,19 @@ public sealed class JobSubmitter
             throw new JobSubmissionException("face", $"recipe {recipe.Name} swaps faces (V3) and needs the person's face photo.");
         }
 
-        if (submission.JobId is { } chosen && (chosen.Length is 0 or > 64 || !chosen.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+        if (submission.JobId is { } chosen && !NewJob.IsValidId(chosen))
         {
             throw new JobSubmissionException("id", $"job id \"{chosen}\" must be 1-64 letters, digits, '-' or '_'.");
         }
 
         var id = submission.JobId ?? NewJob.NewJobId();
         var folder = Path.GetFullPath(Path.Combine(_options.JobsDirectory, id));
+        if (submission.JobId is not null && Directory.Exists(folder) && await _store.GetJobAsync(id, cancellationToken) is null)
+        {
+            // A folder without its job: a submission of this id that died between preparing the folder and creating the
+            // job. The folder is that submission's; start afresh.
+            DeleteQuietly(folder);
+        }
         var request = new RunRequest
         {
             Recipe = recipe,

@@ -27,27 +27,7 @@ internal static class BatchCommand
     public static Command Create()
     {
         var file = new Argument<FileInfo>("jobs") { Description = "The batch file (YAML): templates, identities, recipes, optional seed, overrides and boxes" };
-        var webui = new Option<Uri[]>("--webui")
-        {
-            Description = "A WebUI box (repeatable; replaces the file's boxes; default http://127.0.0.1:7860)",
-            CustomParser = result =>
-            {
-                var uris = new List<Uri>();
-                foreach (var token in result.Tokens)
-                {
-                    if (Uri.TryCreate(token.Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
-                    {
-                        uris.Add(uri);
-                    }
-                    else
-                    {
-                        result.AddError($"--webui: '{token.Value}' is not an http:// or https:// URL.");
-                    }
-                }
-
-                return [.. uris];
-            },
-        };
+        var webui = CliOptions.WebUis("A WebUI box (repeatable; replaces the file's boxes; default http://127.0.0.1:7860)");
         var auth = CliOptions.Auth();
         var store = new Option<string?>("--store") { Description = "Job store: a SQLite file (default OUT/jobs.db) or a PostgreSQL connection string (\"Host=...;Database=...\")" };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Batch folder (default out/batches/NAME): jobs/<id>/ per job and batch.json; the same folder resumes the batch" };
@@ -262,13 +242,6 @@ internal static class BatchCommand
                 {
                     resumed++;
                     continue;
-                }
-
-                // A folder without a job: a run killed between preparing the folder and queuing the job. It is ours; start afresh.
-                var leftover = Path.Combine(folder, "jobs", id);
-                if (Directory.Exists(leftover))
-                {
-                    Directory.Delete(leftover, recursive: true);
                 }
 
                 try

@@ -13,13 +13,37 @@ internal static class CliOptions
         CustomParser = result =>
         {
             var text = result.Tokens.Single().Value;
-            if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+            if (IsHttpUrl(text, out var uri))
             {
                 return uri;
             }
 
             result.AddError($"--webui: '{text}' is not an http:// or https:// URL.");
             return null;
+        },
+    };
+
+    /// <summary>A repeatable <c>--webui</c>: every value must be an http(s) URL.</summary>
+    public static Option<Uri[]> WebUis(string description) => new("--webui")
+    {
+        Description = description,
+        HelpName = "URL",
+        CustomParser = result =>
+        {
+            var uris = new List<Uri>();
+            foreach (var token in result.Tokens)
+            {
+                if (IsHttpUrl(token.Value, out var uri))
+                {
+                    uris.Add(uri);
+                }
+                else
+                {
+                    result.AddError($"--webui: '{token.Value}' is not an http:// or https:// URL.");
+                }
+            }
+
+            return [.. uris];
         },
     };
 
@@ -74,4 +98,7 @@ internal static class CliOptions
             result.AddError("--auth: expected user:password.");
         }
     }
+
+    private static bool IsHttpUrl(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Uri? uri) =>
+        Uri.TryCreate(text, UriKind.Absolute, out uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }

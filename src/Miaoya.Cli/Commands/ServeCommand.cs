@@ -20,28 +20,7 @@ internal static class ServeCommand
         };
         var store = new Option<string?>("--store") { Description = "Job store: a SQLite file (default: JOBS_DIR/jobs.db) or a PostgreSQL connection string \"Host=...;Username=...;Password=...;Database=...\"", HelpName = "PATH|\"Host=...\"" };
         var jobsDir = new Option<DirectoryInfo>("--jobs-dir") { Description = "Folder of the jobs' folders (inputs and outputs)", DefaultValueFactory = _ => new DirectoryInfo("jobs") };
-        var webuis = new Option<Uri[]>("--webui")
-        {
-            Description = "A WebUI box (repeatable); added to those of the Fleet configuration (MIAOYA_Fleet__Boxes__0__Url, ...)",
-            HelpName = "URL",
-            CustomParser = result =>
-            {
-                var list = new List<Uri>();
-                foreach (var token in result.Tokens)
-                {
-                    if (Uri.TryCreate(token.Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
-                    {
-                        list.Add(uri);
-                    }
-                    else
-                    {
-                        result.AddError($"--webui: '{token.Value}' is not an http:// or https:// URL.");
-                    }
-                }
-
-                return [.. list];
-            },
-        };
+        var webuis = CliOptions.WebUis("A WebUI box (repeatable); added to those of the Fleet configuration (MIAOYA_Fleet__Boxes__0__Url, ...)");
         var auth = CliOptions.Auth();
         auth.Description = "Credentials (user:password) for the --webui boxes (the WebUI's --api-auth)";
         var recipes = new Option<DirectoryInfo?>("--recipes") { Description = "Folder of recipe files submissions may name (besides the built-in ones)" };

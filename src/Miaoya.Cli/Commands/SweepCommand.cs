@@ -22,28 +22,8 @@ internal static class SweepCommand
         var vary = new Option<string[]>("--vary") { Description = "A recipe value to vary, as path=v1,v2,... (repeatable; the first is the contact sheet's columns, the second its rows)" };
         var set = new Option<string[]>("--set") { Description = "Override a recipe value for every cell (repeatable)" };
         var seed = new Option<long?>("--seed") { Description = "The seed of every cell (default: drawn once and recorded)" };
-        var webui = new Option<Uri[]>("--webui")
-        {
-            Description = "A WebUI box; repeat to spread the cells over several boxes (one cell in flight per box)",
-            DefaultValueFactory = _ => [new Uri("http://127.0.0.1:7860")],
-            CustomParser = result =>
-            {
-                var uris = new List<Uri>();
-                foreach (var token in result.Tokens)
-                {
-                    if (Uri.TryCreate(token.Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
-                    {
-                        uris.Add(uri);
-                    }
-                    else
-                    {
-                        result.AddError($"--webui: '{token.Value}' is not an http:// or https:// URL.");
-                    }
-                }
-
-                return [.. uris];
-            },
-        };
+        var webui = CliOptions.WebUis("A WebUI box; repeat to spread the cells over several boxes (one cell in flight per box)");
+        webui.DefaultValueFactory = _ => [new Uri("http://127.0.0.1:7860")];
         var auth = CliOptions.Auth();
         var output = new Option<DirectoryInfo?>("--out") { Description = "Sweep folder (default: out/sweeps/RECIPE-TIME); re-running with the same folder skips finished cells" };
         var faceIndex = new Option<int?>("--face-index") { Description = "Which face when there are several (0 = largest)" };
