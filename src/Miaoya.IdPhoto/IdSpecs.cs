@@ -1,3 +1,4 @@
+using Miaoya.Limits;
 using System.Globalization;
 using Miaoya.WebUi;
 using YamlDotNet.Core;
@@ -37,7 +38,17 @@ public static class IdSpecs
         ArgumentException.ThrowIfNullOrWhiteSpace(nameOrPath);
         if (File.Exists(nameOrPath))
         {
-            return Parse(File.ReadAllText(nameOrPath), nameOrPath);
+            string text;
+            try
+            {
+                text = BoundedFile.ReadAllText(nameOrPath, InputLimits.Yaml.MaxDocumentChars, "spec");
+            }
+            catch (InputLimitException e)
+            {
+                throw new IdSpecException(e.Message);
+            }
+
+            return Parse(text, nameOrPath);
         }
 
         var name = nameOrPath.EndsWith(".yaml", StringComparison.Ordinal) ? nameOrPath[..^".yaml".Length] : nameOrPath;
@@ -61,8 +72,7 @@ public static class IdSpecs
         YamlMappingNode? root = null;
         try
         {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(yaml));
+            var stream = BoundedYaml.Load(yaml);
             root = stream.Documents.Count == 1 ? stream.Documents[0].RootNode as YamlMappingNode : null;
             if (root is null)
             {
@@ -71,7 +81,7 @@ public static class IdSpecs
         }
         catch (YamlException e)
         {
-            problems.Add($"{sourceName}:{e.Start.Line}:{e.Start.Column}: {e.Message}");
+            problems.Add($"{sourceName}:{e.Start.Line}:{e.Start.Column}: {(e as YamlLimitException)?.Reason ?? e.Message}");
         }
 
         if (root is null)

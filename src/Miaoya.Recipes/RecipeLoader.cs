@@ -1,3 +1,4 @@
+using Miaoya.Limits;
 using Miaoya.Recipes.Parsing;
 
 namespace Miaoya.Recipes;
@@ -26,7 +27,17 @@ public static class RecipeLoader
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (File.Exists(path))
         {
-            return Parse(File.ReadAllText(path), path, overrides);
+            string text;
+            try
+            {
+                text = BoundedFile.ReadAllText(path, InputLimits.Yaml.MaxDocumentChars, "recipe");
+            }
+            catch (InputLimitException e)
+            {
+                throw new RecipeException([new RecipeProblem(path, 0, 0, string.Empty, e.Message.Replace(path + ": ", "", StringComparison.Ordinal))]);
+            }
+
+            return Parse(text, path, overrides);
         }
 
         var name = Path.GetFileNameWithoutExtension(path);

@@ -10,6 +10,12 @@ namespace Miaoya.Recipes;
 /// <param name="Message">What is wrong, and what would be right.</param>
 public sealed record RecipeProblem(string Source, int Line, int Column, string Path, string Message)
 {
+    /// <summary>The <see cref="Source"/> of a problem with an override (<c>--set</c>, a job's <c>overrides</c>).</summary>
+    public const string OverrideSource = "--set";
+
+    /// <summary>True for a problem with an override rather than with the recipe's text.</summary>
+    public bool IsOverride => Source == OverrideSource;
+
     /// <summary><c>file:line:column: path: message</c> (without line and column when there are none, without path when empty).</summary>
     public override string ToString()
     {

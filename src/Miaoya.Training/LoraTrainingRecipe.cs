@@ -1,3 +1,4 @@
+using Miaoya.Limits;
 using System.Globalization;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -111,7 +112,17 @@ public sealed record LoraTrainingRecipe(string Source, IReadOnlyList<ParameterSe
         ArgumentException.ThrowIfNullOrWhiteSpace(pathOrName);
         if (File.Exists(pathOrName))
         {
-            return Parse(File.ReadAllText(pathOrName), pathOrName, overrides);
+            string text;
+            try
+            {
+                text = BoundedFile.ReadAllText(pathOrName, InputLimits.Yaml.MaxDocumentChars, "training recipe");
+            }
+            catch (InputLimitException e)
+            {
+                throw new TrainingException(e.Message, badInput: true, e);
+            }
+
+            return Parse(text, pathOrName, overrides);
         }
 
         if (pathOrName == BuiltInName)
@@ -142,15 +153,14 @@ public sealed record LoraTrainingRecipe(string Source, IReadOnlyList<ParameterSe
         YamlMappingNode root;
         try
         {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(yaml));
+            var stream = BoundedYaml.Load(yaml);
             root = stream.Documents.Count == 1 && stream.Documents[0].RootNode is YamlMappingNode m
                 ? m
                 : throw new TrainingException($"{source}: expected one YAML document holding a mapping.", badInput: true);
         }
         catch (YamlException e)
         {
-            throw new TrainingException($"{source}:{e.Start.Line}:{e.Start.Column}: {e.Message}", badInput: true, e);
+            throw new TrainingException($"{source}:{e.Start.Line}:{e.Start.Column}: {(e as YamlLimitException)?.Reason ?? e.Message}", badInput: true, e);
         }
 
         string At(YamlNode node) => $"{source}:{node.Start.Line}:{node.Start.Column}";
@@ -227,9 +237,7 @@ public sealed record LoraTrainingRecipe(string Source, IReadOnlyList<ParameterSe
             YamlNode node;
             try
             {
-                var s = new YamlStream();
-                s.Load(new StringReader(valueText.Length == 0 ? "''" : valueText));
-                node = s.Documents[0].RootNode;
+                node = BoundedYaml.Load(valueText.Length == 0 ? "''" : valueText).Documents[0].RootNode;
             }
             catch (YamlException e)
             {

@@ -1,3 +1,4 @@
+using Miaoya.Limits;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -221,8 +222,7 @@ public sealed class RunComparison
         {
             try
             {
-                var stream = new YamlStream();
-                stream.Load(new StringReader(await File.ReadAllTextAsync(recipe, cancellationToken)));
+                var stream = BoundedYaml.LoadFile(recipe);
                 if (stream.Documents.Count > 0)
                 {
                     Flatten(stream.Documents[0].RootNode, "recipe: ", values);
@@ -230,7 +230,11 @@ public sealed class RunComparison
             }
             catch (YamlDotNet.Core.YamlException e)
             {
-                throw new CompareException($"{name}: {recipe}: not valid YAML ({e.Message}).", e);
+                throw new CompareException($"{name}: {recipe}: not valid YAML ({(e as YamlLimitException)?.Reason ?? e.Message}).", e);
+            }
+            catch (InputLimitException e)
+            {
+                throw new CompareException($"{name}: {e.Message}", e);
             }
         }
 

@@ -47,6 +47,7 @@ internal static class BatchCommand
                 result.AddError("--slots: must be at least 1.");
             }
         });
+        command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
         {
             BatchFile batch;
@@ -57,9 +58,9 @@ internal static class BatchCommand
             catch (BatchFileException e)
             {
                 await Console.Error.WriteLineAsync($"error: the batch file has {e.Problems.Count} problem{(e.Problems.Count == 1 ? "" : "s")}:");
-                foreach (var problem in e.Problems)
+                foreach (var line in e.Message.Split(Environment.NewLine))
                 {
-                    await Console.Error.WriteLineAsync("  " + problem);
+                    await Console.Error.WriteLineAsync("  " + Limits.UserText.EscapeControl(line));
                 }
 
                 return 2;
@@ -80,7 +81,7 @@ internal static class BatchCommand
 
             var boxes = result.GetValue(webui) is { Length: > 0 } given ? given : batch.Boxes.Count > 0 ? [.. batch.Boxes] : [new Uri("http://127.0.0.1:7860")];
             var folder = result.GetValue(output)?.FullName ?? Path.GetFullPath(Path.Combine("out", "batches", Path.GetFileNameWithoutExtension(batch.Path)));
-            var run = new BatchRun(batch, folder, boxes, result.GetValue(auth), result.GetValue(store) ?? Path.Combine(folder, "jobs.db"),
+            var run = new BatchRun(batch, folder, boxes, CliOptions.Credentials(result), result.GetValue(store) ?? Path.Combine(folder, "jobs.db"),
                 result.GetValue(slots) ?? (2 * boxes.Length) + 2, result.GetValue(lease), modelsFolder?.FullName, result.GetValue(device)!, result.GetValue(verbose));
             try
             {
@@ -104,7 +105,7 @@ internal static class BatchCommand
 
         public async Task<int> RunAsync(CancellationToken cancellationToken)
         {
-            Directory.CreateDirectory(folder);
+            PrivateFiles.CreateDirectory(folder);
             IJobStore store;
             try
             {
@@ -210,12 +211,7 @@ internal static class BatchCommand
         private ServiceProvider BuildServices()
         {
             var services = new ServiceCollection();
-            services.AddLogging(b => b
-                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
-                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
-                .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning)
-                .AddFilter("System.Net.Http", LogLevel.Warning)
-                .AddFilter("Polly", verbose ? LogLevel.Information : LogLevel.None));
+            services.AddLogging(b => b.AddMiaoyaConsole(verbose, verbose ? LogLevel.Debug : LogLevel.Warning));
             services.AddWebUiFleet(o =>
             {
                 foreach (var box in boxes)

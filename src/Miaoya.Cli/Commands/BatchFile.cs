@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.FileSystemGlobbing;
+using Miaoya.Limits;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
 using YamlDotNet.Core;
@@ -40,10 +41,17 @@ internal sealed record BatchProblem(string File, string Path, string Message, in
         $"{File}: {(Path.Length > 0 ? Path + ": " : "")}{Message}{(Line > 0 ? string.Create(CultureInfo.InvariantCulture, $" (line {Line})") : "")}";
 }
 
-/// <summary>The batch file is not usable; every problem is listed.</summary>
-internal sealed class BatchFileException(IReadOnlyList<BatchProblem> problems) : Exception(string.Join(Environment.NewLine, problems))
+/// <summary>The batch file is not usable; every problem is listed (the first <see cref="ReportLimits.MaxProblems"/>, then how many more).</summary>
+internal sealed class BatchFileException(IReadOnlyList<BatchProblem> problems) : Exception(Describe(problems))
 {
     public IReadOnlyList<BatchProblem> Problems { get; } = problems;
+
+    private static string Describe(IReadOnlyList<BatchProblem> problems)
+    {
+        var max = InputLimits.Reports.MaxProblems;
+        var shown = string.Join(Environment.NewLine, problems.Take(max));
+        return problems.Count <= max ? shown : $"{shown}{Environment.NewLine}... and {problems.Count - max:N0} more problems (the first {max} are listed)";
+    }
 }
 
 /// <summary>
@@ -117,11 +125,8 @@ internal sealed class BatchFile
         YamlMappingNode root;
         try
         {
-            var stream = new YamlStream();
-            using (var reader = new StreamReader(Path))
-            {
-                stream.Load(reader);
-            }
+            // Within the input limits (size, depth, nodes, aliases) before the tree is built and walked.
+            var stream = BoundedYaml.LoadFile(Path);
 
             if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode mapping)
             {
@@ -131,9 +136,19 @@ internal sealed class BatchFile
 
             root = mapping;
         }
+        catch (YamlLimitException e)
+        {
+            _problems.Add(new BatchProblem(_display, "", e.Reason, (int)e.Start.Line));
+            return;
+        }
         catch (YamlException e)
         {
             _problems.Add(new BatchProblem(_display, "", $"not valid YAML: {e.InnerException?.Message ?? e.Message}", (int)e.Start.Line));
+            return;
+        }
+        catch (InputLimitException e)
+        {
+            Problem("", e.Message.Replace(Path + ": ", "", StringComparison.Ordinal), null);
             return;
         }
 
@@ -229,9 +244,9 @@ internal sealed class BatchFile
             var lora = Scalar(map, "lora", path, required: true);
             if (name is not null)
             {
-                if (!name.All(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.'))
+                if (name.Length > InputLimits.Text.MaxNameChars || !name.All(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.'))
                 {
-                    Problem($"{path}.name", $"\"{name}\": use letters, digits, '-', '_' or '.'", Get(map, "name"));
+                    Problem($"{path}.name", $"\"{UserText.Quote(name)}\": use 1-{InputLimits.Text.MaxNameChars} letters, digits, '-', '_' or '.'", Get(map, "name"));
                 }
                 else if (identities.Any(x => x.Name == name))
                 {
@@ -276,6 +291,11 @@ internal sealed class BatchFile
                 case var other:
                     Problem($"{path}.trigger", "expected words, or a list of them", other);
                     break;
+            }
+
+            if (PromptWords.TriggerProblem(trigger) is { } triggerProblem)
+            {
+                Problem($"{path}.trigger", triggerProblem, Get(map, "trigger"));
             }
 
             string? face = null;
@@ -330,9 +350,15 @@ internal sealed class BatchFile
             var file = System.IO.Path.GetFullPath(reference, _directory);
             var resolved = File.Exists(file) ? file : reference;
             label ??= System.IO.Path.GetFileNameWithoutExtension(reference);
+            if (UserText.Problem(label, InputLimits.Text.MaxNameChars) is { } labelProblem)
+            {
+                Problem($"{path}.name", labelProblem, item);
+                continue;
+            }
+
             if (recipes.Any(r => r.Label == label))
             {
-                Problem(path, $"\"{label}\" is listed twice; give this entry its own name: (recipe: {reference}, name: ..., overrides: ...)", item);
+                Problem(path, $"\"{UserText.Quote(label)}\" is listed twice; give this entry its own name: (recipe: {reference}, name: ..., overrides: ...)", item);
                 continue;
             }
 
@@ -370,7 +396,7 @@ internal sealed class BatchFile
                     }
                     else
                     {
-                        Problem($"{path}.{key}", "expected key: value (a recipe path such as inpaint.denoising_strength and one value)", value);
+                        Problem($"{path}.{UserText.Quote((key as YamlScalarNode)?.Value ?? "?")}", "expected key: value (a recipe path such as inpaint.denoising_strength and one value)", value);
                     }
                 }
 
@@ -459,7 +485,7 @@ internal sealed class BatchFile
     {
         foreach (var key in map.Children.Keys)
         {
-            var name = (key as YamlScalarNode)?.Value ?? "?";
+            var name = UserText.Quote((key as YamlScalarNode)?.Value ?? "?");
             if (!known.Contains(name, StringComparer.Ordinal))
             {
                 Problem(path.Length == 0 ? name : $"{path}.{name}", $"unknown key; expected one of {string.Join(", ", known)}", key);

@@ -1,3 +1,4 @@
+using Miaoya.Limits;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -6,7 +7,7 @@ namespace Miaoya.Recipes.Parsing;
 /// <summary>Collects problems; knows which nodes came from <c>--set</c> so their problems name the override, not the file.</summary>
 internal sealed class Diagnostics(string source)
 {
-    public const string OverrideSource = "--set";
+    public const string OverrideSource = RecipeProblem.OverrideSource;
 
     private readonly HashSet<YamlNode> overrideNodes = new(ReferenceEqualityComparer.Instance);
     private readonly List<RecipeProblem> problems = [];
@@ -46,13 +47,26 @@ internal sealed class Diagnostics(string source)
     public void ReportOverride(string path, string message) =>
         problems.Add(new RecipeProblem(OverrideSource, 0, 0, path, message));
 
-    /// <summary>File problems by place, then override problems in the order found.</summary>
-    public IReadOnlyList<RecipeProblem> Sorted() =>
-        problems.Select((p, i) => (Problem: p, Index: i))
+    /// <summary>
+    /// File problems by place, then override problems in the order found; at most <see cref="ReportLimits.MaxProblems"/>,
+    /// then one more saying how many were left out (a file of thousands of unknown keys gets a short report).
+    /// </summary>
+    public IReadOnlyList<RecipeProblem> Sorted()
+    {
+        var sorted = problems.Select((p, i) => (Problem: p, Index: i))
             .OrderBy(x => x.Problem.Line == 0 ? 1 : 0)
             .ThenBy(x => x.Problem.Line)
             .ThenBy(x => x.Problem.Column)
             .ThenBy(x => x.Index)
             .Select(x => x.Problem)
-            .ToArray();
+            .ToList();
+        var max = InputLimits.Reports.MaxProblems;
+        if (sorted.Count <= max)
+        {
+            return sorted;
+        }
+
+        var more = sorted.Count - max;
+        return [.. sorted.Take(max), new RecipeProblem(Source, 0, 0, string.Empty, $"... and {more:N0} more problem{(more == 1 ? "" : "s")} (the first {max} are listed)")];
+    }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Miaoya.Limits;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -12,13 +13,27 @@ internal static class Overrides
 {
     public static void Apply(YamlMappingNode root, IEnumerable<string> overrides, Diagnostics diagnostics)
     {
+        var limits = InputLimits.Text;
+        var count = 0;
         foreach (var text in overrides)
         {
+            if (++count > limits.MaxOverrides)
+            {
+                diagnostics.ReportOverride(string.Empty, $"more than {limits.MaxOverrides} overrides; at most {limits.MaxOverrides} are accepted at once");
+                return;
+            }
+
+            if (UserText.Problem(text, limits.MaxOverrideChars) is { } problem)
+            {
+                diagnostics.ReportOverride(UserText.Quote(text), problem);
+                continue;
+            }
+
             var equals = text.IndexOf('=', StringComparison.Ordinal);
             var path = equals < 0 ? text.Trim() : text[..equals].Trim();
             if (equals <= 0 || path.Length == 0)
             {
-                diagnostics.ReportOverride(path, $"'{text}' is not path=value (e.g. inpaint.controlnet.softedge.weight=0.6)");
+                diagnostics.ReportOverride(UserText.Quote(path), $"'{UserText.Quote(text)}' is not path=value (e.g. inpaint.controlnet.softedge.weight=0.6)");
                 continue;
             }
 
@@ -163,13 +178,11 @@ internal static class Overrides
         {
             try
             {
-                var stream = new YamlStream();
-                stream.Load(new StringReader(value));
-                node = stream.Documents[0].RootNode;
+                node = BoundedYaml.Load(value).Documents[0].RootNode;
             }
             catch (YamlException e)
             {
-                diagnostics.ReportOverride(path, $"'{value}' is not valid YAML: {e.Message}");
+                diagnostics.ReportOverride(path, $"'{UserText.Quote(value)}' is not valid YAML: {(e as YamlLimitException)?.Reason ?? e.Message}");
                 return null;
             }
         }

@@ -6,6 +6,10 @@ namespace Miaoya.Recipes.Parsing;
 /// <summary>Maps the (overridden) node tree onto the recipe records, reporting every problem on the way.</summary>
 internal static partial class RecipeMapper
 {
+    /// <summary>A recipe name that can be a folder name anywhere: 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'.</summary>
+    public static bool IsFolderSafeName(string name) =>
+        name.Length is > 0 and <= 64 && char.IsAsciiLetterOrDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
     private const string NoMaskOrInpaintInV3 = "V3 swaps the face locally; it has no mask or inpaint step";
 
     /// <summary>The recipe, or null when any problem was reported (by this or an earlier stage).</summary>
@@ -13,7 +17,13 @@ internal static partial class RecipeMapper
     {
         var r = new Section(diagnostics, root, root, string.Empty, RecipeSchema.Root);
         var name = r.String("name", required: true);
-        var description = r.String("description", required: false);
+        if (name is not null && !IsFolderSafeName(name))
+        {
+            // The name becomes a folder (out/runs/NAME-TIME, sweep cells, batch labels): no paths, nothing hidden.
+            r.Report("name", $"'{Limits.UserText.Quote(name)}' is not a recipe name: use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit (it names run folders)");
+            name = null;
+        }
+        var description = r.String("description", required: false, TextKind.Text);
         var pipeline = r.Enum<PipelineKind>("pipeline", null);
         var baseModel = r.String("base_model", required: true);
         var interrogate = r.Child("interrogate", RecipeSchema.Interrogate, required: true) is { } i ? MapInterrogate(i) : null;
@@ -161,8 +171,8 @@ internal static partial class RecipeMapper
     {
         var loraWeight = s.Number("lora_weight", null, 0, 2);
         var faceWords = s.StringList("face_words");
-        var positive = s.String("positive", required: false);
-        var negative = s.String("negative", required: false);
+        var positive = s.String("positive", required: false, TextKind.Text);
+        var negative = s.String("negative", required: false, TextKind.Text);
         return new PromptSettings(loraWeight ?? 0, faceWords ?? [], positive ?? string.Empty, negative ?? string.Empty);
     }
 
@@ -173,7 +183,7 @@ internal static partial class RecipeMapper
         var grow = s.Number("grow", 0.15, 0, 2);
         var feather = s.Number("feather", 0.08, 0, 1);
         var neckLength = s.Number("neck_length", 1.0, 0, 3);
-        var file = s.String("file", required: false);
+        var file = s.String("file", required: false, TextKind.Path);
         if (source == MaskSource.File && string.IsNullOrWhiteSpace(file))
         {
             s.Report("source", "source file needs mask.file (the path of a mask image, white = repaint)");

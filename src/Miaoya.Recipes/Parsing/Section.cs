@@ -1,4 +1,5 @@
 using System.Globalization;
+using Miaoya.Limits;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -36,6 +37,12 @@ internal sealed class Section
                 continue;
             }
 
+            if (UserText.Problem(name, InputLimits.Text.MaxNameChars) is { } keyProblem)
+            {
+                diagnostics.Report(scalarKey, Join(UserText.Quote(name)), $"not a key: {keyProblem}");
+                continue;
+            }
+
             if (known is not null && !known.Contains(name, StringComparer.Ordinal))
             {
                 var reason = misplaced is not null && misplaced.TryGetValue(name, out var why) ? why : Similarity.UnknownKey(name, known);
@@ -70,7 +77,8 @@ internal sealed class Section
 
     public void Report(string key, string message) => diagnostics.Report(PlaceOf(key), Join(key), message);
 
-    public string? String(string key, bool required)
+    /// <summary>A text value of the given kind: a name (one line, <see cref="TextLimits.MaxNameChars"/>), free text or a path.</summary>
+    public string? String(string key, bool required, TextKind kind = TextKind.Name)
     {
         var scalar = Scalar(key, required, "a text value");
         if (scalar is null)
@@ -84,8 +92,24 @@ internal sealed class Section
             return null;
         }
 
+        var limits = InputLimits.Text;
+        var (max, multiline) = kind switch
+        {
+            TextKind.Text => (limits.MaxTextChars, true),
+            TextKind.Path => (MaxPathChars, false),
+            _ => (limits.MaxNameChars, false),
+        };
+        if (UserText.Problem(scalar.Value ?? string.Empty, max, multiline) is { } problem)
+        {
+            diagnostics.Report(scalar, Join(key), problem);
+            return null;
+        }
+
         return scalar.Value;
     }
+
+    /// <summary>Longest file path in a recipe.</summary>
+    public const int MaxPathChars = 1024;
 
     /// <summary>A number in min..max; required when there is no default unless <paramref name="optional"/> (then absent is null).</summary>
     public double? Number(string key, double? defaultValue, double min, double max, bool optional = false)
@@ -104,7 +128,7 @@ internal sealed class Section
 
         if (value < min || value > max)
         {
-            diagnostics.Report(scalar, Join(key), $"{scalar.Value} is outside {Format(min)}..{Format(max)}");
+            diagnostics.Report(scalar, Join(key), $"{UserText.Quote(scalar.Value)} is outside {Format(min)}..{Format(max)}");
             return null;
         }
 
@@ -134,7 +158,7 @@ internal sealed class Section
 
         if (value < min || value > max)
         {
-            diagnostics.Report(scalar, Join(key), $"{scalar.Value} is outside {min}..{max}");
+            diagnostics.Report(scalar, Join(key), $"{UserText.Quote(scalar.Value)} is outside {min}..{max}");
             return null;
         }
 
@@ -173,8 +197,8 @@ internal sealed class Section
             return value;
         }
 
-        var closest = Similarity.Closest(scalar.Value ?? string.Empty, words);
-        var hint = closest is not null && Similarity.Distance(scalar.Value ?? string.Empty, closest) <= 3 ? $" (did you mean '{closest}'?)" : string.Empty;
+        var closest = scalar.Value is { Length: <= 64 } ? Similarity.Closest(scalar.Value, words) : null;
+        var hint = closest is not null && Similarity.Distance(scalar.Value!, closest) <= 3 ? $" (did you mean '{closest}'?)" : string.Empty;
         diagnostics.Report(scalar, Join(key), $"{Quote(scalar)} is not one of {string.Join(", ", words)}{hint}");
         return null;
     }
@@ -193,6 +217,13 @@ internal sealed class Section
             return null;
         }
 
+        var limits = InputLimits.Text;
+        if (sequence.Children.Count > limits.MaxWords)
+        {
+            diagnostics.Report(e.Value, Join(key), $"{sequence.Children.Count} items; at most {limits.MaxWords} are accepted");
+            return null;
+        }
+
         var items = new List<string>();
         var ok = true;
         var index = 0;
@@ -200,7 +231,15 @@ internal sealed class Section
         {
             if (item is YamlScalarNode { Value: { } text } scalar && !IsNull(scalar) && text.Trim().Length > 0)
             {
-                items.Add(text.Trim());
+                if (UserText.Problem(text.Trim(), limits.MaxWordChars) is { } problem)
+                {
+                    diagnostics.Report(item, $"{Join(key)}[{index}]", problem);
+                    ok = false;
+                }
+                else
+                {
+                    items.Add(text.Trim());
+                }
             }
             else
             {
@@ -272,7 +311,7 @@ internal sealed class Section
         return scalar;
     }
 
-    private static string Quote(YamlScalarNode scalar) => IsPlain(scalar) ? $"'{scalar.Value}'" : $"the quoted text \"{scalar.Value}\"";
+    private static string Quote(YamlScalarNode scalar) => IsPlain(scalar) ? $"'{UserText.Quote(scalar.Value)}'" : $"the quoted text \"{UserText.Quote(scalar.Value)}\"";
 
     private static string Describe(YamlNode node) => node switch
     {
@@ -283,4 +322,17 @@ internal sealed class Section
     };
 
     private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}
+
+/// <summary>What a text field holds, which sets its limit.</summary>
+internal enum TextKind
+{
+    /// <summary>A name or word: one line, <see cref="TextLimits.MaxNameChars"/>.</summary>
+    Name,
+
+    /// <summary>Free text such as a prompt: line breaks allowed, <see cref="TextLimits.MaxTextChars"/>.</summary>
+    Text,
+
+    /// <summary>A file path: one line, <see cref="Section.MaxPathChars"/>.</summary>
+    Path,
 }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Miaoya.Limits;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
@@ -13,18 +14,15 @@ internal static partial class YamlDocumentReader
 {
     public static YamlMappingNode? Read(string yaml, Diagnostics diagnostics)
     {
-        var events = new List<ParsingEvent>();
+        List<ParsingEvent> events;
         try
         {
-            var parser = new Parser(new StringReader(yaml));
-            while (parser.MoveNext())
-            {
-                events.Add(parser.Current!);
-            }
+            // Limits first (depth, nodes, aliases, sizes): everything below recurses over the tree.
+            events = [.. BoundedYaml.ReadEvents(yaml)];
         }
         catch (YamlException e)
         {
-            diagnostics.Report(e.Start, string.Empty, $"not valid YAML: {Describe(e)}");
+            diagnostics.Report(e.Start, string.Empty, e is YamlLimitException ? Describe(e) : $"not valid YAML: {Describe(e)}");
             return null;
         }
 
@@ -53,7 +51,7 @@ internal static partial class YamlDocumentReader
         try
         {
             var stream = new YamlStream();
-            stream.Load(new EventListParser(events.Where((_, i) => !skip[i]).ToList()));
+            stream.Load(new BoundedYaml.EventParser(events.Where((_, i) => !skip[i]).ToList()));
             return (YamlMappingNode)stream.Documents[0].RootNode;
         }
         catch (YamlException e)
@@ -138,27 +136,15 @@ internal static partial class YamlDocumentReader
 
     private static string Describe(YamlException e)
     {
+        if (e is YamlLimitException limit)
+        {
+            return limit.Reason;
+        }
+
         var text = PlacePrefix().Replace(e.Message, string.Empty);
         return e.InnerException is { } inner && text.Length == 0 ? inner.Message : text;
     }
 
     [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\):\s*", RegexOptions.CultureInvariant)]
     private static partial Regex PlacePrefix();
-
-    private sealed class EventListParser(List<ParsingEvent> events) : IParser
-    {
-        private int position = -1;
-
-        public ParsingEvent? Current => position >= 0 && position < events.Count ? events[position] : null;
-
-        public bool MoveNext()
-        {
-            if (position < events.Count)
-            {
-                position++;
-            }
-
-            return position < events.Count;
-        }
-    }
 }
