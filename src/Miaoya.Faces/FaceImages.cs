@@ -17,6 +17,19 @@ public static class FaceImages
     {
         ArgumentNullException.ThrowIfNull(encoded);
         using var rgba = DecodeRgba(encoded);
+        return ToUprightRgb(rgba);
+    }
+
+    /// <summary>As <see cref="Load"/>, waiting for the process's decode budget without blocking a thread (the request path).</summary>
+    public static async Task<Image<Rgb24>> LoadAsync(EncodedImage encoded, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(encoded);
+        using var rgba = await encoded.DecodeAsync(cancellationToken);
+        return ToUprightRgb(rgba);
+    }
+
+    private static Image<Rgb24> ToUprightRgb(Image<Rgba32> rgba)
+    {
         rgba.Mutate(c => c.AutoOrient());
         var rgb = new Image<Rgb24>(rgba.Width, rgba.Height);
         try
@@ -56,15 +69,5 @@ public static class FaceImages
         }
     }
 
-    private static Image<Rgba32> DecodeRgba(EncodedImage encoded)
-    {
-        try
-        {
-            return encoded.Decode();
-        }
-        catch (Exception e) when (e is not InvalidImageDataException and (NotSupportedException or InvalidDataException or ImageProcessingException or IndexOutOfRangeException))
-        {
-            throw new InvalidImageDataException($"{encoded.Format} image of {encoded.Length} bytes does not decode: {e.Message}", e);
-        }
-    }
+    private static Image<Rgba32> DecodeRgba(EncodedImage encoded) => encoded.Decode();
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Miaoya.Faces;
+using Miaoya.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -97,7 +98,10 @@ public static class ComplianceChecker
 
         var wantDpi = dpi ?? spec.Dpi;
         var rules = new List<ComplianceRule>();
-        using var image = Image.Load<Rgb24>(bytes, out var format);
+        // Checked like every untrusted image (PNG, JPEG or WebP only, whole, within the pixel limits): InvalidImageDataException.
+        var encoded = new EncodedImage(bytes);
+        using var decoded = encoded.Decode();
+        using var image = decoded.CloneAs<Rgb24>();
         var (pw, ph) = spec.PixelSize(wantDpi);
         rules.Add(new("pixel_size", image.Width == pw && image.Height == ph, $"{image.Width}×{image.Height}", $"{pw}×{ph}",
             string.Create(Inv, $"{spec.WidthMm}×{spec.HeightMm} mm at {wantDpi} dpi")));
@@ -106,7 +110,7 @@ public static class ComplianceChecker
         rules.Add(new("dpi", fileDpi is { } fd && Math.Round(fd) == wantDpi, fileDpi is { } f ? f.ToString("0.##", Inv) : "none", wantDpi.ToString(Inv),
             fileDpi is null ? "the file holds no DPI (JFIF density / pHYs); printers assume 72 or 96 and print the wrong size" : null));
 
-        var formatName = format.Name.Equals("JPEG", StringComparison.OrdinalIgnoreCase) ? "jpeg" : format.Name.ToLowerInvariant();
+        var formatName = encoded.Format.ToString().ToLowerInvariant();
         rules.Add(new("format", spec.Formats.Contains(formatName, StringComparer.Ordinal), formatName, string.Join("|", spec.Formats)));
         var kb = bytes.Length / 1024.0;
         var sizeOk = (spec.MinKb is not { } min || kb >= min) && (spec.MaxKb is not { } max || kb <= max);

@@ -46,7 +46,7 @@ public sealed record FinishResult(EncodedPhoto Photo, string FileName, byte[]? M
     /// </summary>
     public async Task<string> WriteToAsync(string folder, string? sheetName, CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(folder);
+        PrivateFiles.CreateDirectory(folder);
         var path = Path.Combine(folder, FileName);
         await AtomicFile.WriteAllBytesAsync(path, Photo.Bytes, cancellationToken);
         if (Mask is not null)
@@ -255,7 +255,7 @@ public static class IdPhotoFinisher
     {
         var request = new RembgRequest(EncodedImage.FromPng(image)) { Model = model, ReturnMask = true };
         var response = await webUi.RembgAsync(request, cancellationToken);
-        using var rgba = response.Image.Decode();
+        using var rgba = await response.Image.DecodeAsync(cancellationToken);
         var mask = new Image<L8>(rgba.Width, rgba.Height);
         var hasAlpha = false;
         rgba.ProcessPixelRows(acc =>

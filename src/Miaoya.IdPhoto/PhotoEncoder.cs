@@ -1,3 +1,4 @@
+using Miaoya.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Png;
@@ -97,7 +98,7 @@ public static class PhotoEncoder
     /// <summary>The DPI stored in an encoded image (JFIF density or pHYs), rounded to 0.01; null when it holds none.</summary>
     public static double? ReadDpi(byte[] bytes)
     {
-        var info = Image.Identify(bytes) ?? throw new InvalidDataException("not an image");
+        var info = Image.Identify(ImageMemory.Decoding, bytes, out _) ?? throw new InvalidDataException("not a PNG, JPEG or WebP image");
         var m = info.Metadata;
         var (h, v) = (m.HorizontalResolution, m.VerticalResolution);
         double? dpi = m.ResolutionUnits switch

@@ -1,6 +1,10 @@
 namespace Miaoya.Imaging;
 
-/// <summary>Writes files through a temporary file in the same folder and a rename, so a reader never sees half a file.</summary>
+/// <summary>
+/// Writes files through a temporary file in the same folder and a rename, so a reader never sees half a file. Files are
+/// created 0600 and missing folders 0700 (<see cref="PrivateFiles"/>): what is written this way is a person's photos and
+/// the records of their runs.
+/// </summary>
 public static class AtomicFile
 {
     public static async Task WriteAllBytesAsync(string path, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
@@ -8,7 +12,11 @@ public static class AtomicFile
         var (full, temporary) = Prepare(path);
         try
         {
-            await File.WriteAllBytesAsync(temporary, bytes, cancellationToken);
+            await using (var stream = new FileStream(temporary, PrivateFiles.CreateOptions()))
+            {
+                await stream.WriteAsync(bytes, cancellationToken);
+            }
+
             File.Move(temporary, full, overwrite: true);
         }
         finally
@@ -23,7 +31,11 @@ public static class AtomicFile
         var (full, temporary) = Prepare(path);
         try
         {
-            File.WriteAllBytes(temporary, bytes);
+            using (var stream = new FileStream(temporary, PrivateFiles.CreateOptions()))
+            {
+                stream.Write(bytes);
+            }
+
             File.Move(temporary, full, overwrite: true);
         }
         finally
@@ -36,7 +48,7 @@ public static class AtomicFile
     {
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
+        PrivateFiles.CreateDirectory(directory);
         return (full, Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp"));
     }
 }

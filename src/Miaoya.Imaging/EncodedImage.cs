@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using Miaoya.Limits;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -43,10 +44,33 @@ public sealed class EncodedImage
         _ => ".bin",
     };
 
-    /// <summary>Reads an image file.</summary>
-    public static async Task<EncodedImage> ReadFileAsync(string path, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Reads an image file of at most <see cref="ImageLimits.MaxFileBytes"/>: its first
+    /// bytes must be a PNG, JPEG or WebP signature (so <c>/dev/zero</c> or a text file is refused at once, unread), then the
+    /// rest is read up to the limit. Everything wrong is an <see cref="InvalidImageDataException"/> naming the file.
+    /// </summary>
+    public static Task<EncodedImage> ReadFileAsync(string path, CancellationToken cancellationToken = default) =>
+        ReadFileAsync(path, InputLimits.Images.MaxFileBytes, cancellationToken);
+
+    /// <summary>As <see cref="ReadFileAsync(string, CancellationToken)"/> with its own byte limit.</summary>
+    public static async Task<EncodedImage> ReadFileAsync(string path, long maxBytes, CancellationToken cancellationToken = default)
     {
-        var bytes = await File.ReadAllBytesAsync(path, cancellationToken);
+        byte[] bytes;
+        try
+        {
+            var head = BoundedFile.ReadPrefix(path, 16, "image");
+            if (DetectFormat(head) == ImageFileFormat.Unknown)
+            {
+                throw new InvalidImageDataException($"{path}: not a PNG, JPEG or WebP file.");
+            }
+
+            bytes = await BoundedFile.ReadAllBytesAsync(path, maxBytes, "image", cancellationToken);
+        }
+        catch (InputLimitException e)
+        {
+            throw new InvalidImageDataException(e.Message, e);
+        }
+
         var image = new EncodedImage(bytes);
         if (image.Format == ImageFileFormat.Unknown)
         {
@@ -54,6 +78,45 @@ public sealed class EncodedImage
         }
 
         return image;
+    }
+
+    /// <summary>
+    /// Checks an image from outside (an upload, a file, a box's answer) without decoding its pixels: a format we promise
+    /// (PNG, JPEG, WebP, by signature), not cut short, a header ImageSharp reads, and at most
+    /// <see cref="ImageLimits.MaxSide"/> (or <paramref name="maxSide"/>) per side and <see cref="ImageLimits.MaxPixels"/>
+    /// in all. Returns its size; throws <see cref="InvalidImageDataException"/> saying what is wrong.
+    /// </summary>
+    public (int Width, int Height) Check(int? maxSide = null)
+    {
+        var limits = InputLimits.Images;
+        if (Format == ImageFileFormat.Unknown)
+        {
+            throw new InvalidImageDataException($"image of {Length:N0} bytes is not PNG, JPEG or WebP.");
+        }
+
+        if (IsTruncated())
+        {
+            throw new InvalidImageDataException($"the {Format} file of {Length:N0} bytes is cut short (an incomplete download or copy?); give the whole file.");
+        }
+
+        var (width, height) = ReadSize();
+        var side = maxSide ?? limits.MaxSide;
+        if (width <= 0 || height <= 0)
+        {
+            throw new InvalidImageDataException($"the {Format} header says {width}×{height} pixels.");
+        }
+
+        if (width > side || height > side)
+        {
+            throw new InvalidImageDataException($"the image is {width}×{height} pixels; at most {side} on each side are accepted.");
+        }
+
+        if ((long)width * height > limits.MaxPixels)
+        {
+            throw new InvalidImageDataException($"the image is {width}×{height} = {(long)width * height:N0} pixels; at most {limits.MaxPixels:N0} are accepted.");
+        }
+
+        return (width, height);
     }
 
     /// <summary>
@@ -112,31 +175,62 @@ public sealed class EncodedImage
         _ => "application/octet-stream",
     };
 
-    /// <summary>Decodes the pixels. The caller owns (and disposes) the returned image.</summary>
+    /// <summary>
+    /// Decodes the pixels after <see cref="Check"/> (format, truncation, size), within the process's
+    /// <see cref="DecodeBudget"/> (waiting for its share) and with only the PNG, JPEG and WebP decoders. The caller owns
+    /// (and disposes) the returned image.
+    /// </summary>
     public Image<Rgba32> Decode()
     {
-        if (Format == ImageFileFormat.Unknown)
+        var (width, height) = Check();
+        using (DecodeBudget.Acquire(DecodeBudget.Cost(width, height)))
         {
-            throw new InvalidImageDataException($"image of {Length} bytes is not PNG, JPEG or WebP.");
-        }
-
-        try
-        {
-            return Image.Load<Rgba32>(Bytes.Span);
-        }
-        catch (Exception e) when (e is ImageFormatException or UnknownImageFormatException)
-        {
-            throw new InvalidImageDataException($"{Format} image of {Length} bytes does not decode: {e.Message}", e);
+            return DecodeChecked();
         }
     }
 
-    /// <summary>Reads width and height without decoding the pixels.</summary>
+    /// <summary>As <see cref="Decode"/>, waiting for the decode budget without blocking a thread.</summary>
+    public async Task<Image<Rgba32>> DecodeAsync(CancellationToken cancellationToken = default)
+    {
+        var (width, height) = Check();
+        using (await DecodeBudget.AcquireAsync(DecodeBudget.Cost(width, height), cancellationToken).ConfigureAwait(false))
+        {
+            return DecodeChecked();
+        }
+    }
+
+    private Image<Rgba32> DecodeChecked()
+    {
+        try
+        {
+            return Image.Load<Rgba32>(ImageMemory.Decoding, Bytes.Span);
+        }
+        catch (Exception e) when (e is ImageFormatException or UnknownImageFormatException or NotSupportedException or InvalidDataException
+            or IndexOutOfRangeException or ArgumentException)
+        {
+            throw new InvalidImageDataException($"{Format} image of {Length:N0} bytes does not decode: {e.Message}", e);
+        }
+        catch (SixLabors.ImageSharp.Memory.InvalidMemoryOperationException e)
+        {
+            throw new InvalidImageDataException($"{Format} image of {Length:N0} bytes is too large to decode within the memory limits: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Reads width and height without decoding the pixels (PNG, JPEG and WebP headers only).</summary>
     public (int Width, int Height) ReadSize()
     {
         using var stream = OpenRead();
-        var info = Image.Identify(stream)
-            ?? throw new InvalidImageDataException($"image of {Length} bytes is not a recognised format.");
-        return (info.Width, info.Height);
+        try
+        {
+            var info = Image.Identify(ImageMemory.Decoding, stream)
+                ?? throw new InvalidImageDataException($"image of {Length:N0} bytes is not a recognised format.");
+            return (info.Width, info.Height);
+        }
+        catch (Exception e) when (e is ImageFormatException or UnknownImageFormatException or NotSupportedException or InvalidDataException
+            or IndexOutOfRangeException or ArgumentException)
+        {
+            throw new InvalidImageDataException($"the {Format} header of {Length:N0} bytes cannot be read: {e.Message}", e);
+        }
     }
 
     /// <summary>Writes the bytes to a file atomically (see <see cref="AtomicFile"/>).</summary>
@@ -153,32 +247,101 @@ public sealed class EncodedImage
     }
 
     /// <summary>
-    /// True when the file is cut short: a PNG without its IEND chunk, a JPEG without an end-of-image marker near its end,
-    /// a WebP shorter than its RIFF header says. Decoders here fill missing rows silently, so check before trusting pixels.
+    /// True when the file is cut short: a PNG whose chunks run past the end before IEND, a JPEG whose segments or scan
+    /// data run out before its end-of-image marker, a WebP shorter than its RIFF header says. Data after the end (camera
+    /// trailers, a phone's motion-photo video after a JPEG) is not counted. Decoders here fill missing rows silently, so
+    /// check before trusting pixels.
     /// </summary>
     public bool IsTruncated()
     {
         var bytes = Bytes.Span;
-        switch (Format)
+        return Format switch
         {
-            case ImageFileFormat.Png:
-                return bytes.Length < 20 || !bytes[^8..^4].SequenceEqual("IEND"u8);
-            case ImageFileFormat.Jpeg:
-                var tail = bytes[Math.Max(0, bytes.Length - 1024)..];
-                for (var i = tail.Length - 2; i >= 0; i--)
-                {
-                    if (tail[i] == 0xFF && tail[i + 1] == 0xD9)
-                    {
-                        return false;
-                    }
-                }
+            ImageFileFormat.Png => PngIsTruncated(bytes),
+            ImageFileFormat.Jpeg => JpegIsTruncated(bytes),
+            ImageFileFormat.WebP => bytes.Length < 12 || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..8]) + 8L > bytes.Length,
+            _ => false,
+        };
+    }
 
+    /// <summary>Walks the chunks (length, type, data, CRC) from the signature to IEND.</summary>
+    private static bool PngIsTruncated(ReadOnlySpan<byte> bytes)
+    {
+        long i = 8;
+        while (i + 8 <= bytes.Length)
+        {
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes[(int)i..]);
+            var type = bytes.Slice((int)i + 4, 4);
+            var next = i + 12 + length;
+            if (next > bytes.Length)
+            {
                 return true;
-            case ImageFileFormat.WebP:
-                return bytes.Length < 12 || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..8]) + 8L > bytes.Length;
-            default:
+            }
+
+            if (type.SequenceEqual("IEND"u8))
+            {
                 return false;
+            }
+
+            i = next;
         }
+
+        return true;
+    }
+
+    /// <summary>Walks the marker segments and the scans' entropy-coded data (where 0xFF is always followed by 0x00 or a restart marker) to the end-of-image marker.</summary>
+    private static bool JpegIsTruncated(ReadOnlySpan<byte> bytes)
+    {
+        var i = 2;
+        while (i + 1 < bytes.Length)
+        {
+            if (bytes[i] != 0xFF)
+            {
+                // Not at a marker: damaged rather than cut short; the decoder says what it makes of it.
+                return false;
+            }
+
+            var marker = bytes[i + 1];
+            if (marker == 0xFF)
+            {
+                i++;
+                continue;
+            }
+
+            if (marker == 0xD9)
+            {
+                return false;
+            }
+
+            if (marker is >= 0xD0 and <= 0xD7 or 0x01)
+            {
+                i += 2;
+                continue;
+            }
+
+            if (i + 3 >= bytes.Length)
+            {
+                return true;
+            }
+
+            var end = i + 2 + ((bytes[i + 2] << 8) | bytes[i + 3]);
+            if (end > bytes.Length)
+            {
+                return true;
+            }
+
+            i = end;
+            if (marker == 0xDA)
+            {
+                // Entropy-coded data runs to the next marker that is neither stuffing (FF 00) nor a restart (FF D0-D7).
+                while (i + 1 < bytes.Length && !(bytes[i] == 0xFF && bytes[i + 1] != 0x00 && bytes[i + 1] is < 0xD0 or > 0xD7))
+                {
+                    i++;
+                }
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Recognises PNG, JPEG and WebP from their signatures.</summary>

@@ -172,7 +172,7 @@ public static class DatasetPreparer
         }
 
         var outDir = Path.GetFullPath(options.OutDir);
-        Directory.CreateDirectory(outDir);
+        PrivateFiles.CreateDirectory(outDir);
         // Our own outputs from an earlier prepare are replaced, never mixed with the new ones; folders of the same names
         // that are not ours (no dataset.json) are never deleted.
         var stale = Directory.GetDirectories(outDir).Where(d => Path.GetFileName(d) is "img" or "heldout" or "qa" || Path.GetFileName(d).StartsWith("img-", StringComparison.Ordinal)).ToArray();
@@ -200,7 +200,7 @@ public static class DatasetPreparer
                 Image<Rgb24> image;
                 try
                 {
-                    image = FaceImages.Load(await EncodedImage.ReadFileAsync(file, cancellationToken));
+                    image = await FaceImages.LoadAsync(await EncodedImage.ReadFileAsync(file, cancellationToken), cancellationToken);
                 }
                 catch (Exception e) when (e is InvalidImageDataException or IOException or NotSupportedException or UnknownImageFormatException)
                 {

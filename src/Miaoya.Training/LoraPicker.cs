@@ -68,7 +68,7 @@ public static class LoraPicker
         var references = new List<float[]>();
         foreach (var reference in dataset.References)
         {
-            using var image = FaceImages.Load(await EncodedImage.ReadFileAsync(Path.Combine(dataset.Root, reference), cancellationToken));
+            using var image = await FaceImages.LoadAsync(await EncodedImage.ReadFileAsync(Path.Combine(dataset.Root, reference), cancellationToken), cancellationToken);
             if (Embed(image, detector, embedder, cancellationToken) is { } embedding)
             {
                 references.Add(embedding);
@@ -129,7 +129,7 @@ public static class LoraPicker
                         await encoded.WriteFileAtomicallyAsync(path, cancellationToken);
                     }
 
-                    using var image = FaceImages.Load(encoded);
+                    using var image = await FaceImages.LoadAsync(encoded, cancellationToken);
                     var embedding = Embed(image, detector, embedder, cancellationToken);
                     images.Add(embedding is null
                         ? new ValidationImage(relative, prompt, seed, null, "no face found")

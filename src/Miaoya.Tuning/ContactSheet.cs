@@ -242,13 +242,14 @@ public static class ContactSheet
         {
             try
             {
-                using var image = Image.Load<Rgb24>(await File.ReadAllBytesAsync(path, cancellationToken));
+                using var decoded = await (await EncodedImage.ReadFileAsync(path, cancellationToken)).DecodeAsync(cancellationToken);
+                using var image = decoded.CloneAs<Rgb24>();
                 image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(box.Width, box.Height), Mode = ResizeMode.Max }));
                 var at = new Point(box.X + ((box.Width - image.Width) / 2), box.Y + ((box.Height - image.Height) / 2));
                 sheet.Mutate(x => x.DrawImage(image, at, 1f));
                 return;
             }
-            catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException)
+            catch (InvalidImageDataException)
             {
                 // Drawn as missing below.
             }

@@ -75,7 +75,7 @@ public sealed class EncodedImageTests
 
         var error = Assert.Throws<InvalidImageDataException>(() => new EncodedImage(corrupt).Decode());
 
-        Assert.StartsWith("Png image of 40 bytes does not decode", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("the Png file of 40 bytes is cut short", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
