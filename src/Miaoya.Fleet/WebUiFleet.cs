@@ -139,6 +139,59 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
     /// <summary>Every box's state now.</summary>
     public IReadOnlyList<BoxStatus> Status() => Snapshot().Boxes;
 
+    /// <summary>
+    /// What is wrong with asking for LoRA <paramref name="name"/> on this fleet, or null: checked at submission, before a
+    /// job's first call. A LoRA that no probed box lists is probed for once more (a box may have been given it since, as
+    /// <c>miaoya lora install</c> does); still missing, the problem names the boxes and the closest names. Null while no
+    /// box has been probed yet (nothing to tell), and when a box cannot be reached to ask.
+    /// </summary>
+    public async Task<string?> LoraProblemAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        List<(Box Box, WebUiCapabilities Caps)> probed;
+        lock (_gate)
+        {
+            probed = _boxes.Where(b => b.Capabilities is not null && b.Health != BoxHealth.Quarantined).Select(b => (b, b.Capabilities!)).ToList();
+        }
+
+        if (probed.Count == 0 || probed.Any(p => ListsLora(p.Caps, name)))
+        {
+            return null;
+        }
+
+        var known = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var (box, _) in probed)
+        {
+            WebUiCapabilities caps;
+            try
+            {
+                caps = await box.Client.ProbeAsync(cancellationToken);
+            }
+            catch (WebUiException)
+            {
+                return null;
+            }
+
+            lock (_gate)
+            {
+                box.Capabilities = caps;
+                box.ProbedAt = _time.GetTimestamp();
+            }
+
+            if (ListsLora(caps, name))
+            {
+                return null;
+            }
+
+            known.UnionWith(caps.Loras.Select(l => l.Name));
+        }
+
+        return $"LoRA \"{Limits.UserText.Quote(name)}\" is on none of the boxes ({string.Join(", ", probed.Select(p => p.Box.Name))}); {NameMatcher.Suggest(name, known)}. " +
+            "Put it in models/Lora on a box and refresh its list (miaoya lora install does both).";
+    }
+
+    private static bool ListsLora(WebUiCapabilities caps, string name) => caps.Loras.Any(l => l.Name == name || l.Alias == name);
+
     /// <summary>Every box's state and the queue depth, taken at one moment.</summary>
     public FleetStatus Snapshot()
     {

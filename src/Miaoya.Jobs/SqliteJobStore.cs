@@ -24,10 +24,7 @@ public sealed class SqliteJobStore : SqlJobStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
+        CreatePrivately(directory, path);
 
         var builder = new SqliteConnectionStringBuilder
         {
@@ -52,6 +49,45 @@ public sealed class SqliteJobStore : SqlJobStore
 
         await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
         return store;
+    }
+
+    /// <summary>
+    /// The folder (0700) and an empty database file (0600) when they do not exist yet: the store holds people's job inputs,
+    /// and SQLite gives its -wal and -shm files the database file's permissions.
+    /// </summary>
+    private static void CreatePrivately(string? directory, string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+
+            return;
+        }
+
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        if (!File.Exists(path))
+        {
+            try
+            {
+                using var file = new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.CreateNew,
+                    Access = FileAccess.Write,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Another instance created it first.
+            }
+        }
     }
 
     private protected override async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)

@@ -20,6 +20,13 @@ public sealed class PipelineException : Exception
     /// <summary>The step that failed, when one did.</summary>
     public string? Step { get; init; }
 
+    /// <summary>
+    /// The input at fault when the failure is bad input (<c>template</c>, <c>face</c>, <c>face_index</c>, <c>lora</c>,
+    /// <c>mask</c>, <c>models</c>, <c>device</c>, <c>recipe</c>): nothing a resume can fix; the CLI exits 2 and the API
+    /// answers 400 naming it. Null for failures of a box or a step.
+    /// </summary>
+    public string? InputField { get; init; }
+
     /// <summary>The run folder, when one was created (for <c>--resume</c>).</summary>
     public string? RunFolder { get; init; }
 }

@@ -23,8 +23,6 @@ namespace Miaoya.Pipeline;
 /// </summary>
 public sealed class PortraitPipeline
 {
-    /// <summary>Largest template side accepted; bigger photos should be scaled down first (the WebUI renders at this size).</summary>
-    public const int MaxTemplateSide = 4096;
 
     /// <summary>The resolved recipe in a run folder.</summary>
     public const string RecipeFileName = "recipe.yaml";
@@ -35,7 +33,6 @@ public sealed class PortraitPipeline
     /// <summary>Set to 1 on commercial deployments: insightface's models are for non-commercial research only, so V3 refuses to run.</summary>
     public const string DisableInsightfaceVariable = "MIAOYA_DISABLE_INSIGHTFACE";
 
-    private const int MinTemplateSide = 64;
     private const int DetectResolution = 512;
 
     private readonly IWebUiBoxes _boxes;
@@ -59,7 +56,7 @@ public sealed class PortraitPipeline
     /// <summary>Starts a run in a new (or empty) folder.</summary>
     public async Task<RunResult> RunAsync(RunRequest request, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var (folder, manifest, template, pixels) = await PrepareCoreAsync(request, cancellationToken);
+        var (folder, manifest, template, pixels) = await PrepareCoreAsync(request, _detector, cancellationToken);
         using var templatePixels = pixels;
         return await ExecuteAsync(request, folder, manifest, template, templatePixels, progress, cancellationToken);
     }
@@ -75,15 +72,22 @@ public sealed class PortraitPipeline
     /// Writes a new run folder (inputs, resolved recipe, manifest) without calling any box; its steps then run one at a
     /// time with <see cref="RunStepAsync"/> (the job runner's way). Bad input throws <see cref="PipelineException"/> here.
     /// </summary>
-    public static async Task<RunManifest> PrepareAsync(RunRequest request, CancellationToken cancellationToken = default)
+    public static Task<RunManifest> PrepareAsync(RunRequest request, CancellationToken cancellationToken = default) =>
+        PrepareAsync(request, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="PrepareAsync(RunRequest, CancellationToken)"/>; with a <paramref name="detector"/>, a recipe whose
+    /// mask comes from the built-in detector is also checked for the template's face (and <c>face_index</c>) here.
+    /// </summary>
+    public static async Task<RunManifest> PrepareAsync(RunRequest request, IFaceDetector? detector, CancellationToken cancellationToken = default)
     {
-        var (_, manifest, _, pixels) = await PrepareCoreAsync(request, cancellationToken);
+        var (_, manifest, _, pixels) = await PrepareCoreAsync(request, detector, cancellationToken);
         pixels.Dispose();
         return manifest;
     }
 
     /// <summary>
-    /// Runs one step of a run folder written by <see cref="PrepareAsync"/>: earlier steps are restored from their files
+    /// Runs one step of a run folder written by <see cref="PrepareAsync(RunRequest, CancellationToken)"/>: earlier steps are restored from their files
     /// (and must be intact), a step that already succeeded with intact outputs is not redone, and the step's call goes to
     /// whichever box the <see cref="IWebUiBoxes"/> pick. After the recipe's last step <c>final.png</c> is written; the run
     /// succeeds with its last job step (<see cref="JobSteps"/>).
@@ -98,7 +102,7 @@ public sealed class PortraitPipeline
             throw new PipelineException($"recipe {request.Recipe.Name} has no step \"{step}\" (its steps: {string.Join(", ", steps)}).") { Step = step, RunFolder = folder.Path };
         }
 
-        using var pixels = FaceImages.Load(template);
+        using var pixels = await FaceImages.LoadAsync(template, cancellationToken);
         var run = new RunState(request, folder, manifest, template, pixels) { Progress = progress };
         foreach (var earlier in steps.Take(index))
         {
@@ -146,27 +150,36 @@ public sealed class PortraitPipeline
             await folder.SaveManifestAsync(manifest, CancellationToken.None);
             throw e as PipelineException is { } pe && pe.RunFolder is not null
                 ? pe
-                : new PipelineException($"step {step}: {e.Message}", e) { Step = step, RunFolder = folder.Path };
+                : new PipelineException($"step {step}: {e.Message}", e) { Step = step, RunFolder = folder.Path, InputField = (e as PipelineException)?.InputField };
         }
     }
 
     private static bool IsStepFailure(Exception e) => e is PipelineException or WebUiException or FaceSelectionException or InvalidImageDataException or RecipeException or IOException
         or InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
 
-    private static async Task<(RunFolder Folder, RunManifest Manifest, EncodedImage Template, Image<Rgb24> Pixels)> PrepareCoreAsync(RunRequest request, CancellationToken cancellationToken)
+    private static async Task<(RunFolder Folder, RunManifest Manifest, EncodedImage Template, Image<Rgb24> Pixels)> PrepareCoreAsync(
+        RunRequest request, IFaceDetector? detector, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        RunInputs.Check(request);
         var folder = new RunFolder(request.OutputDirectory);
         if (folder.HasManifest)
         {
-            throw new PipelineException($"{folder.Path} already holds a run; resume it with --resume {folder.Path}, or choose another --out.");
+            throw new PipelineException($"{folder.Path} already holds a run; resume it with --resume {folder.Path}, or choose another --out.") { InputField = "out" };
         }
 
-        var (template, pixels) = await LoadTemplateAsync(request.TemplatePath, cancellationToken);
+        var (template, pixels) = await LoadPhotoAsync(request.TemplatePath, "template", cancellationToken);
         try
         {
+        RunInputs.CheckFaces(request, pixels, detector, cancellationToken);
+        if (request.MaskFile is { } maskFile)
+        {
+            // Read and matched to the template now, though the mask step uses it later.
+            await LoadMaskFileAsync(maskFile, pixels.Width, pixels.Height, cancellationToken);
+        }
+
         var facePhoto = request.Recipe.Pipeline == PipelineKind.V3 ? await LoadFacePhotoAsync(request, cancellationToken) : null;
-        Directory.CreateDirectory(folder.Path);
+        PrivateFiles.CreateDirectory(folder.Path);
         var templateRecord = await folder.WriteAsync("template.png", template, cancellationToken);
 
         // The recipe as resolved (overrides applied) travels with the run: a resume uses exactly it.
@@ -211,7 +224,7 @@ public sealed class PortraitPipeline
 
         manifest.Status = RunStatus.Running;
         manifest.Error = null;
-        using var pixels = FaceImages.Load(template);
+        using var pixels = await FaceImages.LoadAsync(template, cancellationToken);
         return await ExecuteAsync(request, folder, manifest, template, pixels, progress, cancellationToken);
     }
 
@@ -296,7 +309,7 @@ public sealed class PortraitPipeline
             await folder.SaveManifestAsync(manifest, CancellationToken.None);
             throw e as PipelineException is { } pe && pe.RunFolder is not null
                 ? pe
-                : new PipelineException(step is null ? e.Message : $"step {step}: {e.Message}", e) { Step = step, RunFolder = folder.Path };
+                : new PipelineException(step is null ? e.Message : $"step {step}: {e.Message}", e) { Step = step, RunFolder = folder.Path, InputField = (e as PipelineException)?.InputField };
         }
     }
 
@@ -596,7 +609,7 @@ public sealed class PortraitPipeline
         });
         var facePhoto = await run.Folder.ReadVerifiedAsync(run.Manifest.Inputs.Face!, cancellationToken)
             ?? throw new PipelineException($"{run.Folder.File(FaceFileName)} is missing or changed.") { Step = "faceswap" };
-        using var source = FaceImages.Load(facePhoto);
+        using var source = await FaceImages.LoadAsync(facePhoto, cancellationToken);
         var request = new FaceSwapRequest
         {
             SourceFaceIndex = settings.SourceFaceIndex,
@@ -663,17 +676,17 @@ public sealed class PortraitPipeline
     {
         if (Environment.GetEnvironmentVariable(DisableInsightfaceVariable) is "1" or "true")
         {
-            throw new PipelineException($"V3 is disabled on this deployment ({DisableInsightfaceVariable}={Environment.GetEnvironmentVariable(DisableInsightfaceVariable)}): insightface's models are for non-commercial research only. Use v1-face or v2.") { Step = "faceswap" };
+            throw new PipelineException($"V3 is disabled on this deployment ({DisableInsightfaceVariable}={Environment.GetEnvironmentVariable(DisableInsightfaceVariable)}): insightface's models are for non-commercial research only. Use v1-face or v2.") { Step = "faceswap", InputField = "recipe" };
         }
 
         if (request.FacePath is null)
         {
-            throw new PipelineException($"recipe {request.Recipe.Name} swaps a face: give the person's photo with --face.") { Step = "template" };
+            throw new PipelineException($"recipe {request.Recipe.Name} swaps a face: give the person's photo with --face.") { Step = "template", InputField = "face" };
         }
 
         if (request.ModelsDirectory is null)
         {
-            throw new PipelineException($"recipe {request.Recipe.Name} needs insightface's models: give --models DIR (det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx).") { Step = "template" };
+            throw new PipelineException($"recipe {request.Recipe.Name} needs insightface's models: give --models DIR (det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx).") { Step = "template", InputField = "models" };
         }
 
         var needed = new List<string> { ModelRegistry.ArcFace.FileName, ModelRegistry.Inswapper.FileName };
@@ -685,10 +698,10 @@ public sealed class PortraitPipeline
         var missing = needed.Where(n => !File.Exists(Path.Combine(request.ModelsDirectory, n))).ToList();
         if (missing.Count > 0)
         {
-            throw new PipelineException($"--models {request.ModelsDirectory}: missing {string.Join(", ", missing)} (insightface's file names; det_10g and w600k_r50 come from the buffalo_l pack).") { Step = "template" };
+            throw new PipelineException($"--models {request.ModelsDirectory}: missing {string.Join(", ", missing)} (insightface's file names; det_10g and w600k_r50 come from the buffalo_l pack).") { Step = "template", InputField = "models" };
         }
 
-        var (face, pixels) = await LoadTemplateAsync(request.FacePath, cancellationToken);
+        var (face, pixels) = await LoadPhotoAsync(request.FacePath, "face", cancellationToken);
         pixels.Dispose();
         return face;
     }
@@ -712,7 +725,9 @@ public sealed class PortraitPipeline
         }
         catch (WebUiBoxesException e)
         {
-            throw new PipelineException(e.Message, e) { Step = "preflight" };
+            // When the person's LoRA is all that some box lacks, the input is at fault (--lora), not the boxes.
+            var loraOnly = e.Problems.Values.Any(list => list.Count > 0 && list.All(p => p.StartsWith("--lora:", StringComparison.Ordinal)));
+            throw new PipelineException(e.Message, e) { Step = "preflight", InputField = loraOnly ? "lora" : null };
         }
     }
 
@@ -801,33 +816,31 @@ public sealed class PortraitPipeline
 
     // ---- helpers -----------------------------------------------------------------------------------
 
-    /// <summary>The template as sent to the box, and its decoded upright RGB pixels (the caller disposes them).</summary>
-    private static async Task<(EncodedImage Encoded, Image<Rgb24> Pixels)> LoadTemplateAsync(string path, CancellationToken cancellationToken)
+    /// <summary>
+    /// A photo (the template, or V3's face photo: <paramref name="field"/>) as sent to the box, and its decoded upright
+    /// RGB pixels (the caller disposes them). Everything wrong with the file is bad input naming the field: missing, not
+    /// PNG/JPEG/WebP, cut short, too large (bytes, sides, pixels), or not decoding.
+    /// </summary>
+    private static async Task<(EncodedImage Encoded, Image<Rgb24> Pixels)> LoadPhotoAsync(string path, string field, CancellationToken cancellationToken)
     {
-        if (!File.Exists(path))
-        {
-            throw new PipelineException($"template {path}: file not found.") { Step = "template" };
-        }
-
+        var label = field == "face" ? "face photo" : "template";
+        PipelineException Bad(string message) => new($"{label} {path}: {message}") { Step = "template", InputField = field };
+        var limits = Limits.InputLimits.Images;
         EncodedImage encoded;
+        int width, height;
         try
         {
             encoded = await EncodedImage.ReadFileAsync(path, cancellationToken);
+            (width, height) = encoded.Check();
         }
         catch (InvalidImageDataException e)
         {
-            throw new PipelineException($"template {e.Message} Give a PNG, JPEG or WebP photo.") { Step = "template" };
+            throw Bad(e.Message.Replace(path + ": ", "", StringComparison.Ordinal) + (e.Message.Contains("PNG, JPEG or WebP", StringComparison.Ordinal) ? " Give a PNG, JPEG or WebP photo." : ""));
         }
 
-        if (encoded.IsTruncated())
+        if (Math.Max(width, height) > limits.MaxTemplateSide || Math.Min(width, height) < limits.MinTemplateSide)
         {
-            throw new PipelineException($"template {path}: the {encoded.Format} file is cut short (incomplete download or copy?); give the whole file.") { Step = "template" };
-        }
-
-        var (width, height) = SafeSize(encoded, path);
-        if (Math.Max(width, height) > MaxTemplateSide || Math.Min(width, height) < MinTemplateSide)
-        {
-            throw new PipelineException($"template {path}: {width}×{height} px is outside {MinTemplateSide}..{MaxTemplateSide} px per side; scale it (SD 1.5 works best near 512–1024 px).") { Step = "template" };
+            throw Bad($"{width}×{height} px is outside {limits.MinTemplateSide}..{limits.MaxTemplateSide} px per side; scale it (SD 1.5 works best near 512–1024 px).");
         }
 
         // EXIF rotation applied, greyscale/CMYK/alpha turned into RGB, sent to the box as PNG. A plain 8-bit RGB PNG
@@ -835,11 +848,11 @@ public sealed class PortraitPipeline
         Image<Rgb24> rgb;
         try
         {
-            rgb = FaceImages.Load(encoded);
+            rgb = await FaceImages.LoadAsync(encoded, cancellationToken);
         }
         catch (InvalidImageDataException e)
         {
-            throw new PipelineException($"template {path}: {e.Message}") { Step = "template" };
+            throw Bad(e.Message);
         }
 
         try
@@ -861,39 +874,34 @@ public sealed class PortraitPipeline
         }
 
         using var stream = image.OpenRead();
-        var info = Image.Identify(stream);
+        var info = Image.Identify(ImageMemory.Decoding, stream);
         var png = info?.Metadata.GetPngMetadata();
         var orientation = info?.Metadata.ExifProfile?.GetValue(SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifTag.Orientation)?.Value ?? 1;
         return png is { ColorType: SixLabors.ImageSharp.Formats.Png.PngColorType.Rgb, BitDepth: SixLabors.ImageSharp.Formats.Png.PngBitDepth.Bit8 } && orientation == 1;
     }
 
-    private static (int Width, int Height) SafeSize(EncodedImage image, string path)
-    {
-        try
-        {
-            return image.ReadSize();
-        }
-        catch (Exception e) when (e is InvalidImageDataException or UnknownImageFormatException or ImageFormatException)
-        {
-            throw new PipelineException($"template {path}: the {image.Format} file is damaged ({e.Message}).") { Step = "template" };
-        }
-    }
-
     private static async Task<EncodedImage> LoadMaskFileAsync(string path, int width, int height, CancellationToken cancellationToken)
     {
-        if (!File.Exists(path))
+        Image<Rgba32> image;
+        try
         {
-            throw new PipelineException($"mask file {path}: not found.") { Step = "mask" };
+            var encoded = await EncodedImage.ReadFileAsync(path, cancellationToken);
+            var (w, h) = encoded.Check();
+            if (w != width || h != height)
+            {
+                throw new PipelineException($"mask file {path}: {w}×{h} px, but the template is {width}×{height} px; they must match.") { Step = "mask", InputField = "mask" };
+            }
+
+            image = await encoded.DecodeAsync(cancellationToken);
+        }
+        catch (InvalidImageDataException e)
+        {
+            throw new PipelineException($"mask file {path}: {e.Message.Replace(path + ": ", "", StringComparison.Ordinal)}", e) { Step = "mask", InputField = "mask" };
         }
 
-        var encoded = await EncodedImage.ReadFileAsync(path, cancellationToken);
-        using var image = encoded.Decode();
-        if (image.Width != width || image.Height != height)
-        {
-            throw new PipelineException($"mask file {path}: {image.Width}×{image.Height} px, but the template is {width}×{height} px; they must match.") { Step = "mask" };
-        }
+        using var decoded = image;
 
-        using var grey = image.CloneAs<L8>();
+        using var grey = decoded.CloneAs<L8>();
         return EncodedImage.FromPng(grey);
     }
 
@@ -919,7 +927,7 @@ public sealed class PortraitPipeline
                 Sheet = settings.Sheet switch { FinishSheet.SixInch => SheetSize.SixInch, FinishSheet.A4 => SheetSize.A4, _ => null },
                 Generated = true,
             };
-            using var pixels = FaceImages.Load(run.Current ?? run.Template);
+            using var pixels = await FaceImages.LoadAsync(run.Current ?? run.Template, cancellationToken);
             result = !options.Background.Keep
                 ? await OnBoxAsync(run, record, Needs(run, StepName.Finish, generation: false), (box, ct) => IdPhotoFinisher.FinishAsync(pixels, options, _detector, box.Client, ct), cancellationToken)
                 : await IdPhotoFinisher.FinishAsync(pixels, options, _detector, null, cancellationToken);

@@ -1,3 +1,4 @@
+using Miaoya.Limits;
 using Miaoya.Recipes;
 using Miaoya.WebUi.Tagger;
 
@@ -58,24 +59,111 @@ public static class PromptComposer
 /// <summary>The person's face LoRA as given on the command line (<c>NAME[:WEIGHT]</c>).</summary>
 public sealed record LoraChoice(string Name, double? Weight = null)
 {
-    /// <summary>Parses <c>NAME</c> or <c>NAME:WEIGHT</c>.</summary>
+    /// <summary>
+    /// Parses <c>NAME</c> or <c>NAME:WEIGHT</c>. The name goes into the prompt as <c>&lt;lora:NAME:WEIGHT&gt;</c>, so it
+    /// cannot hold ':', '&lt;', '&gt;' or control characters (A1111's extra-network syntax splits on them); the weight is a
+    /// finite number in 0..2. Throws <see cref="ArgumentException"/> saying what is wrong.
+    /// </summary>
     public static LoraChoice Parse(string text)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(text);
-        var colon = text.LastIndexOf(':');
-        if (colon > 0 && double.TryParse(text[(colon + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var weight))
+        if (string.IsNullOrWhiteSpace(text))
         {
-            if (weight is < 0 or > 2)
-            {
-                throw new ArgumentException($"--lora: weight {weight} in '{text}' is outside 0..2.", nameof(text));
-            }
-
-            return new LoraChoice(text[..colon], weight);
+            throw new ArgumentException("--lora: give the person's LoRA as NAME or NAME:WEIGHT.");
         }
 
-        return new LoraChoice(text);
+        text = text.Trim();
+        if (text.IndexOfAny(['<', '>']) >= 0)
+        {
+            throw new ArgumentException($"--lora: '{UserText.Quote(text)}' is not NAME or NAME:WEIGHT: '<' and '>' are prompt syntax (<lora:NAME:WEIGHT> is written for you).");
+        }
+
+        var colon = text.LastIndexOf(':');
+        var name = colon > 0 ? text[..colon].Trim() : text;
+        double? weight = null;
+        if (colon > 0)
+        {
+            var weightText = text[(colon + 1)..].Trim();
+            if (!double.TryParse(weightText, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var w) || !double.IsFinite(w))
+            {
+                throw new ArgumentException($"--lora: '{UserText.Quote(weightText)}' in '{UserText.Quote(text)}' is not a weight; give NAME or NAME:WEIGHT with WEIGHT a number in 0..2.");
+            }
+
+            if (w is < 0 or > 2)
+            {
+                throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--lora: weight {w} in '{UserText.Quote(text)}' is outside 0..2."));
+            }
+
+            weight = w;
+        }
+
+        if (NameProblem(name) is { } problem)
+        {
+            throw new ArgumentException($"--lora: '{UserText.Quote(name)}' {problem}.");
+        }
+
+        return new LoraChoice(name, weight);
+    }
+
+    /// <summary>What is wrong with a LoRA name, or null.</summary>
+    public static string? NameProblem(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (name.Length == 0)
+        {
+            return "is empty";
+        }
+
+        if (UserText.Problem(name, InputLimits.Text.MaxNameChars) is { } problem)
+        {
+            return $"is not a LoRA name: {problem}";
+        }
+
+        return name.IndexOfAny(['<', '>', ':']) >= 0
+            ? "is not a LoRA name: '<', '>' and ':' are prompt syntax (<lora:NAME:WEIGHT>)"
+            : null;
     }
 
     /// <inheritdoc />
     public override string ToString() => Weight is null ? Name : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Name}:{Weight}");
+}
+
+/// <summary>Checks of the person's words before they go into a prompt.</summary>
+public static class PromptWords
+{
+    /// <summary>Characters that are prompt syntax in A1111 (emphasis, extra networks, alternation, escapes), refused in trigger words.</summary>
+    private static readonly System.Buffers.SearchValues<char> Syntax = System.Buffers.SearchValues.Create("<>()[]{}|\\:");
+
+    /// <summary>
+    /// What is wrong with the trigger words, or null: too many, too long, control characters, or prompt syntax
+    /// (<c>&lt;lora:…&gt;</c>, <c>(word:9.9)</c>, <c>[a|b]</c>) that would reach the prompt verbatim.
+    /// </summary>
+    public static string? TriggerProblem(IReadOnlyList<string> words)
+    {
+        ArgumentNullException.ThrowIfNull(words);
+        var limits = InputLimits.Text;
+        if (words.Count > limits.MaxWords)
+        {
+            return $"{words.Count} trigger words; at most {limits.MaxWords} are accepted";
+        }
+
+        foreach (var word in words)
+        {
+            if (UserText.Problem(word ?? string.Empty, limits.MaxWordChars) is { } problem)
+            {
+                return $"'{UserText.Quote(word)}': {problem}";
+            }
+
+            var at = (word ?? string.Empty).AsSpan().IndexOfAny(Syntax);
+            if (at >= 0)
+            {
+                return $"'{UserText.Quote(word)}': '{word![at]}' is prompt syntax; trigger words are plain words (the LoRA and its weight come from --lora)";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>What is wrong with a seed, or null: -1 (the box draws one) or 0 and up.</summary>
+    public static string? SeedProblem(long seed) =>
+        seed < -1 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{seed} is not a seed; use 0 or more, or -1 for a random one") : null;
 }

@@ -1,4 +1,6 @@
+using Miaoya.Faces;
 using Miaoya.Imaging;
+using Miaoya.Limits;
 using Miaoya.Jobs;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
@@ -7,26 +9,38 @@ namespace Miaoya.Runner;
 
 /// <summary>
 /// Queues portrait jobs: checks the submission, writes the job's folder (its copy of the inputs and the resolved recipe,
-/// through <see cref="PortraitPipeline.PrepareAsync"/>) and then creates the job in the store with the recipe's steps.
+/// through <see cref="PortraitPipeline.PrepareAsync(RunRequest, IFaceDetector?, CancellationToken)"/>) and then creates the job in the store with the recipe's steps.
 /// Nothing is queued unless the folder is complete; a submission that fails leaves no folder behind.
 /// </summary>
 public sealed class JobSubmitter
 {
     private readonly IJobStore _store;
     private readonly JobRunnerOptions _options;
+    private readonly IFaceDetector? _faceDetector;
+    private readonly Func<string, CancellationToken, Task<string?>>? _loraProblem;
 
-    public JobSubmitter(IJobStore store, JobRunnerOptions options)
+    /// <param name="store">Where jobs are queued.</param>
+    /// <param name="options">Folders and the worker's settings.</param>
+    /// <param name="faceDetector">The built-in face detector: with it, a template without the face the recipe's mask needs is refused at submission.</param>
+    /// <param name="loraProblem">What is wrong with a LoRA name on the boxes (e.g. <c>WebUiFleet.LoraProblemAsync</c>), or null when it is fine.</param>
+    public JobSubmitter(IJobStore store, JobRunnerOptions options, IFaceDetector? faceDetector = null, Func<string, CancellationToken, Task<string?>>? loraProblem = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
         _store = store;
         _options = options;
+        _faceDetector = faceDetector;
+        _loraProblem = loraProblem;
     }
 
-    /// <summary>Validates and queues one job. Bad input throws <see cref="JobSubmissionException"/> naming the field.</summary>
+    /// <summary>
+    /// Validates and queues one job. Everything that can be checked before a box is called is checked here, and bad
+    /// input throws <see cref="JobSubmissionException"/> naming the field.
+    /// </summary>
     public async Task<JobRecord> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(submission);
+        CheckFields(submission);
         var recipe = ResolveRecipe(submission);
         LoraChoice lora;
         try
@@ -41,6 +55,11 @@ public sealed class JobSubmitter
         if (!File.Exists(submission.TemplatePath))
         {
             throw new JobSubmissionException("template", $"template photo {submission.TemplatePath} does not exist.");
+        }
+
+        if (_loraProblem is not null && await _loraProblem(lora.Name, cancellationToken) is { } loraProblem)
+        {
+            throw new JobSubmissionException("lora", loraProblem);
         }
 
         if (recipe.Pipeline == PipelineKind.V3 && submission.FacePath is null)
@@ -79,12 +98,13 @@ public sealed class JobSubmitter
 
         try
         {
-            await PortraitPipeline.PrepareAsync(request, cancellationToken);
+            await PortraitPipeline.PrepareAsync(request, _faceDetector, cancellationToken);
         }
         catch (Exception e) when (e is PipelineException or InvalidImageDataException or IOException or InvalidDataException)
         {
             DeleteQuietly(folder);
-            var field = e.Message.Contains(Path.GetFileName(submission.FacePath ?? "\0"), StringComparison.Ordinal) ? "face" : "template";
+            var field = (e as PipelineException)?.InputField
+                ?? (e.Message.Contains(Path.GetFileName(submission.FacePath ?? "\0"), StringComparison.Ordinal) ? "face" : "template");
             throw new JobSubmissionException(field, e.Message, e);
         }
         catch
@@ -149,6 +169,35 @@ public sealed class JobSubmitter
         return removed;
     }
 
+    /// <summary>The fields that need no recipe and no file: one recipe source, the identity label, words, seed, face index.</summary>
+    private static void CheckFields(JobSubmission submission)
+    {
+        if (submission.RecipeYaml is not null && !string.IsNullOrWhiteSpace(submission.Recipe))
+        {
+            throw new JobSubmissionException("recipe_yaml", "give a recipe name (recipe) or an inline recipe (recipe_yaml), not both.");
+        }
+
+        if (submission.Identity is { } identity && UserText.Problem(identity, InputLimits.Text.MaxIdentityChars) is { } identityProblem)
+        {
+            throw new JobSubmissionException("identity", $"{identityProblem}.");
+        }
+
+        if (PromptWords.TriggerProblem(submission.TriggerWords) is { } trigger)
+        {
+            throw new JobSubmissionException("trigger", $"{trigger}.");
+        }
+
+        if (PromptWords.SeedProblem(submission.Seed) is { } seed)
+        {
+            throw new JobSubmissionException("seed", $"{seed}.");
+        }
+
+        if (submission.FaceIndex is < 0)
+        {
+            throw new JobSubmissionException("face_index", "faces are counted from 0 (the largest).");
+        }
+    }
+
     private Recipe ResolveRecipe(JobSubmission submission)
     {
         try
@@ -190,6 +239,12 @@ public sealed class JobSubmitter
         }
         catch (RecipeException e)
         {
+            // Problems of the overrides alone name that field (the recipe itself is fine); they read "path: message".
+            if (e.Problems.Count > 0 && e.Problems.All(p => p.IsOverride || (p.Line == 0 && p.Path.Length == 0 && p.Message.StartsWith("...", StringComparison.Ordinal))))
+            {
+                throw new JobSubmissionException("overrides", string.Join("; ", e.Problems.Select(p => p.Path.Length == 0 ? p.Message : $"{p.Path}: {p.Message}")), e);
+            }
+
             throw new JobSubmissionException(submission.RecipeYaml is null ? "recipe" : "recipe_yaml", e.Message, e);
         }
     }

@@ -260,6 +260,8 @@ public sealed class JobWorker
         {
             switch (e)
             {
+                case PipelineException { InputField: not null }:
+                    return true;
                 case WebUiBoxesException or WebUiRequestException or FaceSelectionException or RecipeException or InvalidImageDataException:
                     return true;
                 case WebUiApiException api:

@@ -105,7 +105,7 @@ public sealed class BadInputTests
     }
 
     [Fact]
-    public async Task NoFace_NamesTheFileAndWhatToTry()
+    public async Task NoFace_IsRefusedBeforeAnyBoxCall_NamingTheFileAndWhatToTry()
     {
         using var h = new PipelineHarness();
         var path = h.Write("sky.png", s =>
@@ -113,17 +113,30 @@ public sealed class BadInputTests
             using var image = new Image<Rgb24>(256, 256, new Rgb24(90, 140, 220));
             image.SaveAsPng(s);
         });
+        var request = h.Request("v1-face", template: path);
 
-        var error = await Assert.ThrowsAsync<PipelineException>(() => h.Pipeline.RunAsync(h.Request("v1-face", template: path)));
+        var error = await Assert.ThrowsAsync<PipelineException>(() => h.Pipeline.RunAsync(request));
 
-        Assert.Equal("mask", error.Step);
+        // The built-in detector runs on this machine, so no face is bad input found before the tagger's call (it used to
+        // fail in the mask step, after a box had interrogated the photo): exit 2, no run folder, nothing sent.
+        Assert.Equal("template", error.InputField);
         Assert.Contains("sky.png", error.Message, StringComparison.Ordinal);
         Assert.Contains("--mask", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(request.OutputDirectory));
+        Assert.DoesNotContain(h.Server.WireMock.LogEntries, e => e.RequestMessage?.Path is "/tagger/v1/interrogate" or "/sdapi/v1/img2img");
+    }
 
-        // The run folder keeps what finished.
-        var manifest = await new RunFolder(error.RunFolder!).LoadManifestAsync(default);
-        Assert.Equal(StepStatus.Succeeded, manifest.Step("interrogate")!.Status);
-        Assert.True(File.Exists(Path.Combine(error.RunFolder!, "prompt.txt")));
+    [Fact]
+    public async Task FaceIndexPastTheFaces_IsRefusedBeforeAnyBoxCall()
+    {
+        using var h = new PipelineHarness();
+        var request = h.Request("v1-face") with { FaceIndex = 3 };
+
+        var error = await Assert.ThrowsAsync<PipelineException>(() => h.Pipeline.RunAsync(request));
+
+        Assert.Equal("face_index", error.InputField);
+        Assert.Contains("--face-index 3", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(h.Server.WireMock.LogEntries, e => e.RequestMessage?.Path is "/tagger/v1/interrogate" or "/sdapi/v1/img2img");
     }
 
     [Fact]

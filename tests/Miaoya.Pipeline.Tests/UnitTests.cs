@@ -32,10 +32,68 @@ public sealed class PromptComposerTests
     [Theory]
     [InlineData("anna", "anna", null)]
     [InlineData("anna:0.7", "anna", 0.7)]
-    [InlineData("my:lora:1", "my:lora", 1.0)]
+    [InlineData(" anna : 1 ", "anna", 1.0)]
+    [InlineData("anna_v2 (face):2", "anna_v2 (face)", 2.0)]
     public void LoraChoice_Parses(string text, string name, double? weight)
     {
         Assert.Equal(new LoraChoice(name, weight), LoraChoice.Parse(text));
+    }
+
+    [Theory]
+    [InlineData("anna:NaN", "is not a weight")]
+    [InlineData("anna:Infinity", "is not a weight")]
+    [InlineData("anna:1e400", "is not a weight")]
+    [InlineData("anna:-0.5", "outside 0..2")]
+    [InlineData("anna:abc", "is not a weight")]
+    [InlineData("my:lora:1", "prompt syntax")]
+    [InlineData("<lora:x:1>", "prompt syntax")]
+    [InlineData("a\u001b[31mred", "control character")]
+    [InlineData("   ", "give the person's LoRA")]
+    public void LoraChoice_BadText_IsRefusedSayingWhy(string text, string expected)
+    {
+        // NaN passed the old 0..2 check ("NaN < 0" is false) and reached the box as <lora:anna:NaN>.
+        var error = Assert.Throws<ArgumentException>(() => LoraChoice.Parse(System.Text.RegularExpressions.Regex.Unescape(text)));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("anna, woman", null)]
+    [InlineData("<lora:other:1>", "prompt syntax")]
+    [InlineData("(masterpiece:9.9)", "prompt syntax")]
+    [InlineData("[cat|dog]", "prompt syntax")]
+    [InlineData("line\nbreak", "control character")]
+    public void TriggerWords_WithPromptSyntax_AreRefused(string word, string? expected)
+    {
+        var problem = PromptWords.TriggerProblem([System.Text.RegularExpressions.Regex.Unescape(word)]);
+
+        if (expected is null)
+        {
+            Assert.Null(problem);
+        }
+        else
+        {
+            Assert.Contains(expected, problem, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void TriggerWords_TooManyOrTooLong_AreRefused()
+    {
+        Assert.Contains("at most 64", PromptWords.TriggerProblem(Enumerable.Repeat("w", 65).ToArray()), StringComparison.Ordinal);
+        Assert.Contains("at most 100", PromptWords.TriggerProblem([new string('w', 3_000_000)]), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(-1L, true)]
+    [InlineData(0L, true)]
+    [InlineData(long.MaxValue, true)]
+    [InlineData(-2L, false)]
+    [InlineData(long.MinValue, false)]
+    public void Seeds_BelowMinusOne_AreRefused(long seed, bool ok)
+    {
+        Assert.Equal(ok, PromptWords.SeedProblem(seed) is null);
     }
 
     [Fact]

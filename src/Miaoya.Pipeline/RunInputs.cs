@@ -1,0 +1,83 @@
+using Miaoya.Faces;
+using Miaoya.FaceSwap;
+using Miaoya.Recipes;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace Miaoya.Pipeline;
+
+/// <summary>
+/// Everything about a run's inputs that can be checked on this machine, checked before the run's first remote call and
+/// before anything is written: the LoRA, trigger words, seed, face index, device and mask file, then (once the template
+/// is decoded) that the template has the face the recipe's mask needs. A failure is a <see cref="PipelineException"/>
+/// with <see cref="PipelineException.InputField"/> set: bad input, exit 2 / HTTP 400, never a resume hint.
+/// </summary>
+internal static class RunInputs
+{
+    public static void Check(RunRequest request)
+    {
+        if (LoraChoice.NameProblem(request.Lora.Name) is { } lora)
+        {
+            throw Bad("lora", $"--lora: '{Limits.UserText.Quote(request.Lora.Name)}' {lora}.");
+        }
+
+        if (request.Lora.Weight is { } weight && (!double.IsFinite(weight) || weight is < 0 or > 2))
+        {
+            throw Bad("lora", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--lora: weight {weight} is outside 0..2."));
+        }
+
+        if (PromptWords.TriggerProblem(request.TriggerWords) is { } trigger)
+        {
+            throw Bad("trigger", $"--trigger: {trigger}.");
+        }
+
+        if (PromptWords.SeedProblem(request.Seed) is { } seed)
+        {
+            throw Bad("seed", $"--seed: {seed}.");
+        }
+
+        if (request.FaceIndex is < 0)
+        {
+            throw Bad("face_index", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--face-index {request.FaceIndex}: faces are counted from 0 (the largest)."));
+        }
+
+        try
+        {
+            ExecutionDevice.Parse(request.Device);
+        }
+        catch (FormatException e)
+        {
+            throw Bad("device", e.Message);
+        }
+
+        if (request.MaskFile is { } mask && !File.Exists(mask))
+        {
+            throw Bad("mask", $"mask file {mask}: not found.");
+        }
+    }
+
+    /// <summary>
+    /// When the recipe's mask comes from the built-in detector, the same detection the mask step runs: no face, or no
+    /// face at <see cref="RunRequest.FaceIndex"/>, is refused now rather than after the tagger's call.
+    /// </summary>
+    public static void CheckFaces(RunRequest request, Image<Rgb24> template, IFaceDetector? detector, CancellationToken cancellationToken)
+    {
+        var mask = request.Recipe.Mask;
+        if (detector is null || mask is null || mask.Source != MaskSource.Detector || request.MaskFile is not null)
+        {
+            return;
+        }
+
+        var faces = detector.Detect(template, cancellationToken);
+        try
+        {
+            FaceSelection.Select(faces, request.FaceIndex, Path.GetFileName(request.TemplatePath));
+        }
+        catch (FaceSelectionException e)
+        {
+            throw Bad(faces.Count == 0 ? "template" : "face_index", e.Message);
+        }
+    }
+
+    private static PipelineException Bad(string field, string message) => new(message) { Step = "template", InputField = field };
+}
