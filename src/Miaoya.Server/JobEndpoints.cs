@@ -44,10 +44,12 @@ internal static class JobEndpoints
                     },
                 };
             })
+            .RequireRateLimiting(MiaoyaServer.SubmissionLimiter)
             .Produces<JobView>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
             .ProducesValidationProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesValidationProblem(StatusCodes.Status503ServiceUnavailable);
 
         v1.MapGet("/jobs", ListAsync)
             .WithName("ListJobs")
@@ -102,7 +104,7 @@ internal static class JobEndpoints
             staged = SubmissionReader.Stage(form, state.Options.UploadDirectory);
             var job = await state.Submitter.SubmitAsync(staged.Submission, cancellationToken);
             var view = JobViews.Job(job, await state.Eta.EstimateAsync(job, cancellationToken), context.Request.PathBase);
-            state.Logger.LogInformation("Job {Job} queued ({Recipe})", job.Id, view.Recipe);
+            state.Logger.LogInformation("Job {Job} queued ({Recipe})", job.Id, Miaoya.Limits.UserText.ForLog(view.Recipe));
             return Results.Accepted($"{context.Request.PathBase}/v1/jobs/{job.Id}", view);
         }
         catch (FieldProblemException e)
@@ -129,14 +131,27 @@ internal static class JobEndpoints
         }
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, ServerState state, [FromQuery(Name = "state")] string? stateFilter, int? limit, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync(
+        HttpContext context, ServerState state, [FromQuery(Name = "state")] string? stateFilter, [FromQuery(Name = "limit")] string? limitText, CancellationToken cancellationToken)
     {
+        // Read as text so that "?limit=abc" is a problem naming the field, not the binder's bare 400.
+        int? limit = null;
+        if (limitText is not null)
+        {
+            if (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                return Problems.Field(StatusCodes.Status400BadRequest, "limit", $"'{Miaoya.Limits.UserText.Quote(limitText)}' is not a number; give 1 to 10000.");
+            }
+
+            limit = parsed;
+        }
+
         JobState? filter = null;
         if (stateFilter is not null)
         {
             if (!Enum.TryParse<JobState>(stateFilter, ignoreCase: true, out var parsed) || int.TryParse(stateFilter, out _))
             {
-                return Problems.Field(StatusCodes.Status400BadRequest, "state", $"'{stateFilter}' is not a job state; use queued, running, succeeded, failed or cancelled.");
+                return Problems.Field(StatusCodes.Status400BadRequest, "state", $"'{Miaoya.Limits.UserText.Quote(stateFilter)}' is not a job state; use queued, running, succeeded, failed or cancelled.");
             }
 
             filter = parsed;
@@ -178,7 +193,7 @@ internal static class JobEndpoints
         long after = 0;
         if (lastId is not null && (!long.TryParse(lastId, NumberStyles.None, CultureInfo.InvariantCulture, out after) || after < 0))
         {
-            await Problems.Field(StatusCodes.Status400BadRequest, "Last-Event-ID", $"'{lastId}' is not an event id (the sequence number of an event).").ExecuteAsync(context);
+            await Problems.Field(StatusCodes.Status400BadRequest, "Last-Event-ID", $"'{Miaoya.Limits.UserText.Quote(lastId)}' is not an event id (the sequence number of an event).").ExecuteAsync(context);
             return;
         }
 

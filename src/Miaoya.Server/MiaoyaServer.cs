@@ -1,20 +1,27 @@
 using System.Net;
+using System.Runtime.CompilerServices;
+using System.Threading.RateLimiting;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
+using Miaoya.Faces;
 using Miaoya.Fleet;
+using Miaoya.Imaging;
 using Miaoya.Jobs;
 using Miaoya.Pipeline;
 using Miaoya.Runner;
+using Miaoya.WebUi;
 
 namespace Miaoya.Server;
 
@@ -27,6 +34,9 @@ public sealed class MiaoyaServer : IAsyncDisposable
 {
     /// <summary>Prefix of the environment variables read as configuration (<c>MIAOYA_Fleet__Boxes__0__Url</c>).</summary>
     public const string EnvironmentPrefix = "MIAOYA_";
+
+    /// <summary>The rate-limiter policy of <c>POST /v1/jobs</c>.</summary>
+    internal const string SubmissionLimiter = "submissions";
 
     private readonly WebApplication _app;
     private readonly IJobStore _store;
@@ -56,10 +66,12 @@ public sealed class MiaoyaServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
+        ImageMemory.UseBoundedPool();
         var jobsDirectory = Path.GetFullPath(options.JobsDirectory);
         try
         {
-            Directory.CreateDirectory(jobsDirectory);
+            // Job folders hold people's photos: the jobs folder is private to this user when we create it.
+            PrivateFiles.CreateDirectory(jobsDirectory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -83,6 +95,7 @@ public sealed class MiaoyaServer : IAsyncDisposable
             try
             {
                 await app.StartAsync(cancellationToken);
+                app.Services.GetRequiredService<StrongBox<bool>>().Value = true;
             }
             catch (OptionsValidationException e)
             {
@@ -132,10 +145,30 @@ public sealed class MiaoyaServer : IAsyncDisposable
             builder.Configuration.AddConfiguration(configuration);
         }
 
-        // One log line per job step, not per HTTP call to a box.
+        // Every bad value of the WebUi and Fleet settings (environment, appsettings.json) at once, before anything binds them.
+        var settingProblems = ConfigurationCheck.WebUiProblems(builder.Configuration)
+            .Concat(ConfigurationCheck.Problems(builder.Configuration.GetSection(FleetOptions.SectionName), typeof(FleetOptions)))
+            .ToArray();
+        if (settingProblems.Length > 0)
+        {
+            throw new ServerConfigurationException(string.Join(Environment.NewLine, settingProblems));
+        }
+
+        // One log line per job step, not per HTTP call to a box; the client logs one line per retry itself, so Polly's own
+        // events (each with a stack trace) are off.
+        if (options.ConfigureLogging is { } configureLogging)
+        {
+            builder.Logging.ClearProviders();
+            configureLogging(builder.Logging);
+        }
+
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
-        builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.None);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // A failed start (an address in use) is reported by StartAsync as one clean message; the host's own error line
+        // with its stack trace would come first.
+        var started = new StrongBox<bool>();
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", level => started.Value && level >= LogLevel.Warning);
 
         // The CLI owns Ctrl+C and SIGTERM (it calls StopAsync); the host must not install its own console handlers.
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
@@ -180,9 +213,28 @@ public sealed class MiaoyaServer : IAsyncDisposable
             PollInterval = options.PollInterval,
         };
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(started);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(runner);
-        builder.Services.AddSingleton(new JobSubmitter(store, runner));
+        // Submissions are checked against the template's face and the boxes' LoRAs before anything is queued.
+        builder.Services.AddSingleton(sp => new JobSubmitter(
+            store, runner, sp.GetRequiredService<IFaceDetector>(), sp.GetRequiredService<WebUiFleet>().LoraProblemAsync));
+        builder.Services.AddRateLimiter(o =>
+        {
+            o.AddConcurrencyLimiter(SubmissionLimiter, c =>
+            {
+                c.PermitLimit = options.MaxConcurrentSubmissions;
+                c.QueueLimit = options.SubmissionQueueLimit;
+                c.QueueProcessingOrder = QueueProcessingOrder.OldestFirst;
+            });
+            o.OnRejected = (context, _) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "5";
+                return new ValueTask(Problems.Field(
+                    StatusCodes.Status503ServiceUnavailable, "body",
+                    $"{options.SubmissionQueueLimit} submissions are already waiting; try again in a few seconds.").ExecuteAsync(context.HttpContext));
+            };
+        });
         builder.Services.AddWebUiFleet(fleet =>
         {
             foreach (var box in options.Boxes)
@@ -204,6 +256,7 @@ public sealed class MiaoyaServer : IAsyncDisposable
             options, store, sp.GetRequiredService<JobSubmitter>(), sp.GetService<JobWorker>(), sp.GetRequiredService<WebUiFleet>(),
             sp.GetRequiredService<EtaEstimator>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServerState>>()));
         builder.Services.AddHostedService<FleetAndWorkerService>();
+        builder.Services.AddHostedService<MemoryGiveBackService>();
 
         var app = builder.Build();
         try
@@ -219,6 +272,8 @@ public sealed class MiaoyaServer : IAsyncDisposable
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<ApiKeyMiddleware>(options.ApiKey is null ? null : ApiKeyMiddleware.Digest(options.ApiKey));
+        app.UseRouting();
+        app.UseRateLimiter();
         app.MapOpenApi();
         JobEndpoints.Map(app);
         app.Urls.Clear();
@@ -263,7 +318,8 @@ public sealed class MiaoyaServer : IAsyncDisposable
             throw new ServerConfigurationException($"--no-auth: only on loopback addresses (127.0.0.1, [::1], localhost), not {string.Join(' ', options.Urls)}.");
         }
 
-        if (options.MaxRequestBytes <= 0 || options.MaxImageBytes <= 0 || options.MaxImageSide <= 0 || options.Slots <= 0 || options.LeaseDuration <= TimeSpan.Zero)
+        if (options.MaxRequestBytes <= 0 || options.MaxImageBytes <= 0 || options.MaxImageSide <= 0 || options.Slots <= 0 || options.LeaseDuration <= TimeSpan.Zero
+            || options.MaxConcurrentSubmissions <= 0 || options.SubmissionQueueLimit < 0)
         {
             throw new ServerConfigurationException("limits, slots and the lease duration must be positive.");
         }
@@ -295,6 +351,20 @@ public sealed class MiaoyaServer : IAsyncDisposable
             logger.LogInformation("Fleet: {Boxes}", string.Join(", ", boxes.Select(b => $"{b.Name} {b.Health.ToString().ToLowerInvariant()}")));
             try
             {
+                // Photos staged by a request of a process that died (kill -9, a crash) before the job's folder had them.
+                var staged = UploadStaging.Sweep(services.GetRequiredService<ServerOptions>().UploadDirectory);
+                if (staged.Count > 0)
+                {
+                    logger.LogInformation("Removed {Count} upload folders left by a stopped process", staged.Count);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                logger.LogWarning("Could not sweep the upload folder: {Error}", e.Message);
+            }
+
+            try
+            {
                 // Folders of jobs that were never created (a crash mid-submission) may hold a person's photos.
                 var orphans = await services.GetRequiredService<JobSubmitter>().RemoveOrphanFoldersAsync(TimeSpan.FromMinutes(10), stoppingToken);
                 if (orphans.Count > 0)
@@ -313,6 +383,13 @@ public sealed class MiaoyaServer : IAsyncDisposable
                 logger.LogInformation("Worker {Worker} stopped; its running steps were handed back", worker.Name);
             }
         }
+    }
+
+    /// <summary>After a burst of uploads or steps, once images have not been decoded for 5 s, gives their memory back.</summary>
+    private sealed class MemoryGiveBackService : BackgroundService
+    {
+        protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+            ImageMemory.GiveBackWhenIdleAsync(DecodeBudget.Activity, TimeSpan.FromSeconds(5), stoppingToken);
     }
 
     /// <summary>A host lifetime that leaves starting and stopping to the caller (no console signal handlers).</summary>

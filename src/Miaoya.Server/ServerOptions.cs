@@ -1,4 +1,5 @@
 using Miaoya.Fleet;
+using Miaoya.Limits;
 
 namespace Miaoya.Server;
 
@@ -38,13 +39,25 @@ public sealed record ServerOptions
     public Action<FleetOptions>? ConfigureFleet { get; init; }
 
     /// <summary>Largest request body (a whole multipart submission).</summary>
-    public long MaxRequestBytes { get; init; } = 40L * 1024 * 1024;
+    public long MaxRequestBytes { get; init; } = InputLimits.Images.MaxRequestBytes;
 
     /// <summary>Largest single uploaded image.</summary>
-    public long MaxImageBytes { get; init; } = 15L * 1024 * 1024;
+    public long MaxImageBytes { get; init; } = InputLimits.Images.MaxUploadBytes;
 
     /// <summary>Largest width or height of an uploaded image (the pipeline's own limit by default).</summary>
-    public int MaxImageSide { get; init; } = Miaoya.Pipeline.PortraitPipeline.MaxTemplateSide;
+    public int MaxImageSide { get; init; } = InputLimits.Images.MaxTemplateSide;
+
+    /// <summary>
+    /// Submissions read and checked at once; later ones wait in line (<see cref="SubmissionQueueLimit"/>), so the memory
+    /// their bodies and pixels take is bounded however many arrive together.
+    /// </summary>
+    public int MaxConcurrentSubmissions { get; init; } = 4;
+
+    /// <summary>Submissions waiting for their turn; beyond this a submission is answered 503 with Retry-After.</summary>
+    public int SubmissionQueueLimit { get; init; } = 256;
+
+    /// <summary>The console logging the CLI sets up (escaped user text, no stack traces unless verbose); null: ASP.NET's default.</summary>
+    public Action<Microsoft.Extensions.Logging.ILoggingBuilder>? ConfigureLogging { get; init; }
 
     /// <summary>Steps one worker runs at once.</summary>
     public int Slots { get; init; } = 8;

@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Net.Http.Headers;
 using Miaoya.Imaging;
+using Miaoya.Limits;
 using Miaoya.Runner;
 
 namespace Miaoya.Server;
@@ -16,8 +18,16 @@ namespace Miaoya.Server;
 /// </summary>
 internal sealed class SubmissionReader(ServerOptions options)
 {
-    private const int MaxTextLength = 1024 * 1024;
-    private const int MaxIdentityLength = 256;
+    /// <summary>Prefix of an upload's staging folder: <c>miaoya-upload-PID-GUID</c> (the process that owns it, for the sweep at start).</summary>
+    public const string StagingPrefix = "miaoya-upload-";
+
+    /// <summary>Longest text field: an inline recipe, as UTF-8 (each field's own limit is checked after reading).</summary>
+    private static readonly int MaxTextLength = InputLimits.Yaml.MaxDocumentChars * 4;
+
+    /// <summary>Most parts of a multipart submission.</summary>
+    private const int MaxParts = 256;
+
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public async Task<SubmissionForm> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -28,7 +38,7 @@ internal sealed class SubmissionReader(ServerOptions options)
 
         try
         {
-            if (request.HasFormContentType)
+            if (request.ContentType?.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase) == true)
             {
                 return await ReadFormAsync(request, cancellationToken);
             }
@@ -44,56 +54,175 @@ internal sealed class SubmissionReader(ServerOptions options)
         }
         catch (InvalidDataException e)
         {
-            // The form reader's limits (a value or a multipart section too long, too many parts).
+            // The form reader's limits (a value or a multipart section too long, too many parts) and broken framing.
             var status = e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase) ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest;
-            throw new FieldProblemException(status, "body", e.Message);
+            throw new FieldProblemException(status, "body", $"the multipart body cannot be read: {e.Message}");
+        }
+        catch (Exception e) when (e is IOException or BadHttpRequestException or FormatException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
+        {
+            // A boundary that does not match the header, a part cut short, garbage between parts: the client's framing.
+            throw new FieldProblemException(StatusCodes.Status400BadRequest, "body", $"the multipart body cannot be read ({e.Message}); send a well-formed multipart/form-data body or application/json.");
         }
 
         throw new FieldProblemException(StatusCodes.Status415UnsupportedMediaType, "body", "send multipart/form-data (files template, face) or application/json (images as base64).");
     }
 
+    /// <summary>
+    /// Reads a <c>multipart/form-data</c> body part by part with ASP.NET's streaming <see cref="MultipartReader"/>: each
+    /// image is read once, straight into its own buffer, and refused as soon as it passes its limit; each text field is
+    /// read up to its limit. Nothing of the body is buffered beyond the part being read, and nothing goes to disk.
+    /// </summary>
     private async Task<SubmissionForm> ReadFormAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        var form = await request.ReadFormAsync(
-            new FormOptions
-            {
-                // The whole body stays in memory: no copy of a user's photo lands in ASP.NET's own temporary files.
-                MemoryBufferThreshold = (int)Math.Min(int.MaxValue, options.MaxRequestBytes),
-                BufferBodyLengthLimit = options.MaxRequestBytes,
-                MultipartBodyLengthLimit = options.MaxRequestBytes,
-                ValueLengthLimit = MaxTextLength,
-                ValueCountLimit = 256,
-            },
-            cancellationToken);
-        foreach (var file in form.Files)
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
+            || !contentType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
-            if (file.Name is not ("template" or "face"))
-            {
-                throw new FieldProblemException(StatusCodes.Status400BadRequest, file.Name, "unknown file field; send template and (V3) face.");
-            }
+            throw new FieldProblemException(StatusCodes.Status415UnsupportedMediaType, "body", "send multipart/form-data (files template, face) or application/json (images as base64).");
         }
 
-        foreach (var key in form.Keys)
+        var boundary = HeaderUtilities.RemoveQuotes(contentType.Boundary).Value;
+        if (string.IsNullOrWhiteSpace(boundary) || boundary.Length > 70)
         {
-            if (key is not ("recipe" or "recipe_yaml" or "lora" or "trigger" or "identity" or "seed" or "overrides" or "face_index"))
-            {
-                throw new FieldProblemException(StatusCodes.Status400BadRequest, key, "unknown field.");
-            }
+            throw new FieldProblemException(StatusCodes.Status400BadRequest, "body", "the Content-Type header has no usable multipart boundary (1-70 characters, RFC 2046).");
         }
 
-        return new SubmissionForm
+        var reader = new MultipartReader(boundary, request.Body)
         {
-            Template = await ReadFileAsync(form.Files, "template", cancellationToken),
-            Face = await ReadFileAsync(form.Files, "face", cancellationToken),
-            Recipe = Single(form, "recipe"),
-            RecipeYaml = Single(form, "recipe_yaml"),
-            Lora = Single(form, "lora"),
-            Trigger = form["trigger"].SelectMany(t => (t ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
-            Identity = Single(form, "identity"),
-            Seed = ParseLong(Single(form, "seed"), "seed"),
-            Overrides = form["overrides"].SelectMany(o => (o ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
-            FaceIndex = ParseInt(Single(form, "face_index"), "face_index"),
+            HeadersCountLimit = 16,
+            HeadersLengthLimit = 16 * 1024,
+            // Each part's own limit is checked while reading it (with a message naming the field); this only backs it up.
+            BodyLengthLimit = Math.Max(options.MaxImageBytes, MaxTextLength) + 1,
         };
+        var files = new Dictionary<string, List<UploadedImage>>(StringComparer.Ordinal);
+        var fields = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var parts = 0;
+        while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+        {
+            if (++parts > MaxParts)
+            {
+                throw new FieldProblemException(StatusCodes.Status400BadRequest, "body", $"more than {MaxParts} parts; a submission has a few fields and at most two files.");
+            }
+
+            if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                || !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new FieldProblemException(StatusCodes.Status400BadRequest, "body", $"part {parts} has no Content-Disposition: form-data header naming its field.");
+            }
+
+            var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
+            if (disposition.IsFileDisposition())
+            {
+                if (name is not ("template" or "face"))
+                {
+                    throw new FieldProblemException(StatusCodes.Status400BadRequest, UserText.Quote(name), "unknown file field; send template and (V3) face.");
+                }
+
+                var bytes = await ReadPartAsync(section.Body, options.MaxImageBytes, StatusCodes.Status413PayloadTooLarge, name,
+                    $"the file is larger than {options.MaxImageBytes} bytes, the most accepted per image.", cancellationToken);
+                var fileName = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value;
+                (files.TryGetValue(name, out var list) ? list : files[name] = []).Add(Check(name, new EncodedImage(bytes), fileName));
+            }
+            else
+            {
+                if (name is not ("recipe" or "recipe_yaml" or "lora" or "trigger" or "identity" or "seed" or "overrides" or "face_index"))
+                {
+                    throw new FieldProblemException(StatusCodes.Status400BadRequest, UserText.Quote(name), "unknown field.");
+                }
+
+                var bytes = await ReadPartAsync(section.Body, MaxTextLength, StatusCodes.Status400BadRequest, name,
+                    $"longer than {MaxTextLength} bytes.", cancellationToken);
+                string text;
+                try
+                {
+                    text = StrictUtf8.GetString(bytes);
+                }
+                catch (System.Text.DecoderFallbackException)
+                {
+                    throw new FieldProblemException(StatusCodes.Status400BadRequest, name, "not UTF-8 text.");
+                }
+
+                (fields.TryGetValue(name, out var list) ? list : fields[name] = []).Add(text);
+            }
+        }
+
+        return Checked(new SubmissionForm
+        {
+            Template = OneFile(files, "template"),
+            Face = OneFile(files, "face"),
+            Recipe = Single(fields, "recipe"),
+            RecipeYaml = Single(fields, "recipe_yaml"),
+            Lora = Single(fields, "lora"),
+            Trigger = All(fields, "trigger").SelectMany(t => t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
+            Identity = Single(fields, "identity"),
+            Seed = ParseLong(Single(fields, "seed"), "seed"),
+            Overrides = All(fields, "overrides").SelectMany(o => o.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
+            FaceIndex = ParseInt(Single(fields, "face_index"), "face_index"),
+        });
+    }
+
+    /// <summary>A part's body, read in pooled chunks and copied once into an array of its exact length; over <paramref name="limit"/> is refused at once.</summary>
+    private static async Task<byte[]> ReadPartAsync(Stream body, long limit, int status, string field, string tooLong, CancellationToken cancellationToken)
+    {
+        var chunks = new List<(byte[] Chunk, int Length)>();
+        long total = 0;
+        try
+        {
+            while (true)
+            {
+                var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+                var read = await body.ReadAtLeastAsync(chunk, chunk.Length, throwOnEndOfStream: false, cancellationToken);
+                chunks.Add((chunk, read));
+                total += read;
+                if (total > limit)
+                {
+                    throw new FieldProblemException(status, field, tooLong);
+                }
+
+                if (read < chunk.Length)
+                {
+                    break;
+                }
+            }
+
+            var result = new byte[total];
+            var at = 0;
+            foreach (var (chunk, length) in chunks)
+            {
+                chunk.AsSpan(0, length).CopyTo(result.AsSpan(at));
+                at += length;
+            }
+
+            return result;
+        }
+        finally
+        {
+            foreach (var (chunk, _) in chunks)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
+            }
+        }
+    }
+
+    private static UploadedImage? OneFile(Dictionary<string, List<UploadedImage>> files, string field) =>
+        !files.TryGetValue(field, out var list) ? null
+        : list.Count == 1 ? list[0]
+        : throw new FieldProblemException(StatusCodes.Status400BadRequest, field, "send one file.");
+
+    private static List<string> All(Dictionary<string, List<string>> fields, string field) => fields.TryGetValue(field, out var list) ? list : [];
+
+    private static string? Single(Dictionary<string, List<string>> fields, string field)
+    {
+        if (!fields.TryGetValue(field, out var values))
+        {
+            return null;
+        }
+
+        if (values.Count > 1)
+        {
+            throw new FieldProblemException(StatusCodes.Status400BadRequest, field, "give it once.");
+        }
+
+        return string.IsNullOrWhiteSpace(values[0]) ? null : values[0];
     }
 
     private async Task<SubmissionForm> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
@@ -124,7 +253,7 @@ internal sealed class SubmissionReader(ServerOptions options)
                 }
             }
 
-            return new SubmissionForm
+            return Checked(new SubmissionForm
             {
                 Template = Base64Image(root, "template"),
                 Face = Base64Image(root, "face"),
@@ -133,43 +262,50 @@ internal sealed class SubmissionReader(ServerOptions options)
                 Lora = JsonString(root, "lora"),
                 Trigger = JsonStrings(root, "trigger"),
                 Identity = JsonString(root, "identity"),
-                Seed = root.TryGetProperty("seed", out var seed) && seed.ValueKind != JsonValueKind.Null
-                    ? seed.TryGetInt64(out var s) ? s : throw new FieldProblemException(StatusCodes.Status400BadRequest, "seed", "must be an integer (-1: random).")
-                    : null,
+                Seed = JsonInteger(root, "seed", long.MinValue, long.MaxValue, "an integer (-1: random)"),
                 Overrides = JsonStrings(root, "overrides"),
-                FaceIndex = root.TryGetProperty("face_index", out var index) && index.ValueKind != JsonValueKind.Null
-                    ? index.TryGetInt32(out var i) ? i : throw new FieldProblemException(StatusCodes.Status400BadRequest, "face_index", "must be an integer.")
-                    : null,
-            };
+                FaceIndex = (int?)JsonInteger(root, "face_index", int.MinValue, int.MaxValue, "an integer (0 = the largest face)"),
+            });
         }
     }
 
-    private async Task<UploadedImage?> ReadFileAsync(IFormFileCollection files, string field, CancellationToken cancellationToken)
+    /// <summary>Each text field within its limit and free of control characters, before anything else looks at it.</summary>
+    private static SubmissionForm Checked(SubmissionForm form)
     {
-        var matching = files.GetFiles(field);
-        if (matching.Count == 0)
+        var text = InputLimits.Text;
+        Limit("recipe", form.Recipe, text.MaxNameChars);
+        Limit("recipe_yaml", form.RecipeYaml, InputLimits.Yaml.MaxDocumentChars, multiline: true);
+        Limit("lora", form.Lora, text.MaxNameChars + 16);
+        Limit("identity", form.Identity, text.MaxIdentityChars);
+        if (form.Trigger.Count > text.MaxWords)
         {
-            return null;
+            throw new FieldProblemException(StatusCodes.Status400BadRequest, "trigger", $"{form.Trigger.Count} trigger words; at most {text.MaxWords} are accepted.");
         }
 
-        if (matching.Count > 1)
+        foreach (var word in form.Trigger)
         {
-            throw new FieldProblemException(StatusCodes.Status400BadRequest, field, "send one file.");
+            Limit("trigger", word, text.MaxWordChars);
         }
 
-        var file = matching[0];
-        if (file.Length > options.MaxImageBytes)
+        if (form.Overrides.Count > text.MaxOverrides)
         {
-            throw new FieldProblemException(StatusCodes.Status413PayloadTooLarge, field, $"the file has {file.Length} bytes; at most {options.MaxImageBytes} are accepted per image.");
+            throw new FieldProblemException(StatusCodes.Status400BadRequest, "overrides", $"{form.Overrides.Count} overrides; at most {text.MaxOverrides} are accepted.");
         }
 
-        var bytes = new byte[file.Length];
-        await using (var stream = file.OpenReadStream())
+        foreach (var line in form.Overrides)
         {
-            await stream.ReadExactlyAsync(bytes, cancellationToken);
+            Limit("overrides", line, text.MaxOverrideChars);
         }
 
-        return Check(field, new EncodedImage(bytes), file.FileName);
+        return form;
+
+        static void Limit(string field, string? value, int max, bool multiline = false)
+        {
+            if (value is not null && UserText.Problem(value, max, multiline) is { } problem)
+            {
+                throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"{problem}.");
+            }
+        }
     }
 
     private UploadedImage? Base64Image(JsonElement root, string field)
@@ -209,19 +345,14 @@ internal sealed class SubmissionReader(ServerOptions options)
             throw new FieldProblemException(StatusCodes.Status400BadRequest, field, "not a PNG, JPEG or WebP image.");
         }
 
-        int width, height;
         try
         {
-            (width, height) = image.ReadSize();
+            // Header only: format, truncation, sides and pixel count; the pixels are decoded later, within the decode budget.
+            image.Check(options.MaxImageSide);
         }
-        catch (Exception e) when (e is InvalidImageDataException or SixLabors.ImageSharp.ImageFormatException or SixLabors.ImageSharp.UnknownImageFormatException)
+        catch (InvalidImageDataException e)
         {
-            throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"the image cannot be read: {e.Message}");
-        }
-
-        if (width > options.MaxImageSide || height > options.MaxImageSide)
-        {
-            throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"the image is {width}×{height} pixels; at most {options.MaxImageSide} on each side are accepted.");
+            throw new FieldProblemException(StatusCodes.Status400BadRequest, field, e.Message);
         }
 
         return new UploadedImage(image, SafeName(fileName, field, image.FileExtension));
@@ -239,26 +370,33 @@ internal sealed class SubmissionReader(ServerOptions options)
         return name;
     }
 
-    private static string? Single(IFormCollection form, string field)
-    {
-        var values = form[field];
-        if (values.Count > 1)
-        {
-            throw new FieldProblemException(StatusCodes.Status400BadRequest, field, "give it once.");
-        }
-
-        return values.Count == 1 && !string.IsNullOrWhiteSpace(values[0]) ? values[0] : null;
-    }
-
     private static long? ParseLong(string? text, string field) =>
         text is null ? null
         : long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value
-        : throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"'{text}' is not an integer (-1: random).");
+        : throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"'{UserText.Quote(text)}' is not an integer (-1: random).");
 
     private static int? ParseInt(string? text, string field) =>
         text is null ? null
         : int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value
-        : throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"'{text}' is not an integer.");
+        : throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"'{UserText.Quote(text)}' is not an integer.");
+
+    /// <summary>A JSON number that is a whole number in range; a string, a fraction or anything else names the field.</summary>
+    private static long? JsonInteger(JsonElement root, string field, long min, long max, string expected)
+    {
+        if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number)
+        {
+            throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"must be {expected}, not a JSON {value.ValueKind.ToString().ToLowerInvariant()}.");
+        }
+
+        return value.TryGetInt64(out var number) && number >= min && number <= max
+            ? number
+            : throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"must be {expected}; {UserText.Quote(value.GetRawText())} is not one.");
+    }
 
     private static string? JsonString(JsonElement root, string field)
     {
@@ -292,6 +430,9 @@ internal sealed class SubmissionReader(ServerOptions options)
         throw new FieldProblemException(StatusCodes.Status400BadRequest, field, "expected a string or an array of strings.");
     }
 
+    /// <summary>The folder staging folders go in: the upload directory, else the system's temporary folder.</summary>
+    public static string StagingRoot(string? uploadDirectory) => Path.GetFullPath(uploadDirectory ?? Path.GetTempPath());
+
     /// <summary>Writes the images to a private temporary folder, builds the submission, and deletes the folder when disposed.</summary>
     public static StagedSubmission Stage(SubmissionForm form, string? uploadDirectory)
     {
@@ -310,38 +451,20 @@ internal sealed class SubmissionReader(ServerOptions options)
             throw new FieldProblemException(StatusCodes.Status400BadRequest, "recipe", "give a recipe name (recipe) or an inline recipe (recipe_yaml).");
         }
 
-        if (form.Identity is { Length: > MaxIdentityLength })
-        {
-            throw new FieldProblemException(StatusCodes.Status400BadRequest, "identity", $"at most {MaxIdentityLength} characters.");
-        }
-
-        string folder;
-        if (uploadDirectory is null)
-        {
-            folder = Directory.CreateTempSubdirectory("miaoya-upload-").FullName;
-        }
-        else
-        {
-            folder = Path.Combine(Path.GetFullPath(uploadDirectory), "miaoya-upload-" + Guid.NewGuid().ToString("N"));
-            if (OperatingSystem.IsWindows())
-            {
-                Directory.CreateDirectory(folder);
-            }
-            else
-            {
-                Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
-        }
+        // Private to this user (0700/0600), and named after this process so a sweep at the next start can tell it is
+        // nobody's once the process is gone (a crash or kill -9 mid-request).
+        var folder = Path.Combine(StagingRoot(uploadDirectory), $"{StagingPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
+        PrivateFiles.CreateDirectory(folder);
         try
         {
             var template = Path.Combine(folder, "t", form.Template.Name);
             var face = form.Face is null ? null : Path.Combine(folder, "f", form.Face.Name);
-            Directory.CreateDirectory(Path.GetDirectoryName(template)!);
-            File.WriteAllBytes(template, form.Template.Image.Bytes.Span);
+            PrivateFiles.CreateDirectory(Path.GetDirectoryName(template)!);
+            PrivateFiles.WriteAllBytes(template, form.Template.Image.Bytes.Span);
             if (face is not null)
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(face)!);
-                File.WriteAllBytes(face, form.Face!.Image.Bytes.Span);
+                PrivateFiles.CreateDirectory(Path.GetDirectoryName(face)!);
+                PrivateFiles.WriteAllBytes(face, form.Face!.Image.Bytes.Span);
             }
 
             var submission = new JobSubmission
@@ -363,6 +486,67 @@ internal sealed class SubmissionReader(ServerOptions options)
         {
             Directory.Delete(folder, recursive: true);
             throw;
+        }
+    }
+}
+
+/// <summary>Where uploads wait, and the sweep of what a dead process left there.</summary>
+internal static class UploadStaging
+{
+    /// <summary>
+    /// Deletes staging folders of this program whose process is gone (crashed or killed mid-request): personal data must
+    /// not outlive its request. A folder of a live process (another instance sharing the folder) is left alone. Returns
+    /// the folders removed.
+    /// </summary>
+    public static IReadOnlyList<string> Sweep(string? uploadDirectory)
+    {
+        var root = SubmissionReader.StagingRoot(uploadDirectory);
+        var removed = new List<string>();
+        if (!Directory.Exists(root))
+        {
+            return removed;
+        }
+
+        foreach (var folder in Directory.EnumerateDirectories(root, SubmissionReader.StagingPrefix + "*"))
+        {
+            // miaoya-upload-PID-GUID; folders of older releases (no process id) are always left over.
+            var rest = Path.GetFileName(folder)[SubmissionReader.StagingPrefix.Length..];
+            var dash = rest.IndexOf('-', StringComparison.Ordinal);
+            var live = dash > 0 && int.TryParse(rest[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                && (pid == Environment.ProcessId || IsRunning(pid));
+            if (live)
+            {
+                continue;
+            }
+
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+                removed.Add(folder);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Another user's folder, or one in use: not ours to force.
+            }
+        }
+
+        return removed;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 }

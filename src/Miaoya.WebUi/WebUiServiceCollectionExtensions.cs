@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Timeout;
@@ -39,8 +40,9 @@ public static class WebUiServiceCollectionExtensions
             .AddResilienceHandler("webui-control", (builder, context) =>
             {
                 var o = context.ServiceProvider.GetRequiredService<IOptionsMonitor<WebUiOptions>>().CurrentValue;
-                builder.AddRetry(Retry(o, IsTransient));
-                builder.AddCircuitBreaker(Breaker(o));
+                var log = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(ResilienceLogCategory);
+                builder.AddRetry(Retry(o, IsTransient, log));
+                builder.AddCircuitBreaker(Breaker(o, log));
                 builder.AddTimeout(o.ControlAttemptTimeout);
             })
             .SelectPipelineByAuthority();
@@ -49,9 +51,10 @@ public static class WebUiServiceCollectionExtensions
             .AddResilienceHandler("webui-generation", (builder, context) =>
             {
                 var o = context.ServiceProvider.GetRequiredService<IOptionsMonitor<WebUiOptions>>().CurrentValue;
+                var log = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(ResilienceLogCategory);
                 // Only when nothing reached the server; never after a timeout or a dropped connection.
-                builder.AddRetry(Retry(o, outcome => outcome.Exception is { } e && IsConnectionRefused(e)));
-                builder.AddCircuitBreaker(Breaker(o));
+                builder.AddRetry(Retry(o, outcome => outcome.Exception is { } e && IsConnectionRefused(e), log));
+                builder.AddCircuitBreaker(Breaker(o, log));
                 builder.AddTimeout(o.GenerationTimeout);
             })
             .SelectPipelineByAuthority();
@@ -65,16 +68,30 @@ public static class WebUiServiceCollectionExtensions
         return services;
     }
 
-    private static HttpRetryStrategyOptions Retry(WebUiOptions o, Func<Outcome<HttpResponseMessage>, bool> retryable) => new()
+    /// <summary>
+    /// Category of the client's own resilience log lines: one line per retry and per circuit opened, without a stack
+    /// trace (Polly's own events are filtered out by the CLI and the server: each carries the exception's whole trace).
+    /// </summary>
+    public const string ResilienceLogCategory = "Miaoya.WebUi.Resilience";
+
+    private static HttpRetryStrategyOptions Retry(WebUiOptions o, Func<Outcome<HttpResponseMessage>, bool> retryable, ILogger log) => new()
     {
         MaxRetryAttempts = Math.Max(o.ControlRetries, 1),
         Delay = o.ControlRetryDelay,
         BackoffType = DelayBackoffType.Exponential,
         UseJitter = true,
         ShouldHandle = args => ValueTask.FromResult(o.ControlRetries > 0 && retryable(args.Outcome)),
+        OnRetry = args =>
+        {
+            var request = args.Context.GetRequestMessage();
+            log.LogInformation(
+                "{Method} {Url} failed ({Reason}); retry {Attempt} of {Retries} in {Delay:0.0} s",
+                request?.Method, request?.RequestUri?.GetLeftPart(UriPartial.Path), Reason(args.Outcome), args.AttemptNumber + 1, o.ControlRetries, args.RetryDelay.TotalSeconds);
+            return default;
+        },
     };
 
-    private static HttpCircuitBreakerStrategyOptions Breaker(WebUiOptions o) => new()
+    private static HttpCircuitBreakerStrategyOptions Breaker(WebUiOptions o, ILogger log) => new()
     {
         FailureRatio = o.BreakerFailureRatio,
         MinimumThroughput = o.BreakerMinimumThroughput,
@@ -83,7 +100,31 @@ public static class WebUiServiceCollectionExtensions
         ShouldHandle = args => ValueTask.FromResult(
             args.Outcome.Exception is HttpRequestException or TimeoutRejectedException
             || (args.Outcome.Result is { } r && (int)r.StatusCode >= 500)),
+        OnOpened = args =>
+        {
+            var request = args.Context.GetRequestMessage();
+            log.LogWarning(
+                "{Box}: too many failed calls ({Reason}); calls to it are refused for {Seconds:0} s", request?.RequestUri?.Authority, Reason(args.Outcome), args.BreakDuration.TotalSeconds);
+            return default;
+        },
     };
+
+    /// <summary>What went wrong, in one line: the status code, or the innermost exception's message.</summary>
+    private static string Reason(Outcome<HttpResponseMessage> outcome)
+    {
+        if (outcome.Result is { } response)
+        {
+            return $"HTTP {(int)response.StatusCode}";
+        }
+
+        var e = outcome.Exception;
+        while (e?.InnerException is not null)
+        {
+            e = e.InnerException;
+        }
+
+        return e?.Message ?? "no answer";
+    }
 
     /// <summary>Worth another try for an idempotent control call: transport errors, timeouts, 408, 429, 502-504 (not 500: the WebUI's 500s are deterministic errors).</summary>
     private static bool IsTransient(Outcome<HttpResponseMessage> outcome) =>

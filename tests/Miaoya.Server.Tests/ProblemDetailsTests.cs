@@ -20,7 +20,7 @@ public sealed class ProblemDetailsTests
         await AssertProblemAsync(h, ServerHarness.Form(null, null, ("lora", "x")), HttpStatusCode.BadRequest, "template", "required");
         await AssertProblemAsync(h, ServerHarness.Form("v2", small, ("lora", "face:7")), HttpStatusCode.BadRequest, "lora", "0..2");
         await AssertProblemAsync(h, ServerHarness.Form("v2", small, ("seed", "twelve")), HttpStatusCode.BadRequest, "seed", "twelve");
-        await AssertProblemAsync(h, ServerHarness.Form("v2", small, ("overrides", "inpaint.nonsense=3")), HttpStatusCode.BadRequest, "recipe", "nonsense");
+        await AssertProblemAsync(h, ServerHarness.Form("v2", small, ("overrides", "inpaint.nonsense=3")), HttpStatusCode.BadRequest, "overrides", "inpaint.nonsense: no such field");
         await AssertProblemAsync(h, ServerHarness.Form(null, small, ("recipe_yaml", "pipeline: [unclosed")), HttpStatusCode.BadRequest, "recipe_yaml", null);
         await AssertProblemAsync(h, ServerHarness.Form("v3", small), HttpStatusCode.BadRequest, "face", "face");
         await AssertProblemAsync(h, ServerHarness.Form("v2", "not an image"u8.ToArray()), HttpStatusCode.BadRequest, "template", "PNG, JPEG or WebP");
