@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
 using System.Runtime.InteropServices;
 using Miaoya.Cli.Commands;
 
@@ -33,6 +34,8 @@ internal static class CliApp
     /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
+        // Memory used by a burst of large images goes back to the system after it (ImageSharp's retained pool is small).
+        Miaoya.Imaging.ImageMemory.UseBoundedPool();
         using var stop = new CancellationTokenSource();
         void Cancel(PosixSignalContext context)
         {
@@ -55,7 +58,44 @@ internal static class CliApp
             return 2;
         }
 
+        if (EnvironmentProblems() is { Count: > 0 } problems)
+        {
+            await Console.Error.WriteLineAsync($"error: the {WebUiSession.EnvironmentPrefix}* environment variables have problems:");
+            foreach (var problem in problems)
+            {
+                await Console.Error.WriteLineAsync("  " + problem);
+            }
+
+            return 2;
+        }
+
         return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token);
+    }
+
+    /// <summary>
+    /// Every problem of the settings every command reads from the environment, before any command runs: the box
+    /// credentials (<c>MIAOYA_WEBUI_AUTH</c>), the WebUI client (<c>MIAOYA_WebUi__*</c>) and the fleet
+    /// (<c>MIAOYA_Fleet__*</c>): unknown keys, values that are not of their type, values out of range.
+    /// </summary>
+    internal static IReadOnlyList<string> EnvironmentProblems()
+    {
+        var problems = new List<string>();
+        if (CliOptions.CheckAuthVariable() is { } auth)
+        {
+            problems.Add(auth);
+        }
+
+        var environment = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddEnvironmentVariables(WebUiSession.EnvironmentPrefix).Build();
+        problems.AddRange(Miaoya.WebUi.ConfigurationCheck.WebUiProblems(environment).Select(AsVariable));
+        problems.AddRange(Miaoya.WebUi.ConfigurationCheck.Problems(environment.GetSection(Miaoya.Fleet.FleetOptions.SectionName), typeof(Miaoya.Fleet.FleetOptions)).Select(AsVariable));
+        return problems;
+
+        // "WebUi:ControlRetries: message" as the variable the user set: "MIAOYA_WebUi__ControlRetries: message".
+        static string AsVariable(string problem)
+        {
+            var end = problem.IndexOf(": ", StringComparison.Ordinal);
+            return end < 0 ? problem : WebUiSession.EnvironmentPrefix + problem[..end].Replace(":", "__", StringComparison.Ordinal) + problem[end..];
+        }
     }
 
     private static Stack<string> CommandPath(System.CommandLine.Parsing.CommandResult? result)

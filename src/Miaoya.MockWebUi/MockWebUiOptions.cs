@@ -31,8 +31,17 @@ public sealed class MockWebUiOptions
     /// <summary>Fraction (0..1) of generation-type calls answered with HTTP 500 OutOfMemoryError.</summary>
     public double FailRate { get; set; }
 
-    /// <summary>"user:pass" (comma-separated list allowed) like --api-auth; null disables auth.</summary>
+    /// <summary>
+    /// "user:pass" (comma-separated list allowed) like --api-auth; null disables auth. WireMock's admin API
+    /// (<c>/__admin/requests</c>, which shows every request with its Authorization header) then needs the first pair too.
+    /// </summary>
     public string? Auth { get; set; }
+
+    /// <summary>
+    /// The most request-body text WireMock's request log keeps (UTF-16 bytes); older entries are dropped first. Requests
+    /// carry base64 images, so a count limit alone let a long session grow by gigabytes.
+    /// </summary>
+    public long MaxRequestLogBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>Seed of the RNG used for fail-rate and fault decisions.</summary>
     public int? Seed { get; set; }

@@ -28,6 +28,7 @@ public sealed partial class MockWebUiServer : IDisposable
     private readonly SemaphoreSlim _queueLock = new(1, 1); // generation calls are serialized (A1111 api.py:467,537 queue_lock)
     private readonly (string User, string Password)[] _credentials;
     private int _interruptCount;
+    private long _requestCount;
     private bool _disposed;
 
     private MockWebUiServer(MockWebUiOptions options)
@@ -44,6 +45,9 @@ public sealed partial class MockWebUiServer : IDisposable
         {
             Urls = [string.Create(CultureInfo.InvariantCulture, $"http://{host}:{options.Port}")],
             StartAdminInterface = true,
+            // The admin API lists every request with its Authorization header: behind the same credentials as the API.
+            AdminUsername = _credentials.Length == 0 ? null : _credentials[0].User,
+            AdminPassword = _credentials.Length == 0 ? null : _credentials[0].Password,
             DisableJsonBodyParsing = true, // bodies stay strings; parsed once with System.Text.Json
             DoNotSaveDynamicResponseInLogEntry = true,
             MaxRequestLogCount = 200,
@@ -69,6 +73,9 @@ public sealed partial class MockWebUiServer : IDisposable
 
     /// <summary>The imitated server generation.</summary>
     public MockWebUiProfile Profile { get; }
+
+    /// <summary>Requests answered so far (any route but WireMock's admin API).</summary>
+    public long RequestCount => Interlocked.Read(ref _requestCount);
 
     /// <summary>Number of POST /sdapi/v1/interrupt calls received.</summary>
     public int InterruptCount => Volatile.Read(ref _interruptCount);
@@ -110,6 +117,23 @@ public sealed partial class MockWebUiServer : IDisposable
         _interruptSource?.Dispose();
     }
 
+    /// <summary>Drops the oldest request-log entries while their bodies hold more than <see cref="MockWebUiOptions.MaxRequestLogBytes"/>.</summary>
+    private void PruneRequestLog()
+    {
+        var entries = WireMock.LogEntries.ToArray();
+        var total = entries.Sum(e => (long)(e.RequestMessage?.Body?.Length ?? 0) * 2);
+        foreach (var entry in entries)
+        {
+            if (total <= _options.MaxRequestLogBytes)
+            {
+                break;
+            }
+
+            total -= (long)(entry.RequestMessage?.Body?.Length ?? 0) * 2;
+            WireMock.DeleteLogEntry(entry.Guid);
+        }
+    }
+
     private double NextRandom()
     {
         lock (_gate)
@@ -120,6 +144,8 @@ public sealed partial class MockWebUiServer : IDisposable
 
     private async Task<IResponseMessage> HandleAsync(IRequestMessage request)
     {
+        Interlocked.Increment(ref _requestCount);
+        PruneRequestLog();
         var path = request.AbsolutePath.Length > 1 ? request.AbsolutePath.TrimEnd('/') : request.AbsolutePath;
         var epoch = DownEpoch();
         if (_down)

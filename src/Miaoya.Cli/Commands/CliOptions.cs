@@ -47,11 +47,84 @@ internal static class CliOptions
         },
     };
 
+    /// <summary>The environment variable holding a box's credentials, <c>user:password</c> (instead of <c>--auth</c>, which every local user sees in <c>ps</c>).</summary>
+    public const string AuthVariable = "MIAOYA_WEBUI_AUTH";
+
     public static Option<string?> Auth() => new("--auth")
     {
-        Description = "Credentials as user:password (the WebUI's --api-auth)",
+        Description = $"Credentials as user:password (the WebUI's --api-auth); visible to other users in ps: prefer --auth-file or {AuthVariable}",
         Validators = { ValidateAuth },
     };
+
+    /// <summary><c>--auth-file FILE</c>: the credentials as one line <c>user:password</c> in a file (e.g. mode 0600).</summary>
+    public static Option<FileInfo?> AuthFile() => new("--auth-file")
+    {
+        Description = $"File holding the credentials as user:password (instead of --auth; {AuthVariable} works too)",
+        Validators =
+        {
+            result =>
+            {
+                if (result.GetValueOrDefault<FileInfo?>() is { } file && ReadAuthFile(file, out var error) is null)
+                {
+                    result.AddError(error!);
+                }
+            },
+        },
+    };
+
+    /// <summary>
+    /// The credentials for the boxes (for the mock: the ones it requires): <c>--auth</c>, else the <c>--auth-file</c>'s line, else <see cref="AuthVariable"/>,
+    /// else none. The values were checked at parse time (and the variable at start, <see cref="CheckAuthVariable"/>).
+    /// </summary>
+    public static string? Credentials(ParseResult result, bool useVariable = true)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (result.GetValue<string?>("--auth") is { } given)
+        {
+            return given;
+        }
+
+        if (result.GetValue<FileInfo?>("--auth-file") is { } file)
+        {
+            return ReadAuthFile(file, out _);
+        }
+
+        return useVariable && Environment.GetEnvironmentVariable(AuthVariable) is { Length: > 0 } variable ? variable.Trim() : null;
+    }
+
+    /// <summary>What is wrong with <see cref="AuthVariable"/>, or null (unset is fine).</summary>
+    public static string? CheckAuthVariable() =>
+        Environment.GetEnvironmentVariable(AuthVariable) is { Length: > 0 } value && AuthProblem(value.Trim()) is { } problem
+            ? $"{AuthVariable}: {problem}"
+            : null;
+
+    private static string? ReadAuthFile(FileInfo file, out string? error)
+    {
+        error = null;
+        string text;
+        try
+        {
+            text = Limits.BoundedFile.ReadAllText(file.FullName, 4096, "credentials file").Trim();
+        }
+        catch (IOException e)
+        {
+            error = $"--auth-file: {e.Message}";
+            return null;
+        }
+
+        if (AuthProblem(text) is { } problem)
+        {
+            error = $"--auth-file {file.FullName}: {problem}";
+            return null;
+        }
+
+        return text;
+    }
+
+    private static string? AuthProblem(string text) =>
+        text.IndexOf(':', StringComparison.Ordinal) <= 0 || text.EndsWith(':') || text.Contains('\n', StringComparison.Ordinal)
+            ? "expected user:password."
+            : null;
 
     public static Option<MockWebUiProfile> Profile() => new("--profile")
     {
@@ -93,9 +166,9 @@ internal static class CliOptions
     private static void ValidateAuth(OptionResult result)
     {
         var text = result.Tokens.SingleOrDefault()?.Value;
-        if (text is not null && (text.IndexOf(':', StringComparison.Ordinal) is <= 0 || text.EndsWith(':')))
+        if (text is not null && AuthProblem(text) is { } problem)
         {
-            result.AddError("--auth: expected user:password.");
+            result.AddError($"--auth: {problem}");
         }
     }
 

@@ -38,6 +38,7 @@ internal static class DatasetCommand
         {
             photos, name, output, webui, auth, noTagger, resolution, trigger, repeats, models, taggerModel, threshold, dropTags, identity, keepOutliers, minFace, minSharpness, holdOut,
         };
+        prepare.Options.Add(CliOptions.AuthFile());
         prepare.SetAction((result, cancellationToken) => TrainingCli.RunAsync(async () =>
         {
             var resolutions = new List<TrainingResolution>();
@@ -58,7 +59,7 @@ internal static class DatasetCommand
                 Console.WriteLine($"note: identity check skipped ({why}).");
             }
 
-            using var session = result.GetValue(noTagger) ? null : new WebUiSession(TrainingCli.Endpoint(result.GetValue(webui), result.GetValue(auth)), verbose: false);
+            using var session = result.GetValue(noTagger) ? null : new WebUiSession(TrainingCli.Endpoint(result.GetValue(webui), CliOptions.Credentials(result)), verbose: false);
             using var detector = BlazeFaceDetector.CreateDefault();
             var drop = result.GetValue(dropTags);
             var options = new DatasetOptions

@@ -33,6 +33,7 @@ internal static class DemoCommand
         {
             output, template, webui, auth, profile, lora, seed, verbose,
         };
+        command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
         {
             var stamp = TimeProvider.System.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
@@ -44,7 +45,7 @@ internal static class DemoCommand
             var facePath = Path.Combine(folder, "face-photo.png");
             try
             {
-                using var mirrored = FaceImages.Load(await EncodedImage.ReadFileAsync(templatePath, cancellationToken));
+                using var mirrored = await FaceImages.LoadAsync(await EncodedImage.ReadFileAsync(templatePath, cancellationToken), cancellationToken);
                 mirrored.Mutate(c => c.Flip(FlipMode.Horizontal));
                 await EncodedImage.FromPng(mirrored).WriteFileAtomicallyAsync(facePath, cancellationToken);
             }
@@ -56,7 +57,7 @@ internal static class DemoCommand
 
             var profileValue = result.GetValue(profile);
             using var mock = result.GetValue(webui) is null ? MockWebUiServer.Start(new MockWebUiOptions { Port = 0, Profile = profileValue }) : null;
-            var endpoint = WebUiEndpoint.WithAuth(result.GetValue(webui) ?? mock!.Url, result.GetValue(auth));
+            var endpoint = WebUiEndpoint.WithAuth(result.GetValue(webui) ?? mock!.Url, CliOptions.Credentials(result));
             if (mock is not null)
             {
                 Console.WriteLine($"Started a mock WebUI ({MockWebUiCommand.ProfileName(profileValue)}) at {mock.Url}");

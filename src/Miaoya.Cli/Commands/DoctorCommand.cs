@@ -26,6 +26,7 @@ internal static class DoctorCommand
         {
             recipes, webui, auth, lora, json, verbose,
         };
+        command.Options.Add(CliOptions.AuthFile());
         command.SetAction(async (result, cancellationToken) =>
         {
             var urls = new List<Uri>();
@@ -79,7 +80,7 @@ internal static class DoctorCommand
 
             using var provider = Services(result.GetValue(verbose));
             var factory = provider.GetRequiredService<WebUiClientFactory>();
-            var clients = urls.Select(u => factory.Create(WebUiEndpoint.WithAuth(u, result.GetValue(auth)))).ToArray();
+            var clients = urls.Select(u => factory.Create(WebUiEndpoint.WithAuth(u, CliOptions.Credentials(result)))).ToArray();
             try
             {
                 var report = await WebUiDoctor.CheckAsync(clients, loaded, loraName, WebUiManifest.BuiltIn, cancellationToken);
@@ -106,9 +107,7 @@ internal static class DoctorCommand
     private static ServiceProvider Services(bool verbose)
     {
         var services = new ServiceCollection();
-        services.AddLogging(b => b
-            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
-            .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.None));
+        services.AddLogging(b => b.AddMiaoyaConsole(verbose, verbose ? LogLevel.Debug : LogLevel.None));
         // A box that does not answer is a finding, not something to wait for: one retry, short attempts.
         services.AddWebUiClient(o =>
         {

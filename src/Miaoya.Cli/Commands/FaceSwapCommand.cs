@@ -141,7 +141,7 @@ internal static class FaceSwapCommand
     {
         try
         {
-            return FaceImages.Load(await EncodedImage.ReadFileAsync(file.FullName, cancellationToken));
+            return await FaceImages.LoadAsync(await EncodedImage.ReadFileAsync(file.FullName, cancellationToken), cancellationToken);
         }
         catch (Exception e) when (e is IOException or InvalidImageDataException or UnauthorizedAccessException)
         {

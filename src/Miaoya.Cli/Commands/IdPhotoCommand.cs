@@ -43,6 +43,7 @@ internal static class IdPhotoCommand
             CheckCommand(),
             SpecsCommand(),
         };
+        command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
         {
             var idSpec = await FindSpecAsync(result.GetValue(spec)!);
@@ -84,7 +85,7 @@ internal static class IdPhotoCommand
                 MaxKb = result.GetValue(kb),
                 Sheet = result.GetValue(sheet) is { } s ? SheetSize.Parse(s) : null,
             };
-            using var session = webuiUrl is null ? null : new WebUiSession(WebUiEndpoint.WithAuth(webuiUrl, result.GetValue(auth)), result.GetValue(verbose));
+            using var session = webuiUrl is null ? null : new WebUiSession(WebUiEndpoint.WithAuth(webuiUrl, CliOptions.Credentials(result)), result.GetValue(verbose));
             using var detector = BlazeFaceDetector.CreateDefault();
             FinishResult finished;
             try
@@ -144,12 +145,12 @@ internal static class IdPhotoCommand
             byte[] bytes;
             try
             {
-                bytes = await File.ReadAllBytesAsync(file.FullName, cancellationToken);
-                _ = new EncodedImage(bytes); // recognises PNG, JPEG, WebP by content
+                // Bounded, PNG/JPEG/WebP by content only (a GIF, BMP or TIFF is refused here, before any decoder sees it).
+                bytes = (await EncodedImage.ReadFileAsync(file.FullName, cancellationToken)).Bytes.ToArray();
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidImageDataException)
             {
-                await Console.Error.WriteLineAsync($"error: {file.FullName}: {e.Message}");
+                await Console.Error.WriteLineAsync(e.Message.StartsWith(file.FullName, StringComparison.Ordinal) ? $"error: {e.Message}" : $"error: {file.FullName}: {e.Message}");
                 return 2;
             }
 
@@ -159,9 +160,9 @@ internal static class IdPhotoCommand
             {
                 report = ComplianceChecker.Check(bytes, file.Name, idSpec, detector, result.GetValue(dpi), maxKb: result.GetValue(kb), cancellationToken: cancellationToken);
             }
-            catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException)
+            catch (InvalidImageDataException e)
             {
-                await Console.Error.WriteLineAsync($"error: {file.FullName}: does not decode: {e.Message}");
+                await Console.Error.WriteLineAsync($"error: {file.FullName}: {e.Message}");
                 return 2;
             }
 
@@ -237,11 +238,11 @@ internal static class IdPhotoCommand
     {
         try
         {
-            return FaceImages.Load(await EncodedImage.ReadFileAsync(file.FullName, cancellationToken));
+            return await FaceImages.LoadAsync(await EncodedImage.ReadFileAsync(file.FullName, cancellationToken), cancellationToken);
         }
         catch (Exception e) when (e is IOException or InvalidImageDataException or UnauthorizedAccessException)
         {
-            await Console.Error.WriteLineAsync($"error: {file.FullName}: {e.Message}");
+            await Console.Error.WriteLineAsync(e.Message.StartsWith(file.FullName, StringComparison.Ordinal) ? $"error: {e.Message}" : $"error: {file.FullName}: {e.Message}");
             return null;
         }
     }

@@ -113,9 +113,10 @@ internal static class LoraCommand
         var loraDir = new Option<DirectoryInfo?>("--lora-dir") { Description = "The box's LoRA folder (models/Lora) as a path on this machine" };
         var copyCommand = new Option<string?>("--copy-command") { Description = "Shell command per file instead, with {file} and {name}, e.g. \"scp {file} gpu-box:/srv/webui/models/Lora/{name}\"" };
         var command = new Command("install", "Copy the trained LoRAs to the WebUI box, refresh its LoRA list and check that it lists them.") { run, webui, auth, loraDir, copyCommand };
+        command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => TrainingCli.RunAsync(async () =>
         {
-            using var session = new WebUiSession(TrainingCli.Endpoint(result.GetValue(webui), result.GetValue(auth)), verbose: false);
+            using var session = new WebUiSession(TrainingCli.Endpoint(result.GetValue(webui), CliOptions.Credentials(result)), verbose: false);
             var installed = await LoraInstaller.InstallAsync(new InstallOptions
             {
                 RunDir = result.GetValue(run)!.FullName,
@@ -141,6 +142,7 @@ internal static class LoraCommand
         {
             run, webui, auth, models, pick,
         };
+        command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => TrainingCli.RunAsync(async () =>
         {
             var (arcFace, why) = TrainingCli.ArcFace(result.GetValue(models));
@@ -150,7 +152,7 @@ internal static class LoraCommand
                 return 2;
             }
 
-            using var session = new WebUiSession(TrainingCli.Endpoint(result.GetValue(webui), result.GetValue(auth)), verbose: false);
+            using var session = new WebUiSession(TrainingCli.Endpoint(result.GetValue(webui), CliOptions.Credentials(result)), verbose: false);
             using var detector = BlazeFaceDetector.CreateDefault();
             var runDir = result.GetValue(run)!.FullName;
             var choice = await LoraPicker.PickAsync(new PickOptions

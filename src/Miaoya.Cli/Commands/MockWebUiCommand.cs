@@ -36,6 +36,7 @@ internal static class MockWebUiCommand
         {
             port, profile, latency, failRate, auth, listen, seed, without, loraDir,
         };
+        command.Options.Add(CliOptions.AuthFile());
         command.SetAction(async (result, cancellationToken) =>
         {
             var options = new MockWebUiOptions
@@ -44,7 +45,7 @@ internal static class MockWebUiCommand
                 Profile = result.GetValue(profile),
                 Latency = result.GetValue(latency),
                 FailRate = result.GetValue(failRate),
-                Auth = result.GetValue(auth),
+                Auth = CliOptions.Credentials(result, useVariable: false),
                 ListenOnAllInterfaces = result.GetValue(listen),
                 Seed = result.GetValue(seed),
                 LoraDirectory = result.GetValue(loraDir)?.FullName,
@@ -54,19 +55,29 @@ internal static class MockWebUiCommand
                 options.Without.Add(name);
             }
 
-            using var server = MockWebUiServer.Start(options);
+            MockWebUiServer server;
+            try
+            {
+                server = MockWebUiServer.Start(options);
+            }
+            catch (WireMock.Exceptions.WireMockException e)
+            {
+                var inUse = e.GetBaseException() is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }
+                    || e.ToString().Contains("address already in use", StringComparison.OrdinalIgnoreCase);
+                await Console.Error.WriteLineAsync(inUse
+                    ? $"mock-webui: --port {options.Port}: the address is already in use; stop what listens there or choose another port (0 = any free port)."
+                    : $"mock-webui: cannot start: {e.GetBaseException().Message}");
+                return 2;
+            }
+
+            using var owned = server;
             Console.WriteLine($"Mock WebUI ({ProfileName(server.Profile)}) listening on {server.Url}");
             Console.WriteLine($"  try: curl {server.Url}sdapi/v1/sd-models");
             Console.WriteLine($"  requests received: {server.Url}__admin/requests");
             Console.WriteLine("Press Ctrl+C to stop.");
-            try
-            {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                Console.WriteLine("Stopped.");
-            }
+            // Until Ctrl+C; after a burst of requests (base64 images in and out) memory goes back once it is quiet for 10 s.
+            await Miaoya.Imaging.ImageMemory.GiveBackWhenIdleAsync(() => (server.RequestCount, false), TimeSpan.FromSeconds(10), cancellationToken);
+            Console.WriteLine("Stopped.");
 
             return 0;
         });

@@ -13,9 +13,10 @@ internal static class ProbeCommand
         var auth = CliOptions.Auth();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
         var command = new Command("probe", "Probe a WebUI box: version dialect, samplers, checkpoints, LoRAs, ControlNet, tagger.") { webui, auth, verbose };
+        command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
         {
-            using var session = new WebUiSession(WebUiEndpoint.WithAuth(result.GetValue(webui)!, result.GetValue(auth)), result.GetValue(verbose));
+            using var session = new WebUiSession(WebUiEndpoint.WithAuth(result.GetValue(webui)!, CliOptions.Credentials(result)), result.GetValue(verbose));
             var capabilities = await session.Client.ProbeAsync(cancellationToken);
             Print(capabilities);
             return 0;

@@ -15,6 +15,7 @@ internal static class ReplayCommand
         var auth = CliOptions.Auth();
         var output = new Option<DirectoryInfo?>("--out") { Description = "Folder for the replayed images (default: RUN/replay)" };
         var command = new Command("replay", "Send a run's recorded generation requests again (same payloads, same seeds).") { manifest, webui, auth, output };
+        command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
         {
             var path = result.GetValue(manifest)!;
@@ -24,7 +25,7 @@ internal static class ReplayCommand
                 return 2;
             }
 
-            using var session = new WebUiSession(WebUiEndpoint.WithAuth(result.GetValue(webui)!, result.GetValue(auth)), verbose: false);
+            using var session = new WebUiSession(WebUiEndpoint.WithAuth(result.GetValue(webui)!, CliOptions.Credentials(result)), verbose: false);
             var target = result.GetValue(output)?.FullName ?? Path.Combine(path.DirectoryName!, "replay");
             var steps = await Replay.RunAsync(session.Client, path.FullName, target, cancellationToken);
             foreach (var step in steps)

@@ -54,9 +54,10 @@ internal static class RunCommand
                 result.AddError("--lora: required (the person's face LoRA as NAME or NAME:WEIGHT).");
             }
         });
+        command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
         {
-            using var session = new WebUiSession(WebUiEndpoint.WithAuth(result.GetValue(webui)!, result.GetValue(auth)), result.GetValue(verbose));
+            using var session = new WebUiSession(WebUiEndpoint.WithAuth(result.GetValue(webui)!, CliOptions.Credentials(result)), result.GetValue(verbose));
             RunResult run;
             if (result.GetValue(resume) is { } folder)
             {

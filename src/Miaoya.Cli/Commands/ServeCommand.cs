@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Logging;
 using Miaoya.Fleet;
 using Miaoya.Server;
 
@@ -37,11 +38,13 @@ internal static class ServeCommand
             }
         });
         var noWorker = new Option<bool>("--no-worker") { Description = "Only the API: run no jobs in this process (another instance on the same PostgreSQL store runs them)" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log debug lines and the stack traces of failures" };
 
         var command = new Command("serve", "Run the HTTP job API (POST /v1/jobs, events, outputs, /v1/backends) and a worker on the WebUI boxes until Ctrl+C or SIGTERM.")
         {
-            urls, store, jobsDir, webuis, auth, recipes, apiKeyFile, noAuth, models, device, slots, noWorker,
+            urls, store, jobsDir, webuis, auth, recipes, apiKeyFile, noAuth, models, device, slots, noWorker, verbose,
         };
+        command.Options.Add(CliOptions.AuthFile());
         command.SetAction(async (result, cancellationToken) =>
         {
             ServerOptions options;
@@ -105,7 +108,7 @@ internal static class ServeCommand
     internal static ServerOptions BuildOptions(ParseResult result)
     {
         var key = ReadKey(result.GetValue<FileInfo?>("--api-key-file"));
-        var (user, password) = result.GetValue<string?>("--auth")?.Split(':', 2) is [var u, var p] ? (u, p) : ((string?)null, (string?)null);
+        var (user, password) = CliOptions.Credentials(result)?.Split(':', 2) is [var u, var p] ? (u, p) : ((string?)null, (string?)null);
         return new ServerOptions
         {
             Urls = (result.GetValue<string[]>("--urls") ?? []).SelectMany(u => u.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
@@ -119,6 +122,7 @@ internal static class ServeCommand
             Slots = result.GetValue<int>("--slots"),
             NoWorker = result.GetValue<bool>("--no-worker"),
             Boxes = (result.GetValue<Uri[]>("--webui") ?? []).Select(u => new BoxOptions { Url = u, Username = user, Password = password }).ToArray(),
+            ConfigureLogging = logging => logging.AddMiaoyaConsole(result.GetValue<bool>("--verbose"), result.GetValue<bool>("--verbose") ? LogLevel.Debug : LogLevel.Information),
         };
     }
 
@@ -131,7 +135,16 @@ internal static class ServeCommand
                 throw new ArgumentException($"--api-key-file {file.FullName}: no such file.");
             }
 
-            var text = File.ReadAllText(file.FullName).Trim();
+            string text;
+            try
+            {
+                text = Limits.BoundedFile.ReadAllText(file.FullName, 4096, "API key file").Trim();
+            }
+            catch (IOException e)
+            {
+                throw new ArgumentException($"--api-key-file: {e.Message}", e);
+            }
+
             return text.Length > 0 ? text : throw new ArgumentException($"--api-key-file {file.FullName}: the file is empty.");
         }
 

@@ -63,6 +63,7 @@ internal static class SweepCommand
                 result.AddError("--vary: required, e.g. --vary inpaint.denoising_strength=0.4,0.6.");
             }
         });
+        command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
         {
             string folder;
@@ -95,7 +96,7 @@ internal static class SweepCommand
             var axes = manifest.Definition.Axes;
             Console.WriteLine($"Sweep of {Path.GetFileNameWithoutExtension(manifest.Definition.Recipe)}: {manifest.Cells.Count} cells ({string.Join(" × ", axes.Select(a => $"{a.Values.Count} {a.Path}"))}), seed {manifest.Definition.Seed}, on {boxes.Length} box{(boxes.Length == 1 ? "" : "es")}");
             Console.WriteLine($"Folder: {folder}");
-            var sessions = boxes.Select(b => new WebUiSession(WebUiEndpoint.WithAuth(b, result.GetValue(auth)), result.GetValue(verbose))).ToArray();
+            var sessions = boxes.Select(b => new WebUiSession(WebUiEndpoint.WithAuth(b, CliOptions.Credentials(result)), result.GetValue(verbose))).ToArray();
             var exit = 0;
             try
             {

@@ -16,11 +16,7 @@ internal sealed class WebUiSession : IDisposable
     public WebUiSession(WebUiEndpoint endpoint, bool verbose)
     {
         var services = new ServiceCollection();
-        services.AddLogging(b => b
-            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
-            .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning)
-            .AddFilter("System.Net.Http", LogLevel.Warning)
-            .AddFilter("Polly", verbose ? LogLevel.Information : LogLevel.None));
+        services.AddLogging(b => b.AddMiaoyaConsole(verbose, verbose ? LogLevel.Debug : LogLevel.Warning));
         // Timeouts, retries and breaker settings come from MIAOYA_WebUi__<Key> environment variables (README, Configuration);
         // the box and its credentials always come from the command line.
         var settings = new ConfigurationBuilder().AddEnvironmentVariables(EnvironmentPrefix).Build().GetSection("WebUi");
@@ -79,13 +75,16 @@ internal sealed class WebUiSession : IDisposable
         }
         catch (PipelineException e)
         {
-            await Console.Error.WriteLineAsync($"error: {e.Message}");
-            if (e.RunFolder is not null && e.Step is not ("template" or "preflight"))
+            await Console.Error.WriteLineAsync($"error: {Limits.UserText.EscapeControl(e.Message)}");
+            // Bad input (a photo without the face, a bad --face-index, a LoRA no box has): exit 2, and no resume hint,
+            // since resuming the same inputs cannot help.
+            var badInput = e.InputField is not null || e.Step == "template";
+            if (!badInput && e.RunFolder is not null && e.Step is not "preflight")
             {
                 await Console.Error.WriteLineAsync($"Finished steps are kept; after fixing the cause: miaoya run --resume {e.RunFolder}");
             }
 
-            return e.Step == "template" ? 2 : 1;
+            return badInput ? 2 : 1;
         }
         catch (OperationCanceledException)
         {
