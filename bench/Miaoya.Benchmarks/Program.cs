@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- faceswap [RUNS]      V3 face swap pre/post-processing per stage
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both]    V2 jobs through store, worker, pipeline and fleet: makespan vs ideal, model switches
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- fleet [JOBS] [MS] [SWITCH_MS]  fleet dispatch: makespan efficiency, model switches, affinity on/off
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- hostile [N] [bomb|large|both] [worker]  miaoya serve's memory under N concurrent worst-case uploads
 switch (args.FirstOrDefault())
 {
     case "client":
@@ -21,10 +22,13 @@ switch (args.FirstOrDefault())
     case "jobs":
         await Miaoya.Benchmarks.JobsBenchmark.RunAsync(args[1..]);
         return 0;
+    case "hostile":
+        await Miaoya.Benchmarks.HostileUploadBenchmark.RunAsync(args[1..]);
+        return 0;
     case "jobs-box":
         await Miaoya.Benchmarks.JobsBenchmark.ServeBoxAsync(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap|fleet|jobs [ARGS]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap|fleet|jobs|hostile [ARGS]");
         return 2;
 }
