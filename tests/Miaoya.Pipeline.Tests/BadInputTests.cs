@@ -126,6 +126,43 @@ public sealed class BadInputTests
         Assert.DoesNotContain(h.Server.WireMock.LogEntries, e => e.RequestMessage?.Path is "/tagger/v1/interrogate" or "/sdapi/v1/img2img");
     }
 
+    [Theory]
+    [InlineData("tpu", "device", "--device 'tpu': expected cpu, cuda or cuda:N.")]
+    [InlineData(null, "mask", "mask file")]
+    public async Task BadDeviceOrMaskFile_IsRefusedBeforeAnyBoxCall(string? device, string field, string expected)
+    {
+        // --device tpu used to be a stack trace after the box had been called; a mask of the wrong size failed in the
+        // mask step, after the tagger.
+        using var h = new PipelineHarness();
+        var mask = h.Write("mask.png", s =>
+        {
+            using var image = new Image<L8>(100, 100);
+            image.SaveAsPng(s);
+        });
+        var request = device is null ? h.Request("v1-face") with { MaskFile = mask } : h.Request("v1-face") with { Device = device };
+
+        var error = await Assert.ThrowsAsync<PipelineException>(() => h.Pipeline.RunAsync(request));
+
+        Assert.Equal(field, error.InputField);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(h.Server.WireMock.LogEntries, e => e.RequestMessage?.Path is "/sdapi/v1/img2img" or "/tagger/v1/interrogate");
+    }
+
+    [Theory]
+    [InlineData("cut")]
+    [InlineData("zero")]
+    public async Task CutOrDeviceTemplate_IsBadInput_NamingTheFile(string kind)
+    {
+        using var h = new PipelineHarness();
+        var path = kind == "zero" ? "/dev/zero" : h.Write("cut.png", s => s.Write(File.ReadAllBytes(PipelineHarness.Astronaut).AsSpan(0, 5000)));
+
+        var error = await Assert.ThrowsAsync<PipelineException>(() => h.Pipeline.RunAsync(h.Request("v1-face", template: path)));
+
+        Assert.Equal("template", error.InputField);
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.Contains(kind == "zero" ? "not a PNG, JPEG or WebP" : "cut short", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task FaceIndexPastTheFaces_IsRefusedBeforeAnyBoxCall()
     {

@@ -44,6 +44,25 @@ public sealed class ResilienceTests : IDisposable
     }
 
     [Fact]
+    public async Task ControlCall_Retries_AreOneLogLineEach_WithoutStackTraces()
+    {
+        // A box outage used to log Polly's events, each with the exception's whole stack trace (4,260 frame lines against
+        // 320 job-step lines in one outage); the client now logs one line per retry itself.
+        _server.Given(Request.Create().WithPath("/sdapi/v1/options").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(503).WithBody("""{"detail":"busy"}"""));
+        var logs = new CollectingLoggerProvider();
+        using var test = new TestClient(Url, o => o.ControlRetries = 2, logs: logs);
+
+        await Assert.ThrowsAsync<WebUiApiException>(() => test.Client.GetOptionsAsync());
+
+        var retries = logs.Lines.Where(l => l.Contains(WebUiServiceCollectionExtensions.ResilienceLogCategory, StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, retries.Length);
+        Assert.All(retries, l => Assert.Contains("/sdapi/v1/options failed (HTTP 503); retry", l, StringComparison.Ordinal));
+        Assert.Contains("retry 1 of 2", retries[0], StringComparison.Ordinal);
+        Assert.DoesNotContain(logs.Lines, l => l.Contains("   at ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ControlCall_500_IsNotRetriedAndNamesTheEndpoint()
     {
         _server.Given(Request.Create().WithPath("/sdapi/v1/options").UsingPost())
