@@ -61,8 +61,8 @@ public sealed record TextLimits
     /// <summary>Most recipe overrides (<c>--set</c>, <c>overrides</c>) at once.</summary>
     public int MaxOverrides { get; init; } = 64;
 
-    /// <summary>Longest single override, <c>key=value</c>.</summary>
-    public int MaxOverrideChars { get; init; } = 1000;
+    /// <summary>Longest single override, <c>key=value</c> (a prompt's worth of text and its key).</summary>
+    public int MaxOverrideChars { get; init; } = 4200;
 }
 
 /// <summary>Limits on images from users, files and WebUI boxes.</summary>

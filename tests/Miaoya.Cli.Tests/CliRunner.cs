@@ -22,4 +22,44 @@ internal static class CliRunner
         }
     }
 
+    /// <summary>
+    /// The built CLI (<c>miaoya.dll</c> next to this test assembly) as its own process, for what only a process shows: a
+    /// crash (a stack overflow aborts it with 134), what the host prints before our own message, environment variables.
+    /// </summary>
+    public static async Task<(int Code, string Out, string Error)> RunProcessAsync(string[] args, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    {
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var start = new System.Diagnostics.ProcessStartInfo(dotnet)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (var arg in new[] { "exec", Path.Combine(AppContext.BaseDirectory, "miaoya.dll") }.Concat(args))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"miaoya {string.Join(' ', args)} did not finish in time");
+        }
+
+        return (process.ExitCode, await output, await error);
+    }
 }
