@@ -157,54 +157,83 @@ public sealed class PortraitPipeline
     private static bool IsStepFailure(Exception e) => e is PipelineException or WebUiException or FaceSelectionException or InvalidImageDataException or RecipeException or IOException
         or InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
 
-    private static async Task<(RunFolder Folder, RunManifest Manifest, EncodedImage Template, Image<Rgb24> Pixels)> PrepareCoreAsync(
+    /// <summary>
+    /// Checks a run's inputs as <see cref="PrepareAsync(RunRequest, IFaceDetector?, CancellationToken)"/> would — options,
+    /// template, the face the recipe's mask needs, mask file, V3's face photo and models — without writing anything
+    /// (a batch checks every entry this way before it queues any). Bad input throws <see cref="PipelineException"/>
+    /// with <see cref="PipelineException.InputField"/>.
+    /// </summary>
+    public static async Task CheckAsync(RunRequest request, IFaceDetector? detector, CancellationToken cancellationToken = default)
+    {
+        var (_, pixels, _) = await LoadInputsAsync(request, detector, cancellationToken);
+        pixels.Dispose();
+    }
+
+    /// <summary>The checked inputs: the template as sent to the box, its pixels (the caller disposes them), and V3's face photo.</summary>
+    private static async Task<(EncodedImage Template, Image<Rgb24> Pixels, EncodedImage? FacePhoto)> LoadInputsAsync(
         RunRequest request, IFaceDetector? detector, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         RunInputs.Check(request);
+        var (template, pixels) = await LoadPhotoAsync(request.TemplatePath, "template", cancellationToken);
+        try
+        {
+            RunInputs.CheckFaces(request, pixels, detector, cancellationToken);
+            if (request.MaskFile is { } maskFile)
+            {
+                // Read and matched to the template now, though the mask step uses it later.
+                await LoadMaskFileAsync(maskFile, pixels.Width, pixels.Height, cancellationToken);
+            }
+
+            var facePhoto = request.Recipe.Pipeline == PipelineKind.V3 ? await LoadFacePhotoAsync(request, cancellationToken) : null;
+            return (template, pixels, facePhoto);
+        }
+        catch
+        {
+            pixels.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<(RunFolder Folder, RunManifest Manifest, EncodedImage Template, Image<Rgb24> Pixels)> PrepareCoreAsync(
+        RunRequest request, IFaceDetector? detector, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
         var folder = new RunFolder(request.OutputDirectory);
         if (folder.HasManifest)
         {
             throw new PipelineException($"{folder.Path} already holds a run; resume it with --resume {folder.Path}, or choose another --out.") { InputField = "out" };
         }
 
-        var (template, pixels) = await LoadPhotoAsync(request.TemplatePath, "template", cancellationToken);
+        var (template, pixels, facePhoto) = await LoadInputsAsync(request, detector, cancellationToken);
         try
         {
-        RunInputs.CheckFaces(request, pixels, detector, cancellationToken);
-        if (request.MaskFile is { } maskFile)
-        {
-            // Read and matched to the template now, though the mask step uses it later.
-            await LoadMaskFileAsync(maskFile, pixels.Width, pixels.Height, cancellationToken);
-        }
+            PrivateFiles.CreateDirectory(folder.Path);
+            var templateRecord = await folder.WriteAsync("template.png", template, cancellationToken);
 
-        var facePhoto = request.Recipe.Pipeline == PipelineKind.V3 ? await LoadFacePhotoAsync(request, cancellationToken) : null;
-        PrivateFiles.CreateDirectory(folder.Path);
-        var templateRecord = await folder.WriteAsync("template.png", template, cancellationToken);
+            // The recipe as resolved (overrides applied) travels with the run: a resume uses exactly it.
+            var recipeRecord = await folder.WriteTextAsync(RecipeFileName, RecipeYaml.Write(request.Recipe), cancellationToken);
+            var faceRecord = facePhoto is null ? null : await folder.WriteAsync(FaceFileName, facePhoto, cancellationToken);
 
-        // The recipe as resolved (overrides applied) travels with the run: a resume uses exactly it.
-        var recipeRecord = await folder.WriteTextAsync(RecipeFileName, RecipeYaml.Write(request.Recipe), cancellationToken);
-        var faceRecord = facePhoto is null ? null : await folder.WriteAsync(FaceFileName, facePhoto, cancellationToken);
-
-        var manifest = new RunManifest
-        {
-            Recipe = new ManifestRecipe(request.Recipe.Name, request.Recipe.SourcePath, recipeRecord.Sha256, request.Overrides, request.Recipe.Pipeline.ToString().ToLowerInvariant()),
-            Inputs = new ManifestInputs(
-                templateRecord,
-                Path.GetFullPath(request.TemplatePath),
-                request.Lora.ToString(),
-                request.TriggerWords,
-                request.Seed,
-                request.FaceIndex,
-                request.MaskFile is null ? null : Path.GetFullPath(request.MaskFile),
-                faceRecord,
-                request.FacePath is null ? null : Path.GetFullPath(request.FacePath),
-                request.ModelsDirectory is null ? null : Path.GetFullPath(request.ModelsDirectory),
-                request.Device,
-                request.StandInModels),
-        };
-        await folder.SaveManifestAsync(manifest, cancellationToken);
-        return (folder, manifest, template, pixels);
+            var manifest = new RunManifest
+            {
+                Recipe = new ManifestRecipe(request.Recipe.Name, request.Recipe.SourcePath, recipeRecord.Sha256, request.Overrides, request.Recipe.Pipeline.ToString().ToLowerInvariant()),
+                Inputs = new ManifestInputs(
+                    templateRecord,
+                    Path.GetFullPath(request.TemplatePath),
+                    request.Lora.ToString(),
+                    request.TriggerWords,
+                    request.Seed,
+                    request.FaceIndex,
+                    request.MaskFile is null ? null : Path.GetFullPath(request.MaskFile),
+                    faceRecord,
+                    request.FacePath is null ? null : Path.GetFullPath(request.FacePath),
+                    request.ModelsDirectory is null ? null : Path.GetFullPath(request.ModelsDirectory),
+                    request.Device,
+                    request.StandInModels),
+            };
+            await folder.SaveManifestAsync(manifest, cancellationToken);
+            return (folder, manifest, template, pixels);
         }
         catch
         {

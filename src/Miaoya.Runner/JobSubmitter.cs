@@ -40,27 +40,7 @@ public sealed class JobSubmitter
     public async Task<JobRecord> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(submission);
-        CheckFields(submission);
-        var recipe = ResolveRecipe(submission);
-        LoraChoice lora;
-        try
-        {
-            lora = LoraChoice.Parse(submission.Lora);
-        }
-        catch (ArgumentException e)
-        {
-            throw new JobSubmissionException("lora", e.Message, e);
-        }
-
-        if (!File.Exists(submission.TemplatePath))
-        {
-            throw new JobSubmissionException("template", $"template photo {submission.TemplatePath} does not exist.");
-        }
-
-        if (_loraProblem is not null && await _loraProblem(lora.Name, cancellationToken) is { } loraProblem)
-        {
-            throw new JobSubmissionException("lora", loraProblem);
-        }
+        var (recipe, lora) = await CheckRequestAsync(submission, cancellationToken);
 
         if (recipe.Pipeline == PipelineKind.V3 && submission.FacePath is null)
         {
@@ -80,21 +60,7 @@ public sealed class JobSubmitter
             // job. The folder is that submission's; start afresh.
             DeleteQuietly(folder);
         }
-        var request = new RunRequest
-        {
-            Recipe = recipe,
-            Overrides = submission.Overrides,
-            TemplatePath = submission.TemplatePath,
-            Lora = lora,
-            TriggerWords = submission.TriggerWords,
-            Seed = submission.Seed,
-            OutputDirectory = folder,
-            FaceIndex = submission.FaceIndex,
-            FacePath = submission.FacePath,
-            ModelsDirectory = _options.ModelsDirectory,
-            Device = _options.Device,
-            StandInModels = _options.StandInModels,
-        };
+        var request = Request(submission, recipe, lora, folder);
 
         try
         {
@@ -103,9 +69,7 @@ public sealed class JobSubmitter
         catch (Exception e) when (e is PipelineException or InvalidImageDataException or IOException or InvalidDataException)
         {
             DeleteQuietly(folder);
-            var field = (e as PipelineException)?.InputField
-                ?? (e.Message.Contains(Path.GetFileName(submission.FacePath ?? "\0"), StringComparison.Ordinal) ? "face" : "template");
-            throw new JobSubmissionException(field, e.Message, e);
+            throw new JobSubmissionException(Field(e, submission), e.Message, e);
         }
         catch
         {
@@ -168,6 +132,73 @@ public sealed class JobSubmitter
 
         return removed;
     }
+
+    /// <summary>
+    /// Everything <see cref="SubmitAsync"/> checks, without writing or queuing anything: bad input throws
+    /// <see cref="JobSubmissionException"/> naming the field. A batch checks all its entries this way first.
+    /// </summary>
+    public async Task CheckAsync(JobSubmission submission, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        var (recipe, lora) = await CheckRequestAsync(submission, cancellationToken);
+        try
+        {
+            await PortraitPipeline.CheckAsync(Request(submission, recipe, lora, _options.JobsDirectory), _faceDetector, cancellationToken);
+        }
+        catch (Exception e) when (e is PipelineException or InvalidImageDataException or IOException or InvalidDataException)
+        {
+            throw new JobSubmissionException(Field(e, submission), e.Message, e);
+        }
+    }
+
+    /// <summary>The submission's fields, its recipe and its LoRA (also against the boxes), and that the template exists.</summary>
+    private async Task<(Recipe Recipe, LoraChoice Lora)> CheckRequestAsync(JobSubmission submission, CancellationToken cancellationToken)
+    {
+        CheckFields(submission);
+        var recipe = ResolveRecipe(submission);
+        LoraChoice lora;
+        try
+        {
+            lora = LoraChoice.Parse(submission.Lora);
+        }
+        catch (ArgumentException e)
+        {
+            throw new JobSubmissionException("lora", e.Message, e);
+        }
+
+        if (!File.Exists(submission.TemplatePath))
+        {
+            throw new JobSubmissionException("template", $"template photo {submission.TemplatePath} does not exist.");
+        }
+
+        if (_loraProblem is not null && await _loraProblem(lora.Name, cancellationToken) is { } loraProblem)
+        {
+            throw new JobSubmissionException("lora", loraProblem);
+        }
+
+        return (recipe, lora);
+    }
+
+    private RunRequest Request(JobSubmission submission, Recipe recipe, LoraChoice lora, string folder) => new()
+    {
+        Recipe = recipe,
+        Overrides = submission.Overrides,
+        TemplatePath = submission.TemplatePath,
+        Lora = lora,
+        TriggerWords = submission.TriggerWords,
+        Seed = submission.Seed,
+        OutputDirectory = folder,
+        FaceIndex = submission.FaceIndex,
+        FacePath = submission.FacePath,
+        ModelsDirectory = _options.ModelsDirectory,
+        Device = _options.Device,
+        StandInModels = _options.StandInModels,
+    };
+
+    /// <summary>The field a failed preparation is about: the pipeline says which input; else the face photo when its name is in the message.</summary>
+    private static string Field(Exception e, JobSubmission submission) =>
+        (e as PipelineException)?.InputField
+        ?? (e.Message.Contains(Path.GetFileName(submission.FacePath ?? "\0"), StringComparison.Ordinal) ? "face" : "template");
 
     /// <summary>The fields that need no recipe and no file: one recipe source, the identity label, words, seed, face index.</summary>
     private static void CheckFields(JobSubmission submission)

@@ -28,6 +28,41 @@ public sealed class BatchCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Batch_EntriesThatCannotRun_AreAllListedBeforeAnythingIsQueued()
+    {
+        // A template without a face and a LoRA no box lists used to be queued and fail one by one after box calls.
+        using var box = MockWebUiServer.Start();
+        await WriteTemplateAsync("a.png");
+        using (var sky = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(256, 256, new SixLabors.ImageSharp.PixelFormats.Rgb24(90, 140, 220)))
+        {
+            await SixLabors.ImageSharp.ImageExtensions.SaveAsPngAsync(sky, Path.Combine(_folder, "templates", "sky.png"));
+        }
+
+        var jobs = await WriteBatchAsync($"""
+            templates: ["templates/*.png"]
+            identities:
+              - name: anna
+                lora: miaoya_demo_face:0.9
+              - name: ghost
+                lora: nobody_has_this
+            recipes: [v1-face]
+            boxes: ["{box.Url}"]
+            """);
+        var output = Path.Combine(_folder, "out");
+
+        var (code, stdout, stderr) = await CliRunner.RunAsync("batch", jobs, "--out", output);
+
+        Assert.True(code == 2, stdout + stderr);
+        Assert.Contains("3 entries of jobs.yaml cannot run:", stderr, StringComparison.Ordinal);
+        Assert.Contains("a.png × ghost × v1-face: lora: LoRA \"nobody_has_this\" is on none of the boxes", stderr, StringComparison.Ordinal);
+        Assert.Contains("sky.png × anna × v1-face: template: sky.png: no face found", stderr, StringComparison.Ordinal);
+        Assert.Contains("sky.png × ghost × v1-face: lora:", stderr, StringComparison.Ordinal);
+        await using var store = await JobStore.OpenAsync(Path.Combine(output, "jobs.db"));
+        Assert.Empty(await store.ListJobsAsync());
+        Assert.DoesNotContain(box.WireMock.LogEntries, e => e.RequestMessage?.Path is "/tagger/v1/interrogate" or "/sdapi/v1/img2img");
+    }
+
+    [Fact]
     public async Task Batch_TemplatesTimesIdentitiesTimesRecipes_RunOnTwoBoxes_AndTheSameBatchAgainQueuesNothing()
     {
         using var boxA = MockWebUiServer.Start();

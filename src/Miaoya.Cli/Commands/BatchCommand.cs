@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Miaoya.Faces;
 using Miaoya.Fleet;
 using Miaoya.Imaging;
 using Miaoya.Jobs;
@@ -144,10 +145,28 @@ internal static class BatchCommand
                     PollInterval = TimeSpan.FromMilliseconds(100),
                 };
                 var all = batch.Entries();
+                var submitter = new JobSubmitter(store, options, provider.GetRequiredService<IFaceDetector>(), fleet.LoraProblemAsync);
+                if (await CheckAsync(store, submitter, all, cancellationToken) is { Count: > 0 } problems)
+                {
+                    // Bad input is found before anything is queued: a template without the face, a LoRA no box lists, ...
+                    await Console.Error.WriteLineAsync($"error: {Plural(problems.Count, "entry", "entries")} of {Path.GetFileName(batch.Path)} cannot run:");
+                    foreach (var problem in problems.Take(Limits.InputLimits.Reports.MaxProblems))
+                    {
+                        await Console.Error.WriteLineAsync("  " + Limits.UserText.EscapeControl(problem));
+                    }
+
+                    if (problems.Count > Limits.InputLimits.Reports.MaxProblems)
+                    {
+                        await Console.Error.WriteLineAsync($"  ... and {problems.Count - Limits.InputLimits.Reports.MaxProblems} more");
+                    }
+
+                    return 2;
+                }
+
                 int queued, resumed;
                 try
                 {
-                    (queued, resumed) = await SubmitAsync(store, new JobSubmitter(store, options), all, cancellationToken);
+                    (queued, resumed) = await SubmitAsync(store, submitter, all, cancellationToken);
                 }
                 catch (BatchSubmitException e)
                 {
@@ -227,6 +246,48 @@ internal static class BatchCommand
         }
 
         /// <summary>Queues the entries the store does not hold yet (by their fixed job ids).</summary>
+        /// <summary>
+        /// Every entry not yet in the store, checked as its submission will be (without writing anything): the problems,
+        /// one per line. The costly part (decoding a template, finding its face) runs once per template, recipe and face
+        /// photo; what differs per identity (the LoRA) is cheap.
+        /// </summary>
+        private async Task<List<string>> CheckAsync(IJobStore store, JobSubmitter submitter, IReadOnlyList<BatchEntry> entries, CancellationToken cancellationToken)
+        {
+            var problems = new List<string>();
+            var checkedInputs = new HashSet<(string, string, string?, string)>();
+            foreach (var entry in entries)
+            {
+                if (await store.GetJobAsync(entry.JobId(folder), cancellationToken) is not null
+                    || !checkedInputs.Add((entry.Template, entry.Recipe.Label, entry.Identity.Face, entry.Identity.Lora)))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await submitter.CheckAsync(Submission(entry), cancellationToken);
+                }
+                catch (JobSubmissionException e)
+                {
+                    problems.Add($"{Describe(entry)}: {e.Field}: {e.Message}");
+                }
+            }
+
+            return problems;
+        }
+
+        private static JobSubmission Submission(BatchEntry entry) => new()
+        {
+            Recipe = entry.Recipe.Reference,
+            Overrides = entry.Recipe.Overrides,
+            TemplatePath = entry.Template,
+            FacePath = entry.Recipe.Pipeline == Recipes.PipelineKind.V3 ? entry.Identity.Face : null,
+            Lora = entry.Identity.Lora,
+            TriggerWords = entry.Identity.Trigger,
+            Identity = entry.Identity.Name,
+            Seed = entry.Seed,
+        };
+
         private async Task<(int Queued, int Resumed)> SubmitAsync(IJobStore store, JobSubmitter submitter, IReadOnlyList<BatchEntry> entries, CancellationToken cancellationToken)
         {
             var (queued, resumed) = (0, 0);
@@ -242,20 +303,7 @@ internal static class BatchCommand
 
                 try
                 {
-                    await submitter.SubmitAsync(
-                        new JobSubmission
-                        {
-                            JobId = id,
-                            Recipe = entry.Recipe.Reference,
-                            Overrides = entry.Recipe.Overrides,
-                            TemplatePath = entry.Template,
-                            FacePath = entry.Recipe.Pipeline == Recipes.PipelineKind.V3 ? entry.Identity.Face : null,
-                            Lora = entry.Identity.Lora,
-                            TriggerWords = entry.Identity.Trigger,
-                            Identity = entry.Identity.Name,
-                            Seed = entry.Seed,
-                        },
-                        cancellationToken);
+                    await submitter.SubmitAsync(Submission(entry) with { JobId = id }, cancellationToken);
                     queued++;
                 }
                 catch (JobSubmissionException e)
