@@ -92,6 +92,7 @@ public sealed class MiaoyaServer : IAsyncDisposable
         try
         {
             var app = Build(options with { JobsDirectory = jobsDirectory }, store, configuration);
+            SweepStaging(options, app.Services.GetRequiredService<ILogger<MiaoyaServer>>());
             try
             {
                 await app.StartAsync(cancellationToken);
@@ -325,6 +326,26 @@ public sealed class MiaoyaServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Before listening: photos staged by a request of a process that died (kill -9, a crash) before the job's folder had
+    /// them are deleted, so personal data does not outlive a crashed request.
+    /// </summary>
+    private static void SweepStaging(ServerOptions options, ILogger logger)
+    {
+        try
+        {
+            var removed = UploadStaging.Sweep(options.UploadDirectory);
+            if (removed.Count > 0)
+            {
+                logger.LogInformation("Removed {Count} upload folders left by a stopped process", removed.Count);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("Could not sweep the upload folder: {Error}", e.Message);
+        }
+    }
+
     /// <summary>A connection string without its password, for messages.</summary>
     private static string Redact(string location) =>
         string.Join(';', location.Split(';').Select(part =>
@@ -349,19 +370,6 @@ public sealed class MiaoyaServer : IAsyncDisposable
 
             var boxes = fleet.Status();
             logger.LogInformation("Fleet: {Boxes}", string.Join(", ", boxes.Select(b => $"{b.Name} {b.Health.ToString().ToLowerInvariant()}")));
-            try
-            {
-                // Photos staged by a request of a process that died (kill -9, a crash) before the job's folder had them.
-                var staged = UploadStaging.Sweep(services.GetRequiredService<ServerOptions>().UploadDirectory);
-                if (staged.Count > 0)
-                {
-                    logger.LogInformation("Removed {Count} upload folders left by a stopped process", staged.Count);
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                logger.LogWarning("Could not sweep the upload folder: {Error}", e.Message);
-            }
 
             try
             {
