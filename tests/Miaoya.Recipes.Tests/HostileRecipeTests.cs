@@ -73,7 +73,7 @@ public sealed class HostileRecipeTests
         Assert.Equal(RecipeProblem.OverrideSource, problem.Source);
         Assert.True(problem.IsOverride);
         Assert.Contains("interrogate.exclude=[[[", problem.Path, StringComparison.Ordinal);
-        Assert.Contains("120,020 characters; at most 1,000 are accepted", problem.Message, StringComparison.Ordinal);
+        Assert.Contains($"120,020 characters; at most {InputLimits.Text.MaxOverrideChars:N0} are accepted", problem.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -228,13 +228,27 @@ public sealed class HostileRecipeTests
     }
 
     [Fact]
-    public void Validate_LongOverrideOfThePrompt_IsAProblemOfTheOverride()
+    public void Validate_OverrideLongerThanTheOverrideLimit_IsAProblemOfTheOverride()
     {
-        var problem = Assert.Single(Validate(V1Face, ["prompt.positive=" + new string('p', 5000)]));
+        var set = "prompt.positive=" + new string('p', InputLimits.Text.MaxOverrideChars);
+
+        var problem = Assert.Single(Validate(V1Face, [set]));
 
         Assert.True(problem.IsOverride);
         Assert.StartsWith("prompt.positive=ppp", problem.Path, StringComparison.Ordinal);
-        Assert.Contains("at most 1,000 are accepted", problem.Message, StringComparison.Ordinal);
+        Assert.Contains($"{set.Length:N0} characters; at most {InputLimits.Text.MaxOverrideChars:N0} are accepted", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_OverrideOfAPromptOverThePromptLimit_IsAProblemNamingTheField()
+    {
+        var length = InputLimits.Text.MaxTextChars + 1;
+        var set = "prompt.positive=" + new string('p', length);
+        Assert.True(set.Length <= InputLimits.Text.MaxOverrideChars, "an override may hold a whole prompt");
+
+        var problem = Assert.Single(Validate(V1Face, [set]));
+
+        Assert.Equal(new RecipeProblem(RecipeProblem.OverrideSource, 0, 0, "prompt.positive", $"{length:N0} characters; at most 4,000 are accepted"), problem);
     }
 
     [Theory]
