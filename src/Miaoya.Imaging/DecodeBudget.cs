@@ -15,7 +15,12 @@ public static class DecodeBudget
     private static long finished;
 
     /// <summary>The bytes of budget a decode of <paramref name="width"/> × <paramref name="height"/> takes.</summary>
-    public static long Cost(int width, int height) => Math.Min((long)width * height * 8, InputLimits.Images.DecodeBudgetBytes);
+    public static long Cost(int width, int height)
+    {
+        var budget = InputLimits.Images.DecodeBudgetBytes;
+        var pixels = (long)Math.Max(width, 0) * Math.Max(height, 0);
+        return pixels > budget / 8 ? budget : pixels * 8;
+    }
 
     /// <summary>Bytes of budget not taken right now.</summary>
     public static long Available

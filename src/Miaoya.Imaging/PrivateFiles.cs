@@ -12,9 +12,31 @@ public static class PrivateFiles
     /// <summary>rw for the owner.</summary>
     public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
-    /// <summary>Creates <paramref name="path"/> and any missing parents as 0700 (existing folders are left as they are).</summary>
-    public static DirectoryInfo CreateDirectory(string path) =>
-        OperatingSystem.IsWindows() ? Directory.CreateDirectory(path) : Directory.CreateDirectory(path, FolderMode);
+    /// <summary>
+    /// Creates <paramref name="path"/> and each missing parent as 0700 (existing folders are left as they are;
+    /// <see cref="Directory.CreateDirectory(string, UnixFileMode)"/> gives the mode to the last folder only).
+    /// </summary>
+    public static DirectoryInfo CreateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return Directory.CreateDirectory(path);
+        }
+
+        var full = Path.GetFullPath(path);
+        var missing = new Stack<string>();
+        for (var folder = full; !string.IsNullOrEmpty(folder) && !Directory.Exists(folder); folder = Path.GetDirectoryName(folder))
+        {
+            missing.Push(folder);
+        }
+
+        while (missing.TryPop(out var folder))
+        {
+            Directory.CreateDirectory(folder, FolderMode);
+        }
+
+        return new DirectoryInfo(full);
+    }
 
     /// <summary>Options that create a new file as 0600.</summary>
     public static FileStreamOptions CreateOptions(System.IO.FileMode mode = System.IO.FileMode.CreateNew)
@@ -31,7 +53,15 @@ public static class PrivateFiles
     /// <summary>Writes a new file (or replaces one) created as 0600.</summary>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {
-        using var stream = new FileStream(path, CreateOptions(System.IO.FileMode.Create));
-        stream.Write(bytes);
+        using (var stream = new FileStream(path, CreateOptions(System.IO.FileMode.Create)))
+        {
+            stream.Write(bytes);
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            // A file that existed keeps its mode through FileMode.Create.
+            File.SetUnixFileMode(path, FileMode);
+        }
     }
 }

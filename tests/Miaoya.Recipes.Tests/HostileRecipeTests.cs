@@ -409,10 +409,15 @@ public sealed class HostileRecipeTests
 
     private static void Guard(string yaml, string what)
     {
+        // Only what the limits accept can reach the tree builder; the guard's own unbounded parse is slow on what they refuse.
+        if (Record.Exception(() => BoundedYaml.ReadEvents(yaml)) is YamlException)
+        {
+            return;
+        }
+
         if (YamlAliasGuard.FirstUnsafeAlias(yaml) is { } alias)
         {
-            var refused = Record.Exception(() => BoundedYaml.ReadEvents(yaml)) is YamlException;
-            Assert.True(refused, $"{what} has an alias inside or before its anchor at {alias.Start} that the limits let through");
+            Assert.Fail($"{what} has an alias inside or before its anchor at {alias.Start} that the limits let through");
         }
     }
 
