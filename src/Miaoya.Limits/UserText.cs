@@ -85,6 +85,9 @@ public static class UserText
         _ => string.Create(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
     };
 
-    /// <summary>C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows.</summary>
-    private static bool IsControl(char c) => char.IsControl(c) || c is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069';
+    /// <summary>
+    /// C0 and C1 controls, DEL, the line and paragraph separators (U+2028, U+2029: line breaks to JSON and JavaScript),
+    /// and the bidirectional overrides that reorder what a terminal shows.
+    /// </summary>
+    private static bool IsControl(char c) => char.IsControl(c) || c is '\u2028' or '\u2029' or >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069';
 }

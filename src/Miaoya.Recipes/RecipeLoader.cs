@@ -87,7 +87,7 @@ public static class RecipeLoader
 
         if (recipe is null || diagnostics.HasProblems)
         {
-            throw new RecipeException(diagnostics.Sorted());
+            throw new RecipeException(diagnostics.Sorted(), diagnostics.Count);
         }
 
         return recipe;

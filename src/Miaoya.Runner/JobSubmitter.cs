@@ -14,6 +14,9 @@ namespace Miaoya.Runner;
 /// </summary>
 public sealed class JobSubmitter
 {
+    /// <summary>Longest recipe-problem message of a refused submission, before the line that counts the rest.</summary>
+    private const int MaxMessageChars = 3500;
+
     private readonly IJobStore _store;
     private readonly JobRunnerOptions _options;
     private readonly IFaceDetector? _faceDetector;
@@ -271,12 +274,13 @@ public sealed class JobSubmitter
         catch (RecipeException e)
         {
             // Problems of the overrides alone name that field (the recipe itself is fine); they read "path: message".
+            // A bounded message that still counts what it leaves out (the API caps what it repeats at 4,000 characters).
             if (e.Problems.Count > 0 && e.Problems.All(p => p.IsOverride || (p.Line == 0 && p.Path.Length == 0 && p.Message.StartsWith("...", StringComparison.Ordinal))))
             {
-                throw new JobSubmissionException("overrides", string.Join("; ", e.Problems.Select(p => p.Path.Length == 0 ? p.Message : $"{p.Path}: {p.Message}")), e);
+                throw new JobSubmissionException("overrides", e.Summary(MaxMessageChars, p => p.Path.Length == 0 ? p.Message : $"{p.Path}: {p.Message}"), e);
             }
 
-            throw new JobSubmissionException(submission.RecipeYaml is null ? "recipe" : "recipe_yaml", e.Message, e);
+            throw new JobSubmissionException(submission.RecipeYaml is null ? "recipe" : "recipe_yaml", e.Summary(MaxMessageChars), e);
         }
     }
 

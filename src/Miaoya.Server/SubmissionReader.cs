@@ -54,9 +54,13 @@ internal sealed class SubmissionReader(ServerOptions options)
         }
         catch (InvalidDataException e)
         {
-            // The form reader's limits (a value or a multipart section too long, too many parts) and broken framing.
-            var status = e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase) ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest;
-            throw new FieldProblemException(status, "body", $"the multipart body cannot be read: {e.Message}");
+            // The reader's limits and broken framing. Only a part's body over its length is "too large"; text before the
+            // first boundary over the header limit means the body does not use the boundary the header gives.
+            var tooLarge = e.Message.Contains("body length limit", StringComparison.OrdinalIgnoreCase);
+            var message = e.Message.Contains("before the first boundary", StringComparison.OrdinalIgnoreCase)
+                ? "no part starts with the boundary the Content-Type header gives."
+                : $"the multipart body cannot be read: {e.Message}";
+            throw new FieldProblemException(tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest, "body", message);
         }
         catch (Exception e) when (e is IOException or BadHttpRequestException or FormatException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
         {
@@ -110,6 +114,10 @@ internal sealed class SubmissionReader(ServerOptions options)
             }
 
             var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
+            if (name.Length == 0)
+            {
+                throw new FieldProblemException(StatusCodes.Status400BadRequest, "body", $"part {parts} has no field name (Content-Disposition: form-data; name=\"...\").");
+            }
             if (disposition.IsFileDisposition())
             {
                 if (name is not ("template" or "face"))
@@ -323,7 +331,7 @@ internal sealed class SubmissionReader(ServerOptions options)
         EncodedImage image;
         try
         {
-            image = EncodedImage.FromBase64(value.GetString());
+            image = EncodedImage.FromBase64(Text(value, field));
         }
         catch (InvalidImageDataException e)
         {
@@ -398,6 +406,19 @@ internal sealed class SubmissionReader(ServerOptions options)
             : throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"must be {expected}; {UserText.Quote(value.GetRawText())} is not one.");
     }
 
+    /// <summary>A JSON string's text; one that is no text (an unpaired UTF-16 surrogate, "\ud800") names its field.</summary>
+    private static string Text(JsonElement value, string field)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new FieldProblemException(StatusCodes.Status400BadRequest, field, "not valid text: it holds an unpaired UTF-16 surrogate.");
+        }
+    }
+
     private static string? JsonString(JsonElement root, string field)
     {
         if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
@@ -406,7 +427,7 @@ internal sealed class SubmissionReader(ServerOptions options)
         }
 
         return value.ValueKind == JsonValueKind.String
-            ? value.GetString() is { Length: > 0 } text && !string.IsNullOrWhiteSpace(text) ? text : null
+            ? Text(value, field) is { Length: > 0 } text && !string.IsNullOrWhiteSpace(text) ? text : null
             : throw new FieldProblemException(StatusCodes.Status400BadRequest, field, "expected a string.");
     }
 
@@ -419,12 +440,12 @@ internal sealed class SubmissionReader(ServerOptions options)
 
         if (value.ValueKind == JsonValueKind.String)
         {
-            return [value.GetString()!];
+            return [Text(value, field)];
         }
 
         if (value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(v => v.ValueKind == JsonValueKind.String))
         {
-            return value.EnumerateArray().Select(v => v.GetString()!).ToArray();
+            return value.EnumerateArray().Select(v => Text(v, field)).ToArray();
         }
 
         throw new FieldProblemException(StatusCodes.Status400BadRequest, field, "expected a string or an array of strings.");

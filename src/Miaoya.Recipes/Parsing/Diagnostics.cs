@@ -16,6 +16,9 @@ internal sealed class Diagnostics(string source)
 
     public bool HasProblems => problems.Count > 0;
 
+    /// <summary>How many problems were reported (<see cref="Sorted"/> lists at most 50 of them).</summary>
+    public int Count => problems.Count;
+
     public void MarkOverride(YamlNode node)
     {
         foreach (var n in node.AllNodes)

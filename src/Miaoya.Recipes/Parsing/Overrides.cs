@@ -64,7 +64,7 @@ internal static class Overrides
                     if (existing is YamlMappingNode)
                     {
                         var field = FirstLeaf(existing, path);
-                        diagnostics.ReportOverride(path, $"is a section, not a value; set one of its fields{(field is null ? string.Empty : $", such as {field}")}");
+                        diagnostics.ReportOverride(UserText.Quote(path), $"is a section, not a value; set one of its fields{(field is null ? string.Empty : $", such as {field}")}");
                         return;
                     }
 
@@ -116,10 +116,16 @@ internal static class Overrides
 
     private static void ReportUnknown(YamlMappingNode root, string path, Diagnostics diagnostics)
     {
-        var candidates = new List<string>();
-        CollectPaths(root, [], candidates);
-        var closest = Similarity.Closest(path, candidates);
-        diagnostics.ReportOverride(path, closest is null ? "no such field in the recipe" : $"no such field in the recipe; did you mean {closest}?");
+        // A suggestion only for a path of a plausible length: the edit distance costs its length times each candidate's.
+        string? closest = null;
+        if (path.Length <= InputLimits.Text.MaxNameChars)
+        {
+            var candidates = new List<string>();
+            CollectPaths(root, [], candidates);
+            closest = Similarity.Closest(path, candidates);
+        }
+
+        diagnostics.ReportOverride(UserText.Quote(path), closest is null ? "no such field in the recipe" : $"no such field in the recipe; did you mean {closest}?");
     }
 
     /// <summary>Every settable path: the values in the tree, and the schema's fields the tree's sections leave out.</summary>
