@@ -166,7 +166,8 @@ public sealed class JobSubmitter
         }
         catch (ArgumentException e)
         {
-            throw new JobSubmissionException("lora", e.Message, e);
+            // The field is named by the caller; the parser's message is worded for the command line.
+            throw new JobSubmissionException("lora", e.Message.Replace("--lora: ", "", StringComparison.Ordinal), e);
         }
 
         if (!File.Exists(submission.TemplatePath))

@@ -65,7 +65,10 @@ internal sealed class SubmissionReader(ServerOptions options)
         catch (Exception e) when (e is IOException or BadHttpRequestException or FormatException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
         {
             // A boundary that does not match the header, a part cut short, garbage between parts: the client's framing.
-            throw new FieldProblemException(StatusCodes.Status400BadRequest, "body", $"the multipart body cannot be read ({e.Message}); send a well-formed multipart/form-data body or application/json.");
+            var why = e.Message.Contains("Unexpected end of Stream", StringComparison.OrdinalIgnoreCase)
+                ? "the body ends before the closing boundary (--BOUNDARY--) of its multipart"
+                : e.Message;
+            throw new FieldProblemException(StatusCodes.Status400BadRequest, "body", $"the multipart body cannot be read ({why}); send a well-formed multipart/form-data body or application/json.");
         }
 
         throw new FieldProblemException(StatusCodes.Status415UnsupportedMediaType, "body", "send multipart/form-data (files template, face) or application/json (images as base64).");
