@@ -78,14 +78,18 @@ public static class HtmlReport
     private static string Summary(StepRecord step)
     {
         var parts = new List<string>();
-        foreach (var (key, value) in step.Data)
+        if (step.Box is { } box)
         {
-            if (key is "kept_tags" or "dropped_tags" or "face")
-            {
-                continue;
-            }
+            parts.Add($"box: {box}");
+        }
 
-            parts.Add($"{key}: {Text(value)}");
+        // The result but the tag lists and the face (the prompt and the mask show them).
+        foreach (var (key, value) in step.Result)
+        {
+            if (key is not ("kept_tags" or "dropped_tags" or "face"))
+            {
+                parts.Add($"{key}: {Text(value)}");
+            }
         }
 
         if (step.Request is JsonObject request && request.ContainsKey("init_images"))

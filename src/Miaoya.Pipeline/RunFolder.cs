@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Miaoya.Imaging;
 
 namespace Miaoya.Pipeline;
@@ -45,20 +46,54 @@ public sealed class RunFolder
 
         try
         {
-            await using var stream = System.IO.File.OpenRead(path);
-            var manifest = await JsonSerializer.DeserializeAsync<RunManifest>(stream, RunManifest.Json, cancellationToken)
+            var json = JsonNode.Parse(await System.IO.File.ReadAllBytesAsync(path, cancellationToken)) as JsonObject
                 ?? throw new PipelineException($"{path}: empty manifest.");
-            if (manifest.Version != RunManifest.CurrentVersion)
+            var version = json["version"]?.GetValue<int>() ?? 0;
+            if (version is < 1 or > RunManifest.CurrentVersion)
             {
-                throw new PipelineException($"{path}: manifest version {manifest.Version}; this miaoya reads version {RunManifest.CurrentVersion}.");
+                throw new PipelineException($"{path}: manifest version {version}; this miaoya reads versions 1 to {RunManifest.CurrentVersion}.");
             }
 
-            return manifest;
+            if (version == 1)
+            {
+                FromVersion1(json);
+            }
+
+            return json.Deserialize<RunManifest>(RunManifest.Json) ?? throw new PipelineException($"{path}: empty manifest.");
         }
         catch (JsonException e)
         {
             throw new PipelineException($"{path}: not a valid manifest ({e.Message}).", e);
         }
+    }
+
+    /// <summary>
+    /// Version 1 kept a step's result and the box of its call in one <c>data</c> object; version 2 has them apart
+    /// (<c>result</c>, <c>box</c>) under the same keys. An ID photo's colour correction that was off was <c>false</c>.
+    /// </summary>
+    private static void FromVersion1(JsonObject manifest)
+    {
+        foreach (var step in manifest["steps"]?.AsArray().OfType<JsonObject>() ?? [])
+        {
+            if (step["data"] is JsonObject data)
+            {
+                step.Remove("data");
+                if (data["box"] is { } box)
+                {
+                    data.Remove("box");
+                    step["box"] = box;
+                }
+
+                if (data["colour_correction"] is JsonValue off && off.GetValueKind() == System.Text.Json.JsonValueKind.False)
+                {
+                    data.Remove("colour_correction");
+                }
+
+                step["result"] = data;
+            }
+        }
+
+        manifest["version"] = RunManifest.CurrentVersion;
     }
 
     /// <summary>The recorded file, if it is still there with the same content.</summary>

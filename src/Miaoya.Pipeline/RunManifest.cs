@@ -12,7 +12,11 @@ namespace Miaoya.Pipeline;
 /// </summary>
 public sealed record RunManifest
 {
-    public const int CurrentVersion = 1;
+    /// <summary>
+    /// 2: each step's typed result in <c>result</c> and the box of its last call in <c>box</c>. Version 1 (until
+    /// a142e16) kept both in one <c>data</c> object with the same keys; <see cref="RunFolder.LoadManifestAsync"/> reads it.
+    /// </summary>
+    public const int CurrentVersion = 2;
 
     public int Version { get; init; } = CurrentVersion;
 
@@ -22,15 +26,42 @@ public sealed record RunManifest
 
     public ManifestServer? Server { get; set; }
 
-    public RunStatus Status { get; set; } = RunStatus.Running;
+    [JsonInclude]
+    public RunStatus Status { get; private set; } = RunStatus.Running;
 
-    public string? Error { get; set; }
+    [JsonInclude]
+    public string? Error { get; private set; }
 
     public List<StepRecord> Steps { get; init; } = [];
 
     public FileRecord? Final { get; set; }
 
     public StepRecord? Step(string name) => Steps.FirstOrDefault(s => s.Name == name);
+
+    /// <summary>The run (re)starts: a resume or a job's next step.</summary>
+    public void Start()
+    {
+        Status = RunStatus.Running;
+        Error = null;
+    }
+
+    public void Succeed()
+    {
+        Status = RunStatus.Succeeded;
+        Error = null;
+    }
+
+    public void Fail(string error)
+    {
+        Status = RunStatus.Failed;
+        Error = error;
+    }
+
+    public void Cancel()
+    {
+        Status = RunStatus.Cancelled;
+        Error = "cancelled";
+    }
 
     internal static JsonSerializerOptions Json { get; } = new()
     {
@@ -79,25 +110,99 @@ public enum StepStatus
     Cancelled,
 }
 
-/// <summary>One step of a run. <see cref="Data"/> holds what later steps and a resume need (prompt, face, ΔE).</summary>
-public sealed record StepRecord
+/// <summary>
+/// One step of a run: its state, outputs, the request it sent and what came back, and its typed result (what later steps
+/// and a resume need: the prompt, the face, ΔE). The state changes only through <see cref="Start"/>, <see cref="Succeed"/>,
+/// <see cref="Skip"/>, <see cref="Fail"/> and <see cref="Cancel"/>, each allowed only from the states that lead to it.
+/// </summary>
+public sealed class StepRecord
 {
     public required string Name { get; init; }
 
-    public StepStatus Status { get; set; } = StepStatus.Running;
+    [JsonInclude]
+    public StepStatus Status { get; private set; } = StepStatus.Running;
 
-    public DateTimeOffset StartedAt { get; set; }
+    [JsonInclude]
+    public DateTimeOffset StartedAt { get; private set; }
 
-    public double DurationMs { get; set; }
+    [JsonInclude]
+    public double DurationMs { get; private set; }
 
-    public string? Error { get; set; }
+    [JsonInclude]
+    public string? Error { get; private set; }
+
+    /// <summary>The box the step's last remote call ran on (null for a local step).</summary>
+    public string? Box { get; set; }
 
     public List<FileRecord> Outputs { get; init; } = [];
 
-    public JsonObject Data { get; init; } = [];
+    /// <summary>The step's result as written in the manifest; read and written typed with <see cref="ResultAs{T}"/> and <see cref="SetResult{T}"/>.</summary>
+    [JsonInclude]
+    public JsonObject Result { get; private set; } = [];
 
     /// <summary>The request as sent, images replaced by <c>{"file", "sha256"}</c>.</summary>
     public JsonNode? Request { get; set; }
 
     public JsonObject? Response { get; set; }
+
+    /// <summary>The step (re)starts: outputs, result and error of an earlier attempt are dropped.</summary>
+    public void Start(DateTimeOffset at)
+    {
+        Status = StepStatus.Running;
+        StartedAt = at;
+        DurationMs = 0;
+        Error = null;
+        Box = null;
+        Outputs.Clear();
+        Result = [];
+        Request = null;
+        Response = null;
+    }
+
+    /// <summary>A running step finished (a skipped one stays skipped); <paramref name="durationMs"/> is its time.</summary>
+    public void Succeed(double durationMs)
+    {
+        Require(StepStatus.Running, StepStatus.Skipped);
+        Status = Status == StepStatus.Skipped ? StepStatus.Skipped : StepStatus.Succeeded;
+        DurationMs = durationMs;
+    }
+
+    /// <summary>A running step decided it is not needed (its result says why).</summary>
+    public void Skip()
+    {
+        Require(StepStatus.Running);
+        Status = StepStatus.Skipped;
+    }
+
+    public void Fail(string error, double durationMs)
+    {
+        Require(StepStatus.Running, StepStatus.Skipped);
+        Status = StepStatus.Failed;
+        Error = error;
+        DurationMs = durationMs;
+    }
+
+    public void Cancel(double durationMs)
+    {
+        Require(StepStatus.Running, StepStatus.Skipped);
+        Status = StepStatus.Cancelled;
+        DurationMs = durationMs;
+    }
+
+    /// <summary>The result as <typeparamref name="T"/>; null when the step has none (it never ran, or an old release wrote none).</summary>
+    public T? ResultAs<T>()
+        where T : class =>
+        Result.Count == 0 ? null : Result.Deserialize<T>(RunManifest.Json);
+
+    public void SetResult<T>(T result)
+        where T : class =>
+        Result = JsonSerializer.SerializeToNode(result, RunManifest.Json)!.AsObject();
+
+    private void Require(params StepStatus[] allowed)
+    {
+        if (!allowed.Contains(Status))
+        {
+            throw new InvalidOperationException($"step {Name} is {Status}; it cannot change from that state here.");
+        }
+    }
 }

@@ -49,7 +49,7 @@ public sealed class PipelineThroughFleetTests
                 Assert.True(File.Exists(result.FinalImage));
                 foreach (var step in result.Manifest.Steps.Where(s => s.Name is "inpaint" or "img2img"))
                 {
-                    Assert.Equal("box1", step.Data["box"]!.GetValue<string>());
+                    Assert.Equal("box1", step.Box);
                     Assert.False(step.Request!["override_settings_restore_afterwards"]!.GetValue<bool>());
                 }
             }

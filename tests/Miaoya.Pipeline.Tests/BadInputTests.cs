@@ -83,7 +83,7 @@ public sealed class BadInputTests
         var rotatedRun = await h.Pipeline.RunAsync(h.Request("v1-face", template: rotated) with { OutputDirectory = Path.Combine(h.Folder, "rotated") });
 
         Assert.Equal(RunStatus.Succeeded, greyRun.Manifest.Status);
-        var box = rotatedRun.Manifest.Step("mask")!.Data["face"]!["box"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray();
+        var box = rotatedRun.Manifest.Step("mask")!.ResultAs<MaskResult>()!.Face!.Box;
         Assert.InRange(box[0] + (box[2] / 2), 180, 280);
         Assert.InRange(box[1] + (box[3] / 2), 80, 190);
     }

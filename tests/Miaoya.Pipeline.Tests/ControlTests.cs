@@ -67,7 +67,7 @@ public sealed class ControlTests
         var second = await h.Pipeline.RunAsync(h.Request("v1-face", template: path) with { OutputDirectory = Path.Combine(h.Folder, "second"), FaceIndex = 1 });
         var beyond = await Assert.ThrowsAsync<PipelineException>(() => h.Pipeline.RunAsync(h.Request("v1-face", template: path) with { OutputDirectory = Path.Combine(h.Folder, "beyond"), FaceIndex = 5 }));
 
-        Assert.Equal(2, largest.Manifest.Step("mask")!.Data["faces_found"]!.GetValue<int>());
+        Assert.Equal(2, largest.Manifest.Step("mask")!.ResultAs<MaskResult>()!.FacesFound);
         Assert.True(CentreX(largest) < 220, "largest face is the left one");
         Assert.True(CentreX(second) > 220, "face 1 is the right one");
         Assert.Contains("--face-index 5", beyond.Message, StringComparison.Ordinal);
@@ -75,7 +75,7 @@ public sealed class ControlTests
 
     private static float CentreX(RunResult run)
     {
-        var box = run.Manifest.Step("mask")!.Data["face"]!["box"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray();
+        var box = run.Manifest.Step("mask")!.ResultAs<MaskResult>()!.Face!.Box;
         return box[0] + (box[2] / 2);
     }
 

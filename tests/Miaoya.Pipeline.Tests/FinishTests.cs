@@ -18,12 +18,13 @@ public class FinishTests
         Assert.Equal(StepStatus.Succeeded, finish.Status);
         Assert.Equal(["cn-1inch-300dpi.jpg", "idphoto-mask.png", "sheet-6inch.jpg", "verdict.json"], finish.Outputs.Select(o => o.File));
         Assert.All(finish.Outputs, o => Assert.True(File.Exists(Path.Combine(result.Folder, o.File))));
-        Assert.Equal("cn-1inch", finish.Data["spec"]!.GetValue<string>());
-        Assert.True(finish.Data["generated"]!.GetValue<bool>());
-        Assert.Contains("AI generation", finish.Data["note"]!.GetValue<string>(), StringComparison.Ordinal);
+        var finished = finish.ResultAs<FinishStepResult>()!;
+        Assert.Equal("cn-1inch", finished.Spec);
+        Assert.True(finished.Generated);
+        Assert.Contains("AI generation", finished.Note, StringComparison.Ordinal);
         var verdict = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(result.Folder, "verdict.json")))!;
         Assert.Equal("ai-generated", verdict["mode"]!.GetValue<string>());
-        Assert.Equal(finish.Data["passed"]!.GetValue<bool>(), verdict["passed"]!.GetValue<bool>());
+        Assert.Equal(finished.Passed, verdict["passed"]!.GetValue<bool>());
         Assert.Equal(300, PhotoEncoder.ReadDpi(await File.ReadAllBytesAsync(Path.Combine(result.Folder, "cn-1inch-300dpi.jpg"))));
         Assert.Equal(1, h.Count("/rembg"));
         Assert.Equal(RunStatus.Succeeded, result.Manifest.Status);

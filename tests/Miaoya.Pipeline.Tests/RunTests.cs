@@ -69,7 +69,7 @@ public sealed class RunTests
         Assert.Equal("DPM++ SDE Karras", sent["sampler_name"]!.GetValue<string>());
         Assert.Null(sent["scheduler"]);
         using var mask = SixLabors.ImageSharp.Image.Load<L8>(Path.Combine(result.Folder, "mask.png"));
-        var face = result.Manifest.Step("mask")!.Data["face"]!["box"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray();
+        var face = result.Manifest.Step("mask")!.ResultAs<MaskResult>()!.Face!.Box;
         var belowChin = (int)(face[1] + face[3] + (0.4f * face[3]));
         Assert.True(mask[(int)(face[0] + (face[2] / 2)), belowChin].PackedValue > 200, "face+neck covers the neck");
     }
@@ -92,8 +92,8 @@ public sealed class RunTests
         var img2img = result.Manifest.Step("img2img")!;
         Assert.Equal(StepStatus.Succeeded, img2img.Status);
         Assert.Equal("inpaint.png", img2img.Request!["init_images"]![0]!["file"]!.GetValue<string>());
-        Assert.NotNull(img2img.Data["delta_e_before"]);
-        Assert.NotNull(img2img.Data["delta_e_after"]);
+        Assert.NotNull(img2img.ResultAs<GenerationResult>()!.DeltaEBefore);
+        Assert.NotNull(img2img.ResultAs<GenerationResult>()!.DeltaEAfter);
     }
 
     [Fact]
@@ -106,8 +106,8 @@ public sealed class RunTests
         var detect = Assert.Single(h.Received("/controlnet/detect"));
         Assert.Equal("openpose_faceonly", detect["controlnet_module"]!.GetValue<string>());
         var mask = result.Manifest.Step("mask")!;
-        Assert.Equal("openpose", mask.Data["source"]!.GetValue<string>());
-        var box = mask.Data["face"]!["box"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray();
+        Assert.Equal("openpose", mask.ResultAs<MaskResult>()!.Source);
+        var box = mask.ResultAs<MaskResult>()!.Face!.Box;
         Assert.InRange(box[0] + (box[2] / 2), 190, 265);
         Assert.InRange(box[1] + (box[3] / 2), 90, 170);
     }
@@ -122,7 +122,7 @@ public sealed class RunTests
         Assert.Single(h.Received("/sdapi/v1/img2img"));
         var step = result.Manifest.Step("img2img")!;
         Assert.Equal(StepStatus.Skipped, step.Status);
-        Assert.Contains("under skip_if_delta_e_below 100", step.Data["skipped_because"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("under skip_if_delta_e_below 100", step.ResultAs<GenerationResult>()!.SkippedBecause, StringComparison.Ordinal);
         Assert.Equal(RunStatus.Succeeded, result.Manifest.Status);
     }
 

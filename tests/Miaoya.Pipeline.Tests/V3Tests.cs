@@ -34,11 +34,12 @@ public sealed class V3Tests
         Assert.Equal(["interrogate", "faceswap", "img2img"], result.Manifest.Steps.Select(s => s.Name));
         Assert.Equal(RunStatus.Succeeded, result.Manifest.Status);
         var swap = result.Manifest.Step("faceswap")!;
-        Assert.Equal("blazeface", swap.Data["detector"]!.GetValue<string>());
-        Assert.Contains("stand-in", swap.Data["models"]!.GetValue<string>(), StringComparison.Ordinal);
+        var swapped = swap.ResultAs<FaceSwapStepResult>()!;
+        Assert.Equal("blazeface", swapped.Detector);
+        Assert.Contains("stand-in", swapped.Models, StringComparison.Ordinal);
         Assert.Equal("faceswap.png", swap.Outputs[0].File);
-        Assert.False(swap.Data["colour_correction"]!.GetValue<bool>());
-        Assert.NotNull(swap.Data["delta_e"]);
+        Assert.Null(swapped.ColourCorrection);
+        Assert.InRange(swapped.DeltaE, 0, 200);
         Assert.Equal("face.png", result.Manifest.Inputs.Face!.File);
 
         var sent = Assert.Single(h.Received("/sdapi/v1/img2img"));
@@ -59,8 +60,8 @@ public sealed class V3Tests
 
         var result = await h.Pipeline.RunAsync(V3(h, "faceswap.colour_correction=true"));
 
-        var correction = result.Manifest.Step("faceswap")!.Data["colour_correction"]!;
-        Assert.Equal(3, correction["template_mean_lab"]!.AsArray().Count);
+        var correction = result.Manifest.Step("faceswap")!.ResultAs<FaceSwapStepResult>()!.ColourCorrection!;
+        Assert.Equal(3, correction.TemplateMeanLab.Count);
     }
 
     [Fact]

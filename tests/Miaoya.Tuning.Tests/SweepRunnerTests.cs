@@ -69,7 +69,7 @@ public sealed class SweepRunnerTests
         var cell2 = new RunFolder(Path.Combine(harness.Folder, saved.Cells[2].Folder));
         var run2 = await cell2.LoadManifestAsync(CancellationToken.None);
         run2.Steps.RemoveAll(s => s.Name == "inpaint");
-        run2.Status = RunStatus.Cancelled;
+        run2.Cancel();
         run2.Final = null;
         await cell2.SaveManifestAsync(run2, CancellationToken.None);
         saved.Cells[2].Status = CellStatus.Running;

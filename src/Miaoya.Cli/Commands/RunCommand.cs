@@ -116,7 +116,7 @@ internal static class RunCommand
     {
         foreach (var step in run.Manifest.Steps)
         {
-            var extra = string.Join(", ", step.Data.Where(d => d.Key.StartsWith("delta_e", StringComparison.Ordinal)).Select(d => $"{d.Key} {d.Value}"));
+            var extra = string.Join(", ", step.Result.Where(d => d.Key.StartsWith("delta_e", StringComparison.Ordinal)).Select(d => $"{d.Key} {d.Value}"));
             Console.WriteLine($"  {step.Name,-12} {step.Status,-9} {step.DurationMs,8:0} ms  {string.Join(", ", step.Outputs.Select(o => o.File))}{(extra.Length > 0 ? "  " + extra : "")}");
         }
 

@@ -1,0 +1,64 @@
+using Miaoya.WebUi;
+
+namespace Miaoya.Pipeline;
+
+/// <summary>How steps reach a box: what a call needs, placing it on a box, recording where it ran.</summary>
+internal static class BoxCalls
+{
+    /// <summary>
+    /// The box check before the first step: some box can run the whole recipe (each call is placed and checked again).
+    /// The box that answered is recorded as the run's server. When the person's LoRA is all that a box lacks, the input is
+    /// at fault (<c>--lora</c>), not the boxes.
+    /// </summary>
+    public static async Task PreflightAsync(RunContext run, CancellationToken cancellationToken)
+    {
+        var recipe = run.Recipe;
+        try
+        {
+            var box = await run.Services.Boxes.RunAsync(
+                new BoxNeeds { Purpose = recipe.Name, IsGeneration = false, Check = caps => Preflight.Check(recipe, caps, run.Request.Lora) },
+                (box, _) => Task.FromResult(box),
+                cancellationToken);
+            RecordServer(run, box);
+        }
+        catch (WebUiBoxesException e)
+        {
+            var loraOnly = e.Problems.Values.Any(list => list.Count > 0 && list.All(p => p.StartsWith("--lora:", StringComparison.Ordinal)));
+            throw new PipelineException(e.Message, e) { Step = "preflight", InputField = loraOnly ? "lora" : null };
+        }
+    }
+
+    /// <summary>What a step's call needs from a box: the recipe's models for that step (Preflight), and its checkpoint when it renders.</summary>
+    public static BoxNeeds Needs(RunContext run, string step, bool generation) => new()
+    {
+        Purpose = step,
+        IsGeneration = generation,
+        Checkpoint = generation ? run.Recipe.BaseModel : null,
+        Check = caps => Preflight.Check(run.Recipe, caps, run.Request.Lora, step),
+    };
+
+    /// <summary>One remote call of a step, on whichever box the boxes pick; the box is recorded in the step's record.</summary>
+    public static async Task<T> RunAsync<T>(RunContext run, StepRecord record, BoxNeeds needs, Func<WebUiBox, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await run.Services.Boxes.RunAsync(needs, (box, ct) =>
+            {
+                record.Box = box.Name;
+                RecordServer(run, box);
+                run.Progress?.Report(new PipelineProgress(needs.Purpose, 0, null, $"on {box.Name}", box.Name));
+                return call(box, ct);
+            }, cancellationToken);
+        }
+        catch (WebUiBoxesException e)
+        {
+            throw new PipelineException(e.Message, e) { Step = needs.Purpose };
+        }
+    }
+
+    private static void RecordServer(RunContext run, WebUiBox box)
+    {
+        var caps = box.Capabilities;
+        run.Manifest.Server ??= new ManifestServer(caps.BaseUrl.ToString(), caps.WebUiVersion, caps.SamplerDialect.ToString(), caps.ControlNetApiVersion, caps.TaggerFlavor.ToString());
+    }
+}

@@ -1,0 +1,27 @@
+using Miaoya.Recipes;
+
+namespace Miaoya.Pipeline;
+
+/// <summary>The one map from a step's name to its code.</summary>
+internal static class PortraitSteps
+{
+    private static readonly Dictionary<string, IPortraitStep> ByName = new IPortraitStep[]
+    {
+        new InterrogateStep(),
+        new MaskStep(),
+        new FaceSwapStep(),
+        GenerationStep.Inpaint,
+        GenerationStep.WholeImage,
+        new FinishStep(),
+    }.ToDictionary(s => s.Name, StringComparer.Ordinal);
+
+    /// <summary>The step called <paramref name="name"/>.</summary>
+    /// <exception cref="PipelineException">No step has that name.</exception>
+    public static IPortraitStep Get(string name, Recipe recipe) =>
+        ByName.TryGetValue(name, out var step)
+            ? step
+            : throw new PipelineException($"recipe {recipe.Name}: unknown step \"{name}\".") { Step = name };
+
+    /// <summary>Every step's name (tests: names are unique and each has its code).</summary>
+    public static IReadOnlyCollection<string> Names => ByName.Keys;
+}

@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Logging;
+using Miaoya.Faces;
+using Miaoya.Imaging;
+using Miaoya.Recipes;
+using Miaoya.WebUi;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace Miaoya.Pipeline;
+
+/// <summary>What the steps of every run use: the boxes, the face detector, the face swappers, time, the log.</summary>
+internal sealed class PipelineServices(IWebUiBoxes boxes, IFaceDetector detector, FaceSwapperCache swappers, TimeProvider time, ILogger logger)
+{
+    public IWebUiBoxes Boxes { get; } = boxes;
+
+    public IFaceDetector Detector { get; } = detector;
+
+    public FaceSwapperCache Swappers { get; } = swappers;
+
+    public TimeProvider Time { get; } = time;
+
+    public ILogger Logger { get; } = logger;
+
+    /// <summary>How often progress is read from the box during a generation call.</summary>
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+}
+
+/// <summary>
+/// One run as its steps see it: the request, the run folder and manifest, the template (as sent and decoded), and the
+/// state one step hands the next — typed, where it used to be keys of a shared JSON object.
+/// </summary>
+internal sealed class RunContext(RunRequest request, RunFolder folder, RunManifest manifest, EncodedImage template, Image<Rgb24> pixels, PipelineServices services)
+{
+    public RunRequest Request { get; } = request;
+
+    public Recipe Recipe => Request.Recipe;
+
+    public RunFolder Folder { get; } = folder;
+
+    public RunManifest Manifest { get; } = manifest;
+
+    /// <summary>The template as sent to the box.</summary>
+    public EncodedImage Template { get; } = template;
+
+    /// <summary>The template's upright RGB pixels, decoded once.</summary>
+    public Image<Rgb24> Pixels { get; } = pixels;
+
+    public PipelineServices Services { get; } = services;
+
+    /// <summary>Where the run's progress goes (null: nowhere).</summary>
+    public IProgress<PipelineProgress>? Progress { get; init; }
+
+    /// <summary>From <c>interrogate</c>.</summary>
+    public ComposedPrompt? Prompt { get; set; }
+
+    /// <summary>From <c>mask</c>.</summary>
+    public EncodedImage? Mask { get; set; }
+
+    /// <summary>The face being replaced, in template pixels (<c>mask</c> or <c>faceswap</c>).</summary>
+    public DetectedFace? Face { get; set; }
+
+    /// <summary>The latest image (<c>faceswap</c>, <c>inpaint</c>, <c>img2img</c>).</summary>
+    public EncodedImage? Current { get; set; }
+
+    /// <summary>The seed the box used for the latest generation.</summary>
+    public long? Seed { get; set; }
+
+    /// <summary>The box's infotext of the latest generation (written into final.png).</summary>
+    public string? Infotext { get; set; }
+
+    /// <summary>The face-vs-neck ΔE of the manifest's step <paramref name="step"/>'s result, if it measured one.</summary>
+    public double? DeltaEOf(string step) => Manifest.Step(step) switch
+    {
+        { Name: StepName.FaceSwap } s => s.ResultAs<FaceSwapStepResult>()?.DeltaE,
+        { } s => s.ResultAs<GenerationResult>()?.DeltaE,
+        null => null,
+    };
+}

@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Miaoya.Faces;
+using Miaoya.Imaging;
+using Miaoya.Recipes;
+using Miaoya.WebUi;
+using Miaoya.WebUi.Dto;
+using SixLabors.ImageSharp;
+
+namespace Miaoya.Pipeline;
+
+/// <summary>
+/// <c>inpaint</c> (V1, V2: the masked face on the template) and <c>img2img</c> (V2, V3: the whole image at low denoise,
+/// skipped when the face's colour already matches): one img2img call with the recipe's ControlNet units, checked against
+/// what was asked, with the face-vs-neck ΔE measured after it.
+/// </summary>
+internal sealed class GenerationStep : IPortraitStep
+{
+    private readonly bool _inpaint;
+
+    private GenerationStep(bool inpaint) => _inpaint = inpaint;
+
+    public static GenerationStep Inpaint { get; } = new(inpaint: true);
+
+    public static GenerationStep WholeImage { get; } = new(inpaint: false);
+
+    public string Name => _inpaint ? StepName.Inpaint : StepName.Img2Img;
+
+    public async Task RunAsync(RunContext run, StepRecord record, CancellationToken cancellationToken)
+    {
+        if (_inpaint)
+        {
+            var (width, height) = (run.Pixels.Width, run.Pixels.Height);
+            var response = await GenerateAsync(
+                run, record, box => PayloadBuilder.Inpaint(run.Recipe, box, run.Template, run.Mask!, run.Prompt!, run.Request.Seed, width, height), cancellationToken);
+            run.Seed = response.Info?.Seed ?? run.Request.Seed;
+            record.SetResult(new GenerationResult(DeltaE: Measure(run)));
+            return;
+        }
+
+        var settings = run.Recipe.Img2Img!;
+        var before = run.DeltaEOf(StepName.Inpaint) ?? run.DeltaEOf(StepName.FaceSwap);
+        if (settings.SkipIfDeltaEBelow is { } threshold && before is { } measured && measured < threshold)
+        {
+            record.Skip();
+            record.SetResult(new GenerationResult(
+                DeltaEBefore: before,
+                SkippedBecause: string.Create(CultureInfo.InvariantCulture, $"face-vs-neck ΔE {measured:0.##} after inpaint is under skip_if_delta_e_below {threshold}")));
+            return;
+        }
+
+        var (w, h) = run.Current!.ReadSize();
+        var current = run.Current;
+        await GenerateAsync(
+            run, record, box => PayloadBuilder.WholeImage(run.Recipe, box, run.Template, current, run.Prompt!, run.Seed ?? run.Request.Seed, w, h), cancellationToken);
+        record.SetResult(new GenerationResult(DeltaEBefore: before, DeltaEAfter: Measure(run)));
+    }
+
+    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs)
+    {
+        if (record.Status == StepStatus.Succeeded)
+        {
+            run.Current = outputs[0];
+            run.Seed = record.Response?["seed"]?.GetValue<long>();
+            run.Infotext = record.Response?["infotext"]?.GetValue<string>();
+        }
+    }
+
+    private async Task<GenerationResponse> GenerateAsync(RunContext run, StepRecord record, Func<WebUiCapabilities, Img2ImgRequest> build, CancellationToken cancellationToken)
+    {
+        var (request, response, expected) = await BoxCalls.RunAsync(run, record, BoxCalls.Needs(run, Name, generation: true), async (box, ct) =>
+        {
+            var request = build(box.Capabilities);
+            record.Request = ManifestRequests.Of(run, request);
+            await run.Folder.SaveManifestAsync(run.Manifest, ct);
+            var response = await BoxProgress.WhileAsync(run, Name, box.Client, () => box.Client.Img2ImgAsync(request, ct), ct);
+            return (request, response, box.Capabilities.FindCheckpoint(run.Recipe.BaseModel)!);
+        }, cancellationToken);
+        var problems = ResponseChecks.Check(request, response, expected.ModelName);
+        var info = response.Info;
+        record.Response = new JsonObject
+        {
+            ["seed"] = info?.Seed,
+            ["all_seeds"] = info?.AllSeeds is { } seeds ? new JsonArray(seeds.Select(s => (JsonNode)s).ToArray()) : null,
+            ["sd_model_name"] = info?.SdModelName,
+            ["sd_model_hash"] = info?.SdModelHash,
+            ["sampler_name"] = info?.SamplerName,
+            ["version"] = info?.Version,
+            ["infotext"] = info?.Infotexts is { Count: > 0 } texts ? texts[0] : null,
+            ["images"] = response.Images.Count,
+        };
+        if (problems.Count > 0)
+        {
+            throw new PipelineException($"{record.Box} did not do what was asked: {string.Join(" ", problems)}") { Step = Name };
+        }
+
+        var generated = response.GeneratedImages;
+        var image = generated[0];
+        record.Outputs.Add(await run.Folder.WriteAsync($"{Name}{image.FileExtension}", image, cancellationToken));
+        for (var i = generated.Count + (info?.IndexOfFirstImage ?? 0); i < response.Images.Count; i++)
+        {
+            var map = response.Images[i];
+            record.Outputs.Add(await run.Folder.WriteAsync($"{Name}-controlnet-{i - generated.Count}{map.FileExtension}", map, cancellationToken));
+        }
+
+        run.Current = image;
+        run.Infotext = info?.Infotexts is { Count: > 0 } infotexts ? infotexts[0] : null;
+        return response;
+    }
+
+    /// <summary>Face-vs-neck ΔE of the current image, with the face found on the template (null without a face).</summary>
+    private static double? Measure(RunContext run)
+    {
+        if (run.Face is not { } face || run.Current is null)
+        {
+            return null;
+        }
+
+        using var image = FaceImages.Load(run.Current);
+        var scale = image.Width / (float)run.Pixels.Width;
+        var scaled = scale == 1f ? face : Scale(face, scale);
+        return Math.Round(SkinTone.Measure(image, scaled).DeltaE, 2);
+    }
+
+    private static DetectedFace Scale(DetectedFace face, float s) => new(
+        new RectangleF(face.Box.X * s, face.Box.Y * s, face.Box.Width * s, face.Box.Height * s),
+        face.Landmarks.Select(p => new PointF(p.X * s, p.Y * s)).ToArray(),
+        face.Score);
+}
