@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Miaoya.WebUi;
-using Miaoya.WebUi.Dto;
 
 namespace Miaoya.Fleet;
 
@@ -244,16 +242,17 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
         {
             var (box, dispatch) = await AcquireAsync(waiter, cancellationToken);
             var started = _time.GetTimestamp();
+            string? renderedWith = null;
             T result;
             try
             {
-                result = await work(new WebUiBox(box.Name, box.Client, box.Capabilities!), cancellationToken);
+                result = await work(new WebUiBox(box.Name, box.Client, box.Capabilities!, model => renderedWith = model), cancellationToken);
             }
             catch (WebUiException e) when (IsBoxFailure(e) && !cancellationToken.IsCancellationRequested)
             {
                 attempts++;
                 var again = attempts < _options.MaxAttempts;
-                Release(box, waiter, dispatch, Outcome.BoxFailure, e, started, default(T));
+                Release(box, waiter, dispatch, Outcome.BoxFailure, e, started, null);
                 if (!again)
                 {
                     _logger.LogWarning("{Purpose} failed on {Box} ({Error}); {Attempts} attempts failed, giving up", needs.Purpose, box.Name, e.Message, attempts);
@@ -267,16 +266,16 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
             catch (WebUiApiException e) when (e.StatusCode is >= 400 and < 500 && !cancellationToken.IsCancellationRequested)
             {
                 // The request's fault: no other box would answer differently.
-                Release(box, waiter, dispatch, Outcome.RequestFailure, e, started, default(T));
+                Release(box, waiter, dispatch, Outcome.RequestFailure, e, started, null);
                 throw;
             }
             catch
             {
-                Release(box, waiter, dispatch, Outcome.Abandoned, null, started, default(T));
+                Release(box, waiter, dispatch, Outcome.Abandoned, null, started, null);
                 throw;
             }
 
-            Release(box, waiter, dispatch, Outcome.Success, null, started, result);
+            Release(box, waiter, dispatch, Outcome.Success, null, started, renderedWith);
             return result;
         }
     }
@@ -574,7 +573,15 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
         }
     }
 
-    private void Release<T>(Box box, Waiter waiter, long dispatch, Outcome outcome, Exception? error, long started, T? result)
+    /// <summary>A call ended: its slot is freed, the box's counts and health follow the outcome, and the next call is dispatched.</summary>
+    /// <param name="box">The box it ran on.</param>
+    /// <param name="waiter">The call.</param>
+    /// <param name="dispatch">The box's dispatch count when the call got it (a later one supersedes what this call saw loaded).</param>
+    /// <param name="outcome">How it ended.</param>
+    /// <param name="error">Why it failed, if it did.</param>
+    /// <param name="started">When it started (a <see cref="TimeProvider"/> timestamp).</param>
+    /// <param name="renderedWith">The checkpoint the call's answer says rendered it (<see cref="WebUiBox.Rendered"/>), if it did.</param>
+    private void Release(Box box, Waiter waiter, long dispatch, Outcome outcome, Exception? error, long started, string? renderedWith)
     {
         var elapsed = _time.GetElapsedTime(started);
         var quarantined = false;
@@ -589,7 +596,7 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
                     box.SucceededSeconds += elapsed.TotalSeconds;
                     box.CallFailures = 0;
                     box.LastSeen = _time.GetUtcNow();
-                    if (waiter.Needs.IsGeneration && dispatch == box.Dispatches && LoadedFrom(result, box) is { } loaded && loaded != box.Loaded)
+                    if (waiter.Needs.IsGeneration && dispatch == box.Dispatches && Title(renderedWith, box) is { } loaded && loaded != box.Loaded)
                     {
                         // The answer says which model rendered; trust it over our guess (e.g. an override the box dropped).
                         _logger.LogInformation("{Box} rendered with {Loaded}, not {Expected}", box.Name, loaded, box.Loaded);
@@ -625,22 +632,9 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
         }
     }
 
-    /// <summary>The checkpoint a generation answer names (<c>info.sd_model_name</c>), as the box's title; the result may be the answer or a tuple holding it.</summary>
-    private static string? LoadedFrom<T>(T? result, Box box)
-    {
-        var response = result switch
-        {
-            GenerationResponse r => r,
-            ITuple tuple => Enumerable.Range(0, tuple.Length).Select(i => tuple[i]).OfType<GenerationResponse>().FirstOrDefault(),
-            _ => null,
-        };
-        if (response?.Info?.SdModelName is not { Length: > 0 } name || box.Capabilities is not { } caps)
-        {
-            return null;
-        }
-
-        return caps.Checkpoints.FirstOrDefault(c => c.ModelName == name)?.Title;
-    }
+    /// <summary>The box's title of the checkpoint a generation answer names (<c>info.sd_model_name</c>), if it knows it.</summary>
+    private static string? Title(string? modelName, Box box) =>
+        modelName is null || box.Capabilities is not { } caps ? null : caps.Checkpoints.FirstOrDefault(c => c.ModelName == modelName)?.Title;
 
     // ---- health ------------------------------------------------------------------------------------
 

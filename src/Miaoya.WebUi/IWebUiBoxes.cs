@@ -37,8 +37,31 @@ public sealed record BoxNeeds
     public Func<WebUiCapabilities, IReadOnlyList<string>>? Check { get; init; }
 }
 
-/// <summary>The box a call runs on: its name (as configured, or its URL), client and probed capabilities.</summary>
-public sealed record WebUiBox(string Name, WebUiClient Client, WebUiCapabilities Capabilities);
+/// <summary>
+/// The box a call runs on: its name (as configured, or its URL), client and probed capabilities. A call that rendered
+/// says with which checkpoint through <see cref="Rendered"/> (a fleet keeps track of what each box has loaded).
+/// </summary>
+public sealed class WebUiBox(string name, WebUiClient client, WebUiCapabilities capabilities, Action<string>? rendered = null)
+{
+    public string Name { get; } = name;
+
+    public WebUiClient Client { get; } = client;
+
+    public WebUiCapabilities Capabilities { get; } = capabilities;
+
+    /// <summary>
+    /// Reports what a generation answer says rendered it (<c>info.sd_model_name</c>, A1111 processing.py's infotext): the
+    /// box now has that checkpoint loaded, whatever the request asked for.
+    /// </summary>
+    public void Rendered(Dto.GenerationResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        if (response.Info?.SdModelName is { Length: > 0 } model)
+        {
+            rendered?.Invoke(model);
+        }
+    }
+}
 
 /// <summary>No box can run a call: each one lacks something it needs (listed per box).</summary>
 public sealed class WebUiBoxesException : Exception

@@ -110,6 +110,24 @@ public sealed class DispatchTests(ITestOutputHelper output)
         Assert.Equal(["b:" + Chilloutmix, "a:" + Sd15, "c:" + Chilloutmix], order);
     }
 
+    [Fact]
+    public async Task A_call_that_reports_what_rendered_it_sets_the_boxs_loaded_checkpoint()
+    {
+        // The fleet no longer reads the call's return value for a GenerationResponse: the call says so (WebUiBox.Rendered).
+        await using var h = await StartAsync(1);
+
+        await h.Fleet.RunAsync(Generation(Chilloutmix), async (box, ct) => await RenderAsync(box, Sd15, ct));
+        Assert.StartsWith(Chilloutmix, h.Box("box0").LoadedCheckpoint, StringComparison.Ordinal);
+
+        await h.Fleet.RunAsync(Generation(Chilloutmix), async (box, ct) =>
+        {
+            var response = await RenderAsync(box, Sd15, ct);
+            box.Rendered(response);
+            return response;
+        });
+        Assert.StartsWith(Sd15, h.Box("box0").LoadedCheckpoint, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// One box with chilloutmix loaded, held by a first call; then a (sd15), b and c (chilloutmix) wait in that order;
     /// the order in which they get the box once it frees.

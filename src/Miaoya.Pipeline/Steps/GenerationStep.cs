@@ -74,6 +74,7 @@ internal sealed class GenerationStep : IPortraitStep
             record.Request = ManifestRequests.Of(run, request);
             await run.Folder.SaveManifestAsync(run.Manifest, ct);
             var response = await BoxProgress.WhileAsync(run, Name, box.Client, () => box.Client.Img2ImgAsync(request, ct), ct);
+            box.Rendered(response);
             return (request, response, box.Capabilities.FindCheckpoint(run.Recipe.BaseModel)!);
         }, cancellationToken);
         var problems = ResponseChecks.Check(request, response, expected.ModelName);
