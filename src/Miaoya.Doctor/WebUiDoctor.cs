@@ -342,7 +342,7 @@ public static class WebUiDoctor
                 continue; // the recipe already has a missing row; preflight would only say it again in other words
             }
 
-            var problems = Preflight.Check(recipe, box, choice).Where(p => lora is not null || !p.StartsWith("--lora", StringComparison.Ordinal)).ToList();
+            var problems = Preflight.Check(recipe, box, lora is null ? null : choice).ToList();
             if (problems.Count > 0)
             {
                 yield return new($"preflight of {recipe.Name}", DoctorStatus.Missing, string.Join(" ", problems),

@@ -515,9 +515,9 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
     private static string? Target(Waiter waiter, Box box) => waiter.Target(box);
 
     /// <summary>When every box is known and none has what the call needs: the problems per box; else null (it may yet run).</summary>
-    private Dictionary<string, IReadOnlyList<string>>? NeverRunnable(Waiter waiter)
+    private Dictionary<string, IReadOnlyList<BoxProblem>>? NeverRunnable(Waiter waiter)
     {
-        var problems = new Dictionary<string, IReadOnlyList<string>>();
+        var problems = new Dictionary<string, IReadOnlyList<BoxProblem>>();
         foreach (var box in _boxes)
         {
             if (box.Capabilities is null)
@@ -756,7 +756,7 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
 
     private sealed class Waiter
     {
-        private readonly Dictionary<Box, (WebUiCapabilities Caps, IReadOnlyList<string> Problems, string? Target)> _problems = [];
+        private readonly Dictionary<Box, (WebUiCapabilities Caps, IReadOnlyList<BoxProblem> Problems, string? Target)> _problems = [];
 
         public Waiter(BoxNeeds needs, long sequence)
         {
@@ -791,12 +791,12 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
         }
 
         /// <summary>What the box lacks for this call, evaluated once per probe of the box.</summary>
-        public IReadOnlyList<string> Problems(Box box) => Evaluate(box).Problems;
+        public IReadOnlyList<BoxProblem> Problems(Box box) => Evaluate(box).Problems;
 
         /// <summary>The call's checkpoint as the box titles it (or the name as given; null for no checkpoint), once per probe.</summary>
         public string? Target(Box box) => Needs.Checkpoint is null || box.Capabilities is null ? Needs.Checkpoint : Evaluate(box).Target;
 
-        private (WebUiCapabilities Caps, IReadOnlyList<string> Problems, string? Target) Evaluate(Box box)
+        private (WebUiCapabilities Caps, IReadOnlyList<BoxProblem> Problems, string? Target) Evaluate(Box box)
         {
             var caps = box.Capabilities!;
             if (_problems.TryGetValue(box, out var cached) && ReferenceEquals(cached.Caps, caps))
@@ -804,7 +804,7 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
                 return cached;
             }
 
-            IReadOnlyList<string> problems;
+            IReadOnlyList<BoxProblem> problems;
             try
             {
                 problems = Needs.Check?.Invoke(caps) ?? [];
@@ -812,7 +812,7 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
             catch (Exception e)
             {
                 // A check that throws must not break dispatch (it runs under the fleet's lock): the box cannot run the call.
-                problems = [$"checking what {Needs.Purpose} needs failed: {e.Message}"];
+                problems = [new BoxProblem(Needs.Purpose, $"checking what {Needs.Purpose} needs failed: {e.Message}")];
             }
 
             var entry = (caps, problems, Needs.Checkpoint is { } name ? caps.FindCheckpoint(name)?.Title ?? name : null);

@@ -1,102 +1,112 @@
-using System.Text.RegularExpressions;
-using Miaoya.Imaging;
 using Miaoya.Recipes;
 using Miaoya.WebUi;
 
 namespace Miaoya.Pipeline;
 
-/// <summary>
-/// Everything a recipe needs from a box, checked before the first generation: checkpoint, LoRA, embeddings, tagger,
-/// ControlNet modules and models, sampler and scheduler. All problems are reported together.
-/// </summary>
-public static partial class Preflight
+/// <summary>One thing a box lacks that a recipe's run needs: the typed requirement and what is wrong, with how to fix it.</summary>
+public sealed record PreflightProblem(Requirement Requirement, string Message)
 {
-    /// <summary>Problems, each naming what is missing and where it would go on the box; empty when the run can start.</summary>
-    public static IReadOnlyList<string> Check(Recipe recipe, WebUiCapabilities box, LoraChoice lora)
+    /// <summary>The recipe field (or run input) that asks for it.</summary>
+    public string Field => Requirement.Where;
+
+    /// <summary>As a box problem for the fleet's placement (the LoRA marked as a run's input).</summary>
+    public BoxProblem ToBoxProblem() => new(Field, Message, IsInput: Requirement.Kind == RequirementKind.Lora);
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Field}: {Message}";
+}
+
+/// <summary>
+/// Everything a recipe needs from a box (<see cref="RecipeRequirements"/>: checkpoint, LoRA, embeddings, tagger,
+/// ControlNet modules, models and unit slots, sampler and scheduler, rembg), checked against a box's probed capabilities
+/// before the first generation and before each step's call is placed. All problems are reported together, each typed.
+/// </summary>
+public static class Preflight
+{
+    /// <summary>What the box lacks for the recipe (and <paramref name="lora"/>, when given); empty when the run can start.</summary>
+    public static IReadOnlyList<PreflightProblem> Check(Recipe recipe, WebUiCapabilities box, LoraChoice? lora)
     {
         ArgumentNullException.ThrowIfNull(recipe);
         ArgumentNullException.ThrowIfNull(box);
-        ArgumentNullException.ThrowIfNull(lora);
-        var problems = new List<string>();
-        if (box.FindCheckpoint(recipe.BaseModel) is null)
-        {
-            problems.Add($"base_model: checkpoint \"{recipe.BaseModel}\" is not on the box (put it in models/Stable-diffusion and refresh); {NameMatcher.Suggest(recipe.BaseModel, box.Checkpoints.Select(c => c.Title))}.");
-        }
-
-        if (!box.Loras.Any(l => l.Name == lora.Name || l.Alias == lora.Name))
-        {
-            problems.Add($"--lora: LoRA \"{lora.Name}\" is not on the box (put it in models/Lora and refresh); {NameMatcher.Suggest(lora.Name, box.Loras.Select(l => l.Name))}.");
-        }
-
-        foreach (var embedding in EmbeddingReferences(recipe.Prompt.Negative).Where(e => !box.Embeddings.Contains(e)))
-        {
-            problems.Add($"prompt.negative: textual-inversion embedding \"{embedding}\" is not loaded on the box (put it in embeddings/); {NameMatcher.Suggest(embedding, box.Embeddings)}.");
-        }
-
-        if (!box.HasTagger)
-        {
-            problems.Add("interrogate: the WD14 tagger extension is not installed on the box.");
-        }
-        else if (recipe.Interrogate.Model is { } model && !box.TaggerModels.Contains(model))
-        {
-            problems.Add($"interrogate.model: tagger model \"{model}\" is not offered by the box; {NameMatcher.Suggest(model, box.TaggerModels)}.");
-        }
-
-        if (recipe.Mask?.Source == MaskSource.Openpose && !box.HasControlNet)
-        {
-            problems.Add("mask.source: openpose needs the ControlNet extension's /controlnet/detect, which the box lacks.");
-        }
-
-        if (recipe.Finish is { } finish && !finish.Background.Trim().Equals("keep", StringComparison.OrdinalIgnoreCase) && !box.HasRembg)
-        {
-            problems.Add($"finish.background: {finish.Background} needs the rembg extension (POST /rembg) to separate the person, which the box lacks; install stable-diffusion-webui-rembg or set finish.background: keep.");
-        }
-
-        // The generation steps: build each request with placeholder images and let the client's name check judge it.
-        var blank = EncodedImage.FromBase64("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==");
-        var prompt = new ComposedPrompt($"<lora:{lora.Name}:1>", recipe.Prompt.Negative, [], []);
-        if (recipe.Inpaint is not null)
-        {
-            problems.AddRange(box.Check(PayloadBuilder.Inpaint(recipe, box, blank, blank, prompt, 1, 64, 64))
-                .Where(p => !p.StartsWith("prompt:", StringComparison.Ordinal) && !p.StartsWith("override_settings", StringComparison.Ordinal))
-                .Select(p => $"inpaint: {p}"));
-        }
-        if (recipe.Img2Img is not null)
-        {
-            problems.AddRange(box.Check(PayloadBuilder.WholeImage(recipe, box, blank, blank, prompt, 1, 64, 64))
-                .Where(p => !p.StartsWith("prompt:", StringComparison.Ordinal) && !p.StartsWith("override_settings", StringComparison.Ordinal))
-                .Select(p => $"img2img: {p}"));
-        }
-
-        return problems.Distinct().ToArray();
+        return RecipeRequirements.Of(recipe, lora?.Name)
+            .Select(r => Problem(r, box) is { } message ? new PreflightProblem(r, message) : null)
+            .OfType<PreflightProblem>()
+            .ToArray();
     }
 
-    /// <summary>The problems that concern one step's remote call (e.g. the tagger for <c>interrogate</c>, rembg for <c>finish</c>).</summary>
-    public static IReadOnlyList<string> Check(Recipe recipe, WebUiCapabilities box, LoraChoice lora, string step) =>
-        Check(recipe, box, lora).Where(p => Concerns(p, step)).ToArray();
+    /// <summary>What the box lacks for one step's call: the requirements of that step only.</summary>
+    public static IReadOnlyList<PreflightProblem> Check(Recipe recipe, WebUiCapabilities box, LoraChoice? lora, string step) =>
+        Check(recipe, box, lora).Where(p => p.Requirement.Steps.Contains(step, StringComparer.Ordinal)).ToArray();
 
-    private static bool Concerns(string problem, string step) => step switch
+    /// <summary>What is wrong with one requirement on the box, or null when the box has it.</summary>
+    public static string? Problem(Requirement requirement, WebUiCapabilities box)
     {
-        StepName.Interrogate => problem.StartsWith("interrogate", StringComparison.Ordinal),
-        StepName.Mask => problem.StartsWith("mask.", StringComparison.Ordinal),
-        StepName.Finish => problem.StartsWith("finish.", StringComparison.Ordinal),
-        StepName.Inpaint or StepName.Img2Img => problem.StartsWith(step + ":", StringComparison.Ordinal)
-            || problem.StartsWith("base_model:", StringComparison.Ordinal)
-            || problem.StartsWith("--lora:", StringComparison.Ordinal)
-            || problem.StartsWith("prompt.negative:", StringComparison.Ordinal),
-        _ => true,
-    };
+        ArgumentNullException.ThrowIfNull(requirement);
+        ArgumentNullException.ThrowIfNull(box);
+        var name = requirement.Name;
+        return requirement.Kind switch
+        {
+            RequirementKind.Tagger => box.HasTagger ? null : "the WD14 tagger extension is not installed on the box.",
+            RequirementKind.TaggerModel => !box.HasTagger || box.TaggerModels.Contains(name, StringComparer.Ordinal)
+                ? null
+                : $"tagger model \"{name}\" is not offered by the box; {NameMatcher.Suggest(name, box.TaggerModels)}.",
+            RequirementKind.ControlNet => ControlNetProblem(requirement, box),
+            RequirementKind.ControlNetUnits => !box.HasControlNet || int.Parse(name, System.Globalization.CultureInfo.InvariantCulture) <= box.ControlNetUnitCount
+                ? null
+                : $"{name} ControlNet units enabled, the box has {box.ControlNetUnitCount} unit slots (the rest would be dropped silently); raise \"Multi ControlNet: Max models amount\" in its settings.",
+            RequirementKind.ControlNetModule => !box.HasControlNet || box.ControlNetModules.Contains(name, StringComparer.Ordinal)
+                ? null
+                : $"\"{name}\" is not a ControlNet preprocessor on the box; {NameMatcher.Suggest(name, box.ControlNetModules)}.",
+            RequirementKind.ControlNetModel => !box.HasControlNet || box.FindControlNetModel(name) is not null
+                ? null
+                : $"ControlNet model \"{name}\" is not on the box (put it in models/ControlNet and refresh); {NameMatcher.Suggest(name, box.ControlNetModels.Where(m => m != "None"))}.",
+            RequirementKind.Checkpoint => box.FindCheckpoint(name) is not null
+                ? null
+                : $"checkpoint \"{name}\" is not on the box (put it in models/Stable-diffusion and refresh); {NameMatcher.Suggest(name, box.Checkpoints.Select(c => c.Title))}.",
+            RequirementKind.Lora => box.Loras.Any(l => l.Name == name || l.Alias == name)
+                ? null
+                : $"LoRA \"{name}\" is not on the box (put it in models/Lora and refresh); {NameMatcher.Suggest(name, box.Loras.Select(l => l.Name))}.",
+            RequirementKind.Embedding => box.Embeddings.Contains(name, StringComparer.Ordinal)
+                ? null
+                : $"textual-inversion embedding \"{name}\" is not loaded on the box (put it in embeddings/); {NameMatcher.Suggest(name, box.Embeddings)}.",
+            RequirementKind.Sampler => SamplerProblem(name, box),
+            RequirementKind.Rembg => box.HasRembg
+                ? null
+                : "replacing the background needs the rembg extension (POST /rembg) to separate the person, which the box lacks; install stable-diffusion-webui-rembg or set finish.background: keep.",
+            _ => null,
+        };
+    }
 
     /// <summary>
-    /// Negative-prompt words that name textual-inversion embeddings: single tokens with a digit or underscore, such as
-    /// ng_deepnegative_v1_75t or badhandv4 (plain words like "lowres" are prompt text, not files).
+    /// The extension's API, and for units in a generation its always-on script: an API that answers while the script is not
+    /// registered (the extension failed to load) would make the box answer 422 to every request with units.
     /// </summary>
-    public static IEnumerable<string> EmbeddingReferences(string negative) =>
-        negative.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(t => t.Trim('(', ')', '[', ']').Split(':')[0].Trim())
-            .Where(t => EmbeddingLike().IsMatch(t))
-            .Distinct(StringComparer.Ordinal);
+    private static string? ControlNetProblem(Requirement requirement, WebUiCapabilities box)
+    {
+        if (!box.HasControlNet)
+        {
+            return requirement.Where == "mask.source"
+                ? "openpose needs the ControlNet extension's /controlnet/detect, which the box lacks."
+                : "the ControlNet extension is not installed on the box (/controlnet/version answers 404).";
+        }
 
-    [GeneratedRegex(@"^(?=[A-Za-z0-9_\-.]*[0-9_])[A-Za-z][A-Za-z0-9_\-.]*$", RegexOptions.CultureInvariant)]
-    private static partial Regex EmbeddingLike();
+        var units = requirement.Steps.Any(s => s is StepName.Inpaint or StepName.Img2Img);
+        return units && !box.AlwaysOnScripts.Contains("controlnet", StringComparer.OrdinalIgnoreCase)
+            ? "the ControlNet API answers but its always-on script is not registered (alwayson_scripts.controlnet; the extension failed to load?): restart the WebUI and read its log."
+            : null;
+    }
+
+    private static string? SamplerProblem(string name, WebUiCapabilities box)
+    {
+        var parts = name.Split('|', 2);
+        try
+        {
+            box.ResolveSampler(parts[0], parts.Length > 1 ? parts[1] : null);
+            return null;
+        }
+        catch (WebUiRequestException e)
+        {
+            return string.Join(" ", e.Problems);
+        }
+    }
 }

@@ -80,6 +80,14 @@ public static class RecipeExplainer
             text.AppendLine(i, $"{number}. finish       ID photo {finish.Spec} at {finish.Dpi} dpi{extras}: eyes levelled and head placed by the local detector, {matte}, compliance verdict -> <{finish.Spec}-{finish.Dpi}dpi>, verdict.json");
         }
 
+        // The same typed requirements the run's preflight checks, the fleet places each step's call by, and doctor reports.
+        text.AppendLine();
+        text.AppendLine("needs of a box (checked before the first call; miaoya doctor reports them per box):");
+        foreach (var need in RecipeRequirements.Of(recipe, lora.Name))
+        {
+            text.AppendLine(i, $"  {need.Kind,-17} {need.Name,-42} {need.Where} ({string.Join(", ", need.Steps)})");
+        }
+
         return text.ToString();
     }
 
@@ -131,7 +139,7 @@ public static class RecipeExplainer
             Schedulers = dialect == SamplerDialect.Combined ? [] : Schedulers.Select(s => new SchedulerInfo(s.Name, s.Label, null, null, null)).ToArray(),
             Checkpoints = [new SdModel(recipe.BaseModel, recipe.BaseModel, null, null, recipe.BaseModel, null)],
             Loras = [new LoraInfo(lora.Name, lora.Name, null, null)],
-            Embeddings = Preflight.EmbeddingReferences(recipe.Prompt.Negative).ToArray(),
+            Embeddings = RecipeRequirements.EmbeddingReferences(recipe.Prompt.Negative).ToArray(),
             AlwaysOnScripts = ["controlnet"],
             Extensions = [],
             ControlNetApiVersion = dialect == SamplerDialect.Combined ? 2 : 3,

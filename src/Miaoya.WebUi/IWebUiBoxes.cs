@@ -34,7 +34,17 @@ public sealed record BoxNeeds
     public bool IsGeneration { get; init; } = true;
 
     /// <summary>What the box lacks for this call (empty: it can run it); null: any box will do.</summary>
-    public Func<WebUiCapabilities, IReadOnlyList<string>>? Check { get; init; }
+    public Func<WebUiCapabilities, IReadOnlyList<BoxProblem>>? Check { get; init; }
+}
+
+/// <summary>Something a box lacks for a call: the field (recipe field or run input) that asks for it, and what is wrong.</summary>
+/// <param name="Field">Where it is asked for: a recipe field such as <c>inpaint.controlnet.softedge.model</c>, or a run input such as <c>--lora</c>.</param>
+/// <param name="Message">What the box lacks and how to fix it.</param>
+/// <param name="IsInput">True when a run's input asks for it (the person's LoRA) rather than the recipe: the input may be wrong, not the box.</param>
+public sealed record BoxProblem(string Field, string Message, bool IsInput = false)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{Field}: {Message}";
 }
 
 /// <summary>
@@ -66,7 +76,7 @@ public sealed class WebUiBox(string name, WebUiClient client, WebUiCapabilities 
 /// <summary>No box can run a call: each one lacks something it needs (listed per box).</summary>
 public sealed class WebUiBoxesException : Exception
 {
-    public WebUiBoxesException(string purpose, IReadOnlyDictionary<string, IReadOnlyList<string>> problems)
+    public WebUiBoxesException(string purpose, IReadOnlyDictionary<string, IReadOnlyList<BoxProblem>> problems)
         : base(Describe(purpose, problems))
     {
         Purpose = purpose;
@@ -77,9 +87,12 @@ public sealed class WebUiBoxesException : Exception
     public string Purpose { get; }
 
     /// <summary>Per box name, what it lacks.</summary>
-    public IReadOnlyDictionary<string, IReadOnlyList<string>> Problems { get; }
+    public IReadOnlyDictionary<string, IReadOnlyList<BoxProblem>> Problems { get; }
 
-    private static string Describe(string purpose, IReadOnlyDictionary<string, IReadOnlyList<string>> problems)
+    /// <summary>True when some box lacks only what a run's input asks for (the person's LoRA): the input is likely wrong.</summary>
+    public bool InputOnly => Problems.Values.Any(list => list.Count > 0 && list.All(p => p.IsInput));
+
+    private static string Describe(string purpose, IReadOnlyDictionary<string, IReadOnlyList<BoxProblem>> problems)
     {
         ArgumentNullException.ThrowIfNull(problems);
         if (problems.Count == 1)
@@ -116,7 +129,7 @@ public sealed class SingleWebUiBox : IWebUiBoxes
         var name = _client.Endpoint.BaseUrl.ToString();
         if (needs.Check?.Invoke(capabilities) is { Count: > 0 } problems)
         {
-            throw new WebUiBoxesException(needs.Purpose, new Dictionary<string, IReadOnlyList<string>> { [name] = problems });
+            throw new WebUiBoxesException(needs.Purpose, new Dictionary<string, IReadOnlyList<BoxProblem>> { [name] = problems });
         }
 
         return await work(new WebUiBox(name, _client, capabilities), cancellationToken);

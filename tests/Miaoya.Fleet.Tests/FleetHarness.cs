@@ -94,7 +94,7 @@ internal sealed class FleetHarness : IAsyncDisposable
     {
         Purpose = "render",
         Checkpoint = checkpoint,
-        Check = caps => caps.FindCheckpoint(checkpoint) is null ? [$"checkpoint {checkpoint} is not installed"] : [],
+        Check = caps => caps.FindCheckpoint(checkpoint) is null ? [new BoxProblem("base_model", $"checkpoint {checkpoint} is not installed")] : [],
     };
 
     /// <summary>Renders on whichever box the fleet picks; returns that box's name.</summary>

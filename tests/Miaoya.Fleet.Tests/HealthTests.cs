@@ -190,7 +190,7 @@ public sealed class HealthTests
             var needs = new BoxNeeds
             {
                 Purpose = "inpaint",
-                Check = caps => caps.Loras.Any(l => l.Name == "added_face") ? [] : ["LoRA added_face is not installed"],
+                Check = caps => caps.Loras.Any(l => l.Name == "added_face") ? [] : [new BoxProblem("--lora", "LoRA added_face is not installed", IsInput: true)],
             };
             await Assert.ThrowsAsync<WebUiBoxesException>(() => h.Fleet.RunAsync(needs, (box, _) => Task.FromResult(box.Name)));
 

@@ -38,7 +38,9 @@ public class FinishTests
         var recipe = WithFinish("spec: cn-1inch", "background: white");
         Assert.Empty(Preflight.Check(recipe, box, LoraChoice.Parse("miaoya_demo_face")));
         var problems = Preflight.Check(recipe, box with { HasRembg = false }, LoraChoice.Parse("miaoya_demo_face"));
-        Assert.Contains(problems, p => p.StartsWith("finish.background: white needs the rembg extension", StringComparison.Ordinal));
+        var rembg = Assert.Single(problems);
+        Assert.Equal((RequirementKind.Rembg, "finish.background"), (rembg.Requirement.Kind, rembg.Field));
+        Assert.Contains("needs the rembg extension", rembg.Message, StringComparison.Ordinal);
         Assert.Empty(Preflight.Check(WithFinish("spec: cn-1inch", "background: keep"), box with { HasRembg = false }, LoraChoice.Parse("miaoya_demo_face")));
     }
 

@@ -69,3 +69,45 @@ public sealed class StepEngineTests
         Assert.Equal(face.Box, record.ResultAs<MaskResult>()!.Face!.Box);
     }
 }
+
+/// <summary>Preflight's problems are typed requirements, routed to the steps that need them (no message prefixes).</summary>
+public sealed class TypedPreflightTests
+{
+    [Fact]
+    public async Task Check_PerStep_HasOnlyWhatThatStepsCallNeeds()
+    {
+        using var h = new PipelineHarness();
+        var box = await h.Client.ProbeAsync();
+        var lacking = box with { TaggerModels = [], Loras = [], Embeddings = [] };
+        var recipe = RecipeLoader.LoadBuiltIn("v2");
+        var lora = LoraChoice.Parse("miaoya_demo_face");
+
+        var interrogate = Preflight.Check(recipe, lacking, lora, StepName.Interrogate);
+        var mask = Preflight.Check(recipe, lacking, lora, StepName.Mask);
+        var inpaint = Preflight.Check(recipe, lacking, lora, StepName.Inpaint);
+
+        Assert.Equal([RequirementKind.Tagger], interrogate.Select(p => p.Requirement.Kind));
+        Assert.Empty(mask);
+        Assert.Equal([RequirementKind.Lora, RequirementKind.Embedding, RequirementKind.Embedding], inpaint.Select(p => p.Requirement.Kind));
+        var loraProblem = inpaint[0].ToBoxProblem();
+        Assert.True(loraProblem.IsInput);
+        Assert.Equal("--lora", loraProblem.Field);
+        Assert.DoesNotContain(Preflight.Check(recipe, lacking, lora, StepName.Inpaint), p => p.Requirement.Kind == RequirementKind.Tagger);
+        Assert.Empty(Preflight.Check(recipe, box, lora));
+    }
+
+    [Fact]
+    public void Explain_ListsTheRecipesRequirements()
+    {
+        var recipe = RecipeLoader.LoadBuiltIn("v2");
+        var template = new Imaging.EncodedImage(File.ReadAllBytes(PipelineHarness.Astronaut));
+
+        var text = RecipeExplainer.Explain(recipe, template, LoraChoice.Parse("anna"), [], WebUi.SamplerDialect.SplitOrCombined);
+
+        Assert.Contains("needs of a box", text, StringComparison.Ordinal);
+        foreach (var need in RecipeRequirements.Of(recipe, "anna"))
+        {
+            Assert.Contains($"{need.Where} ({string.Join(", ", need.Steps)})", text, StringComparison.Ordinal);
+        }
+    }
+}

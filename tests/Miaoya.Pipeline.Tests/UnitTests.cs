@@ -109,7 +109,7 @@ public sealed class PromptComposerTests
     {
         Assert.Equal(
             ["ng_deepnegative_v1_75t", "badhandv4", "easynegative_v2"],
-            Preflight.EmbeddingReferences("ng_deepnegative_v1_75t, badhandv4, lowres, bad anatomy, (easynegative_v2:1.2)"));
+            RecipeRequirements.EmbeddingReferences("ng_deepnegative_v1_75t, badhandv4, lowres, bad anatomy, (easynegative_v2:1.2)"));
     }
 }
 

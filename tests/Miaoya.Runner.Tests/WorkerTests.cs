@@ -75,6 +75,9 @@ public sealed class WorkerTests
         {
             var first = h.Worker.RunAsync(stop.Token);
             await h.WaitForAsync(job.Id, j => j.Steps.Any(s => s.Name == "img2img" && s.State == StepState.Running && s.Box is not null));
+            // The box is recorded as the call is placed, a moment before the request leaves: stop once the box renders it,
+            // so the abandoned call is one the box had (and must be told to stop).
+            await h.WaitForAsync(job.Id, _ => h.Servers[0].JobRunning);
             await stop.CancelAsync();
             await first;
         }
@@ -122,7 +125,7 @@ public sealed class WorkerTests
     {
         Exception error = kind switch
         {
-            "permanent" => new Miaoya.WebUi.WebUiBoxesException("inpaint", new Dictionary<string, IReadOnlyList<string>> { ["box0"] = ["--lora: missing"] }),
+            "permanent" => new Miaoya.WebUi.WebUiBoxesException("inpaint", new Dictionary<string, IReadOnlyList<Miaoya.WebUi.BoxProblem>> { ["box0"] = [new("--lora", "missing", IsInput: true)] }),
             "transport" => new Miaoya.Pipeline.PipelineException("step inpaint: dropped", new IOException("connection reset")),
             "server" => new Miaoya.Pipeline.PipelineException("step inpaint: 500", new TimeoutException()),
             _ => new Miaoya.Pipeline.PipelineException("bad", new Miaoya.Recipes.RecipeException("recipe.yaml: steps: must be > 0")),

@@ -16,15 +16,14 @@ internal static class BoxCalls
         try
         {
             var box = await run.Services.Boxes.RunAsync(
-                new BoxNeeds { Purpose = recipe.Name, IsGeneration = false, Check = caps => Preflight.Check(recipe, caps, run.Request.Lora) },
+                new BoxNeeds { Purpose = recipe.Name, IsGeneration = false, Check = caps => Problems(Preflight.Check(recipe, caps, run.Request.Lora)) },
                 (box, _) => Task.FromResult(box),
                 cancellationToken);
             RecordServer(run, box);
         }
         catch (WebUiBoxesException e)
         {
-            var loraOnly = e.Problems.Values.Any(list => list.Count > 0 && list.All(p => p.StartsWith("--lora:", StringComparison.Ordinal)));
-            throw new PipelineException(e.Message, e) { Step = "preflight", InputField = loraOnly ? "lora" : null };
+            throw new PipelineException(e.Message, e) { Step = "preflight", InputField = e.InputOnly ? "lora" : null };
         }
     }
 
@@ -34,8 +33,10 @@ internal static class BoxCalls
         Purpose = step,
         IsGeneration = generation,
         Checkpoint = generation ? run.Recipe.BaseModel : null,
-        Check = caps => Preflight.Check(run.Recipe, caps, run.Request.Lora, step),
+        Check = caps => Problems(Preflight.Check(run.Recipe, caps, run.Request.Lora, step)),
     };
+
+    private static BoxProblem[] Problems(IReadOnlyList<PreflightProblem> problems) => [.. problems.Select(p => p.ToBoxProblem())];
 
     /// <summary>One remote call of a step, on whichever box the boxes pick; the box is recorded in the step's record.</summary>
     public static async Task<T> RunAsync<T>(RunContext run, StepRecord record, BoxNeeds needs, Func<WebUiBox, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
