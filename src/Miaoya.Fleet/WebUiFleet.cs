@@ -310,9 +310,7 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
     /// A box failure rather than a request failure: nothing usable came back, the server erred (5xx), or the box refused
     /// us rather than the request (401/403: its credentials; 408/429: it is overloaded). Other 4xx are about the request.
     /// </summary>
-    internal static bool IsBoxFailure(WebUiException e) =>
-        e is WebUiTransportException or WebUiProtocolException
-        || (e is WebUiApiException api && (api.StatusCode >= 500 || api.StatusCode is 401 or 403 or 408 or 429));
+    internal static bool IsBoxFailure(WebUiException e) => Failures.Classify(e) is FailureKind.Transient or FailureKind.Box;
 
     // ---- queue and dispatch ------------------------------------------------------------------------
 

@@ -1,9 +1,9 @@
 using Miaoya.Faces;
-using Miaoya.Imaging;
-using Miaoya.Limits;
 using Miaoya.Jobs;
+using Miaoya.Limits;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
+using Miaoya.WebUi;
 
 namespace Miaoya.Runner;
 
@@ -69,7 +69,7 @@ public sealed class JobSubmitter
         {
             await PortraitPipeline.PrepareAsync(request, _faceDetector, cancellationToken);
         }
-        catch (Exception e) when (e is PipelineException or InvalidImageDataException or IOException or InvalidDataException)
+        catch (Exception e) when (RunFailures.Classify(e) is FailureKind.Input or FailureKind.Request)
         {
             DeleteQuietly(folder);
             throw new JobSubmissionException(Field(e, submission), e.Message, e);
@@ -148,7 +148,7 @@ public sealed class JobSubmitter
         {
             await PortraitPipeline.CheckAsync(Request(submission, recipe, lora, _options.JobsDirectory), _faceDetector, cancellationToken);
         }
-        catch (Exception e) when (e is PipelineException or InvalidImageDataException or IOException or InvalidDataException)
+        catch (Exception e) when (RunFailures.Classify(e) is FailureKind.Input or FailureKind.Request)
         {
             throw new JobSubmissionException(Field(e, submission), e.Message, e);
         }

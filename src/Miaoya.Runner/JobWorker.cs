@@ -1,11 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using Miaoya.Faces;
-using Miaoya.Imaging;
 using Miaoya.Jobs;
 using Miaoya.Pipeline;
-using Miaoya.Recipes;
 using Miaoya.WebUi;
 
 namespace Miaoya.Runner;
@@ -250,29 +247,8 @@ public sealed class JobWorker
         }
     }
 
-    /// <summary>
-    /// Errors that another attempt cannot mend: the request is wrong or no box has what it needs, the photo has no usable
-    /// face, the recipe or an input file is bad. Transport failures, 5xx answers and timeouts are worth another try.
-    /// </summary>
-    internal static bool IsPermanent(Exception error)
-    {
-        for (var e = (Exception?)error; e is not null; e = e.InnerException)
-        {
-            switch (e)
-            {
-                case PipelineException { InputField: not null }:
-                    return true;
-                case WebUiBoxesException or WebUiRequestException or FaceSelectionException or RecipeException or InvalidImageDataException:
-                    return true;
-                case WebUiApiException api:
-                    return api.StatusCode is >= 400 and < 500 and not 408 and not 429;
-                case WebUiTransportException or WebUiProtocolException or IOException:
-                    return false;
-            }
-        }
-
-        return false;
-    }
+    /// <summary>Errors that another attempt cannot mend (<see cref="RunFailures.IsPermanent"/>): the input or the request is wrong, or no box has what it needs.</summary>
+    internal static bool IsPermanent(Exception error) => RunFailures.IsPermanent(error);
 
     private async Task ReportProgressAsync(StepLease lease, LeaseWatch watch, PipelineProgress value)
     {

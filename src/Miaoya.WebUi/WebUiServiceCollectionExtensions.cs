@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -129,8 +128,7 @@ public static class WebUiServiceCollectionExtensions
     /// <summary>Worth another try for an idempotent control call: transport errors, timeouts, 408, 429, 502-504 (not 500: the WebUI's 500s are deterministic errors).</summary>
     private static bool IsTransient(Outcome<HttpResponseMessage> outcome) =>
         outcome.Exception is HttpRequestException or TimeoutRejectedException
-        || outcome.Result?.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests
-            or HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
+        || (outcome.Result is { } response && Failures.OfStatus((int)response.StatusCode) == FailureKind.Transient);
 
     private static bool IsConnectionRefused(Exception e)
     {

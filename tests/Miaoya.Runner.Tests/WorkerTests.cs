@@ -66,6 +66,26 @@ public sealed class WorkerTests
         Assert.Equal(1, done.Steps.Single(s => s.Name == "interrogate").Attempts);
     }
 
+    [Theory]
+    [InlineData(401, 2, JobState.Succeeded)]
+    [InlineData(403, 2, JobState.Succeeded)]
+    [InlineData(503, 2, JobState.Succeeded)]
+    [InlineData(422, 1, JobState.Failed)]
+    public async Task The_worker_agrees_with_the_fleet_on_whose_fault_a_status_is(int status, int attempts, JobState state)
+    {
+        // 401/403 are the box's credentials (the fleet quarantines the box and places the call elsewhere), so the worker
+        // tries again too; a 422 is the request's, which no attempt mends. Both read Failures.OfStatus.
+        await using var h = await RunnerHarness.StartAsync(boxes: 1, useFleet: false);
+        h.Servers[0].AddFault(new MockFault("/sdapi/v1/img2img") { StatusCode = status, Times = 1 });
+        var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v1-face"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await h.Worker.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
+
+        var done = (await h.Store.GetJobAsync(job.Id))!;
+        Assert.Equal(state, done.State);
+        Assert.Equal(attempts, done.Steps.Single(s => s.Name == "inpaint").Attempts);
+    }
+
     [Fact]
     public async Task Stopping_a_worker_hands_its_step_back_and_another_worker_finishes_the_job_without_redoing_steps()
     {

@@ -78,7 +78,7 @@ internal sealed class WebUiSession : IDisposable
             await Console.Error.WriteLineAsync($"error: {Limits.UserText.EscapeControl(e.Message)}");
             // Bad input (a photo without the face, a bad --face-index, a LoRA no box has): exit 2, and no resume hint,
             // since resuming the same inputs cannot help.
-            var badInput = e.InputField is not null || e.Step == "template";
+            var badInput = RunFailures.Classify(e) == WebUi.FailureKind.Input;
             if (!badInput && e.RunFolder is not null && e.Step is not "preflight")
             {
                 await Console.Error.WriteLineAsync($"Finished steps are kept; after fixing the cause: miaoya run --resume {e.RunFolder}");

@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using Miaoya.Faces;
 using Miaoya.Imaging;
 using Miaoya.Recipes;
-using Miaoya.WebUi;
 
 namespace Miaoya.Pipeline;
 
@@ -175,7 +173,7 @@ internal sealed class StepRunner(PipelineServices services)
             await run.Folder.SaveManifestAsync(run.Manifest, CancellationToken.None);
             throw;
         }
-        catch (Exception e) when (IsStepFailure(e))
+        catch (Exception e) when (RunFailures.IsRunFailure(e))
         {
             var step = (e as PipelineException)?.Step ?? run.Manifest.Steps.LastOrDefault(s => s.Status == StepStatus.Failed)?.Name;
             run.Manifest.Fail(e.Message);
@@ -190,9 +188,6 @@ internal sealed class StepRunner(PipelineServices services)
                 };
         }
     }
-
-    private static bool IsStepFailure(Exception e) => e is PipelineException or WebUiException or FaceSelectionException or InvalidImageDataException or RecipeException or IOException
-        or InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
 
     /// <summary>The last image as PNG, carrying the box's infotext as the WebUI's "parameters" chunk.</summary>
     private static EncodedImage FinalImage(RunContext run)
