@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using Miaoya.WebUi;
+
+namespace Miaoya.Fleet;
+
+/// <summary>
+/// Placement of calls on boxes: one FIFO queue; when a box frees (or comes back) it goes to the oldest waiting call it can
+/// serve (the call's checks pass on its capabilities, and a generation call needs one of its slots; the tagger, rembg and
+/// detect need none). With <see cref="FleetOptions.Affinity"/> a younger call whose checkpoint the box has loaded may go
+/// first (bounded by <see cref="FleetOptions.AffinityLookahead"/> and <see cref="FleetOptions.AffinityMaxSkips"/>, so
+/// nothing starves). A call no box could ever run (every box is probed and lacks something) fails at once.
+/// Knows nothing of HTTP or of time; not thread-safe: the fleet calls it under its lock, and tests call it directly.
+/// </summary>
+internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOptions options, FleetMetrics metrics)
+{
+    private readonly LinkedList<FleetCall> _queue = new();
+
+    /// <summary>Calls waiting for a box.</summary>
+    public int QueueDepth => _queue.Count;
+
+    /// <summary>Waiting calls this box could run (it has what they need).</summary>
+    public int WaitingFor(FleetBox box) => box.Capabilities is null ? 0 : _queue.Count(c => c.Problems(box).Count == 0);
+
+    /// <summary>Into the queue by age: a call placed again keeps its place ahead of younger ones.</summary>
+    public void Enqueue(FleetCall call)
+    {
+        call.Reset();
+        var after = _queue.Last;
+        while (after is not null && after.Value.Sequence > call.Sequence)
+        {
+            after = after.Previous;
+        }
+
+        if (after is null)
+        {
+            _queue.AddFirst(call.Node);
+        }
+        else
+        {
+            _queue.AddAfter(after, call.Node);
+        }
+    }
+
+    /// <summary>A waiting call gives up: out of the queue, or, if it was just given a box, the box's slot back.</summary>
+    public void Withdraw(FleetCall call)
+    {
+        if (call.Node.List is not null)
+        {
+            _queue.Remove(call.Node);
+        }
+        else if (call.Given is { } box)
+        {
+            Free(box, call.Needs);
+        }
+    }
+
+    /// <summary>Every waiting call, out of the queue (the fleet stops).</summary>
+    public List<FleetCall> Drain()
+    {
+        var calls = _queue.ToList();
+        _queue.Clear();
+        return calls;
+    }
+
+    /// <summary>Hands free boxes to waiting calls; see the type's summary for the order.</summary>
+    public void Dispatch()
+    {
+        // First pass: affinity may hold a box back from an older call for a younger one that needs no switch. Second
+        // pass: a box still free goes to the oldest call it can serve, so no box idles while a call it could run waits
+        // (the younger call it was held for may have gone to another box with the same model).
+        var started = Stopwatch.GetTimestamp();
+        var passedOver = new HashSet<FleetCall>();
+        Pass(passedOver);
+        Pass(null);
+        foreach (var call in passedOver.Where(c => c.Given is null))
+        {
+            call.Skips++;
+        }
+
+        metrics.Dispatched(Stopwatch.GetElapsedTime(started));
+    }
+
+    /// <summary>Frees the call's slot on the box.</summary>
+    public static void Free(FleetBox box, BoxNeeds needs)
+    {
+        if (needs.IsGeneration)
+        {
+            box.GenerationInFlight--;
+        }
+        else
+        {
+            box.OtherInFlight--;
+        }
+    }
+
+    private void Pass(HashSet<FleetCall>? passedOver)
+    {
+        var node = _queue.First;
+        while (node is not null)
+        {
+            var next = node.Next;
+            var call = node.Value;
+            if (NeverRunnable(call) is { } problems)
+            {
+                _queue.Remove(node);
+                call.Assigned.TrySetException(new WebUiBoxesException(call.Needs.Purpose, problems));
+                node = next;
+                continue;
+            }
+
+            var candidates = Candidates(call);
+            var box = candidates.Count == 0 ? null : Choose(call, candidates, node, passedOver);
+            if (box is not null)
+            {
+                _queue.Remove(node);
+                var dispatch = Take(box, call.Needs);
+                call.Given = box;
+                call.Assigned.TrySetResult((box, dispatch));
+            }
+
+            node = next;
+        }
+    }
+
+    /// <summary>The healthy boxes that could run the call now; a retried call avoids the boxes it failed on while another could run it.</summary>
+    private List<FleetBox> Candidates(FleetCall call)
+    {
+        var free = new List<FleetBox>();
+        var avoidable = false;
+        foreach (var box in boxes)
+        {
+            if (!box.Health.Admits || box.Capabilities is null || call.Problems(box).Count > 0)
+            {
+                continue;
+            }
+
+            if (!call.FailedOn.Contains(box))
+            {
+                avoidable = true;
+            }
+
+            if (!call.Needs.IsGeneration || box.GenerationInFlight < box.Slots)
+            {
+                free.Add(box);
+            }
+        }
+
+        if (avoidable)
+        {
+            free.RemoveAll(call.FailedOn.Contains);
+        }
+        else
+        {
+            call.FailedOn.Clear(); // every box that could run it failed it once: try them again
+        }
+
+        return free;
+    }
+
+    /// <summary>The box for the call among the free <paramref name="candidates"/>, or null to hold it back (first pass only: <paramref name="passedOver"/> set).</summary>
+    private FleetBox? Choose(FleetCall call, List<FleetBox> candidates, LinkedListNode<FleetCall> node, HashSet<FleetCall>? passedOver)
+    {
+        if (!call.Needs.IsGeneration || call.Needs.Checkpoint is null || !options.Affinity)
+        {
+            return LeastBusy(candidates);
+        }
+
+        var matching = candidates.Where(b => b.Loaded is not null && b.Loaded == call.Target(b)).ToList();
+        if (matching.Count > 0)
+        {
+            return LeastBusy(matching);
+        }
+
+        // Every free box would have to switch models for this call. A younger call (within the lookahead) that one of
+        // them could run without a switch goes first on that box, unless this call has been passed over often enough.
+        var window = Window(node);
+        var open = candidates;
+        if (passedOver is not null && call.Skips < options.AffinityMaxSkips)
+        {
+            open = candidates.Where(b => !window.Any(w => w.Needs.IsGeneration && b.Loaded is not null && w.Target(b) == b.Loaded && w.Problems(b).Count == 0 && !w.FailedOn.Contains(b))).ToList();
+            if (open.Count < candidates.Count)
+            {
+                passedOver.Add(call);
+            }
+
+            if (open.Count == 0)
+            {
+                return null;
+            }
+        }
+
+        // Switch the box whose loaded checkpoint the fewest waiting calls want.
+        return open.OrderBy(b => window.Count(w => b.Loaded is not null && w.Target(b) == b.Loaded)).ThenBy(b => b.Busy).ThenBy(b => b.Index).First();
+    }
+
+    private List<FleetCall> Window(LinkedListNode<FleetCall> node)
+    {
+        var window = new List<FleetCall>();
+        for (var n = node.Next; n is not null && window.Count < options.AffinityLookahead; n = n.Next)
+        {
+            window.Add(n.Value);
+        }
+
+        return window;
+    }
+
+    private static FleetBox LeastBusy(List<FleetBox> candidates) => candidates.OrderBy(b => b.Busy).ThenBy(b => b.Index).First();
+
+    /// <summary>When every box is known and none has what the call needs: the problems per box; else null (it may yet run).</summary>
+    private Dictionary<string, IReadOnlyList<BoxProblem>>? NeverRunnable(FleetCall call)
+    {
+        var problems = new Dictionary<string, IReadOnlyList<BoxProblem>>();
+        foreach (var box in boxes)
+        {
+            if (box.Capabilities is null)
+            {
+                return null;
+            }
+
+            if (call.Problems(box) is { Count: > 0 } lacking)
+            {
+                problems[box.Name] = lacking;
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        return problems;
+    }
+
+    /// <summary>Occupies the box for the call; returns the box's dispatch number (whether a later generation call was sent since).</summary>
+    private long Take(FleetBox box, BoxNeeds needs)
+    {
+        if (!needs.IsGeneration)
+        {
+            box.OtherInFlight++;
+            return box.Dispatches;
+        }
+
+        box.GenerationInFlight++;
+        if (needs.Checkpoint is { } name)
+        {
+            var wanted = box.Capabilities!.FindCheckpoint(name)?.Title ?? name;
+            if (box.Loaded != wanted)
+            {
+                metrics.ModelSwitched(box);
+                box.Loaded = wanted;
+            }
+        }
+
+        return ++box.Dispatches;
+    }
+}
