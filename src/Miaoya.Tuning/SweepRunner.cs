@@ -6,27 +6,25 @@ using Miaoya.WebUi;
 
 namespace Miaoya.Tuning;
 
-/// <summary>One box a sweep can send cells to.</summary>
-public sealed record SweepBox(string Name, PortraitPipeline Pipeline);
-
-/// <summary>A cell started, was skipped (finished earlier), succeeded or failed.</summary>
+/// <summary>A cell started, was skipped (finished earlier), succeeded or failed; <see cref="Box"/> is the box that rendered it (empty before it has).</summary>
 public sealed record SweepEvent(SweepCellRecord Cell, int Total, string Box, string What);
 
 /// <summary>
-/// Runs a sweep's cells through <see cref="PortraitPipeline"/>, one cell in flight per box. Each cell is an ordinary run
-/// folder; a cell whose run finished earlier (manifest succeeded, final image intact) is skipped, and one that stopped
-/// part-way is resumed from its run folder. <c>sweep.json</c> is saved whenever a cell starts or ends.
+/// Runs a sweep's cells through one <see cref="PortraitPipeline"/>, <paramref name="parallel"/> cells at a time. The
+/// pipeline's calls go wherever its <see cref="IWebUiBoxes"/> places them: on a fleet, a sweep is one more source of calls,
+/// so the fleet's health checks, quarantine, retries on another box and checkpoint affinity apply to its cells as to jobs.
+/// Each cell is an ordinary run folder; a cell whose run finished earlier (manifest succeeded, final image intact) is
+/// skipped, and one that stopped part-way is resumed from its run folder. <c>sweep.json</c> is saved whenever a cell
+/// starts or ends.
 /// </summary>
-public sealed class SweepRunner
+/// <param name="pipeline">The pipeline, over the boxes the sweep may use.</param>
+/// <param name="boxes">The boxes' names, recorded in <c>sweep.json</c>.</param>
+/// <param name="parallel">Cells in flight at once (the boxes' generation slots, so that none idles).</param>
+public sealed class SweepRunner(PortraitPipeline pipeline, IReadOnlyList<string> boxes, int parallel)
 {
-    private readonly IReadOnlyList<SweepBox> _boxes;
-
-    public SweepRunner(IReadOnlyList<SweepBox> boxes)
-    {
-        ArgumentNullException.ThrowIfNull(boxes);
-        ArgumentOutOfRangeException.ThrowIfZero(boxes.Count);
-        _boxes = boxes;
-    }
+    private readonly PortraitPipeline _pipeline = pipeline ?? throw new ArgumentNullException(nameof(pipeline));
+    private readonly IReadOnlyList<string> _boxes = boxes ?? throw new ArgumentNullException(nameof(boxes));
+    private readonly int _parallel = parallel > 0 ? parallel : throw new ArgumentOutOfRangeException(nameof(parallel), parallel, "at least one cell must run");
 
     /// <summary>Runs every unfinished cell; returns the manifest (cells that failed say why).</summary>
     /// <exception cref="PipelineException">The template or the box's preflight failed: every cell would fail the same way.</exception>
@@ -36,7 +34,7 @@ public sealed class SweepRunner
         ArgumentNullException.ThrowIfNull(manifest);
         folder = Path.GetFullPath(folder);
         Directory.CreateDirectory(folder);
-        manifest.Boxes = _boxes.Select(b => b.Name).ToArray();
+        manifest.Boxes = [.. _boxes];
         var queue = new ConcurrentQueue<SweepCellRecord>();
         foreach (var cell in manifest.Cells)
         {
@@ -55,12 +53,12 @@ public sealed class SweepRunner
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var gate = new SemaphoreSlim(1, 1);
         PipelineException? fatal = null;
-        var workers = _boxes.Select(box => Task.Run(
+        var workers = Enumerable.Range(0, Math.Min(_parallel, Math.Max(1, queue.Count))).Select(_ => Task.Run(
             async () =>
             {
                 while (!stop.IsCancellationRequested && queue.TryDequeue(out var cell))
                 {
-                    var failure = await RunCellAsync(folder, manifest, box, cell, gate, progress, stop.Token);
+                    var failure = await RunCellAsync(folder, manifest, cell, gate, progress, stop.Token);
                     if (failure is not null)
                     {
                         fatal ??= failure;
@@ -76,26 +74,26 @@ public sealed class SweepRunner
     }
 
     /// <summary>Runs one cell; returns an exception only when it means the whole sweep cannot go on.</summary>
-    private static async Task<PipelineException?> RunCellAsync(string folder, SweepManifest manifest, SweepBox box, SweepCellRecord cell, SemaphoreSlim gate, IProgress<SweepEvent>? progress, CancellationToken cancellationToken)
+    private async Task<PipelineException?> RunCellAsync(string folder, SweepManifest manifest, SweepCellRecord cell, SemaphoreSlim gate, IProgress<SweepEvent>? progress, CancellationToken cancellationToken)
     {
         var definition = manifest.Definition;
         var runFolder = Path.Combine(folder, cell.Folder);
         cell.Status = CellStatus.Running;
-        cell.Box = box.Name;
+        cell.Box = null;
         await SaveAsync(folder, manifest, gate);
-        progress?.Report(new SweepEvent(cell, manifest.Cells.Count, box.Name, "started"));
+        progress?.Report(new SweepEvent(cell, manifest.Cells.Count, "", "started"));
         var clock = Stopwatch.StartNew();
         try
         {
             RunResult run;
             if (new RunFolder(runFolder).HasManifest)
             {
-                run = await box.Pipeline.ResumeAsync(runFolder, null, cancellationToken);
+                run = await _pipeline.ResumeAsync(runFolder, null, cancellationToken);
             }
             else
             {
                 var overrides = SweepPlan.Overrides(definition.Sets, definition.Axes, new SweepCell(cell.Index, cell.Values.Select((v, a) => IndexOf(definition.Axes[a], v)).ToArray()));
-                run = await box.Pipeline.RunAsync(
+                run = await _pipeline.RunAsync(
                     new RunRequest
                     {
                         Recipe = RecipeLoader.Load(definition.Recipe, overrides),
@@ -115,10 +113,11 @@ public sealed class SweepRunner
             }
 
             cell.Status = CellStatus.Succeeded;
+            cell.Box = RenderedOn(run.Manifest);
             cell.Final = Path.GetRelativePath(folder, run.FinalImage).Replace('\\', '/');
             cell.DurationMs = clock.Elapsed.TotalMilliseconds;
             cell.Error = null;
-            progress?.Report(new SweepEvent(cell, manifest.Cells.Count, box.Name, $"succeeded in {cell.DurationMs:0} ms"));
+            progress?.Report(new SweepEvent(cell, manifest.Cells.Count, cell.Box ?? "", $"succeeded in {cell.DurationMs:0} ms"));
             return null;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -128,12 +127,12 @@ public sealed class SweepRunner
         }
         catch (PipelineException e)
         {
-            Fail(cell, e.Message, box, progress, manifest);
+            Fail(cell, e.Message, progress, manifest);
             return e.Step is "template" or "preflight" || e.RunFolder is null ? e : null;
         }
-        catch (Exception e) when (e is WebUiException or RecipeException or ArgumentException or IOException)
+        catch (Exception e) when (e is ArgumentException || RunFailures.IsRunFailure(e))
         {
-            Fail(cell, e.Message, box, progress, manifest);
+            Fail(cell, e.Message, progress, manifest);
             return null;
         }
         finally
@@ -142,12 +141,15 @@ public sealed class SweepRunner
         }
     }
 
-    private static void Fail(SweepCellRecord cell, string message, SweepBox box, IProgress<SweepEvent>? progress, SweepManifest manifest)
+    private static void Fail(SweepCellRecord cell, string message, IProgress<SweepEvent>? progress, SweepManifest manifest)
     {
         cell.Status = CellStatus.Failed;
         cell.Error = message;
-        progress?.Report(new SweepEvent(cell, manifest.Cells.Count, box.Name, $"failed: {message}"));
+        progress?.Report(new SweepEvent(cell, manifest.Cells.Count, "", $"failed: {message}"));
     }
+
+    /// <summary>The box of the run's last step that ran on one (its generation), from the run's manifest.</summary>
+    private static string? RenderedOn(RunManifest run) => run.Steps.LastOrDefault(s => s.Box is not null)?.Box;
 
     private static async Task SaveAsync(string folder, SweepManifest manifest, SemaphoreSlim gate)
     {

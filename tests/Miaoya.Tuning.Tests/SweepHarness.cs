@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Miaoya.Fleet;
 using Miaoya.MockWebUi;
 using Miaoya.Pipeline;
 
@@ -7,32 +8,47 @@ namespace Miaoya.Tuning.Tests;
 /// <summary>Mock WebUI boxes with the pipeline wired as the product wires it, and a scratch folder.</summary>
 internal sealed class SweepHarness : IDisposable
 {
-    private readonly List<ServiceProvider> _providers = [];
+    private readonly ServiceProvider? _provider;
 
-    public SweepHarness(int boxes = 1)
+    /// <summary>Mock boxes behind one fleet, as <c>miaoya sweep</c> wires them.</summary>
+    public SweepHarness(int boxes = 1, Action<FleetOptions>? fleet = null)
     {
         Folder = Path.Combine(Path.GetTempPath(), "miaoya-tuning-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Folder);
         for (var i = 0; i < boxes; i++)
         {
-            var server = MockWebUiServer.Start();
-            Servers.Add(server);
-            var services = new ServiceCollection();
-            services.AddLogging();
-            services.AddPortraitPipeline(o =>
-            {
-                o.BaseUrl = server.Url;
-                o.ControlRetryDelay = TimeSpan.FromMilliseconds(10);
-            });
-            var provider = services.BuildServiceProvider();
-            _providers.Add(provider);
-            Boxes.Add(new SweepBox(server.Url.ToString(), provider.GetRequiredService<PortraitPipeline>()));
+            Servers.Add(MockWebUiServer.Start());
         }
+
+        if (boxes == 0)
+        {
+            return;
+        }
+
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddWebUiFleet(o =>
+        {
+            o.HealthInterval = TimeSpan.FromMilliseconds(100);
+            for (var i = 0; i < boxes; i++)
+            {
+                o.Boxes.Add(new BoxOptions { Name = $"box{i}", Url = Servers[i].Url });
+            }
+
+            fleet?.Invoke(o);
+        });
+        services.AddPortraitPipeline(o => o.ControlRetryDelay = TimeSpan.FromMilliseconds(10));
+        _provider = services.BuildServiceProvider();
+        Fleet = _provider.GetRequiredService<WebUiFleet>();
+        Fleet.StartAsync().GetAwaiter().GetResult();
     }
 
     public List<MockWebUiServer> Servers { get; } = [];
 
-    public List<SweepBox> Boxes { get; } = [];
+    public WebUiFleet Fleet { get; } = null!;
+
+    /// <summary>A runner over the fleet, one cell in flight per box.</summary>
+    public SweepRunner Runner() => new(_provider!.GetRequiredService<PortraitPipeline>(), [.. Fleet.Status().Select(b => b.Name)], Servers.Count);
 
     public string Folder { get; }
 
@@ -51,10 +67,7 @@ internal sealed class SweepHarness : IDisposable
 
     public void Dispose()
     {
-        foreach (var provider in _providers)
-        {
-            provider.Dispose();
-        }
+        _provider?.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
         foreach (var server in Servers)
         {

@@ -15,7 +15,7 @@ public sealed class SweepRunnerTests
         var manifest = SweepManifest.Create(SweepHarness.Definition(Weight, Denoise));
         var events = new List<string>();
 
-        var done = await new SweepRunner(harness.Boxes).RunAsync(harness.Folder, manifest, new SyncProgress(e => events.Add($"{e.Cell.Index}:{e.What.Split(' ')[0]}")));
+        var done = await harness.Runner().RunAsync(harness.Folder, manifest, new SyncProgress(e => events.Add($"{e.Cell.Index}:{e.What.Split(' ')[0]}")));
 
         Assert.All(done.Cells, c => Assert.Equal(CellStatus.Succeeded, c.Status));
         Assert.Equal(4, harness.Img2ImgCount());
@@ -58,7 +58,7 @@ public sealed class SweepRunnerTests
     {
         using var harness = new SweepHarness();
         var manifest = SweepManifest.Create(SweepHarness.Definition(Weight, Denoise));
-        await new SweepRunner(harness.Boxes).RunAsync(harness.Folder, manifest);
+        await harness.Runner().RunAsync(harness.Folder, manifest);
         Assert.Equal(4, harness.Img2ImgCount());
 
         // As if interrupted: cell 1's run folder never got written, cell 2's run stopped before its inpaint step, and
@@ -77,7 +77,7 @@ public sealed class SweepRunnerTests
         await saved.SaveAsync(harness.Folder);
 
         var events = new List<string>();
-        var again = await new SweepRunner(harness.Boxes).RunAsync(harness.Folder, await SweepManifest.LoadAsync(harness.Folder), new SyncProgress(e => events.Add($"{e.Cell.Index} {e.What}")));
+        var again = await harness.Runner().RunAsync(harness.Folder, await SweepManifest.LoadAsync(harness.Folder), new SyncProgress(e => events.Add($"{e.Cell.Index} {e.What}")));
 
         Assert.All(again.Cells, c => Assert.Equal(CellStatus.Succeeded, c.Status));
         Assert.Equal(6, harness.Img2ImgCount()); // cells 1 and 2 generated again; 0 and 3 did not
@@ -94,14 +94,14 @@ public sealed class SweepRunnerTests
         using var stop = new CancellationTokenSource();
 
         // Ctrl+C as the second cell starts.
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new SweepRunner(harness.Boxes).RunAsync(
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => harness.Runner().RunAsync(
             harness.Folder, manifest, new SyncProgress(e => { if (e.Cell.Index == 1 && e.What == "started") { stop.Cancel(); } }), stop.Token));
 
         var saved = await SweepManifest.LoadAsync(harness.Folder);
         Assert.Equal([CellStatus.Succeeded, CellStatus.Pending, CellStatus.Pending], saved.Cells.Select(c => c.Status));
         Assert.Equal(1, harness.Img2ImgCount());
 
-        var done = await new SweepRunner(harness.Boxes).RunAsync(harness.Folder, saved);
+        var done = await harness.Runner().RunAsync(harness.Folder, saved);
 
         Assert.All(done.Cells, c => Assert.Equal(CellStatus.Succeeded, c.Status));
         Assert.Equal(3, harness.Img2ImgCount());
@@ -113,12 +113,29 @@ public sealed class SweepRunnerTests
         using var harness = new SweepHarness(boxes: 2);
         var manifest = SweepManifest.Create(SweepHarness.Definition(Weight, Denoise));
 
-        var done = await new SweepRunner(harness.Boxes).RunAsync(harness.Folder, manifest);
+        var done = await harness.Runner().RunAsync(harness.Folder, manifest);
 
         Assert.All(done.Cells, c => Assert.Equal(CellStatus.Succeeded, c.Status));
         Assert.Equal(4, harness.Img2ImgCount(0) + harness.Img2ImgCount(1));
         Assert.True(harness.Img2ImgCount(0) >= 1 && harness.Img2ImgCount(1) >= 1, $"box 0 ran {harness.Img2ImgCount(0)}, box 1 ran {harness.Img2ImgCount(1)}");
-        Assert.Equal(harness.Boxes.Select(b => b.Name).Order(), done.Cells.Select(c => c.Box!).Distinct().Order());
+        Assert.Equal(["box0", "box1"], done.Cells.Select(c => c.Box!).Distinct().Order());
+        Assert.Equal(["box0", "box1"], (await SweepManifest.LoadAsync(harness.Folder)).Boxes);
+    }
+
+    [Fact]
+    public async Task A_failing_box_is_quarantined_by_the_fleet_and_every_cell_finishes_on_the_other()
+    {
+        using var harness = new SweepHarness(boxes: 2, fleet: o => o.QuarantineAfterFailures = 1);
+        harness.Servers[0].AddFault(new Miaoya.MockWebUi.MockFault("/sdapi/v1/img2img") { Kind = Miaoya.MockWebUi.MockFaultKind.DropConnection });
+        var manifest = SweepManifest.Create(SweepHarness.Definition(Weight, Denoise));
+
+        var done = await harness.Runner().RunAsync(harness.Folder, manifest);
+
+        Assert.All(done.Cells, c => Assert.Equal(CellStatus.Succeeded, c.Status));
+        Assert.All(done.Cells, c => Assert.Equal("box1", c.Box));
+        Assert.Equal(4, harness.Servers[1].CompletedJobs("img2img"));
+        var box0 = harness.Fleet.Status().Single(b => b.Name == "box0");
+        Assert.True(box0.Failures >= 1, "the dropped calls are counted against box0");
     }
 
     [Fact]
@@ -127,7 +144,7 @@ public sealed class SweepRunnerTests
         using var harness = new SweepHarness();
         var manifest = SweepManifest.Create(SweepHarness.Definition(Weight) with { Lora = "nobody_face" });
 
-        var e = await Assert.ThrowsAsync<PipelineException>(() => new SweepRunner(harness.Boxes).RunAsync(harness.Folder, manifest));
+        var e = await Assert.ThrowsAsync<PipelineException>(() => harness.Runner().RunAsync(harness.Folder, manifest));
 
         Assert.Equal("preflight", e.Step);
         var saved = await SweepManifest.LoadAsync(harness.Folder);

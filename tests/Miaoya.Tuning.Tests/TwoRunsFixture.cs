@@ -16,7 +16,7 @@ public sealed class TwoRunsFixture : IAsyncLifetime, IDisposable
     public async Task InitializeAsync()
     {
         var manifest = SweepManifest.Create(SweepHarness.Definition(new SweepAxis("inpaint.controlnet.softedge.weight", ["0.5", "1.0"])) with { Sets = ["inpaint.steps=20"] });
-        Manifest = await new SweepRunner(_harness.Boxes).RunAsync(Folder, manifest);
+        Manifest = await _harness.Runner().RunAsync(Folder, manifest);
         await ContactSheet.WriteHtmlAsync(Folder, Manifest);
         await ContactSheet.WritePngAsync(Folder, Manifest);
     }

@@ -22,7 +22,7 @@ internal static class SweepCommand
         var vary = new Option<string[]>("--vary") { Description = "A recipe value to vary, as path=v1,v2,... (repeatable; the first is the contact sheet's columns, the second its rows)" };
         var set = new Option<string[]>("--set") { Description = "Override a recipe value for every cell (repeatable)" };
         var seed = new Option<long?>("--seed") { Description = "The seed of every cell (default: drawn once and recorded)" };
-        var webui = CliOptions.WebUis("A WebUI box; repeat to spread the cells over several boxes (one cell in flight per box)");
+        var webui = CliOptions.WebUis("A WebUI box; repeat to spread the cells over several boxes (a fleet, as for batch: one cell in flight per box, a failing box quarantined)");
         webui.DefaultValueFactory = _ => [new Uri("http://127.0.0.1:7860")];
         var auth = CliOptions.Auth();
         var output = new Option<DirectoryInfo?>("--out") { Description = "Sweep folder (default: out/sweeps/RECIPE-TIME); re-running with the same folder skips finished cells" };
@@ -96,11 +96,16 @@ internal static class SweepCommand
             var axes = manifest.Definition.Axes;
             Console.WriteLine($"Sweep of {Path.GetFileNameWithoutExtension(manifest.Definition.Recipe)}: {manifest.Cells.Count} cells ({string.Join(" × ", axes.Select(a => $"{a.Values.Count} {a.Path}"))}), seed {manifest.Definition.Seed}, on {boxes.Length} box{(boxes.Length == 1 ? "" : "es")}");
             Console.WriteLine($"Folder: {folder}");
-            var sessions = boxes.Select(b => new WebUiSession(WebUiEndpoint.WithAuth(b, CliOptions.Credentials(result)), result.GetValue(verbose))).ToArray();
+            var endpoints = boxes.Select(b => WebUiEndpoint.WithAuth(b, CliOptions.Credentials(result))).ToArray();
             var exit = 0;
+            WebUiSession? session = null;
             try
             {
-                var runner = new SweepRunner(sessions.Select((s, i) => new SweepBox(boxes[i].ToString(), s.Pipeline)).ToArray());
+                // The cells' calls go through a fleet of the boxes, as jobs' do: a box that fails is quarantined and its
+                // call placed on another, and cells that share a checkpoint stay on the box that has it loaded.
+                session = await WebUiSession.StartFleetAsync(endpoints, result.GetValue(verbose), cancellationToken);
+                var status = session.Fleet!.Status();
+                var runner = new SweepRunner(session.Pipeline, status.Select(b => b.Name).ToArray(), status.Sum(b => b.MaxConcurrent));
                 manifest = await runner.RunAsync(folder, manifest, new SweepConsole(axes), cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -112,13 +117,13 @@ internal static class SweepCommand
             {
                 await Console.Error.WriteLineAsync($"error: {e.Message}");
                 await Console.Error.WriteLineAsync($"After fixing the cause: miaoya sweep --resume {folder}");
-                exit = e.Step == "template" ? 2 : 1;
+                exit = RunFailures.Classify(e) == FailureKind.Input ? 2 : 1;
             }
             finally
             {
-                foreach (var session in sessions)
+                if (session is not null)
                 {
-                    session.Dispose();
+                    await session.DisposeAsync();
                 }
             }
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Miaoya.Fleet;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
 using Miaoya.WebUi;
@@ -9,7 +10,7 @@ using Miaoya.WebUi;
 namespace Miaoya.Cli.Commands;
 
 /// <summary>A WebUI client for one command run, with console logging.</summary>
-internal sealed class WebUiSession : IDisposable
+internal sealed class WebUiSession : IDisposable, IAsyncDisposable
 {
     private readonly ServiceProvider _provider;
 
@@ -31,15 +32,52 @@ internal sealed class WebUiSession : IDisposable
         Client = _provider.GetRequiredService<WebUiClient>();
     }
 
+    private WebUiSession(ServiceProvider provider, WebUiFleet fleet)
+    {
+        _provider = provider;
+        Fleet = fleet;
+        Client = null!;
+    }
+
+    /// <summary>
+    /// A pipeline over a fleet of <paramref name="boxes"/> (health checks, quarantine, retries on another box, checkpoint
+    /// affinity), started: for commands that spread many runs over several boxes.
+    /// </summary>
+    public static async Task<WebUiSession> StartFleetAsync(IReadOnlyList<WebUiEndpoint> boxes, bool verbose, CancellationToken cancellationToken)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.AddMiaoyaConsole(verbose, verbose ? LogLevel.Debug : LogLevel.Warning));
+        services.AddWebUiFleet(o =>
+        {
+            foreach (var box in boxes)
+            {
+                o.Boxes.Add(new BoxOptions { Url = box.BaseUrl, Username = box.Username, Password = box.Password });
+            }
+        });
+        var settings = new ConfigurationBuilder().AddEnvironmentVariables(EnvironmentPrefix).Build().GetSection("WebUi");
+        services.AddPortraitPipeline(o => settings.Bind(o));
+        var provider = services.BuildServiceProvider();
+        var fleet = provider.GetRequiredService<WebUiFleet>();
+        await fleet.StartAsync(cancellationToken);
+        return new WebUiSession(provider, fleet);
+    }
+
     /// <summary>Prefix of the environment variables that configure the client, e.g. <c>MIAOYA_WebUi__GenerationTimeout=00:20:00</c>.</summary>
     public const string EnvironmentPrefix = "MIAOYA_";
 
+    /// <summary>The one box's client (null for a fleet session).</summary>
     public WebUiClient Client { get; }
+
+    /// <summary>The fleet, for a session started with <see cref="StartFleetAsync"/>.</summary>
+    public WebUiFleet? Fleet { get; }
 
     /// <summary>The pipeline (loads the face detector on first use).</summary>
     public PortraitPipeline Pipeline => _provider.GetRequiredService<PortraitPipeline>();
 
     public void Dispose() => _provider.Dispose();
+
+    /// <summary>Stops the fleet's health checks, if any, and disposes the services.</summary>
+    public ValueTask DisposeAsync() => _provider.DisposeAsync();
 
     /// <summary>Runs a command body; WebUI failures become one line on stderr and exit code 1.</summary>
     public static async Task<int> RunAsync(Func<Task<int>> body)
