@@ -24,7 +24,7 @@ public sealed class HostileRecipeTests
     private static int LineOf(string yaml, string text) => yaml[..yaml.IndexOf(text, StringComparison.Ordinal)].Count(c => c == '\n') + 1;
 
     /// <summary>Validates, failing on any exception and on taking longer than <paramref name="seconds"/>.</summary>
-    private static IReadOnlyList<RecipeProblem> Validate(string yaml, IEnumerable<string>? overrides = null, double seconds = 2)
+    private static IReadOnlyList<RecipeProblem> Validate(string yaml, IEnumerable<string>? overrides = null, double seconds = 6)
     {
         var watch = Stopwatch.StartNew();
         var problems = RecipeLoader.Validate(yaml, Source, overrides);

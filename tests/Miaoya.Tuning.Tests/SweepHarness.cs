@@ -29,7 +29,6 @@ internal sealed class SweepHarness : IDisposable
         services.AddLogging();
         services.AddWebUiFleet(o =>
         {
-            o.HealthInterval = TimeSpan.FromMilliseconds(100);
             for (var i = 0; i < boxes; i++)
             {
                 o.Boxes.Add(new BoxOptions { Name = $"box{i}", Url = Servers[i].Url });

@@ -58,7 +58,8 @@ public sealed class SweepRunnerTests
     {
         using var harness = new SweepHarness();
         var manifest = SweepManifest.Create(SweepHarness.Definition(Weight, Denoise));
-        await harness.Runner().RunAsync(harness.Folder, manifest);
+        var first = await harness.Runner().RunAsync(harness.Folder, manifest);
+        Assert.All(first.Cells, c => Assert.True(c.Status == CellStatus.Succeeded, $"cell {c.Index}: {c.Status} {c.Error}"));
         Assert.Equal(4, harness.Img2ImgCount());
 
         // As if interrupted: cell 1's run folder never got written, cell 2's run stopped before its inpaint step, and
