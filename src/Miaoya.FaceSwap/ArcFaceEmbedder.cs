@@ -5,8 +5,9 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Miaoya.FaceSwap;
 
 /// <summary>
-/// ArcFace w600k_r50 (faceswap.md §3.3): the face aligned to the 112×112 arcface_dst template, RGB NCHW with
-/// (p − 127.5)/127.5, output [1,512], L2-normalised. One session; thread-safe.
+/// ArcFace w600k_r50 (deepinsight/insightface v0.7 python-package/insightface/model_zoo/arcface_onnx.py, ArcFaceONNX:
+/// mean/std 127.5 at :39-41, norm_crop and flatten at :65-67): the face aligned to the 112×112 arcface_dst template,
+/// RGB NCHW with (p − 127.5)/127.5, output [1,512], L2-normalised. One session; thread-safe.
 /// </summary>
 public sealed class ArcFaceEmbedder : IDisposable
 {
@@ -50,7 +51,10 @@ public sealed class ArcFaceEmbedder : IDisposable
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
-    /// <summary>v / ‖v‖₂ (insightface <c>normed_embedding</c>, §3.3.4). Throws for a zero vector.</summary>
+    /// <summary>
+    /// v / ‖v‖₂ (insightface <c>Face.normed_embedding</c>, deepinsight/insightface v0.7
+    /// python-package/insightface/app/common.py:40). Throws for a zero vector.
+    /// </summary>
     public static float[] Normalize(ReadOnlySpan<float> v)
     {
         double sum = 0;

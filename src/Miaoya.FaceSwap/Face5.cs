@@ -4,9 +4,10 @@ using SixLabors.ImageSharp;
 namespace Miaoya.FaceSwap;
 
 /// <summary>
-/// The five key points insightface works with, in insightface's order (faceswap.md §3.1.10, the order of
-/// <c>arcface_dst</c>): 0 the eye on the image-left (the subject's right eye in an unmirrored photo), 1 the image-right
-/// eye, 2 the nose tip, 3 the image-left mouth corner, 4 the image-right mouth corner. Pixels of the source image.
+/// The five key points insightface works with, in insightface's order (the order of <c>arcface_dst</c>,
+/// deepinsight/insightface v0.7 python-package/insightface/utils/face_align.py:6-9): 0 the eye on the image-left (the
+/// subject's right eye in an unmirrored photo), 1 the image-right eye, 2 the nose tip, 3 the image-left mouth corner, 4
+/// the image-right mouth corner. Pixels of the source image.
 /// </summary>
 public readonly record struct Face5(PointF ImageLeftEye, PointF ImageRightEye, PointF Nose, PointF ImageLeftMouth, PointF ImageRightMouth)
 {
@@ -32,7 +33,8 @@ public readonly record struct Face5(PointF ImageLeftEye, PointF ImageRightEye, P
 
     /// <summary>
     /// Approximates the five points from BlazeFace's six. BlazeFace's landmark 0 (subject's right eye) is the image-left
-    /// eye, landmark 1 the image-right eye, landmark 2 the nose tip (faceswap.md §9 item 6). BlazeFace has only a mouth
+    /// eye, landmark 1 the image-right eye, landmark 2 the nose tip (MediaPipe FaceKeyPoint, google/mediapipe
+    /// mediapipe/python/solutions/face_detection.py:46-53). BlazeFace has only a mouth
     /// centre, so the corners are estimated: the mouth centre ∓ half a mouth width along the eye line, the mouth width
     /// being the eye distance × <see cref="TemplateMouthToEyeRatio"/> (≈0.83, from arcface_dst). This is coarser than
     /// SCRFD: the mouth corners do not follow a smile or an open mouth.

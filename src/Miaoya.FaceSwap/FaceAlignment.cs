@@ -5,12 +5,14 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Miaoya.FaceSwap;
 
 /// <summary>
-/// insightface's face alignment (faceswap.md §3.2): a 4-DOF similarity (rotation, uniform scale, translation; no shear,
+/// insightface's face alignment (deepinsight/insightface v0.7 python-package/insightface/utils/face_align.py,
+/// estimate_norm and norm_crop): a 4-DOF similarity (rotation, uniform scale, translation; no shear,
 /// no reflection) from five key points to the ArcFace template, and the crop warp.
 /// <para>
 /// Matrix convention: a <see cref="Matrix3x2"/> maps IMAGE → CROP pixel coordinates with
 /// <see cref="Vector2.Transform(Vector2, Matrix3x2)"/> (row vector). insightface's 2×3 <c>M = [[a,b,c],[d,e,f]]</c> is
-/// <c>new Matrix3x2(a, d, b, e, c, f)</c> (faceswap.md §3.2.5). Pixel centres are at integer coordinates, as in OpenCV.
+/// <c>new Matrix3x2(a, d, b, e, c, f)</c>, because Vector2.Transform computes x' = x·M11 + y·M21 + M31 and
+/// y' = x·M12 + y·M22 + M32. Pixel centres are at integer coordinates, as in OpenCV.
 /// </para>
 /// </summary>
 public static class FaceAlignment
@@ -21,16 +23,16 @@ public static class FaceAlignment
     /// <summary>inswapper crop size.</summary>
     public const int InswapperSize = 128;
 
-    /// <summary><c>arcface_dst</c> for 112×112, insightface order (faceswap.md §3.2.1, Appendix A).</summary>
+    /// <summary><c>arcface_dst</c> for 112×112, insightface order (face_align.py:6-9).</summary>
     public static IReadOnlyList<PointF> ArcFaceTemplate112 { get; } =
     [
         new(38.2946f, 51.6963f), new(73.5318f, 51.5014f), new(56.0252f, 71.7366f), new(41.5493f, 92.3655f), new(70.7299f, 92.2041f),
     ];
 
     /// <summary>
-    /// insightface's <c>estimate_norm</c> destination for a square crop of <paramref name="size"/> (faceswap.md §3.2.2):
-    /// multiples of 112 scale arcface_dst by size/112; otherwise multiples of 128 scale it by size/128 and shift it right
-    /// by 8·size/128 — so 128 is arcface_dst + (8, 0), NOT a 128/112 rescale.
+    /// insightface's <c>estimate_norm</c> destination for a square crop of <paramref name="size"/>
+    /// (face_align.py:11-21): multiples of 112 scale arcface_dst by size/112; otherwise multiples of 128 scale it by
+    /// size/128 and shift it right by 8·size/128 — so 128 is arcface_dst + (8, 0), NOT a 128/112 rescale.
     /// </summary>
     public static PointF[] Template(int size)
     {
@@ -56,8 +58,9 @@ public static class FaceAlignment
 
     /// <summary>
     /// Least-squares similarity (Umeyama with scaling, no reflection) mapping <paramref name="from"/> onto
-    /// <paramref name="to"/>, in the closed form of faceswap.md §3.2.3 (identical to skimage's SimilarityTransform for
-    /// non-degenerate input). Computed in double.
+    /// <paramref name="to"/>, in closed form (identical for non-degenerate input to skimage's
+    /// SimilarityTransform.estimate, which face_align.py:22-24 calls: scikit-image skimage/transform/_geometric.py,
+    /// _umeyama). Computed in double.
     /// </summary>
     public static Matrix3x2 EstimateSimilarity(ReadOnlySpan<PointF> from, ReadOnlySpan<PointF> to)
     {
@@ -107,10 +110,12 @@ public static class FaceAlignment
     public static float Scale(Matrix3x2 matrix) => MathF.Sqrt(MathF.Abs(matrix.GetDeterminant()));
 
     /// <summary>
-    /// <c>cv2.warpAffine(image, M, (size, size), borderValue=0)</c> (faceswap.md §3.2.4): crop pixel (x, y) samples the
-    /// image at M⁻¹·(x, y) bilinearly; taps outside the image count as black. Differences from OpenCV: float weights
-    /// (OpenCV quantises them to 1/32 pixel) and rounding to nearest — at most about 1 LSB apart. Only the crop's pixels
-    /// are computed, so the cost does not depend on the image size (faceswap.md §8 performance trap).
+    /// <c>cv2.warpAffine(image, M, (size, size), borderValue=0)</c> (face_align.py:27-35, norm_crop and norm_crop2):
+    /// crop pixel (x, y) samples the image at M⁻¹·(x, y) bilinearly; taps outside the image count as black. Differences
+    /// from OpenCV: float weights (OpenCV quantises them to 1/32 pixel) and rounding to nearest — at most about 1 LSB
+    /// apart. Only the crop's pixels are computed, so the cost does not depend on the image size (ImageSharp's affine
+    /// transform sizes its sampling radius from the whole source against the destination: SixLabors/ImageSharp v2.1.13
+    /// src/ImageSharp/Processing/Processors/Transforms/Linear/LinearTransformUtility.cs:23, GetSamplingRadius).
     /// </summary>
     public static Image<Rgb24> Warp(Image<Rgb24> image, Matrix3x2 imageToCrop, int size)
     {

@@ -26,7 +26,8 @@ public sealed record FaceSwapRequest
 /// <summary>
 /// The V3 face swap: detect (SCRFD, or BlazeFace when no det model is given), pick faces, embed the source (ArcFace),
 /// swap each chosen target face (inswapper) and paste it back, sequentially on the running result with detections
-/// from the original target (faceswap.md §3.7). Sessions are created once; <see cref="Swap"/> is thread-safe.
+/// from the original target (as deepinsight/insightface v0.7 examples/in_swapper/inswapper_main.py:25-27 does).
+/// Sessions are created once; <see cref="Swap"/> is thread-safe.
 /// </summary>
 public sealed class FaceSwapper : IDisposable
 {

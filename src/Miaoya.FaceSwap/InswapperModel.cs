@@ -5,7 +5,8 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Miaoya.FaceSwap;
 
 /// <summary>
-/// insightface inswapper_128 (faceswap.md §3.4–§3.5). Inputs by position, as insightface feeds them: 0 = target, the
+/// insightface inswapper_128 (deepinsight/insightface v0.7 python-package/insightface/model_zoo/inswapper.py:46-56,
+/// INSwapper.get). Inputs by position, as insightface feeds them: 0 = target, the
 /// 128×128 crop aligned to arcface_dst + (8, 0), RGB NCHW p/255; 1 = source, the latent [1,512]. Output [1,3,128,128]
 /// RGB in [0,1] (clip, ×255, truncate). <see cref="Emap"/> is the model file's LAST graph initializer, read from the
 /// protobuf without a second session.
@@ -48,7 +49,10 @@ public sealed class InswapperModel : IDisposable
         }
     }
 
-    /// <summary>The last initializer of <paramref name="path"/>, checked to be float [512,512] (faceswap.md §2.2).</summary>
+    /// <summary>
+    /// The last initializer of <paramref name="path"/>, checked to be float [512,512] (insightface's emap,
+    /// inswapper.py:18).
+    /// </summary>
     internal static float[] ReadEmap(string path)
     {
         var init = OnnxInitializerReader.ReadLastInitializer(path);
@@ -62,7 +66,7 @@ public sealed class InswapperModel : IDisposable
     }
 
     /// <summary>
-    /// insightface's latent (faceswap.md §3.4): e = embedding/‖embedding‖ as a row vector, latent = e·emap
+    /// insightface's latent (inswapper.py:50-52): e = embedding/‖embedding‖ as a row vector, latent = e·emap
     /// (latent[j] = Σᵢ e[i]·emap[i, j], not transposed), then latent/‖latent‖.
     /// </summary>
     public float[] ComputeLatent(ReadOnlySpan<float> embedding) => ComputeLatent(embedding, _emap);
@@ -116,7 +120,9 @@ public sealed class InswapperModel : IDisposable
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
-    /// <summary>Raw NCHW output → RGB image: clip to [0,1], ×255, truncate (astype(uint8), faceswap.md §3.5.4); no channel flip.</summary>
+    /// <summary>
+    /// Raw NCHW output → RGB image: clip to [0,1], ×255, truncate (astype(uint8), inswapper.py:55-56); no channel flip.
+    /// </summary>
     public static Image<Rgb24> ToImage(float[] output)
     {
         ArgumentNullException.ThrowIfNull(output);

@@ -18,7 +18,8 @@ public sealed record TensorSpec(string Role, IReadOnlyList<long> Dims)
 
     /// <summary>
     /// True when <paramref name="actual"/> fits. With <paramref name="allowBatch"/>, an extra leading dimension of 1
-    /// (or dynamic) is accepted (SCRFD "batched" exports, faceswap.md §3.1.4).
+    /// (or dynamic) is accepted (SCRFD "batched" exports, deepinsight/insightface v0.7
+    /// python-package/insightface/model_zoo/scrfd.py:100-101).
     /// </summary>
     internal bool Matches(IReadOnlyList<long> actual, bool allowBatch)
     {
@@ -62,7 +63,11 @@ public sealed record ModelSpec(
         $"inputs {string.Join(", ", Inputs.Select(i => $"{i.Role} {i.Shape}"))} and outputs {string.Join(", ", Outputs.Select(o => $"{o.Role} {o.Shape}"))} (float32)";
 }
 
-/// <summary>The three insightface models of the inswapper face swap (faceswap.md §2).</summary>
+/// <summary>
+/// The three insightface models of the inswapper face swap: buffalo_l's det_10g and w600k_r50, and
+/// inswapper_128 (deepinsight/insightface v0.7 python-package/insightface/model_zoo/model_zoo.py:47-56 tells them apart
+/// by their inputs and outputs).
+/// </summary>
 public static class ModelRegistry
 {
     private const string Buffalo = "https://github.com/deepinsight/insightface/releases/download/v0.7/buffalo_l.zip";
@@ -73,7 +78,10 @@ public static class ModelRegistry
         "Note: det_10g.onnx, w600k_r50.onnx and inswapper_128.onnx are insightface models, \"available for non-commercial " +
         "research purposes only\" (insightface README). Make sure your use is allowed.";
 
-    /// <summary>SCRFD-10GF detector (buffalo_l). Input [1,3,H,W] (used at 640×640); 9 outputs by position (faceswap.md §3.1.4).</summary>
+    /// <summary>
+    /// SCRFD-10GF detector (buffalo_l). Input [1,3,H,W] (used at 640×640); 9 outputs by position (scrfd.py:118-122,
+    /// 160-174).
+    /// </summary>
     public static readonly ModelSpec Det10g = new(
         "det_10g.onnx",
         "face detection (SCRFD-10GF)",
@@ -88,7 +96,10 @@ public static class ModelRegistry
         NonCommercial,
         BatchedOutputsAllowed: true);
 
-    /// <summary>ArcFace ResNet50 @ WebFace600K (buffalo_l): [1,3,112,112] → [1,512] (faceswap.md §3.3).</summary>
+    /// <summary>
+    /// ArcFace ResNet50 @ WebFace600K (buffalo_l): [1,3,112,112] → [1,512] (insightface's arcface_onnx.py,
+    /// ArcFaceONNX).
+    /// </summary>
     public static readonly ModelSpec ArcFace = new(
         "w600k_r50.onnx",
         "face recognition (ArcFace w600k_r50)",
@@ -98,7 +109,10 @@ public static class ModelRegistry
         "4c06341c33c2ca1f86781dab0e829f88ad5b64be9fba56e56bc9ebdefc619e43",
         NonCommercial);
 
-    /// <summary>inswapper_128: target [1,3,128,128], source [1,512] → output [1,3,128,128] (faceswap.md §2.2).</summary>
+    /// <summary>
+    /// inswapper_128: target [1,3,128,128], source [1,512] → output [1,3,128,128] (model_zoo.py:53; inswapper.py:33,
+    /// 53).
+    /// </summary>
     public static readonly ModelSpec Inswapper = new(
         "inswapper_128.onnx",
         "face swap (inswapper_128)",

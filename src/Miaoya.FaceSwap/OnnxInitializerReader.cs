@@ -7,8 +7,9 @@ internal sealed record OnnxInitializer(string Name, long[] Dims, int DataType, f
 
 /// <summary>
 /// A minimal protobuf walker for ONNX files, enough to read the LAST graph initializer (insightface's
-/// <c>graph.initializer[-1]</c>, the inswapper's <c>emap</c>, faceswap.md §2.2, §3.4) without a protobuf package and
-/// without a second session. Field numbers from onnx.proto (faceswap.md §3.4): ModelProto 7 = graph; GraphProto
+/// <c>graph.initializer[-1]</c>, the inswapper's <c>emap</c>: deepinsight/insightface v0.7
+/// python-package/insightface/model_zoo/inswapper.py:18) without a protobuf package and without a second session.
+/// Field numbers from onnx/onnx onnx/onnx.proto (lines 490, 576, 667-772): ModelProto 7 = graph; GraphProto
 /// 5 = initializer; TensorProto 1 = dims, 2 = data_type, 4 = float_data, 8 = name, 9 = raw_data, 13/14 = external
 /// data. Streams the file: only the last initializer's bytes are read into memory.
 /// </summary>

@@ -2,12 +2,17 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace Miaoya.FaceSwap;
 
-/// <summary>Session options for <c>--device cpu|cuda[:N]</c>, with a CPU fallback when CUDA cannot load (faceswap.md §7.4).</summary>
+/// <summary>
+/// Session options for <c>--device cpu|cuda[:N]</c>, with a CPU fallback when CUDA cannot load: ONNX
+/// Runtime's C# API has none of its own (microsoft/onnxruntime
+/// csharp/src/Microsoft.ML.OnnxRuntime/SessionOptions.shared.cs, AppendExecutionProvider_CUDA, throws
+/// OnnxRuntimeException through NativeApiStatus.VerifySuccess).
+/// </summary>
 public static class OnnxSessionFactory
 {
     /// <summary>
     /// Options for <paramref name="device"/>. For CUDA, tries <c>AppendExecutionProvider_CUDA(id)</c>; when that throws
-    /// (the GPU package on a machine without CUDA throws here, environment.md §3) the options are CPU options and
+    /// (the GPU package on a machine without the CUDA libraries throws here) the options are CPU options and
     /// <paramref name="fallbackReason"/> says why. ORT logs at ERROR only. The caller disposes the result.
     /// </summary>
     public static SessionOptions CreateSessionOptions(ExecutionDevice device, out string? fallbackReason, int intraOpThreads = 0)
@@ -26,7 +31,7 @@ public static class OnnxSessionFactory
         }
         catch (OnnxRuntimeException e)
         {
-            // environment.md §3: the same options would still work for CPU, but start clean.
+            // The same options would still work for a CPU session (seen with ORT 1.31), but start clean.
             options.Dispose();
             fallbackReason = $"{device} unavailable, running on the CPU: {FirstLine(e.Message)}";
             return NewOptions(intraOpThreads);
@@ -35,8 +40,10 @@ public static class OnnxSessionFactory
 
     /// <summary>
     /// A session for <paramref name="path"/> on <paramref name="device"/>, falling back to the CPU when CUDA cannot be
-    /// appended or the CUDA session cannot be created (no device: faceswap.md §7.4). A file ONNX Runtime cannot load
-    /// gives an <see cref="InvalidDataException"/> naming the file and <paramref name="spec"/>'s signature.
+    /// appended or the CUDA session cannot be created (no device: the CUDA provider's constructor calls cudaSetDevice
+    /// and throws, microsoft/onnxruntime onnxruntime/core/providers/cuda/cuda_execution_provider.cc). A file ONNX
+    /// Runtime cannot load gives an <see cref="InvalidDataException"/> naming the file and <paramref name="spec"/>'s
+    /// signature.
     /// </summary>
     internal static (InferenceSession Session, ExecutionDevice Device, string? FallbackReason) CreateSession(
         string path, ModelSpec spec, ExecutionDevice device, int intraOpThreads = 0)
@@ -76,7 +83,8 @@ public static class OnnxSessionFactory
 
     private static SessionOptions NewOptions(int intraOpThreads) => new()
     {
-        // ERROR only: ORT warns about unused initializers etc. at load (environment.md §4).
+        // ERROR only: ORT warns about unused initializers etc. at load (onnxruntime/core/graph/graph.cc,
+        // Graph::CleanUnusedInitializersAndNodeArgs).
         LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         IntraOpNumThreads = intraOpThreads,

@@ -5,7 +5,8 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Miaoya.FaceSwap;
 
 /// <summary>
-/// Puts a swapped crop back into the target (faceswap.md §3.6), in the aligned-space formulation §3.6 recommends: only
+/// Puts a swapped crop back into the target as insightface does (deepinsight/insightface v0.7
+/// python-package/insightface/model_zoo/inswapper.py:57-104, INSwapper.get with paste_back), but in aligned space: only
 /// target pixels inside the bounding box of the projected crop square are visited (everything else is untouched); each
 /// samples the crop bilinearly at M·p and blends with a mask = (crop square eroded) ⊛ Gaussian, with insightface's
 /// constants converted from image to crop pixels: mask_size = int(√(h·w)) of the projected square's bounding box,
@@ -159,7 +160,7 @@ internal sealed class PasteMask
 
     public static PasteMask For(Matrix3x2 imageToCrop, int size)
     {
-        // faceswap.md §3.6.5: mask_size from the bounding box of the projected square (pixel centres 0 … size−1).
+        // inswapper.py:77-80: mask_size from the bounding box of the projected square (pixel centres 0 … size−1).
         var inverse = FaceAlignment.Invert(imageToCrop);
         float minX = float.MaxValue, minY = float.MaxValue, maxX = float.MinValue, maxY = float.MinValue;
         foreach (var c in PasteBack.Corners(size - 1, 0))
@@ -169,8 +170,8 @@ internal sealed class PasteMask
         }
 
         var maskSize = (int)MathF.Sqrt((maxX - minX) * (maxY - minY));
-        var k = Math.Max(maskSize / 10, 10); // §3.6.6
-        var k2 = Math.Max(maskSize / 20, 5); // §3.6.7: K = 2·k2 + 1
+        var k = Math.Max(maskSize / 10, 10); // inswapper.py:81
+        var k2 = Math.Max(maskSize / 20, 5); // inswapper.py:88-93: K = 2·k2 + 1
         var sigma = (0.3f * (k2 - 1)) + 0.8f; // OpenCV's automatic σ for K = 2·k2 + 1
         var s = FaceAlignment.Scale(imageToCrop); // crop pixels per image pixel
         return new PasteMask(size, k / 2f * s, sigma * s, k2 * s, maskSize);

@@ -6,20 +6,24 @@ using SixLabors.ImageSharp.Processing;
 namespace Miaoya.FaceSwap;
 
 /// <summary>
-/// SCRFD (insightface <c>det_10g.onnx</c>, classic 0.7.x semantics, faceswap.md §3.1). The image is letterboxed
-/// top-left into 640×640 keeping its aspect (pad right/bottom with black), as RGB (insightface swaps its BGR to RGB,
-/// §3.0; ImageSharp is already RGB) with (p − 127.5)/128; large images are thereby detected on a downscaled copy and
+/// SCRFD (insightface <c>det_10g.onnx</c>, as deepinsight/insightface v0.7
+/// python-package/insightface/model_zoo/scrfd.py runs it). The image is letterboxed top-left into 640×640 keeping its
+/// aspect (pad right/bottom with black), as RGB (insightface swaps its BGR to RGB, scrfd.py:154; ImageSharp is already
+/// RGB) with (p − 127.5)/128; large images are thereby detected on a downscaled copy and
 /// the coordinates mapped back through det_scale. One session, created once; <see cref="Detect"/> is thread-safe.
 /// </summary>
 public sealed class ScrfdDetector : IDisposable
 {
-    /// <summary>insightface det_size (faceswap.md §3.1.1).</summary>
+    /// <summary>
+    /// insightface det_size (FaceAnalysis.prepare, insightface v0.7
+    /// python-package/insightface/app/face_analysis.py:47).
+    /// </summary>
     public const int InputSize = 640;
 
-    /// <summary>Strides of the three feature maps (§3.1.4).</summary>
+    /// <summary>Strides of the three feature maps (scrfd.py:118-122).</summary>
     internal static readonly int[] Strides = [8, 16, 32];
 
-    /// <summary>Anchors per cell (§3.1.4).</summary>
+    /// <summary>Anchors per cell (scrfd.py:118-122).</summary>
     internal const int AnchorsPerCell = 2;
 
     private readonly OnnxModel _model;
@@ -31,10 +35,10 @@ public sealed class ScrfdDetector : IDisposable
         NmsThreshold = nmsThreshold;
     }
 
-    /// <summary>det_thresh, kept when score ≥ it (§3.1.7).</summary>
+    /// <summary>det_thresh, kept when score ≥ it (scrfd.py:85, 206).</summary>
     public float ScoreThreshold { get; }
 
-    /// <summary>IoU above which NMS drops a box (§3.1.8).</summary>
+    /// <summary>IoU above which NMS drops a box (scrfd.py:84, 300).</summary>
     public float NmsThreshold { get; }
 
     /// <summary>Where the model runs.</summary>
@@ -47,7 +51,9 @@ public sealed class ScrfdDetector : IDisposable
     public static ScrfdDetector Load(string path, ExecutionDevice device, Action<string>? log = null, float scoreThreshold = 0.5f, float nmsThreshold = 0.4f) =>
         new(OnnxModel.Load(path, ModelRegistry.Det10g, device, log), scoreThreshold, nmsThreshold);
 
-    /// <summary>Faces in source pixels, highest score first (NMS order, §3.1.11). Empty when there is none.</summary>
+    /// <summary>
+    /// Faces in source pixels, highest score first (NMS order, scrfd.py:241-248). Empty when there is none.
+    /// </summary>
     public IReadOnlyList<SwapFace> Detect(Image<Rgb24> image, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(image);
@@ -75,8 +81,9 @@ public sealed class ScrfdDetector : IDisposable
 }
 
 /// <summary>
-/// insightface's detection letterbox (faceswap.md §3.1.2): im_ratio = h/w; if im_ratio &gt; 1 then new_h = 640,
-/// new_w = int(640/im_ratio) else new_w = 640, new_h = int(640·im_ratio); det_scale = new_h / h; content at the top left.
+/// insightface's detection letterbox (scrfd.py:224-235, SCRFD.detect): im_ratio = h/w; if im_ratio &gt; 1 then new_h =
+/// 640, new_w = int(640/im_ratio) else new_w = 640, new_h = int(640·im_ratio); det_scale = new_h / h; content at the
+/// top left.
 /// </summary>
 internal readonly record struct ScrfdLetterbox(int NewWidth, int NewHeight, double DetScale, int Size)
 {
@@ -155,7 +162,9 @@ internal sealed record ScrfdCandidate(float X1, float Y1, float X2, float Y2, fl
     }
 }
 
-/// <summary>SCRFD anchor decoding and NMS (faceswap.md §3.1.5–§3.1.8).</summary>
+/// <summary>
+/// SCRFD anchor decoding and NMS (insightface v0.7 model_zoo/scrfd.py:149-218 SCRFD.forward, 275-303 SCRFD.nms).
+/// </summary>
 internal static class ScrfdDecoder
 {
     /// <summary>
@@ -201,7 +210,9 @@ internal static class ScrfdDecoder
         }
     }
 
-    /// <summary>Greedy NMS, highest score first, insightface's legacy +1 areas, keep while IoU ≤ threshold (§3.1.8).</summary>
+    /// <summary>
+    /// Greedy NMS, highest score first, insightface's legacy +1 areas, keep while IoU ≤ threshold (scrfd.py:283-301).
+    /// </summary>
     public static List<ScrfdCandidate> Nms(List<ScrfdCandidate> candidates, float threshold)
     {
         var order = candidates.Select((c, i) => (c, i)).OrderByDescending(t => t.c.Score).ThenBy(t => t.i).Select(t => t.c).ToList();

@@ -6,19 +6,27 @@ internal readonly record struct NormalizedDetection(float XMin, float YMin, floa
     public float Area => MathF.Max(0, XMax - XMin) * MathF.Max(0, YMax - YMin);
 }
 
-/// <summary>Anchors, decoding and weighted NMS of MediaPipe BlazeFace (faceswap.md §5.4–§5.6).</summary>
+/// <summary>
+/// Anchors, decoding and weighted NMS of MediaPipe BlazeFace: the SsdAnchorsCalculator, TensorsToDetectionsCalculator
+/// and NonMaxSuppressionCalculator options of google/mediapipe 9d880778
+/// mediapipe/modules/face_detection/face_detection.pbtxt:93-155.
+/// </summary>
 internal static class BlazeFaceDecoder
 {
     public const int AnchorCount = 896;
     public const int CoordsPerAnchor = 16;
     public const int KeypointCount = 6;
 
-    /// <summary>(grid, anchors per cell) per output layer: 16×16×2 = 512 then 8×8×6 = 384 (faceswap.md §5.4).</summary>
+    /// <summary>
+    /// (grid, anchors per cell) per output layer: 16×16×2 = 512 then 8×8×6 = 384 (strides 8, 16, 16, 16 with
+    /// interpolated_scale_aspect_ratio 1, face_detection_short_range.pbtxt:41-46; equal strides share one grid,
+    /// mediapipe/calculators/tflite/ssd_anchors_calculator.cc:298-332).
+    /// </summary>
     internal static readonly (int Grid, int PerCell)[] Layers = [(16, 2), (8, 6)];
 
     /// <summary>
     /// Anchor centres, x then y, normalised. Fixed anchor size ⇒ w = h = 1; order y outer, x inner, anchor innermost,
-    /// first layer first (faceswap.md §5.4).
+    /// first layer first (ssd_anchors_calculator.cc:353-376, GenerateAnchors).
     /// </summary>
     internal static readonly float[] Anchors = BuildAnchors();
 
@@ -44,12 +52,17 @@ internal static class BlazeFaceDecoder
         return anchors;
     }
 
-    /// <summary>sigmoid(clamp(raw, −100, 100)) (faceswap.md §5.5, score_clipping_thresh 100).</summary>
+    /// <summary>
+    /// sigmoid(clamp(raw, −100, 100)) (score_clipping_thresh 100, face_detection.pbtxt:130-131;
+    /// mediapipe/calculators/tensor/tensors_to_detections_calculator.cc:433-441).
+    /// </summary>
     internal static float Score(float raw) => 1f / (1f + MathF.Exp(-Math.Clamp(raw, -100f, 100f)));
 
     /// <summary>
     /// Decodes one output layer. <paramref name="firstAnchor"/> is the index of the layer's first anchor.
-    /// Box and keypoints are input pixels relative to the anchor centre, XYWH, no exp on sizes (faceswap.md §5.5).
+    /// Box and keypoints are input pixels relative to the anchor centre, XYWH (reverse_output_order,
+    /// face_detection.pbtxt:132), no exp on sizes (apply_exponential_on_box_size unset;
+    /// tensors_to_detections_calculator.cc, DecodeBoxes).
     /// </summary>
     internal static void DecodeLayer(
         ReadOnlySpan<float> scores,
@@ -112,7 +125,8 @@ internal static class BlazeFaceDecoder
     }
 
     /// <summary>
-    /// MediaPipe's WEIGHTED non-maximum suppression (faceswap.md §5.6): sorted by score, the top detection and every
+    /// MediaPipe's WEIGHTED non-maximum suppression (face_detection.pbtxt:144-155; mediapipe/calculators/util/
+    /// non_max_suppression_calculator.cc, WeightedNonMaxSuppression): sorted by score, the top detection and every
     /// remaining one with IoU above the threshold form a group; the output is the score-weighted mean of box corners and
     /// keypoints, with the top detection's score.
     /// </summary>

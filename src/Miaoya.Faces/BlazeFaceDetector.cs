@@ -137,7 +137,8 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
             }
 
             // The full-range model only fills in for faces too small for the short-range model; a large "face" that the
-            // short-range model rejected is a false positive (the cat in chelsea.png, environment.md §4).
+            // short-range model rejected is a false positive (the cat in scikit-image's chelsea.png; see
+            // DetectorTests).
             if (model.Range == BlazeFaceRange.Full
                 && MathF.Max(d.XMax - d.XMin, d.YMax - d.YMin) > Options.FullRangeMaxFaceFraction * longSide)
             {
@@ -199,7 +200,9 @@ public sealed class BlazeFaceDetector : IFaceDetector, IDisposable
 
 /// <summary>
 /// Keep-aspect resize of a source region into a square with centred black padding, as MediaPipe's
-/// ImageToTensorCalculator does with keep_aspect_ratio and BORDER_ZERO, values v = p/127.5 − 1 (faceswap.md §5.3).
+/// ImageToTensorCalculator does with keep_aspect_ratio and BORDER_ZERO, values v = p/127.5 − 1
+/// (output_tensor_float_range −1..1; google/mediapipe 9d880778
+/// mediapipe/modules/face_detection/face_detection.pbtxt:41-56).
 /// </summary>
 internal readonly record struct Letterbox(Rectangle Region, int Size, float Scale, int PadX, int PadY, int ContentWidth, int ContentHeight)
 {
@@ -264,8 +267,8 @@ internal readonly record struct Letterbox(Rectangle Region, int Size, float Scal
     private float Y(float ny) => (((ny * Size) - PadY) / Scale) + Region.Y;
 
     /// <summary>
-    /// Undoes the letterbox (MediaPipe's DetectionProjectionCalculator, faceswap.md §5.3): the same detection in
-    /// source-image pixels.
+    /// Undoes the letterbox (MediaPipe's DetectionProjectionCalculator, face_detection.pbtxt:160): the same detection
+    /// in source-image pixels.
     /// </summary>
     public NormalizedDetection ToSource(in NormalizedDetection d)
     {

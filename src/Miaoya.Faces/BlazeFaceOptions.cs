@@ -4,20 +4,26 @@ namespace Miaoya.Faces;
 public sealed record BlazeFaceOptions
 {
     /// <summary>
-    /// Minimum score for the short-range (front, 128) model. MediaPipe uses 0.5 (faceswap.md §5.1); the default is higher
-    /// because the model scores non-faces 0.50–0.62 on small faces pasted into a large canvas (a real frontal face that the
-    /// model handles scores above 0.9: astronaut 0.92, environment.md §4).
+    /// Minimum score for the short-range (front, 128) model. MediaPipe uses 0.5 (google/mediapipe 9d880778
+    /// mediapipe/modules/face_detection/face_detection_short_range.pbtxt:53); the default is higher because the model
+    /// scores non-faces 0.50–0.62 on small faces pasted into a large canvas (a real frontal face that the model handles
+    /// scores above 0.9: 0.92 on scikit-image's astronaut.png, measured by this repository's tests).
     /// </summary>
     public float MinScore { get; init; } = 0.65f;
 
     /// <summary>
-    /// Minimum score for the full-range (back, 256) model. MediaPipe uses 0.65 (faceswap.md §5.1); the default is higher
-    /// because the model scores the coffee cup 0.67 and the cat 0.79–0.83 (environment.md §4). The cat is rejected by
+    /// Minimum score for the full-range (back, 256) model. MediaPipe uses 0.65 (google/mediapipe 350fbb21
+    /// mediapipe/graphs/face_detection/face_detection_back_desktop_live.pbtxt:120); the default is higher because the
+    /// model scores the coffee cup 0.67 and the cat 0.79–0.83 (scikit-image's coffee.png and chelsea.png, measured by
+    /// this repository's tests). The cat is rejected by
     /// <see cref="FullRangeMaxFaceFraction"/>, not by this threshold.
     /// </summary>
     public float FullRangeMinScore { get; init; } = 0.75f;
 
-    /// <summary>IoU above which detections are merged by weighted NMS (MediaPipe 0.3, faceswap.md §5.6).</summary>
+    /// <summary>
+    /// IoU above which detections are merged by weighted NMS (MediaPipe 0.3, google/mediapipe 9d880778
+    /// mediapipe/modules/face_detection/face_detection.pbtxt:150).
+    /// </summary>
     public float NmsIouThreshold { get; init; } = 0.3f;
 
     /// <summary>

@@ -5,9 +5,10 @@ namespace Miaoya.Faces;
 /// <summary>
 /// One face found in an image, in pixels of the source image.
 /// <para>
-/// <see cref="Landmarks"/> holds BlazeFace's six key points in the model's order (faceswap.md §5.5, MediaPipe
-/// <c>FaceKeyPoint</c>): 0 right eye, 1 left eye, 2 nose tip, 3 mouth centre, 4 right ear tragion, 5 left ear
-/// tragion. "Right" is the subject's right, i.e. the image-left side of an unmirrored photo.
+/// <see cref="Landmarks"/> holds BlazeFace's six key points in the model's order (MediaPipe <c>FaceKeyPoint</c>,
+/// google/mediapipe mediapipe/python/solutions/face_detection.py:46-53): 0 right eye, 1 left eye, 2 nose tip, 3 mouth
+/// centre, 4 right ear tragion, 5 left ear tragion. "Right" is the subject's right, i.e. the image-left side of an
+/// unmirrored photo.
 /// </para>
 /// </summary>
 /// <param name="Box">The face box (MediaPipe's: roughly brows to chin, cheek to cheek).</param>

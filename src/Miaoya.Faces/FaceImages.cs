@@ -9,8 +9,9 @@ namespace Miaoya.Faces;
 public static class FaceImages
 {
     /// <summary>
-    /// Decodes <paramref name="encoded"/>, applies its EXIF orientation (faceswap.md §9 item 11) and converts it to RGB:
-    /// greyscale and CMYK become RGB through ImageSharp's decoders; transparent pixels are composited over white.
+    /// Decodes <paramref name="encoded"/>, applies its EXIF orientation (as OpenCV's imread does unless
+    /// IMREAD_IGNORE_ORIENTATION, opencv/opencv modules/imgcodecs/include/opencv2/imgcodecs.hpp) and converts it to
+    /// RGB: greyscale and CMYK become RGB through ImageSharp's decoders; transparent pixels are composited over white.
     /// Throws <see cref="InvalidImageDataException"/> when the bytes do not decode. The caller disposes the result.
     /// </summary>
     public static Image<Rgb24> Load(EncodedImage encoded)

@@ -6,7 +6,8 @@ internal sealed record CheckpointInfo(string Title, string ModelName, string Has
 {
     public string ShortHash => Sha256[..10];
 
-    // CheckpointInfo.ids: title, file name, model_name, stem, hashes, "name [hash]" (A1111 sd_models.py:88-100, reference §1.7).
+    // CheckpointInfo.ids: title, file name, model_name, stem, hashes, "name [hash]" (A1111 v1.10.1
+    // modules/sd_models.py:88-100).
     public bool Matches(string id) =>
         id == Title || id == ModelName || id == Path.GetFileName(Filename) || id == Hash || id == ShortHash || id == Sha256
         || id == $"{ModelName} [{Hash}]" || id == $"{ModelName} [{ShortHash}]";
@@ -79,7 +80,7 @@ internal static class Catalog
         ["skipped"] = new JsonObject(),
     };
 
-    // v1.10.1 split sampler names (reference §1.6) with their default scheduler (sd_samplers_kdiffusion.py:11-27).
+    // A1111 v1.10.1 split sampler names with their default scheduler (modules/sd_samplers_kdiffusion.py:11-27).
     public static readonly (string Name, string[] Aliases, string? DefaultScheduler)[] Samplers110 =
     [
         ("DPM++ 2M", ["k_dpmpp_2m"], "karras"),
@@ -104,7 +105,7 @@ internal static class Catalog
         ("LCM", ["k_lcm"], null),
     ];
 
-    // v1.8 composite names (reference §1.6).
+    // A1111 v1.8.0 composite names (modules/sd_samplers_kdiffusion.py:11, samplers_k_diffusion).
     public static readonly string[] Samplers18 =
     [
         "DPM++ 2M Karras", "DPM++ SDE Karras", "DPM++ 2M SDE Exponential", "DPM++ 2M SDE Karras", "Euler a", "Euler", "LMS", "Heun",
@@ -113,7 +114,7 @@ internal static class Catalog
         "LMS Karras", "DPM2 Karras", "DPM2 a Karras", "DPM++ 2S a Karras", "Restart", "DDIM", "PLMS", "UniPC", "LCM",
     ];
 
-    // v1.10.1 sd_schedulers.py:130-142 (reference §1.6): name, label, aliases.
+    // A1111 v1.10.1 modules/sd_schedulers.py:130-143: name, label, aliases.
     public static readonly (string Name, string Label, string[]? Aliases, double? Rho, bool NeedInner)[] Schedulers =
     [
         ("automatic", "Automatic", null, null, false),
@@ -293,7 +294,8 @@ internal static class Catalog
         "ip-adapter-faceid-plusv2_sd15 [6e14fc1a]",
     ];
 
-    // Internal name / UI label table (reference §2.5).
+    // Internal name / UI label table (sd-webui-controlnet v1.1.455 tests/web_api/modules_test.py, expected_module_names
+    // and expected_module_alias).
     public static readonly CnModule[] CnModules =
     [
         new("none", "none", false, "All"),
@@ -386,7 +388,10 @@ internal static class Catalog
         return new JsonObject { ["control_types"] = types };
     }
 
-    /// <summary>CN model lookup: exact "stem [hash]", then lower-case stem, then shortest stem containing the text (reference §2.4).</summary>
+    /// <summary>
+    /// CN model lookup: exact "stem [hash]", then lower-case stem, then shortest stem containing the text
+    /// (sd-webui-controlnet v1.1.455 scripts/controlnet.py:76-89, find_closest_lora_model_name).
+    /// </summary>
     public static string? ResolveCnModel(string name)
     {
         var real = CnModels.Where(m => m != "None").ToArray();
@@ -407,7 +412,8 @@ internal static class Catalog
         return real.Where(m => Stem(m).Contains(lower, StringComparison.Ordinal)).OrderBy(m => Stem(m).Length).FirstOrDefault();
     }
 
-    // Tagger model keys (reference §3).
+    // Tagger model keys: picobyte/stable-diffusion-webui-wd14-tagger e72d984 tagger/utils.py:19-60 and
+    // toriato/stable-diffusion-webui-wd14-tagger 99bf7d8 tagger/utils.py, refresh_interrogators.
     public static readonly string[] TaggerModelsPicobyte =
     [
         "wd14-vit.v1", "wd14-vit.v2", "wd14-convnext.v1", "wd14-convnext.v2", "wd14-convnextv2.v1", "wd14-swinv2-v1",

@@ -28,7 +28,8 @@ public sealed partial class MockWebUiServer
     private static readonly string[] ResizeModes = ["Just Resize", "Crop and Resize", "Resize and Fill"];
     private static readonly string[] ControlModes = ["Balanced", "My prompt is more important", "ControlNet is more important"];
 
-    // Legacy resize-mode labels still accepted (CN args.py:101-112; reference §2.2).
+    // Legacy resize-mode labels still accepted (sd-webui-controlnet v1.1.455 internal_controlnet/args.py:101-112,
+    // check_resize_mode).
     private static readonly Dictionary<string, string> ResizeAliases = new(StringComparer.Ordinal)
     {
         ["Inner Fit (Scale to Fit)"] = "Crop and Resize",

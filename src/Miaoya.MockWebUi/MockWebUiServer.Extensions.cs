@@ -28,7 +28,11 @@ public sealed partial class MockWebUiServer
         return list;
     }
 
-    /// <summary>POST /tagger/v1/interrogate: picobyte shape on 1.10, toriato flat shape on 1.8 (reference §3).</summary>
+    /// <summary>
+    /// POST /tagger/v1/interrogate: picobyte shape on 1.10 (caption.tag and caption.rating, picobyte e72d984
+    /// tagger/api.py:198-212), toriato flat shape on 1.8 (ratings and tags in one caption dict, toriato 99bf7d8
+    /// tagger/api.py:61-81).
+    /// </summary>
     private MockHttpResult TaggerInterrogate(JsonObject body)
     {
         var issues = new List<ValidationIssue>();

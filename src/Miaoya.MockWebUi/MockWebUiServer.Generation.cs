@@ -8,7 +8,8 @@ namespace Miaoya.MockWebUi;
 
 public sealed partial class MockWebUiServer
 {
-    // Shared API fields (A1111 processing.py:137-227 via models.py:37-132; reference §1.4). Order = echo order.
+    // Shared API fields (A1111 v1.10.1 modules/processing.py:137-227 via modules/api/models.py:37-132).
+    // Order = echo order.
     private static readonly FieldSpec[] CommonFields =
     [
         new("prompt", FieldKind.Str, ""),
@@ -117,7 +118,7 @@ public sealed partial class MockWebUiServer
         var fields = PydanticFields.Parse(body, specs, issues);
         if (issues.Count > 0)
         {
-            throw WebUiException.Validation(issues); // FastAPI 422 (reference §1.11)
+            throw WebUiException.Validation(issues); // FastAPI's 422 (fastapi 0.94.0 fastapi/exception_handlers.py)
         }
 
         var initImages = new List<string>();
@@ -209,7 +210,7 @@ public sealed partial class MockWebUiServer
             return (name, null);
         }
 
-        // ≥1.10: get_sampler_and_scheduler (A1111 sd_samplers.py:100-129, reference §1.6).
+        // ≥1.10: get_sampler_and_scheduler (A1111 v1.10.1 modules/sd_samplers.py:100-123).
         var schedulerText = fields.GetStr("scheduler");
         var found = Array.FindIndex(Catalog.Schedulers, s => s.Name == schedulerText || s.Label == schedulerText);
         if (found < 0)
@@ -444,7 +445,8 @@ public sealed partial class MockWebUiServer
             {
                 ["images"] = images,
                 ["parameters"] = parameters,
-                ["info"] = info.ToJsonString(MockHttpResult.WireOptions), // a JSON string inside JSON (reference §1.9)
+                // A JSON string inside JSON (A1111 v1.10.1 modules/api/models.py:134-142, info: str).
+                ["info"] = info.ToJsonString(MockHttpResult.WireOptions),
             });
         }
         finally

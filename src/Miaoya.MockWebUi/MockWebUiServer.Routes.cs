@@ -56,7 +56,9 @@ public sealed partial class MockWebUiServer
             return MockHttpResult.NotFound();
         }
 
-        // Routes registered by extensions with app.get/post are not behind --api-auth (reference §1.1).
+        // Routes registered by extensions with app.get/post are not behind --api-auth: A1111 v1.10.1 adds the auth
+        // dependency only in Api.add_api_route (modules/api/api.py:274-277); Lora's routes use app.get/post
+        // (lora_script.py:62-72).
         switch (path)
         {
             case "/sdapi/v1/loras":
@@ -211,7 +213,7 @@ public sealed partial class MockWebUiServer
         "progress" or "cmd-flags" or "samplers" or "upscalers" or "latent-upscale-modes" or "sd-models" or "sd-vae" or "hypernetworks"
             or "face-restorers" or "realesrgan-models" or "prompt-styles" or "embeddings" or "memory" or "scripts" or "script-info"
             or "extensions" => "GET",
-        "schedulers" when IsV110 => "GET", // since 1.9.1; 404 on 1.8 (reference §1.2)
+        "schedulers" when IsV110 => "GET", // since 1.9.1 (A1111 CHANGELOG.md, 1.9.1, #15577); 404 on 1.8
         _ => null,
     };
 

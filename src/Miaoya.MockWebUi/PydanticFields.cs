@@ -22,13 +22,20 @@ internal sealed record FieldSpec(string Name, FieldKind Kind, JsonNode? Default 
     public JsonNode? DefaultClone() => Default?.DeepClone();
 }
 
-/// <summary>Pydantic v1 lenient coercion (the API pins fastapi 0.94 / pydantic v1, reference §0 and §1.4).</summary>
+/// <summary>
+/// Pydantic v1 lenient coercion: A1111 v1.10.1 pins fastapi==0.94.0 (requirements_versions.txt:10), which
+/// requires pydantic below 2.0 (fastapi 0.94.0 pyproject.toml); boolean strings as in pydantic v1.10
+/// pydantic/validators.py:102-103.
+/// </summary>
 internal static class PydanticFields
 {
     private static readonly HashSet<string> BoolTrue = ["1", "on", "t", "true", "y", "yes"];
     private static readonly HashSet<string> BoolFalse = ["0", "off", "f", "false", "n", "no"];
 
-    /// <summary>Coerces declared fields; unknown keys are dropped (pydantic v1 extra=ignore, reference §1.4).</summary>
+    /// <summary>
+    /// Coerces declared fields; unknown keys are dropped (pydantic v1's default extra = Extra.ignore, pydantic v1.10
+    /// pydantic/config.py:88).
+    /// </summary>
     public static Dictionary<string, JsonNode?> Parse(JsonObject body, IReadOnlyList<FieldSpec> specs, List<ValidationIssue> issues)
     {
         var result = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);

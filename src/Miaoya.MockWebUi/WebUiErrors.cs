@@ -15,7 +15,9 @@ internal sealed record MockHttpResult(int Status, string Body)
 
     public static MockHttpResult Null() => new(200, "null");
 
-    // Starlette default for unknown routes / wrong methods (reference §1.11).
+    // Unknown routes / wrong methods: Starlette's router raises HTTPException 404/405 (starlette/routing.py), which
+    // FastAPI 0.94.0 renders as {"detail": ...} (fastapi/exception_handlers.py, http_exception_handler; registered at
+    // fastapi/applications.py:141).
     public static MockHttpResult NotFound() => new(404, """{"detail":"Not Found"}""");
 
     public static MockHttpResult MethodNotAllowed() => new(405, """{"detail":"Method Not Allowed"}""");
@@ -67,7 +69,10 @@ internal sealed class WebUiException : Exception
         ["errors"] = message,
     }, message);
 
-    /// <summary>FastAPI's request-validation 422 with pydantic v1 items (reference §1.11).</summary>
+    /// <summary>
+    /// FastAPI's request-validation 422 with pydantic v1 items (fastapi 0.94.0 fastapi/exception_handlers.py,
+    /// request_validation_exception_handler).
+    /// </summary>
     public static WebUiException Validation(IEnumerable<ValidationIssue> issues)
     {
         var detail = new JsonArray();

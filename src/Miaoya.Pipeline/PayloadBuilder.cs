@@ -71,7 +71,7 @@ public static class PayloadBuilder
                 ["save_init_img"] = false,
             },
 
-            // Sticky model (peers.md, checkpoint switching): A1111 v1.10.1 process_images (modules/processing.py) loads the
+            // Sticky model: A1111 v1.10.1 process_images (modules/processing.py:819-857) loads the
             // override's checkpoint and, with restore_afterwards true, afterwards sets the sd_model_checkpoint option back
             // with setattr (no reload): the model stays loaded but GET /options names the old one, and the next request
             // without a checkpoint override (another client, the UI) loads the old one again. False keeps the option and

@@ -6,7 +6,10 @@ using Miaoya.WebUi.Tagger;
 
 namespace Miaoya.WebUi;
 
-/// <summary>How the server names samplers (shared/reference/webui-api.md §1.6).</summary>
+/// <summary>
+/// How the server names samplers: A1111 v1.8.0 and v1.9.4 answer an unknown name with 404 (modules/api/api.py:43-48);
+/// v1.10.1 parses composite names and silently replaces unknown ones (modules/sd_samplers.py:100-123).
+/// </summary>
 public enum SamplerDialect
 {
     /// <summary>A1111 up to 1.8: composite names only ("DPM++ SDE Karras"); unknown names are a 404.</summary>

@@ -253,8 +253,10 @@ public sealed class WebUiClient
         _capabilities is { } entry && _time.GetElapsedTime(entry.At) < _options.CapabilitiesLifetime ? entry.Capabilities : null;
 
     /// <summary>
-    /// Sampler naming per version (shared/reference/webui-api.md §1.6): no schedulers route means ≤ 1.9.0, and composite
-    /// names in the sampler list mean ≤ 1.8; the schedulers added in 1.10.0 (KL Optimal, Align Your Steps, ...) mark 1.10+.
+    /// Sampler naming per version: no schedulers route means ≤ 1.9.0 (A1111 added GET /sdapi/v1/schedulers in 1.9.1,
+    /// CHANGELOG.md, #15577), and composite names in the sampler list mean ≤ 1.8 (v1.8.0
+    /// modules/sd_samplers_kdiffusion.py:11); the schedulers added in 1.10.0 (KL Optimal, Align Your Steps, ...;
+    /// v1.10.1 modules/sd_schedulers.py:130-143) mark 1.10+.
     /// </summary>
     private static SamplerDialect DialectOf(IReadOnlyList<SamplerInfo> samplers, IReadOnlyList<SchedulerInfo>? schedulers)
     {

@@ -2,7 +2,8 @@ namespace Miaoya.FaceSwap.Tests;
 
 /// <summary>
 /// emap = the swapper file's last initializer, read by the minimal protobuf walker; latent = normalise(normalise(e)·emap)
-/// as insightface does (faceswap.md §3.4: row vector × matrix, not transposed).
+/// as insightface does (row vector × matrix, not transposed: deepinsight/insightface v0.7
+/// python-package/insightface/model_zoo/inswapper.py:50-52).
 /// </summary>
 public class EmapTests
 {

@@ -5,10 +5,10 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Miaoya.FaceSwap.Tests;
 
 /// <summary>
-/// Paste-back (faceswap.md §3.6) in aligned space: insightface's erosion k = max(mask_size/10, 10) and blur
-/// K = 2·max(mask_size/20, 5) + 1 with OpenCV's σ, converted to crop pixels; float blend, truncation. Differences from
-/// insightface (documented in PasteBack): analytic separable mask instead of warping and eroding on the frame, and the
-/// mask also fades where the frame edge clips the crop.
+/// Paste-back (deepinsight/insightface v0.7 python-package/insightface/model_zoo/inswapper.py:57-104) in aligned space:
+/// insightface's erosion k = max(mask_size/10, 10) and blur K = 2·max(mask_size/20, 5) + 1 with OpenCV's σ, converted
+/// to crop pixels; float blend, truncation. Differences from insightface (documented in PasteBack): analytic separable
+/// mask instead of warping and eroding on the frame, and the mask also fades where the frame edge clips the crop.
 /// </summary>
 public class PasteBackTests
 {

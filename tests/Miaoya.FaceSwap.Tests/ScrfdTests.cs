@@ -8,11 +8,13 @@ using SixLabors.ImageSharp.Processing;
 namespace Miaoya.FaceSwap.Tests;
 
 /// <summary>
-/// SCRFD decoding, insightface 0.7.x conventions (faceswap.md §3.1): top-left letterbox with int() sizes and
-/// det_scale = new_h / h, anchor centres (x·s, y·s) without +0.5, two consecutive anchors per cell, distances × stride,
-/// score ≥ 0.5, NMS 0.4 with +1 areas. The stand-in (make_stand_in_models.py) scores a white 2s×2s square centred on a
-/// stride-s anchor point as a face whose box is exactly the square and whose key points sit where arcface_dst puts
-/// them. Difference: the letterbox resize uses ImageSharp's Triangle, which filters when downscaling (cv2.resize does not).
+/// SCRFD decoding, insightface 0.7.x conventions (deepinsight/insightface v0.7
+/// python-package/insightface/model_zoo/scrfd.py, SCRFD.detect, forward and nms): top-left letterbox with int() sizes
+/// and det_scale = new_h / h, anchor centres (x·s, y·s) without +0.5, two consecutive anchors per cell, distances ×
+/// stride, score ≥ 0.5, NMS 0.4 with +1 areas. The stand-in (make_stand_in_models.py) scores a white 2s×2s square
+/// centred on a stride-s anchor point as a face whose box is exactly the square and whose key points sit where
+/// arcface_dst puts them. Difference: the letterbox resize uses ImageSharp's Triangle, which filters when downscaling
+/// (cv2.resize does not).
 /// </summary>
 public class ScrfdTests
 {

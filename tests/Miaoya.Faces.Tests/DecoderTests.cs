@@ -10,7 +10,8 @@ public class DecoderTests
         var a = BlazeFaceDecoder.Anchors;
         Assert.Equal(896 * 2, a.Length);
 
-        // faceswap.md §5.4: first layer 16×16×2, y outer, x inner, anchor innermost; then 8×8×6.
+        // MediaPipe's anchor order (mediapipe/calculators/tflite/ssd_anchors_calculator.cc:353-376): first layer
+        // 16×16×2, y outer, x inner, anchor innermost; then 8×8×6.
         Assert.Equal((0.5f / 16, 0.5f / 16), (a[0], a[1]));
         Assert.Equal((0.5f / 16, 0.5f / 16), (a[2], a[3]));
         Assert.Equal((1.5f / 16, 0.5f / 16), (a[4], a[5]));

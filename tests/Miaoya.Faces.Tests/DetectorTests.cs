@@ -13,7 +13,8 @@ public class DetectorTests
 
     private static void AssertAstronautFace(DetectedFace face, float dx = 0, float dy = 0)
     {
-        // environment.md §4: box centre ≈ (227,130), ≈ 94 px wide, score 0.92.
+        // Measured with the front model on scikit-image's astronaut.png: box centre ≈ (227,130), ≈ 94 px wide,
+        // score 0.92.
         Assert.InRange(face.Centre.X, 227 + dx - 10, 227 + dx + 10);
         Assert.InRange(face.Centre.Y, 130 + dy - 10, 130 + dy + 10);
         Assert.InRange(face.Box.Width, 80, 120);
@@ -100,7 +101,8 @@ public class DetectorTests
     [Fact]
     public void Cat_FullRangeModelAlone_ScoresAboveMediaPipeThreshold_ButGuardRejectsIt()
     {
-        // environment.md §4: the back model scores the cat ≈ 0.8, above MediaPipe's 0.65 — the guard must reject it.
+        // The back model scores the cat ≈ 0.8 (measured), above MediaPipe's 0.65 (google/mediapipe 350fbb21
+        // mediapipe/graphs/face_detection/face_detection_back_desktop_live.pbtxt:120) — the guard must reject it.
         using var image = Fixtures.Load("chelsea.png");
         var mediaPipeOnly = new BlazeFaceOptions { FullRangeMinScore = 0.65f, FullRangeMaxFaceFraction = 1f, RequirePlausibleLandmarks = false };
         using (var loose = BlazeFaceDetector.CreateDefault(mediaPipeOnly))

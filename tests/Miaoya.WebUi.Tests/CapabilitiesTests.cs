@@ -4,7 +4,11 @@ using Miaoya.WebUi.Dto;
 
 namespace Miaoya.WebUi.Tests;
 
-/// <summary>Name rules per server version (webui-api.md §1.6, §1.7, §2.4): the server silently replaces unknown names, so we refuse them.</summary>
+/// <summary>
+/// Name rules per server version: the server silently replaces unknown names (A1111 v1.10.1
+/// modules/sd_samplers.py:100-123, modules/processing.py:828-830; sd-webui-controlnet v1.1.455
+/// scripts/controlnet.py:76-89), so we refuse them.
+/// </summary>
 public sealed class CapabilitiesTests
 {
     [Fact]

@@ -1,6 +1,9 @@
 namespace Miaoya.WebUi.Tests;
 
-/// <summary>Both error dialects of shared/reference/webui-api.md §1.11.</summary>
+/// <summary>
+/// Both error dialects: FastAPI's 422 (fastapi 0.94.0 fastapi/exception_handlers.py) and the WebUI's error object
+/// (A1111 v1.10.1 modules/api/api.py:167-196).
+/// </summary>
 public sealed class ErrorMappingTests
 {
     [Fact]

@@ -55,7 +55,9 @@ public sealed class PayloadTests
 
         var json = JsonNode.Parse(WebUiJson.Serialize(request))!.AsObject();
 
-        // The API's defaults differ from the UI's (webui-api.md §6.4); none may be left to the server.
+        // The API's defaults differ from the UI's; none may be left to the server. A1111 v1.10.1: API steps 50,
+        // inpainting_fill 0, inpaint_full_res true, padding 0 (modules/processing.py:155, 1567-1569); UI 20,
+        // "original", "Whole picture" (modules/processing_scripts/sampler.py:27, modules/ui.py:702, 706).
         foreach (var field in new[] { "mask_blur", "inpainting_fill", "inpaint_full_res", "inpaint_full_res_padding", "inpainting_mask_invert", "resize_mode", "mask_round", "steps", "seed" })
         {
             Assert.True(json.ContainsKey(field), $"{field} missing");

@@ -64,7 +64,7 @@ internal sealed class FaceSwapStep : IPortraitStep
             record.SetResult(new FaceSwapStepResult(
                 swapper.DetectorName,
                 run.Request.Device,
-                run.Request.StandInModels ? "stand-in models (generated for the repository's tests and demo), not insightface's" : models,
+                run.Request.StandInModels ? "tiny stand-in models, not insightface's (a real swap needs insightface's det_10g.onnx and w600k_r50.onnx from buffalo_l.zip, and inswapper_128.onnx, in the models folder)" : models,
                 notes,
                 swap.SourceFaces.Count,
                 swap.TargetFaces.Count,

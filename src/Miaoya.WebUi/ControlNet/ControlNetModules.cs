@@ -1,6 +1,6 @@
 namespace Miaoya.WebUi.ControlNet;
 
-/// <summary>Facts about preprocessor names (CN preprocessor tables; shared/reference/webui-api.md §2.5).</summary>
+/// <summary>Facts about preprocessor names (Mikubill/sd-webui-controlnet v1.1.455, commit 56cec5b).</summary>
 public static class ControlNetModules
 {
     /// <summary>reference_* and revision_* run without a model; the model field is ignored (controlnet.py:910-916).</summary>

@@ -3,9 +3,10 @@ using System.Text.Json;
 namespace Miaoya.WebUi;
 
 /// <summary>
-/// Turns an error response into a <see cref="WebUiApiException"/>. Two dialects exist (shared/reference/webui-api.md §1.11):
-/// FastAPI's 422 <c>{"detail":[{"loc","msg","type"}]}</c>, and the WebUI's <c>{"error","detail","body","errors"}</c>
-/// (A1111 modules/api/api.py:167-196) where 500s carry the message only in <c>errors</c>.
+/// Turns an error response into a <see cref="WebUiApiException"/>. Two dialects exist: FastAPI's 422
+/// <c>{"detail":[{"loc","msg","type"}]}</c> (fastapi 0.94.0 fastapi/exception_handlers.py), and the WebUI's
+/// <c>{"error","detail","body","errors"}</c> (A1111 v1.10.1 modules/api/api.py:167-196) where 500s carry the message
+/// only in <c>errors</c>.
 /// </summary>
 internal static class WebUiErrorParser
 {

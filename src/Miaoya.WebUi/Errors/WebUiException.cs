@@ -16,7 +16,10 @@ public abstract class WebUiException : Exception
 /// <summary>One field-level problem reported by the server (FastAPI <c>loc</c>/<c>msg</c>/<c>type</c>, or a pydantic block in <c>errors</c>).</summary>
 public sealed record WebUiFieldError(string Field, string Message, string? Type);
 
-/// <summary>The server answered with an error status. Both error dialects are parsed (shared/reference/webui-api.md §1.11).</summary>
+/// <summary>
+/// The server answered with an error status. Both error dialects are parsed: FastAPI's 422 (fastapi 0.94.0
+/// fastapi/exception_handlers.py) and the WebUI's error object (A1111 v1.10.1 modules/api/api.py:167-196).
+/// </summary>
 public sealed class WebUiApiException : WebUiException
 {
     internal WebUiApiException(

@@ -2,8 +2,8 @@
 """Writes tiny stand-ins for insightface's det_10g.onnx, w600k_r50.onnx and inswapper_128.onnx.
 
 They have the REAL input/output conventions (names where insightface's code relies on them, shapes, output
-order) but trivial graphs, so the C# loading, decoding and maths can be tested without the real models
-(environment.md §5). They are NOT insightface's models and produce no real detections, embeddings or swaps.
+order) but trivial graphs, so the C# loading, decoding and maths can be tested without the real models.
+They are NOT insightface's models and produce no real detections, embeddings or swaps.
 
 Run:  /usr/bin/python3 make_stand_in_models.py [out_dir]   (Debian python3-onnx 1.12, numpy; ir_version 8, opset 13)
 """
@@ -38,7 +38,7 @@ def det_10g(path):
     centred on the anchor and outer that of the 4s x 4s window. So a white square of side 2s centred on an anchor
     point (a multiple of s) scores ~1 at that anchor only (inner 1, outer 0.25). The box distances are 1 stride in
     every direction (the box is that 2s x 2s window) and the key points are constant offsets that put the five points
-    where arcface_dst puts them inside the box (faceswap.md §3.2.1).
+    where arcface_dst puts them inside the box (insightface python-package/insightface/utils/face_align.py:6-9).
     """
     nodes = [
         helper.make_node("ReduceMean", ["input.1"], ["grey_n"], axes=[1], keepdims=1),
@@ -85,7 +85,7 @@ def det_10g(path):
     graph = helper.make_graph(
         nodes, "det_10g_stand_in",
         [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, 640, 640])],
-        scores + boxes + kps)  # insightface reads outputs by position: scores, bboxes, kps (faceswap.md §3.1.4)
+        scores + boxes + kps)  # insightface reads outputs by position: scores, bboxes, kps (model_zoo/scrfd.py:160-174)
     save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="miaoya-stand-in"), path)
 
 
@@ -120,7 +120,7 @@ def inswapper_128(path):
 
     output = clip(1 - boxblur3x3(target) + bias(source @ emap), 0, 1): the "swap" inverts the face (easy to see) and
     shifts its colour by a function of the latent. emap [512,512] is the graph's LAST initializer (insightface reads
-    graph.initializer[-1], faceswap.md §2.2): an identity with markers emap[0,1] = 0.25 and emap[511,0] = -0.5.
+    graph.initializer[-1], model_zoo/inswapper.py:18): an identity with markers emap[0,1] = 0.25 and emap[511,0] = -0.5.
     """
     w3 = np.zeros((512, 3), np.float32)
     w3[np.arange(512), np.arange(512) % 3] = 0.5
