@@ -86,7 +86,7 @@ public sealed class MiaoyaServer : IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new ServerConfigurationException($"--store {Redact(location)}: cannot open the job store ({e.Message}).", e);
+            throw new ServerConfigurationException($"--store {JobStore.Redact(location)}: cannot open the job store ({e.Message}).", e);
         }
 
         try
@@ -345,13 +345,6 @@ public sealed class MiaoyaServer : IAsyncDisposable
             logger.LogWarning("Could not sweep the upload folder: {Error}", e.Message);
         }
     }
-
-    /// <summary>A connection string without its password, for messages.</summary>
-    private static string Redact(string location) =>
-        string.Join(';', location.Split(';').Select(part =>
-            part.Split('=', 2)[0].Trim() is var key && (key.Equals("Password", StringComparison.OrdinalIgnoreCase) || key.Equals("Pwd", StringComparison.OrdinalIgnoreCase))
-                ? key + "=***"
-                : part));
 
     /// <summary>Starts the fleet (probing every box) and then the worker, without holding up the listener.</summary>
     private sealed class FleetAndWorkerService(WebUiFleet fleet, IServiceProvider services, ILogger<FleetAndWorkerService> logger) : BackgroundService

@@ -114,7 +114,7 @@ internal static class BatchCommand
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                await Console.Error.WriteLineAsync($"error: --store: cannot open the job store {Redact(storeLocation)}: {e.Message}");
+                await Console.Error.WriteLineAsync($"error: --store: cannot open the job store {JobStore.Redact(storeLocation)}: {e.Message}");
                 return 2;
             }
 
@@ -176,7 +176,7 @@ internal static class BatchCommand
 
                 Console.WriteLine($"Batch {batch.Path}: {all.Count} jobs ({Plural(batch.Templates.Count, "template")} × {Plural(batch.Identities.Count, "identity", "identities")} × {Plural(batch.Recipes.Count, "recipe")})" +
                     $"{(resumed > 0 ? $", {resumed} already in the store" : "")}, {queued} queued now; {boxes.Length} box{(boxes.Length == 1 ? "" : "es")}, {slots} slots");
-                Console.WriteLine($"Folder: {folder}   store: {Redact(storeLocation)}");
+                Console.WriteLine($"Folder: {folder}   store: {JobStore.Redact(storeLocation)}");
                 await WriteRecordAsync(store, CancellationToken.None);
 
                 var worker = new JobWorker(store, provider.GetRequiredService<PortraitPipeline>(), options, TimeProvider.System, provider.GetRequiredService<ILogger<JobWorker>>());
@@ -335,7 +335,7 @@ internal static class BatchCommand
             var jobs = (await OurJobsAsync(store, cancellationToken)).ToDictionary(j => j.Id);
             var record = new BatchRecord(
                 batch.Path,
-                Redact(storeLocation),
+                JobStore.Redact(storeLocation),
                 _entries.Select(e =>
                 {
                     var job = jobs.GetValueOrDefault(e.Key);
@@ -390,13 +390,6 @@ internal static class BatchCommand
     }
 
     internal static string[] Boxes(JobRecord job) => job.Steps.Select(s => s.Box).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
-
-    /// <summary>A connection string without its password, for printing.</summary>
-    internal static string Redact(string location) => !JobStoreIsPostgres(location)
-        ? location
-        : string.Join(';', location.Split(';').Select(p => p.Split('=', 2) is [var k, _] && k.Trim().Equals("Password", StringComparison.OrdinalIgnoreCase) ? $"{k}=***" : p));
-
-    private static bool JobStoreIsPostgres(string location) => location.Contains("Host=", StringComparison.OrdinalIgnoreCase) || location.Contains("Server=", StringComparison.OrdinalIgnoreCase);
 
     internal static void WriteTable(string[] header, IReadOnlyList<string[]> rows)
     {
