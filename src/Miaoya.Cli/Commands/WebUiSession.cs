@@ -1,28 +1,27 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Miaoya.Hosting;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
 using Miaoya.WebUi;
 
 namespace Miaoya.Cli.Commands;
 
-/// <summary>A WebUI client for one command run, with console logging.</summary>
+/// <summary>A WebUI client and the pipeline for one command run, composed as every host is (<see cref="MiaoyaServiceCollectionExtensions.AddMiaoyaDefaults"/>).</summary>
 internal sealed class WebUiSession : IDisposable
 {
     private readonly ServiceProvider _provider;
 
+    /// <summary>A session on <paramref name="endpoint"/>, the command's box (<see cref="CliOptions.Endpoint"/>).</summary>
     public WebUiSession(WebUiEndpoint endpoint, bool verbose)
     {
         var services = new ServiceCollection();
-        services.AddLogging(b => b.AddMiaoyaConsole(verbose, verbose ? LogLevel.Debug : LogLevel.Warning));
-        // Timeouts, retries and breaker settings come from MIAOYA_WebUi__<Key> environment variables (README, Configuration);
-        // the box and its credentials always come from the command line.
-        var settings = new ConfigurationBuilder().AddEnvironmentVariables(EnvironmentPrefix).Build().GetSection("WebUi");
+        services.AddMiaoyaDefaults(CliApp.Configuration.Root, MiaoyaLogging.For(verbose, LogLevel.Warning));
+        // Timeouts, retries and breaker settings come from the configuration's WebUi section (README, Configuration); the
+        // box and its credentials were resolved by the command, its flags first.
         services.AddPortraitPipeline(o =>
         {
-            settings.Bind(o);
             o.BaseUrl = endpoint.BaseUrl;
             o.Username = endpoint.Username;
             o.Password = endpoint.Password;
@@ -30,9 +29,6 @@ internal sealed class WebUiSession : IDisposable
         _provider = services.BuildServiceProvider();
         Client = _provider.GetRequiredService<WebUiClient>();
     }
-
-    /// <summary>Prefix of the environment variables that configure the client, e.g. <c>MIAOYA_WebUi__GenerationTimeout=00:20:00</c>.</summary>
-    public const string EnvironmentPrefix = "MIAOYA_";
 
     public WebUiClient Client { get; }
 
@@ -50,7 +46,7 @@ internal sealed class WebUiSession : IDisposable
         }
         catch (OptionsValidationException e)
         {
-            await Console.Error.WriteLineAsync($"error: the WebUI client settings (environment variables {EnvironmentPrefix}WebUi__*) are invalid:");
+            await Console.Error.WriteLineAsync("error: the WebUI client settings are invalid:");
             foreach (var failure in e.Failures)
             {
                 await Console.Error.WriteLineAsync("  " + failure);
@@ -60,7 +56,7 @@ internal sealed class WebUiSession : IDisposable
         }
         catch (InvalidOperationException e) when (e.InnerException is FormatException)
         {
-            await Console.Error.WriteLineAsync($"error: a {EnvironmentPrefix}WebUi__* environment variable cannot be read: {e.Message}");
+            await Console.Error.WriteLineAsync($"error: a WebUi setting cannot be read: {e.Message}");
             return 2;
         }
         catch (WebUiException e)
