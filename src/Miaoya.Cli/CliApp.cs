@@ -1,13 +1,21 @@
 using System.CommandLine;
-using Microsoft.Extensions.Configuration;
 using System.Runtime.InteropServices;
 using Miaoya.Cli.Commands;
+using Miaoya.Hosting;
 
 namespace Miaoya.Cli;
 
 /// <summary>The <c>miaoya</c> command tree.</summary>
 internal static class CliApp
 {
+    private static readonly AsyncLocal<MiaoyaConfiguration?> RunConfiguration = new();
+
+    /// <summary>
+    /// The configuration of the command being run (<see cref="MiaoyaConfiguration"/>: appsettings.json, miaoya.json, the
+    /// MIAOYA_ environment), read once at its start; outside a run (a test parsing a command line), read now.
+    /// </summary>
+    internal static MiaoyaConfiguration Configuration => RunConfiguration.Value ?? MiaoyaConfiguration.Load();
+
     public static RootCommand Create() => new("Miaoya Orchestrator: portrait and ID-photo jobs on AUTOMATIC1111 WebUI boxes.")
     {
         DemoCommand.Create(),
@@ -45,7 +53,9 @@ internal static class CliApp
 
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+        var configuration = RunConfiguration.Value = MiaoyaConfiguration.Load();
         var parsed = Create().Parse(args);
+        var problems = ConfigurationProblems(configuration);
         if (parsed.Errors.Count > 0)
         {
             // Bad input is exit code 2 everywhere (System.CommandLine's own error path returns 1, the code for a failed step).
@@ -55,29 +65,41 @@ internal static class CliApp
             }
 
             await Console.Error.WriteLineAsync($"Run '{string.Join(' ', ["miaoya", .. CommandPath(parsed.CommandResult)])} --help' for usage.");
+            // A command line may be wrong only because the configuration is (a box address in a miaoya.json that is not JSON).
+            await WriteProblemsAsync(configuration, problems);
             return 2;
         }
 
-        if (EnvironmentProblems() is { Count: > 0 } problems)
+        if (problems.Count > 0)
         {
-            await Console.Error.WriteLineAsync($"error: the {WebUiSession.EnvironmentPrefix}* environment variables have problems:");
-            foreach (var problem in problems)
-            {
-                await Console.Error.WriteLineAsync("  " + problem);
-            }
-
+            await WriteProblemsAsync(configuration, problems);
             return 2;
         }
 
         return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token);
     }
 
+    private static async Task WriteProblemsAsync(MiaoyaConfiguration configuration, IReadOnlyList<string> problems)
+    {
+        if (problems.Count == 0)
+        {
+            return;
+        }
+
+        await Console.Error.WriteLineAsync($"error: the configuration has problems ({string.Join(", ", configuration.Sources)}):");
+        foreach (var problem in problems)
+        {
+            await Console.Error.WriteLineAsync("  " + Limits.UserText.EscapeControl(problem));
+        }
+    }
+
     /// <summary>
-    /// Every problem of the settings every command reads from the environment, before any command runs: the box
-    /// credentials (<c>MIAOYA_WEBUI_AUTH</c>), the WebUI client (<c>MIAOYA_WebUi__*</c>) and the fleet
-    /// (<c>MIAOYA_Fleet__*</c>): unknown keys, values that are not of their type, values out of range.
+    /// Every problem of the settings every command reads, before any command runs: the box credentials
+    /// (<c>MIAOYA_WEBUI_AUTH</c>), and the WebUI client (<c>WebUi</c>) and fleet (<c>Fleet</c>) sections of appsettings.json,
+    /// miaoya.json and the <c>MIAOYA_</c> environment: unknown keys, values that are not of their type, values out of
+    /// range, each naming its file or variable.
     /// </summary>
-    internal static IReadOnlyList<string> EnvironmentProblems()
+    internal static IReadOnlyList<string> ConfigurationProblems(MiaoyaConfiguration configuration)
     {
         var problems = new List<string>();
         if (CliOptions.CheckAuthVariable() is { } auth)
@@ -85,17 +107,8 @@ internal static class CliApp
             problems.Add(auth);
         }
 
-        var environment = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddEnvironmentVariables(WebUiSession.EnvironmentPrefix).Build();
-        problems.AddRange(Miaoya.WebUi.ConfigurationCheck.WebUiProblems(environment).Select(AsVariable));
-        problems.AddRange(Miaoya.WebUi.ConfigurationCheck.Problems(environment.GetSection(Miaoya.Fleet.FleetOptions.SectionName), typeof(Miaoya.Fleet.FleetOptions)).Select(AsVariable));
+        problems.AddRange(configuration.Problems);
         return problems;
-
-        // "WebUi:ControlRetries: message" as the variable the user set: "MIAOYA_WebUi__ControlRetries: message".
-        static string AsVariable(string problem)
-        {
-            var end = problem.IndexOf(": ", StringComparison.Ordinal);
-            return end < 0 ? problem : WebUiSession.EnvironmentPrefix + problem[..end].Replace(":", "__", StringComparison.Ordinal) + problem[end..];
-        }
     }
 
     private static Stack<string> CommandPath(System.CommandLine.Parsing.CommandResult? result)

@@ -34,11 +34,14 @@ public sealed class FleetOptions
     /// <summary>With <see cref="Affinity"/>: how many times a waiting call may be passed over for a younger one that needs no model switch; then it goes first.</summary>
     public int AffinityMaxSkips { get; set; } = 8;
 
-    /// <summary>Every problem of these options at once (empty: valid).</summary>
-    public IReadOnlyList<string> Validate()
+    /// <summary>
+    /// Every problem of these options at once (empty: valid). Without <paramref name="requireBoxes"/> no boxes is fine (a
+    /// configuration checked before the command line adds its boxes).
+    /// </summary>
+    public IReadOnlyList<string> Validate(bool requireBoxes = true)
     {
         var problems = new List<string>();
-        if (Boxes.Count == 0)
+        if (requireBoxes && Boxes.Count == 0)
         {
             problems.Add($"{SectionName}:Boxes: no boxes configured (e.g. {SectionName}:Boxes:0:Url, or MIAOYA_{SectionName}__Boxes__0__Url).");
         }

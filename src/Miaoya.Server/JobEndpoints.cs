@@ -254,7 +254,7 @@ internal static class JobEndpoints
 
                 if (events.Count < EventBatch)
                 {
-                    await Task.Delay(state.Options.PollInterval, state.Time, stop.Token);
+                    await Task.Delay(state.Options.Runner.PollInterval, state.Time, stop.Token);
                 }
             }
         }
@@ -340,14 +340,14 @@ internal static class JobEndpoints
         // 3. Wait for this process's running steps of the job to end, so nothing writes into the folder afterwards.
         if (state.Worker is { } worker)
         {
-            using var wait = new CancellationTokenSource(state.Options.LeaseDuration);
+            using var wait = new CancellationTokenSource(state.Options.Runner.LeaseDuration);
             try
             {
                 await worker.StopJobAsync(id, wait.Token);
             }
             catch (OperationCanceledException) when (wait.IsCancellationRequested)
             {
-                state.Logger.LogWarning("Job {Job}: its step did not stop within {Lease}; deleting anyway", id, state.Options.LeaseDuration);
+                state.Logger.LogWarning("Job {Job}: its step did not stop within {Lease}; deleting anyway", id, state.Options.Runner.LeaseDuration);
             }
         }
 
@@ -360,7 +360,7 @@ internal static class JobEndpoints
         if (elsewhere)
         {
             // A worker of another instance may write its step's manifest once more before its heartbeat says the job is gone.
-            state.DeleteFolderLater(folder, state.Options.LeaseDuration);
+            state.DeleteFolderLater(folder, state.Options.Runner.LeaseDuration);
         }
 
         state.Logger.LogInformation("Job {Job} deleted with its files", id);

@@ -15,13 +15,12 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
-using Miaoya.Faces;
 using Miaoya.Fleet;
+using Miaoya.Hosting;
 using Miaoya.Imaging;
 using Miaoya.Jobs;
 using Miaoya.Pipeline;
 using Miaoya.Runner;
-using Miaoya.WebUi;
 
 namespace Miaoya.Server;
 
@@ -32,9 +31,6 @@ namespace Miaoya.Server;
 /// </summary>
 public sealed class MiaoyaServer : IAsyncDisposable
 {
-    /// <summary>Prefix of the environment variables read as configuration (<c>MIAOYA_Fleet__Boxes__0__Url</c>).</summary>
-    public const string EnvironmentPrefix = "MIAOYA_";
-
     /// <summary>The rate-limiter policy of <c>POST /v1/jobs</c>.</summary>
     internal const string SubmissionLimiter = "submissions";
 
@@ -59,15 +55,24 @@ public sealed class MiaoyaServer : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>
-    /// Opens the job store, builds the host and starts listening. A configuration that cannot work (no API key, no box,
-    /// an unusable store, an address in use) throws <see cref="ServerConfigurationException"/>.
+    /// Opens the job store, builds the host and starts listening. <paramref name="configuration"/> is what every command
+    /// reads (default: <see cref="MiaoyaConfiguration.Load"/> in the working folder): the <c>WebUi</c> and <c>Fleet</c>
+    /// settings and <c>Logging</c>. A configuration that cannot work (a problem of the configuration, no API key, no box, an
+    /// unusable store, an address in use) throws <see cref="ServerConfigurationException"/>.
     /// </summary>
-    public static async Task<MiaoyaServer> StartAsync(ServerOptions options, IConfiguration? configuration = null, CancellationToken cancellationToken = default)
+    public static async Task<MiaoyaServer> StartAsync(ServerOptions options, MiaoyaConfiguration? configuration = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
+        configuration ??= MiaoyaConfiguration.Load();
+        if (configuration.Problems.Count > 0)
+        {
+            // Every bad value of the WebUi and Fleet settings at once, each naming its file or variable, before anything binds them.
+            throw new ServerConfigurationException(string.Join(Environment.NewLine, configuration.Problems));
+        }
+
         ImageMemory.UseBoundedPool();
-        var jobsDirectory = Path.GetFullPath(options.JobsDirectory);
+        var jobsDirectory = Path.GetFullPath(options.Runner.JobsDirectory);
         try
         {
             // Job folders hold people's photos: the jobs folder is private to this user when we create it.
@@ -86,12 +91,14 @@ public sealed class MiaoyaServer : IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new ServerConfigurationException($"--store {Redact(location)}: cannot open the job store ({e.Message}).", e);
+            throw new ServerConfigurationException($"--store {JobStore.Redact(location)}: cannot open the job store ({e.Message}).", e);
         }
 
         try
         {
-            var app = Build(options with { JobsDirectory = jobsDirectory }, store, configuration);
+            // Submissions over HTTP never name a recipe file (only the built-in recipes and those of --recipes).
+            var runner = options.Runner with { JobsDirectory = jobsDirectory, AllowRecipePaths = false };
+            var app = Build(options with { Runner = runner }, store, configuration);
             SweepStaging(options, app.Services.GetRequiredService<ILogger<MiaoyaServer>>());
             try
             {
@@ -137,32 +144,17 @@ public sealed class MiaoyaServer : IAsyncDisposable
         await _store.DisposeAsync();
     }
 
-    private static WebApplication Build(ServerOptions options, IJobStore store, IConfiguration? configuration)
+    private static WebApplication Build(ServerOptions options, IJobStore store, MiaoyaConfiguration configuration)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
-        builder.Configuration.AddEnvironmentVariables(EnvironmentPrefix);
-        if (configuration is not null)
-        {
-            builder.Configuration.AddConfiguration(configuration);
-        }
-
-        // Every bad value of the WebUi and Fleet settings (environment, appsettings.json) at once, before anything binds them.
-        var settingProblems = ConfigurationCheck.WebUiProblems(builder.Configuration)
-            .Concat(ConfigurationCheck.Problems(builder.Configuration.GetSection(FleetOptions.SectionName), typeof(FleetOptions)))
-            .ToArray();
-        if (settingProblems.Length > 0)
-        {
-            throw new ServerConfigurationException(string.Join(Environment.NewLine, settingProblems));
-        }
+        // The configuration of every command and nothing else: ASP.NET's own sources (appsettings.json, unprefixed
+        // environment variables) would make serve read settings the other commands do not.
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddConfiguration(configuration.Root);
+        builder.Services.AddMiaoyaDefaults(builder.Configuration, options.Logging);
 
         // One log line per job step, not per HTTP call to a box; the client logs one line per retry itself, so Polly's own
         // events (each with a stack trace) are off.
-        if (options.ConfigureLogging is { } configureLogging)
-        {
-            builder.Logging.ClearProviders();
-            configureLogging(builder.Logging);
-        }
-
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         builder.Logging.AddFilter("Polly", LogLevel.None);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -173,7 +165,7 @@ public sealed class MiaoyaServer : IAsyncDisposable
 
         // The CLI owns Ctrl+C and SIGTERM (it calls StopAsync); the host must not install its own console handlers.
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.LeaseDuration + TimeSpan.FromSeconds(5));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Runner.LeaseDuration + TimeSpan.FromSeconds(5));
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -202,24 +194,8 @@ public sealed class MiaoyaServer : IAsyncDisposable
             return Task.CompletedTask;
         }));
 
-        var runner = new JobRunnerOptions
-        {
-            JobsDirectory = options.JobsDirectory,
-            RecipeDirectory = options.RecipeDirectory,
-            AllowRecipePaths = false,
-            ModelsDirectory = options.ModelsDirectory,
-            Device = options.Device,
-            Slots = options.Slots,
-            LeaseDuration = options.LeaseDuration,
-            PollInterval = options.PollInterval,
-        };
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(started);
-        builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton(runner);
-        // Submissions are checked against the template's face and the boxes' LoRAs before anything is queued.
-        builder.Services.AddSingleton(sp => new JobSubmitter(
-            store, runner, sp.GetRequiredService<IFaceDetector>(), sp.GetRequiredService<WebUiFleet>().LoraProblemAsync));
         builder.Services.AddRateLimiter(o =>
         {
             o.AddConcurrencyLimiter(SubmissionLimiter, c =>
@@ -246,11 +222,8 @@ public sealed class MiaoyaServer : IAsyncDisposable
             options.ConfigureFleet?.Invoke(fleet);
         });
         builder.Services.AddPortraitPipeline();
-        if (!options.NoWorker)
-        {
-            builder.Services.AddSingleton(sp => new JobWorker(
-                store, sp.GetRequiredService<PortraitPipeline>(), runner, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<JobWorker>>()));
-        }
+        // Submissions are checked against the template's face and the boxes' LoRAs before anything is queued.
+        builder.Services.AddMiaoyaJobRunner(store, options.Runner, worker: !options.NoWorker);
 
         builder.Services.AddSingleton(sp => new EtaEstimator(store, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp => new ServerState(
@@ -319,7 +292,7 @@ public sealed class MiaoyaServer : IAsyncDisposable
             throw new ServerConfigurationException($"--no-auth: only on loopback addresses (127.0.0.1, [::1], localhost), not {string.Join(' ', options.Urls)}.");
         }
 
-        if (options.MaxRequestBytes <= 0 || options.MaxImageBytes <= 0 || options.MaxImageSide <= 0 || options.Slots <= 0 || options.LeaseDuration <= TimeSpan.Zero
+        if (options.MaxRequestBytes <= 0 || options.MaxImageBytes <= 0 || options.MaxImageSide <= 0 || options.Runner.Slots <= 0 || options.Runner.LeaseDuration <= TimeSpan.Zero
             || options.MaxConcurrentSubmissions <= 0 || options.SubmissionQueueLimit < 0)
         {
             throw new ServerConfigurationException("limits, slots and the lease duration must be positive.");
@@ -345,13 +318,6 @@ public sealed class MiaoyaServer : IAsyncDisposable
             logger.LogWarning("Could not sweep the upload folder: {Error}", e.Message);
         }
     }
-
-    /// <summary>A connection string without its password, for messages.</summary>
-    private static string Redact(string location) =>
-        string.Join(';', location.Split(';').Select(part =>
-            part.Split('=', 2)[0].Trim() is var key && (key.Equals("Password", StringComparison.OrdinalIgnoreCase) || key.Equals("Pwd", StringComparison.OrdinalIgnoreCase))
-                ? key + "=***"
-                : part));
 
     /// <summary>Starts the fleet (probing every box) and then the worker, without holding up the listener.</summary>
     private sealed class FleetAndWorkerService(WebUiFleet fleet, IServiceProvider services, ILogger<FleetAndWorkerService> logger) : BackgroundService

@@ -1,5 +1,7 @@
 using Miaoya.Fleet;
+using Miaoya.Hosting;
 using Miaoya.Limits;
+using Miaoya.Runner;
 
 namespace Miaoya.Server;
 
@@ -12,19 +14,16 @@ public sealed record ServerOptions
     /// <summary>The job store: a SQLite file path, or a PostgreSQL connection string (<c>Host=...</c>); null: <c>&lt;JobsDirectory&gt;/jobs.db</c>.</summary>
     public string? Store { get; init; }
 
-    /// <summary>Each job's folder (its inputs and outputs) is <c>&lt;JobsDirectory&gt;/&lt;job id&gt;</c>.</summary>
-    public required string JobsDirectory { get; init; }
+    /// <summary>
+    /// Where jobs live and how this instance's worker runs them: each job's folder is <c>&lt;JobsDirectory&gt;/&lt;job id&gt;</c>;
+    /// recipe files submissions may name besides the built-in ones (<c>RecipeDirectory</c>); V3's model folder and device;
+    /// steps at once, the lease of a claimed step, and how often an idle slot (and an event stream) looks at the store.
+    /// Submissions never name a recipe by its path (<c>AllowRecipePaths</c> is ignored).
+    /// </summary>
+    public required JobRunnerOptions Runner { get; init; }
 
     /// <summary>Where uploaded photos wait (each request in a private folder, deleted once the job's folder has its copy); null: the system's temporary folder.</summary>
     public string? UploadDirectory { get; init; }
-
-    /// <summary>Recipe files that submissions may name besides the built-in ones.</summary>
-    public string? RecipeDirectory { get; init; }
-
-    /// <summary>V3: insightface's model folder, and the device its ONNX sessions run on.</summary>
-    public string? ModelsDirectory { get; init; }
-
-    public string Device { get; init; } = "cpu";
 
     /// <summary>The key every request but <c>/healthz</c> must carry (X-Api-Key or Authorization: Bearer); null only with <see cref="AllowAnonymous"/>.</summary>
     public string? ApiKey { get; init; }
@@ -56,17 +55,8 @@ public sealed record ServerOptions
     /// <summary>Submissions waiting for their turn; beyond this a submission is answered 503 with Retry-After.</summary>
     public int SubmissionQueueLimit { get; init; } = 256;
 
-    /// <summary>The console logging the CLI sets up (escaped user text, no stack traces unless verbose); null: ASP.NET's default.</summary>
-    public Action<Microsoft.Extensions.Logging.ILoggingBuilder>? ConfigureLogging { get; init; }
-
-    /// <summary>Steps one worker runs at once.</summary>
-    public int Slots { get; init; } = 8;
-
-    /// <summary>How long a claimed step stays this instance's without a heartbeat.</summary>
-    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>How often an idle worker slot and a server-sent-event stream look at the store.</summary>
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>The console log (one line per event, escaped user text, stack traces only when verbose), as every command's.</summary>
+    public MiaoyaLogging Logging { get; init; } = new(Microsoft.Extensions.Logging.LogLevel.Information);
 
     /// <summary>Do not run a job worker in this process (an API-only instance in front of a shared PostgreSQL queue).</summary>
     public bool NoWorker { get; init; }

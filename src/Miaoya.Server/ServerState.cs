@@ -28,7 +28,7 @@ internal sealed class ServerState(
 
     public ILogger Logger { get; } = logger;
 
-    public string JobsDirectory { get; } = Path.GetFullPath(options.JobsDirectory);
+    public string JobsDirectory { get; } = Path.GetFullPath(options.Runner.JobsDirectory);
 
     /// <summary>Whether a job's folder lies inside this server's jobs directory (nothing outside it is read or deleted).</summary>
     public bool IsInsideJobs(string folder)

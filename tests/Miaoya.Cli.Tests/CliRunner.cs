@@ -24,13 +24,16 @@ internal static class CliRunner
 
     /// <summary>
     /// The built CLI (<c>miaoya.dll</c> next to this test assembly) as its own process, for what only a process shows: a
-    /// crash (a stack overflow aborts it with 134), what the host prints before our own message, environment variables.
+    /// crash (a stack overflow aborts it with 134), what the host prints before our own message, environment variables, the
+    /// working folder (its miaoya.json and appsettings.json).
     /// </summary>
-    public static async Task<(int Code, string Out, string Error)> RunProcessAsync(string[] args, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    public static async Task<(int Code, string Out, string Error)> RunProcessAsync(
+        string[] args, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var start = new System.Diagnostics.ProcessStartInfo(dotnet)
         {
+            WorkingDirectory = workingDirectory ?? "",
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Miaoya.Hosting;
 
 namespace Miaoya.Cli.Tests;
 

@@ -15,6 +15,21 @@ public sealed class JobStoreTests : IDisposable
     public void IsPostgres_RecognisesAConnectionString(string location, bool expected) =>
         Assert.Equal(expected, JobStore.IsPostgres(location));
 
+    [Theory]
+    [InlineData("Host=db;Username=miaoya;Password=s3cret;Database=miaoya", "Host=db;Username=miaoya;Password=***;Database=miaoya")]
+    [InlineData("Server=db;User Id=miaoya;Pwd=s3cret;Database=miaoya", "Host=db;Username=miaoya;Password=***;Database=miaoya")]
+    [InlineData("host=db; PWD = 's3;cret' ;database=miaoya", "Host=db;Password=***;Database=miaoya")]
+    [InlineData("Host=db;Username=miaoya;Database=miaoya", "Host=db;Username=miaoya;Database=miaoya")]
+    [InlineData("Host=db;No Such Keyword=1;Pwd=s3cret", "host=db;no such keyword=1;pwd=***")]
+    [InlineData("/var/lib/miaoya/jobs.db", "/var/lib/miaoya/jobs.db")]
+    public void Redact_MasksThePasswordUnderEitherName(string location, string expected)
+    {
+        var redacted = JobStore.Redact(location);
+
+        Assert.Equal(expected, redacted);
+        Assert.DoesNotContain("s3", redacted, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task OpenAsync_WithAPath_CreatesASqliteFileInWalMode()
     {

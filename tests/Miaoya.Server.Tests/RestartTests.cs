@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Miaoya.Fleet;
 using Miaoya.MockWebUi;
+using Miaoya.Runner;
 
 namespace Miaoya.Server.Tests;
 
@@ -21,12 +22,15 @@ public sealed class RestartTests : IDisposable
         var options = new ServerOptions
         {
             Urls = ["http://127.0.0.1:0"],
-            JobsDirectory = Path.Combine(_folder, "jobs"),
             ApiKey = ServerHarness.Key,
             Boxes = [new BoxOptions { Name = "box0", Url = box.Url }],
             ConfigureFleet = f => f.HealthInterval = TimeSpan.FromMilliseconds(200),
-            LeaseDuration = TimeSpan.FromSeconds(3),
-            PollInterval = TimeSpan.FromMilliseconds(50),
+            Runner = new JobRunnerOptions
+            {
+                JobsDirectory = Path.Combine(_folder, "jobs"),
+                LeaseDuration = TimeSpan.FromSeconds(3),
+                PollInterval = TimeSpan.FromMilliseconds(50),
+            },
         };
 
         string id;
@@ -53,7 +57,7 @@ public sealed class RestartTests : IDisposable
         }
 
         // The step went back to pending without using up an attempt; the earlier steps stay done.
-        await using (var store = await Miaoya.Jobs.JobStore.OpenAsync(Path.Combine(options.JobsDirectory, "jobs.db")))
+        await using (var store = await Miaoya.Jobs.JobStore.OpenAsync(Path.Combine(options.Runner.JobsDirectory, "jobs.db")))
         {
             var job = (await store.GetJobAsync(id))!;
             var inpaint = job.Steps.Single(s => s.Name == "inpaint");

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Miaoya.Fleet;
 using Miaoya.MockWebUi;
+using Miaoya.Runner;
 
 namespace Miaoya.Server.Tests;
 
@@ -31,7 +32,7 @@ internal sealed class ServerHarness : IAsyncDisposable
 
     public ServerOptions Options { get; }
 
-    public string JobsDirectory => Options.JobsDirectory;
+    public string JobsDirectory => Options.Runner.JobsDirectory;
 
     public string UploadDirectory => Options.UploadDirectory!;
 
@@ -45,14 +46,17 @@ internal sealed class ServerHarness : IAsyncDisposable
         var options = new ServerOptions
         {
             Urls = ["http://127.0.0.1:0"],
-            JobsDirectory = Path.Combine(folder, "jobs"),
             UploadDirectory = Path.Combine(folder, "uploads"),
             ApiKey = Key,
             Boxes = servers.Select((s, i) => new BoxOptions { Name = $"box{i}", Url = s.Url }).ToArray(),
             ConfigureFleet = f => f.HealthInterval = TimeSpan.FromMilliseconds(200),
-            LeaseDuration = TimeSpan.FromSeconds(3),
-            PollInterval = TimeSpan.FromMilliseconds(50),
-            Slots = 4,
+            Runner = new JobRunnerOptions
+            {
+                JobsDirectory = Path.Combine(folder, "jobs"),
+                LeaseDuration = TimeSpan.FromSeconds(3),
+                PollInterval = TimeSpan.FromMilliseconds(50),
+                Slots = 4,
+            },
         };
         options = configure?.Invoke(options) ?? options;
         var server = await MiaoyaServer.StartAsync(options);

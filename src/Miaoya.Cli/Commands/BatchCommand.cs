@@ -3,16 +3,14 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Miaoya.Faces;
 using Miaoya.Fleet;
+using Miaoya.Hosting;
 using Miaoya.Imaging;
 using Miaoya.Jobs;
 using Miaoya.Pipeline;
 using Miaoya.Runner;
-using Miaoya.WebUi;
 
 namespace Miaoya.Cli.Commands;
 
@@ -28,7 +26,7 @@ internal static class BatchCommand
     public static Command Create()
     {
         var file = new Argument<FileInfo>("jobs") { Description = "The batch file (YAML): templates, identities, recipes, optional seed, overrides and boxes" };
-        var webui = CliOptions.WebUis("A WebUI box (repeatable; replaces the file's boxes; default http://127.0.0.1:7860)");
+        var webui = CliOptions.WebUis("A WebUI box (repeatable; replaces the file's boxes; default: the file's boxes, else the configuration's Fleet:Boxes, else its WebUi:BaseUrl, else http://127.0.0.1:7860)");
         var auth = CliOptions.Auth();
         var store = new Option<string?>("--store") { Description = "Job store: a SQLite file (default OUT/jobs.db) or a PostgreSQL connection string (\"Host=...;Database=...\")" };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Batch folder (default out/batches/NAME): jobs/<id>/ per job and batch.json; the same folder resumes the batch" };
@@ -80,10 +78,19 @@ internal static class BatchCommand
                 return 2;
             }
 
-            var boxes = result.GetValue(webui) is { Length: > 0 } given ? given : batch.Boxes.Count > 0 ? [.. batch.Boxes] : [new Uri("http://127.0.0.1:7860")];
+            var boxes = Boxes(result, result.GetValue(webui) is { Length: > 0 } given ? given : batch.Boxes.Count > 0 ? [.. batch.Boxes] : null);
             var folder = result.GetValue(output)?.FullName ?? Path.GetFullPath(Path.Combine("out", "batches", Path.GetFileNameWithoutExtension(batch.Path)));
-            var run = new BatchRun(batch, folder, boxes, CliOptions.Credentials(result), result.GetValue(store) ?? Path.Combine(folder, "jobs.db"),
-                result.GetValue(slots) ?? (2 * boxes.Length) + 2, result.GetValue(lease), modelsFolder?.FullName, result.GetValue(device)!, result.GetValue(verbose));
+            var runner = new JobRunnerOptions
+            {
+                JobsDirectory = Path.Combine(folder, "jobs"),
+                AllowRecipePaths = true,
+                ModelsDirectory = modelsFolder?.FullName,
+                Device = result.GetValue(device)!,
+                Slots = result.GetValue(slots) ?? (2 * boxes.Count) + 2,
+                LeaseDuration = result.GetValue(lease),
+                PollInterval = TimeSpan.FromMilliseconds(100),
+            };
+            var run = new BatchRun(batch, folder, boxes, result.GetValue(store) ?? Path.Combine(folder, "jobs.db"), runner, result.GetValue(verbose));
             try
             {
                 return await run.RunAsync(cancellationToken);
@@ -98,9 +105,26 @@ internal static class BatchCommand
         return command;
     }
 
+    /// <summary>
+    /// The boxes of a batch: <paramref name="given"/> (<c>--webui</c>, else the file's <c>boxes:</c>) with the command's
+    /// credentials; else the configuration's <c>Fleet:Boxes</c>, each with its own; else the one box of a command without
+    /// <c>--webui</c> (<c>WebUi:BaseUrl</c>, else <c>http://127.0.0.1:7860</c>).
+    /// </summary>
+    private static IReadOnlyList<BoxOptions> Boxes(ParseResult result, IReadOnlyList<Uri>? given)
+    {
+        if (given is null && CliApp.Configuration.FleetBoxes() is { Count: > 0 } configured)
+        {
+            return configured;
+        }
+
+        Uri?[] urls = given is null ? [null] : [.. given];
+        return urls.Select(url => CliOptions.Endpoint(result, url))
+            .Select(e => new BoxOptions { Url = e.BaseUrl, Username = e.Username, Password = e.Password })
+            .ToArray();
+    }
+
     /// <summary>One execution of a batch: store, fleet, submitter, worker, display, summary.</summary>
-    private sealed class BatchRun(
-        BatchFile batch, string folder, Uri[] boxes, string? auth, string storeLocation, int slots, TimeSpan lease, string? models, string device, bool verbose)
+    private sealed class BatchRun(BatchFile batch, string folder, IReadOnlyList<BoxOptions> boxes, string storeLocation, JobRunnerOptions runner, bool verbose)
     {
         private readonly Dictionary<string, BatchEntry> _entries = [];
 
@@ -114,13 +138,13 @@ internal static class BatchCommand
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                await Console.Error.WriteLineAsync($"error: --store: cannot open the job store {Redact(storeLocation)}: {e.Message}");
+                await Console.Error.WriteLineAsync($"error: --store: cannot open the job store {JobStore.Redact(storeLocation)}: {e.Message}");
                 return 2;
             }
 
             await using (store)
             {
-                await using var provider = BuildServices();
+                await using var provider = BuildServices(store);
                 var fleet = provider.GetRequiredService<WebUiFleet>();
                 await fleet.StartAsync(cancellationToken);
                 if (fleet.Status().All(b => b.Health != BoxHealth.Healthy))
@@ -134,18 +158,8 @@ internal static class BatchCommand
                     return 1;
                 }
 
-                var options = new JobRunnerOptions
-                {
-                    JobsDirectory = Path.Combine(folder, "jobs"),
-                    AllowRecipePaths = true,
-                    ModelsDirectory = models,
-                    Device = device,
-                    Slots = slots,
-                    LeaseDuration = lease,
-                    PollInterval = TimeSpan.FromMilliseconds(100),
-                };
                 var all = batch.Entries();
-                var submitter = new JobSubmitter(store, options, provider.GetRequiredService<IFaceDetector>(), fleet.LoraProblemAsync);
+                var submitter = provider.GetRequiredService<JobSubmitter>();
                 if (await CheckAsync(store, submitter, all, cancellationToken) is { Count: > 0 } problems)
                 {
                     // Bad input is found before anything is queued: a template without the face, a LoRA no box lists, ...
@@ -175,11 +189,11 @@ internal static class BatchCommand
                 }
 
                 Console.WriteLine($"Batch {batch.Path}: {all.Count} jobs ({Plural(batch.Templates.Count, "template")} × {Plural(batch.Identities.Count, "identity", "identities")} × {Plural(batch.Recipes.Count, "recipe")})" +
-                    $"{(resumed > 0 ? $", {resumed} already in the store" : "")}, {queued} queued now; {boxes.Length} box{(boxes.Length == 1 ? "" : "es")}, {slots} slots");
-                Console.WriteLine($"Folder: {folder}   store: {Redact(storeLocation)}");
+                    $"{(resumed > 0 ? $", {resumed} already in the store" : "")}, {queued} queued now; {boxes.Count} box{(boxes.Count == 1 ? "" : "es")}, {runner.Slots} slots");
+                Console.WriteLine($"Folder: {folder}   store: {JobStore.Redact(storeLocation)}");
                 await WriteRecordAsync(store, CancellationToken.None);
 
-                var worker = new JobWorker(store, provider.GetRequiredService<PortraitPipeline>(), options, TimeProvider.System, provider.GetRequiredService<ILogger<JobWorker>>());
+                var worker = provider.GetRequiredService<JobWorker>();
                 using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var work = worker.RunAsync(stop.Token);
                 var display = new BatchDisplay(fleet, all.Count);
@@ -227,21 +241,22 @@ internal static class BatchCommand
             }
         }
 
-        private ServiceProvider BuildServices()
+        private ServiceProvider BuildServices(IJobStore store)
         {
             var services = new ServiceCollection();
-            services.AddLogging(b => b.AddMiaoyaConsole(verbose, verbose ? LogLevel.Debug : LogLevel.Warning));
+            // Timeouts, retries and breaker settings (WebUi) and the fleet's own (Fleet) come from the configuration, as for
+            // the other commands; the boxes are the batch's.
+            services.AddMiaoyaDefaults(CliApp.Configuration.Root, MiaoyaLogging.For(verbose, LogLevel.Warning));
             services.AddWebUiFleet(o =>
             {
+                o.Boxes.Clear();
                 foreach (var box in boxes)
                 {
-                    var endpoint = WebUiEndpoint.WithAuth(box, auth);
-                    o.Boxes.Add(new BoxOptions { Url = endpoint.BaseUrl, Username = endpoint.Username, Password = endpoint.Password });
+                    o.Boxes.Add(box);
                 }
             });
-            // Timeouts, retries and breaker settings come from MIAOYA_WebUi__<Key> environment variables, as for the other commands.
-            var settings = new ConfigurationBuilder().AddEnvironmentVariables(WebUiSession.EnvironmentPrefix).Build().GetSection("WebUi");
-            services.AddPortraitPipeline(o => settings.Bind(o));
+            services.AddPortraitPipeline();
+            services.AddMiaoyaJobRunner(store, runner);
             return services.BuildServiceProvider();
         }
 
@@ -335,7 +350,7 @@ internal static class BatchCommand
             var jobs = (await OurJobsAsync(store, cancellationToken)).ToDictionary(j => j.Id);
             var record = new BatchRecord(
                 batch.Path,
-                Redact(storeLocation),
+                JobStore.Redact(storeLocation),
                 _entries.Select(e =>
                 {
                     var job = jobs.GetValueOrDefault(e.Key);
@@ -390,13 +405,6 @@ internal static class BatchCommand
     }
 
     internal static string[] Boxes(JobRecord job) => job.Steps.Select(s => s.Box).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
-
-    /// <summary>A connection string without its password, for printing.</summary>
-    internal static string Redact(string location) => !JobStoreIsPostgres(location)
-        ? location
-        : string.Join(';', location.Split(';').Select(p => p.Split('=', 2) is [var k, _] && k.Trim().Equals("Password", StringComparison.OrdinalIgnoreCase) ? $"{k}=***" : p));
-
-    private static bool JobStoreIsPostgres(string location) => location.Contains("Host=", StringComparison.OrdinalIgnoreCase) || location.Contains("Server=", StringComparison.OrdinalIgnoreCase);
 
     internal static void WriteTable(string[] header, IReadOnlyList<string[]> rows)
     {

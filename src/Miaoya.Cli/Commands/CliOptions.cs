@@ -1,15 +1,19 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using Miaoya.MockWebUi;
+using Miaoya.WebUi;
 
 namespace Miaoya.Cli.Commands;
 
 /// <summary>Options shared by several commands, each validated at parse time with a message naming the option.</summary>
 internal static class CliOptions
 {
-    public static Option<Uri?> WebUi() => new("--webui")
+    /// <summary>Where a command's <c>--webui</c> falls back to: the configuration, then the client's default.</summary>
+    public const string WebUiDefault = "default: WebUi:BaseUrl of miaoya.json, appsettings.json or MIAOYA_WebUi__BaseUrl, else http://127.0.0.1:7860";
+
+    public static Option<Uri?> WebUi(string description = $"Base URL of a WebUI box started with --api ({WebUiDefault})") => new("--webui")
     {
-        Description = "Base URL of a WebUI box started with --api, e.g. http://127.0.0.1:7860",
+        Description = description,
         CustomParser = result =>
         {
             var text = result.Tokens.Single().Value;
@@ -46,6 +50,13 @@ internal static class CliOptions
             return [.. uris];
         },
     };
+
+    /// <summary>
+    /// The box of a command with one <c>--webui</c>: <paramref name="url"/> (the option's value), else the configuration's
+    /// <c>WebUi:BaseUrl</c>, else <c>http://127.0.0.1:7860</c>; its credentials are <see cref="Credentials"/>, else the
+    /// configuration's <c>WebUi:Username</c> and <c>WebUi:Password</c>. The command line wins, key by key.
+    /// </summary>
+    public static WebUiEndpoint Endpoint(ParseResult result, Uri? url) => CliApp.Configuration.Endpoint(url, Credentials(result));
 
     /// <summary>The environment variable holding a box's credentials, <c>user:password</c> (instead of <c>--auth</c>, which every local user sees in <c>ps</c>).</summary>
     public const string AuthVariable = "MIAOYA_WEBUI_AUTH";

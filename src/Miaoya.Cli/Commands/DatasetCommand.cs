@@ -13,8 +13,7 @@ internal static class DatasetCommand
         var photos = new Argument<DirectoryInfo>("photos") { Description = "Folder of the person's photos (.jpg, .png, .webp), about 20 upper-body shots" };
         var name = new Option<string>("--name") { Description = "Dataset name (letters, digits, - and _); names the LoRA files", Required = true };
         var output = new Option<DirectoryInfo>("--out") { Description = "Dataset folder to write", Required = true };
-        var webui = CliOptions.WebUi();
-        webui.Description = "WebUI box with the WD14 tagger, for captions (default http://127.0.0.1:7860)";
+        var webui = CliOptions.WebUi($"WebUI box with the WD14 tagger, for captions ({CliOptions.WebUiDefault})");
         var auth = CliOptions.Auth();
         var noTagger = new Option<bool>("--no-tagger") { Description = "Caption without the tagger: trigger word and face words only" };
         var resolution = new Option<string>("--resolution")
@@ -59,7 +58,7 @@ internal static class DatasetCommand
                 Console.WriteLine($"note: identity check skipped ({why}).");
             }
 
-            using var session = result.GetValue(noTagger) ? null : new WebUiSession(TrainingCli.Endpoint(result.GetValue(webui), CliOptions.Credentials(result)), verbose: false);
+            using var session = result.GetValue(noTagger) ? null : new WebUiSession(CliOptions.Endpoint(result, result.GetValue(webui)), verbose: false);
             using var detector = BlazeFaceDetector.CreateDefault();
             var drop = result.GetValue(dropTags);
             var options = new DatasetOptions

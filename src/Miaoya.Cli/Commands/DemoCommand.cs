@@ -23,7 +23,7 @@ internal static class DemoCommand
     {
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for the runs and index.html", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "demo")) };
         var template = new Option<FileInfo?>("--template") { Description = "Template photo (PNG/JPEG/WebP); default: the bundled astronaut portrait" };
-        var webui = CliOptions.WebUi();
+        var webui = CliOptions.WebUi("Base URL of a real WebUI box to run the demo on (default: an in-process mock)");
         var auth = CliOptions.Auth();
         var profile = CliOptions.Profile();
         var lora = new Option<string>("--lora") { Description = "Face LoRA as NAME[:WEIGHT] (the mock offers miaoya_demo_face)", DefaultValueFactory = _ => "miaoya_demo_face:0.9" };
@@ -57,7 +57,7 @@ internal static class DemoCommand
 
             var profileValue = result.GetValue(profile);
             using var mock = result.GetValue(webui) is null ? MockWebUiServer.Start(new MockWebUiOptions { Port = 0, Profile = profileValue }) : null;
-            var endpoint = WebUiEndpoint.WithAuth(result.GetValue(webui) ?? mock!.Url, CliOptions.Credentials(result));
+            var endpoint = mock is null ? CliOptions.Endpoint(result, result.GetValue(webui)) : WebUiEndpoint.WithAuth(mock.Url, CliOptions.Credentials(result));
             if (mock is not null)
             {
                 Console.WriteLine($"Started a mock WebUI ({MockWebUiCommand.ProfileName(profileValue)}) at {mock.Url}");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Miaoya.Doctor;
+using Miaoya.Hosting;
 using Miaoya.Recipes;
 using Miaoya.WebUi;
 
@@ -9,15 +10,20 @@ namespace Miaoya.Cli.Commands;
 
 /// <summary>
 /// <c>miaoya doctor [RECIPE...] --webui URL [--webui URL ...] [--auth user:pass] [--lora NAME] [--json]</c>: checks every box
-/// (concurrently) against what the recipes need and prints one table per box. Exit 0 when every box has everything,
-/// 1 when something a recipe needs is missing or a box does not answer, 2 on bad input.
+/// (concurrently) against what the recipes need and prints one table per box; without <c>--webui</c>, the configured
+/// boxes (<c>Fleet:Boxes</c>, else <c>WebUi:BaseUrl</c>). Exit 0 when every box has everything, 1 when something a recipe
+/// needs is missing or a box does not answer, 2 on bad input.
 /// </summary>
 internal static class DoctorCommand
 {
     public static Command Create()
     {
         var recipes = new Argument<string[]>("recipes") { Description = "Recipe files or built-in names; default: every built-in recipe", Arity = ArgumentArity.ZeroOrMore };
-        var webui = new Option<string[]>("--webui") { Description = "Base URL of a WebUI box (repeat for several boxes)", HelpName = "URL" };
+        var webui = new Option<string[]>("--webui")
+        {
+            Description = "Base URL of a WebUI box (repeat for several boxes); default: the configuration's Fleet:Boxes, else its WebUi:BaseUrl (miaoya.json, appsettings.json, MIAOYA_*)",
+            HelpName = "URL",
+        };
         var auth = CliOptions.Auth();
         var lora = new Option<string?>("--lora") { Description = "The person's LoRA (NAME or NAME:WEIGHT) to look for on the boxes; not checked when absent" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of tables" };
@@ -27,9 +33,9 @@ internal static class DoctorCommand
             recipes, webui, auth, lora, json, verbose,
         };
         command.Options.Add(CliOptions.AuthFile());
-        command.SetAction(async (result, cancellationToken) =>
+        command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
         {
-            var urls = new List<Uri>();
+            var boxes = new List<WebUiEndpoint>();
             foreach (var text in result.GetValue(webui) ?? [])
             {
                 if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
@@ -38,12 +44,17 @@ internal static class DoctorCommand
                     return 2;
                 }
 
-                urls.Add(uri);
+                boxes.Add(CliOptions.Endpoint(result, uri));
             }
 
-            if (urls.Count == 0)
+            if (boxes.Count == 0)
             {
-                await Console.Error.WriteLineAsync("error: --webui: give at least one box, e.g. --webui http://127.0.0.1:7860");
+                boxes.AddRange(ConfiguredBoxes(result));
+            }
+
+            if (boxes.Count == 0)
+            {
+                await Console.Error.WriteLineAsync("error: --webui: give at least one box, e.g. --webui http://127.0.0.1:7860 (or configure Fleet:Boxes or WebUi:BaseUrl in miaoya.json)");
                 return 2;
             }
 
@@ -80,7 +91,7 @@ internal static class DoctorCommand
 
             using var provider = Services(result.GetValue(verbose));
             var factory = provider.GetRequiredService<WebUiClientFactory>();
-            var clients = urls.Select(u => factory.Create(WebUiEndpoint.WithAuth(u, CliOptions.Credentials(result)))).ToArray();
+            var clients = boxes.Select(factory.Create).ToArray();
             try
             {
                 var report = await WebUiDoctor.CheckAsync(clients, loaded, loraName, WebUiManifest.BuiltIn, cancellationToken);
@@ -100,21 +111,35 @@ internal static class DoctorCommand
                 await Console.Error.WriteLineAsync("cancelled.");
                 return 130;
             }
-        });
+        }));
         return command;
+    }
+
+    /// <summary>The boxes of the configuration: the fleet's, each with its own credentials, else the one of WebUi:BaseUrl.</summary>
+    private static IEnumerable<WebUiEndpoint> ConfiguredBoxes(ParseResult result)
+    {
+        var configuration = CliApp.Configuration;
+        if (configuration.FleetBoxes() is { Count: > 0 } fleet)
+        {
+            return fleet.Select(b => new WebUiEndpoint(b.Url!, b.Username, b.Password));
+        }
+
+        return configuration.HasBaseUrl ? [CliOptions.Endpoint(result, null)] : [];
     }
 
     private static ServiceProvider Services(bool verbose)
     {
         var services = new ServiceCollection();
-        services.AddLogging(b => b.AddMiaoyaConsole(verbose, verbose ? LogLevel.Debug : LogLevel.None));
-        // A box that does not answer is a finding, not something to wait for: one retry, short attempts.
-        services.AddWebUiClient(o =>
+        services.AddMiaoyaDefaults(CliApp.Configuration.Root, MiaoyaLogging.For(verbose, LogLevel.None));
+        // A box that does not answer is a finding, not something to wait for: one retry, short attempts. These are
+        // doctor's defaults; the configuration's WebUi settings, bound after them, still apply.
+        services.Configure<WebUiOptions>(o =>
         {
             o.ControlRetries = 1;
             o.ControlAttemptTimeout = TimeSpan.FromSeconds(10);
             o.BreakerSamplingDuration = TimeSpan.FromSeconds(30);
         });
+        services.AddWebUiClient();
         return services.BuildServiceProvider();
     }
 }

@@ -3,7 +3,6 @@ using System.Globalization;
 using Miaoya.Faces;
 using Miaoya.IdPhoto;
 using Miaoya.Imaging;
-using Miaoya.WebUi;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -26,7 +25,7 @@ internal static class IdPhotoCommand
             Description = "keep, white, blue, red, off-white, light-grey, #RRGGBB or gradient:TOP:BOTTOM. Anything but keep is done through the box's rembg extension and needs --webui; default: white with --webui, keep without",
         };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for the photo, mask.png, the sheet and verdict.json", Required = true };
-        var webui = CliOptions.WebUi();
+        var webui = CliOptions.WebUi("Base URL of a WebUI box with the rembg extension, for the background (none by default: the background is kept)");
         var auth = CliOptions.Auth();
         var dpi = DpiOption();
         var kb = new Option<int?>("--kb") { Description = "Largest file size in KB (JPEG quality is searched; says so when impossible); default: the spec's limit" };
@@ -85,7 +84,7 @@ internal static class IdPhotoCommand
                 MaxKb = result.GetValue(kb),
                 Sheet = result.GetValue(sheet) is { } s ? SheetSize.Parse(s) : null,
             };
-            using var session = webuiUrl is null ? null : new WebUiSession(WebUiEndpoint.WithAuth(webuiUrl, CliOptions.Credentials(result)), result.GetValue(verbose));
+            using var session = webuiUrl is null ? null : new WebUiSession(CliOptions.Endpoint(result, webuiUrl), result.GetValue(verbose));
             using var detector = BlazeFaceDetector.CreateDefault();
             FinishResult finished;
             try

@@ -116,7 +116,7 @@ internal static class LoraCommand
         command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => TrainingCli.RunAsync(async () =>
         {
-            using var session = new WebUiSession(TrainingCli.Endpoint(result.GetValue(webui), CliOptions.Credentials(result)), verbose: false);
+            using var session = new WebUiSession(CliOptions.Endpoint(result, result.GetValue(webui)), verbose: false);
             var installed = await LoraInstaller.InstallAsync(new InstallOptions
             {
                 RunDir = result.GetValue(run)!.FullName,
@@ -152,7 +152,7 @@ internal static class LoraCommand
                 return 2;
             }
 
-            using var session = new WebUiSession(TrainingCli.Endpoint(result.GetValue(webui), CliOptions.Credentials(result)), verbose: false);
+            using var session = new WebUiSession(CliOptions.Endpoint(result, result.GetValue(webui)), verbose: false);
             using var detector = BlazeFaceDetector.CreateDefault();
             var runDir = result.GetValue(run)!.FullName;
             var choice = await LoraPicker.PickAsync(new PickOptions

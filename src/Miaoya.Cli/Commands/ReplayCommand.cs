@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Miaoya.Pipeline;
-using Miaoya.WebUi;
 
 namespace Miaoya.Cli.Commands;
 
@@ -11,7 +10,6 @@ internal static class ReplayCommand
     {
         var manifest = new Argument<FileInfo>("manifest") { Description = "manifest.json of a run folder" };
         var webui = CliOptions.WebUi();
-        webui.DefaultValueFactory = _ => new Uri("http://127.0.0.1:7860");
         var auth = CliOptions.Auth();
         var output = new Option<DirectoryInfo?>("--out") { Description = "Folder for the replayed images (default: RUN/replay)" };
         var command = new Command("replay", "Send a run's recorded generation requests again (same payloads, same seeds).") { manifest, webui, auth, output };
@@ -25,7 +23,7 @@ internal static class ReplayCommand
                 return 2;
             }
 
-            using var session = new WebUiSession(WebUiEndpoint.WithAuth(result.GetValue(webui)!, CliOptions.Credentials(result)), verbose: false);
+            using var session = new WebUiSession(CliOptions.Endpoint(result, result.GetValue(webui)), verbose: false);
             var target = result.GetValue(output)?.FullName ?? Path.Combine(path.DirectoryName!, "replay");
             var steps = await Replay.RunAsync(session.Client, path.FullName, target, cancellationToken);
             foreach (var step in steps)

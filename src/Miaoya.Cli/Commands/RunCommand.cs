@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
-using Miaoya.WebUi;
 
 namespace Miaoya.Cli.Commands;
 
@@ -16,7 +15,6 @@ internal static class RunCommand
         var lora = new Option<string?>("--lora") { Description = "The person's face LoRA as NAME or NAME:WEIGHT" };
         var trigger = new Option<string[]>("--trigger") { Description = "Trigger words of the LoRA", AllowMultipleArgumentsPerToken = true };
         var webui = CliOptions.WebUi();
-        webui.DefaultValueFactory = _ => new Uri("http://127.0.0.1:7860");
         var auth = CliOptions.Auth();
         var output = new Option<DirectoryInfo?>("--out") { Description = "Run folder (default: out/runs/RECIPE-TIME)" };
         var seed = new Option<long>("--seed") { Description = "Seed (-1: the box chooses; the seed used is recorded)", DefaultValueFactory = _ => -1 };
@@ -57,7 +55,7 @@ internal static class RunCommand
         command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
         {
-            using var session = new WebUiSession(WebUiEndpoint.WithAuth(result.GetValue(webui)!, CliOptions.Credentials(result)), result.GetValue(verbose));
+            using var session = new WebUiSession(CliOptions.Endpoint(result, result.GetValue(webui)), result.GetValue(verbose));
             RunResult run;
             if (result.GetValue(resume) is { } folder)
             {

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Miaoya.Fleet;
+using Miaoya.Hosting;
+using Miaoya.Runner;
 using Miaoya.Server;
 
 namespace Miaoya.Cli.Commands;
@@ -21,7 +23,7 @@ internal static class ServeCommand
         };
         var store = new Option<string?>("--store") { Description = "Job store: a SQLite file (default: JOBS_DIR/jobs.db) or a PostgreSQL connection string \"Host=...;Username=...;Password=...;Database=...\"", HelpName = "PATH|\"Host=...\"" };
         var jobsDir = new Option<DirectoryInfo>("--jobs-dir") { Description = "Folder of the jobs' folders (inputs and outputs)", DefaultValueFactory = _ => new DirectoryInfo("jobs") };
-        var webuis = CliOptions.WebUis("A WebUI box (repeatable); added to those of the Fleet configuration (MIAOYA_Fleet__Boxes__0__Url, ...)");
+        var webuis = CliOptions.WebUis("A WebUI box (repeatable); added to those of the Fleet configuration (Fleet:Boxes in miaoya.json, MIAOYA_Fleet__Boxes__0__Url, ...); with neither, the configuration's WebUi:BaseUrl");
         var auth = CliOptions.Auth();
         auth.Description = "Credentials (user:password) for the --webui boxes (the WebUI's --api-auth)";
         var recipes = new Option<DirectoryInfo?>("--recipes") { Description = "Folder of recipe files submissions may name (besides the built-in ones)" };
@@ -61,7 +63,7 @@ internal static class ServeCommand
             MiaoyaServer server;
             try
             {
-                server = await MiaoyaServer.StartAsync(options, cancellationToken: cancellationToken);
+                server = await MiaoyaServer.StartAsync(options, CliApp.Configuration, cancellationToken);
             }
             catch (ServerConfigurationException e)
             {
@@ -75,7 +77,7 @@ internal static class ServeCommand
 
             await using (server)
             {
-                Console.WriteLine($"Miaoya service listening on {string.Join(", ", server.Urls)} (jobs in {options.JobsDirectory})");
+                Console.WriteLine($"Miaoya service listening on {string.Join(", ", server.Urls)} (jobs in {options.Runner.JobsDirectory})");
                 Console.WriteLine($"  try: curl {server.Urls[0]}healthz");
                 Console.WriteLine("Press Ctrl+C to stop (running steps are handed back and run again at the next start).");
                 using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, server.Stopping);
@@ -104,26 +106,43 @@ internal static class ServeCommand
         return command;
     }
 
-    /// <summary>The server's options from a parsed <c>serve</c> command line and the environment; a bad key file throws <see cref="ArgumentException"/>.</summary>
+    /// <summary>The server's options from a parsed <c>serve</c> command line and the configuration; a bad key file throws <see cref="ArgumentException"/>.</summary>
     internal static ServerOptions BuildOptions(ParseResult result)
     {
         var key = ReadKey(result.GetValue<FileInfo?>("--api-key-file"));
-        var (user, password) = CliOptions.Credentials(result)?.Split(':', 2) is [var u, var p] ? (u, p) : ((string?)null, (string?)null);
+        var verbose = result.GetValue<bool>("--verbose");
         return new ServerOptions
         {
             Urls = (result.GetValue<string[]>("--urls") ?? []).SelectMany(u => u.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
             Store = result.GetValue<string?>("--store"),
-            JobsDirectory = result.GetValue<DirectoryInfo>("--jobs-dir")!.FullName,
-            RecipeDirectory = result.GetValue<DirectoryInfo?>("--recipes")?.FullName,
-            ModelsDirectory = result.GetValue<DirectoryInfo?>("--models")?.FullName,
-            Device = result.GetValue<string>("--device")!,
+            Runner = new JobRunnerOptions
+            {
+                JobsDirectory = result.GetValue<DirectoryInfo>("--jobs-dir")!.FullName,
+                RecipeDirectory = result.GetValue<DirectoryInfo?>("--recipes")?.FullName,
+                ModelsDirectory = result.GetValue<DirectoryInfo?>("--models")?.FullName,
+                Device = result.GetValue<string>("--device")!,
+                Slots = result.GetValue<int>("--slots"),
+            },
             ApiKey = key,
             AllowAnonymous = result.GetValue<bool>("--no-auth"),
-            Slots = result.GetValue<int>("--slots"),
             NoWorker = result.GetValue<bool>("--no-worker"),
-            Boxes = (result.GetValue<Uri[]>("--webui") ?? []).Select(u => new BoxOptions { Url = u, Username = user, Password = password }).ToArray(),
-            ConfigureLogging = logging => logging.AddMiaoyaConsole(result.GetValue<bool>("--verbose"), result.GetValue<bool>("--verbose") ? LogLevel.Debug : LogLevel.Information),
+            Boxes = Boxes(result),
+            Logging = MiaoyaLogging.For(verbose, LogLevel.Information),
         };
+    }
+
+    /// <summary>
+    /// The <c>--webui</c> boxes (added to the configuration's <c>Fleet:Boxes</c>), with the command's credentials; with
+    /// neither, the configuration's <c>WebUi:BaseUrl</c> box; with none of the three, none (and serve says so).
+    /// </summary>
+    private static BoxOptions[] Boxes(ParseResult result)
+    {
+        var configuration = CliApp.Configuration;
+        var given = result.GetValue<Uri[]>("--webui") ?? [];
+        Uri?[] urls = given.Length > 0 ? [.. given] : configuration.FleetBoxes().Count == 0 && configuration.HasBaseUrl ? [null] : [];
+        return urls.Select(u => CliOptions.Endpoint(result, u))
+            .Select(e => new BoxOptions { Url = e.BaseUrl, Username = e.Username, Password = e.Password })
+            .ToArray();
     }
 
     private static string? ReadKey(FileInfo? file)

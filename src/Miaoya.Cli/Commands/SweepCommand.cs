@@ -22,8 +22,7 @@ internal static class SweepCommand
         var vary = new Option<string[]>("--vary") { Description = "A recipe value to vary, as path=v1,v2,... (repeatable; the first is the contact sheet's columns, the second its rows)" };
         var set = new Option<string[]>("--set") { Description = "Override a recipe value for every cell (repeatable)" };
         var seed = new Option<long?>("--seed") { Description = "The seed of every cell (default: drawn once and recorded)" };
-        var webui = CliOptions.WebUis("A WebUI box; repeat to spread the cells over several boxes (a fleet, as for batch: one cell in flight per box, a failing box quarantined)");
-        webui.DefaultValueFactory = _ => [new Uri("http://127.0.0.1:7860")];
+        var webui = CliOptions.WebUis($"A WebUI box; repeat to spread the cells over several boxes (a fleet, as for batch: one cell in flight per box, a failing box quarantined; {CliOptions.WebUiDefault})");
         var auth = CliOptions.Auth();
         var output = new Option<DirectoryInfo?>("--out") { Description = "Sweep folder (default: out/sweeps/RECIPE-TIME); re-running with the same folder skips finished cells" };
         var faceIndex = new Option<int?>("--face-index") { Description = "Which face when there are several (0 = largest)" };
@@ -92,11 +91,11 @@ internal static class SweepCommand
                 return 2;
             }
 
-            var boxes = result.GetValue(webui)!;
+            var boxes = result.GetValue(webui) is { Length: > 0 } given ? given : [CliOptions.Endpoint(result, null).BaseUrl];
             var axes = manifest.Definition.Axes;
             Console.WriteLine($"Sweep of {Path.GetFileNameWithoutExtension(manifest.Definition.Recipe)}: {manifest.Cells.Count} cells ({string.Join(" × ", axes.Select(a => $"{a.Values.Count} {a.Path}"))}), seed {manifest.Definition.Seed}, on {boxes.Length} box{(boxes.Length == 1 ? "" : "es")}");
             Console.WriteLine($"Folder: {folder}");
-            var endpoints = boxes.Select(b => WebUiEndpoint.WithAuth(b, CliOptions.Credentials(result))).ToArray();
+            var endpoints = boxes.Select(b => CliOptions.Endpoint(result, b)).ToArray();
             var exit = 0;
             WebUiSession? session = null;
             try

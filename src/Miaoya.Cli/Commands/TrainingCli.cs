@@ -1,7 +1,6 @@
 using System.Globalization;
 using Miaoya.FaceSwap;
 using Miaoya.Training;
-using Miaoya.WebUi;
 
 namespace Miaoya.Cli.Commands;
 
@@ -52,8 +51,6 @@ internal static class TrainingCli
         Console.Error.WriteLine(ModelRegistry.LicenceNotice);
         return (path, null);
     }
-
-    public static WebUiEndpoint Endpoint(Uri? url, string? auth) => WebUiEndpoint.WithAuth(url ?? new Uri("http://127.0.0.1:7860"), auth);
 }
 
 /// <summary>A progress bar per parameter set: rewritten in place on a terminal, a line per 10% when redirected.</summary>

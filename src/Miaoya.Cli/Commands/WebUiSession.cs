@@ -1,29 +1,28 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Miaoya.Fleet;
+using Miaoya.Hosting;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
 using Miaoya.WebUi;
 
 namespace Miaoya.Cli.Commands;
 
-/// <summary>A WebUI client for one command run, with console logging.</summary>
+/// <summary>A WebUI client and the pipeline for one command run, composed as every host is (<see cref="MiaoyaServiceCollectionExtensions.AddMiaoyaDefaults"/>).</summary>
 internal sealed class WebUiSession : IDisposable, IAsyncDisposable
 {
     private readonly ServiceProvider _provider;
 
+    /// <summary>A session on <paramref name="endpoint"/>, the command's box (<see cref="CliOptions.Endpoint"/>).</summary>
     public WebUiSession(WebUiEndpoint endpoint, bool verbose)
     {
         var services = new ServiceCollection();
-        services.AddLogging(b => b.AddMiaoyaConsole(verbose, verbose ? LogLevel.Debug : LogLevel.Warning));
-        // Timeouts, retries and breaker settings come from MIAOYA_WebUi__<Key> environment variables (README, Configuration);
-        // the box and its credentials always come from the command line.
-        var settings = new ConfigurationBuilder().AddEnvironmentVariables(EnvironmentPrefix).Build().GetSection("WebUi");
+        services.AddMiaoyaDefaults(CliApp.Configuration.Root, MiaoyaLogging.For(verbose, LogLevel.Warning));
+        // Timeouts, retries and breaker settings come from the configuration's WebUi section (README, Configuration); the
+        // box and its credentials were resolved by the command, its flags first.
         services.AddPortraitPipeline(o =>
         {
-            settings.Bind(o);
             o.BaseUrl = endpoint.BaseUrl;
             o.Username = endpoint.Username;
             o.Password = endpoint.Password;
@@ -41,29 +40,27 @@ internal sealed class WebUiSession : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// A pipeline over a fleet of <paramref name="boxes"/> (health checks, quarantine, retries on another box, checkpoint
-    /// affinity), started: for commands that spread many runs over several boxes.
+    /// affinity), started: for commands that spread many runs over several boxes. The fleet's own settings come from
+    /// the configuration's Fleet section; its boxes are the command's.
     /// </summary>
     public static async Task<WebUiSession> StartFleetAsync(IReadOnlyList<WebUiEndpoint> boxes, bool verbose, CancellationToken cancellationToken)
     {
         var services = new ServiceCollection();
-        services.AddLogging(b => b.AddMiaoyaConsole(verbose, verbose ? LogLevel.Debug : LogLevel.Warning));
+        services.AddMiaoyaDefaults(CliApp.Configuration.Root, MiaoyaLogging.For(verbose, LogLevel.Warning));
         services.AddWebUiFleet(o =>
         {
+            o.Boxes.Clear();
             foreach (var box in boxes)
             {
                 o.Boxes.Add(new BoxOptions { Url = box.BaseUrl, Username = box.Username, Password = box.Password });
             }
         });
-        var settings = new ConfigurationBuilder().AddEnvironmentVariables(EnvironmentPrefix).Build().GetSection("WebUi");
-        services.AddPortraitPipeline(o => settings.Bind(o));
+        services.AddPortraitPipeline();
         var provider = services.BuildServiceProvider();
         var fleet = provider.GetRequiredService<WebUiFleet>();
         await fleet.StartAsync(cancellationToken);
         return new WebUiSession(provider, fleet);
     }
-
-    /// <summary>Prefix of the environment variables that configure the client, e.g. <c>MIAOYA_WebUi__GenerationTimeout=00:20:00</c>.</summary>
-    public const string EnvironmentPrefix = "MIAOYA_";
 
     /// <summary>The one box's client (null for a fleet session).</summary>
     public WebUiClient Client { get; }
@@ -88,7 +85,7 @@ internal sealed class WebUiSession : IDisposable, IAsyncDisposable
         }
         catch (OptionsValidationException e)
         {
-            await Console.Error.WriteLineAsync($"error: the WebUI client settings (environment variables {EnvironmentPrefix}WebUi__*) are invalid:");
+            await Console.Error.WriteLineAsync("error: the WebUI client settings are invalid:");
             foreach (var failure in e.Failures)
             {
                 await Console.Error.WriteLineAsync("  " + failure);
@@ -98,7 +95,7 @@ internal sealed class WebUiSession : IDisposable, IAsyncDisposable
         }
         catch (InvalidOperationException e) when (e.InnerException is FormatException)
         {
-            await Console.Error.WriteLineAsync($"error: a {EnvironmentPrefix}WebUi__* environment variable cannot be read: {e.Message}");
+            await Console.Error.WriteLineAsync($"error: a WebUi setting cannot be read: {e.Message}");
             return 2;
         }
         catch (WebUiException e)

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Miaoya.Limits;
 
-namespace Miaoya.Cli;
+namespace Miaoya.Hosting;
 
 /// <summary>
 /// The console logging of every command: one line per event (<c>HH:mm:ss level Category: message</c>), control characters

@@ -1,0 +1,54 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Miaoya.Hosting;
+using Miaoya.MockWebUi;
+using Miaoya.Runner;
+
+namespace Miaoya.Server.Tests;
+
+/// <summary><c>serve</c> reads the configuration every command reads (<see cref="MiaoyaConfiguration"/>), and refuses a bad one naming its file.</summary>
+public sealed class ServerConfigurationTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("miaoya-server-configuration-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private ServerOptions Options() => new()
+    {
+        Urls = ["http://127.0.0.1:0"],
+        ApiKey = ServerHarness.Key,
+        Runner = new JobRunnerOptions { JobsDirectory = Path.Combine(_folder, "jobs"), LeaseDuration = TimeSpan.FromSeconds(3) },
+    };
+
+    [Fact]
+    public async Task StartAsync_TheFleetBoxesOfMiaoyaJson_AreServed()
+    {
+        using var box = MockWebUiServer.Start();
+        await File.WriteAllTextAsync(Path.Combine(_folder, "miaoya.json"), $$"""{ "Fleet": { "Boxes": [ { "Url": "{{box.Url}}", "Name": "from-json" } ] } }""");
+
+        await using var server = await MiaoyaServer.StartAsync(Options(), MiaoyaConfiguration.Load(_folder, new Dictionary<string, string>()));
+        using var client = new HttpClient { BaseAddress = server.Urls[0] };
+        client.DefaultRequestHeaders.Add("X-Api-Key", ServerHarness.Key);
+        var backends = await client.GetFromJsonAsync<JsonElement>("/v1/backends");
+
+        var served = Assert.Single(backends.GetProperty("boxes").EnumerateArray());
+        Assert.Equal("from-json", served.GetProperty("name").GetString());
+        await server.StopAsync();
+    }
+
+    [Fact]
+    public async Task StartAsync_ABadValueInMiaoyaJson_IsAConfigurationError_NamingTheFileAndTheKey()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_folder, "miaoya.json"), """{ "Fleet": { "MaxAttempts": "many", "Boxes": [ { "Url": "http://127.0.0.1:9" } ] } }""");
+        var environment = new Dictionary<string, string> { ["MIAOYA_WebUi__BreakerFailureRatio"] = "2" };
+
+        var error = await Assert.ThrowsAsync<ServerConfigurationException>(() => MiaoyaServer.StartAsync(Options(), MiaoyaConfiguration.Load(_folder, environment)));
+
+        Assert.Contains("miaoya.json: Fleet:MaxAttempts: 'many' is not a whole number.", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_folder, "jobs")), "nothing is created before the configuration is fine");
+
+        await File.WriteAllTextAsync(Path.Combine(_folder, "miaoya.json"), """{ "Fleet": { "Boxes": [ { "Url": "http://127.0.0.1:9" } ] } }""");
+        error = await Assert.ThrowsAsync<ServerConfigurationException>(() => MiaoyaServer.StartAsync(Options(), MiaoyaConfiguration.Load(_folder, environment)));
+        Assert.Contains("MIAOYA_WebUi__BreakerFailureRatio: The field BreakerFailureRatio must be between 0.01 and 1.", error.Message, StringComparison.Ordinal);
+    }
+}
