@@ -157,7 +157,7 @@ public sealed partial class MockWebUiServer
 
         if (issues.Count > 0)
         {
-            throw WebUiException.PydanticValidation("ControlNetUnit", issues);
+            throw MockRouteException.PydanticValidation("ControlNetUnit", issues);
         }
 
         if (!enabled)
@@ -239,10 +239,10 @@ public sealed partial class MockWebUiServer
             {
                 if (string.IsNullOrEmpty(unit.Model) || unit.Model == "None")
                 {
-                    throw WebUiException.Internal("RuntimeError", "You have not selected any ControlNet Model.");
+                    throw MockRouteException.Internal("RuntimeError", "You have not selected any ControlNet Model.");
                 }
 
-                model = Catalog.ResolveCnModel(unit.Model) ?? throw WebUiException.Internal("RuntimeError", $"model not found: {unit.Model}");
+                model = Catalog.ResolveCnModel(unit.Model) ?? throw MockRouteException.Internal("RuntimeError", $"model not found: {unit.Model}");
             }
 
             Image<Rgba32> input;
@@ -257,7 +257,7 @@ public sealed partial class MockWebUiServer
             }
             else
             {
-                throw WebUiException.Internal("ValueError", "controlnet is enabled but no input image is given");
+                throw MockRouteException.Internal("ValueError", "controlnet is enabled but no input image is given");
             }
 
             result.Add(new ResolvedControl(unit, model, input));
@@ -324,26 +324,26 @@ public sealed partial class MockWebUiServer
         ], issues);
         if (issues.Count > 0)
         {
-            throw WebUiException.Validation(issues);
+            throw MockRouteException.Validation(issues);
         }
 
         var moduleName = f.GetStr("controlnet_module") ?? "none";
-        var module = Catalog.FindModule(moduleName) ?? throw WebUiException.Http(422, "Module not available");
+        var module = Catalog.FindModule(moduleName) ?? throw MockRouteException.Http(422, "Module not available");
         if (moduleName is "clip_vision" or "revision_clipvision" or "revision_ignore_prompt" or "ip-adapter-auto")
         {
-            throw WebUiException.Http(422, "Module not supported");
+            throw MockRouteException.Http(422, "Module not supported");
         }
 
         var inputs = f["controlnet_input_images"] as JsonArray;
         if (inputs is null || inputs.Count == 0)
         {
-            throw WebUiException.Http(422, "No image selected");
+            throw MockRouteException.Http(422, "No image selected");
         }
 
         var masks = f["controlnet_masks"] as JsonArray;
         if (module.RequiresMask && (masks is null || masks.Count != inputs.Count))
         {
-            throw WebUiException.Http(422, "Module requires mask(s) of the same count as input images");
+            throw MockRouteException.Http(422, "Module requires mask(s) of the same count as input images");
         }
 
         var res = f.GetInt("controlnet_processor_res", -1);

@@ -45,19 +45,19 @@ public sealed partial class MockWebUiServer
         ], issues);
         if (issues.Count > 0)
         {
-            throw WebUiException.Validation(issues);
+            throw MockRouteException.Validation(issues);
         }
 
         var imageText = f.GetStr("image");
         if (string.IsNullOrEmpty(imageText))
         {
-            throw WebUiException.Http(404, "Image not found"); // picobyte tagger/api.py:179-185
+            throw MockRouteException.Http(404, "Image not found"); // picobyte tagger/api.py:179-185
         }
 
         var model = f.GetStr("model") ?? "";
         if (!Catalog.TaggerModels(Profile).Contains(model, StringComparer.Ordinal))
         {
-            throw WebUiException.Http(404, "Model not found");
+            throw MockRouteException.Http(404, "Model not found");
         }
 
         var threshold = f.GetFloat("threshold", IsV110 ? 0.0 : 0.35);
@@ -114,7 +114,7 @@ public sealed partial class MockWebUiServer
         ], issues);
         if (issues.Count > 0)
         {
-            throw WebUiException.Validation(issues);
+            throw MockRouteException.Validation(issues);
         }
 
         var model = f.GetStr("model");
@@ -126,7 +126,7 @@ public sealed partial class MockWebUiServer
         using var input = ImageCodec.Decode(f.GetStr("input_image") ?? "");
         if (!Catalog.RembgModels.Contains(model, StringComparer.Ordinal))
         {
-            throw WebUiException.Internal("ValueError", $"No session class found for model '{model}'");
+            throw MockRouteException.Internal("ValueError", $"No session class found for model '{model}'");
         }
 
         using var output = Painter.RemoveBackground(input, f.GetBool("return_mask", false));

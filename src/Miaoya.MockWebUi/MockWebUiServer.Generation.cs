@@ -117,7 +117,7 @@ public sealed partial class MockWebUiServer
         var fields = PydanticFields.Parse(body, specs, issues);
         if (issues.Count > 0)
         {
-            throw WebUiException.Validation(issues); // FastAPI 422 (reference §1.11)
+            throw MockRouteException.Validation(issues); // FastAPI 422 (reference §1.11)
         }
 
         var initImages = new List<string>();
@@ -126,7 +126,7 @@ public sealed partial class MockWebUiServer
         {
             if (fields["init_images"] is not JsonArray init)
             {
-                throw WebUiException.Http(404, "Init image not found"); // A1111 api.py:495-497
+                throw MockRouteException.Http(404, "Init image not found"); // A1111 api.py:495-497
             }
 
             initImages.AddRange(init.Select(n => n?.GetValue<string>() ?? ""));
@@ -143,7 +143,7 @@ public sealed partial class MockWebUiServer
             if (fields.GetStr("script_name") is { Length: > 0 } scriptName
                 && !selectable.Contains(scriptName.ToLowerInvariant(), StringComparer.Ordinal))
             {
-                throw WebUiException.Http(422, $"Script '{scriptName}' not found");
+                throw MockRouteException.Http(422, $"Script '{scriptName}' not found");
             }
 
             var (sampler, scheduler) = ResolveSampler(fields);
@@ -156,7 +156,7 @@ public sealed partial class MockWebUiServer
                     // title().lower() == key.lower() over all scripts (A1111 api.py:36-40, 335-361)
                     if (!known.Contains(key.ToLowerInvariant(), StringComparer.Ordinal))
                     {
-                        throw WebUiException.Http(422, $"always on script {key} not found");
+                        throw MockRouteException.Http(422, $"always on script {key} not found");
                     }
 
                     if (string.Equals(key, "controlnet", StringComparison.OrdinalIgnoreCase) && value is JsonObject { } cn && cn["args"] is JsonArray args)
@@ -203,7 +203,7 @@ public sealed partial class MockWebUiServer
             var name = string.IsNullOrEmpty(requested) ? "Euler" : requested;
             if (!Catalog.Samplers18.Contains(name, StringComparer.Ordinal))
             {
-                throw WebUiException.Http(404, "Sampler not found");
+                throw MockRouteException.Http(404, "Sampler not found");
             }
 
             return (name, null);
@@ -273,12 +273,12 @@ public sealed partial class MockWebUiServer
             {
                 if (inits.Count == 0)
                 {
-                    throw WebUiException.Internal("IndexError", "list index out of range");
+                    throw MockRouteException.Internal("IndexError", "list index out of range");
                 }
 
                 if (inits.Count > batch)
                 {
-                    throw WebUiException.Internal("RuntimeError", "bad number of images passed: " + inits.Count.ToString(CultureInfo.InvariantCulture) + "; expecting " + batch.ToString(CultureInfo.InvariantCulture) + " or less");
+                    throw MockRouteException.Internal("RuntimeError", "bad number of images passed: " + inits.Count.ToString(CultureInfo.InvariantCulture) + "; expecting " + batch.ToString(CultureInfo.InvariantCulture) + " or less");
                 }
 
                 if (inits.Count > 1)
@@ -554,7 +554,7 @@ public sealed partial class MockWebUiServer
         var model = body["model"] is JsonValue m && m.TryGetValue(out string? ms) ? ms : "clip";
         if (image is null)
         {
-            throw WebUiException.Http(404, "Image not found"); // api.py:630-647
+            throw MockRouteException.Http(404, "Image not found"); // api.py:630-647
         }
 
         using var img = ImageCodec.Decode(image);
@@ -562,7 +562,7 @@ public sealed partial class MockWebUiServer
         {
             "clip" => "a woman in an orange space suit smiling for a portrait photo, with a flag and a model shuttle in the background",
             "deepdanbooru" => string.Join(", ", TaggerScores(img, ImageCodec.RawBytes(image)).Where(t => t.Score > 0.5).Select(t => t.Tag)),
-            _ => throw WebUiException.Http(404, "Model not found"),
+            _ => throw MockRouteException.Http(404, "Model not found"),
         };
         return MockHttpResult.Json(new JsonObject { ["caption"] = caption });
     }

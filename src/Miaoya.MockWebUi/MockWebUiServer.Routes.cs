@@ -265,7 +265,7 @@ public sealed partial class MockWebUiServer
                 var result = rendering is null ? work() : await rendering;
                 if (_options.FailRate > 0 && NextRandom() < _options.FailRate)
                 {
-                    throw WebUiException.Internal("OutOfMemoryError",
+                    throw MockRouteException.Internal("OutOfMemoryError",
                         "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 8.00 GiB total capacity; 5.91 GiB already allocated; 0 bytes free; 6.12 GiB reserved in total by PyTorch)");
                 }
 
@@ -446,7 +446,7 @@ public sealed partial class MockWebUiServer
         if (body.TryGetPropertyValue("sd_model_checkpoint", out var ckptNode) && PydanticFields.TryStr(ckptNode, out var ckpt)
             && Catalog.FindCheckpoint(ckpt) is null)
         {
-            throw WebUiException.Internal("RuntimeError", $"model '{ckpt}' not found");
+            throw MockRouteException.Internal("RuntimeError", $"model '{ckpt}' not found");
         }
 
         lock (_gate)
@@ -455,7 +455,7 @@ public sealed partial class MockWebUiServer
             {
                 if (!_optionValues.ContainsKey(key))
                 {
-                    throw WebUiException.Internal("KeyError", $"'{key}'");
+                    throw MockRouteException.Internal("KeyError", $"'{key}'");
                 }
             }
 

@@ -167,7 +167,7 @@ public sealed partial class MockWebUiServer : IDisposable
                 case MockFaultKind.Status:
                     var status = fault.StatusCode ?? 500;
                     var phrase = ReasonPhrase(status);
-                    return ToMessage(WebUiException.Http(status, phrase).ToResult());
+                    return ToMessage(MockRouteException.Http(status, phrase).ToResult());
                 case MockFaultKind.DropConnection:
                     CurrentContext.Value?.Abort(); // TCP connection closed without any response bytes
                     return ToMessage(new MockHttpResult(200, ""));
@@ -183,13 +183,13 @@ public sealed partial class MockWebUiServer : IDisposable
         {
             result = await RouteAsync(request, path);
         }
-        catch (WebUiException e)
+        catch (MockRouteException e)
         {
             result = e.ToResult();
         }
         catch (JsonException e)
         {
-            result = WebUiException.Validation([new ValidationIssue(["body", 0], e.Message, "value_error.jsondecode")]).ToResult();
+            result = MockRouteException.Validation([new ValidationIssue(["body", 0], e.Message, "value_error.jsondecode")]).ToResult();
         }
 
         if (_down || DownEpoch() != epoch)
@@ -318,7 +318,7 @@ public sealed partial class MockWebUiServer : IDisposable
 
         if (header is null || !header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
-            throw WebUiException.Http(401, "Not authenticated");
+            throw MockRouteException.Http(401, "Not authenticated");
         }
 
         string decoded;
@@ -328,20 +328,20 @@ public sealed partial class MockWebUiServer : IDisposable
         }
         catch (FormatException)
         {
-            throw WebUiException.Http(401, "Invalid authentication credentials");
+            throw MockRouteException.Http(401, "Invalid authentication credentials");
         }
 
         var colon = decoded.IndexOf(':', StringComparison.Ordinal);
         if (colon < 0)
         {
-            throw WebUiException.Http(401, "Invalid authentication credentials");
+            throw MockRouteException.Http(401, "Invalid authentication credentials");
         }
 
         var user = decoded[..colon];
         var password = decoded[(colon + 1)..];
         if (!_credentials.Any(c => c.User == user && c.Password == password))
         {
-            throw WebUiException.Http(401, "Incorrect username or password");
+            throw MockRouteException.Http(401, "Incorrect username or password");
         }
     }
 
@@ -351,12 +351,12 @@ public sealed partial class MockWebUiServer : IDisposable
         var text = request.Body;
         if (string.IsNullOrWhiteSpace(text))
         {
-            throw WebUiException.Validation([new ValidationIssue(["body"], "field required", "value_error.missing")]);
+            throw MockRouteException.Validation([new ValidationIssue(["body"], "field required", "value_error.missing")]);
         }
 
         var node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { MaxDepth = 256 });
         return node as JsonObject
-            ?? throw WebUiException.Validation([new ValidationIssue(["body"], "value is not a valid dict", "type_error.dict")]);
+            ?? throw MockRouteException.Validation([new ValidationIssue(["body"], "value is not a valid dict", "type_error.dict")]);
     }
 
     private static string? Query(IRequestMessage request, string name)
