@@ -355,7 +355,7 @@ public sealed partial class MockWebUiServer
         var images = new JsonArray();
         var tensors = new JsonArray();
         var poses = new JsonArray();
-        var format = OptionString("samples_format", "png");
+        var format = _state.OptionString("samples_format", "png");
         foreach (var node in inputs)
         {
             using var input = ImageCodec.Decode(node?.GetValue<string>() ?? "");

@@ -131,6 +131,6 @@ public sealed partial class MockWebUiServer
 
         using var output = Painter.RemoveBackground(input, f.GetBool("return_mask", false));
         // encode_pil_to_base64 → follows samples_format like every A1111 image (api.py:102-132)
-        return MockHttpResult.Json(new JsonObject { ["image"] = ImageCodec.Encode(output, OptionString("samples_format", "png"), keepAlpha: true) });
+        return MockHttpResult.Json(new JsonObject { ["image"] = ImageCodec.Encode(output, _state.OptionString("samples_format", "png"), keepAlpha: true) });
     }
 }

@@ -168,7 +168,7 @@ public sealed partial class MockWebUiServer
 
             var width = (int)Math.Clamp(fields.GetInt("width", 512), 8, 4096);
             var height = (int)Math.Clamp(fields.GetInt("height", 512), 8, 4096);
-            var model = CurrentCheckpoint();
+            var model = _state.OptionCheckpoint();
             if (fields["override_settings"] is JsonObject overrides && overrides["sd_model_checkpoint"] is { } o
                 && PydanticFields.TryStr(o, out var ckpt) && Catalog.FindCheckpoint(ckpt) is { } found)
             {
@@ -184,9 +184,6 @@ public sealed partial class MockWebUiServer
             throw;
         }
     }
-
-    private CheckpointInfo CurrentCheckpoint() =>
-        Catalog.FindCheckpoint(OptionString("sd_model_checkpoint", Catalog.Checkpoints[0].Title)) ?? Catalog.Checkpoints[0];
 
     /// <summary>Returns (sampler, scheduler label or null for Automatic/1.8).</summary>
     private (string Sampler, string? Scheduler) ResolveSampler(Dictionary<string, JsonNode?> fields)
@@ -291,27 +288,23 @@ public sealed partial class MockWebUiServer
             var seed = f.GetInt("seed", -1);
             if (seed == -1)
             {
-                seed = (long)(NextRandom() * 4294967294); // randrange(4294967294) (processing.py:675-685)
+                seed = (long)(_random.NextDouble() * 4294967294); // randrange(4294967294) (processing.py:675-685)
             }
 
             var subseed = f.GetInt("subseed", -1);
             if (subseed == -1)
             {
-                subseed = (long)(NextRandom() * 4294967294);
+                subseed = (long)(_random.NextDouble() * 4294967294);
             }
 
             var total = batch * iterations;
             var prompt = f.GetStr("prompt") ?? "";
             var negative = f.GetStr("negative_prompt") ?? "";
-            var format = OptionString("samples_format", "png");
+            var format = _state.OptionString("samples_format", "png");
             var sendImages = f.GetBool("send_images", true);
             var denoise = f.GetFloat("denoising_strength", 0.75);
             var resizeMode = f.GetInt("resize_mode", 0);
-            var noDetectMap = false;
-            lock (_gate)
-            {
-                noDetectMap = _optionValues.TryGetValue("control_net_no_detectmap", out var nd) && PydanticFields.TryBool(nd, out var b) && b;
-            }
+            var noDetectMap = _state.OptionFlag("control_net_no_detectmap");
 
             bool[]? mask = null;
             if (g.Mask is not null)
@@ -416,7 +409,7 @@ public sealed partial class MockWebUiServer
                 ["index_of_first_image"] = 0,
                 ["infotexts"] = infotexts,
                 ["styles"] = f["styles"]?.DeepClone() ?? new JsonArray(),
-                ["job_timestamp"] = _jobTimestamp,
+                ["job_timestamp"] = _jobs.Timestamp,
                 ["clip_skip"] = 1,
                 ["is_using_inpainting_conditioning"] = false,
                 ["version"] = IsV110 ? "v1.10.1" : "v1.8.0",

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -22,12 +21,13 @@ public sealed partial class MockWebUiServer : IDisposable
     private static readonly AsyncLocal<HttpContext?> CurrentContext = new();
 
     private readonly MockWebUiOptions _options;
-    private readonly Random _random;
-    private readonly Lock _gate = new();
-    private readonly List<FaultState> _faults = [];
-    private readonly SemaphoreSlim _queueLock = new(1, 1); // generation calls are serialized (A1111 api.py:467,537 queue_lock)
+    private readonly MockRandom _random;
+    private readonly MockState _state = new();
+    private readonly FaultInjector _faults;
+    private readonly JobQueue _jobs;
+    private readonly Lacking _lacking;
+    private readonly LoraFolder _loras;
     private readonly (string User, string Password)[] _credentials;
-    private int _interruptCount;
     private long _requestCount;
     private bool _disposed;
 
@@ -35,11 +35,12 @@ public sealed partial class MockWebUiServer : IDisposable
     {
         _options = options;
         Profile = options.Profile;
-        _random = options.Seed is { } seed ? new Random(seed) : new Random();
+        _random = new MockRandom(options.Seed);
+        _faults = new FaultInjector(_random);
+        _jobs = new JobQueue(options, _state, _random);
+        _lacking = new Lacking(options.Without);
+        _loras = new LoraFolder(options.LoraDirectory);
         _credentials = ParseCredentials(options.Auth);
-        _optionValues = DefaultOptions();
-        _loadedCheckpoint = CheckpointOptionLocked();
-        ScanLoras();
         var host = options.ListenOnAllInterfaces ? "0.0.0.0" : "127.0.0.1";
         WireMock = WireMockServer.Start(new WireMockServerSettings
         {
@@ -78,7 +79,7 @@ public sealed partial class MockWebUiServer : IDisposable
     public long RequestCount => Interlocked.Read(ref _requestCount);
 
     /// <summary>Number of POST /sdapi/v1/interrupt calls received.</summary>
-    public int InterruptCount => Volatile.Read(ref _interruptCount);
+    public int InterruptCount => _jobs.InterruptCount;
 
     /// <summary>Starts a mock on loopback (or all interfaces) with the given options.</summary>
     public static MockWebUiServer Start(MockWebUiOptions? options = null) => new(options ?? new MockWebUiOptions());
@@ -87,20 +88,11 @@ public sealed partial class MockWebUiServer : IDisposable
     public void AddFault(MockFault fault)
     {
         ArgumentNullException.ThrowIfNull(fault);
-        lock (_gate)
-        {
-            _faults.Add(new FaultState(fault));
-        }
+        _faults.Add(fault);
     }
 
     /// <summary>Removes every fault.</summary>
-    public void ClearFaults()
-    {
-        lock (_gate)
-        {
-            _faults.Clear();
-        }
-    }
+    public void ClearFaults() => _faults.Clear();
 
     /// <inheritdoc />
     public void Dispose()
@@ -113,8 +105,7 @@ public sealed partial class MockWebUiServer : IDisposable
         _disposed = true;
         WireMock.Stop();
         WireMock.Dispose();
-        _queueLock.Dispose();
-        _interruptSource?.Dispose();
+        _jobs.Dispose();
     }
 
     /// <summary>Drops the oldest request-log entries while their bodies hold more than <see cref="MockWebUiOptions.MaxRequestLogBytes"/>.</summary>
@@ -134,27 +125,19 @@ public sealed partial class MockWebUiServer : IDisposable
         }
     }
 
-    private double NextRandom()
-    {
-        lock (_gate)
-        {
-            return _random.NextDouble();
-        }
-    }
-
     private async Task<IResponseMessage> HandleAsync(IRequestMessage request)
     {
         Interlocked.Increment(ref _requestCount);
         PruneRequestLog();
         var path = request.AbsolutePath.Length > 1 ? request.AbsolutePath.TrimEnd('/') : request.AbsolutePath;
-        var epoch = DownEpoch();
-        if (_down)
+        var epoch = _state.DownEpoch;
+        if (_state.IsDown)
         {
             CurrentContext.Value?.Abort(); // a box that is down: the connection closes without an answer
             return ToMessage(new MockHttpResult(200, ""));
         }
 
-        var fault = TakeFault(path);
+        var fault = _faults.Take(path);
         if (fault is not null)
         {
             if (fault.Latency > TimeSpan.Zero)
@@ -192,7 +175,7 @@ public sealed partial class MockWebUiServer : IDisposable
             result = MockRouteException.Validation([new ValidationIssue(["body", 0], e.Message, "value_error.jsondecode")]).ToResult();
         }
 
-        if (_down || DownEpoch() != epoch)
+        if (_state.IsDown || _state.DownEpoch != epoch)
         {
             CurrentContext.Value?.Abort(); // the box went down while this call ran
             return ToMessage(new MockHttpResult(200, ""));
@@ -204,31 +187,6 @@ public sealed partial class MockWebUiServer : IDisposable
         }
 
         return ToMessage(result);
-    }
-
-    private MockFault? TakeFault(string path)
-    {
-        lock (_gate)
-        {
-            foreach (var f in _faults)
-            {
-                var faultPath = f.Fault.Path.Length > 1 ? f.Fault.Path.TrimEnd('/') : f.Fault.Path;
-                if (!string.Equals(faultPath, path, StringComparison.Ordinal) || f.Fault.Times is { } t && f.Hits >= t)
-                {
-                    continue;
-                }
-
-                if (f.Fault.Rate < 1.0 && _random.NextDouble() >= f.Fault.Rate)
-                {
-                    continue;
-                }
-
-                f.Hits++;
-                return f.Fault;
-            }
-        }
-
-        return null;
     }
 
     private static MockHttpResult TruncateFirstImage(MockHttpResult result)
@@ -368,13 +326,4 @@ public sealed partial class MockWebUiServer : IDisposable
 
         return null;
     }
-
-    private sealed class FaultState(MockFault fault)
-    {
-        public MockFault Fault { get; } = fault;
-
-        public int Hits { get; set; }
-    }
-
-    private static readonly Stopwatch Clock = Stopwatch.StartNew();
 }
