@@ -11,12 +11,6 @@ internal sealed class Lacking(ISet<string> without)
     /// <summary>True when the box lacks <paramref name="name"/> (an extension, a checkpoint's model_name, a LoRA, an embedding…).</summary>
     public bool Name(string name) => without.Contains(name);
 
-    /// <summary>True when <paramref name="path"/> belongs to an extension the box lacks.</summary>
-    public bool Route(string path) =>
-        (Name("controlnet") && path.StartsWith("/controlnet/", StringComparison.Ordinal))
-        || (Name("tagger") && path.StartsWith("/tagger/", StringComparison.Ordinal))
-        || (Name("rembg") && path == "/rembg");
-
     /// <summary>True when the box lacks the ControlNet model <paramref name="title"/> ("name [hash]", compared without its hash).</summary>
     public bool CnModel(string title)
     {
