@@ -136,7 +136,7 @@ public sealed class MockWebUiServer : IDisposable
         var renderer = new GenerationRenderer(options, _state, _jobs, random, Profile);
         new GenerationRoutes(options, _state, _jobs, renderer, Profile).AddTo(routes);
         new OptionsRoutes(options, _state, auth, port).AddTo(routes);
-        new CatalogueRoutes(lacking, new LoraFolder(options.LoraDirectory), Profile).AddTo(routes);
+        new CatalogueRoutes(lacking, new LoraFolder(options), Profile).AddTo(routes);
         PngInfoRoutes.AddTo(routes);
         new TaggerRoutes(_jobs, Profile).AddTo(routes);
         new ControlNetRoutes(_state, _jobs, lacking, Profile).AddTo(routes);

@@ -5,20 +5,21 @@ namespace Miaoya.MockWebUi;
 /// <summary>The LoRAs of <see cref="MockWebUiOptions.LoraDirectory"/>, as found at the last scan (start-up and refresh-loras).</summary>
 internal sealed class LoraFolder
 {
-    private readonly string? _folder;
+    private readonly MockWebUiOptions _options;
     private string[] _scanned = [];
 
-    public LoraFolder(string? folder)
+    public LoraFolder(MockWebUiOptions options)
     {
-        _folder = folder;
+        _options = options;
         Scan();
     }
 
-    /// <summary>Rescans the folder (POST /sdapi/v1/refresh-loras).</summary>
+    /// <summary>Rescans the folder the options name now (POST /sdapi/v1/refresh-loras).</summary>
     public void Scan()
     {
-        var found = _folder is not null && Directory.Exists(_folder)
-            ? Directory.GetFiles(_folder, "*.safetensors").Order(StringComparer.Ordinal).ToArray()
+        var folder = _options.LoraDirectory;
+        var found = folder is not null && Directory.Exists(folder)
+            ? Directory.GetFiles(folder, "*.safetensors").Order(StringComparer.Ordinal).ToArray()
             : [];
         Volatile.Write(ref _scanned, found);
     }
