@@ -16,7 +16,7 @@ internal static class ImageCodec
         if (encoding.StartsWith("http://", StringComparison.Ordinal) || encoding.StartsWith("https://", StringComparison.Ordinal))
         {
             // The mock never fetches; a failed download is "Invalid image url" (A1111 api.py:78-91).
-            throw WebUiException.Http(500, "Invalid image url");
+            throw MockRouteException.Http(500, "Invalid image url");
         }
 
         var payload = encoding.AsSpan();
@@ -33,7 +33,7 @@ internal static class ImageCodec
             var bytes = new byte[(payload.Length * 3 / 4) + 3];
             if (!Convert.TryFromBase64Chars(payload, bytes, out var written))
             {
-                throw WebUiException.Http(500, "Invalid encoded image");
+                throw MockRouteException.Http(500, "Invalid encoded image");
             }
 
             var image = Image.Load<Rgba32>(bytes.AsSpan(0, written));
@@ -41,7 +41,7 @@ internal static class ImageCodec
         }
         catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or NotSupportedException or ArgumentException)
         {
-            throw WebUiException.Http(500, "Invalid encoded image"); // A1111 api.py:95-99
+            throw MockRouteException.Http(500, "Invalid encoded image"); // A1111 api.py:95-99
         }
     }
 

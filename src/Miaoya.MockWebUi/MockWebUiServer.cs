@@ -1,10 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using WireMock;
 using WireMock.Matchers;
 using WireMock.RequestBuilders;
@@ -17,17 +12,19 @@ using WireMock.Util;
 namespace Miaoya.MockWebUi;
 
 /// <summary>A WireMock-based imitation of an AUTOMATIC1111 WebUI API server with its ControlNet, WD14 tagger and rembg extensions.</summary>
-public sealed partial class MockWebUiServer : IDisposable
+/// <remarks>
+/// WireMock hands every request but its own admin API to one callback: the <see cref="RequestPipeline"/> (down box,
+/// faults) and then the <see cref="RouteTable"/>, which the route groups in Routes/ fill. What outlives a request lives in
+/// explicit state objects (State/): <see cref="MockState"/>, <see cref="JobQueue"/>, <see cref="FaultInjector"/>.
+/// </remarks>
+public sealed class MockWebUiServer : IDisposable
 {
-    private static readonly AsyncLocal<HttpContext?> CurrentContext = new();
-
     private readonly MockWebUiOptions _options;
-    private readonly Random _random;
-    private readonly Lock _gate = new();
-    private readonly List<FaultState> _faults = [];
-    private readonly SemaphoreSlim _queueLock = new(1, 1); // generation calls are serialized (A1111 api.py:467,537 queue_lock)
-    private readonly (string User, string Password)[] _credentials;
-    private int _interruptCount;
+    private readonly MockState _state = new();
+    private readonly FaultInjector _faults;
+    private readonly JobQueue _jobs;
+    private readonly ConnectionDropper _connections = new();
+    private readonly RequestPipeline _pipeline;
     private long _requestCount;
     private bool _disposed;
 
@@ -35,33 +32,29 @@ public sealed partial class MockWebUiServer : IDisposable
     {
         _options = options;
         Profile = options.Profile;
-        _random = options.Seed is { } seed ? new Random(seed) : new Random();
-        _credentials = ParseCredentials(options.Auth);
-        _optionValues = DefaultOptions();
-        _loadedCheckpoint = CheckpointOptionLocked();
-        ScanLoras();
+        var random = new MockRandom(options.Seed);
+        _faults = new FaultInjector(random);
+        _jobs = new JobQueue(options, _state, random);
+        var auth = BasicAuth.Parse(options.Auth);
         var host = options.ListenOnAllInterfaces ? "0.0.0.0" : "127.0.0.1";
         WireMock = WireMockServer.Start(new WireMockServerSettings
         {
             Urls = [string.Create(CultureInfo.InvariantCulture, $"http://{host}:{options.Port}")],
             StartAdminInterface = true,
             // The admin API lists every request with its Authorization header: behind the same credentials as the API.
-            AdminUsername = _credentials.Length == 0 ? null : _credentials[0].User,
-            AdminPassword = _credentials.Length == 0 ? null : _credentials[0].Password,
+            AdminUsername = auth.First?.User,
+            AdminPassword = auth.First?.Password,
             DisableJsonBodyParsing = true, // bodies stay strings; parsed once with System.Text.Json
             DoNotSaveDynamicResponseInLogEntry = true,
             MaxRequestLogCount = 200,
-            PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(async (ctx, next) =>
-            {
-                CurrentContext.Value = ctx;
-                await next(ctx);
-            }),
+            PreWireMockMiddlewareInit = _connections.Track,
         });
+        var port = WireMock.Ports[0];
+        _pipeline = new RequestPipeline(_state, _faults, BuildRoutes(options, auth, random, port));
         WireMock
             .Given(Request.Create().WithPath(new RegexMatcher(MatchBehaviour.RejectOnMatch, "^/__admin")).UsingAnyMethod())
             .AtPriority(int.MaxValue / 2)
-            .RespondWith(Response.Create().WithCallback(HandleAsync));
-        var port = WireMock.Ports[0];
+            .RespondWith(Response.Create().WithCallback(RespondAsync));
         Url = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/"));
     }
 
@@ -78,7 +71,19 @@ public sealed partial class MockWebUiServer : IDisposable
     public long RequestCount => Interlocked.Read(ref _requestCount);
 
     /// <summary>Number of POST /sdapi/v1/interrupt calls received.</summary>
-    public int InterruptCount => Volatile.Read(ref _interruptCount);
+    public int InterruptCount => _jobs.InterruptCount;
+
+    /// <summary>Title of the checkpoint the mock has loaded (what renders), which <c>GET /options</c> may not name.</summary>
+    public string LoadedCheckpoint => _state.LoadedCheckpoint;
+
+    /// <summary>How many times a different checkpoint was loaded (per request, by a switch back, or by <c>POST /options</c>).</summary>
+    public int ModelSwitches => _state.ModelSwitches;
+
+    /// <summary>True while a generation-type call runs (what <c>GET /sdapi/v1/progress</c> reports as <c>job_count</c> 1).</summary>
+    public bool JobRunning => _jobs.Running;
+
+    /// <summary>True between <see cref="GoDown"/> and <see cref="ComeBack"/>.</summary>
+    public bool IsDown => _state.IsDown;
 
     /// <summary>Starts a mock on loopback (or all interfaces) with the given options.</summary>
     public static MockWebUiServer Start(MockWebUiOptions? options = null) => new(options ?? new MockWebUiOptions());
@@ -87,20 +92,27 @@ public sealed partial class MockWebUiServer : IDisposable
     public void AddFault(MockFault fault)
     {
         ArgumentNullException.ThrowIfNull(fault);
-        lock (_gate)
-        {
-            _faults.Add(new FaultState(fault));
-        }
+        _faults.Add(fault);
     }
 
     /// <summary>Removes every fault.</summary>
-    public void ClearFaults()
+    public void ClearFaults() => _faults.Clear();
+
+    /// <summary>
+    /// The box dies: from now on every connection is closed without an answer, including the calls in flight (their
+    /// render stops and the connection drops mid-call), until <see cref="ComeBack"/>.
+    /// </summary>
+    public void GoDown()
     {
-        lock (_gate)
-        {
-            _faults.Clear();
-        }
+        _state.GoDown();
+        _jobs.StopRender(); // ends the render in flight early; not an interrupt request (InterruptCount stays)
     }
+
+    /// <summary>The box answers again (as after a restart the models and options are kept: the mock has no disk).</summary>
+    public void ComeBack() => _state.ComeBack();
+
+    /// <summary>Generation-type calls (<c>txt2img</c>, <c>img2img</c>, <c>interrogate</c>, <c>detect</c>, <c>rembg</c>) that ran to the end.</summary>
+    public int CompletedJobs(string name) => _jobs.Completed(name);
 
     /// <inheritdoc />
     public void Dispose()
@@ -113,8 +125,37 @@ public sealed partial class MockWebUiServer : IDisposable
         _disposed = true;
         WireMock.Stop();
         WireMock.Dispose();
-        _queueLock.Dispose();
-        _interruptSource?.Dispose();
+        _jobs.Dispose();
+    }
+
+    /// <summary>Every route of the profile, each group given what it needs.</summary>
+    private RouteTable BuildRoutes(MockWebUiOptions options, BasicAuth auth, MockRandom random, int port)
+    {
+        var lacking = new Lacking(options.Without);
+        var routes = new RouteTable(auth, lacking);
+        var renderer = new GenerationRenderer(options, _state, _jobs, random, Profile);
+        new GenerationRoutes(options, _state, _jobs, renderer, Profile).AddTo(routes);
+        new OptionsRoutes(options, _state, auth, port).AddTo(routes);
+        new CatalogueRoutes(lacking, new LoraFolder(options), Profile).AddTo(routes);
+        PngInfoRoutes.AddTo(routes);
+        new TaggerRoutes(_jobs, Profile).AddTo(routes);
+        new ControlNetRoutes(_state, _jobs, lacking, Profile).AddTo(routes);
+        new RembgRoutes(_state, _jobs).AddTo(routes);
+        return routes;
+    }
+
+    private async Task<IResponseMessage> RespondAsync(IRequestMessage request)
+    {
+        Interlocked.Increment(ref _requestCount);
+        PruneRequestLog();
+        var result = await _pipeline.HandleAsync(MockRequest.From(request), _connections.DropCurrent);
+        var message = new ResponseMessage
+        {
+            StatusCode = result.Status,
+            BodyData = new BodyData { DetectedBodyType = BodyType.String, BodyAsString = result.Body, Encoding = Encoding.UTF8 },
+        };
+        message.AddHeader("Content-Type", "application/json");
+        return message;
     }
 
     /// <summary>Drops the oldest request-log entries while their bodies hold more than <see cref="MockWebUiOptions.MaxRequestLogBytes"/>.</summary>
@@ -133,248 +174,4 @@ public sealed partial class MockWebUiServer : IDisposable
             WireMock.DeleteLogEntry(entry.Guid);
         }
     }
-
-    private double NextRandom()
-    {
-        lock (_gate)
-        {
-            return _random.NextDouble();
-        }
-    }
-
-    private async Task<IResponseMessage> HandleAsync(IRequestMessage request)
-    {
-        Interlocked.Increment(ref _requestCount);
-        PruneRequestLog();
-        var path = request.AbsolutePath.Length > 1 ? request.AbsolutePath.TrimEnd('/') : request.AbsolutePath;
-        var epoch = DownEpoch();
-        if (_down)
-        {
-            CurrentContext.Value?.Abort(); // a box that is down: the connection closes without an answer
-            return ToMessage(new MockHttpResult(200, ""));
-        }
-
-        var fault = TakeFault(path);
-        if (fault is not null)
-        {
-            if (fault.Latency > TimeSpan.Zero)
-            {
-                await Task.Delay(fault.Latency);
-            }
-
-            switch (fault.Kind)
-            {
-                case MockFaultKind.Status:
-                    var status = fault.StatusCode ?? 500;
-                    var phrase = ReasonPhrase(status);
-                    return ToMessage(WebUiException.Http(status, phrase).ToResult());
-                case MockFaultKind.DropConnection:
-                    CurrentContext.Value?.Abort(); // TCP connection closed without any response bytes
-                    return ToMessage(new MockHttpResult(200, ""));
-                case MockFaultKind.MalformedJson:
-                    return ToMessage(new MockHttpResult(200, """{"images":["iVBORw0KGgoAAAANSUhEUgAA","parameters":{"prompt":"""));
-                default:
-                    break;
-            }
-        }
-
-        MockHttpResult result;
-        try
-        {
-            result = await RouteAsync(request, path);
-        }
-        catch (WebUiException e)
-        {
-            result = e.ToResult();
-        }
-        catch (JsonException e)
-        {
-            result = WebUiException.Validation([new ValidationIssue(["body", 0], e.Message, "value_error.jsondecode")]).ToResult();
-        }
-
-        if (_down || DownEpoch() != epoch)
-        {
-            CurrentContext.Value?.Abort(); // the box went down while this call ran
-            return ToMessage(new MockHttpResult(200, ""));
-        }
-
-        if (fault?.Kind == MockFaultKind.TruncatedBase64 && result.Status == 200)
-        {
-            result = TruncateFirstImage(result);
-        }
-
-        return ToMessage(result);
-    }
-
-    private MockFault? TakeFault(string path)
-    {
-        lock (_gate)
-        {
-            foreach (var f in _faults)
-            {
-                var faultPath = f.Fault.Path.Length > 1 ? f.Fault.Path.TrimEnd('/') : f.Fault.Path;
-                if (!string.Equals(faultPath, path, StringComparison.Ordinal) || f.Fault.Times is { } t && f.Hits >= t)
-                {
-                    continue;
-                }
-
-                if (f.Fault.Rate < 1.0 && _random.NextDouble() >= f.Fault.Rate)
-                {
-                    continue;
-                }
-
-                f.Hits++;
-                return f.Fault;
-            }
-        }
-
-        return null;
-    }
-
-    private static MockHttpResult TruncateFirstImage(MockHttpResult result)
-    {
-        var node = JsonNode.Parse(result.Body);
-        if (node is not JsonObject obj)
-        {
-            return result;
-        }
-
-        static string Cut(string b64)
-        {
-            // Length ≡ 1 (mod 4) is never valid base64, padded or not; the PNG/JPEG stream is cut as well.
-            var keep = (b64.Length / 2) & ~3;
-            return b64[..(keep + 1)];
-        }
-
-        if (obj["images"] is JsonArray { Count: > 0 } images && images[0] is JsonValue v && v.TryGetValue(out string? s))
-        {
-            images[0] = Cut(s);
-        }
-        else if (obj["image"] is JsonValue iv && iv.TryGetValue(out string? single))
-        {
-            obj["image"] = Cut(single);
-        }
-
-        return result with { Body = obj.ToJsonString(MockHttpResult.WireOptions) };
-    }
-
-    private static ResponseMessage ToMessage(MockHttpResult result)
-    {
-        var message = new ResponseMessage
-        {
-            StatusCode = result.Status,
-            BodyData = new BodyData { DetectedBodyType = BodyType.String, BodyAsString = result.Body, Encoding = Encoding.UTF8 },
-        };
-        message.AddHeader("Content-Type", "application/json");
-        return message;
-    }
-
-    private static string ReasonPhrase(int status) => status switch
-    {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        408 => "Request Timeout",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Error",
-    };
-
-    private static (string, string)[] ParseCredentials(string? auth)
-    {
-        if (string.IsNullOrEmpty(auth))
-        {
-            return [];
-        }
-
-        // --api-auth "u1:p1,u2:p2" (A1111 cmd_args.py:102; api.py:200-205)
-        return [.. auth.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(pair => pair.Split(':', 2))
-            .Select(parts => (parts[0], parts.Length > 1 ? parts[1] : ""))];
-    }
-
-    private void CheckAuth(IRequestMessage request)
-    {
-        if (_credentials.Length == 0)
-        {
-            return;
-        }
-
-        // FastAPI HTTPBasic: no/invalid header → "Not authenticated"; wrong pair → "Incorrect username or password" (A1111 api.py:274-284)
-        string? header = null;
-        if (request.Headers is { } headers)
-        {
-            foreach (var (key, values) in headers)
-            {
-                if (string.Equals(key, "Authorization", StringComparison.OrdinalIgnoreCase) && values.Count > 0)
-                {
-                    header = values[0];
-                }
-            }
-        }
-
-        if (header is null || !header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
-        {
-            throw WebUiException.Http(401, "Not authenticated");
-        }
-
-        string decoded;
-        try
-        {
-            decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
-        }
-        catch (FormatException)
-        {
-            throw WebUiException.Http(401, "Invalid authentication credentials");
-        }
-
-        var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-        if (colon < 0)
-        {
-            throw WebUiException.Http(401, "Invalid authentication credentials");
-        }
-
-        var user = decoded[..colon];
-        var password = decoded[(colon + 1)..];
-        if (!_credentials.Any(c => c.User == user && c.Password == password))
-        {
-            throw WebUiException.Http(401, "Incorrect username or password");
-        }
-    }
-
-    /// <summary>Parses the body as a JSON object; FastAPI answers 422 for a missing or non-object body.</summary>
-    private static JsonObject BodyObject(IRequestMessage request)
-    {
-        var text = request.Body;
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            throw WebUiException.Validation([new ValidationIssue(["body"], "field required", "value_error.missing")]);
-        }
-
-        var node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { MaxDepth = 256 });
-        return node as JsonObject
-            ?? throw WebUiException.Validation([new ValidationIssue(["body"], "value is not a valid dict", "type_error.dict")]);
-    }
-
-    private static string? Query(IRequestMessage request, string name)
-    {
-        if (request.Query is { } q && q.TryGetValue(name, out var values) && values.Count > 0)
-        {
-            return values[0];
-        }
-
-        return null;
-    }
-
-    private sealed class FaultState(MockFault fault)
-    {
-        public MockFault Fault { get; } = fault;
-
-        public int Hits { get; set; }
-    }
-
-    private static readonly Stopwatch Clock = Stopwatch.StartNew();
 }

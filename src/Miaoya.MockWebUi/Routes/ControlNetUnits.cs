@@ -5,25 +5,11 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace Miaoya.MockWebUi;
 
-internal sealed record ControlUnit(
-    CnModule Module,
-    string Model,
-    double Weight,
-    string ResizeMode,
-    string ControlMode,
-    long ProcessorRes,
-    double ThresholdA,
-    double ThresholdB,
-    double GuidanceStart,
-    double GuidanceEnd,
-    bool PixelPerfect,
-    bool SaveDetectedMap,
-    string? Image,
-    string? Mask);
-
-internal sealed record ResolvedControl(ControlUnit Unit, string Model, Image<Rgba32> Input);
-
-public sealed partial class MockWebUiServer
+/// <summary>
+/// ControlNet units in a generation's <c>alwayson_scripts.controlnet.args</c>: pydantic units on ControlNet ≥1.1.448
+/// (webui-1.10), dataclass units before (webui-1.8), then the run-time checks per enabled unit.
+/// </summary>
+internal static class ControlNetUnits
 {
     private static readonly string[] ResizeModes = ["Just Resize", "Crop and Resize", "Resize and Fill"];
     private static readonly string[] ControlModes = ["Balanced", "My prompt is more important", "ControlNet is more important"];
@@ -39,7 +25,7 @@ public sealed partial class MockWebUiServer
     };
 
     /// <summary>Parses alwayson_scripts.controlnet.args; only the first control_net_unit_count slots are used (A1111 api.py:335-361).</summary>
-    private List<ControlUnit> ParseUnits(JsonArray args)
+    public static List<ControlUnit> Parse(JsonArray args, MockWebUiProfile profile)
     {
         var units = new List<ControlUnit>();
         foreach (var node in args.Take(Catalog.ControlNetUnitCount))
@@ -49,7 +35,7 @@ public sealed partial class MockWebUiServer
                 continue;
             }
 
-            var parsed = IsV110 ? ParseUnit110(unit) : ParseUnit18(unit);
+            var parsed = profile == MockWebUiProfile.WebUi110 ? ParseUnit110(unit) : ParseUnit18(unit);
             if (parsed is not null)
             {
                 units.Add(parsed);
@@ -158,7 +144,7 @@ public sealed partial class MockWebUiServer
 
         if (issues.Count > 0)
         {
-            throw WebUiException.PydanticValidation("ControlNetUnit", issues);
+            throw MockRouteException.PydanticValidation("ControlNetUnit", issues);
         }
 
         if (!enabled)
@@ -230,20 +216,20 @@ public sealed partial class MockWebUiServer
     }
 
     /// <summary>Run-time checks per enabled unit: model lookup and input image (CN controlnet.py:76-89, 444-468, 663-745).</summary>
-    private static List<ResolvedControl> ResolveUnits(PreparedGeneration g, Image<Rgba32>? initImage, List<IDisposable> disposables)
+    public static List<ResolvedControl> Resolve(IEnumerable<ControlUnit> units, Image<Rgba32>? initImage, List<IDisposable> disposables)
     {
         var result = new List<ResolvedControl>();
-        foreach (var unit in g.Units)
+        foreach (var unit in units)
         {
             var model = "None";
             if (!unit.Module.ModelFree)
             {
                 if (string.IsNullOrEmpty(unit.Model) || unit.Model == "None")
                 {
-                    throw WebUiException.Internal("RuntimeError", "You have not selected any ControlNet Model.");
+                    throw MockRouteException.Internal("RuntimeError", "You have not selected any ControlNet Model.");
                 }
 
-                model = Catalog.ResolveCnModel(unit.Model) ?? throw WebUiException.Internal("RuntimeError", $"model not found: {unit.Model}");
+                model = Catalog.ResolveCnModel(unit.Model) ?? throw MockRouteException.Internal("RuntimeError", $"model not found: {unit.Model}");
             }
 
             Image<Rgba32> input;
@@ -258,7 +244,7 @@ public sealed partial class MockWebUiServer
             }
             else
             {
-                throw WebUiException.Internal("ValueError", "controlnet is enabled but no input image is given");
+                throw MockRouteException.Internal("ValueError", "controlnet is enabled but no input image is given");
             }
 
             result.Add(new ResolvedControl(unit, model, input));
@@ -266,184 +252,24 @@ public sealed partial class MockWebUiServer
 
         return result;
     }
-
-    private static Image<Rgba32> RenderDetectedMap(CnModule module, Image<Rgba32> input, int width, int height)
-    {
-        if (module.Name.Contains("openpose", StringComparison.Ordinal))
-        {
-            var (body, face) = PoseKeypoints(input);
-            float sx = (float)width / input.Width, sy = (float)height / input.Height;
-            return Painter.PoseMap(width, height, body.Where(p => p.HasValue).Select(p => (new PointF(p!.Value.X * sx, p.Value.Y * sy), new Rgba32(255, 0, 85, 255)))
-                .Concat(face.Select(p => (new PointF(p.X * sx, p.Y * sy), new Rgba32(255, 255, 255, 255)))));
-        }
-
-        return Painter.DetectedMap(input, module.Tag, width, height);
-    }
-
-    /// <summary>18 COCO body points (null = not visible) and 70 face points in input pixels.</summary>
-    private static (PointF?[] Body, List<PointF> Face) PoseKeypoints(Image<Rgba32> input)
-    {
-        var box = FaceLocator.Locate(input);
-        var face = FaceLocator.FaceLandmarks(box);
-        float cx = box.X + (box.Width / 2), fw = box.Width, top = box.Y, bottom = box.Y + box.Height;
-        PointF? Inside(float x, float y) => x >= 0 && y >= 0 && x < input.Width && y < input.Height ? new PointF(x, y) : null;
-        var body = new PointF?[]
-        {
-            Inside(cx, top + (box.Height * 0.62f)),          // 0 nose
-            Inside(cx, bottom + (fw * 0.45f)),                // 1 neck
-            Inside(cx - (fw * 1.1f), bottom + (fw * 0.6f)),   // 2 right shoulder
-            Inside(cx - (fw * 1.4f), bottom + (fw * 1.7f)),   // 3 right elbow
-            Inside(cx - (fw * 1.3f), bottom + (fw * 2.7f)),   // 4 right wrist
-            Inside(cx + (fw * 1.1f), bottom + (fw * 0.6f)),   // 5 left shoulder
-            Inside(cx + (fw * 1.4f), bottom + (fw * 1.7f)),   // 6 left elbow
-            Inside(cx + (fw * 1.3f), bottom + (fw * 2.7f)),   // 7 left wrist
-            Inside(cx - (fw * 0.6f), bottom + (fw * 3.2f)),   // 8 right hip
-            null, null,                                        // 9, 10 right knee/ankle
-            Inside(cx + (fw * 0.6f), bottom + (fw * 3.2f)),   // 11 left hip
-            null, null,                                        // 12, 13 left knee/ankle
-            Inside(face[68].X, face[68].Y),                   // 14 right eye
-            Inside(face[69].X, face[69].Y),                   // 15 left eye
-            Inside(box.X + (fw * 0.05f), face[68].Y),         // 16 right ear
-            Inside(box.X + (fw * 0.95f), face[69].Y),         // 17 left ear
-        };
-        return (body, face);
-    }
-
-    /// <summary>POST /controlnet/detect (CN scripts/api.py:99-200).</summary>
-    private MockHttpResult Detect(JsonObject body)
-    {
-        var issues = new List<ValidationIssue>();
-        var f = PydanticFields.Parse(body,
-        [
-            new("controlnet_module", FieldKind.Str, "none"),
-            new("controlnet_input_images", FieldKind.StrList, new JsonArray()),
-            new("controlnet_masks", FieldKind.StrList),
-            new("controlnet_processor_res", FieldKind.Int, -1),
-            new("controlnet_threshold_a", FieldKind.Float, -1),
-            new("controlnet_threshold_b", FieldKind.Float, -1),
-            new("low_vram", FieldKind.Bool, false),
-        ], issues);
-        if (issues.Count > 0)
-        {
-            throw WebUiException.Validation(issues);
-        }
-
-        var moduleName = f.GetStr("controlnet_module") ?? "none";
-        var module = Catalog.FindModule(moduleName) ?? throw WebUiException.Http(422, "Module not available");
-        if (moduleName is "clip_vision" or "revision_clipvision" or "revision_ignore_prompt" or "ip-adapter-auto")
-        {
-            throw WebUiException.Http(422, "Module not supported");
-        }
-
-        var inputs = f["controlnet_input_images"] as JsonArray;
-        if (inputs is null || inputs.Count == 0)
-        {
-            throw WebUiException.Http(422, "No image selected");
-        }
-
-        var masks = f["controlnet_masks"] as JsonArray;
-        if (module.RequiresMask && (masks is null || masks.Count != inputs.Count))
-        {
-            throw WebUiException.Http(422, "Module requires mask(s) of the same count as input images");
-        }
-
-        var res = f.GetInt("controlnet_processor_res", -1);
-        if (res is < 64 or > 2048)
-        {
-            res = 512; // out of range → preprocessor default (CN args.py:119-149)
-        }
-
-        var images = new JsonArray();
-        var tensors = new JsonArray();
-        var poses = new JsonArray();
-        var format = OptionString("samples_format", "png");
-        foreach (var node in inputs)
-        {
-            using var input = ImageCodec.Decode(node?.GetValue<string>() ?? "");
-            // resize_image_with_pad: short side → res, pad bottom/right to a multiple of 64 (CN processor.py:34-51)
-            var k = (double)res / Math.Min(input.Width, input.Height);
-            var rw = (int)Math.Round(input.Width * k);
-            var rh = (int)Math.Round(input.Height * k);
-            var canvasW = (rw + 63) / 64 * 64;
-            var canvasH = (rh + 63) / 64 * 64;
-            if (module.ReturnsTensor)
-            {
-                tensors.Add(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"mock-torch-tensor:{module.Name}:{rw}x{rh}")));
-                continue;
-            }
-
-            var map = RenderDetectedMap(module, input, rw, rh);
-            try
-            {
-                images.Add(ImageCodec.Encode(map, format));
-            }
-            finally
-            {
-                map.Dispose();
-            }
-
-            if (module.Name.Contains("openpose", StringComparison.Ordinal))
-            {
-                poses.Add(PoseJson(input, k, canvasW, canvasH));
-            }
-        }
-
-        var result = new JsonObject { ["info"] = "Success" };
-        if (module.ReturnsTensor)
-        {
-            result["tensor"] = tensors;
-        }
-        else
-        {
-            result["images"] = images;
-        }
-
-        if (module.Name.Contains("openpose", StringComparison.Ordinal))
-        {
-            result["poses"] = poses; // api.py:186-188
-        }
-
-        return MockHttpResult.Json(result);
-    }
-
-    /// <summary>encode_poses_as_json shape: flat normalised triplets on the padded canvas (CN annotator/openpose/__init__.py:136-175).</summary>
-    private static JsonObject PoseJson(Image<Rgba32> input, double k, int canvasW, int canvasH)
-    {
-        var (body, face) = PoseKeypoints(input);
-        JsonArray Flat(IEnumerable<PointF?> pts)
-        {
-            var arr = new JsonArray();
-            foreach (var p in pts)
-            {
-                if (p is { } v)
-                {
-                    arr.Add(Math.Round(v.X * k / canvasW, 6));
-                    arr.Add(Math.Round(v.Y * k / canvasH, 6));
-                    arr.Add(1.0);
-                }
-                else
-                {
-                    arr.Add(0.0);
-                    arr.Add(0.0);
-                    arr.Add(0.0);
-                }
-            }
-
-            return arr;
-        }
-
-        return new JsonObject
-        {
-            ["people"] = new JsonArray(new JsonObject
-            {
-                ["pose_keypoints_2d"] = Flat(body),
-                ["face_keypoints_2d"] = Flat(face.Select(p => (PointF?)p)),
-                ["hand_left_keypoints_2d"] = null,
-                ["hand_right_keypoints_2d"] = null,
-            }),
-            ["animals"] = new JsonArray(),
-            ["canvas_width"] = canvasW,
-            ["canvas_height"] = canvasH,
-        };
-    }
 }
+
+/// <summary>One enabled ControlNet unit of a generation request, as parsed.</summary>
+internal sealed record ControlUnit(
+    CnModule Module,
+    string Model,
+    double Weight,
+    string ResizeMode,
+    string ControlMode,
+    long ProcessorRes,
+    double ThresholdA,
+    double ThresholdB,
+    double GuidanceStart,
+    double GuidanceEnd,
+    bool PixelPerfect,
+    bool SaveDetectedMap,
+    string? Image,
+    string? Mask);
+
+/// <summary>A unit with its model resolved and its input image decoded (or the img2img init image).</summary>
+internal sealed record ResolvedControl(ControlUnit Unit, string Model, Image<Rgba32> Input);

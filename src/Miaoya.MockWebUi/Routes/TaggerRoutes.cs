@@ -4,8 +4,14 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace Miaoya.MockWebUi;
 
-public sealed partial class MockWebUiServer
+/// <summary>
+/// Interrogation: the WD14 tagger extension's <c>/tagger/v1/*</c> (behind <c>--api-auth</c>; 404 when the box lacks the
+/// tagger) and A1111's own <c>/sdapi/v1/interrogate</c> (CLIP, deepdanbooru). Both run as jobs on the queue.
+/// </summary>
+internal sealed class TaggerRoutes(JobQueue jobs, MockWebUiProfile profile)
 {
+    private const string Extension = "tagger";
+
     // Plausible portrait tags with base confidences; per-image jitter comes from the image bytes.
     private static readonly (string Tag, double Base)[] PortraitTags =
     [
@@ -13,6 +19,23 @@ public sealed partial class MockWebUiServer
         ("black_hair", 0.41), ("upper_body", 0.71), ("portrait", 0.58), ("realistic", 0.66), ("brown_eyes", 0.52), ("teeth", 0.47),
         ("spacesuit", 0.62), ("american_flag", 0.38), ("lips", 0.33), ("photo_background", 0.29), ("closed_mouth", 0.12), ("blue_eyes", 0.06),
     ];
+
+    private bool V110 => profile == MockWebUiProfile.WebUi110;
+
+    public void AddTo(RouteTable routes)
+    {
+        routes.Post("/sdapi/v1/interrogate", request => jobs.RunAsync("interrogate", 1, () => Interrogate(request.BodyObject())));
+        routes.Get("/tagger/v1/interrogators", _ => Task.FromResult(
+            MockHttpResult.Json(new JsonObject { ["models"] = new JsonArray([.. Catalog.TaggerModels(profile).Select(m => (JsonNode)m)]) })),
+            extension: Extension);
+        routes.Post("/tagger/v1/interrogate", request => jobs.RunAsync("interrogate", 1, () => TaggerInterrogate(request.BodyObject())),
+            extension: Extension);
+        if (V110)
+        {
+            routes.Post("/tagger/v1/unload-interrogators", _ => Task.FromResult(MockHttpResult.Json(JsonValue.Create("Successfully unload 0 model(s)"))),
+                extension: Extension);
+        }
+    }
 
     private static List<(string Tag, double Score)> TaggerScores(Image<Rgba32> image, byte[] raw)
     {
@@ -45,26 +68,26 @@ public sealed partial class MockWebUiServer
         [
             new("image", FieldKind.Str, ""),
             new("model", FieldKind.Str),
-            new("threshold", FieldKind.Float, IsV110 ? 0.0 : 0.35), // picobyte default 0.0, toriato 0.35
+            new("threshold", FieldKind.Float, V110 ? 0.0 : 0.35), // picobyte default 0.0, toriato 0.35
         ], issues);
         if (issues.Count > 0)
         {
-            throw WebUiException.Validation(issues);
+            throw MockRouteException.Validation(issues);
         }
 
         var imageText = f.GetStr("image");
         if (string.IsNullOrEmpty(imageText))
         {
-            throw WebUiException.Http(404, "Image not found"); // picobyte tagger/api.py:179-185
+            throw MockRouteException.Http(404, "Image not found"); // picobyte tagger/api.py:179-185
         }
 
         var model = f.GetStr("model") ?? "";
-        if (!Catalog.TaggerModels(Profile).Contains(model, StringComparer.Ordinal))
+        if (!Catalog.TaggerModels(profile).Contains(model, StringComparer.Ordinal))
         {
-            throw WebUiException.Http(404, "Model not found");
+            throw MockRouteException.Http(404, "Model not found");
         }
 
-        var threshold = f.GetFloat("threshold", IsV110 ? 0.0 : 0.35);
+        var threshold = f.GetFloat("threshold", V110 ? 0.0 : 0.35);
         using var image = ImageCodec.Decode(imageText);
         var scores = TaggerScores(image, ImageCodec.RawBytes(imageText));
         var hash = Painter.Hash(ImageCodec.RawBytes(imageText));
@@ -74,7 +97,7 @@ public sealed partial class MockWebUiServer
             ("general", general), ("sensitive", Math.Round(1 - general - 0.01, 6)), ("questionable", 0.004), ("explicit", 0.001),
         };
 
-        if (IsV110)
+        if (V110)
         {
             // {"caption":{"tag":{t: score > threshold}, "rating":{r: score}}} (picobyte tagger/api.py:200-212)
             var tags = new JsonObject();
@@ -102,39 +125,23 @@ public sealed partial class MockWebUiServer
         return MockHttpResult.Json(new JsonObject { ["caption"] = flat });
     }
 
-    /// <summary>POST /rembg (AUTOMATIC1111/stable-diffusion-webui-rembg scripts/api.py:19-45).</summary>
-    private MockHttpResult Rembg(JsonObject body)
+    /// <summary>POST /sdapi/v1/interrogate: CLIP's caption or deepdanbooru's tags (A1111 api.py:630-647).</summary>
+    private static MockHttpResult Interrogate(JsonObject body)
     {
-        var issues = new List<ValidationIssue>();
-        var f = PydanticFields.Parse(body,
-        [
-            new("input_image", FieldKind.Str, ""),
-            new("model", FieldKind.Str, "u2net"),
-            new("return_mask", FieldKind.Bool, false),
-            new("alpha_matting", FieldKind.Bool, false),
-            new("alpha_matting_foreground_threshold", FieldKind.Int, 240),
-            new("alpha_matting_background_threshold", FieldKind.Int, 10),
-            new("alpha_matting_erode_size", FieldKind.Int, 10),
-        ], issues);
-        if (issues.Count > 0)
+        var image = body["image"] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+        var model = body["model"] is JsonValue m && m.TryGetValue(out string? ms) ? ms : "clip";
+        if (image is null)
         {
-            throw WebUiException.Validation(issues);
+            throw MockRouteException.Http(404, "Image not found"); // api.py:630-647
         }
 
-        var model = f.GetStr("model");
-        if (string.IsNullOrEmpty(model) || model == "None")
+        using var img = ImageCodec.Decode(image);
+        var caption = model switch
         {
-            return MockHttpResult.Null(); // rembg api.py:30-31 returns nothing
-        }
-
-        using var input = ImageCodec.Decode(f.GetStr("input_image") ?? "");
-        if (!Catalog.RembgModels.Contains(model, StringComparer.Ordinal))
-        {
-            throw WebUiException.Internal("ValueError", $"No session class found for model '{model}'");
-        }
-
-        using var output = Painter.RemoveBackground(input, f.GetBool("return_mask", false));
-        // encode_pil_to_base64 → follows samples_format like every A1111 image (api.py:102-132)
-        return MockHttpResult.Json(new JsonObject { ["image"] = ImageCodec.Encode(output, OptionString("samples_format", "png"), keepAlpha: true) });
+            "clip" => "a woman in an orange space suit smiling for a portrait photo, with a flag and a model shuttle in the background",
+            "deepdanbooru" => string.Join(", ", TaggerScores(img, ImageCodec.RawBytes(image)).Where(t => t.Score > 0.5).Select(t => t.Tag)),
+            _ => throw MockRouteException.Http(404, "Model not found"),
+        };
+        return MockHttpResult.Json(new JsonObject { ["caption"] = caption });
     }
 }

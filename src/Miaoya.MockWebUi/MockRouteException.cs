@@ -1,44 +1,27 @@
 using System.Globalization;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Miaoya.MockWebUi;
 
-/// <summary>A finished HTTP answer of the mock: status plus JSON (or deliberately broken) body text.</summary>
-internal sealed record MockHttpResult(int Status, string Body)
+/// <summary>
+/// An error that ends a route with one of the two WebUI error dialects (the mock's own; the client's
+/// <c>Miaoya.WebUi.WebUiException</c> is what a caller sees of it).
+/// </summary>
+internal sealed class MockRouteException : Exception
 {
-    // Python's json.dumps does not escape '+' or non-ASCII; the relaxed encoder keeps multi-MB base64 unescaped and fast.
-    public static readonly JsonSerializerOptions WireOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    public static MockHttpResult Json(JsonNode? node, int status = 200) => new(status, node?.ToJsonString(WireOptions) ?? "null");
-
-    public static MockHttpResult Null() => new(200, "null");
-
-    // Unknown routes / wrong methods: Starlette's router raises HTTPException 404/405 (starlette/routing.py), which
-    // FastAPI 0.94.0 renders as {"detail": ...} (fastapi/exception_handlers.py, http_exception_handler; registered at
-    // fastapi/applications.py:141).
-    public static MockHttpResult NotFound() => new(404, """{"detail":"Not Found"}""");
-
-    public static MockHttpResult MethodNotAllowed() => new(405, """{"detail":"Method Not Allowed"}""");
-}
-
-/// <summary>An error that ends a request with one of the two WebUI error dialects.</summary>
-internal sealed class WebUiException : Exception
-{
-    public WebUiException()
+    public MockRouteException()
     {
     }
 
-    public WebUiException(string message) : base(message)
+    public MockRouteException(string message) : base(message)
     {
     }
 
-    public WebUiException(string message, Exception innerException) : base(message, innerException)
+    public MockRouteException(string message, Exception innerException) : base(message, innerException)
     {
     }
 
-    private WebUiException(int status, JsonNode body, string message) : base(message)
+    private MockRouteException(int status, JsonNode body, string message) : base(message)
     {
         Status = status;
         Body = body;
@@ -51,7 +34,7 @@ internal sealed class WebUiException : Exception
     public MockHttpResult ToResult() => new(Status, Body.ToJsonString(MockHttpResult.WireOptions));
 
     /// <summary>An HTTPException re-wrapped by the webui handler: {"error","detail","body","errors"} (A1111 api.py:167-196).</summary>
-    public static WebUiException Http(int status, string detail) => new(status, new JsonObject
+    public static MockRouteException Http(int status, string detail) => new(status, new JsonObject
     {
         ["error"] = "HTTPException",
         ["detail"] = detail,
@@ -61,7 +44,7 @@ internal sealed class WebUiException : Exception
     }, detail);
 
     /// <summary>Any other exception becomes a 500 whose message is only in "errors" (A1111 api.py:167-188).</summary>
-    public static WebUiException Internal(string errorType, string message) => new(500, new JsonObject
+    public static MockRouteException Internal(string errorType, string message) => new(500, new JsonObject
     {
         ["error"] = errorType,
         ["detail"] = "",
@@ -73,7 +56,7 @@ internal sealed class WebUiException : Exception
     /// FastAPI's request-validation 422 with pydantic v1 items (fastapi 0.94.0 fastapi/exception_handlers.py,
     /// request_validation_exception_handler).
     /// </summary>
-    public static WebUiException Validation(IEnumerable<ValidationIssue> issues)
+    public static MockRouteException Validation(IEnumerable<ValidationIssue> issues)
     {
         var detail = new JsonArray();
         foreach (var issue in issues)
@@ -91,11 +74,11 @@ internal sealed class WebUiException : Exception
             detail.Add(new JsonObject { ["loc"] = loc, ["msg"] = issue.Message, ["type"] = issue.Type });
         }
 
-        return new WebUiException(422, new JsonObject { ["detail"] = detail }, "request validation failed");
+        return new MockRouteException(422, new JsonObject { ["detail"] = detail }, "request validation failed");
     }
 
     /// <summary>str(pydantic.ValidationError) as v1 prints it, wrapped as a webui 500.</summary>
-    public static WebUiException PydanticValidation(string model, IReadOnlyList<ValidationIssue> issues)
+    public static MockRouteException PydanticValidation(string model, IReadOnlyList<ValidationIssue> issues)
     {
         var text = new System.Text.StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"{issues.Count} validation error{(issues.Count == 1 ? "" : "s")} for {model}");

@@ -1,0 +1,58 @@
+using System.Text.Json.Nodes;
+
+namespace Miaoya.MockWebUi;
+
+/// <summary>
+/// What the box has: models, VAEs, embeddings, samplers, schedulers (webui-1.10 only), upscalers, scripts, extensions and
+/// LoRAs, each listing without what it lacks; and the refresh/unload calls, which change nothing here.
+/// </summary>
+internal sealed class CatalogueRoutes(Lacking lacking, LoraFolder loras, MockWebUiProfile profile)
+{
+    private static readonly string[] LatentUpscaleModes =
+        ["Latent", "Latent (antialiased)", "Latent (bicubic)", "Latent (bicubic antialiased)", "Latent (nearest)", "Latent (nearest-exact)"];
+
+    public void AddTo(RouteTable routes)
+    {
+        Get(routes, "sd-models", () => lacking.Filter(Catalog.SdModels(), "model_name"));
+        Get(routes, "sd-vae", Catalog.SdVae);
+        Get(routes, "embeddings", () => lacking.FilterEmbeddings(Catalog.Embeddings()));
+        Get(routes, "samplers", () => Catalog.SamplersJson(profile));
+        if (profile == MockWebUiProfile.WebUi110)
+        {
+            Get(routes, "schedulers", Catalog.SchedulersJson); // since 1.9.1 (A1111 CHANGELOG.md, 1.9.1, #15577); 404 on 1.8
+        }
+
+        Get(routes, "upscalers", Catalog.Upscalers);
+        Get(routes, "latent-upscale-modes", () => new JsonArray([.. LatentUpscaleModes.Select(n => (JsonNode)new JsonObject { ["name"] = n })]));
+        foreach (var empty in new[] { "hypernetworks", "face-restorers", "realesrgan-models", "prompt-styles" })
+        {
+            Get(routes, empty, () => new JsonArray());
+        }
+
+        Get(routes, "scripts", Catalog.Scripts);
+        Get(routes, "script-info", () => lacking.Filter(Catalog.ScriptInfo(), "name"));
+        Get(routes, "extensions", () => lacking.FilterExtensions(Catalog.Extensions(profile)));
+        foreach (var refresh in new[] { "refresh-checkpoints", "refresh-embeddings", "refresh-vae" })
+        {
+            routes.Post("/sdapi/v1/" + refresh, _ => Task.FromResult(MockHttpResult.Null()));
+        }
+
+        foreach (var checkpoint in new[] { "unload-checkpoint", "reload-checkpoint" })
+        {
+            routes.Post("/sdapi/v1/" + checkpoint, _ => Task.FromResult(MockHttpResult.Json(new JsonObject())));
+        }
+
+        // The built-in Lora extension registers these with app.get/post, so no --api-auth: A1111 v1.10.1 adds the auth
+        // dependency only in Api.add_api_route (modules/api/api.py:274-277); Lora's routes use app.get/post
+        // (lora_script.py:62-72).
+        routes.Get("/sdapi/v1/loras", _ => Task.FromResult(MockHttpResult.Json(lacking.Filter(loras.All(), "name"))), RouteAccess.Open);
+        routes.Post("/sdapi/v1/refresh-loras", _ =>
+        {
+            loras.Scan();
+            return Task.FromResult(MockHttpResult.Null());
+        }, RouteAccess.Open);
+    }
+
+    private static void Get(RouteTable routes, string name, Func<JsonNode> listing) =>
+        routes.Get("/sdapi/v1/" + name, _ => Task.FromResult(MockHttpResult.Json(listing())));
+}

@@ -1,0 +1,125 @@
+using System.Text.Json.Nodes;
+
+namespace Miaoya.MockWebUi;
+
+/// <summary>
+/// The ControlNet extension's own routes (<c>/controlnet/*</c>): its listings and <c>detect</c>, a job on the queue. They are
+/// open (no <c>--api-auth</c>) and answer 404 when the box lacks ControlNet.
+/// </summary>
+internal sealed class ControlNetRoutes(MockState state, JobQueue jobs, Lacking lacking, MockWebUiProfile profile)
+{
+    private const string Extension = "controlnet";
+
+    public void AddTo(RouteTable routes)
+    {
+        // {"version":3} from CN 1.1.448 (pydantic unit), 2 before (CN api.py:50-52; external_code.py:26-27)
+        Get(routes, "/controlnet/version", _ => new JsonObject { ["version"] = profile == MockWebUiProfile.WebUi110 ? 3 : 2 });
+        Get(routes, "/controlnet/model_list", _ =>
+            new JsonObject { ["model_list"] = new JsonArray([.. Catalog.CnModels.Where(m => !lacking.CnModel(m)).Select(m => (JsonNode)m)]) });
+        Get(routes, "/controlnet/module_list", request =>
+            Catalog.ModuleList(PydanticFields.TryBool(request.Query("alias_names"), out var alias) && alias));
+        Get(routes, "/controlnet/control_types", _ => Catalog.ControlTypes());
+        Get(routes, "/controlnet/settings", _ => new JsonObject { ["control_net_unit_count"] = Catalog.ControlNetUnitCount });
+        routes.Post("/controlnet/detect", request => jobs.RunAsync("detect", 1, () => Detect(request.BodyObject())), RouteAccess.Open, Extension);
+    }
+
+    private static void Get(RouteTable routes, string path, Func<MockRequest, JsonNode> answer) =>
+        routes.Get(path, request => Task.FromResult(MockHttpResult.Json(answer(request))), RouteAccess.Open, Extension);
+
+    /// <summary>POST /controlnet/detect (CN scripts/api.py:99-200).</summary>
+    private MockHttpResult Detect(JsonObject body)
+    {
+        var issues = new List<ValidationIssue>();
+        var f = PydanticFields.Parse(body,
+        [
+            new("controlnet_module", FieldKind.Str, "none"),
+            new("controlnet_input_images", FieldKind.StrList, new JsonArray()),
+            new("controlnet_masks", FieldKind.StrList),
+            new("controlnet_processor_res", FieldKind.Int, -1),
+            new("controlnet_threshold_a", FieldKind.Float, -1),
+            new("controlnet_threshold_b", FieldKind.Float, -1),
+            new("low_vram", FieldKind.Bool, false),
+        ], issues);
+        if (issues.Count > 0)
+        {
+            throw MockRouteException.Validation(issues);
+        }
+
+        var moduleName = f.GetStr("controlnet_module") ?? "none";
+        var module = Catalog.FindModule(moduleName) ?? throw MockRouteException.Http(422, "Module not available");
+        if (moduleName is "clip_vision" or "revision_clipvision" or "revision_ignore_prompt" or "ip-adapter-auto")
+        {
+            throw MockRouteException.Http(422, "Module not supported");
+        }
+
+        var inputs = f["controlnet_input_images"] as JsonArray;
+        if (inputs is null || inputs.Count == 0)
+        {
+            throw MockRouteException.Http(422, "No image selected");
+        }
+
+        var masks = f["controlnet_masks"] as JsonArray;
+        if (module.RequiresMask && (masks is null || masks.Count != inputs.Count))
+        {
+            throw MockRouteException.Http(422, "Module requires mask(s) of the same count as input images");
+        }
+
+        var res = f.GetInt("controlnet_processor_res", -1);
+        if (res is < 64 or > 2048)
+        {
+            res = 512; // out of range → preprocessor default (CN args.py:119-149)
+        }
+
+        var images = new JsonArray();
+        var tensors = new JsonArray();
+        var poses = new JsonArray();
+        var format = state.OptionString("samples_format", "png");
+        foreach (var node in inputs)
+        {
+            using var input = ImageCodec.Decode(node?.GetValue<string>() ?? "");
+            // resize_image_with_pad: short side → res, pad bottom/right to a multiple of 64 (CN processor.py:34-51)
+            var k = (double)res / Math.Min(input.Width, input.Height);
+            var rw = (int)Math.Round(input.Width * k);
+            var rh = (int)Math.Round(input.Height * k);
+            var canvasW = (rw + 63) / 64 * 64;
+            var canvasH = (rh + 63) / 64 * 64;
+            if (module.ReturnsTensor)
+            {
+                tensors.Add(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"mock-torch-tensor:{module.Name}:{rw}x{rh}")));
+                continue;
+            }
+
+            var map = DetectedMaps.Render(module, input, rw, rh);
+            try
+            {
+                images.Add(ImageCodec.Encode(map, format));
+            }
+            finally
+            {
+                map.Dispose();
+            }
+
+            if (module.Name.Contains("openpose", StringComparison.Ordinal))
+            {
+                poses.Add(DetectedMaps.PoseJson(input, k, canvasW, canvasH));
+            }
+        }
+
+        var result = new JsonObject { ["info"] = "Success" };
+        if (module.ReturnsTensor)
+        {
+            result["tensor"] = tensors;
+        }
+        else
+        {
+            result["images"] = images;
+        }
+
+        if (module.Name.Contains("openpose", StringComparison.Ordinal))
+        {
+            result["poses"] = poses; // api.py:186-188
+        }
+
+        return MockHttpResult.Json(result);
+    }
+}

@@ -1,0 +1,258 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace Miaoya.MockWebUi;
+
+/// <summary>
+/// Renders a prepared txt2img/img2img call: painted (or repainted) images, ControlNet's detected maps, the echoed
+/// parameters and the info string, as A1111's <c>process_images</c> and api.py shape them.
+/// </summary>
+internal sealed class GenerationRenderer(MockWebUiOptions options, MockState state, JobQueue jobs, MockRandom random, MockWebUiProfile profile)
+{
+    private string Version => profile == MockWebUiProfile.WebUi110 ? "v1.10.1" : "v1.8.0";
+
+    /// <summary>The answer to <paramref name="g"/> rendered with <paramref name="model"/> (runs inside its job).</summary>
+    public MockHttpResult Render(PreparedGeneration g, CheckpointInfo model)
+    {
+        var f = g.Fields;
+        var batch = (int)Math.Clamp(f.GetInt("batch_size", 1), 1, 64);
+        var iterations = (int)Math.Clamp(f.GetInt("n_iter", 1), 1, 64);
+        var disposables = new List<IDisposable>();
+        try
+        {
+            if (g.Mask is not null)
+            {
+                disposables.Add(g.Mask);
+            }
+
+            var inits = new List<Image<Rgba32>>();
+            foreach (var text in g.InitImages)
+            {
+                var img = ImageCodec.Decode(text);
+                disposables.Add(img);
+                inits.Add(img);
+            }
+
+            if (g.Img2Img)
+            {
+                if (inits.Count == 0)
+                {
+                    throw MockRouteException.Internal("IndexError", "list index out of range");
+                }
+
+                if (inits.Count > batch)
+                {
+                    throw MockRouteException.Internal("RuntimeError", "bad number of images passed: " + inits.Count.ToString(CultureInfo.InvariantCulture) + "; expecting " + batch.ToString(CultureInfo.InvariantCulture) + " or less");
+                }
+
+                if (inits.Count > 1)
+                {
+                    batch = inits.Count; // processing.py:1710-1722
+                }
+            }
+            var controls = ControlNetUnits.Resolve(g.Units, inits.Count > 0 ? inits[0] : null, disposables);
+
+            var seed = f.GetInt("seed", -1);
+            if (seed == -1)
+            {
+                seed = (long)(random.NextDouble() * 4294967294); // randrange(4294967294) (processing.py:675-685)
+            }
+
+            var subseed = f.GetInt("subseed", -1);
+            if (subseed == -1)
+            {
+                subseed = (long)(random.NextDouble() * 4294967294);
+            }
+
+            var total = batch * iterations;
+            var prompt = f.GetStr("prompt") ?? "";
+            var negative = f.GetStr("negative_prompt") ?? "";
+            var format = state.OptionString("samples_format", "png");
+            var sendImages = f.GetBool("send_images", true);
+            var denoise = f.GetFloat("denoising_strength", 0.75);
+            var resizeMode = f.GetInt("resize_mode", 0);
+            var noDetectMap = state.OptionFlag("control_net_no_detectmap");
+
+            bool[]? mask = null;
+            if (g.Mask is not null)
+            {
+                mask = Painter.BuildMask(g.Mask, g.Width, g.Height, resizeMode, f.GetInt("inpainting_mask_invert", 0) != 0);
+            }
+            var extra = new JsonObject();
+            if (g.Scheduler is not null)
+            {
+                extra["Schedule type"] = g.Scheduler; // sd_samplers_kdiffusion.py:103-106
+            }
+
+            for (var i = 0; i < controls.Count; i++)
+            {
+                var u = controls[i].Unit;
+                extra[$"ControlNet {i}"] = string.Create(CultureInfo.InvariantCulture,
+                    $"\"Module: {u.Module.Name}, Model: {controls[i].Model}, Weight: {u.Weight}, Resize Mode: {u.ResizeMode}, Processor Res: {u.ProcessorRes}, Threshold A: {u.ThresholdA}, Threshold B: {u.ThresholdB}, Guidance Start: {u.GuidanceStart}, Guidance End: {u.GuidanceEnd}, Pixel Perfect: {u.PixelPerfect}, Control Mode: {u.ControlMode}\"");
+            }
+
+            var seeds = new JsonArray();
+            var subseeds = new JsonArray();
+            var prompts = new JsonArray();
+            var negatives = new JsonArray();
+            var infotexts = new JsonArray();
+            var images = new JsonArray();
+            for (var i = 0; i < total; i++)
+            {
+                var s = seed + i;
+                seeds.Add(s);
+                subseeds.Add(subseed + i);
+                prompts.Add(prompt);
+                negatives.Add(negative);
+                var infotext = Infotext(g, model, prompt, negative, s, denoise, extra);
+                infotexts.Add(infotext);
+                if (!sendImages)
+                {
+                    continue;
+                }
+
+                Image<Rgba32> output;
+                if (g.Img2Img)
+                {
+                    output = Painter.Resize(inits[Math.Min(i % batch, inits.Count - 1)], g.Width, g.Height, resizeMode);
+                    Painter.Repaint(output, mask, s, denoise);
+                }
+                else
+                {
+                    output = PaintTxt2Img(s, prompt, g.Width, g.Height);
+                }
+
+                using (output)
+                {
+                    images.Add(ImageCodec.Encode(output, format, infotext));
+                }
+            }
+            if (sendImages && !noDetectMap)
+            {
+                // one detected map per enabled unit unless save_detected_map=false (CN controlnet.py:1283-1296)
+                foreach (var c in controls.Where(c => c.Unit.SaveDetectedMap))
+                {
+                    // maps come at preprocessor resolution: short side = processor_res (default 512), output aspect
+                    var res = c.Unit.ProcessorRes is >= 64 and <= 2048 ? c.Unit.ProcessorRes : 512;
+                    var k = (double)res / Math.Min(g.Width, g.Height);
+                    var map = DetectedMaps.Render(c.Unit.Module, c.Input, (int)Math.Round(g.Width * k), (int)Math.Round(g.Height * k));
+                    try
+                    {
+                        images.Add(ImageCodec.Encode(map, format));
+                    }
+                    finally
+                    {
+                        map.Dispose();
+                    }
+                }
+            }
+            var info = new JsonObject
+            {
+                ["prompt"] = prompt,
+                ["all_prompts"] = prompts,
+                ["negative_prompt"] = negative,
+                ["all_negative_prompts"] = negatives,
+                ["seed"] = seed,
+                ["all_seeds"] = seeds,
+                ["subseed"] = subseed,
+                ["all_subseeds"] = subseeds,
+                ["subseed_strength"] = f.GetFloat("subseed_strength", 0),
+                ["width"] = g.Width,
+                ["height"] = g.Height,
+                ["sampler_name"] = g.Sampler,
+                ["cfg_scale"] = f.GetFloat("cfg_scale", 7.0),
+                ["steps"] = g.Steps,
+                ["batch_size"] = batch,
+                ["restore_faces"] = f.GetBool("restore_faces", false),
+                ["face_restoration_model"] = null,
+                ["sd_model_name"] = model.ModelName,
+                ["sd_model_hash"] = model.Hash,
+                ["sd_vae_name"] = null,
+                ["sd_vae_hash"] = null,
+                ["seed_resize_from_w"] = f.GetInt("seed_resize_from_w", -1),
+                ["seed_resize_from_h"] = f.GetInt("seed_resize_from_h", -1),
+                ["denoising_strength"] = g.Img2Img || f.GetBool("enable_hr", false) ? denoise : null,
+                ["extra_generation_params"] = extra,
+                ["index_of_first_image"] = 0,
+                ["infotexts"] = infotexts,
+                ["styles"] = f["styles"]?.DeepClone() ?? new JsonArray(),
+                ["job_timestamp"] = jobs.Timestamp,
+                ["clip_skip"] = 1,
+                ["is_using_inpainting_conditioning"] = false,
+                ["version"] = Version,
+            };
+
+            // parameters = the request model echoed; init_images/mask nulled unless include_init_images (api.py:559-565)
+            var parameters = new JsonObject();
+            foreach (var (key, value) in f)
+            {
+                if (key == "include_init_images")
+                {
+                    continue;
+                }
+
+                parameters[key] = value?.DeepClone();
+            }
+
+            if (g.Img2Img && !f.GetBool("include_init_images", false))
+            {
+                parameters["init_images"] = null;
+                parameters["mask"] = null;
+            }
+
+            return MockHttpResult.Json(new JsonObject
+            {
+                ["images"] = images,
+                ["parameters"] = parameters,
+                // A JSON string inside JSON (A1111 v1.10.1 modules/api/models.py:134-142, info: str).
+                ["info"] = info.ToJsonString(MockHttpResult.WireOptions),
+            });
+        }
+        finally
+        {
+            foreach (var d in disposables)
+            {
+                d.Dispose();
+            }
+        }
+    }
+
+    /// <summary>txt2img's image: the test hook's (MockWebUiOptions.Txt2ImgImage) when it gives one, else the painted gradient.</summary>
+    private Image<Rgba32> PaintTxt2Img(long seed, string prompt, int width, int height)
+    {
+        if (options.Txt2ImgImage?.Invoke(prompt, seed, width, height) is { } image)
+        {
+            return image;
+        }
+
+        return Painter.Generate(seed, prompt, width, height);
+    }
+
+    private string Infotext(PreparedGeneration g, CheckpointInfo model, string prompt, string negative, long seed, double denoise, JsonObject extra)
+    {
+        var sb = new StringBuilder(prompt);
+        if (negative.Length > 0)
+        {
+            sb.Append("\nNegative prompt: ").Append(negative);
+        }
+
+        var f = g.Fields;
+        sb.Append('\n').Append(CultureInfo.InvariantCulture,
+            $"Steps: {g.Steps}, Sampler: {g.Sampler}, CFG scale: {f.GetFloat("cfg_scale", 7.0)}, Seed: {seed}, Size: {g.Width}x{g.Height}, Model hash: {model.Hash}, Model: {model.ModelName}");
+        if (g.Img2Img)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $", Denoising strength: {denoise}");
+        }
+
+        foreach (var (key, value) in extra)
+        {
+            sb.Append(", ").Append(key).Append(": ").Append(value?.GetValue<string>());
+        }
+
+        sb.Append(", Version: ").Append(Version);
+        return sb.ToString();
+    }
+}
