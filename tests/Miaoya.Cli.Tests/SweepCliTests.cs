@@ -26,6 +26,26 @@ public sealed class SweepCliTests : IDisposable
     private static int Img2Img(MockWebUiServer server) => server.WireMock.LogEntries.Count(e => e.RequestMessage!.Path == "/sdapi/v1/img2img");
 
     [Fact]
+    public async Task Sweep_WhenNoBoxAnswers_ExitsOneNamingTheBox_InsteadOfWaitingForOne()
+    {
+        // The cells' calls go through a fleet, which waits for a box to come back; with none up at the start the sweep
+        // says so at once.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var template = await TemplateAsync();
+
+        var (code, output, error) = await RunAsync(
+            "sweep", "v1-face", "--template", template, "--lora", "miaoya_demo_face", "--vary", "inpaint.denoising_strength=0.4,0.6",
+            "--webui", $"http://127.0.0.1:{port}", "--out", Path.Combine(_folder, "down")).WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.True(code == 1, error + output);
+        Assert.Contains("no WebUI box answers", error, StringComparison.Ordinal);
+        Assert.Contains($"http://127.0.0.1:{port}/", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Sweep_OnTwoBoxes_WritesCellsAndContactSheets_RerunSkipsFinishedCells_ThenCompare()
     {
         using var boxA = MockWebUiServer.Start();

@@ -104,6 +104,18 @@ internal static class SweepCommand
                 // call placed on another, and cells that share a checkpoint stay on the box that has it loaded.
                 session = await WebUiSession.StartFleetAsync(endpoints, result.GetValue(verbose), cancellationToken);
                 var status = session.Fleet!.Status();
+                if (status.All(b => b.Health != Fleet.BoxHealth.Healthy))
+                {
+                    // Nothing would ever place a cell's call: say so now rather than wait for a box to come up.
+                    await Console.Error.WriteLineAsync("error: no WebUI box answers:");
+                    foreach (var box in status)
+                    {
+                        await Console.Error.WriteLineAsync($"  {box.Url}: {box.LastError}");
+                    }
+
+                    return 1;
+                }
+
                 var runner = new SweepRunner(session.Pipeline, status.Select(b => b.Name).ToArray(), status.Sum(b => b.MaxConcurrent));
                 manifest = await runner.RunAsync(folder, manifest, new SweepConsole(axes), cancellationToken);
             }
