@@ -4,7 +4,7 @@
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- faceswap [RUNS]      V3 face swap pre/post-processing per stage
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both] [SIDE|WIDTHxHEIGHT]    V2 jobs through store, worker, pipeline and fleet: makespan vs ideal, model switches
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- fleet [JOBS] [MS] [SWITCH_MS]  fleet dispatch: makespan efficiency, model switches, affinity on/off
-//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- scale [CALLS] [MS] [BOXES,...]  the fleet over 4..128 simulated boxes: dispatch overhead per call, makespan efficiency
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- scale [CALLS] [MS] [BOXES,...] [REPEATS]  the fleet over 4..128 simulated boxes: dispatch overhead per call, makespan efficiency
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- hostile [N] [bomb|large|both] [worker]  miaoya serve's memory under N concurrent worst-case uploads
 switch (args.FirstOrDefault())
 {

@@ -20,9 +20,9 @@ namespace Miaoya.Benchmarks;
 //   dispatch overhead per call: the time spent placing calls under the fleet's lock (WebUiFleet.DispatchTime, every
 //     placement round: on enqueue, on every release and on every health check) ÷ calls; it must stay flat as boxes grow;
 //   makespan efficiency: ideal (calls × latency ÷ boxes) ÷ measured makespan;
-//   process CPU per call (client, resilience, stub and dispatch together), and the fleet's model switches.
+//   the process's CPU during the run (client, resilience, stub, timers and dispatch together), and the fleet's model switches.
 //
-//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- scale [CALLS] [MS] [BOXES,...]    (default 16 250 4,16,64,128)
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- scale [CALLS] [MS] [BOXES,...] [REPEATS]    (default 16 250 4,16,64,128 3; medians)
 internal static class ScaleBenchmark
 {
     private static readonly string[] Checkpoints = ["chilloutmix_NiPrunedFp32Fix", "v1-5-pruned-emaonly"];
@@ -32,19 +32,36 @@ internal static class ScaleBenchmark
         var perBox = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 16;
         var latency = TimeSpan.FromMilliseconds(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 250);
         var sizes = args.Length > 2 ? args[2].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [4, 16, 64, 128];
+        var repeats = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3;
         var tape = await RecordAsync();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"scale: {perBox} calls per box of {latency.TotalMilliseconds} ms (two-call jobs, two checkpoints, affinity on, all queued at once), simulated boxes, {Environment.ProcessorCount} cores"));
-        await RunOnceAsync(tape, 4, 4, TimeSpan.FromMilliseconds(20)); // warm-up: JIT, pools
+            $"scale: {perBox} calls per box of {latency.TotalMilliseconds} ms (two-call jobs, two checkpoints, affinity on, all queued at once), simulated boxes, {Environment.ProcessorCount} cores; medians of {repeats} runs per size"));
+        for (var i = 0; i < 3; i++)
+        {
+            await RunOnceAsync(tape, 16, 16, TimeSpan.FromMilliseconds(10)); // warm-up: JIT, pools
+        }
+
         Console.WriteLine();
-        Console.WriteLine("| boxes | calls | ideal s | makespan s | efficiency | dispatch µs/call | placement rounds | process CPU ms/call | model switches |");
+        Console.WriteLine("| boxes | calls | ideal s | makespan s | efficiency | dispatch µs/call | placement rounds | process CPU s | model switches |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var boxes in sizes)
         {
-            var r = await RunOnceAsync(tape, boxes, perBox, latency);
+            var runs = new List<Result>();
+            for (var i = 0; i < repeats; i++)
+            {
+                runs.Add(await RunOnceAsync(tape, boxes, perBox, latency));
+            }
+
+            var r = runs[0];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {boxes} | {r.Calls} | {r.Ideal.TotalSeconds:0.00} | {r.Makespan.TotalSeconds:0.00} | {r.Ideal / r.Makespan:0.000} | {r.Dispatch.TotalMicroseconds / r.Calls:0.0} | {r.Rounds} | {r.Cpu.TotalMilliseconds / r.Calls:0.00} | {r.Switches} |"));
+                $"| {boxes} | {r.Calls} | {r.Ideal.TotalSeconds:0.00} | {Median(runs, x => x.Makespan.TotalSeconds):0.00} | {Median(runs, x => x.Ideal / x.Makespan):0.000} | {Median(runs, x => x.Dispatch.TotalMicroseconds / x.Calls):0.0} | {Median(runs, x => x.Rounds):0} | {Median(runs, x => x.Cpu.TotalSeconds):0.00} | {Median(runs, x => x.Switches):0} |"));
         }
+    }
+
+    private static double Median(List<Result> runs, Func<Result, double> value)
+    {
+        var sorted = runs.Select(value).Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private sealed record Result(int Calls, TimeSpan Ideal, TimeSpan Makespan, TimeSpan Dispatch, long Rounds, TimeSpan Cpu, long Switches);
