@@ -20,7 +20,9 @@ namespace Miaoya.Benchmarks;
 //   makespan: from the worker's start to the last job's end (queuing the jobs is timed separately);
 //   ideal:    the boxes' busy time (calls × 1 s) ÷ boxes;  efficiency = ideal ÷ makespan (target ≥ 0.95);
 //   model switches: the fleet's count (a call placed on a box whose loaded checkpoint differs), affinity on vs off.
-//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both]   (default 200 jobs, 4 boxes, both)
+//   orchestrator CPU: this process's CPU per job while the worker runs (submitting is reported apart), and the part the
+//     runtime's tiered compilation thread used (a starting process's cost, gone in a long-running one);
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both] [SIDE|WIDTHxHEIGHT] [WARMUP]   (default 200 jobs, 4 boxes, both, 512, 4 per box)
 internal static class JobsBenchmark
 {
     private static readonly TimeSpan CallTime = TimeSpan.FromSeconds(1);
@@ -35,24 +37,28 @@ internal static class JobsBenchmark
             "off" => [false],
             _ => [true, false],
         };
-        // An optional fourth argument scales the template (default 512 px): a smaller one shows what the CPU the mocks and
-        // the orchestrator share on a small machine costs the makespan.
-        var side = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 512;
+        // An optional fourth argument sizes the template (default the 512 px fixture as it is): SIDE scales it to a square
+        // (a smaller one shows what the CPU the mocks and the orchestrator share on a small machine costs the makespan);
+        // WIDTHxHEIGHT (e.g. 768x1024, a portrait's size) scales it to fit the width and pads it to the height.
+        var size = args.Length > 3 ? args[3] : "512";
+        // An optional fifth argument: jobs run first, unmeasured, in the same process (default 4 per box), so that the
+        // figures are a running orchestrator's rather than a starting one's (the JIT recompiles hot code for minutes).
+        var warmup = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 4 * boxes;
         var results = new List<Result>();
         foreach (var affinity in modes)
         {
-            results.Add(await RunOnceAsync(jobs, boxes, affinity, side));
+            results.Add(await RunOnceAsync(jobs, boxes, affinity, size, warmup));
         }
 
         Console.WriteLine();
-        Console.WriteLine($"{jobs} V2 jobs (half on a second checkpoint), {boxes} mock boxes, {CallTime.TotalSeconds:0} s per generation-type call, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"{jobs} V2 jobs (half on a second checkpoint) after {warmup} warm-up jobs, template {size}, {boxes} mock boxes, {CallTime.TotalSeconds:0} s per generation-type call, {Environment.ProcessorCount} cores");
         Console.WriteLine();
-        Console.WriteLine("| affinity | calls | ideal s | makespan s | efficiency | model switches | queueing s | orchestrator CPU ms/job | mock CPU ms/call | slots |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| affinity | calls | ideal s | makespan s | efficiency | model switches | queueing s | submit CPU ms/job | orchestrator CPU ms/job | of which JIT thread | mock CPU ms/call | slots |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {(r.Affinity ? "on" : "off")} | {r.Calls} | {r.Ideal:0.0} | {r.Makespan:0.0} | {r.Ideal / r.Makespan:0.000} | {r.Switches} | {r.Queueing:0.0} | {r.CpuPerJob:0} | {r.MockCpuPerCall:0} | {r.Slots} |"));
+                $"| {(r.Affinity ? "on" : "off")} | {r.Calls} | {r.Ideal:0.0} | {r.Makespan:0.0} | {r.Ideal / r.Makespan:0.000} | {r.Switches} | {r.Queueing:0.0} | {r.SubmitCpuPerJob:0} | {r.CpuPerJob:0} | {r.JitPerJob:0} | {r.MockCpuPerCall:0} | {r.Slots} |"));
         }
 
         Console.WriteLine();
@@ -63,7 +69,7 @@ internal static class JobsBenchmark
         }
     }
 
-    private static async Task<Result> RunOnceAsync(int jobCount, int boxCount, bool affinity, int side)
+    private static async Task<Result> RunOnceAsync(int jobCount, int boxCount, bool affinity, string size, int warmupJobs)
     {
         var scratch = Path.Combine(Path.GetTempPath(), "miaoya-bench-jobs-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(scratch);
@@ -103,52 +109,59 @@ internal static class JobsBenchmark
             };
             var submitter = new JobSubmitter(store, options);
             var template = Path.Combine(AppContext.BaseDirectory, "Fixtures", "astronaut.png");
-            if (side != 512)
+            if (size != "512")
             {
-                using var image = await SixLabors.ImageSharp.Image.LoadAsync(template);
-                image.Mutate(x => x.Resize(side, side));
-                template = Path.Combine(scratch, $"astronaut-{side}.png");
+                var sides = size.Split('x');
+                var (width, height) = (int.Parse(sides[0], CultureInfo.InvariantCulture), int.Parse(sides[^1], CultureInfo.InvariantCulture));
+                using var image = await SixLabors.ImageSharp.Image.LoadAsync<SixLabors.ImageSharp.PixelFormats.Rgb24>(template);
+                var square = Math.Min(width, height);
+                image.Mutate(x => x.Resize(square, square).Pad(width, height, SixLabors.ImageSharp.Color.Gray));
+                template = Path.Combine(scratch, $"astronaut-{width}x{height}.png");
                 await image.SaveAsPngAsync(template);
             }
 
-            var queueing = Stopwatch.StartNew();
-            for (var i = 0; i < jobCount; i++)
+            if (warmupJobs > 0)
             {
-                await submitter.SubmitAsync(new JobSubmission
-                {
-                    Recipe = "v2",
-                    TemplatePath = template,
-                    Lora = "miaoya_demo_face:0.9",
-                    Seed = i,
-                    Overrides = i % 2 == 0
-                        ? ["img2img.skip_if_delta_e_below=0"]
-                        : ["img2img.skip_if_delta_e_below=0", "base_model=v1-5-pruned-emaonly"],
-                });
+                // The same work in a store of its own, not measured.
+                await using var warmStore = await JobStore.OpenAsync(Path.Combine(scratch, "warmup.db"));
+                var warmOptions = options with { JobsDirectory = Path.Combine(scratch, "warmup") };
+                await SubmitAsync(new JobSubmitter(warmStore, warmOptions), warmupJobs, template);
+                await new JobWorker(warmStore, provider.GetRequiredService<PortraitPipeline>(), warmOptions, TimeProvider.System, NullLogger<JobWorker>.Instance)
+                    .RunUntilIdleAsync(TimeSpan.FromMilliseconds(500), CancellationToken.None);
             }
 
+            var switchesBefore = fleet.Status().Sum(b => b.ModelSwitches);
+            var submitCpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var queueing = Stopwatch.StartNew();
+            await SubmitAsync(submitter, jobCount, template);
             queueing.Stop();
+            var submitCpuUsed = Process.GetCurrentProcess().TotalProcessorTime - submitCpu;
             counting.Reset();
             var callsBefore = await Task.WhenAll(boxes.Select(b => b.CallsAsync()));
             var mockCpu = boxes.Sum(b => b.Cpu.TotalMilliseconds);
             var worker = new JobWorker(store, provider.GetRequiredService<PortraitPipeline>(), options, TimeProvider.System, NullLogger<JobWorker>.Instance);
+            var jit = new ThreadCpu();
+            var jitBefore = jit.TieredCompilationMs;
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            var clock = Stopwatch.StartNew();
+            var started = DateTimeOffset.UtcNow;
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(30));
             using var done = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
             var work = worker.RunAsync(done.Token);
-            double makespan;
+            // The makespan is read from the store (the last step's end), so this check can be rare: its own CPU counts
+            // as the orchestrator's.
             while (true)
             {
-                await Task.Delay(50, timeout.Token);
+                await Task.Delay(500, timeout.Token);
+                jit.Sample();
                 var open = await store.ListJobsAsync(JobState.Queued, 1, timeout.Token);
                 if (open.Count == 0 && (await store.ListJobsAsync(JobState.Running, 1, timeout.Token)).Count == 0)
                 {
-                    makespan = clock.Elapsed.TotalSeconds;
                     break;
                 }
             }
 
             var cpuUsed = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+            var jitUsed = jit.TieredCompilationMs - jitBefore;
             var storeCalls = counting.Snapshot();
             var mockCpuUsed = boxes.Sum(b => b.Cpu.TotalMilliseconds) - mockCpu;
             var calls = (await Task.WhenAll(boxes.Select(b => b.CallsAsync()))).Select((c, i) => c - callsBefore[i]).ToArray();
@@ -161,13 +174,14 @@ internal static class JobsBenchmark
                 await Console.Error.WriteLineAsync($"{failed} jobs did not succeed; first error: {all.First(j => j.State != JobState.Succeeded).Error}");
             }
 
+            var makespan = (all.SelectMany(j => j.Steps).Max(s => s.FinishedAt ?? started) - started).TotalSeconds;
             var masks = all.SelectMany(j => j.Steps.Where(s => s.Name == "mask" && s.StartedAt is not null && s.FinishedAt is not null))
                 .Select(s => (s.FinishedAt!.Value - s.StartedAt!.Value).TotalSeconds).Order().ToList();
             var total = calls.Sum();
-            var switches = fleet.Status().Sum(b => b.ModelSwitches);
+            var switches = fleet.Status().Sum(b => b.ModelSwitches) - switchesBefore;
             var result = new Result(
-                affinity, total, total * CallTime.TotalSeconds / boxCount, makespan, switches, queueing.Elapsed.TotalSeconds,
-                cpuUsed.TotalMilliseconds / jobCount, mockCpuUsed / Math.Max(1, total), options.Slots, calls.Select(c => c * CallTime.TotalSeconds / makespan).ToArray(),
+                affinity, total, total * CallTime.TotalSeconds / boxCount, makespan, switches, queueing.Elapsed.TotalSeconds, submitCpuUsed.TotalMilliseconds / jobCount,
+                cpuUsed.TotalMilliseconds / jobCount, jitUsed / jobCount, mockCpuUsed / Math.Max(1, total), options.Slots, calls.Select(c => c * CallTime.TotalSeconds / makespan).ToArray(),
                 masks.Count > 0 ? masks[masks.Count / 2] : 0);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"affinity {(affinity ? "on" : "off")}: {jobCount - failed}/{jobCount} jobs in {makespan:0.0} s, {total} calls (per box {string.Join("/", calls)}), ideal {result.Ideal:0.0} s, efficiency {result.Ideal / makespan:0.000}, {switches} model switches"));
@@ -191,8 +205,25 @@ internal static class JobsBenchmark
         }
     }
 
+    private static async Task SubmitAsync(JobSubmitter submitter, int jobs, string template)
+    {
+        for (var i = 0; i < jobs; i++)
+        {
+            await submitter.SubmitAsync(new JobSubmission
+            {
+                Recipe = "v2",
+                TemplatePath = template,
+                Lora = "miaoya_demo_face:0.9",
+                Seed = i,
+                Overrides = i % 2 == 0
+                    ? ["img2img.skip_if_delta_e_below=0"]
+                    : ["img2img.skip_if_delta_e_below=0", "base_model=v1-5-pruned-emaonly"],
+            });
+        }
+    }
+
     private sealed record Result(
-        bool Affinity, long Calls, double Ideal, double Makespan, long Switches, double Queueing, double CpuPerJob, double MockCpuPerCall, int Slots, double[] BusyShare, double MaskMedian);
+        bool Affinity, long Calls, double Ideal, double Makespan, long Switches, double Queueing, double SubmitCpuPerJob, double CpuPerJob, double JitPerJob, double MockCpuPerCall, int Slots, double[] BusyShare, double MaskMedian);
 
     /// <summary>The mock box process: <c>Miaoya.Benchmarks jobs-box LATENCY_MS</c> prints its URL and serves until killed.</summary>
     public static async Task ServeBoxAsync(string[] args)

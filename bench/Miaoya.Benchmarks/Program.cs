@@ -1,9 +1,10 @@
 // Benchmarks, each measured side by side in one process; medians are printed.
-//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- client [SAMPLES]     the WebUI client's own cost per V1-sized call
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- client [SAMPLES] [memory|loopback|both]     the WebUI client's own cost per V1-sized call, in memory and over loopback HTTP
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- pipeline [RUNS]      orchestration overhead of a whole V2 run
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- faceswap [RUNS]      V3 face swap pre/post-processing per stage
-//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both]    V2 jobs through store, worker, pipeline and fleet: makespan vs ideal, model switches
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both] [SIDE|WIDTHxHEIGHT] [WARMUP]    V2 jobs through store, worker, pipeline and fleet: makespan vs ideal, model switches
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- fleet [JOBS] [MS] [SWITCH_MS]  fleet dispatch: makespan efficiency, model switches, affinity on/off
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- scale [CALLS] [MS] [BOXES,...] [REPEATS]  the fleet over 4..128 simulated boxes: dispatch overhead per call, makespan efficiency
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- hostile [N] [bomb|large|both] [worker]  miaoya serve's memory under N concurrent worst-case uploads
 switch (args.FirstOrDefault())
 {
@@ -16,6 +17,9 @@ switch (args.FirstOrDefault())
     case "fleet":
         await Miaoya.Benchmarks.FleetBenchmark.RunAsync(args[1..]);
         return 0;
+    case "scale":
+        await Miaoya.Benchmarks.ScaleBenchmark.RunAsync(args[1..]);
+        return 0;
     case "pipeline":
         await Miaoya.Benchmarks.PipelineBenchmark.RunAsync(args[1..]);
         return 0;
@@ -25,10 +29,13 @@ switch (args.FirstOrDefault())
     case "hostile":
         await Miaoya.Benchmarks.HostileUploadBenchmark.RunAsync(args[1..]);
         return 0;
+    case "client-server":
+        await Miaoya.Benchmarks.WebUiClientBenchmark.ServeReplayAsync(args[1..]);
+        return 0;
     case "jobs-box":
         await Miaoya.Benchmarks.JobsBenchmark.ServeBoxAsync(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap|fleet|jobs|hostile [ARGS]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap|fleet|scale|jobs|hostile [ARGS]");
         return 2;
 }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Miaoya.Imaging;
 using Miaoya.MockWebUi;
@@ -12,11 +14,15 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Miaoya.Benchmarks;
 
 // The client's own cost for one V1-sized img2img call: init image + mask + 3 ControlNet images (768x1024 PNGs)
-// up, 4 images down. The response is recorded once from the in-process mock WebUI, then replayed from memory so
-// that only the client's work (serialising, HTTP pipeline, resilience, parsing, base64) is measured, side by side
-// with the baseline of base64-encoding the request images and decoding the response images.
+// up, 4 images down. The response is recorded once from the in-process mock WebUI, then replayed, so that only the
+// client's work (serialising, HTTP pipeline, resilience, parsing, base64) is measured, side by side with the baseline
+// of base64-encoding the request images and decoding the response images. Two ways of replaying, in the same run:
+//   memory:   an HttpMessageHandler answers from memory (no sockets);
+//   loopback: a replay server in another process (HttpListener, `client-server FILE`) answers over real loopback HTTP
+//             through the client's own SocketsHttpHandler; its CPU is that process's, reported apart, so the client's
+//             row is this process's CPU only (the kernel's loopback work done on the client's sends and reads included).
 //
-//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- client [SAMPLES]
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- client [SAMPLES] [memory|loopback|both]
 internal static class WebUiClientBenchmark
 {
     public static async Task RunAsync(string[] args)
@@ -64,72 +70,140 @@ internal static class WebUiClientBenchmark
             recorded = await answer.Content.ReadAsByteArrayAsync();
         }
 
+        var modes = (args.Length > 1 ? args[1] : "both") switch
+        {
+            "memory" => new[] { "memory" },
+            "loopback" => ["loopback"],
+            _ => ["memory", "loopback"],
+        };
+
         var services = new ServiceCollection();
         services.AddWebUiClient(o => { o.BaseUrl = new Uri("http://bench.invalid:7860"); o.ValidateNames = false; });
         services.AddHttpClient(WebUiClientFactory.GenerationClientName).ConfigurePrimaryHttpMessageHandler(() => new ReplayHandler(recorded));
         await using var provider = services.BuildServiceProvider();
-        var client = provider.GetRequiredService<WebUiClientFactory>().Create(new WebUiEndpoint(new Uri("http://bench.invalid:7860")));
+        var memoryClient = provider.GetRequiredService<WebUiClientFactory>().Create(new WebUiEndpoint(new Uri("http://bench.invalid:7860")));
 
-        var check = await client.Img2ImgAsync(request);
-        var responseImages = check.Images.Select(i => i.ToBase64()).ToArray();
-        var requestBytes = images.Sum(i => (long)i.Length);
-        var responseBytes = check.Images.Sum(i => (long)i.Length);
-        var payloadBytes = requestBytes + responseBytes;
-
-        Console.WriteLine($"request: 5 PNGs 768x1024, {requestBytes / 1024.0 / 1024:0.00} MiB; response: {check.Images.Count} images, {responseBytes / 1024.0 / 1024:0.00} MiB; JSON {recorded.Length / 1024.0 / 1024:0.00} MiB");
-        Console.WriteLine($"{samples} samples of {CallsPerSample} calls each, client and baseline interleaved, after warm-up; workstation non-concurrent GC");
-
-        for (var i = 0; i < 5; i++)
+        // The loopback replay server, in its own process: its CPU is not the client's.
+        var recordedFile = Path.Combine(Path.GetTempPath(), $"miaoya-bench-client-{Guid.NewGuid():N}.json");
+        await File.WriteAllBytesAsync(recordedFile, recorded);
+        using var server = modes.Contains("loopback") ? await ReplayServer.StartAsync(recordedFile) : null;
+        var loopbackServices = new ServiceCollection();
+        loopbackServices.AddWebUiClient(o => { o.BaseUrl = server?.Url ?? new Uri("http://127.0.0.1:9/"); o.ValidateNames = false; });
+        await using var loopbackProvider = loopbackServices.BuildServiceProvider();
+        var loopbackClient = server is null ? null : loopbackProvider.GetRequiredService<WebUiClientFactory>().Create(new WebUiEndpoint(server.Url));
+        try
         {
-            await client.Img2ImgAsync(request);
-            Baseline(images, responseImages);
+            await MeasureAllAsync();
+        }
+        finally
+        {
+            File.Delete(recordedFile);
         }
 
-        var clientCpu = new List<double>();
-        var clientWall = new List<double>();
-        var clientAlloc = new List<long>();
-        var baseCpu = new List<double>();
-        var baseWall = new List<double>();
-        var baseAlloc = new List<long>();
-        var process = Process.GetCurrentProcess();
-        for (var i = 0; i < samples; i++)
+        async Task MeasureAllAsync()
         {
+            var clients = new List<(string Name, WebUiClient Client)>();
+            if (modes.Contains("memory"))
             {
-                var (cpu, wall, alloc) = await MeasureAsync(process, async () =>
-                {
-                    for (var c = 0; c < CallsPerSample; c++)
-                    {
-                        await client.Img2ImgAsync(request);
-                    }
-                });
-                clientCpu.Add(cpu / CallsPerSample); clientWall.Add(wall / CallsPerSample); clientAlloc.Add(alloc / CallsPerSample);
+                clients.Add(("client img2img, in memory", memoryClient));
             }
+
+            if (loopbackClient is not null)
             {
-                var (cpu, wall, alloc) = await MeasureAsync(process, () =>
+                clients.Add(("client img2img, loopback HTTP", loopbackClient));
+            }
+
+            var check = await memoryClient.Img2ImgAsync(request);
+            var responseImages = check.Images.Select(i => i.ToBase64()).ToArray();
+            var responseUtf8 = responseImages.Select(System.Text.Encoding.ASCII.GetBytes).ToArray();
+            var requestBytes = images.Sum(i => (long)i.Length);
+            var responseBytes = check.Images.Sum(i => (long)i.Length);
+            var payloadBytes = requestBytes + responseBytes;
+
+            Console.WriteLine($"request: 5 PNGs 768x1024, {requestBytes / 1024.0 / 1024:0.00} MiB; response: {check.Images.Count} images, {responseBytes / 1024.0 / 1024:0.00} MiB; JSON {recorded.Length / 1024.0 / 1024:0.00} MiB");
+            Console.WriteLine($"{samples} samples of {CallsPerSample} calls each, {string.Join(", ", clients.Select(c => c.Name))} and the baselines interleaved, after warm-up; workstation non-concurrent GC; {Environment.ProcessorCount} cores");
+
+            for (var i = 0; i < 5; i++)
+            {
+                foreach (var (_, client) in clients)
                 {
-                    for (var c = 0; c < CallsPerSample; c++)
+                    await client.Img2ImgAsync(request);
+                }
+
+                Baseline(images, responseImages);
+                BaselineUtf8(images, responseUtf8);
+            }
+
+            var rows = clients.Select(c => (c.Name, Measured: new Measured())).ToList();
+            var baseline = new Measured();
+            var baselineUtf8 = new Measured();
+            var serverCpu = new List<double>();
+            var process = Process.GetCurrentProcess();
+            for (var i = 0; i < samples; i++)
+            {
+                for (var c = 0; c < clients.Count; c++)
+                {
+                    var client = clients[c].Client;
+                    var serverBefore = client == loopbackClient ? server!.Cpu : TimeSpan.Zero;
+                    rows[c].Measured.Add(CallsPerSample, await MeasureAsync(process, async () =>
+                    {
+                        for (var n = 0; n < CallsPerSample; n++)
+                        {
+                            await client.Img2ImgAsync(request);
+                        }
+                    }));
+                    if (client == loopbackClient)
+                    {
+                        serverCpu.Add((server!.Cpu - serverBefore).TotalMilliseconds / CallsPerSample);
+                    }
+                }
+
+                baseline.Add(CallsPerSample, await MeasureAsync(process, () =>
+                {
+                    for (var n = 0; n < CallsPerSample; n++)
                     {
                         Baseline(images, responseImages);
                     }
 
                     return Task.CompletedTask;
-                });
-                baseCpu.Add(cpu / CallsPerSample); baseWall.Add(wall / CallsPerSample); baseAlloc.Add(alloc / CallsPerSample);
+                }));
+                baselineUtf8.Add(CallsPerSample, await MeasureAsync(process, () =>
+                {
+                    for (var n = 0; n < CallsPerSample; n++)
+                    {
+                        BaselineUtf8(images, responseUtf8);
+                    }
+
+                    return Task.CompletedTask;
+                }));
             }
+
+            Console.WriteLine();
+            Console.WriteLine("| per call (median) | CPU ms | of which kernel ms | wall ms | allocated MiB | allocated / payload |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+            foreach (var (name, measured) in rows)
+            {
+                Row(name, measured);
+            }
+
+            Row("baseline base64 enc+dec (strings)", baseline);
+            Row("baseline base64 enc+dec (UTF-8, pooled text)", baselineUtf8);
+            Console.WriteLine();
+            foreach (var (name, measured) in rows)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{name}: CPU {Median(measured.Cpu) / Median(baseline.Cpu):0.00} × the baseline (target ≤ 1.5 in memory, ≤ 2 over loopback), {Median(measured.Cpu) / Median(baselineUtf8.Cpu):0.00} × the UTF-8 baseline; wall {Median(measured.Wall) / Median(baseline.Wall):0.00} ×; allocations {Median(measured.Alloc) / (double)payloadBytes:0.00} × the payload (target ≤ 3)"));
+            }
+
+            if (serverCpu.Count > 0)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replay server (its own process, not counted above): {Median(serverCpu):0.0} ms CPU per call"));
+            }
+
+            void Row(string name, Measured m) =>
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {name} | {Median(m.Cpu):0.0} | {Median(m.Kernel):0.0} | {Median(m.Wall):0.0} | {Median(m.Alloc) / 1024.0 / 1024:0.00} | {Median(m.Alloc) / (double)payloadBytes:0.00} |"));
         }
-
-        Console.WriteLine();
-        Console.WriteLine("| per call (median) | CPU ms | wall ms | allocated MiB | allocated / payload |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
-        Row("client img2img", clientCpu, clientWall, clientAlloc);
-        Row("baseline base64 enc+dec", baseCpu, baseWall, baseAlloc);
-        Console.WriteLine();
-        Console.WriteLine($"CPU ratio client/baseline: {Median(clientCpu) / Median(baseCpu):0.00} (target <= 1.5)");
-        Console.WriteLine($"wall ratio client/baseline: {Median(clientWall) / Median(baseWall):0.00}");
-        Console.WriteLine($"allocations / payload bytes: {Median(clientAlloc) / (double)payloadBytes:0.00} (target <= 3)");
-
-        void Row(string name, List<double> cpu, List<double> wall, List<long> alloc) =>
-            Console.WriteLine($"| {name} | {Median(cpu):0.0} | {Median(wall):0.0} | {Median(alloc) / 1024.0 / 1024:0.00} | {Median(alloc) / (double)payloadBytes:0.00} |");
 
         static double Median<T>(List<T> values)
             where T : IConvertible
@@ -138,19 +212,20 @@ internal static class WebUiClientBenchmark
             return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
         }
 
-        static async Task<(double Cpu, double Wall, long Allocated)> MeasureAsync(Process process, Func<Task> action)
+        static async Task<(double Cpu, double Wall, long Allocated, double Kernel)> MeasureAsync(Process process, Func<Task> action)
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();
             process.Refresh();
-            var cpu0 = process.TotalProcessorTime;
+            var cpu0 = CpuClock.Process;
+            var kernel0 = process.PrivilegedProcessorTime;
             var alloc0 = GC.GetTotalAllocatedBytes(precise: true);
             var wall = Stopwatch.StartNew();
             await action();
             wall.Stop();
             var alloc1 = GC.GetTotalAllocatedBytes(precise: true);
             process.Refresh();
-            return ((process.TotalProcessorTime - cpu0).TotalMilliseconds, wall.Elapsed.TotalMilliseconds, alloc1 - alloc0);
+            return ((CpuClock.Process - cpu0).TotalMilliseconds, wall.Elapsed.TotalMilliseconds, alloc1 - alloc0, (process.PrivilegedProcessorTime - kernel0).TotalMilliseconds);
         }
 
         static void Baseline(EncodedImage[] up, string[] down)
@@ -163,6 +238,25 @@ internal static class WebUiClientBenchmark
             foreach (var text in down)
             {
                 GC.KeepAlive(Convert.FromBase64String(text));
+            }
+        }
+
+        // The least the same work can cost: the request images encoded as UTF-8 base64 into a reused buffer (as a client
+        // writes them into its JSON buffer), the response images decoded from UTF-8 base64 into new arrays (it keeps them).
+        static void BaselineUtf8(EncodedImage[] up, byte[][] down)
+        {
+            foreach (var image in up)
+            {
+                var text = System.Buffers.ArrayPool<byte>.Shared.Rent(System.Buffers.Text.Base64.GetMaxEncodedToUtf8Length(image.Length));
+                System.Buffers.Text.Base64.EncodeToUtf8(image.Bytes.Span, text, out _, out _);
+                System.Buffers.ArrayPool<byte>.Shared.Return(text);
+            }
+
+            foreach (var utf8 in down)
+            {
+                var bytes = new byte[System.Buffers.Text.Base64.GetMaxDecodedFromUtf8Length(utf8.Length)];
+                System.Buffers.Text.Base64.DecodeFromUtf8(utf8, bytes, out _, out _);
+                GC.KeepAlive(bytes);
             }
         }
 
@@ -187,6 +281,112 @@ internal static class WebUiClientBenchmark
                 }
             });
             return EncodedImage.FromPng(image);
+        }
+    }
+
+    /// <summary>The loopback replay server's process: <c>Miaoya.Benchmarks client-server FILE</c> prints its URL and answers every request with FILE.</summary>
+    public static async Task ServeReplayAsync(string[] args)
+    {
+        var body = await File.ReadAllBytesAsync(args[0]);
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        await Console.Out.WriteLineAsync($"http://127.0.0.1:{port}/");
+        await Console.Out.FlushAsync();
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                var context = await listener.GetContextAsync();
+                _ = Task.Run(async () =>
+                {
+                    await context.Request.InputStream.CopyToAsync(Stream.Null);
+                    context.Response.ContentType = "application/json";
+                    context.Response.ContentLength64 = body.Length;
+                    await context.Response.OutputStream.WriteAsync(body);
+                    context.Response.Close();
+                });
+            }
+        });
+
+        // Each line on stdin asks for this process's CPU time so far (ms); the end of stdin stops it.
+        while (await Console.In.ReadLineAsync() is not null)
+        {
+            await Console.Out.WriteLineAsync(Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds.ToString(CultureInfo.InvariantCulture));
+            await Console.Out.FlushAsync();
+        }
+    }
+
+    /// <summary>Per-call medians of one row.</summary>
+    private sealed class Measured
+    {
+        public List<double> Cpu { get; } = [];
+
+        public List<double> Wall { get; } = [];
+
+        public List<long> Alloc { get; } = [];
+
+        /// <summary>The part of <see cref="Cpu"/> spent in the kernel (system time: sockets, page faults).</summary>
+        public List<double> Kernel { get; } = [];
+
+        public void Add(int calls, (double Cpu, double Wall, long Allocated, double Kernel) batch)
+        {
+            Cpu.Add(batch.Cpu / calls);
+            Kernel.Add(batch.Kernel / calls);
+            Wall.Add(batch.Wall / calls);
+            Alloc.Add(batch.Allocated / calls);
+        }
+    }
+
+    /// <summary>The replay server's process, seen from the benchmark.</summary>
+    private sealed class ReplayServer : IDisposable
+    {
+        private readonly Process _process;
+
+        private ReplayServer(Process process, Uri url)
+        {
+            _process = process;
+            Url = url;
+        }
+
+        public Uri Url { get; }
+
+        public TimeSpan Cpu
+        {
+            get
+            {
+                _process.StandardInput.WriteLine("cpu");
+                _process.StandardInput.Flush();
+                return TimeSpan.FromMilliseconds(double.Parse(_process.StandardOutput.ReadLine()!, CultureInfo.InvariantCulture));
+            }
+        }
+
+        public static async Task<ReplayServer> StartAsync(string file)
+        {
+            var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+            var start = new ProcessStartInfo(dotnet) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
+            foreach (var arg in new[] { "exec", typeof(WebUiClientBenchmark).Assembly.Location, "client-server", file })
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            var process = Process.Start(start)!;
+            var url = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the replay server did not start");
+            return new ReplayServer(process, new Uri(url));
+        }
+
+        public void Dispose()
+        {
+            _process.Kill();
+            _process.WaitForExit();
+            _process.Dispose();
         }
     }
 }

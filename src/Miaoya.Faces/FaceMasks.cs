@@ -76,13 +76,44 @@ public static class FaceMasks
         var neckBottom = chinDown + (options.NeckLength * frame.FaceHeight) + grow;
         var neckHalfLength = neckBottom / 2;
 
+        // Only pixels near the face (and neck) can be above 0: the rest is cleared, not computed. The distance above is at
+        // least (k − 1)·min(a, b) at scale k of the ellipse, so nothing beyond scale 1 + feather / min(a, b) (twice what
+        // the ramp needs) is lit; the neck band's distance is exact. Across and Down are orthonormal: a disc in the face
+        // frame is the same disc in the image.
+        var reach = MathF.Max(a, b) * (1 + (feather / MathF.Min(a, b)));
+        var bounds = Disc(frame.Centre, reach);
+        if (withNeck)
+        {
+            var margin = feather + 1;
+            var neckReach = MathF.Sqrt(((neckHalfWidth + margin) * (neckHalfWidth + margin)) + ((MathF.Abs(neckHalfLength) + margin) * (MathF.Abs(neckHalfLength) + margin)));
+            bounds = RectangleF.Union(bounds, Disc(frame.At(0, neckHalfLength), neckReach));
+        }
+
+        // Two pixels more on each side for rounding.
+        var x0 = Math.Clamp((int)MathF.Floor(bounds.Left) - 2, 0, width);
+        var x1 = Math.Clamp((int)MathF.Ceiling(bounds.Right) + 2, x0, width);
+        var y0 = Math.Clamp((int)MathF.Floor(bounds.Top) - 2, 0, height);
+        var y1 = Math.Clamp((int)MathF.Ceiling(bounds.Bottom) + 2, y0, height);
+        if (!float.IsFinite(bounds.Width) || !float.IsFinite(bounds.Height))
+        {
+            (x0, x1, y0, y1) = (0, width, 0, height);
+        }
+
         var mask = new Image<L8>(width, height);
         mask.ProcessPixelRows(rows =>
         {
             for (var y = 0; y < rows.Height; y++)
             {
                 var row = rows.GetRowSpan(y);
-                for (var x = 0; x < row.Length; x++)
+                if (y < y0 || y >= y1)
+                {
+                    row.Clear();
+                    continue;
+                }
+
+                row[..x0].Clear();
+                row[x1..].Clear();
+                for (var x = x0; x < x1; x++)
                 {
                     var q = frame.ToFace(new Vector2(x + 0.5f, y + 0.5f));
                     var distance = EllipseDistance(q, a, b);
@@ -100,6 +131,8 @@ public static class FaceMasks
         });
         return mask;
     }
+
+    private static RectangleF Disc(Vector2 centre, float radius) => new(centre.X - radius, centre.Y - radius, 2 * radius, 2 * radius);
 
     /// <summary>As <see cref="Build"/>, encoded as a greyscale PNG.</summary>
     public static EncodedImage BuildPng(int width, int height, DetectedFace face, FaceMaskOptions options)

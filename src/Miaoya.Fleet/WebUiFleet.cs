@@ -62,6 +62,18 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
         }
     }
 
+    /// <summary>Placement rounds so far, for the scale benchmark.</summary>
+    internal long DispatchRounds
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _metrics.DispatchRounds;
+            }
+        }
+    }
+
     /// <summary>A fleet of the configured boxes (nothing is contacted until <see cref="StartAsync"/>).</summary>
     /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
     public static WebUiFleet Create(FleetOptions options, WebUiClientFactory factory, TimeProvider time, ILoggerFactory loggers)

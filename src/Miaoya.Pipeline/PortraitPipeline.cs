@@ -44,8 +44,8 @@ public sealed class PortraitPipeline
     /// <summary>Starts a run in a new (or empty) folder.</summary>
     public async Task<RunResult> RunAsync(RunRequest request, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var (folder, manifest, template, pixels) = await PrepareCoreAsync(request, _services.Detector, cancellationToken);
-        using (pixels)
+        var (folder, manifest, template, decoded) = await PrepareCoreAsync(request, _services.Detector, cancellationToken);
+        using (var pixels = new TemplatePixels(template, decoded))
         {
             var run = new RunContext(request, folder, manifest, template, pixels, _services) { Progress = progress };
             await _runner.RunAllAsync(run, cancellationToken);
@@ -63,7 +63,7 @@ public sealed class PortraitPipeline
         }
 
         manifest.Start();
-        using var pixels = await FaceImages.LoadAsync(template, cancellationToken);
+        using var pixels = new TemplatePixels(template);
         var run = new RunContext(request, folder, manifest, template, pixels, _services) { Progress = progress };
         await _runner.RunAllAsync(run, cancellationToken);
         return new RunResult(folder.Path, manifest, folder.File(StepRunner.FinalFileName));
@@ -115,7 +115,7 @@ public sealed class PortraitPipeline
     public async Task<StepResult> RunStepAsync(string runFolder, string step, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var (request, folder, manifest, template) = await LoadAsync(runFolder, cancellationToken);
-        using var pixels = await FaceImages.LoadAsync(template, cancellationToken);
+        using var pixels = new TemplatePixels(template);
         var run = new RunContext(request, folder, manifest, template, pixels, _services) { Progress = progress };
         return await _runner.RunOneAsync(run, step, cancellationToken);
     }
@@ -200,12 +200,13 @@ public sealed class PortraitPipeline
         var manifest = await folder.LoadManifestAsync(cancellationToken);
 
         var recipePath = folder.File(RecipeFileName);
-        if (!File.Exists(recipePath) || RunFolder.Sha256(await File.ReadAllBytesAsync(recipePath, cancellationToken)) != manifest.Recipe.Sha256)
+        var recipeBytes = File.Exists(recipePath) ? await File.ReadAllBytesAsync(recipePath, cancellationToken) : null;
+        if (recipeBytes is null || RunFolder.Sha256(recipeBytes) != manifest.Recipe.Sha256)
         {
             throw new PipelineException($"{recipePath} is missing or changed since this run started; start a new run (a resumed run uses the recipe it started with).");
         }
 
-        var recipe = RecipeLoader.Parse(await File.ReadAllTextAsync(recipePath, cancellationToken), manifest.Recipe.Path);
+        var recipe = ParsedRecipes.Parse(recipeBytes, manifest.Recipe.Sha256, manifest.Recipe.Path);
         var template = await folder.ReadVerifiedAsync(manifest.Inputs.Template, cancellationToken)
             ?? throw new PipelineException($"{folder.File(manifest.Inputs.Template.File)} is missing or changed; the run cannot be resumed.");
         var request = new RunRequest

@@ -27,8 +27,11 @@ public sealed class RunFolder
         return new FileRecord(name, Sha256(bytes.Span));
     }
 
-    public Task<FileRecord> WriteAsync(string name, EncodedImage image, CancellationToken cancellationToken) =>
-        WriteAsync(name, image.Bytes, cancellationToken);
+    public async Task<FileRecord> WriteAsync(string name, EncodedImage image, CancellationToken cancellationToken)
+    {
+        await AtomicFile.WriteAllBytesAsync(File(name), image.Bytes, cancellationToken);
+        return new FileRecord(name, Sha256(image));
+    }
 
     public Task<FileRecord> WriteTextAsync(string name, string text, CancellationToken cancellationToken) =>
         WriteAsync(name, System.Text.Encoding.UTF8.GetBytes(text), cancellationToken);
@@ -106,8 +109,34 @@ public sealed class RunFolder
         }
 
         var bytes = await System.IO.File.ReadAllBytesAsync(path, cancellationToken);
-        return Sha256(bytes) == record.Sha256 ? new EncodedImage(bytes) : null;
+        if (Sha256(bytes) != record.Sha256)
+        {
+            return null;
+        }
+
+        var image = new EncodedImage(bytes);
+        KnownHashes.AddOrUpdate(image, record.Sha256);
+        return image;
     }
 
     public static string Sha256(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    /// <summary>
+    /// The sha256 of an image's bytes, hashed once per image: an image read or written here is not hashed again when a
+    /// request that sends it is recorded (an <see cref="EncodedImage"/>'s bytes never change).
+    /// </summary>
+    public static string Sha256(EncodedImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (KnownHashes.TryGetValue(image, out var known))
+        {
+            return known;
+        }
+
+        var sha = Sha256(image.Bytes.Span);
+        KnownHashes.AddOrUpdate(image, sha);
+        return sha;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<EncodedImage, string> KnownHashes = [];
 }

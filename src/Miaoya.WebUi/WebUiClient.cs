@@ -39,6 +39,11 @@ public sealed class WebUiClient
     /// <summary>The box this client talks to.</summary>
     public WebUiEndpoint Endpoint { get; }
 
+    /// <summary>The generation calls' HttpClient (its resilience pipeline included), for the calls that read large answers themselves.</summary>
+    internal HttpClient? GenerationHttp { get; init; }
+
+    internal RefitSettings? RefitSettings { get; init; }
+
     // ---- generation -------------------------------------------------------------------------------
 
     /// <summary><c>POST /sdapi/v1/txt2img</c>, after checking names against the server.</summary>
@@ -46,7 +51,10 @@ public sealed class WebUiClient
     {
         ArgumentNullException.ThrowIfNull(request);
         await CheckNamesAsync("POST /sdapi/v1/txt2img", request, cancellationToken);
-        return await GenerateAsync("POST /sdapi/v1/txt2img", api => api.Txt2ImgAsync(request, cancellationToken), cancellationToken);
+        return await GenerateAsync(
+            "POST /sdapi/v1/txt2img",
+            api => GenerationHttp is { } http ? PostGenerationAsync(http, "POST /sdapi/v1/txt2img", "sdapi/v1/txt2img", request, cancellationToken) : api.Txt2ImgAsync(request, cancellationToken),
+            cancellationToken);
     }
 
     /// <summary><c>POST /sdapi/v1/img2img</c> (inpainting when a mask is set), after checking names against the server.</summary>
@@ -59,7 +67,10 @@ public sealed class WebUiClient
         }
 
         await CheckNamesAsync("POST /sdapi/v1/img2img", request, cancellationToken);
-        return await GenerateAsync("POST /sdapi/v1/img2img", api => api.Img2ImgAsync(request, cancellationToken), cancellationToken);
+        return await GenerateAsync(
+            "POST /sdapi/v1/img2img",
+            api => GenerationHttp is { } http ? PostGenerationAsync(http, "POST /sdapi/v1/img2img", "sdapi/v1/img2img", request, cancellationToken) : api.Img2ImgAsync(request, cancellationToken),
+            cancellationToken);
     }
 
     /// <summary><c>POST /sdapi/v1/interrogate</c> with <c>clip</c> or <c>deepdanbooru</c>.</summary>
@@ -358,6 +369,76 @@ public sealed class WebUiClient
             }
 
             throw mapped;
+        }
+    }
+
+    /// <summary>
+    /// A txt2img or img2img call without Refit's response buffering: the request is serialised straight into the
+    /// connection (images as base64 from their bytes), and the answer (images, plus the WebUI's echo of every request
+    /// image in <c>parameters</c>: megabytes) is read once into a pooled buffer and parsed there, where Refit loaded it
+    /// into a new array and copied it again through a growing stream buffer. Errors are Refit's: a non-success status
+    /// is an <see cref="ApiException"/>, an unreadable body the same protocol error as before.
+    /// </summary>
+    private async Task<GenerationResponse> PostGenerationAsync<TRequest>(HttpClient http, string endpoint, string route, TRequest request, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(route, UriKind.Relative))
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(request, Json.WebUiJson.TypeInfo<TRequest>()),
+        };
+        using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ApiException.Create(message, HttpMethod.Post, response, RefitSettings ?? new RefitSettings());
+        }
+
+        var (buffer, length) = await ReadAllAsync(response.Content, cancellationToken);
+        try
+        {
+            return JsonSerializer.Deserialize(buffer.AsSpan(0, length), Json.WebUiJson.TypeInfo<GenerationResponse>())
+                ?? throw new JsonException("the answer is null.");
+        }
+        catch (JsonException e)
+        {
+            throw new WebUiProtocolException(endpoint, $"{endpoint} on {Endpoint} answered {(int)response.StatusCode} with a body that cannot be read: {Innermost(e).Message}", e);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The whole body in a rented buffer (the caller returns it): sized by Content-Length when given, else grown.</summary>
+    private static async Task<(byte[] Buffer, int Length)> ReadAllAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        var pool = System.Buffers.ArrayPool<byte>.Shared;
+        var buffer = pool.Rent(content.Headers.ContentLength is > 0 and < int.MaxValue and var known ? (int)known + 1 : 64 * 1024);
+        var length = 0;
+        try
+        {
+            await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    var larger = pool.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    pool.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0)
+                {
+                    return (buffer, length);
+                }
+
+                length += read;
+            }
+        }
+        catch
+        {
+            pool.Return(buffer);
+            throw;
         }
     }
 

@@ -32,13 +32,18 @@ public sealed class WebUiClientFactory
     public WebUiClient Create(WebUiEndpoint endpoint)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
+        var generation = HttpClient(GenerationClientName, endpoint);
         return new WebUiClient(
             endpoint,
             RestService.ForGenerated<IWebUiApi>(HttpClient(ControlClientName, endpoint), Settings),
-            RestService.ForGenerated<IWebUiApi>(HttpClient(GenerationClientName, endpoint), Settings),
+            RestService.ForGenerated<IWebUiApi>(generation, Settings),
             _options.Value,
             _loggerFactory.CreateLogger<WebUiClient>(),
-            _time);
+            _time)
+        {
+            GenerationHttp = generation,
+            RefitSettings = Settings,
+        };
     }
 
     private HttpClient HttpClient(string name, WebUiEndpoint endpoint)

@@ -104,4 +104,64 @@ public class MaskTests
         var values = Enumerable.Range(0, 512).Select(x => At(mask, x, Face.Centre.Y)).Distinct().Order().ToArray();
         Assert.Equal([0, 255], values);
     }
+
+    [Theory]
+    [InlineData(256, 200, 100, 0, 0.15f, 0.08f, 1.0f)]
+    [InlineData(300, 420, 180, 25, 0.15f, 0.08f, 1.0f)]
+    [InlineData(60, 40, 150, -40, 0.3f, 0.2f, 2.5f)]
+    [InlineData(500, 500, 90, 90, 0f, 0f, 0.5f)]
+    [InlineData(380, 100, 260, 170, 0.05f, 0.5f, 1.5f)]
+    public void Only_the_pixels_near_the_face_are_computed_and_the_mask_is_the_same_as_computing_every_pixel(
+        float cx, float cy, float size, float degrees, float grow, float feather, float neck)
+    {
+        var face = Rotated(TestFaces.Upright(cx, cy, size), new PointF(cx, cy), degrees);
+        foreach (var kind in new[] { FaceMaskKind.Face, FaceMaskKind.FaceAndNeck })
+        {
+            var options = new FaceMaskOptions { Kind = kind, Grow = grow, FeatherFraction = feather, NeckLength = neck };
+            using var mask = FaceMasks.Build(512, 640, face, options);
+            var expected = EveryPixel(512, 640, face, options);
+            var actual = new byte[512 * 640];
+            mask.CopyPixelDataTo(actual);
+            Assert.Equal(expected, actual);
+        }
+    }
+
+    private static DetectedFace Rotated(DetectedFace face, PointF centre, float degrees)
+    {
+        var r = degrees * MathF.PI / 180;
+        PointF Turn(PointF p) => new(
+            centre.X + ((p.X - centre.X) * MathF.Cos(r)) - ((p.Y - centre.Y) * MathF.Sin(r)),
+            centre.Y + ((p.X - centre.X) * MathF.Sin(r)) + ((p.Y - centre.Y) * MathF.Cos(r)));
+        return new DetectedFace(face.Box, [.. face.Landmarks.Select(Turn)], face.Score);
+    }
+
+    /// <summary>The mask as FaceMasks.Build computed it before it skipped the pixels far from the face: every pixel.</summary>
+    private static byte[] EveryPixel(int width, int height, DetectedFace face, FaceMaskOptions options)
+    {
+        var frame = FaceFrame.From(face);
+        var grow = options.Grow * frame.Size;
+        var feather = options.FeatherFraction * frame.Size;
+        var a = frame.HalfWidth + grow;
+        var b = frame.HalfHeight + grow;
+        var neckHalfWidth = (FaceMasks.NeckWidthRatio * frame.HalfWidth) + grow;
+        var neckHalfLength = (frame.ToFace(frame.Chin).Y + (options.NeckLength * frame.FaceHeight) + grow) / 2;
+        var pixels = new byte[width * height];
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                var q = frame.ToFace(new System.Numerics.Vector2(x + 0.5f, y + 0.5f));
+                var distance = FaceMasks.EllipseDistance(q, a, b);
+                if (options.Kind == FaceMaskKind.FaceAndNeck)
+                {
+                    distance = MathF.Min(distance, FaceMasks.BoxDistance(new System.Numerics.Vector2(q.X, q.Y - neckHalfLength), neckHalfWidth, neckHalfLength));
+                }
+
+                var value = feather > 0 ? Math.Clamp(0.5f - (distance / feather), 0f, 1f) : (distance <= 0 ? 1f : 0f);
+                pixels[(y * width) + x] = (byte)MathF.Round(value * 255f);
+            }
+        }
+
+        return pixels;
+    }
 }

@@ -24,6 +24,9 @@ internal sealed class FleetCall
     /// <summary>Completed with the box (and the box's dispatch number) when the call is placed, or with why it never can be.</summary>
     public TaskCompletionSource<(FleetBox Box, long Dispatch)> Assigned { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>The dispatcher's capabilities version at which the call was last found runnable by some box (-1: not yet).</summary>
+    public long CheckedAt { get; set; } = -1;
+
     /// <summary>Times a younger call went first for affinity.</summary>
     public int Skips { get; set; }
 

@@ -15,6 +15,15 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
 {
     private readonly LinkedList<FleetCall> _queue = new();
 
+    // What a placement round knows of the boxes, taken once per round (every list below is rebuilt in one pass over the
+    // boxes) so that the waiting calls are matched against the few boxes that can take a call now, not against all.
+    private readonly WebUiCapabilities?[] _probed = new WebUiCapabilities?[boxes.Count];
+    private readonly List<FleetBox> _admitted = [];
+    private readonly List<FleetBox> _free = [];
+    private readonly List<FleetCall> _unchecked = [];
+    private long _capabilitiesVersion;
+    private int _otherWaiting;
+
     /// <summary>Calls waiting for a box.</summary>
     public int QueueDepth => _queue.Count;
 
@@ -39,6 +48,14 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
         {
             _queue.AddAfter(after, call.Node);
         }
+
+        if (!call.Needs.IsGeneration)
+        {
+            _otherWaiting++;
+        }
+
+        call.CheckedAt = -1;
+        _unchecked.Add(call);
     }
 
     /// <summary>A waiting call gives up: out of the queue, or, if it was just given a box, the box's slot back.</summary>
@@ -46,7 +63,7 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
     {
         if (call.Node.List is not null)
         {
-            _queue.Remove(call.Node);
+            Remove(call);
         }
         else if (call.Given is { } box)
         {
@@ -59,6 +76,8 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
     {
         var calls = _queue.ToList();
         _queue.Clear();
+        _unchecked.Clear();
+        _otherWaiting = 0;
         return calls;
     }
 
@@ -67,14 +86,20 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
     {
         // First pass: affinity may hold a box back from an older call for a younger one that needs no switch. Second
         // pass: a box still free goes to the oldest call it can serve, so no box idles while a call it could run waits
-        // (the younger call it was held for may have gone to another box with the same model).
+        // (the younger call it was held for may have gone to another box with the same model). A pass stops as soon as
+        // no box can take a generation call and no other call waits: the cost of a round follows the boxes that are
+        // free, not the length of the queue or the size of the fleet.
         var started = Stopwatch.GetTimestamp();
-        var passedOver = new HashSet<FleetCall>();
-        Pass(passedOver);
-        Pass(null);
-        foreach (var call in passedOver.Where(c => c.Given is null))
+        FailNeverRunnable(RefreshBoxes());
+        if (_queue.Count > 0 && (_free.Count > 0 || _otherWaiting > 0))
         {
-            call.Skips++;
+            var passedOver = new HashSet<FleetCall>();
+            Pass(passedOver);
+            Pass(null);
+            foreach (var call in passedOver.Where(c => c.Given is null))
+            {
+                call.Skips++;
+            }
         }
 
         metrics.Dispatched(Stopwatch.GetElapsedTime(started));
@@ -93,17 +118,85 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
         }
     }
 
+    /// <summary>
+    /// The boxes as this round sees them: which are admitted and probed, which of those have a generation slot free.
+    /// True when some box's capabilities changed since the last round (a probe), so every waiting call is checked again.
+    /// </summary>
+    private bool RefreshBoxes()
+    {
+        var changed = false;
+        _admitted.Clear();
+        _free.Clear();
+        for (var i = 0; i < boxes.Count; i++)
+        {
+            var box = boxes[i];
+            if (!ReferenceEquals(_probed[i], box.Capabilities))
+            {
+                _probed[i] = box.Capabilities;
+                changed = true;
+            }
+
+            if (!box.Health.Admits || box.Capabilities is null)
+            {
+                continue;
+            }
+
+            _admitted.Add(box);
+            if (box.GenerationInFlight < box.Slots)
+            {
+                _free.Add(box);
+            }
+        }
+
+        if (changed)
+        {
+            _capabilitiesVersion++;
+        }
+
+        return changed;
+    }
+
+    /// <summary>
+    /// A call no box could ever run fails at once: checked when it is queued, and every waiting call again when a box's
+    /// capabilities change (whether a call can ever run depends on nothing else).
+    /// </summary>
+    private void FailNeverRunnable(bool capabilitiesChanged)
+    {
+        if (capabilitiesChanged)
+        {
+            _unchecked.Clear();
+            _unchecked.AddRange(_queue);
+        }
+
+        foreach (var call in _unchecked)
+        {
+            if (call.Node.List is null || call.CheckedAt == _capabilitiesVersion)
+            {
+                continue;
+            }
+
+            if (NeverRunnable(call) is { } problems)
+            {
+                Remove(call);
+                call.Assigned.TrySetException(new WebUiBoxesException(call.Needs.Purpose, problems));
+                continue;
+            }
+
+            call.CheckedAt = _capabilitiesVersion;
+        }
+
+        _unchecked.Clear();
+    }
+
     private void Pass(HashSet<FleetCall>? passedOver)
     {
         var node = _queue.First;
-        while (node is not null)
+        while (node is not null && (_free.Count > 0 || _otherWaiting > 0))
         {
             var next = node.Next;
             var call = node.Value;
-            if (NeverRunnable(call) is { } problems)
+            if (call.Needs.IsGeneration && _free.Count == 0)
             {
-                _queue.Remove(node);
-                call.Assigned.TrySetException(new WebUiBoxesException(call.Needs.Purpose, problems));
                 node = next;
                 continue;
             }
@@ -112,8 +205,13 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
             var box = candidates.Count == 0 ? null : Choose(call, candidates, node, passedOver);
             if (box is not null)
             {
-                _queue.Remove(node);
+                Remove(call);
                 var dispatch = Take(box, call.Needs);
+                if (box.GenerationInFlight >= box.Slots)
+                {
+                    _free.Remove(box);
+                }
+
                 call.Given = box;
                 call.Assigned.TrySetResult((box, dispatch));
             }
@@ -122,14 +220,43 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
         }
     }
 
+    private void Remove(FleetCall call)
+    {
+        _queue.Remove(call.Node);
+        if (!call.Needs.IsGeneration)
+        {
+            _otherWaiting--;
+        }
+    }
+
     /// <summary>The healthy boxes that could run the call now; a retried call avoids the boxes it failed on while another could run it.</summary>
     private List<FleetBox> Candidates(FleetCall call)
     {
+        if (call.FailedOn.Count > 0)
+        {
+            return CandidatesAvoiding(call);
+        }
+
+        // Nothing to avoid: the admitted boxes (generation calls: those with a slot free) that have what it needs.
+        var free = new List<FleetBox>();
+        foreach (var box in call.Needs.IsGeneration ? _free : _admitted)
+        {
+            if (call.Problems(box).Count == 0)
+            {
+                free.Add(box);
+            }
+        }
+
+        return free;
+    }
+
+    private List<FleetBox> CandidatesAvoiding(FleetCall call)
+    {
         var free = new List<FleetBox>();
         var avoidable = false;
-        foreach (var box in boxes)
+        foreach (var box in _admitted)
         {
-            if (!box.Health.Admits || box.Capabilities is null || call.Problems(box).Count > 0)
+            if (call.Problems(box).Count > 0)
             {
                 continue;
             }

@@ -62,6 +62,9 @@ internal sealed class FleetMetrics : IDisposable
     /// <summary>CPU time spent placing calls, in all (the dispatch overhead the scale benchmark reports).</summary>
     public TimeSpan DispatchTime { get; private set; }
 
+    /// <summary>Placement rounds so far (each <see cref="Dispatched"/>).</summary>
+    public long DispatchRounds { get; private set; }
+
     public void CallEnded(FleetBox box, CallOutcome outcome, TimeSpan elapsed)
     {
         if (outcome == CallOutcome.Abandoned)
@@ -100,6 +103,7 @@ internal sealed class FleetMetrics : IDisposable
     public void Dispatched(TimeSpan elapsed)
     {
         DispatchTime += elapsed;
+        DispatchRounds++;
         _dispatchDuration.Record(elapsed.TotalSeconds);
     }
 

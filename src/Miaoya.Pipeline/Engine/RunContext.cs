@@ -29,7 +29,7 @@ internal sealed class PipelineServices(IWebUiBoxes boxes, IFaceDetector detector
 /// One run as its steps see it: the request, the run folder and manifest, the template (as sent and decoded), and the
 /// state one step hands the next — typed, where it used to be keys of a shared JSON object.
 /// </summary>
-internal sealed class RunContext(RunRequest request, RunFolder folder, RunManifest manifest, EncodedImage template, Image<Rgb24> pixels, PipelineServices services)
+internal sealed class RunContext(RunRequest request, RunFolder folder, RunManifest manifest, EncodedImage template, TemplatePixels pixels, PipelineServices services)
 {
     public RunRequest Request { get; } = request;
 
@@ -42,8 +42,11 @@ internal sealed class RunContext(RunRequest request, RunFolder folder, RunManife
     /// <summary>The template as sent to the box.</summary>
     public EncodedImage Template { get; } = template;
 
-    /// <summary>The template's upright RGB pixels, decoded once.</summary>
-    public Image<Rgb24> Pixels { get; } = pixels;
+    /// <summary>The template's upright size (its pixels' size), known without decoding it.</summary>
+    public (int Width, int Height) TemplateSize => pixels.Size;
+
+    /// <summary>The template's upright RGB pixels, decoded once, on first use.</summary>
+    public Task<Image<Rgb24>> PixelsAsync(CancellationToken cancellationToken) => pixels.GetAsync(cancellationToken);
 
     public PipelineServices Services { get; } = services;
 

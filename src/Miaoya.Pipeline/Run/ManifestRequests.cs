@@ -15,7 +15,7 @@ internal static class ManifestRequests
             .GroupBy(f => f.Sha256).ToDictionary(g => g.Key, g => g.First());
         JsonNode Ref(EncodedImage image)
         {
-            var sha = RunFolder.Sha256(image.Bytes.Span);
+            var sha = RunFolder.Sha256(image);
             return known.TryGetValue(sha, out var file) ? Reference(file) : new JsonObject { ["file"] = null, ["sha256"] = sha, ["bytes"] = image.Length };
         }
 

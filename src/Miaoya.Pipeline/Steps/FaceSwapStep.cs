@@ -34,10 +34,11 @@ internal sealed class FaceSwapStep : IPortraitStep
             SourceFaceIndex = settings.SourceFaceIndex,
             TargetFaceIndices = (run.Request.FaceIndex ?? settings.TargetFaceIndex) is { } index ? [index] : null,
         };
+        var pixels = await run.PixelsAsync(cancellationToken);
         FaceSwapResult swap;
         try
         {
-            swap = swapper.Swap(source, run.Pixels, request, cancellationToken);
+            swap = swapper.Swap(source, pixels, request, cancellationToken);
         }
         catch (FaceSelectionException e)
         {
@@ -52,7 +53,7 @@ internal sealed class FaceSwapStep : IPortraitStep
             ColourCorrectionRecord? correction = null;
             if (settings.ColourCorrection)
             {
-                var applied = ColourTransfer.Apply(swap.Image, run.Pixels, run.Face);
+                var applied = ColourTransfer.Apply(swap.Image, pixels, run.Face);
                 correction = new ColourCorrectionRecord(
                     [Math.Round(applied.SwappedMean.L, 2), Math.Round(applied.SwappedMean.A, 2), Math.Round(applied.SwappedMean.B, 2)],
                     [Math.Round(applied.TemplateMean.L, 2), Math.Round(applied.TemplateMean.A, 2), Math.Round(applied.TemplateMean.B, 2)]);

@@ -30,7 +30,7 @@ internal sealed class GenerationStep : IPortraitStep
     {
         if (_inpaint)
         {
-            var (width, height) = (run.Pixels.Width, run.Pixels.Height);
+            var (width, height) = run.TemplateSize;
             var response = await GenerateAsync(
                 run, record, box => PayloadBuilder.Inpaint(run.Recipe, box, run.Template, run.Mask!, run.Prompt!, run.Request.Seed, width, height), cancellationToken);
             run.Seed = response.Info?.Seed ?? run.Request.Seed;
@@ -118,7 +118,7 @@ internal sealed class GenerationStep : IPortraitStep
         }
 
         using var image = FaceImages.Load(run.Current);
-        var scale = image.Width / (float)run.Pixels.Width;
+        var scale = image.Width / (float)run.TemplateSize.Width;
         var scaled = scale == 1f ? face : Scale(face, scale);
         return Math.Round(SkinTone.Measure(image, scaled).DeltaE, 2);
     }

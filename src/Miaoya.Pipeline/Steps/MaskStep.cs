@@ -16,7 +16,8 @@ internal sealed class MaskStep : IPortraitStep
     public async Task RunAsync(RunContext run, StepRecord record, CancellationToken cancellationToken)
     {
         var settings = run.Recipe.Mask!;
-        var (width, height) = (run.Pixels.Width, run.Pixels.Height);
+        var pixels = await run.PixelsAsync(cancellationToken);
+        var (width, height) = (pixels.Width, pixels.Height);
         var maskFile = run.Request.MaskFile ?? (settings.Source == MaskSource.File ? settings.File : null);
         IReadOnlyList<DetectedFace> faces;
         string source;
@@ -30,7 +31,7 @@ internal sealed class MaskStep : IPortraitStep
         }
         else
         {
-            faces = run.Services.Detector.Detect(run.Pixels, cancellationToken).OrderByDescending(f => f.Size).ToArray();
+            faces = run.Services.Detector.Detect(pixels, cancellationToken).OrderByDescending(f => f.Size).ToArray();
             source = maskFile is null ? "detector" : "file";
         }
 
@@ -63,7 +64,7 @@ internal sealed class MaskStep : IPortraitStep
             source,
             faces.Count,
             run.Face is { } face ? FaceRecord.From(face) : null,
-            run.Face is { } measured ? Math.Round(SkinTone.Measure(run.Pixels, measured).DeltaE, 2) : null));
+            run.Face is { } measured ? Math.Round(SkinTone.Measure(pixels, measured).DeltaE, 2) : null));
         record.Outputs.Add(await run.Folder.WriteAsync("mask.png", mask, cancellationToken));
     }
 
