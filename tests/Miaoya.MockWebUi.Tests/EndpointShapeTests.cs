@@ -122,7 +122,7 @@ public sealed class EndpointShapeTests
     [Fact]
     public async Task Progress_DuringSlowGeneration_ReportsJob()
     {
-        using var c = new MockClient(new MockWebUiOptions { Latency = TimeSpan.FromMilliseconds(800) });
+        using var c = new MockClient(new MockWebUiOptions { Latency = TimeSpan.FromMilliseconds(3000) });
         await c.GetAsync("sdapi/v1/progress"); // warm up Kestrel/WireMock so the first poll is not delayed by JIT
         var generation = c.PostAsync("sdapi/v1/txt2img", new JsonObject { ["prompt"] = "x", ["width"] = 64, ["height"] = 64, ["steps"] = 20 });
         JsonNode busy;
