@@ -81,7 +81,8 @@ internal static class FleetBenchmark
         }
     }
 
-    private static Task<GenerationResponse> CallAsync(WebUiFleet fleet, string checkpoint) =>
+    /// <summary>A 64×64 txt2img on <paramref name="checkpoint"/> through the fleet (also the scale benchmark's call).</summary>
+    internal static Task<GenerationResponse> CallAsync(WebUiFleet fleet, string checkpoint) =>
         fleet.RunAsync(new BoxNeeds { Purpose = "render", Checkpoint = checkpoint }, (box, ct) => box.Client.Txt2ImgAsync(
             new Txt2ImgRequest
             {

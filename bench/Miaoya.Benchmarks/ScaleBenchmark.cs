@@ -105,20 +105,8 @@ internal static class ScaleBenchmark
             fleet.Status().Sum(b => b.ModelSwitches));
     }
 
-    private static Task<GenerationResponse> CallAsync(WebUiFleet fleet, string checkpoint) =>
-        fleet.RunAsync(new BoxNeeds { Purpose = "render", Checkpoint = checkpoint }, (box, ct) => box.Client.Txt2ImgAsync(
-            new Txt2ImgRequest
-            {
-                Prompt = "portrait",
-                Seed = 1,
-                Steps = 2,
-                Width = 64,
-                Height = 64,
-                SamplerName = "Euler",
-                OverrideSettings = new Dictionary<string, System.Text.Json.Nodes.JsonNode?> { ["sd_model_checkpoint"] = box.Capabilities.FindCheckpoint(checkpoint)?.Title ?? checkpoint },
-                OverrideSettingsRestoreAfterwards = false,
-            },
-            ct));
+    // The same call as the fleet benchmark's.
+    private static Task<GenerationResponse> CallAsync(WebUiFleet fleet, string checkpoint) => FleetBenchmark.CallAsync(fleet, checkpoint);
 
     /// <summary>Every answer a box gives the fleet (probe, options, progress, a 64×64 txt2img), recorded once from the in-process mock.</summary>
     private static async Task<Tape> RecordAsync()
