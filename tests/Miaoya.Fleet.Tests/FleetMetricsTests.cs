@@ -13,7 +13,8 @@ public sealed class FleetMetricsTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == FleetMetrics.MeterName)
+            // This fleet's meter only: fleets of the tests running beside this one publish under the same name.
+            if (instrument.Meter.Name == FleetMetrics.MeterName && ReferenceEquals(instrument.Meter, m.Metrics.Meter))
             {
                 l.EnableMeasurementEvents(instrument);
             }

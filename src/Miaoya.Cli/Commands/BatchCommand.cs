@@ -4,12 +4,10 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Miaoya.Fleet;
 using Miaoya.Hosting;
 using Miaoya.Imaging;
 using Miaoya.Jobs;
-using Miaoya.Pipeline;
 using Miaoya.Runner;
 
 namespace Miaoya.Cli.Commands;
@@ -147,14 +145,8 @@ internal static class BatchCommand
                 await using var provider = BuildServices(store);
                 var fleet = provider.GetRequiredService<WebUiFleet>();
                 await fleet.StartAsync(cancellationToken);
-                if (fleet.Status().All(b => b.Health != BoxHealth.Healthy))
+                if (await WebUiSession.NoBoxAnswersAsync(fleet))
                 {
-                    await Console.Error.WriteLineAsync("error: no WebUI box answers:");
-                    foreach (var box in fleet.Status())
-                    {
-                        await Console.Error.WriteLineAsync($"  {box.Url}: {box.LastError}");
-                    }
-
                     return 1;
                 }
 
@@ -243,19 +235,7 @@ internal static class BatchCommand
 
         private ServiceProvider BuildServices(IJobStore store)
         {
-            var services = new ServiceCollection();
-            // Timeouts, retries and breaker settings (WebUi) and the fleet's own (Fleet) come from the configuration, as for
-            // the other commands; the boxes are the batch's.
-            services.AddMiaoyaDefaults(CliApp.Configuration.Root, MiaoyaLogging.For(verbose, LogLevel.Warning));
-            services.AddWebUiFleet(o =>
-            {
-                o.Boxes.Clear();
-                foreach (var box in boxes)
-                {
-                    o.Boxes.Add(box);
-                }
-            });
-            services.AddPortraitPipeline();
+            var services = WebUiSession.AddFleetPipeline(new ServiceCollection(), boxes, verbose);
             services.AddMiaoyaJobRunner(store, runner);
             return services.BuildServiceProvider();
         }

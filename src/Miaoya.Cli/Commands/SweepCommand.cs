@@ -95,7 +95,7 @@ internal static class SweepCommand
             var axes = manifest.Definition.Axes;
             Console.WriteLine($"Sweep of {Path.GetFileNameWithoutExtension(manifest.Definition.Recipe)}: {manifest.Cells.Count} cells ({string.Join(" × ", axes.Select(a => $"{a.Values.Count} {a.Path}"))}), seed {manifest.Definition.Seed}, on {boxes.Length} box{(boxes.Length == 1 ? "" : "es")}");
             Console.WriteLine($"Folder: {folder}");
-            var endpoints = boxes.Select(b => CliOptions.Endpoint(result, b)).ToArray();
+            var endpoints = boxes.Select(b => CliOptions.Endpoint(result, b)).Select(e => new Fleet.BoxOptions { Url = e.BaseUrl, Username = e.Username, Password = e.Password }).ToArray();
             var exit = 0;
             WebUiSession? session = null;
             try
@@ -103,19 +103,12 @@ internal static class SweepCommand
                 // The cells' calls go through a fleet of the boxes, as jobs' do: a box that fails is quarantined and its
                 // call placed on another, and cells that share a checkpoint stay on the box that has it loaded.
                 session = await WebUiSession.StartFleetAsync(endpoints, result.GetValue(verbose), cancellationToken);
-                var status = session.Fleet!.Status();
-                if (status.All(b => b.Health != Fleet.BoxHealth.Healthy))
+                if (await WebUiSession.NoBoxAnswersAsync(session.Fleet!))
                 {
-                    // Nothing would ever place a cell's call: say so now rather than wait for a box to come up.
-                    await Console.Error.WriteLineAsync("error: no WebUI box answers:");
-                    foreach (var box in status)
-                    {
-                        await Console.Error.WriteLineAsync($"  {box.Url}: {box.LastError}");
-                    }
-
                     return 1;
                 }
 
+                var status = session.Fleet!.Status();
                 var runner = new SweepRunner(session.Pipeline, status.Select(b => b.Name).ToArray(), status.Sum(b => b.MaxConcurrent));
                 manifest = await runner.RunAsync(folder, manifest, new SweepConsole(axes), cancellationToken);
             }

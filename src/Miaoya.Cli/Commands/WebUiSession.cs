@@ -43,23 +43,53 @@ internal sealed class WebUiSession : IDisposable, IAsyncDisposable
     /// affinity), started: for commands that spread many runs over several boxes. The fleet's own settings come from
     /// the configuration's Fleet section; its boxes are the command's.
     /// </summary>
-    public static async Task<WebUiSession> StartFleetAsync(IReadOnlyList<WebUiEndpoint> boxes, bool verbose, CancellationToken cancellationToken)
+    public static async Task<WebUiSession> StartFleetAsync(IReadOnlyList<BoxOptions> boxes, bool verbose, CancellationToken cancellationToken)
     {
-        var services = new ServiceCollection();
+        var provider = AddFleetPipeline(new ServiceCollection(), boxes, verbose).BuildServiceProvider();
+        var fleet = provider.GetRequiredService<WebUiFleet>();
+        await fleet.StartAsync(cancellationToken);
+        return new WebUiSession(provider, fleet);
+    }
+
+    /// <summary>
+    /// The pipeline over a fleet of the command's <paramref name="boxes"/>, composed as every host is: timeouts, retries
+    /// and breaker settings (WebUi) and the fleet's own (Fleet) come from the configuration; the boxes replace its
+    /// <c>Fleet:Boxes</c>.
+    /// </summary>
+    public static IServiceCollection AddFleetPipeline(IServiceCollection services, IReadOnlyList<BoxOptions> boxes, bool verbose)
+    {
         services.AddMiaoyaDefaults(CliApp.Configuration.Root, MiaoyaLogging.For(verbose, LogLevel.Warning));
         services.AddWebUiFleet(o =>
         {
             o.Boxes.Clear();
             foreach (var box in boxes)
             {
-                o.Boxes.Add(new BoxOptions { Url = box.BaseUrl, Username = box.Username, Password = box.Password });
+                o.Boxes.Add(box);
             }
         });
         services.AddPortraitPipeline();
-        var provider = services.BuildServiceProvider();
-        var fleet = provider.GetRequiredService<WebUiFleet>();
-        await fleet.StartAsync(cancellationToken);
-        return new WebUiSession(provider, fleet);
+        return services;
+    }
+
+    /// <summary>
+    /// When no box of a just started fleet answered: says so on stderr, each box with its error, and returns true. Through
+    /// the fleet a call would wait for a box to come back, so a command that starts with none up stops at once.
+    /// </summary>
+    public static async Task<bool> NoBoxAnswersAsync(WebUiFleet fleet)
+    {
+        var status = fleet.Status();
+        if (status.Any(b => b.Health == BoxHealth.Healthy))
+        {
+            return false;
+        }
+
+        await Console.Error.WriteLineAsync("error: no WebUI box answers:");
+        foreach (var box in status)
+        {
+            await Console.Error.WriteLineAsync($"  {box.Url}: {box.LastError}");
+        }
+
+        return true;
     }
 
     /// <summary>The one box's client (null for a fleet session).</summary>

@@ -59,6 +59,9 @@ internal sealed class FleetMetrics : IDisposable
         _meter.CreateObservableGauge("miaoya.fleet.queue.depth", queueDepth, "{call}", "Calls waiting for a box");
     }
 
+    /// <summary>This fleet's meter (every fleet has its own, all named <see cref="MeterName"/>).</summary>
+    public Meter Meter => _meter;
+
     /// <summary>CPU time spent placing calls, in all (the dispatch overhead the scale benchmark reports).</summary>
     public TimeSpan DispatchTime { get; private set; }
 
