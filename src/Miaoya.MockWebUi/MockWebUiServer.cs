@@ -15,12 +15,14 @@ namespace Miaoya.MockWebUi;
 /// <remarks>
 /// WireMock hands every request but its own admin API to one callback: the <see cref="RequestPipeline"/> (down box,
 /// faults) and then the <see cref="RouteTable"/>, which the route groups in Routes/ fill. What outlives a request lives in
-/// explicit state objects (State/): <see cref="MockState"/>, <see cref="JobQueue"/>, <see cref="FaultInjector"/>.
+/// explicit state objects (State/): <see cref="MockState"/>, <see cref="JobQueue"/>, <see cref="FaultInjector"/>,
+/// <see cref="RenderCounter"/>.
 /// </remarks>
 public sealed class MockWebUiServer : IDisposable
 {
     private readonly MockWebUiOptions _options;
     private readonly MockState _state = new();
+    private readonly RenderCounter _renders = new();
     private readonly FaultInjector _faults;
     private readonly JobQueue _jobs;
     private readonly ConnectionDropper _connections = new();
@@ -34,7 +36,7 @@ public sealed class MockWebUiServer : IDisposable
         Profile = options.Profile;
         var random = new MockRandom(options.Seed);
         _faults = new FaultInjector(random);
-        _jobs = new JobQueue(options, _state, random);
+        _jobs = new JobQueue(options, _state, random, _renders);
         var auth = BasicAuth.Parse(options.Auth);
         var host = options.ListenOnAllInterfaces ? "0.0.0.0" : "127.0.0.1";
         WireMock = WireMockServer.Start(new WireMockServerSettings
@@ -85,6 +87,14 @@ public sealed class MockWebUiServer : IDisposable
     /// <summary>True between <see cref="GoDown"/> and <see cref="ComeBack"/>.</summary>
     public bool IsDown => _state.IsDown;
 
+    /// <summary>
+    /// Generation-type calls at the box now, at most at once, started, and started while another was at the box, counted
+    /// from a call's arrival (waiting for the queue included) until its answer; <c>GET /__mock/renders</c> serves the same.
+    /// Renders themselves never overlap: the mock, like A1111's queue lock, runs one at a time, so what a client's
+    /// concurrency limit must prevent shows as <see cref="MockRenderCounts.OverlappingStarts"/>.
+    /// </summary>
+    public MockRenderCounts RenderCounts => _renders.Snapshot();
+
     /// <summary>Starts a mock on loopback (or all interfaces) with the given options.</summary>
     public static MockWebUiServer Start(MockWebUiOptions? options = null) => new(options ?? new MockWebUiOptions());
 
@@ -110,6 +120,9 @@ public sealed class MockWebUiServer : IDisposable
 
     /// <summary>The box answers again (as after a restart the models and options are kept: the mock has no disk).</summary>
     public void ComeBack() => _state.ComeBack();
+
+    /// <summary>Counts <see cref="RenderCounts"/> afresh (as <c>DELETE /__mock/renders</c>); calls in flight stay counted in flight.</summary>
+    public void ResetRenderCounts() => _renders.Reset();
 
     /// <summary>Generation-type calls (<c>txt2img</c>, <c>img2img</c>, <c>interrogate</c>, <c>detect</c>, <c>rembg</c>) that ran to the end.</summary>
     public int CompletedJobs(string name) => _jobs.Completed(name);
@@ -141,6 +154,7 @@ public sealed class MockWebUiServer : IDisposable
         new TaggerRoutes(_jobs, Profile).AddTo(routes);
         new ControlNetRoutes(_state, _jobs, lacking, Profile).AddTo(routes);
         new RembgRoutes(_state, _jobs).AddTo(routes);
+        new MockControlRoutes(_renders).AddTo(routes);
         return routes;
     }
 

@@ -8,11 +8,12 @@ public sealed class JobQueueTests : IDisposable
 
     private readonly MockWebUiOptions _options = new();
     private readonly MockState _state = new();
+    private readonly RenderCounter _renders = new();
     private readonly JobQueue _queue;
 
     public JobQueueTests()
     {
-        _queue = new JobQueue(_options, _state, new MockRandom(1));
+        _queue = new JobQueue(_options, _state, new MockRandom(1), _renders);
     }
 
     public void Dispose() => _queue.Dispose();

@@ -37,6 +37,9 @@ internal sealed class RouteTable(BasicAuth auth, Lacking lacking)
     public void Post(string path, RouteHandler handler, RouteAccess access = RouteAccess.ApiAuth, string? extension = null) =>
         Add(new Route("POST", path, access, extension, handler));
 
+    public void Delete(string path, RouteHandler handler, RouteAccess access = RouteAccess.ApiAuth, string? extension = null) =>
+        Add(new Route("DELETE", path, access, extension, handler));
+
     /// <summary>Adds a route; a path has one extension (or none) for all its methods, and a method once.</summary>
     public void Add(Route route)
     {

@@ -7,9 +7,10 @@ namespace Miaoya.MockWebUi;
 /// <summary>
 /// The box's generation queue: calls run one at a time (A1111 api.py:467,537 queue_lock) with the configured latency and
 /// fail rate; it keeps the job in flight for <c>/sdapi/v1/progress</c> and <c>/sdapi/v1/interrupt</c>, and counts the
-/// jobs that ran to the end. Its own lock guards the job in flight.
+/// jobs that ran to the end. Its own lock guards the job in flight. Each call is counted in <paramref name="renders"/> from
+/// its arrival, before it waits for its turn, until it ends.
 /// </summary>
-internal sealed class JobQueue(MockWebUiOptions options, MockState state, MockRandom random) : IDisposable
+internal sealed class JobQueue(MockWebUiOptions options, MockState state, MockRandom random, RenderCounter renders) : IDisposable
 {
     private static readonly Stopwatch Clock = Stopwatch.StartNew();
 
@@ -68,6 +69,87 @@ internal sealed class JobQueue(MockWebUiOptions options, MockState state, MockRa
     /// runs whatever happened. A box that is down when the job's turn comes answers null (its connection is closed anyway).
     /// </summary>
     public async Task<MockHttpResult> RunAsync(string name, int steps, Func<MockHttpResult> work, Func<Task>? before = null, Action? after = null)
+    {
+        renders.Enter();
+        try
+        {
+            return await RunInTurnAsync(name, steps, work, before, after);
+        }
+        finally
+        {
+            renders.Exit(); // done, failed, interrupted or box down alike: no call stays counted in flight
+        }
+    }
+
+    /// <summary>POST /sdapi/v1/interrupt: the job in flight stops early and is reported as interrupted.</summary>
+    public void Interrupt()
+    {
+        Interlocked.Increment(ref _interrupts);
+        lock (_gate)
+        {
+            _interrupted = true;
+            _render?.Cancel();
+        }
+    }
+
+    /// <summary>Ends the render in flight early without an interrupt (the box went down).</summary>
+    public void StopRender()
+    {
+        lock (_gate)
+        {
+            _render?.Cancel();
+        }
+    }
+
+    /// <summary>ProgressResponse (A1111 api.py:602-628; models.py:186-194); idle → 0/0.</summary>
+    public JsonObject Progress()
+    {
+        lock (_gate)
+        {
+            var active = _count > 0;
+            var fraction = 0.0;
+            var eta = 0.0;
+            if (active)
+            {
+                var elapsed = (double)(Clock.ElapsedTicks - _startTicks) / Stopwatch.Frequency;
+                var total = (double)_length / Stopwatch.Frequency;
+                fraction = total <= 0 ? 0.99 : Math.Clamp(elapsed / total, 0.01, 0.99);
+                eta = Math.Max(0, total - elapsed);
+            }
+
+            return new JsonObject
+            {
+                ["progress"] = active ? Math.Round(fraction, 4) : 0,
+                ["eta_relative"] = active ? Math.Round(eta, 3) : 0,
+                ["state"] = new JsonObject
+                {
+                    ["skipped"] = false,
+                    ["interrupted"] = _interrupted,
+                    ["stopping_generation"] = false,
+                    ["job"] = active ? _name : "",
+                    ["job_count"] = _count,
+                    ["job_timestamp"] = _timestamp,
+                    ["job_no"] = 0,
+                    ["sampling_step"] = active ? (int)(fraction * _steps) : 0,
+                    ["sampling_steps"] = active ? _steps : 0,
+                },
+                ["current_image"] = null,
+                ["textinfo"] = null,
+            };
+        }
+    }
+
+    public void Dispose() => _queue.Dispose();
+
+    private void CountCompleted(string name)
+    {
+        lock (_gate)
+        {
+            _completed[name] = _completed.GetValueOrDefault(name) + 1;
+        }
+    }
+
+    private async Task<MockHttpResult> RunInTurnAsync(string name, int steps, Func<MockHttpResult> work, Func<Task>? before, Action? after)
     {
         await _queue.WaitAsync();
         try
@@ -141,74 +223,6 @@ internal sealed class JobQueue(MockWebUiOptions options, MockState state, MockRa
         finally
         {
             _queue.Release();
-        }
-    }
-
-    /// <summary>POST /sdapi/v1/interrupt: the job in flight stops early and is reported as interrupted.</summary>
-    public void Interrupt()
-    {
-        Interlocked.Increment(ref _interrupts);
-        lock (_gate)
-        {
-            _interrupted = true;
-            _render?.Cancel();
-        }
-    }
-
-    /// <summary>Ends the render in flight early without an interrupt (the box went down).</summary>
-    public void StopRender()
-    {
-        lock (_gate)
-        {
-            _render?.Cancel();
-        }
-    }
-
-    /// <summary>ProgressResponse (A1111 api.py:602-628; models.py:186-194); idle → 0/0.</summary>
-    public JsonObject Progress()
-    {
-        lock (_gate)
-        {
-            var active = _count > 0;
-            var fraction = 0.0;
-            var eta = 0.0;
-            if (active)
-            {
-                var elapsed = (double)(Clock.ElapsedTicks - _startTicks) / Stopwatch.Frequency;
-                var total = (double)_length / Stopwatch.Frequency;
-                fraction = total <= 0 ? 0.99 : Math.Clamp(elapsed / total, 0.01, 0.99);
-                eta = Math.Max(0, total - elapsed);
-            }
-
-            return new JsonObject
-            {
-                ["progress"] = active ? Math.Round(fraction, 4) : 0,
-                ["eta_relative"] = active ? Math.Round(eta, 3) : 0,
-                ["state"] = new JsonObject
-                {
-                    ["skipped"] = false,
-                    ["interrupted"] = _interrupted,
-                    ["stopping_generation"] = false,
-                    ["job"] = active ? _name : "",
-                    ["job_count"] = _count,
-                    ["job_timestamp"] = _timestamp,
-                    ["job_no"] = 0,
-                    ["sampling_step"] = active ? (int)(fraction * _steps) : 0,
-                    ["sampling_steps"] = active ? _steps : 0,
-                },
-                ["current_image"] = null,
-                ["textinfo"] = null,
-            };
-        }
-    }
-
-    public void Dispose() => _queue.Dispose();
-
-    private void CountCompleted(string name)
-    {
-        lock (_gate)
-        {
-            _completed[name] = _completed.GetValueOrDefault(name) + 1;
         }
     }
 }
