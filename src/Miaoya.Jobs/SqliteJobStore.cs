@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 
 namespace Miaoya.Jobs;
@@ -6,11 +7,18 @@ namespace Miaoya.Jobs;
 /// <summary>
 /// The default store: one SQLite file, no server. WAL journal (readers never block the writer), a 30 s busy timeout, and
 /// every write in BEGIN IMMEDIATE so concurrent claimers — threads or processes sharing the file — queue for the write lock
-/// instead of failing with SQLITE_BUSY halfway through a transaction. synchronous=FULL: a committed claim or completion
-/// survives a crash of the process or the machine.
+/// instead of failing with SQLITE_BUSY halfway through a transaction. A writer waits for that lock asynchronously (up to
+/// 30 s, see <see cref="BeginWriteAsync"/>), so writers queued behind another process hold no thread while they wait.
+/// synchronous=FULL: a committed claim or completion survives a crash of the process or the machine.
 /// </summary>
 public sealed class SqliteJobStore : SqlJobStore
 {
+    private const int BusyTimeoutMs = 30_000;
+    private const int SqliteBusy = 5;
+    private const int SqliteLocked = 6;
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan LastBackoff = TimeSpan.FromMilliseconds(50);
+
     private readonly string _connectionString;
 
     private SqliteJobStore(string connectionString, JobStoreOptions? options, TimeProvider? time)
@@ -18,6 +26,9 @@ public sealed class SqliteJobStore : SqlJobStore
 
     /// <summary>The database file.</summary>
     public string Path => new SqliteConnectionStringBuilder(_connectionString).DataSource;
+
+    /// <summary>How long a write waits for SQLite's write lock before it gives up (tests shorten it).</summary>
+    internal TimeSpan WriteLockTimeout { get; set; } = TimeSpan.FromMilliseconds(BusyTimeoutMs);
 
     /// <summary>Opens (creating if needed) the database file at <paramref name="path"/> and brings its schema up to date.</summary>
     public static async Task<SqliteJobStore> OpenAsync(string path, JobStoreOptions? options = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
@@ -112,9 +123,72 @@ public sealed class SqliteJobStore : SqlJobStore
         }
     }
 
-    private protected override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
-        // deferred: false → BEGIN IMMEDIATE: the write lock is taken before the first read, so a claim's SELECT and UPDATE are atomic.
-        Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
+    /// <summary>
+    /// BEGIN IMMEDIATE (deferred: false): the write lock is taken before the first read, so a claim's SELECT and UPDATE are
+    /// atomic. While another connection holds the lock, each try fails at once and the wait between tries is a
+    /// <see cref="Task.Delay(TimeSpan, CancellationToken)"/> (1 ms doubling to 50 ms, jittered), for at most
+    /// <see cref="WriteLockTimeout"/> and never past <paramref name="cancellationToken"/>; then a <see cref="SqliteException"/>
+    /// SQLITE_BUSY that says so. Before, SQLite's busy handler slept inside BEGIN, holding a pool thread up to 30 s per writer.
+    /// </summary>
+    private protected override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var sqlite = (SqliteConnection)connection;
+        var started = Stopwatch.GetTimestamp(); // not the store's TimeProvider: that is the jobs' clock, which tests stop
+        var backoff = FirstBackoff;
+        SQLitePCL.raw.sqlite3_busy_timeout(sqlite.Handle, 0);
+        try
+        {
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (TryBeginImmediate(sqlite) is { } transaction)
+                {
+                    return transaction;
+                }
+
+                var left = WriteLockTimeout - Stopwatch.GetElapsedTime(started);
+                if (left <= TimeSpan.Zero)
+                {
+                    throw new SqliteException(
+                        $"The job database {Path} stayed locked by another writer for {WriteLockTimeout.TotalSeconds:0.###} s; " +
+                        "gave up waiting for its write lock (BEGIN IMMEDIATE). Another process may hold a write transaction open on the file.",
+                        SqliteBusy, SqliteBusy);
+                }
+
+                var wait = backoff * (0.5 + Random.Shared.NextDouble()); // jitter: waiters do not retry in step
+                await Task.Delay(wait < left ? wait : left, cancellationToken).ConfigureAwait(false);
+                backoff = backoff * 2 < LastBackoff ? backoff * 2 : LastBackoff;
+            }
+        }
+        finally
+        {
+            // The statements inside the transaction (and a COMMIT that must wait out readers in a rollback journal) keep
+            // SQLite's usual busy wait.
+            SQLitePCL.raw.sqlite3_busy_timeout(sqlite.Handle, BusyTimeoutMs);
+        }
+    }
+
+    /// <summary>One BEGIN IMMEDIATE; null when another connection holds the write lock (SQLITE_BUSY or SQLITE_LOCKED).</summary>
+    private static SqliteTransaction? TryBeginImmediate(SqliteConnection connection)
+    {
+        // With busy_timeout 0 SQLite answers BUSY at once, but Microsoft.Data.Sqlite (10.0) retries a busy statement itself,
+        // sleeping 150 ms at a time, until the command timeout BeginTransaction takes from DefaultTimeout has passed (0 = for
+        // ever). A negative timeout is already past at the first BUSY, so the exception comes after one try.
+        var timeout = connection.DefaultTimeout;
+        connection.DefaultTimeout = -1;
+        try
+        {
+            return connection.BeginTransaction(deferred: false);
+        }
+        catch (SqliteException e) when ((e.SqliteErrorCode & 0xFF) is SqliteBusy or SqliteLocked)
+        {
+            return null;
+        }
+        finally
+        {
+            connection.DefaultTimeout = timeout;
+        }
+    }
 
     private protected override Task<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken) =>
         // A deferred transaction reads one WAL snapshot and takes no write lock.
