@@ -1,11 +1,11 @@
 namespace Miaoya.Jobs;
 
 /// <summary>
-/// The durable job queue: jobs with ordered steps, claimed one step at a time by workers under a lease.
-/// Guarantees (both implementations): a step is held by at most one worker at a time; a step whose worker stops
-/// heartbeating becomes claimable again when its lease expires (the lost attempt counts); a step that succeeded is never
-/// handed out again; every report about a step is a compare-and-set on (job, step, worker, attempt), so a worker whose
-/// lease was taken over cannot overwrite the new holder's work; everything is on disk when a call returns.
+/// The job records: jobs with ordered steps, their outcomes and event log. An engine (<see cref="IStepScheduler"/>) decides when
+/// and where a step runs and calls <see cref="StartStepAsync"/> when it does. Guarantees (both implementations): a step is
+/// held by at most one worker at a time, and only the engine's recovery takes it from a worker; a step that succeeded is
+/// never started again; every report about a step is a compare-and-set on (job, step, worker, attempt), so a worker whose
+/// step was taken over cannot overwrite the new holder's work; everything is on disk when a call returns.
 /// </summary>
 public interface IJobStore : IAsyncDisposable
 {
@@ -18,16 +18,25 @@ public interface IJobStore : IAsyncDisposable
     Task<IReadOnlyList<JobRecord>> ListJobsAsync(JobState? state = null, int limit = 1000, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Claims the next runnable step for <paramref name="worker"/>: the first not-yet-succeeded step of the oldest queued or
-    /// running job whose retry time has come and that no live lease holds. Null when there is none right now.
-    /// <paramref name="stepNames"/>: only steps with these names (e.g. a local worker takes mask/faceswap while the remote
-    /// workers take the generation calls); null: any step.
+    /// Hands the store's due steps to <paramref name="scheduler"/> from now on (new jobs' first steps, next steps, retries), in the
+    /// same transactions that make them due. Set once, before jobs are created; without it the store only keeps records.
     /// </summary>
-    Task<StepLease?> ClaimNextStepAsync(
-        string worker, TimeSpan leaseDuration, IReadOnlyCollection<string>? stepNames = null, CancellationToken cancellationToken = default);
+    void AttachScheduler(IStepScheduler scheduler);
 
-    /// <summary>Extends the lease to now + <paramref name="leaseDuration"/>; says whether to go on, interrupt, or drop the work.</summary>
-    Task<LeaseStatus> HeartbeatAsync(StepLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Starts the step at <paramref name="stepIndex"/> of <paramref name="jobId"/> for <paramref name="worker"/> (one firing of
+    /// the engine): the step becomes running with the next attempt and a <see cref="JobEventKind.StepStarted"/> event. Null when
+    /// there is nothing to run: the job is unknown or finished, an earlier step is not done, the step finished, or another
+    /// worker runs it and <paramref name="takeOver"/> is false. <paramref name="takeOver"/>: the engine has declared the
+    /// running worker dead (a recovery firing); its attempt counts, and the job fails if that was the last one.
+    /// </summary>
+    Task<StepLease?> StartStepAsync(string jobId, int stepIndex, string worker, bool takeOver, CancellationToken cancellationToken = default);
+
+    /// <summary>Whether <paramref name="lease"/> is still this worker's to run (read only; a running step polls it).</summary>
+    Task<LeaseStatus> CheckStepAsync(StepLease lease, CancellationToken cancellationToken = default);
+
+    /// <summary>The first unfinished step of every queued or running job, with the attempt it would run as (an engine's start-up check).</summary>
+    Task<IReadOnlyList<StepTicket>> ListDueStepsAsync(int limit = 1000, CancellationToken cancellationToken = default);
 
     /// <summary>Records the WebUI box the step's current call runs on (so cancel can interrupt the right box).</summary>
     Task<LeaseStatus> SetStepBoxAsync(StepLease lease, string box, CancellationToken cancellationToken = default);
@@ -41,8 +50,11 @@ public interface IJobStore : IAsyncDisposable
     /// </summary>
     Task<StepOutcome> FailStepAsync(StepLease lease, string message, bool permanent = false, CancellationToken cancellationToken = default);
 
-    /// <summary>Hands the step back without counting the attempt (no box available, orderly shutdown); claimable after <paramref name="delay"/>.</summary>
-    Task<bool> ReleaseStepAsync(StepLease lease, TimeSpan delay, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Hands the step back without counting the attempt (the engine is shutting down) and says so with a
+    /// <see cref="JobEventKind.StepReturned"/> event; false when <paramref name="lease"/> no longer holds it.
+    /// </summary>
+    Task<bool> ReturnStepAsync(StepLease lease, string reason, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Cancels an unfinished job: its unfinished steps become cancelled; the one that was running keeps its worker and

@@ -16,7 +16,7 @@ public enum StepState
     /// <summary>Waiting for its turn (previous steps) or for its <see cref="JobStep.NextAttemptAt"/>.</summary>
     Pending,
 
-    /// <summary>Claimed by a worker that holds a lease on it.</summary>
+    /// <summary>Run by the worker the engine fired it on.</summary>
     Running,
     Succeeded,
     Failed,
@@ -29,6 +29,9 @@ public enum JobEventKind
     JobCreated,
     StepStarted,
     StepProgress,
+
+    /// <summary>The step's worker stopped it without using up its attempt (orderly shutdown); it runs again.</summary>
+    StepReturned,
     StepRetrying,
     StepFinished,
     StepFailed,
@@ -107,7 +110,7 @@ public sealed record JobRecord(
 }
 
 /// <summary>
-/// A worker's claim on one attempt of one step. Every later call about the step passes it back; the store accepts the call
+/// A worker's hold on one attempt of one step. Every later call about the step passes it back; the store accepts the call
 /// only while the step is still held by this worker for this attempt (compare-and-set on job, step, worker, attempt).
 /// </summary>
 public sealed record StepLease(
@@ -116,7 +119,6 @@ public sealed record StepLease(
     string StepName,
     string Worker,
     int Attempt,
-    DateTimeOffset ExpiresAt,
     string Recipe,
     bool RecipeIsInline,
     string InputsJson,
@@ -125,16 +127,16 @@ public sealed record StepLease(
 /// <summary>One entry of a job's append-only event list; <see cref="Sequence"/> starts at 1 and has no gaps.</summary>
 public sealed record JobEvent(long Sequence, DateTimeOffset At, JobEventKind Kind, string? Step, string? Data);
 
-/// <summary>Answer to a heartbeat.</summary>
+/// <summary>Whether a worker still holds its step (<see cref="IJobStore.CheckStepAsync"/>).</summary>
 public enum LeaseStatus
 {
-    /// <summary>The lease was extended; keep working.</summary>
+    /// <summary>The step is still this worker's; keep working.</summary>
     Held,
 
     /// <summary>The job was cancelled: interrupt the box and stop (report with <see cref="IJobStore.FailStepAsync"/> or not at all).</summary>
     CancelRequested,
 
-    /// <summary>Another worker holds the step now, or the job was deleted: stop, write nothing.</summary>
+    /// <summary>Another worker holds the step now (the engine recovered it), or the job was deleted: stop, write nothing.</summary>
     Lost,
 }
 
@@ -153,7 +155,7 @@ public enum StepOutcome
     /// <summary>The job was cancelled meanwhile; the report was recorded as the step's cancellation.</summary>
     Cancelled,
 
-    /// <summary>The caller no longer holds the step (lease taken by another worker, or job deleted); nothing was written.</summary>
+    /// <summary>The caller no longer holds the step (the engine gave it to another worker, or the job was deleted); nothing was written.</summary>
     LeaseLost,
 }
 
@@ -163,7 +165,7 @@ public sealed record DeletedJob(string Id, string OutputFolder, string? RunningB
 /// <summary>Tuning shared by both stores.</summary>
 public sealed record JobStoreOptions
 {
-    /// <summary>Attempts per step when a job does not say (a crashed worker's expired lease counts as an attempt).</summary>
+    /// <summary>Attempts per step when a job does not say (the attempt of a worker that died counts).</summary>
     public int MaxAttempts { get; init; } = 3;
 
     /// <summary>Delay before the second attempt; doubles per attempt up to <see cref="MaxRetryDelay"/>.</summary>

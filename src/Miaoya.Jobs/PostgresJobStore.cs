@@ -70,7 +70,6 @@ public sealed class PostgresJobStore : SqlJobStore
     private protected override async Task<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await ((NpgsqlConnection)connection).BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
 
-    private protected override string ClaimLockClause => "FOR UPDATE OF s, j SKIP LOCKED";
 
     private protected override string RowLockClause => "FOR UPDATE";
 

@@ -30,6 +30,18 @@ public abstract class SqlJobStore : IJobStore
 
     public JobStoreOptions Options { get; }
 
+    private IStepScheduler? _scheduler;
+
+    /// <inheritdoc/>
+    public void AttachScheduler(IStepScheduler scheduler)
+    {
+        ArgumentNullException.ThrowIfNull(scheduler);
+        if (Interlocked.CompareExchange(ref _scheduler, scheduler, null) is not null)
+        {
+            throw new InvalidOperationException("The store already hands its steps to an engine.");
+        }
+    }
+
     private protected TimeProvider Time { get; }
 
     /// <summary>An open connection with the session settings applied.</summary>
@@ -40,9 +52,6 @@ public abstract class SqlJobStore : IJobStore
 
     /// <summary>Starts a read-only transaction with one snapshot for all its statements (a job and its steps agree).</summary>
     private protected abstract Task<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken);
-
-    /// <summary>Appended to the claim query (PostgreSQL: FOR UPDATE OF s, j SKIP LOCKED).</summary>
-    private protected abstract string ClaimLockClause { get; }
 
     /// <summary>Appended to a single-job SELECT to lock the job row for the transaction (PostgreSQL: FOR UPDATE).</summary>
     private protected abstract string RowLockClause { get; }
@@ -117,6 +126,9 @@ public abstract class SqlJobStore : IJobStore
         var now = Time.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
         var id = job.Id ?? Guid.CreateVersion7(now).ToString("D", CultureInfo.InvariantCulture);
+        var scheduler = _scheduler;
+        var turn = scheduler is null ? NoTurn.Instance : await scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
+        await using var turnScope = turn.ConfigureAwait(false);
         var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
@@ -140,6 +152,12 @@ public abstract class SqlJobStore : IJobStore
                 await InsertEventAsync(connection, tx, id, JobEventKind.JobCreated, null,
                     new JsonObject { ["steps"] = new JsonArray([.. job.Steps.Select(s => JsonValue.Create(s))]) }.ToJsonString(), nowMs, cancellationToken)
                     .ConfigureAwait(false);
+                using var joined = scheduler?.Join(tx);
+                if (joined is not null)
+                {
+                    await joined.ScheduleAsync(new StepTicket(id, 0, job.Steps[0], 1, now), cancellationToken).ConfigureAwait(false);
+                }
+
                 await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -197,80 +215,62 @@ public abstract class SqlJobStore : IJobStore
         }
     }
 
-    public async Task<StepLease?> ClaimNextStepAsync(
-        string worker, TimeSpan leaseDuration, IReadOnlyCollection<string>? stepNames = null, CancellationToken cancellationToken = default)
+    public async Task<StepLease?> StartStepAsync(string jobId, int stepIndex, string worker, bool takeOver, CancellationToken cancellationToken = default)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(jobId);
         ArgumentException.ThrowIfNullOrWhiteSpace(worker);
-        if (leaseDuration <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(leaseDuration), leaseDuration, "The lease must be positive.");
-        }
-
-        if (stepNames is { Count: 0 })
-        {
-            throw new ArgumentException("Name at least one step, or pass null for any step.", nameof(stepNames));
-        }
-
-        var now = NowMs;
         var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
             await using (tx.ConfigureAwait(false))
             {
-                // A candidate that is out of attempts (its last worker died) fails its job; then look again.
-                while (true)
+                // The time is read once the write lock is held, so nothing written here is stale on arrival.
+                var now = NowMs;
+                var candidate = await ReadStartableAsync(connection, tx, jobId, stepIndex, cancellationToken).ConfigureAwait(false);
+                if (candidate is not { } c || c.JobFinished || !c.PreviousDone || c.State is not ("pending" or "running") ||
+                    (c.State == "running" && !takeOver && c.Worker != worker))
                 {
-                    var candidate = await FindCandidateAsync(connection, tx, now, stepNames, cancellationToken).ConfigureAwait(false);
-                    if (candidate is null)
-                    {
-                        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-                        return null;
-                    }
-
-                    var c = candidate.Value;
-                    var expired = c.State == "running";
-                    var lostNote = expired ? $"lease of worker '{c.Worker}' expired during attempt {c.Attempts} (worker stopped heartbeating)" : null;
-                    if (c.Attempts >= c.MaxAttempts)
-                    {
-                        await FailJobAsync(connection, tx, c.JobId, c.Index, c.Name, lostNote ?? "out of attempts", c.Attempts, now, cancellationToken).ConfigureAwait(false);
-                        continue;
-                    }
-
-                    var attempt = c.Attempts + 1;
-                    var expires = now + (long)leaseDuration.TotalMilliseconds;
-                    await ExecAsync(connection, tx,
-                        "UPDATE steps SET state = 'running', attempts = @attempt, worker = @worker, lease_until = @expires, started_at = @now, " +
-                        "finished_at = NULL, box = NULL, cancel_requested = 0, last_error = COALESCE(@note, last_error) WHERE job_id = @job AND idx = @idx",
-                        cancellationToken, ("attempt", (long)attempt), ("worker", worker), ("expires", expires), ("now", now),
-                        ("note", lostNote), ("job", c.JobId), ("idx", (long)c.Index)).ConfigureAwait(false);
-                    await ExecAsync(connection, tx,
-                        "UPDATE jobs SET state = 'running', updated_at = @now WHERE id = @job",
-                        cancellationToken, ("now", now), ("job", c.JobId)).ConfigureAwait(false);
-                    await InsertEventAsync(connection, tx, c.JobId, JobEventKind.StepStarted, c.Name,
-                        new JsonObject { ["attempt"] = attempt, ["worker"] = worker }.ToJsonString(), now, cancellationToken).ConfigureAwait(false);
-                    await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-                    return new StepLease(c.JobId, c.Index, c.Name, worker, attempt, DateTimeOffset.FromUnixTimeMilliseconds(expires),
-                        c.Recipe, c.RecipeInline, c.Inputs, c.Folder);
+                    // Unknown, finished or cancelled job, a step that is done, not yet due, or run by a live worker: a stale
+                    // trigger, which does nothing.
+                    return null;
                 }
+
+                var lostNote = c.State == "running" && c.Worker != worker
+                    ? $"worker '{c.Worker}' stopped during attempt {c.Attempts} (its node was recovered)"
+                    : null;
+                if (lostNote is not null && c.Attempts >= c.MaxAttempts)
+                {
+                    await FailJobAsync(connection, tx, jobId, stepIndex, c.Name, lostNote, c.Attempts, now, cancellationToken).ConfigureAwait(false);
+                    await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    return null;
+                }
+
+                var attempt = c.State == "running" && c.Worker == worker ? c.Attempts : c.Attempts + 1;
+                await ExecAsync(connection, tx,
+                    "UPDATE steps SET state = 'running', attempts = @attempt, worker = @worker, lease_until = NULL, started_at = @now, " +
+                    "finished_at = NULL, box = NULL, cancel_requested = 0, last_error = COALESCE(@note, last_error) WHERE job_id = @job AND idx = @idx",
+                    cancellationToken, ("attempt", (long)attempt), ("worker", worker), ("now", now),
+                    ("note", lostNote), ("job", jobId), ("idx", (long)stepIndex)).ConfigureAwait(false);
+                await ExecAsync(connection, tx,
+                    "UPDATE jobs SET state = 'running', updated_at = @now WHERE id = @job",
+                    cancellationToken, ("now", now), ("job", jobId)).ConfigureAwait(false);
+                await InsertEventAsync(connection, tx, jobId, JobEventKind.StepStarted, c.Name,
+                    new JsonObject { ["attempt"] = attempt, ["worker"] = worker }.ToJsonString(), now, cancellationToken).ConfigureAwait(false);
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return new StepLease(jobId, stepIndex, c.Name, worker, attempt, c.Recipe, c.RecipeInline, c.Inputs, c.Folder);
             }
         }
     }
 
-    private async Task<Candidate?> FindCandidateAsync(
-        DbConnection connection, DbTransaction tx, long now, IReadOnlyCollection<string>? stepNames, CancellationToken cancellationToken)
+    private async Task<Startable?> ReadStartableAsync(
+        DbConnection connection, DbTransaction tx, string jobId, int stepIndex, CancellationToken cancellationToken)
     {
-        var names = stepNames?.Select((name, i) => ($"n{i}", (object?)name)).ToArray() ?? [];
-        var nameFilter = names.Length == 0 ? string.Empty : $"AND s.name IN ({string.Join(", ", names.Select(n => "@" + n.Item1))}) ";
         var sql =
-            "SELECT s.job_id, s.idx, s.name, s.state, s.attempts, s.worker, j.max_attempts, j.recipe, j.recipe_inline, j.inputs, j.output_folder " +
-            "FROM steps s JOIN jobs j ON j.id = s.job_id " +
-            "WHERE j.state IN ('queued', 'running') " +
-            "AND ((s.state = 'pending' AND s.next_attempt_at <= @now) OR (s.state = 'running' AND s.lease_until <= @now)) " +
-            "AND NOT EXISTS (SELECT 1 FROM steps p WHERE p.job_id = s.job_id AND p.idx < s.idx AND p.state <> 'succeeded') " +
-            nameFilter +
-            "ORDER BY j.seq, s.idx LIMIT 1 " + ClaimLockClause;
-        var command = Command(connection, tx, sql, [("now", now), .. names]);
+            "SELECT s.name, s.state, s.attempts, s.worker, j.max_attempts, j.recipe, j.recipe_inline, j.inputs, j.output_folder, j.state, " +
+            "(SELECT COUNT(*) FROM steps p WHERE p.job_id = s.job_id AND p.idx < s.idx AND p.state <> 'succeeded') " +
+            "FROM steps s JOIN jobs j ON j.id = s.job_id WHERE s.job_id = @job AND s.idx = @idx " + RowLockClause;
+        var command = Command(connection, tx, sql, ("job", jobId), ("idx", (long)stepIndex));
         await using (command.ConfigureAwait(false))
         {
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -281,19 +281,55 @@ public abstract class SqlJobStore : IJobStore
                     return null;
                 }
 
-                return new Candidate(
-                    reader.GetString(0), (int)reader.GetInt64(1), reader.GetString(2), reader.GetString(3), (int)reader.GetInt64(4),
-                    Str(reader, 5), (int)reader.GetInt64(6), reader.GetString(7), reader.GetInt64(8) != 0,
-                    reader.GetString(9), reader.GetString(10));
+                return new Startable(
+                    reader.GetString(0), reader.GetString(1), (int)reader.GetInt64(2), Str(reader, 3), (int)reader.GetInt64(4), reader.GetString(5),
+                    reader.GetInt64(6) != 0, reader.GetString(7), reader.GetString(8), reader.GetString(9) is not ("queued" or "running"), reader.GetInt64(10) == 0);
             }
         }
     }
 
-    public async Task<LeaseStatus> HeartbeatAsync(StepLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken = default)
+    public async Task<LeaseStatus> CheckStepAsync(StepLease lease, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        var expires = NowMs + (long)leaseDuration.TotalMilliseconds;
-        return await UpdateHeldStepAsync(lease, "lease_until = @value", expires, cancellationToken).ConfigureAwait(false);
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await ReadHolderAsync(connection, null, lease, cancellationToken).ConfigureAwait(false) switch
+            {
+                Holder.Held => LeaseStatus.Held,
+                Holder.CancelledWhileHeld => LeaseStatus.CancelRequested,
+                _ => LeaseStatus.Lost,
+            };
+        }
+    }
+
+    public async Task<IReadOnlyList<StepTicket>> ListDueStepsAsync(int limit = 1000, CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var due = new List<StepTicket>();
+            var command = Command(connection, null,
+                "SELECT s.job_id, s.idx, s.name, s.attempts, s.next_attempt_at FROM steps s JOIN jobs j ON j.id = s.job_id " +
+                "WHERE j.state IN ('queued', 'running') AND s.state IN ('pending', 'running') " +
+                "AND NOT EXISTS (SELECT 1 FROM steps p WHERE p.job_id = s.job_id AND p.idx < s.idx AND p.state <> 'succeeded') " +
+                "ORDER BY j.seq LIMIT @limit",
+                ("limit", (long)limit));
+            await using (command.ConfigureAwait(false))
+            {
+                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        due.Add(new StepTicket(reader.GetString(0), (int)reader.GetInt64(1), reader.GetString(2), (int)reader.GetInt64(3) + 1,
+                            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4))));
+                    }
+                }
+            }
+
+            return due;
+        }
     }
 
     public async Task<LeaseStatus> SetStepBoxAsync(StepLease lease, string box, CancellationToken cancellationToken = default)
@@ -327,7 +363,7 @@ public abstract class SqlJobStore : IJobStore
     {
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(outputs);
-        return ReportAsync(lease, error: null, async (connection, tx, now) =>
+        return ReportAsync(lease, error: null, async (connection, tx, now, joined) =>
         {
             var outputsJson = JsonSerializer.Serialize(outputs, OutputsJson);
             await ExecAsync(connection, tx,
@@ -348,6 +384,16 @@ public abstract class SqlJobStore : IJobStore
             else
             {
                 await TouchJobAsync(connection, tx, lease.JobId, now, cancellationToken).ConfigureAwait(false);
+                if (joined is not null)
+                {
+                    var next = await ScalarAsync(connection, tx, "SELECT name FROM steps WHERE job_id = @job AND idx = @idx", cancellationToken,
+                        ("job", lease.JobId), ("idx", (long)lease.StepIndex + 1)).ConfigureAwait(false) as string;
+                    if (next is not null)
+                    {
+                        await joined.ScheduleAsync(new StepTicket(lease.JobId, lease.StepIndex + 1, next, 1, DateTimeOffset.FromUnixTimeMilliseconds(now)), cancellationToken)
+                            .ConfigureAwait(false);
+                    }
+                }
             }
 
             return StepOutcome.Completed;
@@ -358,7 +404,7 @@ public abstract class SqlJobStore : IJobStore
     {
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(message);
-        return ReportAsync(lease, message, async (connection, tx, now) =>
+        return ReportAsync(lease, message, async (connection, tx, now, joined) =>
         {
             var maxAttempts = Convert.ToInt64(
                 await ScalarAsync(connection, tx, "SELECT max_attempts FROM jobs WHERE id = @job", cancellationToken, ("job", lease.JobId)).ConfigureAwait(false),
@@ -382,6 +428,12 @@ public abstract class SqlJobStore : IJobStore
                     ["next_attempt_at"] = DateTimeOffset.FromUnixTimeMilliseconds(next).ToString("O", CultureInfo.InvariantCulture),
                 }.ToJsonString(), now, cancellationToken).ConfigureAwait(false);
             await TouchJobAsync(connection, tx, lease.JobId, now, cancellationToken).ConfigureAwait(false);
+            if (joined is not null)
+            {
+                await joined.ScheduleAsync(new StepTicket(lease.JobId, lease.StepIndex, lease.StepName, lease.Attempt + 1, DateTimeOffset.FromUnixTimeMilliseconds(next)), cancellationToken)
+                    .ConfigureAwait(false);
+            }
+
             return StepOutcome.RetryScheduled;
         }, cancellationToken);
     }
@@ -392,15 +444,18 @@ public abstract class SqlJobStore : IJobStore
     /// writes the result and the transaction commits.
     /// </summary>
     private async Task<StepOutcome> ReportAsync(
-        StepLease lease, string? error, Func<DbConnection, DbTransaction, long, Task<StepOutcome>> held, CancellationToken cancellationToken)
+        StepLease lease, string? error, Func<DbConnection, DbTransaction, long, IStepSchedulerTransaction?, Task<StepOutcome>> held, CancellationToken cancellationToken)
     {
-        var now = NowMs;
+        var scheduler = _scheduler;
+        var turn = scheduler is null ? NoTurn.Instance : await scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
+        await using var turnScope = turn.ConfigureAwait(false);
         var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
             await using (tx.ConfigureAwait(false))
             {
+                var now = NowMs;
                 if (!await LockJobAsync(connection, tx, lease.JobId, cancellationToken).ConfigureAwait(false))
                 {
                     return StepOutcome.LeaseLost;
@@ -412,26 +467,42 @@ public abstract class SqlJobStore : IJobStore
                     return await SettleUnheldAsync(connection, tx, lease, holder, now, cancellationToken, error).ConfigureAwait(false);
                 }
 
-                var outcome = await held(connection, tx, now).ConfigureAwait(false);
+                using var joined = scheduler?.Join(tx);
+                var outcome = await held(connection, tx, now, joined).ConfigureAwait(false);
                 await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return outcome;
             }
         }
     }
 
-    public async Task<bool> ReleaseStepAsync(StepLease lease, TimeSpan delay, CancellationToken cancellationToken = default)
+    public async Task<bool> ReturnStepAsync(StepLease lease, string reason, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        var now = NowMs;
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            var rows = await ExecAsync(connection, null,
-                "UPDATE steps SET state = 'pending', attempts = attempts - 1, lease_until = NULL, worker = NULL, box = NULL, started_at = NULL, " +
-                "next_attempt_at = @next WHERE job_id = @job AND idx = @idx AND worker = @worker AND attempts = @attempt AND state = 'running'",
-                cancellationToken, ("next", now + (long)Math.Max(0, delay.TotalMilliseconds)), ("job", lease.JobId), ("idx", (long)lease.StepIndex),
-                ("worker", lease.Worker), ("attempt", (long)lease.Attempt)).ConfigureAwait(false);
-            return rows == 1;
+            var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (tx.ConfigureAwait(false))
+            {
+                var now = NowMs;
+                var rows = await ExecAsync(connection, tx,
+                    "UPDATE steps SET state = 'pending', attempts = attempts - 1, lease_until = NULL, worker = NULL, box = NULL, started_at = NULL, " +
+                    "next_attempt_at = @now WHERE job_id = @job AND idx = @idx AND worker = @worker AND attempts = @attempt AND state = 'running'",
+                    cancellationToken, ("now", now), ("job", lease.JobId), ("idx", (long)lease.StepIndex),
+                    ("worker", lease.Worker), ("attempt", (long)lease.Attempt)).ConfigureAwait(false);
+                if (rows != 1)
+                {
+                    return false;
+                }
+
+                // Said in the event log, so a reader of the stream sees why the same attempt starts again.
+                await InsertEventAsync(connection, tx, lease.JobId, JobEventKind.StepReturned, lease.StepName,
+                    new JsonObject { ["attempt"] = lease.Attempt, ["worker"] = lease.Worker, ["reason"] = reason }.ToJsonString(), now, cancellationToken)
+                    .ConfigureAwait(false);
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return true;
+            }
         }
     }
 
@@ -554,8 +625,9 @@ public abstract class SqlJobStore : IJobStore
         NotHeld,
     }
 
-    private readonly record struct Candidate(
-        string JobId, int Index, string Name, string State, int Attempts, string? Worker, int MaxAttempts, string Recipe, bool RecipeInline, string Inputs, string Folder);
+    private readonly record struct Startable(
+        string Name, string State, int Attempts, string? Worker, int MaxAttempts, string Recipe, bool RecipeInline, string Inputs, string Folder,
+        bool JobFinished, bool PreviousDone);
 
     /// <summary>Whether the caller of <paramref name="lease"/> still holds the step (or held it when the job was cancelled).</summary>
     private static async Task<Holder> ReadHolderAsync(DbConnection connection, DbTransaction? tx, StepLease lease, CancellationToken cancellationToken)

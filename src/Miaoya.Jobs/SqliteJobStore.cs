@@ -194,7 +194,6 @@ public sealed class SqliteJobStore : SqlJobStore
         // A deferred transaction reads one WAL snapshot and takes no write lock.
         Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: true));
 
-    private protected override string ClaimLockClause => string.Empty;
 
     private protected override string RowLockClause => string.Empty;
 
