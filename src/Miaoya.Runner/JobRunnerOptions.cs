@@ -25,15 +25,12 @@ public sealed record JobRunnerOptions
     /// </summary>
     public int Slots { get; init; } = 8;
 
-    /// <summary>How long a claimed step stays ours without a heartbeat (a crashed worker's steps return after this).</summary>
-    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>How often an idle slot asks the store for work.</summary>
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>How often a running step checks that it is still its own (cancelled, deleted or recovered elsewhere: it stops).</summary>
+    public TimeSpan OwnershipCheckInterval { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Least time between two progress events of one step.</summary>
     public TimeSpan ProgressEventInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>This worker's name in the store (leases, step records); default host:pid:random.</summary>
+    /// <summary>This instance's name in the cluster and in step records; default host:pid:random.</summary>
     public string? WorkerName { get; init; }
 }

@@ -1,0 +1,365 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Miaoya.Jobs;
+using Miaoya.Pipeline;
+using Quartz;
+
+namespace Miaoya.Runner.Engine;
+
+/// <summary>
+/// Runs queued jobs on Quartz.NET. The store schedules each due step as a Quartz trigger in the transaction that makes it
+/// due; Quartz decides when and on which instance it fires (its ADO.NET store: the SQLite file, or PostgreSQL with
+/// clustering), recovers firings of a node that died, and cancels firings cluster-wide. A firing starts its step in the
+/// store (<see cref="IJobStore.StartStepAsync"/>), runs it with <see cref="PortraitPipeline.RunStepAsync"/>, and reports.
+/// While it runs it checks every <see cref="JobRunnerOptions.OwnershipCheckInterval"/> that the step is still its own, and
+/// stops without writing when the job was cancelled or deleted or the engine gave the step to another node.
+/// </summary>
+public sealed class JobEngine : IAsyncDisposable
+{
+    private readonly IJobStore _store;
+    private readonly PortraitPipeline _pipeline;
+    private readonly JobRunnerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<StepLease, CancellationTokenSource> _active = new();
+    private IScheduler? _scheduler;
+    private int _running;
+    private volatile bool _stopping;
+
+    private JobEngine(IJobStore store, PortraitPipeline pipeline, JobRunnerOptions options, TimeProvider time, ILogger logger)
+    {
+        _store = store;
+        _pipeline = pipeline;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>This instance's name in the cluster and in step records.</summary>
+    public string Name => Scheduler.SchedulerInstanceId;
+
+    /// <summary>Steps running right now on this instance.</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    private IScheduler Scheduler => _scheduler ?? throw new InvalidOperationException("The engine has not started.");
+
+    /// <summary>
+    /// Builds the scheduler with <paramref name="createScheduler"/> (given the job factory it must use), attaches it to
+    /// <paramref name="store"/>, starts it, and schedules any due step that has no trigger (jobs queued by an earlier release).
+    /// </summary>
+    public static async Task<JobEngine> StartAsync(
+        IJobStore store,
+        PortraitPipeline pipeline,
+        JobRunnerOptions options,
+        Func<Quartz.Extensibility.IJobFactory, CancellationToken, Task<(IScheduler Scheduler, Func<CancellationToken, ValueTask<IAsyncDisposable>> Enter)>> createScheduler,
+        ILogger<JobEngine> logger,
+        TimeProvider? time = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(pipeline);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(createScheduler);
+        var engine = new JobEngine(store, pipeline, options, time ?? TimeProvider.System, logger);
+        var (scheduler, enter) = await createScheduler(new StepJobFactory(() => engine), cancellationToken);
+        engine._scheduler = scheduler;
+        store.AttachScheduler(new QuartzStepScheduler(scheduler, enter));
+        await scheduler.Start(cancellationToken);
+        var added = 0;
+        foreach (var ticket in await store.ListDueStepsAsync(int.MaxValue, cancellationToken))
+        {
+            added += await QuartzStepScheduler.ScheduleIfMissingAsync(scheduler, ticket, cancellationToken) ? 1 : 0;
+        }
+
+        if (added > 0)
+        {
+            logger.LogInformation("Scheduled {Count} due step(s) that had no trigger", added);
+        }
+
+        return engine;
+    }
+
+    /// <summary>Runs until <paramref name="stoppingToken"/> is cancelled, then stops (running steps are handed back).</summary>
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, _time, stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await StopAsync();
+    }
+
+    /// <summary>
+    /// Runs until no job is queued or running any more (every job succeeded, failed or was cancelled), or until
+    /// <paramref name="cancellationToken"/> is cancelled: the batch command's way. Stops the engine before returning.
+    /// </summary>
+    public async Task RunUntilIdleAsync(TimeSpan checkInterval, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(checkInterval, _time, cancellationToken);
+                var queued = await _store.ListJobsAsync(JobState.Queued, 1, cancellationToken);
+                var running = queued.Count == 0 ? await _store.ListJobsAsync(JobState.Running, 1, cancellationToken) : queued;
+                if (queued.Count == 0 && running.Count == 0)
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            await StopAsync();
+        }
+    }
+
+    /// <summary>
+    /// Stops the steps of <paramref name="jobId"/> (cancel or delete it in the store first): here at once, on other instances
+    /// through Quartz's cluster-wide interrupt. Returns once none runs here any more.
+    /// </summary>
+    public async Task StopJobAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        foreach (var (lease, cts) in _active.Where(a => a.Key.JobId == jobId).ToList())
+        {
+            try
+            {
+                await cts.CancelAsync();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The step ended meanwhile.
+            }
+
+            _ = lease;
+        }
+
+        var record = await _store.GetJobAsync(jobId, cancellationToken);
+        foreach (var step in record?.Steps.Where(s => s.Attempts > 0) ?? [])
+        {
+            try
+            {
+                await Scheduler.Interrupt(QuartzStepScheduler.KeyOf(jobId, step.Index, step.Attempts), cancellationToken);
+            }
+            catch (SchedulerException e)
+            {
+                _logger.LogDebug("Interrupting job {Job} step {Step} elsewhere failed: {Error}", jobId, step.Name, e.Message);
+            }
+        }
+
+        while (_active.Keys.Any(l => l.JobId == jobId))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), _time, cancellationToken);
+        }
+    }
+
+    /// <summary>Stops the scheduler: running steps are handed back and run again (here after a restart, or on another node).</summary>
+    public async Task StopAsync()
+    {
+        if (_scheduler is not { } scheduler || scheduler.Status == SchedulerStatus.Shutdown)
+        {
+            return;
+        }
+
+        _stopping = true;
+        await scheduler.Shutdown(waitForJobsToComplete: true);
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    /// <summary>One firing (called by <see cref="RunStepJob"/>).</summary>
+    internal async Task RunFiringAsync(string jobId, int stepIndex, string fireInstance, bool recovering, CancellationToken firingToken)
+    {
+        var lease = await _store.StartStepAsync(jobId, stepIndex, Name + "/" + fireInstance, recovering, CancellationToken.None);
+        if (lease is null)
+        {
+            _logger.LogDebug("Job {Job}: step {Step} has nothing to run (stale trigger)", jobId, stepIndex);
+            return;
+        }
+
+        Interlocked.Increment(ref _running);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(firingToken);
+        _active[lease] = stop;
+        try
+        {
+            await RunLeaseAsync(lease, stop);
+        }
+        finally
+        {
+            _active.TryRemove(lease, out _);
+            Interlocked.Decrement(ref _running);
+        }
+    }
+
+    private async Task RunLeaseAsync(StepLease lease, CancellationTokenSource step)
+    {
+        var watch = new OwnershipWatch();
+        using var stopChecks = new CancellationTokenSource();
+        var checks = WatchOwnershipAsync(lease, watch, step, stopChecks.Token);
+        var progress = new StepProgressReporter(this, lease, watch);
+        _logger.LogInformation("Job {Job}: step {Step} (attempt {Attempt}) starts on {Worker}", lease.JobId, lease.StepName, lease.Attempt, lease.Worker);
+        try
+        {
+            var result = await _pipeline.RunStepAsync(lease.OutputFolder, lease.StepName, progress, step.Token);
+            await stopChecks.CancelAsync();
+            await checks;
+            await progress.DrainAsync();
+            if (watch.Status == LeaseStatus.Lost)
+            {
+                return;
+            }
+
+            var outputs = result.Record.Outputs.Append(result.Final).OfType<FileRecord>().Select(o => new StepOutput(o.File, o.Sha256)).ToList();
+            var outcome = await _store.CompleteStepAsync(lease, outputs, CancellationToken.None);
+            _logger.LogInformation("Job {Job}: step {Step} {Outcome}", lease.JobId, lease.StepName, outcome);
+        }
+        catch (OperationCanceledException) when (step.IsCancellationRequested)
+        {
+            await stopChecks.CancelAsync();
+            await checks;
+            await progress.DrainAsync();
+            var status = watch.Status == LeaseStatus.Held ? await _store.CheckStepAsync(lease, CancellationToken.None) : watch.Status;
+            if (status == LeaseStatus.CancelRequested)
+            {
+                await _store.FailStepAsync(lease, "cancelled", permanent: true, CancellationToken.None);
+            }
+            else if (status == LeaseStatus.Held && _stopping)
+            {
+                // Orderly shutdown: the step runs again (after a restart, or on another node) without using an attempt;
+                // Quartz stores the recovery firing because this one ends cancelled.
+                await _store.ReturnStepAsync(lease, "the instance running it shut down", CancellationToken.None);
+                throw;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !step.IsCancellationRequested)
+        {
+            await stopChecks.CancelAsync();
+            await checks;
+            await progress.DrainAsync();
+            if (watch.Status == LeaseStatus.Lost)
+            {
+                return;
+            }
+
+            var outcome = await _store.FailStepAsync(lease, e.Message, RunFailures.IsPermanent(e), CancellationToken.None);
+            _logger.LogWarning("Job {Job}: step {Step} attempt {Attempt} failed ({Outcome}): {Error}", lease.JobId, lease.StepName, lease.Attempt, outcome, e.Message);
+        }
+    }
+
+    private async Task WatchOwnershipAsync(StepLease lease, OwnershipWatch watch, CancellationTokenSource step, CancellationToken stop)
+    {
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(_options.OwnershipCheckInterval, _time, stop);
+                var status = await _store.CheckStepAsync(lease, stop);
+                if (status == LeaseStatus.Held)
+                {
+                    continue;
+                }
+
+                watch.Status = status;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // The store is unreachable for a moment: the step goes on; Quartz decides whether this node is alive.
+                _logger.LogWarning("Checking job {Job} step {Step} failed: {Error}", lease.JobId, lease.StepName, e.Message);
+                continue;
+            }
+
+            _logger.LogInformation("Job {Job}: step {Step} stops ({Status})", lease.JobId, lease.StepName, watch.Status);
+            await step.CancelAsync();
+            return;
+        }
+    }
+
+    private async Task ReportProgressAsync(StepLease lease, OwnershipWatch watch, PipelineProgress value)
+    {
+        try
+        {
+            if (value.Box is { } box && box != watch.Box)
+            {
+                watch.Box = box;
+                var status = await _store.SetStepBoxAsync(lease, box, CancellationToken.None);
+                if (status != LeaseStatus.Held)
+                {
+                    watch.Status = status;
+                }
+            }
+
+            var now = _time.GetUtcNow();
+            if (value.Fraction is > 0 and < 1 && now - watch.LastEvent < _options.ProgressEventInterval)
+            {
+                return;
+            }
+
+            watch.LastEvent = now;
+            var data = new JsonObject
+            {
+                ["fraction"] = Math.Round(value.Fraction, 3),
+                ["eta_s"] = value.Eta is { } eta ? Math.Round(eta.TotalSeconds, 1) : null,
+                ["box"] = watch.Box,
+                ["message"] = value.Message,
+            };
+            await _store.AppendEventAsync(lease.JobId, JobEventKind.StepProgress, lease.StepName, data.ToJsonString(), CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            _logger.LogDebug("Progress of job {Job} not recorded: {Error}", lease.JobId, e.Message);
+        }
+    }
+
+    /// <summary>What the checks learnt about the step, and the progress bookkeeping of one step.</summary>
+    private sealed class OwnershipWatch
+    {
+        private volatile int _status;
+
+        public LeaseStatus Status
+        {
+            get => (LeaseStatus)_status;
+            set => _status = (int)value;
+        }
+
+        public string? Box { get; set; }
+
+        public DateTimeOffset LastEvent { get; set; }
+    }
+
+    /// <summary>Pipeline progress into the store's events, one at a time in order, never blocking the step.</summary>
+    private sealed class StepProgressReporter(JobEngine engine, StepLease lease, OwnershipWatch watch) : IProgress<PipelineProgress>
+    {
+        private readonly Lock _gate = new();
+        private Task _tail = Task.CompletedTask;
+
+        public Task DrainAsync()
+        {
+            lock (_gate)
+            {
+#pragma warning disable VSTHRD003 // the chain was started by this reporter, on the thread pool
+                return _tail;
+#pragma warning restore VSTHRD003
+            }
+        }
+
+        public void Report(PipelineProgress value)
+        {
+            lock (_gate)
+            {
+                _tail = _tail.ContinueWith(_ => engine.ReportProgressAsync(lease, watch, value), TaskScheduler.Default).Unwrap();
+            }
+        }
+    }
+}

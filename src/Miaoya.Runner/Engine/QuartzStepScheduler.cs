@@ -1,0 +1,79 @@
+using System.Data.Common;
+using System.Globalization;
+using Miaoya.Jobs;
+using Quartz;
+
+namespace Miaoya.Runner.Engine;
+
+/// <summary>
+/// The store's steps as Quartz.NET jobs: one job and one one-shot trigger per attempt of a step, keyed
+/// <c>&lt;job id&gt;/&lt;step index&gt;/&lt;attempt&gt;</c>, stored with the store's rows in one transaction
+/// (<c>IScheduler.EnlistTransaction</c>). The job asks for recovery, so a firing whose node died is fired again elsewhere.
+/// </summary>
+internal sealed class QuartzStepScheduler(IScheduler scheduler, Func<CancellationToken, ValueTask<IAsyncDisposable>> enter) : IStepScheduler
+{
+    internal const string Group = "miaoya-steps";
+
+    public const string JobIdKey = "job";
+
+    public const string StepIndexKey = "step";
+
+    public ValueTask<IAsyncDisposable> EnterAsync(CancellationToken cancellationToken) => enter(cancellationToken);
+
+    public IStepSchedulerTransaction Join(DbTransaction transaction) => new Joined(scheduler, transaction);
+
+    public static JobKey KeyOf(string jobId, int stepIndex, int attempt) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"{jobId}/{stepIndex}/{attempt}"), Group);
+
+    /// <summary>Schedules <paramref name="ticket"/> unless a trigger for the same attempt exists (start-up check).</summary>
+    public static async Task<bool> ScheduleIfMissingAsync(IScheduler scheduler, StepTicket ticket, CancellationToken cancellationToken)
+    {
+        var key = KeyOf(ticket.JobId, ticket.StepIndex, ticket.Attempt);
+        if ((await scheduler.GetTriggersOfJob(key, cancellationToken)).Count > 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            await scheduler.ScheduleJob(Job(ticket, key), Trigger(ticket, key), cancellationToken: cancellationToken);
+            return true;
+        }
+        catch (ObjectAlreadyExistsException)
+        {
+            return false;
+        }
+    }
+
+    private static IJobDetail Job(StepTicket ticket, JobKey key) =>
+        JobBuilder.Create<RunStepJob>()
+            .WithIdentity(key)
+            .RequestRecovery()
+            .UsingJobData(JobIdKey, ticket.JobId)
+            .UsingJobData(StepIndexKey, ticket.StepIndex)
+            .WithDescription(ticket.StepName)
+            .Build();
+
+    private static ITrigger Trigger(StepTicket ticket, JobKey key) =>
+        TriggerBuilder.Create()
+            .WithIdentity(key.Name, key.Group)
+            .ForJob(key)
+            .StartAt(ticket.NotBefore)
+            .Build();
+
+    private sealed class Joined(IScheduler scheduler, DbTransaction transaction) : IStepSchedulerTransaction
+    {
+        private IDisposable? _enlistment;
+
+        public async Task ScheduleAsync(StepTicket ticket, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(ticket);
+            _enlistment ??= scheduler.EnlistTransaction(transaction);
+            var key = KeyOf(ticket.JobId, ticket.StepIndex, ticket.Attempt);
+            await scheduler.ScheduleJob(Job(ticket, key), Trigger(ticket, key), cancellationToken: cancellationToken);
+        }
+
+        /// <summary>Ends the enlistment after the commit, which tells the scheduler about the new triggers.</summary>
+        public void Dispose() => _enlistment?.Dispose();
+    }
+}
