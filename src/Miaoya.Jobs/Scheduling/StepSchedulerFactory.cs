@@ -1,0 +1,169 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Quartz;
+using Quartz.Extensibility;
+
+namespace Miaoya.Jobs.Scheduling;
+
+/// <summary>
+/// Builds the Quartz scheduler that runs job steps, with its tables in the job store's own database (created if missing).
+/// PostgreSQL: clustered (every instance of the store shares the work; a dead one's steps are recovered by the others),
+/// on the <see cref="DatabaseClock"/>. SQLite: one process runs jobs (a second one's <c>Start</c> fails at once), any
+/// number may schedule; Quartz's lock goes through the file's <see cref="SqliteWriteGate"/>. Both: enlisted transactions
+/// accepted (<c>scheduler.EnlistTransaction(tx)</c>), <see cref="StepSchedulerSettings.BoxLimits"/> counted across the
+/// cluster, and a step that requests recovery and is cut off by a shutdown is run again (<c>context.Recovering</c>).
+/// Not started: call <c>Start</c> to run steps; <c>Shutdown</c> also releases what the scheduler owns (the clock's
+/// connections, the SQLite guard).
+/// </summary>
+public static class StepSchedulerFactory
+{
+    /// <summary>The start of the execution group of a step that runs on a box: <see cref="BoxGroup"/>.</summary>
+    public const string BoxGroupPrefix = "box:";
+
+    /// <summary>The execution group (<c>TriggerBuilder.WithExecutionGroup</c>) of a step that runs on <paramref name="box"/>, which <see cref="StepSchedulerSettings.BoxLimits"/> limits.</summary>
+    public static string BoxGroup(string box)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(box);
+        return BoxGroupPrefix + box;
+    }
+
+    /// <summary>Builds the scheduler (not started). Throws <see cref="ArgumentException"/> for invalid settings, naming each.</summary>
+    public static async Task<IScheduler> CreateAsync(
+        StepSchedulerSettings settings, IJobFactory jobFactory, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(jobFactory);
+        settings.Validate();
+        loggerFactory ??= NullLoggerFactory.Instance;
+        var postgres = settings.IsPostgres;
+        var instanceId = settings.InstanceId ?? $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+
+        string connectionString;
+        SqliteWriteGate? gate = null;
+        if (postgres)
+        {
+            connectionString = await PreparePostgresAsync(settings, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            connectionString = await PrepareSqliteAsync(settings.Location, cancellationToken).ConfigureAwait(false);
+            gate = SqliteWriteGate.For(settings.Location);
+        }
+
+        var clock = await DatabaseClock.StartAsync(
+            settings.Location, settings.HostClock, settings.ClockRefreshInterval, loggerFactory.CreateLogger<DatabaseClock>(), cancellationToken).ConfigureAwait(false);
+        StandaloneSchedulerFactory? factory = null;
+        try
+        {
+            factory = QuartzSchedulerBuilder.Create(q =>
+            {
+                q.Services.AddSingleton(loggerFactory);
+                q.ConfigureScheduler(o =>
+                {
+                    o.InstanceName = settings.SchedulerName;
+                    o.InstanceId = instanceId;
+                    o.IdleWaitTime = settings.IdleWaitTime;
+                });
+                q.UseDefaultThreadPool(settings.Threads);
+                q.UseJobFactory(jobFactory);
+                q.UseTimeProvider(settings.UseHostClockAsIs ? settings.HostClock : clock);
+                q.UsePersistentStore(store =>
+                {
+                    if (postgres)
+                    {
+                        store.UsePostgres(connectionString);
+                        store.UseClustering(c =>
+                        {
+                            c.CheckinInterval = settings.CheckinInterval;
+                            c.CheckinMisfireThreshold = settings.CheckinMisfireThreshold;
+                        });
+                    }
+                    else
+                    {
+                        store.UseSqlite(connectionString);
+                        store.UseLockHandler(_ => new SqliteGateLockHandler(gate!));
+                    }
+
+                    store.ProvisionSchema();
+                    store.ConfigureStore(o =>
+                    {
+                        o.AcceptEnlistedTransactions = true;
+                        o.RecoverFiringsCancelledByShutdown = true;
+                        // Cluster-scoped limits are exact only when acquisition is serialized (ExecutionLimitScope.Cluster);
+                        // a box that renders one image at a time must never be handed two.
+                        o.AcquireTriggersWithinLock = postgres;
+                    });
+                });
+                if (settings.BoxLimits.Count > 0)
+                {
+                    q.UseExecutionLimits(limits =>
+                    {
+                        foreach (var (box, maxConcurrent) in settings.BoxLimits)
+                        {
+                            limits.ForGroup(BoxGroup(box), maxConcurrent, ExecutionLimitScope.Cluster);
+                        }
+                    });
+                }
+            }).Build();
+            var scheduler = await factory.GetScheduler(cancellationToken).ConfigureAwait(false);
+            Func<IDisposable>? guard = postgres ? null : () => SchedulerFileGuard.Acquire(settings.Location);
+            return OwnedScheduler.Wrap(scheduler, guard, factory, clock);
+        }
+        catch
+        {
+            if (factory is not null)
+            {
+                await factory.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await clock.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The connection string Quartz uses: the store's, with the schema (created if missing) as the search path.</summary>
+    private static async Task<string> PreparePostgresAsync(StepSchedulerSettings settings, CancellationToken cancellationToken)
+    {
+        if (settings.PostgresSchema is not { } schema)
+        {
+            return settings.Location;
+        }
+
+        await using (var dataSource = NpgsqlDataSource.Create(settings.Location))
+        {
+            await using var command = dataSource.CreateCommand($"CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+            try
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateSchema)
+            {
+                // Another instance created it at the same moment.
+            }
+        }
+
+        return new NpgsqlConnectionStringBuilder(settings.Location) { SearchPath = $"\"{schema}\"" }.ConnectionString;
+    }
+
+    /// <summary>The connection string Quartz uses; the file in WAL mode, as the job store keeps it (readers never block the writer).</summary>
+    private static async Task<string> PrepareSqliteAsync(string path, CancellationToken cancellationToken)
+    {
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = Path.GetFullPath(path), Pooling = true }.ConnectionString;
+        var connection = new SqliteConnection(connectionString);
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            var command = connection.CreateCommand();
+            await using (command.ConfigureAwait(false))
+            {
+                command.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL;";
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return connectionString;
+    }
+}
