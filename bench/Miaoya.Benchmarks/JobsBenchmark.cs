@@ -8,6 +8,7 @@ using Miaoya.Jobs;
 using Miaoya.MockWebUi;
 using Miaoya.Pipeline;
 using Miaoya.Runner;
+using Miaoya.Runner.Engine;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Processing;
 using WireMock.Logging;
@@ -97,16 +98,18 @@ internal static class JobsBenchmark
             await using var provider = services.BuildServiceProvider();
             var fleet = provider.GetRequiredService<WebUiFleet>();
             await fleet.StartAsync();
-            await using var sqlite = await JobStore.OpenAsync(Path.Combine(scratch, "jobs.db"));
+            var location = Path.Combine(scratch, "jobs.db");
+            await using var sqlite = await JobStore.OpenAsync(location);
             var counting = StoreCalls.Wrap(sqlite);
             var store = counting.Store;
-            // The batch command's settings: 2 slots per box + 2, claim polling every 100 ms.
+            // The batch command's settings: 2 slots (scheduler threads) per box + 2.
             var options = new JobRunnerOptions
             {
                 JobsDirectory = Path.Combine(scratch, "jobs"),
                 Slots = (2 * boxCount) + 2,
-                PollInterval = TimeSpan.FromMilliseconds(100),
             };
+            await using var engine = new JobEngine(store, location, provider.GetRequiredService<PortraitPipeline>(), options, NullLoggerFactory.Instance);
+            await engine.AttachAsync();
             var submitter = new JobSubmitter(store, options);
             var template = Path.Combine(AppContext.BaseDirectory, "Fixtures", "astronaut.png");
             if (size != "512")
@@ -123,11 +126,13 @@ internal static class JobsBenchmark
             if (warmupJobs > 0)
             {
                 // The same work in a store of its own, not measured.
-                await using var warmStore = await JobStore.OpenAsync(Path.Combine(scratch, "warmup.db"));
+                var warmLocation = Path.Combine(scratch, "warmup.db");
+                await using var warmStore = await JobStore.OpenAsync(warmLocation);
                 var warmOptions = options with { JobsDirectory = Path.Combine(scratch, "warmup") };
+                await using var warmEngine = new JobEngine(warmStore, warmLocation, provider.GetRequiredService<PortraitPipeline>(), warmOptions, NullLoggerFactory.Instance);
+                await warmEngine.AttachAsync();
                 await SubmitAsync(new JobSubmitter(warmStore, warmOptions), warmupJobs, template);
-                await new JobWorker(warmStore, provider.GetRequiredService<PortraitPipeline>(), warmOptions, TimeProvider.System, NullLogger<JobWorker>.Instance)
-                    .RunUntilIdleAsync(TimeSpan.FromMilliseconds(500), CancellationToken.None);
+                await warmEngine.RunUntilIdleAsync(TimeSpan.FromMilliseconds(500), CancellationToken.None);
             }
 
             var switchesBefore = fleet.Status().Sum(b => b.ModelSwitches);
@@ -139,14 +144,13 @@ internal static class JobsBenchmark
             counting.Reset();
             var callsBefore = await Task.WhenAll(boxes.Select(b => b.CallsAsync()));
             var mockCpu = boxes.Sum(b => b.Cpu.TotalMilliseconds);
-            var worker = new JobWorker(store, provider.GetRequiredService<PortraitPipeline>(), options, TimeProvider.System, NullLogger<JobWorker>.Instance);
             var jit = new ThreadCpu();
             var jitBefore = jit.TieredCompilationMs;
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var started = DateTimeOffset.UtcNow;
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(30));
             using var done = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
-            var work = worker.RunAsync(done.Token);
+            var work = engine.RunAsync(done.Token);
             // The makespan is read from the store (the last step's end), so this check can be rare: its own CPU counts
             // as the orchestrator's.
             while (true)
@@ -274,7 +278,7 @@ internal static class JobsBenchmark
                     t =>
                     {
 #pragma warning disable VSTHRD002 // the task has completed
-                        var empty = t.IsCompletedSuccessfully && targetMethod.Name == nameof(IJobStore.ClaimNextStepAsync) && ((Task<StepLease?>)t).Result is null;
+                        var empty = t.IsCompletedSuccessfully && targetMethod.Name == nameof(IJobStore.StartStepAsync) && ((Task<StepLease?>)t).Result is null;
 #pragma warning restore VSTHRD002
                         _calls.AddOrUpdate(targetMethod.Name, (1, empty ? 1 : 0, clock.Elapsed.TotalMilliseconds),
                             (_, c) => (c.Count + 1, c.Empty + (empty ? 1 : 0), c.Ms + clock.Elapsed.TotalMilliseconds));

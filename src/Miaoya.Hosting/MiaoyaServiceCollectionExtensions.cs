@@ -7,6 +7,7 @@ using Miaoya.Fleet;
 using Miaoya.Jobs;
 using Miaoya.Pipeline;
 using Miaoya.Runner;
+using Miaoya.Runner.Engine;
 
 namespace Miaoya.Hosting;
 
@@ -33,23 +34,23 @@ public static class MiaoyaServiceCollectionExtensions
     /// <summary>
     /// Jobs on <paramref name="store"/> over the fleet (<c>AddWebUiFleet</c> and <c>AddPortraitPipeline</c> first):
     /// <paramref name="runner"/>, a <see cref="JobSubmitter"/> that checks each submission against the template's face and
-    /// the boxes' LoRAs, and, unless <paramref name="worker"/> is false, a <see cref="JobWorker"/>. The caller owns the store.
+    /// the boxes' LoRAs, and the <see cref="JobEngine"/> that schedules and runs the steps on Quartz.NET in the store's
+    /// database (<paramref name="storeLocation"/>). The caller owns the store and starts the engine.
     /// </summary>
-    public static IServiceCollection AddMiaoyaJobRunner(this IServiceCollection services, IJobStore store, JobRunnerOptions runner, bool worker = true)
+    public static IServiceCollection AddMiaoyaJobRunner(
+        this IServiceCollection services, IJobStore store, string storeLocation, JobRunnerOptions runner, string? postgresSchema = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentException.ThrowIfNullOrWhiteSpace(storeLocation);
         ArgumentNullException.ThrowIfNull(runner);
         services.AddSingleton(store);
         services.AddSingleton(runner);
         services.AddSingleton(sp => new JobSubmitter(
             store, runner, sp.GetRequiredService<IFaceDetector>(), sp.GetRequiredService<WebUiFleet>().LoraProblemAsync));
-        if (worker)
-        {
-            services.AddSingleton(sp => new JobWorker(
-                store, sp.GetRequiredService<PortraitPipeline>(), runner, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<JobWorker>>()));
-        }
-
+        services.AddSingleton(sp => new JobEngine(
+            store, storeLocation, sp.GetRequiredService<PortraitPipeline>(), runner, sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<TimeProvider>(), postgresSchema));
         return services;
     }
 }

@@ -72,7 +72,8 @@ public static class JobStore
             && (k.Equals("Password", StringComparison.OrdinalIgnoreCase) || k.Equals("Pwd", StringComparison.OrdinalIgnoreCase) || k.Equals("Psw", StringComparison.OrdinalIgnoreCase));
     }
 
-    internal static bool IsPostgres(string location) =>
+    /// <summary>Whether <paramref name="location"/> names a PostgreSQL database (a connection string with Host= or Server=) rather than a SQLite file.</summary>
+    public static bool IsPostgres(string location) =>
         location.Split(';').Any(part => part.Split('=', 2)[0].Trim() is var key &&
             (key.Equals("Host", StringComparison.OrdinalIgnoreCase) || key.Equals("Server", StringComparison.OrdinalIgnoreCase)));
 }

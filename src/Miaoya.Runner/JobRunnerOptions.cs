@@ -28,6 +28,9 @@ public sealed record JobRunnerOptions
     /// <summary>How often a running step checks that it is still its own (cancelled, deleted or recovered elsewhere: it stops).</summary>
     public TimeSpan OwnershipCheckInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How often an event stream (<c>GET /v1/jobs/{id}/events</c>) looks for new events.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
     /// <summary>Least time between two progress events of one step.</summary>
     public TimeSpan ProgressEventInterval { get; init; } = TimeSpan.FromSeconds(1);
 

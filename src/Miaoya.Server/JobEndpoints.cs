@@ -318,6 +318,9 @@ internal static class JobEndpoints
         return Results.File(path, contentType, enableRangeProcessing: true);
     }
 
+    /// <summary>How long a DELETE waits for this instance's running step of the job to stop.</summary>
+    private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(30);
+
     private static async Task<IResult> DeleteAsync(ServerState state, string id, CancellationToken cancellationToken)
     {
         var before = await state.Store.GetJobAsync(id, cancellationToken);
@@ -326,7 +329,7 @@ internal static class JobEndpoints
             return NotFound(id);
         }
 
-        // 1. Cancel: no step of it is handed out again, and a worker elsewhere learns it at its next heartbeat.
+        // 1. Cancel: no step of it starts again, and a step running elsewhere learns it at its next ownership check.
         await state.Store.CancelJobAsync(id, "deleted", CancellationToken.None);
 
         // 2. Stop the box rendering for it (the call that was running when the job was cancelled).
@@ -337,17 +340,18 @@ internal static class JobEndpoints
             state.Logger.LogInformation("Job {Job}: interrupt of {Box} for step {Step}: {Result}", id, running.Box, running.Name, interrupted ? "sent" : "failed");
         }
 
-        // 3. Wait for this process's running steps of the job to end, so nothing writes into the folder afterwards.
-        if (state.Worker is { } worker)
+        // 3. Stop its running step (here, and through Quartz's interrupt on any other instance) and wait for this
+        //    process's to end, so nothing here writes into the folder afterwards.
+        if (state.Worker is { } engine)
         {
-            using var wait = new CancellationTokenSource(state.Options.Runner.LeaseDuration);
+            using var wait = new CancellationTokenSource(StopWait);
             try
             {
-                await worker.StopJobAsync(id, wait.Token);
+                await engine.StopJobAsync(id, wait.Token);
             }
             catch (OperationCanceledException) when (wait.IsCancellationRequested)
             {
-                state.Logger.LogWarning("Job {Job}: its step did not stop within {Lease}; deleting anyway", id, state.Options.Runner.LeaseDuration);
+                state.Logger.LogWarning("Job {Job}: its step did not stop within {Wait}; deleting anyway", id, StopWait);
             }
         }
 
@@ -356,11 +360,11 @@ internal static class JobEndpoints
         state.Eta.Forget(id);
         var folder = deleted?.OutputFolder ?? before.OutputFolder;
         await state.DeleteFolderAsync(folder, CancellationToken.None);
-        var elsewhere = running is not null && running.Worker != state.Worker?.Name;
+        var elsewhere = running is not null && state.Worker?.IsOwnWorker(running.Worker) != true;
         if (elsewhere)
         {
-            // A worker of another instance may write its step's manifest once more before its heartbeat says the job is gone.
-            state.DeleteFolderLater(folder, state.Options.Runner.LeaseDuration);
+            // A step of another instance may write its manifest once more before its next check says the job is gone.
+            state.DeleteFolderLater(folder, (2 * state.Options.Runner.OwnershipCheckInterval) + TimeSpan.FromSeconds(5));
         }
 
         state.Logger.LogInformation("Job {Job} deleted with its files", id);

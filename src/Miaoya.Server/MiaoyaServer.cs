@@ -21,11 +21,12 @@ using Miaoya.Imaging;
 using Miaoya.Jobs;
 using Miaoya.Pipeline;
 using Miaoya.Runner;
+using Miaoya.Runner.Engine;
 
 namespace Miaoya.Server;
 
 /// <summary>
-/// <c>miaoya serve</c>: the HTTP API over the job store, with a <see cref="JobWorker"/> running the queued jobs on a
+/// <c>miaoya serve</c>: the HTTP API over the job store, with a <see cref="JobEngine"/> running the queued jobs on a
 /// <see cref="WebUiFleet"/> as a hosted service (ASP.NET Core on the shared framework, generic host). Stopping it stops
 /// the worker, which hands its running steps back to the store; another instance, or this one started again, runs them.
 /// </summary>
@@ -98,8 +99,19 @@ public sealed class MiaoyaServer : IAsyncDisposable
         {
             // Submissions over HTTP never name a recipe file (only the built-in recipes and those of --recipes).
             var runner = options.Runner with { JobsDirectory = jobsDirectory, AllowRecipePaths = false };
-            var app = Build(options with { Runner = runner }, store, configuration);
+            var app = Build(options with { Runner = runner }, store, location, configuration);
             SweepStaging(options, app.Services.GetRequiredService<ILogger<MiaoyaServer>>());
+            try
+            {
+                // Before the listener opens: a job submitted from the first request on is scheduled with its rows.
+                await app.Services.GetRequiredService<JobEngine>().AttachAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await app.DisposeAsync();
+                throw new ServerConfigurationException($"--store {JobStore.Redact(location)}: cannot schedule steps there ({e.Message}).", e);
+            }
+
             try
             {
                 await app.StartAsync(cancellationToken);
@@ -144,7 +156,7 @@ public sealed class MiaoyaServer : IAsyncDisposable
         await _store.DisposeAsync();
     }
 
-    private static WebApplication Build(ServerOptions options, IJobStore store, MiaoyaConfiguration configuration)
+    private static WebApplication Build(ServerOptions options, IJobStore store, string storeLocation, MiaoyaConfiguration configuration)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
         // The configuration of every command and nothing else: ASP.NET's own sources (appsettings.json, unprefixed
@@ -165,7 +177,7 @@ public sealed class MiaoyaServer : IAsyncDisposable
 
         // The CLI owns Ctrl+C and SIGTERM (it calls StopAsync); the host must not install its own console handlers.
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Runner.LeaseDuration + TimeSpan.FromSeconds(5));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(35));
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -223,11 +235,11 @@ public sealed class MiaoyaServer : IAsyncDisposable
         });
         builder.Services.AddPortraitPipeline();
         // Submissions are checked against the template's face and the boxes' LoRAs before anything is queued.
-        builder.Services.AddMiaoyaJobRunner(store, options.Runner, worker: !options.NoWorker);
+        builder.Services.AddMiaoyaJobRunner(store, storeLocation, options.Runner);
 
         builder.Services.AddSingleton(sp => new EtaEstimator(store, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp => new ServerState(
-            options, store, sp.GetRequiredService<JobSubmitter>(), sp.GetService<JobWorker>(), sp.GetRequiredService<WebUiFleet>(),
+            options, store, sp.GetRequiredService<JobSubmitter>(), sp.GetRequiredService<JobEngine>(), sp.GetRequiredService<WebUiFleet>(),
             sp.GetRequiredService<EtaEstimator>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServerState>>()));
         builder.Services.AddHostedService<FleetAndWorkerService>();
         builder.Services.AddHostedService<MemoryGiveBackService>();
@@ -292,10 +304,10 @@ public sealed class MiaoyaServer : IAsyncDisposable
             throw new ServerConfigurationException($"--no-auth: only on loopback addresses (127.0.0.1, [::1], localhost), not {string.Join(' ', options.Urls)}.");
         }
 
-        if (options.MaxRequestBytes <= 0 || options.MaxImageBytes <= 0 || options.MaxImageSide <= 0 || options.Runner.Slots <= 0 || options.Runner.LeaseDuration <= TimeSpan.Zero
+        if (options.MaxRequestBytes <= 0 || options.MaxImageBytes <= 0 || options.MaxImageSide <= 0 || options.Runner.Slots <= 0 || options.Runner.OwnershipCheckInterval <= TimeSpan.Zero
             || options.MaxConcurrentSubmissions <= 0 || options.SubmissionQueueLimit < 0)
         {
-            throw new ServerConfigurationException("limits, slots and the lease duration must be positive.");
+            throw new ServerConfigurationException("limits, slots and the ownership check interval must be positive.");
         }
     }
 
@@ -319,7 +331,7 @@ public sealed class MiaoyaServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the fleet (probing every box) and then the worker, without holding up the listener.</summary>
+    /// <summary>Starts the fleet (probing every box) and then the job engine, without holding up the listener.</summary>
     private sealed class FleetAndWorkerService(WebUiFleet fleet, IServiceProvider services, ILogger<FleetAndWorkerService> logger) : BackgroundService
     {
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -350,11 +362,12 @@ public sealed class MiaoyaServer : IAsyncDisposable
             {
                 logger.LogWarning("Could not sweep the jobs folder for orphans: {Error}", e.Message);
             }
-            if (services.GetService<JobWorker>() is { } worker)
+            if (!services.GetRequiredService<ServerState>().Options.NoWorker)
             {
-                logger.LogInformation("Worker {Worker} runs up to {Slots} steps at once", worker.Name, services.GetRequiredService<JobRunnerOptions>().Slots);
-                await worker.RunAsync(stoppingToken);
-                logger.LogInformation("Worker {Worker} stopped; its running steps were handed back", worker.Name);
+                var engine = services.GetRequiredService<JobEngine>();
+                logger.LogInformation("Instance {Instance} runs up to {Slots} steps at once", engine.Name, services.GetRequiredService<JobRunnerOptions>().Slots);
+                await engine.RunAsync(stoppingToken);
+                logger.LogInformation("Instance {Instance} stopped; its running steps were handed back", engine.Name);
             }
         }
     }

@@ -17,7 +17,7 @@ public sealed record ServerOptions
     /// <summary>
     /// Where jobs live and how this instance's worker runs them: each job's folder is <c>&lt;JobsDirectory&gt;/&lt;job id&gt;</c>;
     /// recipe files submissions may name besides the built-in ones (<c>RecipeDirectory</c>); V3's model folder and device;
-    /// steps at once, the lease of a claimed step, and how often an idle slot (and an event stream) looks at the store.
+    /// steps at once (the scheduler's threads), how often a running step checks it is still its own, and how often an event stream looks at the store.
     /// Submissions never name a recipe by its path (<c>AllowRecipePaths</c> is ignored).
     /// </summary>
     public required JobRunnerOptions Runner { get; init; }

@@ -2,12 +2,13 @@ using Microsoft.Extensions.Logging;
 using Miaoya.Fleet;
 using Miaoya.Jobs;
 using Miaoya.Runner;
+using Miaoya.Runner.Engine;
 
 namespace Miaoya.Server;
 
 /// <summary>What the endpoints share: the store, the submitter, the worker and fleet of this process, the ETA model.</summary>
 internal sealed class ServerState(
-    ServerOptions options, IJobStore store, JobSubmitter submitter, JobWorker? worker, WebUiFleet? fleet, EtaEstimator eta, TimeProvider time, ILogger<ServerState> logger)
+    ServerOptions options, IJobStore store, JobSubmitter submitter, JobEngine? worker, WebUiFleet? fleet, EtaEstimator eta, TimeProvider time, ILogger<ServerState> logger)
 {
     private readonly Lock _gate = new();
     private readonly HashSet<string> _laterDeletes = new(StringComparer.Ordinal);
@@ -18,7 +19,7 @@ internal sealed class ServerState(
 
     public JobSubmitter Submitter { get; } = submitter;
 
-    public JobWorker? Worker { get; } = worker;
+    public JobEngine? Worker { get; } = worker;
 
     public WebUiFleet? Fleet { get; } = fleet;
 

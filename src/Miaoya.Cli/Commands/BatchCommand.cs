@@ -9,12 +9,13 @@ using Miaoya.Hosting;
 using Miaoya.Imaging;
 using Miaoya.Jobs;
 using Miaoya.Runner;
+using Miaoya.Runner.Engine;
 
 namespace Miaoya.Cli.Commands;
 
 /// <summary>
 /// <c>miaoya batch JOBS.yaml</c>: queues templates × identities × recipes as durable jobs (each entry has a fixed job id,
-/// so running the same batch again resumes it instead of queuing duplicates), runs them with a job worker over a fleet
+/// so running the same batch again resumes it instead of queuing duplicates), runs them on the job engine over a fleet
 /// of WebUI boxes with a progress display, and prints a summary table.
 /// </summary>
 internal static class BatchCommand
@@ -29,13 +30,12 @@ internal static class BatchCommand
         var store = new Option<string?>("--store") { Description = "Job store: a SQLite file (default OUT/jobs.db) or a PostgreSQL connection string (\"Host=...;Database=...\")" };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Batch folder (default out/batches/NAME): jobs/<id>/ per job and batch.json; the same folder resumes the batch" };
         var slots = new Option<int?>("--slots") { Description = "Steps run at once (default: 2 per box + 2)" };
-        var lease = CliOptions.DurationOption("--lease", "How long a step stays claimed without a heartbeat: after a crash its step is run again this long later", TimeSpan.FromSeconds(30));
         var models = new Option<DirectoryInfo?>("--models") { Description = "V3: folder with insightface's det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx" };
         var device = new Option<string>("--device") { Description = "V3: cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every step and call" };
         var command = new Command("batch", "Queue templates × identities × recipes as durable jobs, run them over the boxes and print a summary.")
         {
-            file, webui, auth, store, output, slots, lease, models, device, verbose,
+            file, webui, auth, store, output, slots, models, device, verbose,
         };
         command.Validators.Add(result =>
         {
@@ -63,12 +63,6 @@ internal static class BatchCommand
                 return 2;
             }
 
-            if (result.GetValue(lease) < TimeSpan.FromSeconds(1))
-            {
-                await Console.Error.WriteLineAsync("error: --lease: must be at least 1s (a heartbeat renews it every third of it).");
-                return 2;
-            }
-
             var modelsFolder = result.GetValue(models);
             if (batch.Recipes.Any(r => r.Pipeline == Recipes.PipelineKind.V3) && modelsFolder is null)
             {
@@ -85,8 +79,6 @@ internal static class BatchCommand
                 ModelsDirectory = modelsFolder?.FullName,
                 Device = result.GetValue(device)!,
                 Slots = result.GetValue(slots) ?? (2 * boxes.Count) + 2,
-                LeaseDuration = result.GetValue(lease),
-                PollInterval = TimeSpan.FromMilliseconds(100),
             };
             var run = new BatchRun(batch, folder, boxes, result.GetValue(store) ?? Path.Combine(folder, "jobs.db"), runner, result.GetValue(verbose));
             try
@@ -121,7 +113,7 @@ internal static class BatchCommand
             .ToArray();
     }
 
-    /// <summary>One execution of a batch: store, fleet, submitter, worker, display, summary.</summary>
+    /// <summary>One execution of a batch: store, fleet, submitter, engine, display, summary.</summary>
     private sealed class BatchRun(BatchFile batch, string folder, IReadOnlyList<BoxOptions> boxes, string storeLocation, JobRunnerOptions runner, bool verbose)
     {
         private readonly Dictionary<string, BatchEntry> _entries = [];
@@ -148,6 +140,18 @@ internal static class BatchCommand
                 if (await WebUiSession.NoBoxAnswersAsync(fleet))
                 {
                     return 1;
+                }
+
+                var engine = provider.GetRequiredService<JobEngine>();
+                try
+                {
+                    // Attached before anything is queued: each job's first step is scheduled with its rows.
+                    await engine.AttachAsync(cancellationToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    await Console.Error.WriteLineAsync($"error: --store: cannot schedule steps in {JobStore.Redact(storeLocation)}: {e.Message}");
+                    return 2;
                 }
 
                 var all = batch.Entries();
@@ -185,9 +189,8 @@ internal static class BatchCommand
                 Console.WriteLine($"Folder: {folder}   store: {JobStore.Redact(storeLocation)}");
                 await WriteRecordAsync(store, CancellationToken.None);
 
-                var worker = provider.GetRequiredService<JobWorker>();
                 using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var work = worker.RunAsync(stop.Token);
+                var work = engine.RunAsync(stop.Token);
                 var display = new BatchDisplay(fleet, all.Count);
                 var cancelled = false;
                 try
@@ -201,12 +204,14 @@ internal static class BatchCommand
                             break;
                         }
 
-                        if (work.IsCompleted)
+                        if (work.IsFaulted)
                         {
-                            await work; // the worker stopped by itself: surface why
+                            // The engine stopped by itself (another process runs this store's jobs, the database went away).
+                            await Console.Error.WriteLineAsync($"error: the jobs cannot run: {work.Exception?.GetBaseException().Message}");
+                            return 1;
                         }
 
-                        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken); // one read per job: keep it light beside the worker
+                        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken); // one read per job: keep it light beside the engine
                     }
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -216,7 +221,11 @@ internal static class BatchCommand
                 finally
                 {
                     await stop.CancelAsync();
-                    await work; // running steps are handed back to the store
+                    if (!work.IsFaulted)
+                    {
+                        await work; // running steps are handed back: they run again when the batch is resumed
+                    }
+
                     display.Finish();
                 }
 
@@ -236,7 +245,7 @@ internal static class BatchCommand
         private ServiceProvider BuildServices(IJobStore store)
         {
             var services = WebUiSession.AddFleetPipeline(new ServiceCollection(), boxes, verbose);
-            services.AddMiaoyaJobRunner(store, runner);
+            services.AddMiaoyaJobRunner(store, storeLocation, runner);
             return services.BuildServiceProvider();
         }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Miaoya.Jobs;
+using Miaoya.Jobs.Scheduling;
 using Miaoya.Pipeline;
 using Quartz;
 
@@ -27,62 +28,100 @@ public sealed class JobEngine : IAsyncDisposable
     private int _running;
     private volatile bool _stopping;
 
-    private JobEngine(IJobStore store, PortraitPipeline pipeline, JobRunnerOptions options, TimeProvider time, ILogger logger)
+    private readonly string _storeLocation;
+    private readonly string? _postgresSchema;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly SemaphoreSlim _attach = new(1, 1);
+
+    /// <param name="store">The job records; the engine attaches itself to it (<see cref="IJobStore.AttachScheduler"/>).</param>
+    /// <param name="storeLocation">Where <paramref name="store"/> lives (a SQLite path or a PostgreSQL connection string): Quartz's tables go there too.</param>
+    /// <param name="pipeline">Runs each step (its remote calls go to the fleet's boxes).</param>
+    /// <param name="options">Folders, slots (the scheduler's threads), the worker name and check intervals.</param>
+    /// <param name="loggerFactory">The engine's and Quartz's logs.</param>
+    /// <param name="time">The clock of progress events and checks (tests); the scheduler keeps the database's.</param>
+    /// <param name="postgresSchema">PostgreSQL: the schema the store's tables are in (null: the search path).</param>
+    public JobEngine(
+        IJobStore store, string storeLocation, PortraitPipeline pipeline, JobRunnerOptions options, ILoggerFactory loggerFactory,
+        TimeProvider? time = null, string? postgresSchema = null)
     {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentException.ThrowIfNullOrWhiteSpace(storeLocation);
+        ArgumentNullException.ThrowIfNull(pipeline);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
         _store = store;
+        _storeLocation = storeLocation;
+        _postgresSchema = postgresSchema;
         _pipeline = pipeline;
         _options = options;
-        _time = time;
-        _logger = logger;
+        _loggerFactory = loggerFactory;
+        _time = time ?? TimeProvider.System;
+        _logger = loggerFactory.CreateLogger<JobEngine>();
     }
 
-    /// <summary>This instance's name in the cluster and in step records.</summary>
+    /// <summary>This instance's name in the cluster; its workers in step records are "&lt;name&gt;/&lt;firing&gt;".</summary>
     public string Name => Scheduler.SchedulerInstanceId;
 
     /// <summary>Steps running right now on this instance.</summary>
     public int Running => Volatile.Read(ref _running);
 
-    private IScheduler Scheduler => _scheduler ?? throw new InvalidOperationException("The engine has not started.");
+    private IScheduler Scheduler => _scheduler ?? throw new InvalidOperationException("The engine has not been attached to its store yet.");
+
+    /// <summary>Whether <paramref name="worker"/> (a step record's worker) is a firing of this instance.</summary>
+    public bool IsOwnWorker(string? worker) => _scheduler is { } s && worker is not null && worker.StartsWith(s.SchedulerInstanceId + "/", StringComparison.Ordinal);
 
     /// <summary>
-    /// Builds the scheduler with <paramref name="createScheduler"/> (given the job factory it must use), attaches it to
-    /// <paramref name="store"/>, starts it, and schedules any due step that has no trigger (jobs queued by an earlier release).
+    /// Builds the scheduler over the store's database (creating Quartz's tables if missing) and attaches it to the store, so
+    /// that jobs created from now on are scheduled; runs nothing yet. An API-only instance stops here.
     /// </summary>
-    public static async Task<JobEngine> StartAsync(
-        IJobStore store,
-        PortraitPipeline pipeline,
-        JobRunnerOptions options,
-        Func<Quartz.Extensibility.IJobFactory, CancellationToken, Task<(IScheduler Scheduler, Func<CancellationToken, ValueTask<IAsyncDisposable>> Enter)>> createScheduler,
-        ILogger<JobEngine> logger,
-        TimeProvider? time = null,
-        CancellationToken cancellationToken = default)
+    public async Task AttachAsync(CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(pipeline);
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(createScheduler);
-        var engine = new JobEngine(store, pipeline, options, time ?? TimeProvider.System, logger);
-        var (scheduler, enter) = await createScheduler(new StepJobFactory(() => engine), cancellationToken);
-        engine._scheduler = scheduler;
-        store.AttachScheduler(new QuartzStepScheduler(scheduler, enter));
-        await scheduler.Start(cancellationToken);
-        var added = 0;
-        foreach (var ticket in await store.ListDueStepsAsync(int.MaxValue, cancellationToken))
+        await _attach.WaitAsync(cancellationToken);
+        try
         {
-            added += await QuartzStepScheduler.ScheduleIfMissingAsync(scheduler, ticket, cancellationToken) ? 1 : 0;
+            if (_scheduler is not null)
+            {
+                return;
+            }
+
+            var settings = new StepSchedulerSettings
+            {
+                Location = _storeLocation,
+                PostgresSchema = _postgresSchema,
+                InstanceId = _options.WorkerName,
+                Threads = Math.Max(1, _options.Slots),
+            };
+            var scheduler = await StepSchedulerFactory.CreateAsync(settings, new StepJobFactory(() => this), _loggerFactory, cancellationToken);
+            _store.AttachScheduler(new QuartzStepScheduler(scheduler, JobStore.IsPostgres(_storeLocation) ? null : SqliteWriteGate.For(_storeLocation)));
+            _scheduler = scheduler;
+        }
+        finally
+        {
+            _attach.Release();
+        }
+    }
+
+    /// <summary>Starts running steps; schedules any due step that has no trigger (jobs queued by an earlier release).</summary>
+    private async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await AttachAsync(cancellationToken);
+        await Scheduler.Start(cancellationToken);
+        var added = 0;
+        foreach (var ticket in await _store.ListDueStepsAsync(int.MaxValue, cancellationToken))
+        {
+            added += await QuartzStepScheduler.ScheduleIfMissingAsync(Scheduler, ticket, cancellationToken) ? 1 : 0;
         }
 
         if (added > 0)
         {
-            logger.LogInformation("Scheduled {Count} due step(s) that had no trigger", added);
+            _logger.LogInformation("Scheduled {Count} due step(s) that had no trigger", added);
         }
-
-        return engine;
     }
 
     /// <summary>Runs until <paramref name="stoppingToken"/> is cancelled, then stops (running steps are handed back).</summary>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
+        await StartAsync(stoppingToken);
         try
         {
             await Task.Delay(Timeout.InfiniteTimeSpan, _time, stoppingToken);
@@ -100,6 +139,7 @@ public sealed class JobEngine : IAsyncDisposable
     /// </summary>
     public async Task RunUntilIdleAsync(TimeSpan checkInterval, CancellationToken cancellationToken)
     {
+        await StartAsync(cancellationToken);
         try
         {
             while (true)
@@ -164,7 +204,7 @@ public sealed class JobEngine : IAsyncDisposable
     /// <summary>Stops the scheduler: running steps are handed back and run again (here after a restart, or on another node).</summary>
     public async Task StopAsync()
     {
-        if (_scheduler is not { } scheduler || scheduler.Status == SchedulerStatus.Shutdown)
+        if (_scheduler is not { } scheduler || scheduler.Status is SchedulerStatus.Shutdown or SchedulerStatus.Created)
         {
             return;
         }
@@ -173,7 +213,16 @@ public sealed class JobEngine : IAsyncDisposable
         await scheduler.Shutdown(waitForJobsToComplete: true);
     }
 
-    public async ValueTask DisposeAsync() => await StopAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        if (_scheduler is { } scheduler && scheduler.Status != SchedulerStatus.Shutdown)
+        {
+            await scheduler.Shutdown(waitForJobsToComplete: false);
+        }
+
+        _attach.Dispose();
+    }
 
     /// <summary>One firing (called by <see cref="RunStepJob"/>).</summary>
     internal async Task RunFiringAsync(string jobId, int stepIndex, string fireInstance, bool recovering, CancellationToken firingToken)

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using Miaoya.Jobs;
+using Miaoya.Jobs.Scheduling;
 using Quartz;
 
 namespace Miaoya.Runner.Engine;
@@ -10,7 +11,10 @@ namespace Miaoya.Runner.Engine;
 /// <c>&lt;job id&gt;/&lt;step index&gt;/&lt;attempt&gt;</c>, stored with the store's rows in one transaction
 /// (<c>IScheduler.EnlistTransaction</c>). The job asks for recovery, so a firing whose node died is fired again elsewhere.
 /// </summary>
-internal sealed class QuartzStepScheduler(IScheduler scheduler, Func<CancellationToken, ValueTask<IAsyncDisposable>> enter) : IStepScheduler
+/// <param name="scheduler">The Quartz scheduler (started or not: one that only schedules still stores triggers).</param>
+/// <param name="gate">SQLite: the file's write gate, taken before the store's transaction so that Quartz's lock and SQLite's
+/// write lock are always taken in one order; null on PostgreSQL.</param>
+internal sealed class QuartzStepScheduler(IScheduler scheduler, SqliteWriteGate? gate) : IStepScheduler
 {
     internal const string Group = "miaoya-steps";
 
@@ -18,9 +22,15 @@ internal sealed class QuartzStepScheduler(IScheduler scheduler, Func<Cancellatio
 
     public const string StepIndexKey = "step";
 
-    public ValueTask<IAsyncDisposable> EnterAsync(CancellationToken cancellationToken) => enter(cancellationToken);
+    public async ValueTask<IAsyncDisposable> EnterAsync(CancellationToken cancellationToken) =>
+        gate is null ? NoGate.Instance : await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
 
-    public IStepSchedulerTransaction Join(DbTransaction transaction) => new Joined(scheduler, transaction);
+    /// <summary>
+    /// Synchronous on purpose: the enlistment (and the SQLite gate's mark) live in the caller's asynchronous flow, so every
+    /// scheduling call the store makes until it disposes the result runs in its transaction.
+    /// </summary>
+    public IStepSchedulerTransaction Join(DbTransaction transaction) =>
+        new Joined(scheduler, gate?.HoldForThisFlow(), scheduler.EnlistTransaction(transaction));
 
     public static JobKey KeyOf(string jobId, int stepIndex, int attempt) =>
         new(string.Create(CultureInfo.InvariantCulture, $"{jobId}/{stepIndex}/{attempt}"), Group);
@@ -61,19 +71,27 @@ internal sealed class QuartzStepScheduler(IScheduler scheduler, Func<Cancellatio
             .StartAt(ticket.NotBefore)
             .Build();
 
-    private sealed class Joined(IScheduler scheduler, DbTransaction transaction) : IStepSchedulerTransaction
+    private sealed class Joined(IScheduler scheduler, IDisposable? gateMark, IDisposable enlistment) : IStepSchedulerTransaction
     {
-        private IDisposable? _enlistment;
-
         public async Task ScheduleAsync(StepTicket ticket, CancellationToken cancellationToken)
         {
             ArgumentNullException.ThrowIfNull(ticket);
-            _enlistment ??= scheduler.EnlistTransaction(transaction);
             var key = KeyOf(ticket.JobId, ticket.StepIndex, ticket.Attempt);
-            await scheduler.ScheduleJob(Job(ticket, key), Trigger(ticket, key), cancellationToken: cancellationToken);
+            await scheduler.ScheduleJob(Job(ticket, key), Trigger(ticket, key), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
         /// <summary>Ends the enlistment after the commit, which tells the scheduler about the new triggers.</summary>
-        public void Dispose() => _enlistment?.Dispose();
+        public void Dispose()
+        {
+            enlistment.Dispose();
+            gateMark?.Dispose();
+        }
+    }
+
+    private sealed class NoGate : IAsyncDisposable
+    {
+        public static readonly NoGate Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
