@@ -1,19 +1,20 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Miaoya.Fleet;
 using Miaoya.Jobs;
 using Miaoya.MockWebUi;
 using Miaoya.Pipeline;
+using Miaoya.Runner.Engine;
 
 namespace Miaoya.Runner.Tests;
 
-/// <summary>Mock boxes, a fleet over them, a SQLite job store, a submitter and a worker, wired as the service wires them.</summary>
+/// <summary>Mock boxes, a fleet over them, a SQLite job store, a submitter and a job engine, wired as the service wires them.</summary>
 internal sealed class RunnerHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _provider;
 
     private RunnerHarness(IReadOnlyList<MockWebUiServer> servers, ServiceProvider provider, WebUiFleet? fleet, IJobStore store, string folder, JobRunnerOptions options)
     {
+        StoreLocation = Path.Combine(folder, "jobs.db");
         Servers = servers;
         _provider = provider;
         Fleet = fleet;
@@ -23,7 +24,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
         Submitter = new JobSubmitter(store, options);
         Pipeline = provider.GetRequiredService<PortraitPipeline>();
         Pipeline.ProgressInterval = TimeSpan.FromMilliseconds(100);
-        Worker = NewWorker();
+        Engine = NewEngine();
     }
 
     public IReadOnlyList<MockWebUiServer> Servers { get; }
@@ -33,11 +34,14 @@ internal sealed class RunnerHarness : IAsyncDisposable
 
     public PortraitPipeline Pipeline { get; }
 
-    public IJobStore Store { get; }
+    public IJobStore Store { get; private set; }
 
-    public JobSubmitter Submitter { get; }
+    public string StoreLocation { get; }
 
-    public JobWorker Worker { get; }
+    public JobSubmitter Submitter { get; private set; }
+
+    /// <summary>The job engine of this "instance" (attached by <see cref="StartAsync"/>, so submissions are scheduled); runs once.</summary>
+    public JobEngine Engine { get; private set; }
 
     public string Folder { get; }
 
@@ -78,7 +82,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
         {
             JobsDirectory = Path.Combine(folder, "jobs"),
             Slots = slots,
-            LeaseDuration = TimeSpan.FromSeconds(3),
+            OwnershipCheckInterval = TimeSpan.FromMilliseconds(500),
             PollInterval = TimeSpan.FromMilliseconds(50),
         };
         runnerOptions = options?.Invoke(runnerOptions) ?? runnerOptions;
@@ -88,11 +92,26 @@ internal sealed class RunnerHarness : IAsyncDisposable
             await fleetInstance.StartAsync();
         }
 
-        return new RunnerHarness(servers, provider, fleetInstance, store, folder, runnerOptions);
+        var harness = new RunnerHarness(servers, provider, fleetInstance, store, folder, runnerOptions);
+        await harness.Engine.AttachAsync();
+        return harness;
     }
 
-    /// <summary>Another worker on the same store and boxes (a restarted or second instance).</summary>
-    public JobWorker NewWorker() => new(Store, Pipeline, Options, TimeProvider.System, NullLogger<JobWorker>.Instance);
+    /// <summary>
+    /// The instance restarted: the engine stopped and disposed, the store opened again, a new engine attached to it
+    /// (on SQLite one engine runs a file's jobs at a time).
+    /// </summary>
+    public async Task RestartAsync()
+    {
+        await Engine.DisposeAsync();
+        await Store.DisposeAsync();
+        Store = await JobStore.OpenAsync(StoreLocation);
+        Submitter = new JobSubmitter(Store, Options);
+        Engine = NewEngine();
+        await Engine.AttachAsync();
+    }
+
+    private JobEngine NewEngine() => new(Store, StoreLocation, Pipeline, Options, DebugLog.Factory);
 
     /// <summary>Waits until <paramref name="condition"/> holds for the job (hang guard: one minute).</summary>
     public async Task<JobRecord> WaitForAsync(string id, Func<JobRecord, bool> condition)
@@ -122,6 +141,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await Engine.DisposeAsync();
         await _provider.DisposeAsync();
         await Store.DisposeAsync();
         foreach (var server in Servers)

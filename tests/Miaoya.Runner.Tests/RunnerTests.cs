@@ -15,7 +15,7 @@ public sealed class RunnerTests
         }
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await h.Worker.RunUntilIdleAsync(TimeSpan.FromMilliseconds(100), timeout.Token);
+        await h.Engine.RunUntilIdleAsync(TimeSpan.FromMilliseconds(100), timeout.Token);
 
         foreach (var job in jobs)
         {

@@ -7,14 +7,16 @@ using Miaoya.Fleet;
 using Miaoya.Jobs;
 using Miaoya.MockWebUi;
 using Miaoya.Pipeline;
+using Miaoya.Runner.Engine;
 using Npgsql;
 using WireMock.Logging;
 
 namespace Miaoya.Runner.Tests;
 
 /// <summary>
-/// Two orchestrator instances (each its own fleet, pipeline, store connection and worker) on one PostgreSQL queue and the
-/// same boxes: every step runs exactly once (one claim, one attempt, one render on the boxes) and every job succeeds.
+/// Two orchestrator instances (each its own fleet, pipeline, store connection and job engine) clustered on one PostgreSQL
+/// database and the same boxes: every step runs exactly once (one firing, one attempt, one render on the boxes) and every
+/// job succeeds.
 /// </summary>
 public sealed class TwoInstanceTests : IDisposable
 {
@@ -27,7 +29,7 @@ public sealed class TwoInstanceTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [PostgresFact]
-    public async Task TwoWorkersOnOnePostgresQueue_NeverRunTheSameStep_AndEveryJobSucceeds()
+    public async Task TwoClusteredInstancesOnOnePostgres_NeverRunTheSameStep_AndEveryJobSucceeds()
     {
         var connection = PostgresTest.RequireConnectionString();
         var schema = "miaoya_test_" + Guid.NewGuid().ToString("N")[..16];
@@ -53,8 +55,8 @@ public sealed class TwoInstanceTests : IDisposable
 
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
             await Task.WhenAll(
-                Task.Run(() => one.Worker.RunUntilIdleAsync(TimeSpan.FromMilliseconds(100), timeout.Token)),
-                Task.Run(() => two.Worker.RunUntilIdleAsync(TimeSpan.FromMilliseconds(100), timeout.Token)));
+                Task.Run(() => one.Engine.RunUntilIdleAsync(TimeSpan.FromMilliseconds(100), timeout.Token)),
+                Task.Run(() => two.Engine.RunUntilIdleAsync(TimeSpan.FromMilliseconds(100), timeout.Token)));
 
             var jobs = await one.Store.ListJobsAsync();
             Assert.Equal(ids.Order(), jobs.Select(j => j.Id).Order());
@@ -67,7 +69,7 @@ public sealed class TwoInstanceTests : IDisposable
                 {
                     Assert.Equal(StepState.Succeeded, step.State);
                     Assert.Equal(1, step.Attempts);
-                    workers.Add(step.Worker!);
+                    workers.Add(step.Worker![..step.Worker!.IndexOf('/', StringComparison.Ordinal)]); // instance/firing
                     if (step.Name is "inpaint" or "img2img")
                     {
                         Assert.Equal(1, _renders.GetValueOrDefault((n, step.Name)));
@@ -115,24 +117,24 @@ public sealed class TwoInstanceTests : IDisposable
         }
     }
 
-    /// <summary>One orchestrator instance: its own fleet over the shared boxes, its own PostgreSQL connection, its own worker.</summary>
+    /// <summary>One orchestrator instance: its own fleet over the shared boxes, its own PostgreSQL connection, its own engine.</summary>
     private sealed class Instance : IAsyncDisposable
     {
         private readonly ServiceProvider _provider;
 
-        private Instance(ServiceProvider provider, IJobStore store, JobRunnerOptions options)
+        private Instance(ServiceProvider provider, IJobStore store, JobRunnerOptions options, string connection, string schema)
         {
             _provider = provider;
             Store = store;
             Submitter = new JobSubmitter(store, options);
-            Worker = new JobWorker(store, provider.GetRequiredService<PortraitPipeline>(), options, TimeProvider.System, NullLogger<JobWorker>.Instance);
+            Engine = new JobEngine(store, connection, provider.GetRequiredService<PortraitPipeline>(), options, NullLoggerFactory.Instance, postgresSchema: schema);
         }
 
         public IJobStore Store { get; }
 
         public JobSubmitter Submitter { get; }
 
-        public JobWorker Worker { get; }
+        public JobEngine Engine { get; }
 
         public static async Task<Instance> StartAsync(string name, string connection, string schema, string folder, params MockWebUiServer[] boxes)
         {
@@ -155,15 +157,16 @@ public sealed class TwoInstanceTests : IDisposable
             {
                 JobsDirectory = Path.Combine(folder, "jobs"),
                 Slots = 3,
-                LeaseDuration = TimeSpan.FromSeconds(10),
-                PollInterval = TimeSpan.FromMilliseconds(20),
                 WorkerName = name,
             };
-            return new Instance(provider, store, options);
+            var instance = new Instance(provider, store, options, connection, schema);
+            await instance.Engine.AttachAsync();
+            return instance;
         }
 
         public async ValueTask DisposeAsync()
         {
+            await Engine.DisposeAsync();
             await _provider.DisposeAsync();
             await Store.DisposeAsync();
         }

@@ -12,15 +12,16 @@ public sealed class WorkerTests
         await using var h = await RunnerHarness.StartAsync(boxes: 2, latency: TimeSpan.FromSeconds(20));
         var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v1-face"));
         using var stop = new CancellationTokenSource();
-        var worker = h.Worker.RunAsync(stop.Token);
+        var engine = h.Engine.RunAsync(stop.Token);
 
         var running = await h.WaitForAsync(job.Id, j => j.Steps.Any(s => s.Name == "inpaint" && s.State == StepState.Running && s.Box is not null));
         var box = running.Steps.Single(s => s.Name == "inpaint").Box!;
         await h.Store.CancelJobAsync(job.Id, "test");
 
+        await h.Engine.StopJobAsync(job.Id); // what DELETE does: the step stops here at once
         var cancelled = await h.WaitForAsync(job.Id, j => j.Steps.All(s => s.State != StepState.Running));
         await stop.CancelAsync();
-        await worker;
+        await engine;
 
         Assert.Equal(JobState.Cancelled, cancelled.State);
         var target = int.Parse(box["box".Length..], System.Globalization.CultureInfo.InvariantCulture);
@@ -34,7 +35,7 @@ public sealed class WorkerTests
         await using var h = await RunnerHarness.StartAsync(boxes: 2);
         var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v2", lora: "nobody_we_know:0.8"));
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await h.Worker.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
+        await h.Engine.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
 
         var failed = (await h.Store.GetJobAsync(job.Id))!;
         Assert.Equal(JobState.Failed, failed.State);
@@ -54,7 +55,7 @@ public sealed class WorkerTests
         h.Servers[0].AddFault(new MockFault("/sdapi/v1/img2img") { Times = 1 });
         var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v1-face"));
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await h.Worker.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
+        await h.Engine.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
 
         var done = (await h.Store.GetJobAsync(job.Id))!;
         Assert.Equal(JobState.Succeeded, done.State);
@@ -71,7 +72,7 @@ public sealed class WorkerTests
     [InlineData(403, 2, JobState.Succeeded)]
     [InlineData(503, 2, JobState.Succeeded)]
     [InlineData(422, 1, JobState.Failed)]
-    public async Task The_worker_agrees_with_the_fleet_on_whose_fault_a_status_is(int status, int attempts, JobState state)
+    public async Task The_engine_agrees_with_the_fleet_on_whose_fault_a_status_is(int status, int attempts, JobState state)
     {
         // 401/403 are the box's credentials (the fleet quarantines the box and places the call elsewhere), so the worker
         // tries again too; a 422 is the request's, which no attempt mends. Both read Failures.OfStatus.
@@ -79,7 +80,7 @@ public sealed class WorkerTests
         h.Servers[0].AddFault(new MockFault("/sdapi/v1/img2img") { StatusCode = status, Times = 1 });
         var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v1-face"));
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await h.Worker.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
+        await h.Engine.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
 
         var done = (await h.Store.GetJobAsync(job.Id))!;
         Assert.Equal(state, done.State);
@@ -87,13 +88,13 @@ public sealed class WorkerTests
     }
 
     [Fact]
-    public async Task Stopping_a_worker_hands_its_step_back_and_another_worker_finishes_the_job_without_redoing_steps()
+    public async Task Stopping_the_engine_hands_its_step_back_with_an_event_and_the_restarted_instance_finishes_the_job_without_redoing_steps()
     {
         await using var h = await RunnerHarness.StartAsync(boxes: 1, latency: TimeSpan.FromSeconds(2));
         var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v2"));
         using (var stop = new CancellationTokenSource())
         {
-            var first = h.Worker.RunAsync(stop.Token);
+            var first = h.Engine.RunAsync(stop.Token);
             await h.WaitForAsync(job.Id, j => j.Steps.Any(s => s.Name == "img2img" && s.State == StepState.Running && s.Box is not null));
             // The box is recorded as the call is placed, a moment before the request leaves: stop once the box renders it,
             // so the abandoned call is one the box had (and must be told to stop).
@@ -107,9 +108,12 @@ public sealed class WorkerTests
         Assert.Equal(StepState.Pending, step.State);
         Assert.Equal(0, step.Attempts);
         Assert.True(h.Servers[0].InterruptCount >= 1, "the box was told to stop the abandoned call");
+        // Defect 9: the hand-back is in the event log, so a stream reader sees why the attempt starts again.
+        Assert.Contains(await h.Store.ReadEventsAsync(job.Id), e => e.Kind == JobEventKind.StepReturned && e.Step == "img2img");
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await h.NewWorker().RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
+        await h.RestartAsync();
+        await h.Engine.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
         var done = (await h.Store.GetJobAsync(job.Id))!;
         Assert.Equal(JobState.Succeeded, done.State);
         Assert.All(done.Steps, s => Assert.Equal(1, s.Attempts));
@@ -123,7 +127,7 @@ public sealed class WorkerTests
         await using var h = await RunnerHarness.StartAsync(boxes: 2, latency: TimeSpan.FromSeconds(1.5));
         var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v1-face"));
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await h.Worker.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
+        await h.Engine.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
 
         var done = (await h.Store.GetJobAsync(job.Id))!;
         var box = done.Steps.Single(s => s.Name == "inpaint").Box;
@@ -150,6 +154,6 @@ public sealed class WorkerTests
             "server" => new Miaoya.Pipeline.PipelineException("step inpaint: 500", new TimeoutException()),
             _ => new Miaoya.Pipeline.PipelineException("bad", new Miaoya.Recipes.RecipeException("recipe.yaml: steps: must be > 0")),
         };
-        Assert.Equal(permanent, JobWorker.IsPermanent(error));
+        Assert.Equal(permanent, Miaoya.Pipeline.RunFailures.IsPermanent(error));
     }
 }

@@ -66,6 +66,8 @@ public static class StepSchedulerFactory
                     o.InstanceName = settings.SchedulerName;
                     o.InstanceId = instanceId;
                     o.IdleWaitTime = settings.IdleWaitTime;
+                    // A shutdown asks running steps to stop; with RecoverFiringsCancelledByShutdown their firings are handed back.
+                    o.ShutdownJobInterruption = ShutdownJobInterruption.Always;
                 });
                 q.UseDefaultThreadPool(settings.Threads);
                 q.UseJobFactory(jobFactory);
