@@ -9,8 +9,8 @@ namespace Miaoya.Jobs;
 /// The store's logic over ADO.NET, shared by <see cref="SqliteJobStore"/> and <see cref="PostgresJobStore"/>; the two differ
 /// only in how a connection is opened, how a write transaction starts and how rows are locked. Times are stored as Unix
 /// milliseconds (BIGINT) so both databases compare them the same way. Every mutation of a job first locks the job row
-/// (PostgreSQL) or runs inside BEGIN IMMEDIATE (SQLite), so reports about one job are serialised; a claim takes the step and
-/// job rows with SKIP LOCKED and never waits, so there is no lock cycle.
+/// (PostgreSQL) or runs inside BEGIN IMMEDIATE (SQLite), so reports about one job are serialised; a start locks the job row
+/// before its step, like every other writer, so there is no lock cycle.
 /// </summary>
 public abstract class SqlJobStore : IJobStore
 {
@@ -225,7 +225,14 @@ public abstract class SqlJobStore : IJobStore
             var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
             await using (tx.ConfigureAwait(false))
             {
-                // The time is read once the write lock is held, so nothing written here is stale on arrival.
+                // The job row first, as every other writer takes it (then its steps): the FOR UPDATE over steps JOIN jobs below
+                // alone takes the step row first, which deadlocks (PostgreSQL) with a cancel, delete or report on the same job.
+                if (!await LockJobAsync(connection, tx, jobId, cancellationToken).ConfigureAwait(false))
+                {
+                    return null;
+                }
+
+                // The time is read once the write lock (and the job's row lock) is held, so nothing written here is stale on arrival.
                 var now = NowMs;
                 var candidate = await ReadStartableAsync(connection, tx, jobId, stepIndex, cancellationToken).ConfigureAwait(false);
                 if (candidate is not { } c || c.JobFinished || !c.PreviousDone || c.State is not ("pending" or "running") ||
@@ -485,6 +492,12 @@ public abstract class SqlJobStore : IJobStore
             var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
             await using (tx.ConfigureAwait(false))
             {
+                // The job row's lock, as for every write that appends an event: its number is MAX + 1 under that lock.
+                if (!await LockJobAsync(connection, tx, lease.JobId, cancellationToken).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
                 var now = NowMs;
                 var rows = await ExecAsync(connection, tx,
                     "UPDATE steps SET state = 'pending', attempts = attempts - 1, lease_until = NULL, worker = NULL, box = NULL, started_at = NULL, " +

@@ -10,25 +10,26 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        if (args is not ["crash-worker", var database, var worker, var hangAtClaim])
+        if (args is not ["crash-worker", var database, var worker, var hangAtStart])
         {
-            await Console.Error.WriteLineAsync("usage: crash-worker DATABASE WORKER HANG_AT_CLAIM");
+            await Console.Error.WriteLineAsync("usage: crash-worker DATABASE WORKER HANG_AT_START");
             return 2;
         }
 
         await using var store = await SqliteJobStore.OpenAsync(database);
-        var hangAt = int.Parse(hangAtClaim, CultureInfo.InvariantCulture);
-        for (var claims = 1; ; claims++)
+        var hangAt = int.Parse(hangAtStart, CultureInfo.InvariantCulture);
+        for (var starts = 1; ; starts++)
         {
-            var lease = await store.ClaimNextStepAsync(worker, TimeSpan.FromSeconds(1));
+            // An engine's firings, one after another: the first job's due step, started as this worker.
+            var lease = await store.StartNextAsync(worker);
             if (lease is null)
             {
                 return 0;
             }
 
-            if (claims == hangAt)
+            if (starts == hangAt)
             {
-                // Stand-in for a long generation call; the test kills the process here, holding the lease.
+                // Stand-in for a long generation call; the test kills the process here, with the step running.
                 await Task.Delay(TimeSpan.FromSeconds(20));
             }
 

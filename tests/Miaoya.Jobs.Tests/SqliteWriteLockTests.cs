@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Miaoya.Jobs.Tests;
 
@@ -51,6 +52,37 @@ public sealed class SqliteWriteLockTests : IDisposable
         Assert.Equal(64, stillWaiting);
         Assert.Equal(64, created.Select(j => j.Id).Distinct().Count());
         Assert.Null(await store.GetJobAsync("cancelled"));
+    }
+
+    [Fact]
+    public async Task StartStep_ThatWaitedForTheWriteLock_RecordsTheTimeItGotTheLock_NotTheTimeItAsked()
+    {
+        // Defect 2: the start time was read before the write lock, so a start that queued behind another writer was stale
+        // on arrival. The jobs' clock is fake: it moves only here, while the store is known to be waiting.
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 6, 0, 0, TimeSpan.Zero));
+        await using var store = await SqliteJobStore.OpenAsync(Path.Combine(_directory, "jobs.db"), time: clock);
+        store.WriteLockTimeout = TimeSpan.FromMinutes(5);
+        var job = await store.CreateJobAsync(Job("job-1"));
+        var asked = clock.GetUtcNow();
+        var (holder, held) = await HoldWriteLockAsync(store.Path);
+
+        var starting = store.StartStepAsync(job.Id, 0, "w1", takeOver: false);
+        await Task.Delay(TimeSpan.FromSeconds(1)); // lets it reach the lock (if it has not, it reads the clock later still)
+        var waitedForTheLock = !starting.IsCompleted;
+        clock.Advance(TimeSpan.FromMinutes(2)); // the other writer kept the lock that long
+        var released = clock.GetUtcNow();
+        held.Dispose();
+        await holder.DisposeAsync();
+        var lease = await starting.WaitAsync(Patience);
+
+        Assert.True(waitedForTheLock);
+        Assert.NotNull(lease);
+        var step = (await store.GetJobAsync(job.Id))!.Steps[0];
+        Assert.Equal(released, step.StartedAt);
+        Assert.NotEqual(asked, step.StartedAt);
+        var started = (await store.ReadEventsAsync(job.Id)).Single(e => e.Kind == JobEventKind.StepStarted);
+        Assert.Equal(released, started.At);
+        Assert.Equal(released, (await store.GetJobAsync(job.Id))!.UpdatedAt);
     }
 
     [Fact]
