@@ -50,6 +50,66 @@ public abstract class SqlJobStore : IJobStore
     /// <summary>Starts a transaction that may write (SQLite: BEGIN IMMEDIATE, which takes the write lock up front).</summary>
     private protected abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Starts a write transaction if the write lock is free right now, else null (PostgreSQL locks rows, not the database:
+    /// it always starts one).
+    /// </summary>
+    private protected virtual async Task<DbTransaction?> TryBeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// A write transaction that will hand steps to <paramref name="scheduler"/>: its turn first (SQLite: the file's write
+    /// gate, which Quartz takes before its own transactions), then the write lock. The turn is never held while waiting for
+    /// the write lock: some of Quartz's transactions take SQLite's write lock before they ask for the gate, so a turn that
+    /// waited would wait for a transaction that waits for it. When the lock is taken the turn is given back, and both are
+    /// tried again after a short, growing pause.
+    /// </summary>
+    private async Task<(IAsyncDisposable Turn, DbTransaction Transaction)> BeginSchedulingWriteAsync(
+        IStepScheduler? scheduler, DbConnection connection, CancellationToken cancellationToken)
+    {
+        if (scheduler is null)
+        {
+            return (NoTurn.Instance, await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false));
+        }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var pause = TimeSpan.FromMilliseconds(1);
+        while (true)
+        {
+            var turn = await scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
+            DbTransaction? transaction;
+            try
+            {
+                transaction = await TryBeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await turn.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            if (transaction is not null)
+            {
+                return (turn, transaction);
+            }
+
+            await turn.DisposeAsync().ConfigureAwait(false);
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > SchedulingWriteTimeout)
+            {
+                // What BeginWriteAsync says when the lock stays taken: wait for it once more, without the turn, and fail the same way.
+                await (await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+                continue;
+            }
+
+            await Task.Delay(pause * (0.5 + Random.Shared.NextDouble()), cancellationToken).ConfigureAwait(false);
+            pause = pause * 2 < MaxSchedulingPause ? pause * 2 : MaxSchedulingPause;
+        }
+    }
+
+    private static readonly TimeSpan SchedulingWriteTimeout = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan MaxSchedulingPause = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Starts a read-only transaction with one snapshot for all its statements (a job and its steps agree).</summary>
     private protected abstract Task<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken);
 
@@ -127,12 +187,11 @@ public abstract class SqlJobStore : IJobStore
         var nowMs = now.ToUnixTimeMilliseconds();
         var id = job.Id ?? Guid.CreateVersion7(now).ToString("D", CultureInfo.InvariantCulture);
         var scheduler = _scheduler;
-        var turn = scheduler is null ? NoTurn.Instance : await scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
-        await using var turnScope = turn.ConfigureAwait(false);
         var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            var (turn, tx) = await BeginSchedulingWriteAsync(scheduler, connection, cancellationToken).ConfigureAwait(false);
+            await using (turn.ConfigureAwait(false))
             await using (tx.ConfigureAwait(false))
             {
                 await ExecAsync(connection, tx,
@@ -454,12 +513,11 @@ public abstract class SqlJobStore : IJobStore
         StepLease lease, string? error, Func<DbConnection, DbTransaction, long, IStepSchedulerTransaction?, Task<StepOutcome>> held, CancellationToken cancellationToken)
     {
         var scheduler = _scheduler;
-        var turn = scheduler is null ? NoTurn.Instance : await scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
-        await using var turnScope = turn.ConfigureAwait(false);
         var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            var (turn, tx) = await BeginSchedulingWriteAsync(scheduler, connection, cancellationToken).ConfigureAwait(false);
+            await using (turn.ConfigureAwait(false))
             await using (tx.ConfigureAwait(false))
             {
                 var now = NowMs;

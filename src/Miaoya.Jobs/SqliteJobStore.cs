@@ -168,6 +168,21 @@ public sealed class SqliteJobStore : SqlJobStore
         }
     }
 
+    private protected override Task<DbTransaction?> TryBeginWriteAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var sqlite = (SqliteConnection)connection;
+        SQLitePCL.raw.sqlite3_busy_timeout(sqlite.Handle, 0);
+        try
+        {
+            return Task.FromResult<DbTransaction?>(TryBeginImmediate(sqlite));
+        }
+        finally
+        {
+            SQLitePCL.raw.sqlite3_busy_timeout(sqlite.Handle, BusyTimeoutMs);
+        }
+    }
+
     /// <summary>One BEGIN IMMEDIATE; null when another connection holds the write lock (SQLITE_BUSY or SQLITE_LOCKED).</summary>
     private static SqliteTransaction? TryBeginImmediate(SqliteConnection connection)
     {
