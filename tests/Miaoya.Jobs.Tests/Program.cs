@@ -10,6 +10,11 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        if (args is [SchedulerCrashTests.WorkerCommand, var schedulerDatabase])
+        {
+            return await SchedulerCrashTests.RunWorkerAsync(schedulerDatabase);
+        }
+
         if (args is not ["crash-worker", var database, var worker, var hangAtStart])
         {
             await Console.Error.WriteLineAsync("usage: crash-worker DATABASE WORKER HANG_AT_START");

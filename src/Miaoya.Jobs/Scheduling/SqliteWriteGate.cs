@@ -4,17 +4,20 @@ namespace Miaoya.Jobs.Scheduling;
 
 /// <summary>
 /// One gate per SQLite database file in this process, taken before SQLite's write lock by everyone who writes and may
-/// wait for the other: Quartz's store operations (through <see cref="SqliteGateLockHandler"/>) and our transactions that
+/// wait for the other: Quartz's own transactions (through <see cref="GatedSqliteProvider"/>) and our transactions that
 /// schedule through Quartz. Without it an enlisted <c>ScheduleJob</c> inside our <c>BEGIN IMMEDIATE</c> waits for Quartz's
-/// in-process lock while the scheduler thread holds that lock and waits for our write lock: a deadlock until the busy
-/// timeout. With it the order is always "gate, then write lock".
+/// in-process lock while the scheduler thread holds that lock and waits for our write lock: a deadlock until SQLite's
+/// 30 s busy timeout. With it the order is "gate, then write lock" for everyone, and Quartz, which takes its own lock
+/// first, never waits for the gate: it only tries it, and retries its operation when the gate is taken.
 /// </summary>
 /// <remarks>
 /// A transaction that calls Quartz: <c>await using (await gate.EnterAsync(ct))</c>, then <c>BEGIN IMMEDIATE</c>, then
-/// <c>using (gate.HoldForThisFlow())</c> around the enlisted Quartz calls, which Quartz's lock then lets through (the
-/// flow already holds the gate). A transaction that never calls Quartz need not take the gate: it only makes the
-/// scheduler wait for SQLite's write lock, as any other writer does. The gate orders this process only; another process
-/// waits for SQLite's write lock alone, which cannot form a cycle with this process's gate.
+/// <c>using (gate.HoldForThisFlow())</c> and <c>using (scheduler.EnlistTransaction(tx))</c> around the Quartz calls. The mark
+/// is not what prevents the deadlock (the enlisted calls run on our connection, and Quartz only tries the gate); it turns a
+/// Quartz call that forgot the enlistment, which would wait for the gate this flow holds, into an immediate error. A
+/// transaction that never calls Quartz need not take the gate: it only makes Quartz wait for SQLite's write lock, as any
+/// other writer does. The gate orders this process only; another process waits for SQLite's write lock alone, which
+/// cannot form a cycle with this process's gates.
 /// </remarks>
 [SuppressMessage("Design", "CA1001", Justification = "One gate per database file for the life of the process; its semaphore never allocates a wait handle (WaitAsync only).")]
 public sealed class SqliteWriteGate
@@ -64,11 +67,30 @@ public sealed class SqliteWriteGate
         return lease;
     }
 
+    /// <summary>Takes the gate if it is free at this moment, or returns null; disposing the result opens it again.</summary>
+    internal IDisposable? TryEnterNow()
+    {
+        if (!_gate.Wait(0))
+        {
+            return null;
+        }
+
+        var lease = new Lease(this);
+        lock (_sync)
+        {
+            _holder = lease;
+        }
+
+        return lease;
+    }
+
     /// <summary>
     /// Marks the calling asynchronous flow as holding the gate it entered with <see cref="EnterAsync"/>, until the result is
     /// disposed: Quartz's lock asked for on this flow (an enlisted <c>ScheduleJob</c>) is then granted at once instead of
     /// waiting for the gate this flow holds. Synchronous on purpose: the mark is set in the caller's own frame, so it
-    /// reaches the awaits that follow in the caller. Throws when the gate is not held.
+    /// reaches the awaits that follow in the caller. Throws when the gate is not held. Inside the mark, call Quartz only with
+    /// this flow's transaction enlisted (<c>scheduler.EnlistTransaction</c>): a Quartz call on a connection of its own waits
+    /// for the gate this flow holds, and gives up after Quartz's retries.
     /// </summary>
     public IDisposable HoldForThisFlow()
     {
@@ -117,13 +139,15 @@ public sealed class SqliteWriteGate
         _gate.Release();
     }
 
-    private sealed class Lease(SqliteWriteGate gate) : IAsyncDisposable
+    private sealed class Lease(SqliteWriteGate gate) : IAsyncDisposable, IDisposable
     {
         public ValueTask DisposeAsync()
         {
             gate.Release(this);
             return ValueTask.CompletedTask;
         }
+
+        public void Dispose() => gate.Release(this);
     }
 
     private sealed class FlowMark(SqliteWriteGate gate, Lease? previous) : IDisposable

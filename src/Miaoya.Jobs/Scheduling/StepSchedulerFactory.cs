@@ -12,7 +12,7 @@ namespace Miaoya.Jobs.Scheduling;
 /// Builds the Quartz scheduler that runs job steps, with its tables in the job store's own database (created if missing).
 /// PostgreSQL: clustered (every instance of the store shares the work; a dead one's steps are recovered by the others),
 /// on the <see cref="DatabaseClock"/>. SQLite: one process runs jobs (a second one's <c>Start</c> fails at once), any
-/// number may schedule; Quartz's lock goes through the file's <see cref="SqliteWriteGate"/>. Both: enlisted transactions
+/// number may schedule; Quartz's transactions take the file's <see cref="SqliteWriteGate"/> (without waiting for it). Both: enlisted transactions
 /// accepted (<c>scheduler.EnlistTransaction(tx)</c>), <see cref="StepSchedulerSettings.BoxLimits"/> counted across the
 /// cluster, and a step that requests recovery and is cut off by a shutdown is run again (<c>context.Recovering</c>).
 /// Not started: call <c>Start</c> to run steps; <c>Shutdown</c> also releases what the scheduler owns (the clock's
@@ -22,6 +22,9 @@ public static class StepSchedulerFactory
 {
     /// <summary>The start of the execution group of a step that runs on a box: <see cref="BoxGroup"/>.</summary>
     public const string BoxGroupPrefix = "box:";
+
+    /// <summary>The instance id of every scheduler on a SQLite file (one runs jobs at a time).</summary>
+    internal const string SqliteInstanceId = "sqlite";
 
     /// <summary>The execution group (<c>TriggerBuilder.WithExecutionGroup</c>) of a step that runs on <paramref name="box"/>, which <see cref="StepSchedulerSettings.BoxLimits"/> limits.</summary>
     public static string BoxGroup(string box)
@@ -39,7 +42,10 @@ public static class StepSchedulerFactory
         settings.Validate();
         loggerFactory ??= NullLoggerFactory.Instance;
         var postgres = settings.IsPostgres;
-        var instanceId = settings.InstanceId ?? $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+        // SQLite: one fixed id. Quartz recovers, when a non-clustered scheduler starts, only the firings recorded under its
+        // own instance id (and then deletes every fired row): a new id per process would lose the steps of a killed one.
+        var instanceId = !postgres ? SqliteInstanceId
+            : settings.InstanceId ?? $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
 
         string connectionString;
         SqliteWriteGate? gate = null;
@@ -61,6 +67,7 @@ public static class StepSchedulerFactory
             factory = QuartzSchedulerBuilder.Create(q =>
             {
                 q.Services.AddSingleton(loggerFactory);
+                q.Services.AddSingleton<ILoggerProvider>(new ForwardingLoggerProvider(loggerFactory));
                 q.ConfigureScheduler(o =>
                 {
                     o.InstanceName = settings.SchedulerName;
@@ -85,8 +92,9 @@ public static class StepSchedulerFactory
                     }
                     else
                     {
+                        // Quartz replaces any lock handler on SQLite with its own in-process gate; the write gate goes on its connections instead.
                         store.UseSqlite(connectionString);
-                        store.UseLockHandler(_ => new SqliteGateLockHandler(gate!));
+                        store.UseConnectionProvider(_ => new GatedSqliteProvider(gate!, connectionString));
                     }
 
                     store.ProvisionSchema();
@@ -97,6 +105,14 @@ public static class StepSchedulerFactory
                         // Cluster-scoped limits are exact only when acquisition is serialized (ExecutionLimitScope.Cluster);
                         // a box that renders one image at a time must never be handed two.
                         o.AcquireTriggersWithinLock = postgres;
+                        if (!postgres)
+                        {
+                            // A Quartz transaction that finds the write gate taken fails as "busy" and is retried after
+                            // this interval; our transactions last milliseconds, so retry soon and for up to ~10 s.
+                            o.TransientRetryInterval = TimeSpan.FromMilliseconds(50);
+                            o.MaxTransientRetries = 200;
+                            o.DbRetryInterval = TimeSpan.FromSeconds(1);
+                        }
                     });
                 });
                 if (settings.BoxLimits.Count > 0)

@@ -14,7 +14,11 @@ public sealed record StepSchedulerSettings
     /// <summary>The scheduler's name, the same on every instance sharing one store (Quartz's rows are keyed by it).</summary>
     public string SchedulerName { get; init; } = "miaoya";
 
-    /// <summary>This process's id in a cluster, unique among the instances of one store; null: <c>host:pid:random</c>.</summary>
+    /// <summary>
+    /// PostgreSQL: this process's id in the cluster, unique among the instances of one store; null: <c>host:pid:random</c>.
+    /// Not allowed with SQLite, where every scheduler of a file has one fixed id: a scheduler recovers only the steps
+    /// recorded under its own id, so a killed runner's steps would be lost to a successor with another.
+    /// </summary>
     public string? InstanceId { get; init; }
 
     /// <summary>How many steps this instance runs at once.</summary>
@@ -69,7 +73,11 @@ public sealed record StepSchedulerSettings
         }
 
         CheckName(nameof(SchedulerName), SchedulerName, maxLength: 120);
-        if (InstanceId is not null)
+        if (InstanceId is not null && !string.IsNullOrWhiteSpace(Location) && !IsPostgres)
+        {
+            errors.Add($"{nameof(InstanceId)} is set but {nameof(Location)} is a SQLite file, whose schedulers share one id.");
+        }
+        else if (InstanceId is not null)
         {
             CheckName(nameof(InstanceId), InstanceId, maxLength: 200);
         }
