@@ -37,13 +37,13 @@ public sealed class EtaEstimatorTests : IAsyncLifetime
         Assert.Equal(22, await eta.EstimateAsync(job, default));
 
         // Running "tag" for 1.5 s: 0.5 s of it left, then 20 s.
-        var tag = (await _store.ClaimNextStepAsync("w", TimeSpan.FromMinutes(1)))!;
+        var tag = (await _store.StartStepAsync(job.Id, 0, "w", takeOver: false))!;
         _time.Advance(TimeSpan.FromSeconds(1.5));
         Assert.Equal(20.5, await eta.EstimateAsync((await _store.GetJobAsync(job.Id))!, default));
         await _store.CompleteStepAsync(tag, []);
 
         // "render" running; the box says 8 s left, 3 s ago: 5 s.
-        var render = (await _store.ClaimNextStepAsync("w", TimeSpan.FromMinutes(1)))!;
+        var render = (await _store.StartStepAsync(job.Id, 1, "w", takeOver: false))!;
         _time.Advance(TimeSpan.FromSeconds(1));
         await _store.AppendEventAsync(job.Id, JobEventKind.StepProgress, "render", """{"fraction":0.2,"eta_s":8,"box":"b","message":null}""");
         _time.Advance(TimeSpan.FromSeconds(3));
@@ -70,9 +70,9 @@ public sealed class EtaEstimatorTests : IAsyncLifetime
 
     private async Task RunAsync(JobRecord job, TimeSpan tag, TimeSpan render)
     {
-        foreach (var took in new[] { tag, render })
+        foreach (var (took, index) in new[] { tag, render }.Select((t, i) => (t, i)))
         {
-            var lease = (await _store.ClaimNextStepAsync("w", TimeSpan.FromMinutes(5)))!;
+            var lease = (await _store.StartStepAsync(job.Id, index, "w", takeOver: false))!;
             Assert.Equal(job.Id, lease.JobId);
             _time.Advance(took);
             Assert.Equal(StepOutcome.Completed, await _store.CompleteStepAsync(lease, []));

@@ -28,7 +28,7 @@ public sealed class RestartTests : IDisposable
             Runner = new JobRunnerOptions
             {
                 JobsDirectory = Path.Combine(_folder, "jobs"),
-                LeaseDuration = TimeSpan.FromSeconds(3),
+                OwnershipCheckInterval = TimeSpan.FromMilliseconds(500),
                 PollInterval = TimeSpan.FromMilliseconds(50),
             },
         };

@@ -17,7 +17,7 @@ public sealed class ServerConfigurationTests : IDisposable
     {
         Urls = ["http://127.0.0.1:0"],
         ApiKey = ServerHarness.Key,
-        Runner = new JobRunnerOptions { JobsDirectory = Path.Combine(_folder, "jobs"), LeaseDuration = TimeSpan.FromSeconds(3) },
+        Runner = new JobRunnerOptions { JobsDirectory = Path.Combine(_folder, "jobs"), OwnershipCheckInterval = TimeSpan.FromMilliseconds(500) },
     };
 
     [Fact]

@@ -53,7 +53,7 @@ internal sealed class ServerHarness : IAsyncDisposable
             Runner = new JobRunnerOptions
             {
                 JobsDirectory = Path.Combine(folder, "jobs"),
-                LeaseDuration = TimeSpan.FromSeconds(3),
+                OwnershipCheckInterval = TimeSpan.FromMilliseconds(500),
                 PollInterval = TimeSpan.FromMilliseconds(50),
                 Slots = 4,
             },

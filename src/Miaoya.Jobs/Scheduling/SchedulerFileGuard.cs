@@ -4,9 +4,9 @@ namespace Miaoya.Jobs.Scheduling;
 
 /// <summary>
 /// Only one process runs jobs from a SQLite file: Quartz on SQLite cannot be clustered, and a second scheduler would take
-/// the first one's running steps for crashed ones when it starts. The guard is <c>&lt;db&gt;.scheduler.lock</c> opened
+/// the first one's running steps for crashed ones when it starts. The guard is <c>&lt;db&gt;-scheduler.lock</c> opened
 /// with <see cref="FileShare.None"/> (an exclusive <c>flock</c> on Unix, released by the kernel when the process dies,
-/// <c>kill -9</c> included); the owner's pid goes in <c>&lt;db&gt;.scheduler.pid</c>, for the message the next process shows
+/// <c>kill -9</c> included); the owner's pid goes in <c>&lt;db&gt;-scheduler.pid</c>, for the message the next process shows
 /// (a file held that way cannot be read by another).
 /// </summary>
 internal sealed class SchedulerFileGuard : IDisposable
@@ -24,8 +24,8 @@ internal sealed class SchedulerFileGuard : IDisposable
     public static SchedulerFileGuard Acquire(string databasePath)
     {
         var database = Path.GetFullPath(databasePath);
-        var lockFile = database + ".scheduler.lock";
-        var pidFile = database + ".scheduler.pid";
+        var lockFile = database + "-scheduler.lock";
+        var pidFile = database + "-scheduler.pid";
         FileStream stream;
         try
         {

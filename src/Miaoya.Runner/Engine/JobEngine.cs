@@ -88,7 +88,7 @@ public sealed class JobEngine : IAsyncDisposable
             {
                 Location = _storeLocation,
                 PostgresSchema = _postgresSchema,
-                InstanceId = _options.WorkerName,
+                InstanceId = JobStore.IsPostgres(_storeLocation) ? _options.WorkerName : null, // SQLite: one fixed id (its recovery needs it)
                 Threads = Math.Max(1, _options.Slots),
             };
             var scheduler = await StepSchedulerFactory.CreateAsync(settings, new StepJobFactory(() => this), _loggerFactory, cancellationToken);
