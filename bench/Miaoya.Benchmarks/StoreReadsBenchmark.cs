@@ -100,7 +100,7 @@ internal static class StoreReadsBenchmark
 #endif
         });
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{name}: median ms over {repeats}: eta history {eta.Median:0.0} ({eta.Result} step names), queue counts {counts.Median:0.0} ({counts.Result} jobs), first page of 100 {page.Median:0.0}"));
+            $"{name}: median ms over {repeats}: eta history {eta.Median:0.00} ({eta.Result} step names), queue counts {counts.Median:0.00} ({counts.Result} jobs), first page of 100 {page.Median:0.00}"));
     }
 
     private static async Task FillAsync(IJobStore store, int jobs)
