@@ -169,19 +169,15 @@ internal static class JobEndpoints
             filter = parsed;
         }
 
-        var order = JobOrder.NewestFirst;
-        if (orderText is not null)
+        JobOrder? order = orderText?.ToLowerInvariant() switch
         {
-            order = orderText.ToLowerInvariant() switch
-            {
-                "desc" => JobOrder.NewestFirst,
-                "asc" => JobOrder.OldestFirst,
-                _ => (JobOrder)(-1),
-            };
-            if (order is not (JobOrder.NewestFirst or JobOrder.OldestFirst))
-            {
-                return Problems.Field(StatusCodes.Status400BadRequest, "order", $"'{Miaoya.Limits.UserText.Quote(orderText)}' is not an order; use desc (newest first, the default) or asc (oldest first).");
-            }
+            null or "desc" => JobOrder.NewestFirst,
+            "asc" => JobOrder.OldestFirst,
+            _ => null,
+        };
+        if (order is null)
+        {
+            return Problems.Field(StatusCodes.Status400BadRequest, "order", $"'{Miaoya.Limits.UserText.Quote(orderText)}' is not an order; use desc (newest first, the default) or asc (oldest first).");
         }
 
         long? after = null;
@@ -196,7 +192,7 @@ internal static class JobEndpoints
             after = position;
         }
 
-        var page = await state.Store.ListJobsPageAsync(new JobQuery { State = filter, Limit = limit, After = after, Order = order }, cancellationToken);
+        var page = await state.Store.ListJobsPageAsync(new JobQuery { State = filter, Limit = limit, After = after, Order = order.Value }, cancellationToken);
         var views = new List<JobView>(page.Jobs.Count);
         foreach (var job in page.Jobs)
         {
