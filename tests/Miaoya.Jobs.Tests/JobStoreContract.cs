@@ -8,7 +8,7 @@ namespace Miaoya.Jobs.Tests;
 /// The behaviour every <see cref="IJobStore"/> promises, run against each implementation by a derived class. Time is a
 /// <see cref="FakeTimeProvider"/>: leases and backoff move only when a test advances the clock.
 /// </summary>
-public abstract class JobStoreContract : IAsyncLifetime
+public abstract partial class JobStoreContract : IAsyncLifetime
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
 
