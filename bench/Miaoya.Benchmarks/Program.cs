@@ -6,6 +6,7 @@
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- fleet [JOBS] [MS] [SWITCH_MS]  fleet dispatch: makespan efficiency, model switches, affinity on/off
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- scale [CALLS] [MS] [BOXES,...] [REPEATS]  the fleet over 4..128 simulated boxes: dispatch overhead per call, makespan efficiency
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- hostile [N] [bomb|large|both] [worker]  miaoya serve's memory under N concurrent worst-case uploads
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- store-reads [JOBS] [REPEATS] [sqlite|postgres|both]  the store reads the server repeats (ETA history, queue counts, first page)
 switch (args.FirstOrDefault())
 {
     case "client":
@@ -29,6 +30,9 @@ switch (args.FirstOrDefault())
     case "hostile":
         await Miaoya.Benchmarks.HostileUploadBenchmark.RunAsync(args[1..]);
         return 0;
+    case "store-reads":
+        await Miaoya.Benchmarks.StoreReadsBenchmark.RunAsync(args[1..]);
+        return 0;
     case "client-server":
         await Miaoya.Benchmarks.WebUiClientBenchmark.ServeReplayAsync(args[1..]);
         return 0;
@@ -36,6 +40,6 @@ switch (args.FirstOrDefault())
         await Miaoya.Benchmarks.JobsBenchmark.ServeBoxAsync(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap|fleet|scale|jobs|hostile [ARGS]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap|fleet|scale|jobs|hostile|store-reads [ARGS]");
         return 2;
 }

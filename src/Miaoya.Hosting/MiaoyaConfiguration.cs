@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Miaoya.Fleet;
+using Miaoya.Runner;
 using Miaoya.WebUi;
 
 namespace Miaoya.Hosting;
@@ -36,7 +37,7 @@ public sealed class MiaoyaConfiguration
     }
 
     /// <summary>The sections Miaoya reads.</summary>
-    public static IReadOnlyList<string> Sections { get; } = [WebUiOptions.SectionName, FleetOptions.SectionName, LoggingSectionName];
+    public static IReadOnlyList<string> Sections { get; } = [WebUiOptions.SectionName, FleetOptions.SectionName, JobsSettings.SectionName, LoggingSectionName];
 
     /// <summary>The box of a command that is given none: the client's default, <c>http://127.0.0.1:7860</c>.</summary>
     public static Uri DefaultBaseUrl { get; } = new WebUiOptions().BaseUrl!;
@@ -58,6 +59,15 @@ public sealed class MiaoyaConfiguration
     public bool HasBaseUrl => !string.IsNullOrWhiteSpace(Root[BaseUrlKey]);
 
     private const string BaseUrlKey = WebUiOptions.SectionName + ":" + nameof(WebUiOptions.BaseUrl);
+
+    private const string KeepJobsKey = JobsSettings.SectionName + ":" + nameof(JobsSettings.KeepJobs);
+
+    /// <summary>
+    /// How long <c>serve</c> and <c>batch</c> keep finished jobs: <c>Jobs:KeepJobs</c> when a source sets it (null: keep
+    /// every job), else <see cref="JobRetention.DefaultKeep"/>. A value that does not parse is one of <see cref="Problems"/>.
+    /// </summary>
+    public TimeSpan? KeepJobs =>
+        Root[KeepJobsKey] is { } text && JobRetention.TryParseKeep(text, out var keep, out _) ? keep : JobRetention.DefaultKeep;
 
     /// <summary>
     /// Reads the sources. <paramref name="directory"/> is where the files are looked for (default: the working folder);
@@ -188,7 +198,7 @@ public sealed class MiaoyaConfiguration
                     continue;
                 }
 
-                var type = known == WebUiOptions.SectionName ? typeof(WebUiOptions) : typeof(FleetOptions);
+                var type = known == WebUiOptions.SectionName ? typeof(WebUiOptions) : known == FleetOptions.SectionName ? typeof(FleetOptions) : typeof(JobsSettings);
                 foreach (var problem in ConfigurationCheck.Problems(section, type))
                 {
                     yield return Named(layer, problem);
@@ -207,6 +217,11 @@ public sealed class MiaoyaConfiguration
             Root.GetSection(FleetOptions.SectionName).Bind(fleet);
             // Boxes may come from the command line (--webui): whether there are any is the command's to say.
             problems.AddRange(fleet.Validate(requireBoxes: false));
+        }
+
+        if (Root[KeepJobsKey] is { } keep && !JobRetention.TryParseKeep(keep, out _, out var problem))
+        {
+            problems.Add($"{KeepJobsKey}: {problem}");
         }
 
         return problems.Select(Attributed);

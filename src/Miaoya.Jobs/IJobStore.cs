@@ -14,7 +14,10 @@ public interface IJobStore : IAsyncDisposable
 
     Task<JobRecord?> GetJobAsync(string id, CancellationToken cancellationToken = default);
 
-    /// <summary>Jobs in creation order, optionally only those in <paramref name="state"/>.</summary>
+    /// <summary>
+    /// The first <paramref name="limit"/> jobs in creation order (oldest first), optionally only those in <paramref name="state"/>;
+    /// for listings people read, use <see cref="ListJobsPageAsync"/> (newest first, with a cursor).
+    /// </summary>
     Task<IReadOnlyList<JobRecord>> ListJobsAsync(JobState? state = null, int limit = 1000, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -71,4 +74,24 @@ public interface IJobStore : IAsyncDisposable
 
     /// <summary>Events with a sequence number above <paramref name="afterSequence"/>, in order (for SSE: pass the last id seen).</summary>
     Task<IReadOnlyList<JobEvent>> ReadEventsAsync(string jobId, long afterSequence = 0, int max = 1000, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// One page of jobs (newest first unless <see cref="JobQuery.Order"/> says otherwise), each with its steps, read in one
+    /// snapshot with two statements whatever the page's size. Continue with <see cref="JobPage.Next"/>.
+    /// </summary>
+    Task<JobPage> ListJobsPageAsync(JobQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>How many jobs there are (in <paramref name="state"/>, when given): one <c>COUNT(*)</c>, no rows read.</summary>
+    Task<long> CountJobsAsync(JobState? state = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The <paramref name="limit"/> steps (of any job) that succeeded most recently, newest first: one bounded statement on an index.</summary>
+    Task<IReadOnlyList<FinishedStep>> ReadRecentStepsAsync(int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Retention: removes up to <paramref name="max"/> finished jobs (succeeded, failed or cancelled) that finished before
+    /// <paramref name="finishedBefore"/>, oldest first, with their steps and events, in one transaction; a queued or
+    /// running job is never touched. Returns what was removed: the caller deletes each folder afterwards, and calls again
+    /// while it gets <paramref name="max"/> back.
+    /// </summary>
+    Task<IReadOnlyList<DeletedJob>> DeleteFinishedJobsAsync(DateTimeOffset finishedBefore, int max, CancellationToken cancellationToken = default);
 }

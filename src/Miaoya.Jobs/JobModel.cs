@@ -181,3 +181,40 @@ public sealed record JobStoreOptions
         return ticks >= MaxRetryDelay.Ticks ? MaxRetryDelay : TimeSpan.FromTicks((long)ticks);
     }
 }
+
+/// <summary>Which way a listing runs: the newest job first (the default of the API), or creation order.</summary>
+public enum JobOrder
+{
+    NewestFirst,
+    OldestFirst,
+}
+
+/// <summary>A page of jobs to read with <see cref="IJobStore.ListJobsPageAsync"/>.</summary>
+public sealed record JobQuery
+{
+    /// <summary>Most jobs returned by one page.</summary>
+    public const int MaxLimit = 10_000;
+
+    /// <summary>Only jobs in this state; null: every job.</summary>
+    public JobState? State { get; init; }
+
+    /// <summary>Jobs on the page, 1 to <see cref="MaxLimit"/>.</summary>
+    public int Limit { get; init; } = 100;
+
+    /// <summary>The <see cref="JobPage.Next"/> of the previous page (in the same <see cref="Order"/>); null: from the start.</summary>
+    public long? After { get; init; }
+
+    public JobOrder Order { get; init; } = JobOrder.NewestFirst;
+}
+
+/// <summary>
+/// One page of a listing. <see cref="Next"/> is where the next page starts (pass it as <see cref="JobQuery.After"/>); null
+/// when this page is the last. It is the store's position of the page's last job, not a job id, and means nothing else.
+/// </summary>
+public sealed record JobPage(IReadOnlyList<JobRecord> Jobs, long? Next);
+
+/// <summary>A step that succeeded: which job, which box, when it started and finished (for typical durations).</summary>
+public sealed record FinishedStep(string JobId, string Name, string? Box, DateTimeOffset StartedAt, DateTimeOffset FinishedAt)
+{
+    public TimeSpan Duration => FinishedAt - StartedAt;
+}

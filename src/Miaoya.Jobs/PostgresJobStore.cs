@@ -83,7 +83,10 @@ public sealed class PostgresJobStore : SqlJobStore
         }
     }
 
-    private protected override IReadOnlyList<string> SchemaV1 { get; } =
+    private protected override IReadOnlyList<SchemaMigration> Migrations { get; } = [new(1, SchemaV1), new(2, SchemaV2)];
+
+    /// <summary>Version 1: the tables as the first release created them (never edit: databases in use were made by it).</summary>
+    private static IReadOnlyList<string> SchemaV1 { get; } =
     [
         """
         CREATE TABLE jobs (

@@ -14,7 +14,13 @@ namespace Miaoya.Jobs;
 /// </summary>
 public abstract class SqlJobStore : IJobStore
 {
-    internal const int SchemaVersion = 1;
+    /// <summary>The schema version this code writes: the version of the last of <see cref="Migrations"/>.</summary>
+    internal const int SchemaVersion = 2;
+
+    private static readonly string[] FinishedStates = ["succeeded", "failed", "cancelled"];
+
+    /// <summary>Most jobs one call of <see cref="DeleteFinishedJobsAsync"/> removes.</summary>
+    public const int MaxDeleteBatch = 1000;
 
     private static readonly JsonSerializerOptions OutputsJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -116,8 +122,12 @@ public abstract class SqlJobStore : IJobStore
     /// <summary>Appended to a single-job SELECT to lock the job row for the transaction (PostgreSQL: FOR UPDATE).</summary>
     private protected abstract string RowLockClause { get; }
 
-    /// <summary>Schema statements of <see cref="SchemaVersion"/> 1.</summary>
-    private protected abstract IReadOnlyList<string> SchemaV1 { get; }
+    /// <summary>
+    /// The schema's history in this database's dialect, in order: migration N takes a database from version N - 1 to N
+    /// (1 creates the tables). The last one's version is <see cref="SchemaVersion"/>. A released migration is never edited;
+    /// a change to the schema is a new migration at the end of the list, in both dialects.
+    /// </summary>
+    private protected abstract IReadOnlyList<SchemaMigration> Migrations { get; }
 
     /// <summary>Serialises schema creation between processes (PostgreSQL: an advisory lock); runs inside the transaction.</summary>
     private protected abstract Task LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
@@ -126,9 +136,26 @@ public abstract class SqlJobStore : IJobStore
 
     private long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>Creates or upgrades the schema; refuses a database written by a newer version.</summary>
+    /// <summary>
+    /// Creates or upgrades the schema: every migration above the database's version, in order, in one transaction under
+    /// the schema lock (a failed upgrade leaves the database as it was); refuses a database written by a newer version.
+    /// </summary>
     private protected async Task MigrateAsync(CancellationToken cancellationToken)
     {
+        var migrations = Migrations;
+        for (var i = 0; i < migrations.Count; i++)
+        {
+            if (migrations[i].Version != i + 1)
+            {
+                throw new InvalidOperationException($"Schema migration {i + 1} is listed as version {migrations[i].Version}.");
+            }
+        }
+
+        if (migrations.Count != SchemaVersion)
+        {
+            throw new InvalidOperationException($"The schema has {migrations.Count} migrations but version {SchemaVersion}.");
+        }
+
         var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
@@ -145,20 +172,35 @@ public abstract class SqlJobStore : IJobStore
                         $"The job database has schema version {version}; this Miaoya understands up to {SchemaVersion}. Upgrade Miaoya.");
                 }
 
-                if (version < 1)
+                foreach (var migration in migrations.Where(m => m.Version > version))
                 {
-                    foreach (var statement in SchemaV1)
+                    foreach (var statement in migration.Statements)
                     {
                         await ExecAsync(connection, tx, statement, cancellationToken).ConfigureAwait(false);
                     }
 
-                    await ExecAsync(connection, tx, "INSERT INTO miaoya_schema (version) VALUES (1)", cancellationToken).ConfigureAwait(false);
+                    await ExecAsync(connection, tx, "INSERT INTO miaoya_schema (version) VALUES (@version)", cancellationToken, ("version", (long)migration.Version))
+                        .ConfigureAwait(false);
                 }
 
                 await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>
+    /// Migration 2, the same in both dialects. Newest-first paging needs no index of its own: it walks the primary key
+    /// (seq) and jobs_state (state, seq) backwards. The two indexes lead with state, an equality, so SQLite picks them
+    /// without statistics (it has none unless ANALYZE runs; a partial index lost to steps_state/jobs_state there).
+    /// </summary>
+    private protected static IReadOnlyList<string> SchemaV2 { get; } =
+    [
+        // Retention: finished jobs by finish time, per state. A finished job's updated_at is when it finished (nothing
+        // changes a finished job's row afterwards), so no new column is needed.
+        "CREATE INDEX jobs_finished ON jobs (state, updated_at, seq)",
+        // Typical step durations: the newest successful steps, without reading the rest of the history.
+        "CREATE INDEX steps_finished ON steps (state, finished_at)",
+    ];
 
     public async Task<JobRecord> CreateJobAsync(NewJob job, CancellationToken cancellationToken = default)
     {
@@ -239,16 +281,66 @@ public abstract class SqlJobStore : IJobStore
 
     public async Task<IReadOnlyList<JobRecord>> ListJobsAsync(JobState? state = null, int limit = 1000, CancellationToken cancellationToken = default)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var tx = await BeginReadAsync(connection, cancellationToken).ConfigureAwait(false);
-            await using var txScope = tx.ConfigureAwait(false);
-            var ids = new List<string>();
-            var sql = state is null
-                ? "SELECT id FROM jobs ORDER BY seq LIMIT @limit"
-                : "SELECT id FROM jobs WHERE state = @state ORDER BY seq LIMIT @limit";
-            var command = Command(connection, tx, sql, ("limit", (long)limit), ("state", state is null ? null : Name(state.Value)));
+            await using (tx.ConfigureAwait(false))
+            {
+                return (await ReadJobsAsync(connection, tx, state, null, JobOrder.OldestFirst, limit, cancellationToken).ConfigureAwait(false)).Jobs;
+            }
+        }
+    }
+
+    public async Task<JobPage> ListJobsPageAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Limit is < 1 or > JobQuery.MaxLimit)
+        {
+            throw new ArgumentOutOfRangeException(nameof(query), query.Limit, $"Limit must be between 1 and {JobQuery.MaxLimit}.");
+        }
+
+        if (query.After is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(query), query.After, "After must not be negative.");
+        }
+
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var tx = await BeginReadAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (tx.ConfigureAwait(false))
+            {
+                return await ReadJobsAsync(connection, tx, query.State, query.After, query.Order, query.Limit, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async Task<long> CountJobsAsync(JobState? state = null, CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var count = state is null
+                ? await ScalarAsync(connection, null, "SELECT COUNT(*) FROM jobs", cancellationToken).ConfigureAwait(false)
+                : await ScalarAsync(connection, null, "SELECT COUNT(*) FROM jobs WHERE state = @state", cancellationToken, ("state", Name(state.Value))).ConfigureAwait(false);
+            return Convert.ToInt64(count, CultureInfo.InvariantCulture);
+        }
+    }
+
+    public async Task<IReadOnlyList<FinishedStep>> ReadRecentStepsAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var steps = new List<FinishedStep>(Math.Min(limit, 1024));
+            // steps_finished (state, finished_at), read backwards from the newest success.
+            var command = Command(connection, null,
+                "SELECT job_id, name, box, started_at, finished_at FROM steps " +
+                "WHERE state = 'succeeded' AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT @limit",
+                ("limit", (long)limit));
             await using (command.ConfigureAwait(false))
             {
                 var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -256,21 +348,71 @@ public abstract class SqlJobStore : IJobStore
                 {
                     while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
-                        ids.Add(reader.GetString(0));
+                        if (reader.GetValue(3) is DBNull)
+                        {
+                            continue;
+                        }
+
+                        steps.Add(new FinishedStep(
+                            reader.GetString(0), reader.GetString(1), Str(reader, 2),
+                            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4))));
                     }
                 }
             }
 
-            var jobs = new List<JobRecord>(ids.Count);
-            foreach (var id in ids)
-            {
-                if (await ReadJobAsync(connection, tx, id, cancellationToken).ConfigureAwait(false) is { } job)
-                {
-                    jobs.Add(job);
-                }
-            }
+            return steps;
+        }
+    }
 
-            return jobs;
+    public async Task<IReadOnlyList<DeletedJob>> DeleteFinishedJobsAsync(DateTimeOffset finishedBefore, int max, CancellationToken cancellationToken = default)
+    {
+        if (max is < 1 or > MaxDeleteBatch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(max), max, $"Delete 1 to {MaxDeleteBatch} jobs at a time.");
+        }
+
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (tx.ConfigureAwait(false))
+            {
+                // The oldest finished jobs: the first @max of each finished state on jobs_finished (state, updated_at, seq), then
+                // the first @max of those. A finished job never becomes unfinished, so the state read here still holds when
+                // the rows go; two instances pruning at once delete the same rows once.
+                var victims = new List<(string Id, string Folder)>();
+                var perState = string.Join(" UNION ALL ", FinishedStates.Select(state =>
+                    "SELECT seq, id, output_folder, updated_at FROM (SELECT seq, id, output_folder, updated_at FROM jobs " +
+                    $"WHERE state = '{state}' AND updated_at < @before ORDER BY updated_at, seq LIMIT @max) {state}_jobs"));
+                var command = Command(connection, tx, perState + " ORDER BY updated_at, seq LIMIT @max",
+                    ("before", finishedBefore.ToUnixTimeMilliseconds()), ("max", (long)max));
+                await using (command.ConfigureAwait(false))
+                {
+                    var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    await using (reader.ConfigureAwait(false))
+                    {
+                        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            victims.Add((reader.GetString(1), reader.GetString(2)));
+                        }
+                    }
+                }
+
+                if (victims.Count == 0)
+                {
+                    await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    return [];
+                }
+
+                var ids = victims.Select((v, i) => ($"j{i}", (object?)v.Id)).ToArray();
+                var list = string.Join(", ", ids.Select(p => "@" + p.Item1));
+                await ExecAsync(connection, tx, $"DELETE FROM events WHERE job_id IN ({list})", cancellationToken, ids).ConfigureAwait(false);
+                await ExecAsync(connection, tx, $"DELETE FROM steps WHERE job_id IN ({list})", cancellationToken, ids).ConfigureAwait(false);
+                await ExecAsync(connection, tx, $"DELETE FROM jobs WHERE id IN ({list}) AND state IN ('succeeded', 'failed', 'cancelled')", cancellationToken, ids)
+                    .ConfigureAwait(false);
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return victims.Select(v => new DeletedJob(v.Id, v.Folder, null)).ToArray();
+            }
         }
     }
 
@@ -689,6 +831,9 @@ public abstract class SqlJobStore : IJobStore
 
     // ---- helpers ----
 
+    /// <summary>One entry of <see cref="Migrations"/>: the statements that take the schema from <c>Version - 1</c> to <c>Version</c>.</summary>
+    private protected sealed record SchemaMigration(int Version, IReadOnlyList<string> Statements);
+
     private enum Holder
     {
         Held,
@@ -828,6 +973,104 @@ public abstract class SqlJobStore : IJobStore
         }
 
         return job with { Steps = steps };
+
+        static DateTimeOffset? Time(DbDataReader reader, int ordinal) =>
+            reader.GetValue(ordinal) is DBNull ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
+    }
+
+    /// <summary>
+    /// A page of jobs with their steps in two statements (jobs, then the steps of the page's seq range), in the caller's
+    /// read transaction so both see one snapshot. Reads one job more than <paramref name="limit"/> to tell whether a next page exists.
+    /// </summary>
+    private static async Task<JobPage> ReadJobsAsync(
+        DbConnection connection, DbTransaction tx, JobState? state, long? after, JobOrder order, int limit, CancellationToken cancellationToken)
+    {
+        var newest = order == JobOrder.NewestFirst;
+        var filter = new List<string>();
+        if (state is not null)
+        {
+            filter.Add("state = @state");
+        }
+
+        if (after is not null)
+        {
+            filter.Add(newest ? "seq < @after" : "seq > @after");
+        }
+
+        var where = filter.Count == 0 ? string.Empty : "WHERE " + string.Join(" AND ", filter) + " ";
+        var take = (long)limit + 1;
+        var stateName = state is null ? null : Name(state.Value);
+        var parameters = new List<(string, object?)> { ("take", take) };
+        if (stateName is not null)
+        {
+            parameters.Add(("state", stateName));
+        }
+
+        if (after is not null)
+        {
+            parameters.Add(("after", after.Value));
+        }
+
+        var rows = new List<(long Seq, JobRecord Job)>();
+        var command = Command(connection, tx,
+            "SELECT seq, id, recipe, recipe_inline, inputs, output_folder, state, error, max_attempts, created_at, updated_at FROM jobs " +
+            where + (newest ? "ORDER BY seq DESC" : "ORDER BY seq") + " LIMIT @take",
+            [.. parameters]);
+        await using (command.ConfigureAwait(false))
+        {
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    rows.Add((reader.GetInt64(0), new JobRecord(
+                        reader.GetString(1), reader.GetString(2), reader.GetInt64(3) != 0, reader.GetString(4), reader.GetString(5),
+                        Parse<JobState>(reader.GetString(6)), Str(reader, 7), (int)reader.GetInt64(8),
+                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)), [])));
+                }
+            }
+        }
+
+        var more = rows.Count > limit;
+        if (more)
+        {
+            rows.RemoveAt(rows.Count - 1);
+        }
+
+        if (rows.Count == 0)
+        {
+            return new JobPage([], null);
+        }
+
+        var low = Math.Min(rows[0].Seq, rows[^1].Seq);
+        var high = Math.Max(rows[0].Seq, rows[^1].Seq);
+        var steps = new Dictionary<string, List<JobStep>>(StringComparer.Ordinal);
+        var stepsCommand = Command(connection, tx,
+            "SELECT s.job_id, s.idx, s.name, s.state, s.attempts, s.last_error, s.started_at, s.finished_at, s.box, s.worker, s.lease_until, " +
+            "s.next_attempt_at, s.cancel_requested, s.outputs FROM steps s JOIN jobs j ON j.id = s.job_id " +
+            "WHERE j.seq >= @low AND j.seq <= @high" + (state is null ? string.Empty : " AND j.state = @state") + " ORDER BY s.job_id, s.idx",
+            stateName is null ? [("low", low), ("high", high)] : [("low", low), ("high", high), ("state", stateName)]);
+        await using (stepsCommand.ConfigureAwait(false))
+        {
+            var reader = await stepsCommand.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var jobId = reader.GetString(0);
+                    var list = steps.TryGetValue(jobId, out var l) ? l : steps[jobId] = [];
+                    list.Add(new JobStep(
+                        (int)reader.GetInt64(1), reader.GetString(2), Parse<StepState>(reader.GetString(3)), (int)reader.GetInt64(4),
+                        Str(reader, 5), Time(reader, 6), Time(reader, 7),
+                        Str(reader, 8), Str(reader, 9), Time(reader, 10),
+                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)), reader.GetInt64(12) != 0,
+                        JsonSerializer.Deserialize<List<StepOutput>>(reader.GetString(13), OutputsJson) ?? []));
+                }
+            }
+        }
+
+        var jobs = rows.Select(r => r.Job with { Steps = steps.TryGetValue(r.Job.Id, out var s) ? s : [] }).ToArray();
+        return new JobPage(jobs, more ? rows[^1].Seq : null);
 
         static DateTimeOffset? Time(DbDataReader reader, int ordinal) =>
             reader.GetValue(ordinal) is DBNull ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));

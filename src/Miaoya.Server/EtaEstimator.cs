@@ -8,13 +8,17 @@ namespace Miaoya.Server;
 /// A job's remaining time: for the running step, the box's own estimate (the <c>eta_s</c> of the step's latest progress
 /// event, less the time since that event), else the rest at the pace so far when the event has a fraction, else the step's
 /// typical duration less the time it has run; plus the typical duration of every step still to run. A step's typical duration is the median of the last
-/// <see cref="HistoryPerStep"/> successful runs of a step of that name (across recipes) in the store's succeeded jobs. The
+/// <see cref="HistoryPerStep"/> successful runs of a step of that name (across recipes and jobs) among the store's newest
+/// <see cref="HistoryWindow"/> successful steps (one bounded read, whatever the history's length). The
 /// estimate is null while some step has no history yet, 0 for a finished job. Time spent queued behind other jobs is
 /// not included.
 /// </summary>
 internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDisposable
 {
     public const int HistoryPerStep = 50;
+
+    /// <summary>The newest successful steps read per refresh: 50 runs each of 20 step names.</summary>
+    public const int HistoryWindow = 20 * HistoryPerStep;
 
     private static readonly TimeSpan RefreshAfter = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan RefreshMissingAfter = TimeSpan.FromSeconds(1);
@@ -96,26 +100,18 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
                 return _typical;
             }
 
-            var jobs = await store.ListJobsAsync(JobState.Succeeded, int.MaxValue, cancellationToken);
+            var steps = await store.ReadRecentStepsAsync(HistoryWindow, cancellationToken);
             var durations = new Dictionary<string, List<double>>(StringComparer.Ordinal);
-            // Creation order, oldest first: walk back from the newest until every step name has its window.
-            for (var i = jobs.Count - 1; i >= 0; i--)
+            // Newest first: each step name keeps its latest HistoryPerStep runs.
+            foreach (var step in steps)
             {
-                foreach (var step in jobs[i].Steps)
+                if (step.FinishedAt >= step.StartedAt)
                 {
-                    if (step is { State: StepState.Succeeded, StartedAt: { } started, FinishedAt: { } finished } && finished >= started)
+                    var list = durations.TryGetValue(step.Name, out var l) ? l : durations[step.Name] = [];
+                    if (list.Count < HistoryPerStep)
                     {
-                        var list = durations.TryGetValue(step.Name, out var l) ? l : durations[step.Name] = [];
-                        if (list.Count < HistoryPerStep)
-                        {
-                            list.Add((finished - started).TotalSeconds);
-                        }
+                        list.Add(step.Duration.TotalSeconds);
                     }
-                }
-
-                if (durations.Count > 0 && durations.Values.All(l => l.Count >= HistoryPerStep) && i < jobs.Count - HistoryPerStep)
-                {
-                    break;
                 }
             }
 

@@ -53,7 +53,7 @@ internal static class JobEndpoints
 
         v1.MapGet("/jobs", ListAsync)
             .WithName("ListJobs")
-            .WithSummary("Jobs in creation order, optionally only those in one state")
+            .WithSummary("Jobs newest first (order=asc: oldest first), optionally only those in one state; limit per page (default 100, at most 10000); after=the previous page's next")
             .Produces<JobListView>()
             .ProducesValidationProblem();
 
@@ -131,19 +131,31 @@ internal static class JobEndpoints
         }
     }
 
+    /// <summary>Jobs per page of <c>GET /v1/jobs</c> when <c>limit</c> is not given.</summary>
+    internal const int DefaultPageSize = 100;
+
     private static async Task<IResult> ListAsync(
-        HttpContext context, ServerState state, [FromQuery(Name = "state")] string? stateFilter, [FromQuery(Name = "limit")] string? limitText, CancellationToken cancellationToken)
+        HttpContext context,
+        ServerState state,
+        [FromQuery(Name = "state")] string? stateFilter,
+        [FromQuery(Name = "limit")] string? limitText,
+        [FromQuery(Name = "after")] string? afterText,
+        [FromQuery(Name = "order")] string? orderText,
+        CancellationToken cancellationToken)
     {
         // Read as text so that "?limit=abc" is a problem naming the field, not the binder's bare 400.
-        int? limit = null;
+        var limit = DefaultPageSize;
         if (limitText is not null)
         {
-            if (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            if (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit))
             {
-                return Problems.Field(StatusCodes.Status400BadRequest, "limit", $"'{Miaoya.Limits.UserText.Quote(limitText)}' is not a number; give 1 to 10000.");
+                return Problems.Field(StatusCodes.Status400BadRequest, "limit", $"'{Miaoya.Limits.UserText.Quote(limitText)}' is not a number; give 1 to {JobQuery.MaxLimit}.");
             }
 
-            limit = parsed;
+            if (limit is < 1 or > JobQuery.MaxLimit)
+            {
+                return Problems.Field(StatusCodes.Status400BadRequest, "limit", $"must be between 1 and {JobQuery.MaxLimit}.");
+            }
         }
 
         JobState? filter = null;
@@ -157,19 +169,58 @@ internal static class JobEndpoints
             filter = parsed;
         }
 
-        if (limit is < 1 or > 10000)
+        JobOrder? order = orderText?.ToLowerInvariant() switch
         {
-            return Problems.Field(StatusCodes.Status400BadRequest, "limit", "must be between 1 and 10000.");
+            null or "desc" => JobOrder.NewestFirst,
+            "asc" => JobOrder.OldestFirst,
+            _ => null,
+        };
+        if (order is null)
+        {
+            return Problems.Field(StatusCodes.Status400BadRequest, "order", $"'{Miaoya.Limits.UserText.Quote(orderText)}' is not an order; use desc (newest first, the default) or asc (oldest first).");
         }
 
-        var jobs = await state.Store.ListJobsAsync(filter, limit ?? 1000, cancellationToken);
-        var views = new List<JobView>(jobs.Count);
-        foreach (var job in jobs)
+        long? after = null;
+        if (afterText is not null)
+        {
+            // The cursor is the "next" of a previous page: the store's position of its last job (opaque to clients).
+            if (!long.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out var position) || position < 1)
+            {
+                return Problems.Field(StatusCodes.Status400BadRequest, "after", $"'{Miaoya.Limits.UserText.Quote(afterText)}' is not a cursor; pass the \"next\" of the previous page as it is.");
+            }
+
+            after = position;
+        }
+
+        var page = await state.Store.ListJobsPageAsync(new JobQuery { State = filter, Limit = limit, After = after, Order = order.Value }, cancellationToken);
+        var views = new List<JobView>(page.Jobs.Count);
+        foreach (var job in page.Jobs)
         {
             views.Add(JobViews.Job(job, await state.Eta.EstimateAsync(job, cancellationToken), context.Request.PathBase));
         }
 
-        return Results.Ok(new JobListView(views));
+        string? next = null;
+        if (page.Next is { } nextPosition)
+        {
+            next = nextPosition.ToString(CultureInfo.InvariantCulture);
+            var query = new List<string>();
+            if (filter is { } f)
+            {
+                query.Add("state=" + f.ToString().ToLowerInvariant());
+            }
+
+            if (order == JobOrder.OldestFirst)
+            {
+                query.Add("order=asc");
+            }
+
+            query.Add("limit=" + limit.ToString(CultureInfo.InvariantCulture));
+            query.Add("after=" + next);
+            // RFC 8288 web linking: the next page, as GitHub's API gives it.
+            context.Response.Headers.Link = $"<{context.Request.PathBase}/v1/jobs?{string.Join('&', query)}>; rel=\"next\"";
+        }
+
+        return Results.Ok(new JobListView(views, next));
     }
 
     private static async Task<IResult> GetAsync(HttpContext context, ServerState state, string id, CancellationToken cancellationToken)
@@ -374,9 +425,12 @@ internal static class JobEndpoints
     private static async Task<BackendsView> BackendsAsync(ServerState state, CancellationToken cancellationToken)
     {
         var boxes = state.Fleet?.Status().Select(JobViews.Box).ToArray() ?? [];
-        var queued = await state.Store.ListJobsAsync(JobState.Queued, int.MaxValue, cancellationToken);
-        var running = await state.Store.ListJobsAsync(JobState.Running, int.MaxValue, cancellationToken);
-        return new BackendsView(boxes, new QueueView(queued.Count, running.Count, state.Worker?.Running ?? 0, state.Fleet?.QueueDepth ?? 0));
+        // Two COUNT(*)s on jobs_state: no job row is read.
+        var queued = await state.Store.CountJobsAsync(JobState.Queued, cancellationToken);
+        var running = await state.Store.CountJobsAsync(JobState.Running, cancellationToken);
+        return new BackendsView(boxes, new QueueView(Clamp(queued), Clamp(running), state.Worker?.Running ?? 0, state.Fleet?.QueueDepth ?? 0));
+
+        static int Clamp(long count) => (int)Math.Min(count, int.MaxValue);
     }
 
     private static async Task<IResult> HealthAsync(ServerState state, CancellationToken cancellationToken)

@@ -46,7 +46,13 @@ public sealed record StepView(
 public sealed record OutputView(string File, string Sha256, string Url);
 
 /// <summary>A list of jobs.</summary>
-public sealed record JobListView(IReadOnlyList<JobView> Jobs);
+/// <summary>
+/// <c>GET /v1/jobs</c>: a page of jobs and, when more follow, <see cref="Next"/>: the cursor to pass as <c>after</c> for the
+/// next page (also in the <c>Link</c> header, rel="next"); absent on the last page.
+/// </summary>
+public sealed record JobListView(
+    IReadOnlyList<JobView> Jobs,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Next = null);
 
 /// <summary>One server-sent event's data.</summary>
 public sealed record EventView(long Sequence, DateTimeOffset At, string Kind, string? Step, JsonNode? Data, JobState JobState, double? EtaS);

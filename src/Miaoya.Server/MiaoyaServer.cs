@@ -243,6 +243,27 @@ public sealed class MiaoyaServer : IAsyncDisposable
             sp.GetRequiredService<EtaEstimator>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServerState>>()));
         builder.Services.AddHostedService<FleetAndWorkerService>();
         builder.Services.AddHostedService<MemoryGiveBackService>();
+        if (options.KeepJobs is { } keep)
+        {
+            builder.Services.AddSingleton(sp =>
+            {
+                var state = sp.GetRequiredService<ServerState>();
+                return new JobRetention(store, keep, sp.GetRequiredService<TimeProvider>(), async (job, cancellationToken) =>
+                {
+                    state.Eta.Forget(job.Id);
+                    try
+                    {
+                        await state.DeleteFolderAsync(job.OutputFolder, cancellationToken);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        // The rows are gone: the orphan-folder sweep at the next start removes it.
+                        state.Logger.LogWarning("Job {Job}: could not delete its folder {Folder}: {Error}", job.Id, job.OutputFolder, e.Message);
+                    }
+                });
+            });
+            builder.Services.AddHostedService<RetentionService>();
+        }
 
         var app = builder.Build();
         try
@@ -309,6 +330,11 @@ public sealed class MiaoyaServer : IAsyncDisposable
         {
             throw new ServerConfigurationException("limits, slots and the ownership check interval must be positive.");
         }
+
+        if (options.KeepJobs < JobRetention.MinimumKeep)
+        {
+            throw new ServerConfigurationException($"--keep-jobs: keep finished jobs at least {JobRetention.MinimumKeep.TotalHours:0}h, or 0 to keep every job.");
+        }
     }
 
     /// <summary>
@@ -368,6 +394,43 @@ public sealed class MiaoyaServer : IAsyncDisposable
                 logger.LogInformation("Instance {Instance} runs up to {Slots} steps at once", engine.Name, services.GetRequiredService<JobRunnerOptions>().Slots);
                 await engine.RunAsync(stoppingToken);
                 logger.LogInformation("Instance {Instance} stopped; its running steps were handed back", engine.Name);
+            }
+        }
+    }
+
+    /// <summary>Deletes finished jobs older than <see cref="ServerOptions.KeepJobs"/>, with their folders: at start, then every <see cref="JobRetention.Interval"/>.</summary>
+    private sealed class RetentionService(JobRetention retention, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    var deleted = await retention.PruneAsync(stoppingToken);
+                    if (deleted.Count > 0)
+                    {
+                        logger.LogInformation("Deleted {Count} jobs that finished more than {Keep} ago, with their folders", deleted.Count, retention.Keep);
+                    }
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e) when (e is System.Data.Common.DbException or IOException or InvalidOperationException or TimeoutException)
+                {
+                    // The store is briefly unavailable: try again at the next round.
+                    logger.LogWarning("Could not delete old jobs: {Error}", e.Message);
+                }
+
+                try
+                {
+                    await Task.Delay(JobRetention.Interval, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
         }
     }

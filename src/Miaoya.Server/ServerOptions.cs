@@ -60,6 +60,12 @@ public sealed record ServerOptions
 
     /// <summary>Do not run a job worker in this process (an API-only instance in front of a shared PostgreSQL queue).</summary>
     public bool NoWorker { get; init; }
+
+    /// <summary>
+    /// How long finished jobs (and their folders) are kept: pruned at start and every <see cref="JobRetention.Interval"/>
+    /// (<see cref="JobRetention"/>); null: keep every job. At least <see cref="JobRetention.MinimumKeep"/>.
+    /// </summary>
+    public TimeSpan? KeepJobs { get; init; } = JobRetention.DefaultKeep;
 }
 
 /// <summary>A configuration that cannot work (no box, no key, bad URL): the CLI exits 2 with <see cref="Exception.Message"/>.</summary>

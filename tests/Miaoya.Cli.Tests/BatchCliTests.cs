@@ -63,6 +63,44 @@ public sealed class BatchCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Batch_KeepJobs_DeletesOldFinishedJobsOfTheStoreBeforeQueuing()
+    {
+        using var box = MockWebUiServer.Start();
+        await WriteTemplateAsync("a.png");
+        var jobs = await WriteBatchAsync($"""
+            templates: ["templates/a.png"]
+            identities:
+              - name: anna
+                lora: miaoya_demo_face:0.9
+            recipes: [v1-face]
+            boxes: ["{box.Url}"]
+            """);
+        var output = Path.Combine(_folder, "out");
+        var oldId = NewJob.NewJobId();
+        var oldFolder = Path.Combine(output, "jobs", oldId);
+        Directory.CreateDirectory(oldFolder);
+        await using (var store = await JobStore.OpenAsync(Path.Combine(output, "jobs.db"), time: new FixedTime(DateTimeOffset.UtcNow - TimeSpan.FromDays(3))))
+        {
+            await store.CreateJobAsync(new NewJob { Id = oldId, Recipe = "v1-face", InputsJson = "{}", OutputFolder = oldFolder, Steps = ["inpaint"] });
+            await store.CancelJobAsync(oldId, "old");
+        }
+
+        var (code, stdout, stderr) = await CliRunner.RunAsync("batch", jobs, "--out", output, "--keep-jobs", "2d");
+
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("Deleted 1 job that finished more than 48 h ago, with their folders (--keep-jobs)", stdout, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(oldFolder));
+        await using var check = await JobStore.OpenAsync(Path.Combine(output, "jobs.db"));
+        Assert.Null(await check.GetJobAsync(oldId));
+        Assert.Equal(JobState.Succeeded, Assert.Single(await check.ListJobsAsync()).State);
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    [Fact]
     public async Task Batch_TemplatesTimesIdentitiesTimesRecipes_RunOnTwoBoxes_AndTheSameBatchAgainQueuesNothing()
     {
         using var boxA = MockWebUiServer.Start();

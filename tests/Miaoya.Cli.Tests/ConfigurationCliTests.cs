@@ -104,7 +104,7 @@ public sealed class ConfigurationCliTests : IDisposable
             await RunInFolderAsync(["probe", "--webui", "http://127.0.0.1:9"]),
             "miaoya.json: WebUi:ControlRetrys: unknown setting; known: BaseUrl, Username, Password, ControlAttemptTimeout",
             "miaoya.json: Fleet:Boxes:0:Gpu: unknown setting",
-            "miaoya.json: Webui2: unknown section; known: WebUi, Fleet, Logging.");
+            "miaoya.json: Webui2: unknown section; known: WebUi, Fleet, Jobs, Logging.");
 
         WriteFile("miaoya.json", """{ "WebUi": { "BaseUrl": "http://127.0.0.1:9" """);
         AssertRefused(await RunInFolderAsync(["probe"]), "miaoya.json: not a JSON object of settings");
@@ -175,6 +175,32 @@ public sealed class ConfigurationCliTests : IDisposable
                 "miaoya.json: WebUi:BreakerBreakDuration: The field BreakerBreakDuration must be between 00:00:00.5000000 and 01:00:00.",
             ],
             configuration.Problems.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void KeepJobs_FromTheJobsSection_BadValuesNamedByTheirSource()
+    {
+        Assert.Equal(TimeSpan.FromDays(30), MiaoyaConfiguration.Load(_folder, new Dictionary<string, string>()).KeepJobs);
+
+        File.WriteAllText(Path.Combine(_folder, "miaoya.json"), """{ "Jobs": { "KeepJobs": "7d" } }""");
+        Assert.Equal(TimeSpan.FromDays(7), MiaoyaConfiguration.Load(_folder, new Dictionary<string, string>()).KeepJobs);
+        var off = MiaoyaConfiguration.Load(_folder, new Dictionary<string, string> { ["MIAOYA_Jobs__KeepJobs"] = "off" });
+        Assert.Empty(off.Problems);
+        Assert.Null(off.KeepJobs);
+
+        var bad = MiaoyaConfiguration.Load(_folder, new Dictionary<string, string> { ["MIAOYA_Jobs__KeepJobs"] = "3x", ["MIAOYA_Jobs__Keep"] = "1" });
+        Assert.Equal(["MIAOYA_Jobs__Keep: unknown setting; known: KeepJobs."], bad.Problems);
+        var badValue = MiaoyaConfiguration.Load(_folder, new Dictionary<string, string> { ["MIAOYA_Jobs__KeepJobs"] = "3x" });
+        Assert.Equal(["MIAOYA_Jobs__KeepJobs: '3x' is not a duration; give e.g. 30d, 12h or 0 (keep every job)."], badValue.Problems);
+    }
+
+    [Fact]
+    public async Task KeepJobs_ABadFlag_Exits2NamingIt()
+    {
+        var serve = await RunInFolderAsync(["serve", "--keep-jobs", "soon", "--no-auth"]);
+        AssertRefused(serve, "--keep-jobs: 'soon' is not a duration");
+        var batch = await RunInFolderAsync(["batch", "jobs.yaml", "--keep-jobs", "5m"]);
+        AssertRefused(batch, "--keep-jobs: '5m' is shorter than 1h");
     }
 
     [Fact]

@@ -11,7 +11,7 @@ namespace Miaoya.Jobs.Tests;
 /// when, and on which worker) is played by the tests: <see cref="StepStarting.StartNextAsync"/> or a direct
 /// <see cref="IJobStore.StartStepAsync"/>, and a <see cref="RecordingScheduler"/> where the store's hand-over to the engine matters.
 /// </summary>
-public abstract class JobStoreContract : IAsyncLifetime
+public abstract partial class JobStoreContract : IAsyncLifetime
 {
     private readonly List<IJobStore> _opened = [];
 

@@ -46,8 +46,8 @@ public sealed class JobStoreTests : IDisposable
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", (string?)await command.ExecuteScalarAsync());
-        command.CommandText = "SELECT version FROM miaoya_schema";
-        Assert.Equal(1L, (long?)await command.ExecuteScalarAsync());
+        command.CommandText = "SELECT MAX(version) FROM miaoya_schema";
+        Assert.Equal((long)SqlJobStore.SchemaVersion, (long?)await command.ExecuteScalarAsync());
     }
 
     [Fact]
@@ -65,8 +65,9 @@ public sealed class JobStoreTests : IDisposable
         await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
+        // One row per migration applied, each once.
         command.CommandText = "SELECT COUNT(*) FROM miaoya_schema";
-        Assert.Equal(1L, (long?)await command.ExecuteScalarAsync());
+        Assert.Equal((long)SqlJobStore.SchemaVersion, (long?)await command.ExecuteScalarAsync());
     }
 
     [Fact]

@@ -58,6 +58,21 @@ public sealed class EtaEstimatorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Typical_UsesOnlyTheNewestRunsOfEachStep()
+    {
+        using var eta = new EtaEstimator(_store, _time);
+        // 10 slow runs, then HistoryPerStep fast ones: only the fast ones count.
+        for (var i = 0; i < 10 + EtaEstimator.HistoryPerStep; i++)
+        {
+            await RunAsync(await CreateAsync(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(i < 10 ? 100 : 4));
+        }
+
+        var typical = await eta.TypicalAsync(["tag", "render"], default);
+
+        Assert.Equal((1.0, 4.0), (typical["tag"], typical["render"]));
+    }
+
+    [Fact]
     public void Median_OddAndEven() => Assert.Equal((2.0, 2.5), (EtaEstimator.Median([3, 1, 2]), EtaEstimator.Median([4, 1, 3, 2])));
 
     private Task<JobRecord> CreateAsync() => _store.CreateJobAsync(new NewJob

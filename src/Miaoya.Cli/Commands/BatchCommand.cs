@@ -33,9 +33,10 @@ internal static class BatchCommand
         var models = new Option<DirectoryInfo?>("--models") { Description = "V3: folder with insightface's det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx" };
         var device = new Option<string>("--device") { Description = "V3: cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every step and call" };
+        var keepJobs = CliOptions.KeepJobsOption();
         var command = new Command("batch", "Queue templates × identities × recipes as durable jobs, run them over the boxes and print a summary.")
         {
-            file, webui, auth, store, output, slots, models, device, verbose,
+            file, webui, auth, store, output, slots, models, device, keepJobs, verbose,
         };
         command.Validators.Add(result =>
         {
@@ -80,7 +81,7 @@ internal static class BatchCommand
                 Device = result.GetValue(device)!,
                 Slots = result.GetValue(slots) ?? (2 * boxes.Count) + 2,
             };
-            var run = new BatchRun(batch, folder, boxes, result.GetValue(store) ?? Path.Combine(folder, "jobs.db"), runner, result.GetValue(verbose));
+            var run = new BatchRun(batch, folder, boxes, result.GetValue(store) ?? Path.Combine(folder, "jobs.db"), runner, result.GetValue(verbose), CliOptions.KeepJobs(result));
             try
             {
                 return await run.RunAsync(cancellationToken);
@@ -114,7 +115,8 @@ internal static class BatchCommand
     }
 
     /// <summary>One execution of a batch: store, fleet, submitter, engine, display, summary.</summary>
-    private sealed class BatchRun(BatchFile batch, string folder, IReadOnlyList<BoxOptions> boxes, string storeLocation, JobRunnerOptions runner, bool verbose)
+    private sealed class BatchRun(
+        BatchFile batch, string folder, IReadOnlyList<BoxOptions> boxes, string storeLocation, JobRunnerOptions runner, bool verbose, TimeSpan? keepJobs)
     {
         private readonly Dictionary<string, BatchEntry> _entries = [];
 
@@ -134,6 +136,17 @@ internal static class BatchCommand
 
             await using (store)
             {
+                if (keepJobs is { } keep)
+                {
+                    // Before queuing: jobs of the store that finished longer ago than --keep-jobs go, with their folders (an
+                    // entry of this batch among them is queued and run again below).
+                    var pruned = await new JobRetention(store, keep, TimeProvider.System, JobRetention.DeleteJobFolderAsync).PruneAsync(cancellationToken);
+                    if (pruned.Count > 0)
+                    {
+                        Console.WriteLine($"Deleted {Plural(pruned.Count, "job")} that finished more than {keep.TotalHours:0.#} h ago, with their folders (--keep-jobs)");
+                    }
+                }
+
                 await using var provider = BuildServices(store);
                 var fleet = provider.GetRequiredService<WebUiFleet>();
                 await fleet.StartAsync(cancellationToken);

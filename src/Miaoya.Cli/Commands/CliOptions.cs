@@ -156,6 +156,32 @@ internal static class CliOptions
         },
     };
 
+    /// <summary>
+    /// <c>--keep-jobs</c> of <c>serve</c> and <c>batch</c>: how long finished jobs are kept (<c>30d</c>, <c>12h</c>, <c>0</c> or
+    /// <c>off</c>: forever). Not given: the configuration's <c>Jobs:KeepJobs</c>, else 30 days (<see cref="KeepJobs"/>).
+    /// </summary>
+    public static Option<string?> KeepJobsOption()
+    {
+        var option = new Option<string?>("--keep-jobs")
+        {
+            Description = "Delete finished jobs (succeeded, failed, cancelled) with their folders this long after they finished, e.g. 30d or 12h; 0 or off: keep every job " +
+                "(default: Jobs:KeepJobs of the configuration, else 30d)",
+            HelpName = "duration",
+        };
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.SingleOrDefault()?.Value is { } text && !Runner.JobRetention.TryParseKeep(text, out _, out var problem))
+            {
+                result.AddError($"--keep-jobs: {problem}");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>The retention a command runs with: its <c>--keep-jobs</c>, else the configuration's (null: keep every job).</summary>
+    public static TimeSpan? KeepJobs(ParseResult result) =>
+        result.GetValue<string?>("--keep-jobs") is { } text && Runner.JobRetention.TryParseKeep(text, out var keep, out _) ? keep : CliApp.Configuration.KeepJobs;
+
     public static Option<TimeSpan> DurationOption(string name, string description, TimeSpan defaultValue) => new(name)
     {
         Description = description,

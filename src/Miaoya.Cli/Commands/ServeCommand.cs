@@ -41,10 +41,11 @@ internal static class ServeCommand
         });
         var noWorker = new Option<bool>("--no-worker") { Description = "Only the API: run no jobs in this process (another instance on the same PostgreSQL store runs them)" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log debug lines and the stack traces of failures" };
+        var keepJobs = CliOptions.KeepJobsOption();
 
         var command = new Command("serve", "Run the HTTP job API (POST /v1/jobs, events, outputs, /v1/backends) and a worker on the WebUI boxes until Ctrl+C or SIGTERM.")
         {
-            urls, store, jobsDir, webuis, auth, recipes, apiKeyFile, noAuth, models, device, slots, noWorker, verbose,
+            urls, store, jobsDir, webuis, auth, recipes, apiKeyFile, noAuth, models, device, slots, noWorker, keepJobs, verbose,
         };
         command.Options.Add(CliOptions.AuthFile());
         command.SetAction(async (result, cancellationToken) =>
@@ -126,6 +127,7 @@ internal static class ServeCommand
             ApiKey = key,
             AllowAnonymous = result.GetValue<bool>("--no-auth"),
             NoWorker = result.GetValue<bool>("--no-worker"),
+            KeepJobs = CliOptions.KeepJobs(result),
             Boxes = Boxes(result),
             Logging = MiaoyaLogging.For(verbose, LogLevel.Information),
         };
