@@ -110,7 +110,8 @@ internal static class StoreReadsBenchmark
         {
             var job = await store.CreateJobAsync(Job(i));
             var fail = i % 40 == 39;
-            while (await store.ClaimNextStepAsync("bench", TimeSpan.FromMinutes(5)) is { } lease)
+            // The engine's firings, one step after another (the job has no scheduler attached).
+            for (var step = 0; await store.StartStepAsync(job.Id, step, "bench", takeOver: false) is { } lease; step++)
             {
                 await store.SetStepBoxAsync(lease, $"box-{i % 4}");
                 if (fail && lease.StepIndex == 2)
@@ -130,10 +131,10 @@ internal static class StoreReadsBenchmark
             await store.CreateJobAsync(Job(i));
         }
 
-        // Half of the open jobs are running (their first step claimed), the rest queued.
-        for (var i = 0; i < open / 2; i++)
+        // Half of the open jobs are running (their first step started), the rest queued.
+        foreach (var due in (await store.ListDueStepsAsync()).Take(open / 2))
         {
-            _ = await store.ClaimNextStepAsync("bench-open", TimeSpan.FromHours(1), ["interrogate"]);
+            _ = await store.StartStepAsync(due.JobId, due.StepIndex, "bench-open", takeOver: false);
         }
     }
 

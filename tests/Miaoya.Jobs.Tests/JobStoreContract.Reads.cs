@@ -3,12 +3,11 @@ namespace Miaoya.Jobs.Tests;
 /// <summary>The set-based reads and retention of the contract: paging, counts, recent steps, deleting old finished jobs.</summary>
 public abstract partial class JobStoreContract
 {
-    private static readonly TimeSpan ShortLease = TimeSpan.FromSeconds(30);
 
     /// <summary>Runs the job's steps to success, each taking <paramref name="stepTime"/>, on <paramref name="box"/> (no other job may be runnable).</summary>
     private async Task RunToSuccessAsync(string jobId, TimeSpan stepTime, string box = "box-a")
     {
-        while (await Store.ClaimNextStepAsync("w", ShortLease) is { } lease)
+        while (await Store.StartNextAsync("w") is { } lease)
         {
             Assert.Equal(jobId, lease.JobId);
             await Store.SetStepBoxAsync(lease, box);
@@ -83,7 +82,7 @@ public abstract partial class JobStoreContract
         var a = await Store.CreateJobAsync(Job("a", "one"));
         await Store.CreateJobAsync(Job("b", "one"));
         await Store.CreateJobAsync(Job("c", "one"));
-        await Store.ClaimNextStepAsync("w", ShortLease);
+        await Store.StartNextAsync("w");
 
         Assert.Equal(3, await Store.CountJobsAsync());
         Assert.Equal(2, await Store.CountJobsAsync(JobState.Queued));
@@ -101,7 +100,7 @@ public abstract partial class JobStoreContract
         var second = await Store.CreateJobAsync(Job("second", "mask", "inpaint"));
         await RunToSuccessAsync(second.Id, TimeSpan.FromSeconds(5), "box-b");
         var failing = await Store.CreateJobAsync(Job("failing", "mask"));
-        var lease = await Store.ClaimNextStepAsync("w", ShortLease);
+        var lease = await Store.StartNextAsync("w");
         await Store.FailStepAsync(lease!, "boom", permanent: true);
 
         var recent = await Store.ReadRecentStepsAsync(3);
@@ -119,11 +118,11 @@ public abstract partial class JobStoreContract
         var done = await Store.CreateJobAsync(Job("done", "one"));
         await RunToSuccessAsync(done.Id, TimeSpan.FromSeconds(1));
         var failed = await Store.CreateJobAsync(Job("failed", "one"));
-        await Store.FailStepAsync((await Store.ClaimNextStepAsync("w", ShortLease))!, "boom", permanent: true);
+        await Store.FailStepAsync((await Store.StartNextAsync("w"))!, "boom", permanent: true);
         var cancelled = await Store.CreateJobAsync(Job("cancelled", "one"));
         await Store.CancelJobAsync(cancelled.Id);
         var running = await Store.CreateJobAsync(Job("running", "one", "two"));
-        var runningLease = await Store.ClaimNextStepAsync("w", ShortLease);
+        var runningLease = await Store.StartNextAsync("w");
         Assert.Equal(running.Id, runningLease!.JobId);
         var queued = await Store.CreateJobAsync(Job("queued", "one"));
         Clock.Advance(TimeSpan.FromDays(2));
