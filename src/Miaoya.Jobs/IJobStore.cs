@@ -61,7 +61,7 @@ public interface IJobStore : IAsyncDisposable
 
     /// <summary>
     /// Cancels an unfinished job: its unfinished steps become cancelled; the one that was running keeps its worker and
-    /// <see cref="JobStep.Box"/> and gets <see cref="JobStep.CancelRequested"/>, and its worker's next heartbeat answers
+    /// <see cref="JobStep.Box"/> and gets <see cref="JobStep.CancelRequested"/>, and its worker's next ownership check answers
     /// <see cref="LeaseStatus.CancelRequested"/>. A finished job is left as it is. Returns the job after the call; null if unknown.
     /// </summary>
     Task<JobRecord?> CancelJobAsync(string id, string? reason = null, CancellationToken cancellationToken = default);

@@ -5,9 +5,9 @@ using Npgsql;
 namespace Miaoya.Jobs;
 
 /// <summary>
-/// The store for several orchestrator instances sharing one queue. A claim selects the next runnable step with
-/// <c>SELECT ... FOR UPDATE OF s, j SKIP LOCKED</c> (PostgreSQL docs, "The Locking Clause"): a step another instance is
-/// claiming or reporting on is skipped, never waited for and never handed out twice. Reports lock the job row first.
+/// The store for several orchestrator instances sharing one database (their Quartz schedulers clustered on it). Every
+/// write about a job locks the job row first (<c>SELECT ... FOR UPDATE</c>, PostgreSQL docs, "The Locking Clause"), so
+/// reports, starts, cancels and deletes of one job are serialised and cannot deadlock each other.
 /// </summary>
 public sealed class PostgresJobStore : SqlJobStore
 {

@@ -6,10 +6,10 @@ namespace Miaoya.Jobs;
 
 /// <summary>
 /// The default store: one SQLite file, no server. WAL journal (readers never block the writer), a 30 s busy timeout, and
-/// every write in BEGIN IMMEDIATE so concurrent claimers — threads or processes sharing the file — queue for the write lock
+/// every write in BEGIN IMMEDIATE so concurrent writers — threads or processes sharing the file — queue for the write lock
 /// instead of failing with SQLITE_BUSY halfway through a transaction. A writer waits for that lock asynchronously (up to
 /// 30 s, see <see cref="BeginWriteAsync"/>), so writers queued behind another process hold no thread while they wait.
-/// synchronous=FULL: a committed claim or completion survives a crash of the process or the machine.
+/// synchronous=FULL: a committed start or completion survives a crash of the process or the machine.
 /// </summary>
 public sealed class SqliteJobStore : SqlJobStore
 {
@@ -124,7 +124,7 @@ public sealed class SqliteJobStore : SqlJobStore
     }
 
     /// <summary>
-    /// BEGIN IMMEDIATE (deferred: false): the write lock is taken before the first read, so a claim's SELECT and UPDATE are
+    /// BEGIN IMMEDIATE (deferred: false): the write lock is taken before the first read, so a start's SELECT and UPDATE are
     /// atomic. While another connection holds the lock, each try fails at once and the wait between tries is a
     /// <see cref="Task.Delay(TimeSpan, CancellationToken)"/> (1 ms doubling to 50 ms, jittered), for at most
     /// <see cref="WriteLockTimeout"/> and never past <paramref name="cancellationToken"/>; then a <see cref="SqliteException"/>

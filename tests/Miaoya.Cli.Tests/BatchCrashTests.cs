@@ -39,7 +39,7 @@ public sealed class BatchCrashTests : IDisposable
         var jobsFile = await WriteBatchAsync();
         var output = Path.Combine(_folder, "out");
         var store = Path.Combine(output, "jobs.db");
-        string[] args = ["batch", jobsFile, "--webui", boxA.Url.ToString(), "--webui", boxB.Url.ToString(), "--out", output, "--lease", "2s", "--slots", "4"];
+        string[] args = ["batch", jobsFile, "--webui", boxA.Url.ToString(), "--webui", boxB.Url.ToString(), "--out", output, "--slots", "4"];
 
         // First run: killed once two jobs have succeeded and a generation step is in flight.
         var log = new ConcurrentQueue<string>();
@@ -53,7 +53,7 @@ public sealed class BatchCrashTests : IDisposable
             }
             finally
             {
-                first.Kill(); // SIGKILL: no handing back, no finally blocks; the running steps' leases are abandoned
+                first.Kill(); // SIGKILL: no handing back, no finally blocks; Quartz recovers the running steps when the batch starts again
                 await first.WaitForExitAsync();
             }
 
@@ -132,7 +132,7 @@ public sealed class BatchCrashTests : IDisposable
                     // So: rendered once or twice, never more, and at most once by the second run.
                     Assert.InRange(before, 0, 1);
                     Assert.InRange(calls, Math.Max(1, before), before + 1);
-                    Assert.Equal(2, step.Attempts); // the abandoned lease counts as an attempt
+                    Assert.Equal(2, step.Attempts); // the attempt of the killed process counts
                 }
                 else
                 {

@@ -88,7 +88,7 @@ public sealed class SchemaMigrationTests : IDisposable
         Assert.Equal([(Running, "interrogate"), (Failed, "mask"), (Failed, "interrogate")], recent.Select(s => (s.JobId, s.Name)));
 
         // The job still in the queue runs on.
-        var due = Assert.Single(await store.ListDueStepsAsync(), t => t.StepName == "inpaint");
+        var due = Assert.Single(await store.ListDueStepsAsync(), t => t.JobId == Queued);
         var job = await store.StartStepAsync(due.JobId, due.StepIndex, "after-upgrade", takeOver: false);
         Assert.NotNull(job);
     }

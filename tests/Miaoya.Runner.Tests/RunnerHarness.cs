@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Miaoya.Fleet;
 using Miaoya.Jobs;
 using Miaoya.MockWebUi;
@@ -111,7 +112,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
         await Engine.AttachAsync();
     }
 
-    private JobEngine NewEngine() => new(Store, StoreLocation, Pipeline, Options, DebugLog.Factory);
+    private JobEngine NewEngine() => new(Store, StoreLocation, Pipeline, Options, NullLoggerFactory.Instance);
 
     /// <summary>Waits until <paramref name="condition"/> holds for the job (hang guard: one minute).</summary>
     public async Task<JobRecord> WaitForAsync(string id, Func<JobRecord, bool> condition)

@@ -94,6 +94,50 @@ public sealed class TwoInstanceTests : IDisposable
         }
     }
 
+    [PostgresFact]
+    public async Task Cancelling_on_one_instance_stops_the_step_running_on_the_other()
+    {
+        var connection = PostgresTest.RequireConnectionString();
+        var schema = "miaoya_test_" + Guid.NewGuid().ToString("N")[..16];
+        using var box = MockWebUiServer.Start(new MockWebUiOptions { Latency = TimeSpan.FromSeconds(60) });
+        try
+        {
+            // The runner checks ownership rarely, so only Quartz's cluster-wide interrupt can stop it in time.
+            await using var runner = await Instance.StartAsync("runner", connection, schema, _folder, o => o with { OwnershipCheckInterval = TimeSpan.FromMinutes(5) }, box);
+            await using var api = await Instance.StartAsync("api", connection, schema, _folder, box);
+            var id = (await api.Submitter.SubmitAsync(RunnerHarness.Submission("v1-face"))).Id;
+            using var stop = new CancellationTokenSource();
+            var running = runner.Engine.RunAsync(stop.Token);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            while (!(await api.Store.GetJobAsync(id, timeout.Token))!.Steps.Any(s => s.Name == "inpaint" && s.State == StepState.Running && s.Box is not null))
+            {
+                await Task.Delay(100, timeout.Token);
+            }
+
+            var cancelled = System.Diagnostics.Stopwatch.StartNew();
+            await api.Store.CancelJobAsync(id, "test", timeout.Token);
+            await api.Engine.StopJobAsync(id, timeout.Token); // DELETE's call: Quartz's interrupt reaches the other node
+            while (runner.Engine.Running > 0)
+            {
+                Assert.True(cancelled.Elapsed < TimeSpan.FromSeconds(30), "the step on the other instance still runs");
+                await Task.Delay(50, timeout.Token);
+            }
+
+            Assert.True(box.InterruptCount >= 1, "the box was told to stop");
+            await stop.CancelAsync();
+            await running;
+            var job = (await api.Store.GetJobAsync(id, timeout.Token))!;
+            Assert.Equal(JobState.Cancelled, job.State);
+            Assert.Empty(job.Steps.Single(s => s.Name == "inpaint").Outputs);
+        }
+        finally
+        {
+            await using var dataSource = NpgsqlDataSource.Create(connection);
+            await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+
     /// <summary>Counts renders per (job, step) from the trigger word <c>who_N</c> in the prompt, and tagger calls.</summary>
     private void Count(object? sender, NotifyCollectionChangedEventArgs e)
     {
@@ -136,7 +180,11 @@ public sealed class TwoInstanceTests : IDisposable
 
         public JobEngine Engine { get; }
 
-        public static async Task<Instance> StartAsync(string name, string connection, string schema, string folder, params MockWebUiServer[] boxes)
+        public static Task<Instance> StartAsync(string name, string connection, string schema, string folder, params MockWebUiServer[] boxes) =>
+            StartAsync(name, connection, schema, folder, null, boxes);
+
+        public static async Task<Instance> StartAsync(
+            string name, string connection, string schema, string folder, Func<JobRunnerOptions, JobRunnerOptions>? configure, params MockWebUiServer[] boxes)
         {
             var services = new ServiceCollection();
             services.AddLogging();
@@ -159,6 +207,7 @@ public sealed class TwoInstanceTests : IDisposable
                 Slots = 3,
                 WorkerName = name,
             };
+            options = configure?.Invoke(options) ?? options;
             var instance = new Instance(provider, store, options, connection, schema);
             await instance.Engine.AttachAsync();
             return instance;

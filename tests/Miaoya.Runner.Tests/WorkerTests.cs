@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Miaoya.Jobs;
 using Miaoya.MockWebUi;
@@ -27,6 +28,36 @@ public sealed class WorkerTests
         var target = int.Parse(box["box".Length..], System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(h.Servers[target].InterruptCount >= 1, $"{box} was not interrupted");
         Assert.Equal(0, h.Servers[1 - target].InterruptCount);
+    }
+
+    [Fact]
+    public async Task A_step_taken_over_by_a_recovery_elsewhere_stops_here_and_reports_nothing()
+    {
+        // Defect 4: a worker went on after its step was given to another; now its ownership check stops it.
+        await using var h = await RunnerHarness.StartAsync(boxes: 1, latency: TimeSpan.FromSeconds(30));
+        var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v1-face"));
+        using var stop = new CancellationTokenSource();
+        var engine = h.Engine.RunAsync(stop.Token);
+        var running = await h.WaitForAsync(job.Id, j => j.Steps.Any(s => s.Name == "inpaint" && s.State == StepState.Running && s.Box is not null));
+        var index = running.Steps.Single(s => s.Name == "inpaint").Index;
+
+        // What another node's recovery firing does when Quartz has declared this node dead.
+        var taken = Stopwatch.StartNew();
+        Assert.NotNull(await h.Store.StartStepAsync(job.Id, index, "elsewhere/1", takeOver: true));
+        while (h.Engine.Running > 0)
+        {
+            Assert.True(taken.Elapsed < TimeSpan.FromSeconds(20), "the step taken over is still running here");
+            await Task.Delay(50);
+        }
+
+        await stop.CancelAsync();
+        await engine;
+        var step = (await h.Store.GetJobAsync(job.Id))!.Steps.Single(s => s.Name == "inpaint");
+        Assert.Equal(StepState.Running, step.State);
+        Assert.Equal("elsewhere/1", step.Worker);
+        Assert.Equal(2, step.Attempts);
+        Assert.Empty(step.Outputs);
+        Assert.DoesNotContain(await h.Store.ReadEventsAsync(job.Id), e => e.Kind is JobEventKind.StepFinished or JobEventKind.StepRetrying or JobEventKind.StepReturned && e.Step == "inpaint");
     }
 
     [Fact]

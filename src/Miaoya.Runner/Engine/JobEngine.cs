@@ -168,7 +168,7 @@ public sealed class JobEngine : IAsyncDisposable
     /// </summary>
     public async Task StopJobAsync(string jobId, CancellationToken cancellationToken = default)
     {
-        foreach (var (lease, cts) in _active.Where(a => a.Key.JobId == jobId).ToList())
+        foreach (var cts in _active.Where(a => a.Key.JobId == jobId).Select(a => a.Value).ToList())
         {
             try
             {
@@ -178,8 +178,6 @@ public sealed class JobEngine : IAsyncDisposable
             {
                 // The step ended meanwhile.
             }
-
-            _ = lease;
         }
 
         var record = await _store.GetJobAsync(jobId, cancellationToken);
