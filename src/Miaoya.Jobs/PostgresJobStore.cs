@@ -24,30 +24,8 @@ public sealed class PostgresJobStore : SqlJobStore
         string connectionString, string? schema = null, JobStoreOptions? options = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        if (schema is not null)
-        {
-            var setup = NpgsqlDataSource.Create(builder.ConnectionString);
-            await using (setup.ConfigureAwait(false))
-            {
-                var command = setup.CreateCommand($"CREATE SCHEMA IF NOT EXISTS \"{schema.Replace("\"", "\"\"", StringComparison.Ordinal)}\"");
-                await using (command.ConfigureAwait(false))
-                {
-                    try
-                    {
-                        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
-                    {
-                        // Another instance created it at the same moment.
-                    }
-                }
-            }
-
-            builder.SearchPath = schema;
-        }
-
-        var store = new PostgresJobStore(NpgsqlDataSource.Create(builder.ConnectionString), options, time);
+        var located = await PostgresSchema.UseAsync(connectionString, schema, cancellationToken).ConfigureAwait(false);
+        var store = new PostgresJobStore(NpgsqlDataSource.Create(located), options, time);
         try
         {
             await store.MigrateAsync(cancellationToken).ConfigureAwait(false);

@@ -2,7 +2,6 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
 using Quartz;
 using Quartz.Extensibility;
 
@@ -143,28 +142,8 @@ public static class StepSchedulerFactory
     }
 
     /// <summary>The connection string Quartz uses: the store's, with the schema (created if missing) as the search path.</summary>
-    private static async Task<string> PreparePostgresAsync(StepSchedulerSettings settings, CancellationToken cancellationToken)
-    {
-        if (settings.PostgresSchema is not { } schema)
-        {
-            return settings.Location;
-        }
-
-        await using (var dataSource = NpgsqlDataSource.Create(settings.Location))
-        {
-            await using var command = dataSource.CreateCommand($"CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
-            try
-            {
-                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateSchema)
-            {
-                // Another instance created it at the same moment.
-            }
-        }
-
-        return new NpgsqlConnectionStringBuilder(settings.Location) { SearchPath = $"\"{schema}\"" }.ConnectionString;
-    }
+    private static Task<string> PreparePostgresAsync(StepSchedulerSettings settings, CancellationToken cancellationToken) =>
+        PostgresSchema.UseAsync(settings.Location, settings.PostgresSchema, cancellationToken);
 
     /// <summary>The connection string Quartz uses; the file in WAL mode, as the job store keeps it (readers never block the writer).</summary>
     private static async Task<string> PrepareSqliteAsync(string path, CancellationToken cancellationToken)
