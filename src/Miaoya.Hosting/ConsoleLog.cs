@@ -28,6 +28,9 @@ internal static class ConsoleLog
         builder.SetMinimumLevel(minimum);
         builder.AddFilter("Polly", verbose ? LogLevel.Debug : LogLevel.None);
         builder.AddFilter("System.Net.Http", verbose ? LogLevel.Information : LogLevel.Warning);
+        // On SQLite, Quartz's transactions retry (every 50 ms) while ours hold the file's write gate, each retry a warning;
+        // a store that stays unreachable still ends in an error.
+        builder.AddFilter("Quartz.Impl.AdoJobStore.LocalTransactionJobStore", verbose ? LogLevel.Debug : LogLevel.Error);
         return builder;
     }
 

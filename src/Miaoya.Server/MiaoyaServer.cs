@@ -19,6 +19,7 @@ using Miaoya.Fleet;
 using Miaoya.Hosting;
 using Miaoya.Imaging;
 using Miaoya.Jobs;
+using Miaoya.Jobs.Scheduling;
 using Miaoya.Pipeline;
 using Miaoya.Runner;
 using Miaoya.Runner.Engine;
@@ -93,6 +94,19 @@ public sealed class MiaoyaServer : IAsyncDisposable
         catch (Exception e) when (e is not OperationCanceledException)
         {
             throw new ServerConfigurationException($"--store {JobStore.Redact(location)}: cannot open the job store ({e.Message}).", e);
+        }
+
+        if (!options.NoWorker)
+        {
+            try
+            {
+                StepSchedulerFactory.ThrowIfAnotherRunner(location);
+            }
+            catch (InvalidOperationException e)
+            {
+                await store.DisposeAsync();
+                throw new ServerConfigurationException($"--store {JobStore.Redact(location)}: {e.Message} (or --no-worker for an API-only instance).", e);
+            }
         }
 
         try

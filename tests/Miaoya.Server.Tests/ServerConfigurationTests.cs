@@ -51,4 +51,39 @@ public sealed class ServerConfigurationTests : IDisposable
         error = await Assert.ThrowsAsync<ServerConfigurationException>(() => MiaoyaServer.StartAsync(Options(), MiaoyaConfiguration.Load(_folder, environment)));
         Assert.Contains("MIAOYA_WebUi__BreakerFailureRatio: The field BreakerFailureRatio must be between 0.01 and 1.", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task StartAsync_ASecondInstanceOnTheSameSqliteStore_IsRefusedNamingTheFirst_AnApiOnlyOneIsNot()
+    {
+        using var box = MockWebUiServer.Start();
+        var options = Options() with { Boxes = [new Miaoya.Fleet.BoxOptions { Name = "box0", Url = box.Url }] };
+        await using var first = await MiaoyaServer.StartAsync(options, MiaoyaConfiguration.Load(_folder, new Dictionary<string, string>()));
+
+        // The first instance's engine starts once its fleet has probed the box; from then on the file is its own.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!Held(Path.Combine(_folder, "jobs", "jobs.db")))
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+
+        var refused = await Assert.ThrowsAsync<ServerConfigurationException>(() => MiaoyaServer.StartAsync(options, MiaoyaConfiguration.Load(_folder, new Dictionary<string, string>())));
+        Assert.Contains($"pid {Environment.ProcessId}) runs jobs from", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("--no-worker", refused.Message, StringComparison.Ordinal);
+        await using var apiOnly = await MiaoyaServer.StartAsync(options with { NoWorker = true }, MiaoyaConfiguration.Load(_folder, new Dictionary<string, string>()));
+        await apiOnly.StopAsync();
+        await first.StopAsync();
+    }
+
+    /// <summary>Whether an engine of this process runs the store's jobs (its guard writes the pid beside the file; taking the guard here to look would race it).</summary>
+    private static bool Held(string store)
+    {
+        try
+        {
+            return File.ReadAllText(store + "-scheduler.pid").Trim() == Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
 }

@@ -8,6 +8,7 @@ using Miaoya.Fleet;
 using Miaoya.Hosting;
 using Miaoya.Imaging;
 using Miaoya.Jobs;
+using Miaoya.Jobs.Scheduling;
 using Miaoya.Runner;
 using Miaoya.Runner.Engine;
 
@@ -158,6 +159,7 @@ internal static class BatchCommand
                 var engine = provider.GetRequiredService<JobEngine>();
                 try
                 {
+                    StepSchedulerFactory.ThrowIfAnotherRunner(storeLocation);
                     // Attached before anything is queued: each job's first step is scheduled with its rows.
                     await engine.AttachAsync(cancellationToken);
                 }

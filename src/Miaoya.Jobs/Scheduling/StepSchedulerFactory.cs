@@ -32,6 +32,20 @@ public static class StepSchedulerFactory
         return BoxGroupPrefix + box;
     }
 
+    /// <summary>
+    /// Throws <see cref="InvalidOperationException"/> naming the process when another process runs the jobs of the SQLite
+    /// store at <paramref name="location"/> (PostgreSQL: nothing to check, instances cluster). A check before anything
+    /// starts, so a command fails at once with that message; starting the scheduler takes the guard for good.
+    /// </summary>
+    public static void ThrowIfAnotherRunner(string location)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(location);
+        if (!JobStore.IsPostgres(location))
+        {
+            using var guard = SchedulerFileGuard.Acquire(location);
+        }
+    }
+
     /// <summary>Builds the scheduler (not started). Throws <see cref="ArgumentException"/> for invalid settings, naming each.</summary>
     public static async Task<IScheduler> CreateAsync(
         StepSchedulerSettings settings, IJobFactory jobFactory, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
