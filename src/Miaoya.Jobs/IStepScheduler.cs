@@ -2,7 +2,11 @@ using System.Data.Common;
 
 namespace Miaoya.Jobs;
 
-/// <summary>One step that is due to run: the job, the step's index and name, and the attempt this run will be.</summary>
+/// <summary>
+/// One step that is due to run: the job, the step's index and name, the attempt this run will be, and the time it is due
+/// from: a retry's end of backoff, else the job's queue time (so running due steps in <see cref="NotBefore"/> order runs
+/// the oldest job's first).
+/// </summary>
 public sealed record StepTicket(string JobId, int StepIndex, string StepName, int Attempt, DateTimeOffset NotBefore);
 
 /// <summary>

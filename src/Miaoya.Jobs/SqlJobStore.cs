@@ -518,7 +518,8 @@ public abstract class SqlJobStore : IJobStore
         {
             var due = new List<StepTicket>();
             var command = Command(connection, null,
-                "SELECT s.job_id, s.idx, s.name, s.attempts, s.next_attempt_at FROM steps s JOIN jobs j ON j.id = s.job_id " +
+                "SELECT s.job_id, s.idx, s.name, s.attempts, CASE WHEN s.next_attempt_at > j.created_at THEN s.next_attempt_at ELSE j.created_at END " +
+                "FROM steps s JOIN jobs j ON j.id = s.job_id " +
                 "WHERE j.state IN ('queued', 'running') AND s.state IN ('pending', 'running') " +
                 "AND NOT EXISTS (SELECT 1 FROM steps p WHERE p.job_id = s.job_id AND p.idx < s.idx AND p.state <> 'succeeded') " +
                 "ORDER BY j.seq LIMIT @limit",
@@ -598,7 +599,11 @@ public abstract class SqlJobStore : IJobStore
                         ("job", lease.JobId), ("idx", (long)lease.StepIndex + 1)).ConfigureAwait(false) as string;
                     if (next is not null)
                     {
-                        await joined.ScheduleAsync(new StepTicket(lease.JobId, lease.StepIndex + 1, next, 1, DateTimeOffset.FromUnixTimeMilliseconds(now)), cancellationToken)
+                        // Due since the job was queued: an engine firing steps in NotBefore order runs the oldest job's first.
+                        var queued = Convert.ToInt64(
+                            await ScalarAsync(connection, tx, "SELECT created_at FROM jobs WHERE id = @job", cancellationToken, ("job", lease.JobId)).ConfigureAwait(false),
+                            CultureInfo.InvariantCulture);
+                        await joined.ScheduleAsync(new StepTicket(lease.JobId, lease.StepIndex + 1, next, 1, DateTimeOffset.FromUnixTimeMilliseconds(queued)), cancellationToken)
                             .ConfigureAwait(false);
                     }
                 }

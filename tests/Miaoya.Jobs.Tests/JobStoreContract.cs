@@ -734,8 +734,8 @@ public abstract partial class JobStoreContract : IAsyncLifetime
         Assert.Equal(
             [
                 new StepTicket(job.Id, 0, "interrogate", 1, times[0]),
-                new StepTicket(job.Id, 1, "inpaint", 1, times[1]),
-                new StepTicket(job.Id, 2, "img2img", 1, times[2]),
+                new StepTicket(job.Id, 1, "inpaint", 1, times[0]), // due since the job was queued: the oldest job's steps go first
+                new StepTicket(job.Id, 2, "img2img", 1, times[0]),
             ],
             engine.Tickets);
         Assert.All(engine.Scheduled, s => Assert.True(s.TransactionOpen && s.InTurn));
@@ -846,7 +846,7 @@ public abstract partial class JobStoreContract : IAsyncLifetime
 
         engine.FailWith = null;
         Assert.Equal(StepOutcome.Completed, await Store.CompleteStepAsync(lease, [new StepOutput("final.png", "ab")]));
-        Assert.Equal(new StepTicket(job.Id, 1, "img2img", 1, Clock.GetUtcNow()), engine.Tickets.Last());
+        Assert.Equal(new StepTicket(job.Id, 1, "img2img", 1, engine.Tickets.First().NotBefore), engine.Tickets.Last()); // due since the job was queued
     }
 
     [ContractFact]

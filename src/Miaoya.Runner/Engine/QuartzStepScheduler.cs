@@ -69,6 +69,9 @@ internal sealed class QuartzStepScheduler(IScheduler scheduler, SqliteWriteGate?
             .WithIdentity(key.Name, key.Group)
             .ForJob(key)
             .StartAt(ticket.NotBefore)
+            // NotBefore is the job's queue time for a step that is due now, so the oldest job's step fires first (as
+            // claims did); a fire time in the past is not a misfire to handle, it is that order.
+            .WithSimpleSchedule(x => x.WithMisfireInstruction(SimpleTriggerMisfireInstruction.IgnoreMisfires))
             .Build();
 
     private sealed class Joined(IScheduler scheduler, IDisposable? gateMark, IDisposable enlistment) : IStepSchedulerTransaction
