@@ -12,7 +12,7 @@ namespace Miaoya.Fleet;
 /// places a call that failed because of its box again elsewhere (up to <see cref="FleetOptions.MaxAttempts"/>), and checks
 /// every box's health on a timer. While no box can take a call it waits.
 /// </summary>
-public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
+public sealed class WebUiFleet : IWebUiBoxes, IBoxRoster, IAsyncDisposable
 {
     private readonly FleetOptions _options;
     private readonly TimeProvider _time;
@@ -108,6 +108,19 @@ public sealed class WebUiFleet : IWebUiBoxes, IAsyncDisposable
 
     /// <summary>Every box's state now.</summary>
     public IReadOnlyList<BoxStatus> Status() => Snapshot().Boxes;
+
+    /// <inheritdoc />
+    public AffinityRules Affinity => new(_options.Affinity, _options.AffinityLookahead, _options.AffinityMaxSkips);
+
+    /// <inheritdoc />
+    public IReadOnlyList<RosterBox> Boxes()
+    {
+        lock (_gate)
+        {
+            return _boxes.ConvertAll(b => new RosterBox(
+                b.Name, b.ConfiguredSlots, b.Health.Admits && b.Capabilities is not null, b.Health.Health == BoxHealth.Quarantined, b.Loaded, b.Capabilities));
+        }
+    }
 
     /// <summary>
     /// What is wrong with asking for LoRA <paramref name="name"/> on this fleet, or null: checked at submission, before a

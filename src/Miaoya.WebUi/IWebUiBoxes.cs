@@ -35,6 +35,21 @@ public sealed record BoxNeeds
 
     /// <summary>What the box lacks for this call (empty: it can run it); null: any box will do.</summary>
     public Func<WebUiCapabilities, IReadOnlyList<BoxProblem>>? Check { get; init; }
+
+    /// <summary>
+    /// The one box the call may run on (a job step placed on it across instances, whose slot is booked there); null: any.
+    /// An implementation fails the call with <see cref="WebUiBoxUnavailableException"/> while that box takes no calls
+    /// (quarantined), so the step is placed again rather than waiting for it.
+    /// </summary>
+    public string? Box { get; init; }
+}
+
+/// <summary>The box a call was placed on (<see cref="BoxNeeds.Box"/>) takes no calls now: a box's fault, worth trying again elsewhere.</summary>
+public sealed class WebUiBoxUnavailableException(string box, string purpose, string reason)
+    : Exception($"{purpose} was placed on box {box}, which takes no calls now ({reason}); it will be placed again.")
+{
+    /// <summary>The box the call was placed on.</summary>
+    public string Box { get; } = box;
 }
 
 /// <summary>Something a box lacks for a call: the field (recipe field or run input) that asks for it, and what is wrong.</summary>

@@ -63,7 +63,9 @@ internal sealed class FleetCall
         IReadOnlyList<BoxProblem> problems;
         try
         {
-            problems = Needs.Check?.Invoke(caps) ?? [];
+            problems = Needs.Box is { } placed && placed != box.Name
+                ? [new BoxProblem(Needs.Purpose, $"the step was placed on box {placed}")]
+                : Needs.Check?.Invoke(caps) ?? [];
         }
         catch (Exception e)
         {

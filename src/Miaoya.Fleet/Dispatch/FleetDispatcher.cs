@@ -23,6 +23,7 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
     private readonly List<FleetCall> _unchecked = [];
     private long _capabilitiesVersion;
     private int _otherWaiting;
+    private int _placedWaiting;
 
     /// <summary>Calls waiting for a box.</summary>
     public int QueueDepth => _queue.Count;
@@ -54,6 +55,11 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
             _otherWaiting++;
         }
 
+        if (call.Needs.Box is not null)
+        {
+            _placedWaiting++;
+        }
+
         call.CheckedAt = -1;
         _unchecked.Add(call);
     }
@@ -78,6 +84,7 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
         _queue.Clear();
         _unchecked.Clear();
         _otherWaiting = 0;
+        _placedWaiting = 0;
         return calls;
     }
 
@@ -90,7 +97,9 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
         // no box can take a generation call and no other call waits: the cost of a round follows the boxes that are
         // free, not the length of the queue or the size of the fleet.
         var started = Stopwatch.GetTimestamp();
-        FailNeverRunnable(RefreshBoxes());
+        var capabilitiesChanged = RefreshBoxes();
+        FailPlacedOnClosedBoxes();
+        FailNeverRunnable(capabilitiesChanged);
         if (_queue.Count > 0 && (_free.Count > 0 || _otherWaiting > 0))
         {
             var passedOver = new HashSet<FleetCall>();
@@ -188,6 +197,39 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
         _unchecked.Clear();
     }
 
+    /// <summary>
+    /// A call placed on one box (<see cref="BoxNeeds.Box"/>) that takes no calls now fails at once as the box's fault, so
+    /// that its step is placed again rather than waiting out a quarantine; and so does one placed on a box this fleet lacks.
+    /// A box not yet probed is waited for.
+    /// </summary>
+    private void FailPlacedOnClosedBoxes()
+    {
+        if (_placedWaiting == 0)
+        {
+            return;
+        }
+
+        for (var node = _queue.First; node is not null;)
+        {
+            var next = node.Next;
+            var call = node.Value;
+            if (call.Needs.Box is { } placed)
+            {
+                var box = boxes.FirstOrDefault(b => b.Name == placed);
+                var reason = box is null ? "this instance has no box of that name"
+                    : box.Health.Health == BoxHealth.Quarantined ? "it is quarantined"
+                    : null;
+                if (reason is not null)
+                {
+                    Remove(call);
+                    call.Assigned.TrySetException(new WebUiBoxUnavailableException(placed, call.Needs.Purpose, reason));
+                }
+            }
+
+            node = next;
+        }
+    }
+
     private void Pass(HashSet<FleetCall>? passedOver)
     {
         var node = _queue.First;
@@ -226,6 +268,11 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
         if (!call.Needs.IsGeneration)
         {
             _otherWaiting--;
+        }
+
+        if (call.Needs.Box is not null)
+        {
+            _placedWaiting--;
         }
     }
 
@@ -337,7 +384,8 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
     private Dictionary<string, IReadOnlyList<BoxProblem>>? NeverRunnable(FleetCall call)
     {
         var problems = new Dictionary<string, IReadOnlyList<BoxProblem>>();
-        foreach (var box in boxes)
+        // A call placed on one box can never run when that box lacks what it needs (the others are not asked).
+        foreach (var box in call.Needs.Box is { } placed ? boxes.Where(b => b.Name == placed) : boxes)
         {
             if (box.Capabilities is null)
             {
@@ -354,7 +402,7 @@ internal sealed class FleetDispatcher(IReadOnlyList<FleetBox> boxes, FleetOption
             }
         }
 
-        return problems;
+        return problems.Count > 0 ? problems : null;
     }
 
     /// <summary>Occupies the box for the call; returns the box's dispatch number (whether a later generation call was sent since).</summary>

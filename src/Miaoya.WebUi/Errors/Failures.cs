@@ -54,6 +54,8 @@ public static class Failures
                     return FailureKind.Cancelled;
                 case WebUiTransportException or WebUiProtocolException:
                     return FailureKind.Transient;
+                case WebUiBoxUnavailableException:
+                    return FailureKind.Box;
                 case WebUiApiException api:
                     return OfStatus(api.StatusCode);
                 case WebUiRequestException:
