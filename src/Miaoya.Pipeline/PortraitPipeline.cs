@@ -78,7 +78,7 @@ public sealed class PortraitPipeline
 
     /// <summary>
     /// Writes a new run folder (inputs, resolved recipe, manifest) without calling any box; its steps then run one at a
-    /// time with <see cref="RunStepAsync"/> (the job runner's way). Bad input throws <see cref="PipelineException"/> here.
+    /// time with <see cref="RunStepAsync(string, string, IProgress{PipelineProgress}?, CancellationToken)"/> (the job runner's way). Bad input throws <see cref="PipelineException"/> here.
     /// </summary>
     public static Task<RunManifest> PrepareAsync(RunRequest request, CancellationToken cancellationToken = default) =>
         PrepareAsync(request, null, cancellationToken);
@@ -112,12 +112,38 @@ public sealed class PortraitPipeline
     /// the step's call goes to whichever box the <see cref="IWebUiBoxes"/> pick. After the recipe's last step
     /// <c>final.png</c> is written; the run succeeds with its last job step (<see cref="JobSteps"/>).
     /// </summary>
-    public async Task<StepResult> RunStepAsync(string runFolder, string step, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
+    public Task<StepResult> RunStepAsync(string runFolder, string step, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        RunStepAsync(runFolder, step, placedBox: null, progress, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="RunStepAsync(string, string, IProgress{PipelineProgress}?, CancellationToken)"/>, for a step placed on
+    /// one box (the job engine books its slot there across instances): the step's generation calls go to
+    /// <paramref name="placedBox"/> only, and fail as the box's fault while it is quarantined.
+    /// </summary>
+    public async Task<StepResult> RunStepAsync(string runFolder, string step, string? placedBox, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
     {
         var (request, folder, manifest, template) = await LoadAsync(runFolder, cancellationToken);
         using var pixels = new TemplatePixels(template);
-        var run = new RunContext(request, folder, manifest, template, pixels, _services) { Progress = progress };
+        var run = new RunContext(request, folder, manifest, template, pixels, _services) { Progress = progress, PlacedBox = placedBox };
         return await _runner.RunOneAsync(run, step, cancellationToken);
+    }
+
+    /// <summary>Whether the job step <paramref name="step"/> takes one of a box's generation slots, and so is placed on a box before it starts.</summary>
+    public static bool TakesBoxSlot(string step) => PortraitSteps.TryGet(step) is { BoxUse: not StepBoxUse.None };
+
+    /// <summary>
+    /// What placing <paramref name="step"/> of the run in <paramref name="runFolder"/> on a box needs — the checkpoint it
+    /// renders with and what a box must have — read from the run's manifest and recipe only; null when the step takes no slot.
+    /// </summary>
+    public static async Task<BoxNeeds?> PlacementNeedsAsync(string runFolder, string step, CancellationToken cancellationToken = default)
+    {
+        if (PortraitSteps.TryGet(step) is not { BoxUse: not StepBoxUse.None } portraitStep)
+        {
+            return null;
+        }
+
+        var (recipe, manifest) = await LoadRecipeAsync(new RunFolder(runFolder), cancellationToken);
+        return BoxCalls.PlacementNeeds(recipe, LoraChoice.Parse(manifest.Inputs.Lora), portraitStep);
     }
 
     /// <summary>The checked inputs: the template as sent to the box, its pixels (the caller disposes them), and V3's face photo.</summary>
@@ -197,16 +223,7 @@ public sealed class PortraitPipeline
     private static async Task<(RunRequest Request, RunFolder Folder, RunManifest Manifest, EncodedImage Template)> LoadAsync(string runFolder, CancellationToken cancellationToken)
     {
         var folder = new RunFolder(runFolder);
-        var manifest = await folder.LoadManifestAsync(cancellationToken);
-
-        var recipePath = folder.File(RecipeFileName);
-        var recipeBytes = File.Exists(recipePath) ? await File.ReadAllBytesAsync(recipePath, cancellationToken) : null;
-        if (recipeBytes is null || RunFolder.Sha256(recipeBytes) != manifest.Recipe.Sha256)
-        {
-            throw new PipelineException($"{recipePath} is missing or changed since this run started; start a new run (a resumed run uses the recipe it started with).");
-        }
-
-        var recipe = ParsedRecipes.Parse(recipeBytes, manifest.Recipe.Sha256, manifest.Recipe.Path);
+        var (recipe, manifest) = await LoadRecipeAsync(folder, cancellationToken);
         var template = await folder.ReadVerifiedAsync(manifest.Inputs.Template, cancellationToken)
             ?? throw new PipelineException($"{folder.File(manifest.Inputs.Template.File)} is missing or changed; the run cannot be resumed.");
         var request = new RunRequest
@@ -226,5 +243,19 @@ public sealed class PortraitPipeline
             StandInModels = manifest.Inputs.StandInModels,
         };
         return (request, folder, manifest, template);
+    }
+
+    /// <summary>A run folder's manifest and the recipe it started with (which must be unchanged).</summary>
+    private static async Task<(Recipe Recipe, RunManifest Manifest)> LoadRecipeAsync(RunFolder folder, CancellationToken cancellationToken)
+    {
+        var manifest = await folder.LoadManifestAsync(cancellationToken);
+        var recipePath = folder.File(RecipeFileName);
+        var recipeBytes = File.Exists(recipePath) ? await File.ReadAllBytesAsync(recipePath, cancellationToken) : null;
+        if (recipeBytes is null || RunFolder.Sha256(recipeBytes) != manifest.Recipe.Sha256)
+        {
+            throw new PipelineException($"{recipePath} is missing or changed since this run started; start a new run (a resumed run uses the recipe it started with).");
+        }
+
+        return (ParsedRecipes.Parse(recipeBytes, manifest.Recipe.Sha256, manifest.Recipe.Path), manifest);
     }
 }

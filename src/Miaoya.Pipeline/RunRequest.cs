@@ -46,5 +46,5 @@ public sealed record PipelineProgress(string Step, double Fraction, TimeSpan? Et
 /// <summary>A finished run.</summary>
 public sealed record RunResult(string Folder, RunManifest Manifest, string FinalImage);
 
-/// <summary>One step run by <see cref="PortraitPipeline.RunStepAsync"/>: its record, and <c>final.png</c> when the step finished the recipe.</summary>
+/// <summary>One step run by <see cref="PortraitPipeline.RunStepAsync(string, string, IProgress{PipelineProgress}?, CancellationToken)"/>: its record, and <c>final.png</c> when the step finished the recipe.</summary>
 public sealed record StepResult(StepRecord Record, FileRecord? Final);

@@ -1,3 +1,4 @@
+using Miaoya.Recipes;
 using Miaoya.WebUi;
 
 namespace Miaoya.Pipeline;
@@ -34,6 +35,20 @@ internal static class BoxCalls
         IsGeneration = generation,
         Checkpoint = generation ? run.Recipe.BaseModel : null,
         Check = caps => Problems(Preflight.Check(run.Recipe, caps, run.Request.Lora, step)),
+        Box = generation ? run.PlacedBox : null,
+    };
+
+    /// <summary>What placing <paramref name="step"/> of a run of <paramref name="recipe"/> on a box needs, as its call will; null when it takes no slot.</summary>
+    public static BoxNeeds? PlacementNeeds(Recipe recipe, LoraChoice? lora, IPortraitStep step) => step.BoxUse switch
+    {
+        StepBoxUse.None => null,
+        var use => new BoxNeeds
+        {
+            Purpose = step.Name,
+            IsGeneration = true,
+            Checkpoint = use == StepBoxUse.Renders ? recipe.BaseModel : null,
+            Check = caps => Problems(Preflight.Check(recipe, caps, lora, step.Name)),
+        },
     };
 
     private static BoxProblem[] Problems(IReadOnlyList<PreflightProblem> problems) => [.. problems.Select(p => p.ToBoxProblem())];

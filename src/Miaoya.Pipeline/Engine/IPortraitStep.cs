@@ -11,6 +11,12 @@ internal interface IPortraitStep
     /// <summary>The step's name in recipes, manifests and jobs (<see cref="Recipes.StepName"/>).</summary>
     string Name { get; }
 
+    /// <summary>
+    /// Whether the step takes one of a box's generation slots (its call runs under A1111's queue lock): a job step that
+    /// does is placed on one box, and booked there across every instance, before it starts.
+    /// </summary>
+    StepBoxUse BoxUse { get; }
+
     Task RunAsync(RunContext run, StepRecord record, CancellationToken cancellationToken);
 
     /// <summary>
@@ -18,4 +24,17 @@ internal interface IPortraitStep
     /// checked against their sha256), so that a resumed run or a job's next step goes on without redoing this one.
     /// </summary>
     void Restore(RunContext run, StepRecord record, IReadOnlyList<Imaging.EncodedImage> outputs);
+}
+
+/// <summary>How a step uses a box's generation slots (<see cref="IPortraitStep.BoxUse"/>).</summary>
+internal enum StepBoxUse
+{
+    /// <summary>No slot: it works on this machine, or its calls take none (ControlNet detect, rembg).</summary>
+    None,
+
+    /// <summary>One slot, rendering with the recipe's checkpoint (inpaint, img2img).</summary>
+    Renders,
+
+    /// <summary>One slot, with no checkpoint of its own (the WD14 tagger, which runs under the queue lock).</summary>
+    Occupies,
 }

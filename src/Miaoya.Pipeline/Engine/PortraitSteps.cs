@@ -22,6 +22,9 @@ internal static class PortraitSteps
             ? step
             : throw new PipelineException($"recipe {recipe.Name}: unknown step \"{name}\".") { Step = name };
 
+    /// <summary>The step called <paramref name="name"/>, or null.</summary>
+    public static IPortraitStep? TryGet(string name) => ByName.GetValueOrDefault(name);
+
     /// <summary>Every step's name (tests: names are unique and each has its code).</summary>
     public static IReadOnlyCollection<string> Names => ByName.Keys;
 }

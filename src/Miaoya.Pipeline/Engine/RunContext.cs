@@ -53,6 +53,9 @@ internal sealed class RunContext(RunRequest request, RunFolder folder, RunManife
     /// <summary>Where the run's progress goes (null: nowhere).</summary>
     public IProgress<PipelineProgress>? Progress { get; init; }
 
+    /// <summary>The box a job step was placed on: its generation calls go there only (<see cref="BoxNeeds.Box"/>); null: any box.</summary>
+    public string? PlacedBox { get; init; }
+
     /// <summary>From <c>interrogate</c>.</summary>
     public ComposedPrompt? Prompt { get; set; }
 

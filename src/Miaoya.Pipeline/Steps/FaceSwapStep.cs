@@ -12,6 +12,8 @@ internal sealed class FaceSwapStep : IPortraitStep
 {
     public string Name => StepName.FaceSwap;
 
+    public StepBoxUse BoxUse => StepBoxUse.None;
+
     public async Task RunAsync(RunContext run, StepRecord record, CancellationToken cancellationToken)
     {
         var settings = run.Recipe.FaceSwap!;

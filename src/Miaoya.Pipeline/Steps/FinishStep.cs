@@ -16,6 +16,8 @@ internal sealed class FinishStep : IPortraitStep
 {
     public string Name => StepName.Finish;
 
+    public StepBoxUse BoxUse => StepBoxUse.None;
+
     public async Task RunAsync(RunContext run, StepRecord record, CancellationToken cancellationToken)
     {
         var settings = run.Recipe.Finish!;

@@ -26,6 +26,8 @@ internal sealed class GenerationStep : IPortraitStep
 
     public string Name => _inpaint ? StepName.Inpaint : StepName.Img2Img;
 
+    public StepBoxUse BoxUse => StepBoxUse.Renders;
+
     public async Task RunAsync(RunContext run, StepRecord record, CancellationToken cancellationToken)
     {
         if (_inpaint)

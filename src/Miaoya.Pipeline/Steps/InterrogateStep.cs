@@ -10,6 +10,8 @@ internal sealed class InterrogateStep : IPortraitStep
 {
     public string Name => StepName.Interrogate;
 
+    public StepBoxUse BoxUse => StepBoxUse.Occupies;
+
     public async Task RunAsync(RunContext run, StepRecord record, CancellationToken cancellationToken)
     {
         var settings = run.Recipe.Interrogate;

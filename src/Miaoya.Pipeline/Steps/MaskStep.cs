@@ -13,6 +13,8 @@ internal sealed class MaskStep : IPortraitStep
 
     public string Name => StepName.Mask;
 
+    public StepBoxUse BoxUse => StepBoxUse.None;
+
     public async Task RunAsync(RunContext run, StepRecord record, CancellationToken cancellationToken)
     {
         var settings = run.Recipe.Mask!;
