@@ -87,7 +87,6 @@ public sealed record JobStep(
     DateTimeOffset? FinishedAt,
     string? Box,
     string? Worker,
-    DateTimeOffset? LeaseExpiresAt,
     DateTimeOffset NextAttemptAt,
     bool CancelRequested,
     IReadOnlyList<StepOutput> Outputs);

@@ -31,7 +31,7 @@ internal static class JobRows
 
         var steps = new List<JobStep>();
         var stepsCommand = Command(connection, tx,
-            "SELECT idx, name, state, attempts, last_error, started_at, finished_at, box, worker, lease_until, next_attempt_at, cancel_requested, outputs " +
+            "SELECT idx, name, state, attempts, last_error, started_at, finished_at, box, worker, next_attempt_at, cancel_requested, outputs " +
             "FROM steps WHERE job_id = @id ORDER BY idx", ("id", id));
         await using (stepsCommand.ConfigureAwait(false))
         {
@@ -43,9 +43,9 @@ internal static class JobRows
                     steps.Add(new JobStep(
                         (int)reader.GetInt64(0), reader.GetString(1), Parse<StepState>(reader.GetString(2)), (int)reader.GetInt64(3),
                         Str(reader, 4), Time(reader, 5), Time(reader, 6),
-                        Str(reader, 7), Str(reader, 8), Time(reader, 9),
-                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)), reader.GetInt64(11) != 0,
-                        JsonSerializer.Deserialize<List<StepOutput>>(reader.GetString(12), SqlJobStore.OutputsJson) ?? []));
+                        Str(reader, 7), Str(reader, 8),
+                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9)), reader.GetInt64(10) != 0,
+                        JsonSerializer.Deserialize<List<StepOutput>>(reader.GetString(11), SqlJobStore.OutputsJson) ?? []));
                 }
             }
         }
@@ -124,7 +124,7 @@ internal static class JobRows
         var high = Math.Max(rows[0].Seq, rows[^1].Seq);
         var steps = new Dictionary<string, List<JobStep>>(StringComparer.Ordinal);
         var stepsCommand = Command(connection, tx,
-            "SELECT s.job_id, s.idx, s.name, s.state, s.attempts, s.last_error, s.started_at, s.finished_at, s.box, s.worker, s.lease_until, " +
+            "SELECT s.job_id, s.idx, s.name, s.state, s.attempts, s.last_error, s.started_at, s.finished_at, s.box, s.worker, " +
             "s.next_attempt_at, s.cancel_requested, s.outputs FROM steps s JOIN jobs j ON j.id = s.job_id " +
             "WHERE j.seq >= @low AND j.seq <= @high" + (state is null ? string.Empty : " AND j.state = @state") + " ORDER BY s.job_id, s.idx",
             stateName is null ? [("low", low), ("high", high)] : [("low", low), ("high", high), ("state", stateName)]);
@@ -140,9 +140,9 @@ internal static class JobRows
                     list.Add(new JobStep(
                         (int)reader.GetInt64(1), reader.GetString(2), Parse<StepState>(reader.GetString(3)), (int)reader.GetInt64(4),
                         Str(reader, 5), Time(reader, 6), Time(reader, 7),
-                        Str(reader, 8), Str(reader, 9), Time(reader, 10),
-                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)), reader.GetInt64(12) != 0,
-                        JsonSerializer.Deserialize<List<StepOutput>>(reader.GetString(13), SqlJobStore.OutputsJson) ?? []));
+                        Str(reader, 8), Str(reader, 9),
+                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)), reader.GetInt64(11) != 0,
+                        JsonSerializer.Deserialize<List<StepOutput>>(reader.GetString(12), SqlJobStore.OutputsJson) ?? []));
                 }
             }
         }

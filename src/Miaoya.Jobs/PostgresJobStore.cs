@@ -61,7 +61,7 @@ public sealed class PostgresJobStore : SqlJobStore
         }
     }
 
-    private protected override IReadOnlyList<SchemaMigration> Migrations { get; } = [new(1, SchemaV1), new(2, SchemaV2)];
+    private protected override IReadOnlyList<SchemaMigration> Migrations { get; } = [new(1, SchemaV1), new(2, SchemaV2), new(3, SchemaV3)];
 
     /// <summary>Version 1: the tables as the first release created them (never edit: databases in use were made by it).</summary>
     private static IReadOnlyList<string> SchemaV1 { get; } =

@@ -52,7 +52,7 @@ public abstract partial class SqlJobStore
 
                 var attempt = c.State == "running" && c.Worker == worker ? c.Attempts : c.Attempts + 1;
                 await ExecAsync(connection, tx,
-                    "UPDATE steps SET state = 'running', attempts = @attempt, worker = @worker, lease_until = NULL, started_at = @now, " +
+                    "UPDATE steps SET state = 'running', attempts = @attempt, worker = @worker, started_at = @now, " +
                     "finished_at = NULL, box = NULL, cancel_requested = 0, last_error = COALESCE(@note, last_error) WHERE job_id = @job AND idx = @idx",
                     cancellationToken, ("attempt", (long)attempt), ("worker", worker), ("now", now),
                     ("note", lostNote), ("job", jobId), ("idx", (long)stepIndex)).ConfigureAwait(false);
@@ -172,7 +172,7 @@ public abstract partial class SqlJobStore
         {
             var outputsJson = JsonSerializer.Serialize(outputs, OutputsJson);
             await ExecAsync(connection, tx,
-                "UPDATE steps SET state = 'succeeded', finished_at = @now, outputs = @outputs, lease_until = NULL WHERE job_id = @job AND idx = @idx",
+                "UPDATE steps SET state = 'succeeded', finished_at = @now, outputs = @outputs WHERE job_id = @job AND idx = @idx",
                 cancellationToken, ("now", now), ("outputs", outputsJson), ("job", lease.JobId), ("idx", (long)lease.StepIndex)).ConfigureAwait(false);
             await InsertEventAsync(connection, tx, lease.JobId, JobEventKind.StepFinished, lease.StepName,
                 new JsonObject { ["attempt"] = lease.Attempt, ["outputs"] = JsonNode.Parse(outputsJson) }.ToJsonString(), now, cancellationToken).ConfigureAwait(false);
@@ -226,7 +226,7 @@ public abstract partial class SqlJobStore
 
             var next = now + (long)Options.RetryDelay(lease.Attempt).TotalMilliseconds;
             await ExecAsync(connection, tx,
-                "UPDATE steps SET state = 'pending', last_error = @error, finished_at = @now, lease_until = NULL, next_attempt_at = @next " +
+                "UPDATE steps SET state = 'pending', last_error = @error, finished_at = @now, next_attempt_at = @next " +
                 "WHERE job_id = @job AND idx = @idx",
                 cancellationToken, ("error", message), ("now", now), ("next", next), ("job", lease.JobId), ("idx", (long)lease.StepIndex)).ConfigureAwait(false);
             await InsertEventAsync(connection, tx, lease.JobId, JobEventKind.StepRetrying, lease.StepName,
@@ -301,7 +301,7 @@ public abstract partial class SqlJobStore
 
                 var now = NowMs;
                 var rows = await ExecAsync(connection, tx,
-                    "UPDATE steps SET state = 'pending', attempts = attempts - 1, lease_until = NULL, worker = NULL, box = NULL, started_at = NULL, " +
+                    "UPDATE steps SET state = 'pending', attempts = attempts - 1, worker = NULL, box = NULL, started_at = NULL, " +
                     "next_attempt_at = @now WHERE job_id = @job AND idx = @idx AND worker = @worker AND attempts = @attempt AND state = 'running'",
                     cancellationToken, ("now", now), ("job", lease.JobId), ("idx", (long)lease.StepIndex),
                     ("worker", lease.Worker), ("attempt", (long)lease.Attempt)).ConfigureAwait(false);
@@ -383,7 +383,7 @@ public abstract partial class SqlJobStore
         DbConnection connection, DbTransaction tx, string jobId, int index, string name, string error, int attempts, long now, CancellationToken cancellationToken)
     {
         await ExecAsync(connection, tx,
-            "UPDATE steps SET state = 'failed', last_error = @error, finished_at = @now, lease_until = NULL WHERE job_id = @job AND idx = @idx",
+            "UPDATE steps SET state = 'failed', last_error = @error, finished_at = @now WHERE job_id = @job AND idx = @idx",
             cancellationToken, ("error", error), ("now", now), ("job", jobId), ("idx", (long)index)).ConfigureAwait(false);
         await ExecAsync(connection, tx, "UPDATE steps SET state = 'cancelled' WHERE job_id = @job AND state = 'pending'",
             cancellationToken, ("job", jobId)).ConfigureAwait(false);

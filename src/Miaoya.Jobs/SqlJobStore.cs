@@ -16,7 +16,7 @@ namespace Miaoya.Jobs;
 public abstract partial class SqlJobStore : IJobStore
 {
     /// <summary>The schema version this code writes: the version of the last of <see cref="Migrations"/>.</summary>
-    internal const int SchemaVersion = 2;
+    internal const int SchemaVersion = 3;
 
     private static readonly string[] FinishedStates = ["succeeded", "failed", "cancelled"];
 
@@ -201,6 +201,17 @@ public abstract partial class SqlJobStore : IJobStore
         "CREATE INDEX jobs_finished ON jobs (state, updated_at, seq)",
         // Typical step durations: the newest successful steps, without reading the rest of the history.
         "CREATE INDEX steps_finished ON steps (state, finished_at)",
+    ];
+
+    /// <summary>
+    /// Migration 3, the same in both dialects: the boxes as the instances of a store share them for placing steps (what
+    /// each has loaded and whether it takes calls, as the last instance to see a change reported it); the steps' lease
+    /// column goes, Quartz.NET holding the leases now.
+    /// </summary>
+    private protected static IReadOnlyList<string> SchemaV3 { get; } =
+    [
+        "CREATE TABLE boxes (name TEXT PRIMARY KEY, loaded TEXT, health TEXT NOT NULL, reported_by TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+        "ALTER TABLE steps DROP COLUMN lease_until",
     ];
 
     public async Task<JobRecord> CreateJobAsync(NewJob job, CancellationToken cancellationToken = default)
@@ -436,7 +447,7 @@ public abstract partial class SqlJobStore : IJobStore
                 if (state is "queued" or "running")
                 {
                     await ExecAsync(connection, tx,
-                        "UPDATE steps SET cancel_requested = 1, lease_until = NULL, finished_at = @now, state = 'cancelled' WHERE job_id = @job AND state = 'running'",
+                        "UPDATE steps SET cancel_requested = 1, finished_at = @now, state = 'cancelled' WHERE job_id = @job AND state = 'running'",
                         cancellationToken, ("now", now), ("job", id)).ConfigureAwait(false);
                     await ExecAsync(connection, tx, "UPDATE steps SET state = 'cancelled' WHERE job_id = @job AND state = 'pending'",
                         cancellationToken, ("job", id)).ConfigureAwait(false);

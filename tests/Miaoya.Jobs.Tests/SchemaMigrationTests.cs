@@ -33,6 +33,9 @@ public sealed class SchemaMigrationTests : IDisposable
 
         Assert.Equal((long)SqlJobStore.SchemaVersion, await SqliteScalarAsync(path, "SELECT MAX(version) FROM miaoya_schema"));
         Assert.Equal(2L, await SqliteScalarAsync(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('jobs_finished', 'steps_finished')"));
+        // Migration 3: the shared box state for placing steps; the lease column is gone (Quartz.NET holds leases).
+        Assert.Equal(1L, await SqliteScalarAsync(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'boxes'"));
+        Assert.Equal(0L, await SqliteScalarAsync(path, "SELECT COUNT(*) FROM pragma_table_info('steps') WHERE name = 'lease_until'"));
 
         // Opened again: nothing more to do.
         await using (var again = await SqliteJobStore.OpenAsync(path))
@@ -149,6 +152,9 @@ public sealed class PostgresSchemaMigrationTests
             Assert.Equal((long)SqlJobStore.SchemaVersion, (long?)await version.ExecuteScalarAsync());
             await using var indexes = check.CreateCommand($"SELECT COUNT(*) FROM pg_indexes WHERE schemaname = '{schema}' AND indexname IN ('jobs_finished', 'steps_finished')");
             Assert.Equal(2L, (long?)await indexes.ExecuteScalarAsync());
+            await using var columns = check.CreateCommand(
+                $"SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = '{schema}' AND ((table_name = 'boxes' AND column_name = 'loaded') OR (table_name = 'steps' AND column_name = 'lease_until'))");
+            Assert.Equal(1L, (long?)await columns.ExecuteScalarAsync()); // boxes.loaded is there, steps.lease_until is not
         }
         finally
         {

@@ -22,6 +22,18 @@ public static class StepSchedulerFactory
     /// <summary>The start of the execution group of a step that runs on a box: <see cref="BoxGroup"/>.</summary>
     public const string BoxGroupPrefix = "box:";
 
+    /// <summary>
+    /// The execution group of a step that waits to be placed on a box: never fired (its limit is 0) until placement moves
+    /// it into its box's group (<see cref="BoxGroup"/>).
+    /// </summary>
+    public const string WaitingForBoxGroup = "box-wait";
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IScheduler, TimeProvider> Clocks = [];
+
+    /// <summary>The clock a scheduler built here runs on (the database's), for comparing with its fire times.</summary>
+    public static TimeProvider ClockOf(IScheduler scheduler) =>
+        Clocks.TryGetValue(scheduler, out var clock) ? clock : throw new ArgumentException("The scheduler was not built by StepSchedulerFactory.", nameof(scheduler));
+
     /// <summary>The instance id of every scheduler on a SQLite file (one runs jobs at a time).</summary>
     internal const string SqliteInstanceId = "sqlite";
 
@@ -128,20 +140,22 @@ public static class StepSchedulerFactory
                         }
                     });
                 });
-                if (settings.BoxLimits.Count > 0)
+                q.UseExecutionLimits(limits =>
                 {
-                    q.UseExecutionLimits(limits =>
+                    limits.ForGroup(WaitingForBoxGroup, 0);
+                    // A box this instance was not told of (another instance's configuration) renders one step at a time, as A1111 does.
+                    limits.ForGroupsWithPrefix(BoxGroupPrefix, 1, ExecutionLimitScope.Cluster);
+                    foreach (var (box, maxConcurrent) in settings.BoxLimits)
                     {
-                        foreach (var (box, maxConcurrent) in settings.BoxLimits)
-                        {
-                            limits.ForGroup(BoxGroup(box), maxConcurrent, ExecutionLimitScope.Cluster);
-                        }
-                    });
-                }
+                        limits.ForGroup(BoxGroup(box), maxConcurrent, ExecutionLimitScope.Cluster);
+                    }
+                });
             }).Build();
             var scheduler = await factory.GetScheduler(cancellationToken).ConfigureAwait(false);
             Func<IDisposable>? guard = postgres ? null : () => SchedulerFileGuard.Acquire(settings.Location);
-            return OwnedScheduler.Wrap(scheduler, guard, factory, clock);
+            var owned = OwnedScheduler.Wrap(scheduler, guard, factory, clock);
+            Clocks.AddOrUpdate(owned, settings.UseHostClockAsIs ? settings.HostClock : clock);
+            return owned;
         }
         catch
         {
