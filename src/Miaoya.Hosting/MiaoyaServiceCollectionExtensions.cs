@@ -50,7 +50,7 @@ public static class MiaoyaServiceCollectionExtensions
             store, runner, sp.GetRequiredService<IFaceDetector>(), sp.GetRequiredService<WebUiFleet>().LoraProblemAsync));
         services.AddSingleton(sp => new JobEngine(
             store, storeLocation, sp.GetRequiredService<PortraitPipeline>(), runner, sp.GetRequiredService<ILoggerFactory>(),
-            sp.GetRequiredService<TimeProvider>(), postgresSchema));
+            sp.GetRequiredService<TimeProvider>(), postgresSchema, sp.GetRequiredService<WebUiFleet>()));
         return services;
     }
 }

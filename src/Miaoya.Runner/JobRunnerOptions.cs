@@ -28,6 +28,12 @@ public sealed record JobRunnerOptions
     /// <summary>How often a running step checks that it is still its own (cancelled, deleted or recovered elsewhere: it stops).</summary>
     public TimeSpan OwnershipCheckInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How often this instance places waiting steps on boxes when nothing here asks for it sooner (a step scheduled or
+    /// finished here does): how soon it sees a slot another instance freed.
+    /// </summary>
+    public TimeSpan PlacementInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How often an event stream (<c>GET /v1/jobs/{id}/events</c>) looks for new events.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 

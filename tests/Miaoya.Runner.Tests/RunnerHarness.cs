@@ -112,7 +112,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
         await Engine.AttachAsync();
     }
 
-    private JobEngine NewEngine() => new(Store, StoreLocation, Pipeline, Options, NullLoggerFactory.Instance);
+    private JobEngine NewEngine() => new(Store, StoreLocation, Pipeline, Options, NullLoggerFactory.Instance, boxes: Fleet);
 
     /// <summary>Waits until <paramref name="condition"/> holds for the job (hang guard: one minute).</summary>
     public async Task<JobRecord> WaitForAsync(string id, Func<JobRecord, bool> condition)

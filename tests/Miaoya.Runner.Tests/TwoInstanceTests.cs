@@ -94,6 +94,53 @@ public sealed class TwoInstanceTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Defect 3 of the job-engine issue: two instances, each with its own fleet limiting the box to one call, sent it two at
+    /// once. Placed steps book the box across the cluster, so the mock's overlap counter stays at 0; without placement (the
+    /// control) the same run overlaps.
+    /// </summary>
+    [PostgresFact]
+    public async Task A_one_slot_box_never_renders_two_steps_at_once_across_two_instances()
+    {
+        var placed = await RunOnOneSlotBoxAsync(placeOnBoxes: true);
+        Assert.Equal(0, placed.OverlappingStarts);
+        Assert.Equal(1, placed.MaxInFlight);
+        Assert.Equal(3 * Jobs, placed.Started); // interrogate, inpaint, img2img of each job, once
+
+        var unplaced = await RunOnOneSlotBoxAsync(placeOnBoxes: false);
+        Assert.True(unplaced.OverlappingStarts > 0, $"the control run should overlap on the box: {unplaced}");
+    }
+
+    private async Task<MockRenderCounts> RunOnOneSlotBoxAsync(bool placeOnBoxes)
+    {
+        var connection = PostgresTest.RequireConnectionString();
+        var schema = "miaoya_test_" + Guid.NewGuid().ToString("N")[..16];
+        using var box = MockWebUiServer.Start(new MockWebUiOptions { Latency = TimeSpan.FromMilliseconds(250) });
+        try
+        {
+            await using var one = await Instance.StartAsync("instance-1", connection, schema, _folder, null, placeOnBoxes, box);
+            await using var two = await Instance.StartAsync("instance-2", connection, schema, _folder, null, placeOnBoxes, box);
+            for (var i = 0; i < Jobs; i++)
+            {
+                await (i % 2 == 0 ? one : two).Submitter.SubmitAsync(RunnerHarness.Submission() with { Overrides = ["img2img.skip_if_delta_e_below=0"] });
+            }
+
+            box.ResetRenderCounts();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            await Task.WhenAll(
+                Task.Run(() => one.Engine.RunUntilIdleAsync(TimeSpan.FromMilliseconds(100), timeout.Token)),
+                Task.Run(() => two.Engine.RunUntilIdleAsync(TimeSpan.FromMilliseconds(100), timeout.Token)));
+            Assert.All(await one.Store.ListJobsAsync(), j => Assert.Equal(JobState.Succeeded, j.State));
+            return box.RenderCounts;
+        }
+        finally
+        {
+            await using var dataSource = NpgsqlDataSource.Create(connection);
+            await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+
     [PostgresFact]
     public async Task Cancelling_on_one_instance_stops_the_step_running_on_the_other()
     {
@@ -166,12 +213,14 @@ public sealed class TwoInstanceTests : IDisposable
     {
         private readonly ServiceProvider _provider;
 
-        private Instance(ServiceProvider provider, IJobStore store, JobRunnerOptions options, string connection, string schema)
+        private Instance(ServiceProvider provider, IJobStore store, JobRunnerOptions options, string connection, string schema, bool placeOnBoxes)
         {
             _provider = provider;
             Store = store;
             Submitter = new JobSubmitter(store, options);
-            Engine = new JobEngine(store, connection, provider.GetRequiredService<PortraitPipeline>(), options, NullLoggerFactory.Instance, postgresSchema: schema);
+            Engine = new JobEngine(
+                store, connection, provider.GetRequiredService<PortraitPipeline>(), options, NullLoggerFactory.Instance, postgresSchema: schema,
+                boxes: placeOnBoxes ? provider.GetRequiredService<WebUiFleet>() : null);
         }
 
         public IJobStore Store { get; }
@@ -183,8 +232,13 @@ public sealed class TwoInstanceTests : IDisposable
         public static Task<Instance> StartAsync(string name, string connection, string schema, string folder, params MockWebUiServer[] boxes) =>
             StartAsync(name, connection, schema, folder, null, boxes);
 
+        public static Task<Instance> StartAsync(
+            string name, string connection, string schema, string folder, Func<JobRunnerOptions, JobRunnerOptions>? configure, params MockWebUiServer[] boxes) =>
+            StartAsync(name, connection, schema, folder, configure, placeOnBoxes: true, boxes);
+
+        // placeOnBoxes false: the engine is not given the fleet's boxes, as before steps were placed across instances (a negative control).
         public static async Task<Instance> StartAsync(
-            string name, string connection, string schema, string folder, Func<JobRunnerOptions, JobRunnerOptions>? configure, params MockWebUiServer[] boxes)
+            string name, string connection, string schema, string folder, Func<JobRunnerOptions, JobRunnerOptions>? configure, bool placeOnBoxes, params MockWebUiServer[] boxes)
         {
             var services = new ServiceCollection();
             services.AddLogging();
@@ -208,7 +262,7 @@ public sealed class TwoInstanceTests : IDisposable
                 WorkerName = name,
             };
             options = configure?.Invoke(options) ?? options;
-            var instance = new Instance(provider, store, options, connection, schema);
+            var instance = new Instance(provider, store, options, connection, schema, placeOnBoxes);
             await instance.Engine.AttachAsync();
             return instance;
         }

@@ -7,6 +7,43 @@ namespace Miaoya.Runner.Tests;
 
 public sealed class WorkerTests
 {
+    /// <summary>
+    /// Defect 5 of the job-engine issue: with more slots than boxes, steps claimed at once sat "running" in the fleet's local
+    /// queue. Now a step that takes a box's slot waits unstarted (pending) until it is placed on a box with a slot free, so a
+    /// one-slot box has at most one such step running at any moment, and the jobs start in the order they were queued.
+    /// </summary>
+    [Fact]
+    public async Task Steps_wait_unstarted_until_a_box_has_a_slot_so_a_one_slot_box_runs_one_at_a_time_in_queue_order()
+    {
+        await using var h = await RunnerHarness.StartAsync(boxes: 1, latency: TimeSpan.FromMilliseconds(300), slots: 8);
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            ids.Add((await h.Submitter.SubmitAsync(RunnerHarness.Submission("v1-face") with { Seed = i })).Id);
+        }
+
+        h.Servers[0].ResetRenderCounts();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var run = Task.Run(() => h.Engine.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token));
+        var mostRunning = 0;
+        while (!run.IsCompleted)
+        {
+            var running = (await h.Store.ListJobsAsync(cancellationToken: timeout.Token))
+                .SelectMany(j => j.Steps).Count(s => s.State == StepState.Running && s.Name is "interrogate" or "inpaint" or "img2img");
+            mostRunning = Math.Max(mostRunning, running);
+            await Task.Delay(10, timeout.Token);
+        }
+
+        await run;
+        Assert.Equal(1, mostRunning);
+        var jobs = await Task.WhenAll(ids.Select(id => h.Store.GetJobAsync(id)));
+        Assert.All(jobs, j => Assert.Equal(JobState.Succeeded, j!.State));
+        Assert.All(jobs, j => Assert.All(j!.Steps, s => Assert.Equal("box0", s.Name == "mask" ? "box0" : s.Box)));
+        var interrogations = jobs.Select(j => j!.Steps.Single(s => s.Name == "interrogate").StartedAt!.Value).ToList();
+        Assert.Equal(interrogations.Order(), interrogations); // first queued, first placed
+        Assert.Equal(0, h.Servers[0].RenderCounts.OverlappingStarts);
+    }
+
     [Fact]
     public async Task Cancelling_a_job_interrupts_the_box_running_its_step_and_no_other()
     {

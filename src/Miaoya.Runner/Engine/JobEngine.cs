@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Miaoya.Jobs;
 using Miaoya.Jobs.Scheduling;
 using Miaoya.Pipeline;
+using Miaoya.WebUi;
 using Quartz;
 
 namespace Miaoya.Runner.Engine;
@@ -12,7 +13,7 @@ namespace Miaoya.Runner.Engine;
 /// Runs queued jobs on Quartz.NET. The store schedules each due step as a Quartz trigger in the transaction that makes it
 /// due; Quartz decides when and on which instance it fires (its ADO.NET store: the SQLite file, or PostgreSQL with
 /// clustering), recovers firings of a node that died, and cancels firings cluster-wide. A firing starts its step in the
-/// store (<see cref="IJobStore.StartStepAsync"/>), runs it with <see cref="PortraitPipeline.RunStepAsync"/>, and reports.
+/// store (<see cref="IJobStore.StartStepAsync"/>), runs it with <see cref="PortraitPipeline.RunStepAsync(string, string, IProgress{PipelineProgress}?, CancellationToken)"/>, and reports.
 /// While it runs it checks every <see cref="JobRunnerOptions.OwnershipCheckInterval"/> that the step is still its own, and
 /// stops without writing when the job was cancelled or deleted or the engine gave the step to another node.
 /// </summary>
@@ -32,6 +33,9 @@ public sealed class JobEngine : IAsyncDisposable
     private readonly string? _postgresSchema;
     private readonly ILoggerFactory _loggerFactory;
     private readonly SemaphoreSlim _attach = new(1, 1);
+    private readonly IBoxRoster? _boxes;
+    private QuartzStepScheduler? _stepScheduler;
+    private BoxPlacer? _placer;
 
     /// <param name="store">The job records; the engine attaches itself to it (<see cref="IJobStore.AttachScheduler"/>).</param>
     /// <param name="storeLocation">Where <paramref name="store"/> lives (a SQLite path or a PostgreSQL connection string): Quartz's tables go there too.</param>
@@ -40,9 +44,14 @@ public sealed class JobEngine : IAsyncDisposable
     /// <param name="loggerFactory">The engine's and Quartz's logs.</param>
     /// <param name="time">The clock of progress events and checks (tests); the scheduler keeps the database's.</param>
     /// <param name="postgresSchema">PostgreSQL: the schema the store's tables are in (null: the search path).</param>
+    /// <param name="boxes">
+    /// The fleet's boxes: a step that takes a box's generation slot is placed on one before it starts, and each box's
+    /// <c>MaxConcurrent</c> holds across every instance of the store (<see cref="BoxPlacer"/>). Null: steps go to whichever
+    /// box the pipeline's boxes pick when they run (one box, or tests).
+    /// </param>
     public JobEngine(
         IJobStore store, string storeLocation, PortraitPipeline pipeline, JobRunnerOptions options, ILoggerFactory loggerFactory,
-        TimeProvider? time = null, string? postgresSchema = null)
+        TimeProvider? time = null, string? postgresSchema = null, IBoxRoster? boxes = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrWhiteSpace(storeLocation);
@@ -57,6 +66,7 @@ public sealed class JobEngine : IAsyncDisposable
         _loggerFactory = loggerFactory;
         _time = time ?? TimeProvider.System;
         _logger = loggerFactory.CreateLogger<JobEngine>();
+        _boxes = boxes;
     }
 
     /// <summary>This instance's name in the cluster; its workers in step records are "&lt;name&gt;/&lt;firing&gt;".</summary>
@@ -90,9 +100,12 @@ public sealed class JobEngine : IAsyncDisposable
                 PostgresSchema = _postgresSchema,
                 InstanceId = JobStore.IsPostgres(_storeLocation) ? _options.WorkerName : null, // SQLite: one fixed id (its recovery needs it)
                 Threads = Math.Max(1, _options.Slots),
+                BoxLimits = _boxes?.Boxes().ToDictionary(b => b.Name, b => b.Slots, StringComparer.Ordinal) ?? [],
             };
             var scheduler = await StepSchedulerFactory.CreateAsync(settings, new StepJobFactory(() => this), _loggerFactory, cancellationToken);
-            _store.AttachScheduler(new QuartzStepScheduler(scheduler, JobStore.IsPostgres(_storeLocation) ? null : SqliteWriteGate.For(_storeLocation)));
+            _stepScheduler = new QuartzStepScheduler(
+                scheduler, JobStore.IsPostgres(_storeLocation) ? null : SqliteWriteGate.For(_storeLocation), placeOnBoxes: _boxes is not null, () => _placer?.Signal());
+            _store.AttachScheduler(_stepScheduler);
             _scheduler = scheduler;
         }
         finally
@@ -106,10 +119,13 @@ public sealed class JobEngine : IAsyncDisposable
     {
         await AttachAsync(cancellationToken);
         await Scheduler.Start(cancellationToken);
+        var ledger = await BoxLedger.OpenAsync(_storeLocation, _postgresSchema, Scheduler.SchedulerName, QuartzStepScheduler.Group, cancellationToken);
+        _placer = new BoxPlacer(Scheduler, ledger, _boxes, _store, _options.PlacementInterval, _loggerFactory.CreateLogger<BoxPlacer>());
+        _placer.Start();
         var added = 0;
         foreach (var ticket in await _store.ListDueStepsAsync(int.MaxValue, cancellationToken))
         {
-            added += await QuartzStepScheduler.ScheduleIfMissingAsync(Scheduler, ticket, cancellationToken) ? 1 : 0;
+            added += await _stepScheduler!.ScheduleIfMissingAsync(ticket, cancellationToken) ? 1 : 0;
         }
 
         if (added > 0)
@@ -208,6 +224,12 @@ public sealed class JobEngine : IAsyncDisposable
         }
 
         _stopping = true;
+        if (_placer is { } placer)
+        {
+            _placer = null;
+            await placer.DisposeAsync();
+        }
+
         await scheduler.Shutdown(waitForJobsToComplete: true);
     }
 
@@ -223,9 +245,23 @@ public sealed class JobEngine : IAsyncDisposable
     }
 
     /// <summary>One firing (called by <see cref="RunStepJob"/>).</summary>
-    internal async Task RunFiringAsync(string jobId, int stepIndex, string fireInstance, bool recovering, CancellationToken firingToken)
+    /// <param name="firing">The firing.</param>
+    /// <param name="firingToken">Quartz's interrupt (a cancel from any instance, or a shutdown).</param>
+    internal async Task RunFiringAsync(StepFiring firing, CancellationToken firingToken)
     {
-        var lease = await _store.StartStepAsync(jobId, stepIndex, Name + "/" + fireInstance, recovering, CancellationToken.None);
+        // Placed on a box (its execution group): the step's calls go there. Without the fleet's boxes any box will do; on a box
+        // this instance cannot use now (quarantined here, or not in its fleet: a recovery firing from another's placement) the
+        // step waits to be placed again, before it starts, so no attempt is used.
+        var box = _boxes is not null && firing.ExecutionGroup is { } g && g.StartsWith(StepSchedulerFactory.BoxGroupPrefix, StringComparison.Ordinal)
+            ? g[StepSchedulerFactory.BoxGroupPrefix.Length..] : null;
+        if (box is not null && !_boxes!.Boxes().Any(b => b.Name == box && !b.Quarantined))
+        {
+            await WaitForPlacementAgainAsync(firing, box);
+            return;
+        }
+
+        var (jobId, stepIndex) = (firing.JobId, firing.StepIndex);
+        var lease = await _store.StartStepAsync(jobId, stepIndex, Name + "/" + firing.Id, firing.Recovering, CancellationToken.None);
         if (lease is null)
         {
             _logger.LogDebug("Job {Job}: step {Step} has nothing to run (stale trigger)", jobId, stepIndex);
@@ -237,16 +273,27 @@ public sealed class JobEngine : IAsyncDisposable
         _active[lease] = stop;
         try
         {
-            await RunLeaseAsync(lease, stop);
+            await RunLeaseAsync(lease, box, stop);
         }
         finally
         {
             _active.TryRemove(lease, out _);
             Interlocked.Decrement(ref _running);
+            _placer?.Signal(); // its box's slot is free (Quartz releases it as this firing ends)
         }
     }
 
-    private async Task RunLeaseAsync(StepLease lease, CancellationTokenSource step)
+    /// <summary>A new trigger for the firing's step attempt, waiting to be placed on a box, at the firing's place in the queue.</summary>
+    private async Task WaitForPlacementAgainAsync(StepFiring firing, string box)
+    {
+        var due = firing.ScheduledAt ?? StepSchedulerFactory.ClockOf(Scheduler).GetUtcNow();
+        var name = $"{firing.QuartzJob}/again-{Guid.NewGuid().ToString("N")[..8]}";
+        await Scheduler.ScheduleJob(QuartzStepScheduler.Trigger(name, firing.QuartzJob, due, StepSchedulerFactory.WaitingForBoxGroup, firing.Recovering), cancellationToken: CancellationToken.None);
+        _logger.LogInformation("Job {Job}: step {Step} was placed on box {Box}, which this instance cannot use now; it waits to be placed again", firing.JobId, firing.StepIndex, box);
+        _placer?.Signal();
+    }
+
+    private async Task RunLeaseAsync(StepLease lease, string? box, CancellationTokenSource step)
     {
         var watch = new OwnershipWatch();
         using var stopChecks = new CancellationTokenSource();
@@ -255,7 +302,7 @@ public sealed class JobEngine : IAsyncDisposable
         _logger.LogInformation("Job {Job}: step {Step} (attempt {Attempt}) starts on {Worker}", lease.JobId, lease.StepName, lease.Attempt, lease.Worker);
         try
         {
-            var result = await _pipeline.RunStepAsync(lease.OutputFolder, lease.StepName, progress, step.Token);
+            var result = await _pipeline.RunStepAsync(lease.OutputFolder, lease.StepName, box, progress, step.Token);
             await stopChecks.CancelAsync();
             await checks;
             await progress.DrainAsync();
