@@ -229,7 +229,7 @@ internal static class JobsBenchmark
     private sealed record Result(
         bool Affinity, long Calls, double Ideal, double Makespan, long Switches, double Queueing, double SubmitCpuPerJob, double CpuPerJob, double JitPerJob, double MockCpuPerCall, int Slots, double[] BusyShare, double MaskMedian);
 
-    /// <summary>The mock box process: <c>Miaoya.Benchmarks jobs-box LATENCY_MS</c> prints its URL and serves until killed.</summary>
+    /// <summary>The mock box process (<see cref="MockBox"/>): <c>Miaoya.Benchmarks jobs-box LATENCY_MS</c> prints its URL and serves until killed.</summary>
     public static async Task ServeBoxAsync(string[] args)
     {
         using var server = MockWebUiServer.Start(new MockWebUiOptions { Latency = TimeSpan.FromMilliseconds(int.Parse(args[0], CultureInfo.InvariantCulture)) });
@@ -238,10 +238,12 @@ internal static class JobsBenchmark
             Interlocked.Add(ref calls, e.NewItems?.OfType<ILogEntry>().Count(x => x.RequestMessage?.Path is "/sdapi/v1/img2img" or "/tagger/v1/interrogate") ?? 0);
         await Console.Out.WriteLineAsync(server.Url.ToString());
         await Console.Out.FlushAsync();
-        // Each line on stdin asks for the number of generation-type calls answered so far.
-        while (await Console.In.ReadLineAsync() is not null)
+        // Each line on stdin asks for the number of generation-type calls answered so far, or ("img2img") of img2img renders
+        // that ran to the end (whether or not their caller was still there to read the answer).
+        while (await Console.In.ReadLineAsync() is { } line)
         {
-            await Console.Out.WriteLineAsync(Interlocked.Read(ref calls).ToString(CultureInfo.InvariantCulture));
+            var count = line == "img2img" ? server.CompletedJobs("img2img") : Interlocked.Read(ref calls);
+            await Console.Out.WriteLineAsync(count.ToString(CultureInfo.InvariantCulture));
             await Console.Out.FlushAsync();
         }
     }
@@ -287,66 +289,6 @@ internal static class JobsBenchmark
             }
 
             return result;
-        }
-    }
-
-    private sealed class MockBox : IDisposable
-    {
-        private readonly Process _process;
-        private readonly SemaphoreSlim _gate = new(1, 1);
-
-        private MockBox(Process process, Uri url)
-        {
-            _process = process;
-            Url = url;
-        }
-
-        public Uri Url { get; }
-
-        public TimeSpan Cpu
-        {
-            get
-            {
-                _process.Refresh();
-                return _process.TotalProcessorTime;
-            }
-        }
-
-        public static async Task<MockBox> StartAsync(TimeSpan latency)
-        {
-            var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-            var start = new ProcessStartInfo(dotnet) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
-            foreach (var arg in new[] { "exec", typeof(JobsBenchmark).Assembly.Location, "jobs-box", ((int)latency.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) })
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            var process = Process.Start(start)!;
-            var url = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the mock box process did not start");
-            return new MockBox(process, new Uri(url));
-        }
-
-        public async Task<long> CallsAsync()
-        {
-            await _gate.WaitAsync();
-            try
-            {
-                await _process.StandardInput.WriteLineAsync("calls");
-                await _process.StandardInput.FlushAsync();
-                return long.Parse((await _process.StandardOutput.ReadLineAsync())!, CultureInfo.InvariantCulture);
-            }
-            finally
-            {
-                _gate.Release();
-            }
-        }
-
-        public void Dispose()
-        {
-            _process.Kill();
-            _process.WaitForExit();
-            _process.Dispose();
-            _gate.Dispose();
         }
     }
 }
