@@ -2,7 +2,7 @@
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- client [SAMPLES] [memory|loopback|both]     the WebUI client's own cost per V1-sized call, in memory and over loopback HTTP
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- pipeline [RUNS]      orchestration overhead of a whole V2 run
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- faceswap [RUNS]      V3 face swap pre/post-processing per stage
-//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both] [SIDE|WIDTHxHEIGHT] [WARMUP]    V2 jobs through store, worker, pipeline and fleet: makespan vs ideal, model switches
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both] [SIDE|WIDTHxHEIGHT] [WARMUP] [sqlite|postgres] [INSTANCES]    V2 jobs through store, worker(s), pipeline and fleet(s): makespan vs ideal, model switches, overlapping renders
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- fleet [JOBS] [MS] [SWITCH_MS]  fleet dispatch: makespan efficiency, model switches, affinity on/off
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- scale [CALLS] [MS] [BOXES,...] [REPEATS]  the fleet over 4..128 simulated boxes: dispatch overhead per call, makespan efficiency
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- hostile [N] [bomb|large|both] [worker]  miaoya serve's memory under N concurrent worst-case uploads
@@ -26,8 +26,7 @@ switch (args.FirstOrDefault())
         await Miaoya.Benchmarks.PipelineBenchmark.RunAsync(args[1..]);
         return 0;
     case "jobs":
-        await Miaoya.Benchmarks.JobsBenchmark.RunAsync(args[1..]);
-        return 0;
+        return await Miaoya.Benchmarks.JobsBenchmark.RunAsync(args[1..]);
     case "failover":
         return await Miaoya.Benchmarks.FailoverBenchmark.RunAsync(args[1..]);
     case "hostile":
