@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Sockets;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
@@ -19,8 +17,6 @@ namespace Miaoya.Benchmarks;
 /// </summary>
 internal static class HostileUploadBenchmark
 {
-    private const string Key = "bench-key-0123456789abcdef";
-
     public static async Task RunAsync(string[] args)
     {
         var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 30;
@@ -34,22 +30,17 @@ internal static class HostileUploadBenchmark
                 ["bomb"] = Bomb(),
                 ["large"] = Noise(),
             };
-            using var box = Start(scratch, "jobs-box", "200");
-            var boxUrl = await box.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the mock box did not start");
-            var port = FreePort();
-            var serveArgs = new List<string> { "serve", "--urls", $"http://127.0.0.1:{port}", "--webui", boxUrl, "--jobs-dir", Path.Combine(scratch, "jobs") };
+            using var box = await MockBox.StartAsync(TimeSpan.FromMilliseconds(200));
+            var port = MiaoyaProcess.FreePort();
+            var serveArgs = new List<string> { "serve", "--urls", $"http://127.0.0.1:{port}", "--webui", box.Url.ToString(), "--jobs-dir", Path.Combine(scratch, "jobs") };
             if (!worker)
             {
                 serveArgs.Add("--no-worker");
             }
 
-            using var serve = Start(scratch, [.. serveArgs]);
-            // Its log is read (and dropped) so that a full pipe never blocks it.
-            serve.OutputDataReceived += (_, _) => { };
-            serve.BeginOutputReadLine();
-            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(10) };
-            client.DefaultRequestHeaders.Add("X-Api-Key", Key);
-            await WaitHealthyAsync(client, serve);
+            using var serve = MiaoyaProcess.Start(scratch, [.. serveArgs]);
+            using var client = MiaoyaProcess.Client(port);
+            await serve.WaitHealthyAsync(client);
 
             // Warm up: one ordinary submission (the astronaut), so start-up costs are not counted as the burst's.
             var astronaut = await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "Fixtures", "astronaut.png"));
@@ -87,8 +78,6 @@ internal static class HostileUploadBenchmark
                 }
             }
 
-            serve.Kill(entireProcessTree: true);
-            box.Kill(entireProcessTree: true);
         }
         finally
         {
@@ -104,14 +93,7 @@ internal static class HostileUploadBenchmark
 
     private static async Task<(HttpStatusCode Status, double Seconds)> SubmitAsync(HttpClient client, byte[] template)
     {
-        using var form = new MultipartFormDataContent();
-        using var image = new ByteArrayContent(template);
-        using var recipe = new StringContent("v2");
-        using var lora = new StringContent("miaoya_demo_face:0.9");
-        image.Headers.ContentType = new MediaTypeHeaderValue("image/png");
-        form.Add(image, "template", "template.png");
-        form.Add(recipe, "recipe");
-        form.Add(lora, "lora");
+        using var form = MiaoyaProcess.JobForm(template, "v2");
         var clock = Stopwatch.StartNew();
         try
         {
@@ -147,59 +129,6 @@ internal static class HostileUploadBenchmark
         using var stream = new MemoryStream();
         image.SaveAsPng(stream, new PngEncoder { CompressionLevel = PngCompressionLevel.NoCompression });
         return stream.ToArray();
-    }
-
-    /// <summary>The real program (miaoya.dll with its own runtimeconfig: GC settings included) for <c>serve</c>; this one for the mock box.</summary>
-    private static Process Start(string folder, params string[] args)
-    {
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        // stdin stays open (the mock box serves until it closes); stdout carries the box's URL.
-        var start = new ProcessStartInfo(dotnet) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, WorkingDirectory = folder };
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(args[0] == "serve"
-            ? Path.Combine(AppContext.BaseDirectory, "miaoya.dll")
-            : typeof(HostileUploadBenchmark).Assembly.Location);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["MIAOYA_API_KEY"] = Key;
-        return Process.Start(start)!;
-    }
-
-    private static async Task WaitHealthyAsync(HttpClient client, Process serve)
-    {
-        for (var i = 0; i < 300; i++)
-        {
-            if (serve.HasExited)
-            {
-                throw new InvalidOperationException($"serve exited with {serve.ExitCode}");
-            }
-
-            try
-            {
-                using var response = await client.GetAsync("/healthz");
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException("serve did not become healthy in 30 s");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Resident set size now and at its peak (bytes), from /proc/PID/status.</summary>

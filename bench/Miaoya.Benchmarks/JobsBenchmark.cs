@@ -23,12 +23,19 @@ namespace Miaoya.Benchmarks;
 //   model switches: the fleet's count (a call placed on a box whose loaded checkpoint differs), affinity on vs off.
 //   orchestrator CPU: this process's CPU per job while the worker runs (submitting is reported apart), and the part the
 //     runtime's tiered compilation thread used (a starting process's cost, gone in a long-running one);
-//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both] [SIDE|WIDTHxHEIGHT] [WARMUP]   (default 200 jobs, 4 boxes, both, 512, 4 per box)
+//   store, instances: the job store (sqlite, a file; or postgres, a fresh schema in MIAOYA_TEST_POSTGRES, dropped after),
+//     and how many orchestrators run its jobs (postgres only: a SQLite store's jobs are run by one process). Each instance
+//     has its own fleet, pipeline, store connection and job engine (its own Quartz instance id), as separate orchestrator
+//     processes would, in this process (their CPU is counted together); jobs are submitted through the first;
+//   overlapping renders: calls that arrived at a box while another was at it, summed over the boxes (GET /__mock/renders):
+//     a box renders one at a time, so each is a call the orchestrators should have held back (0 with one instance);
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both] [SIDE|WIDTHxHEIGHT] [WARMUP] [sqlite|postgres] [INSTANCES]
+//     (default 200 jobs, 4 boxes, both, 512, 4 per box, sqlite, 1)
 internal static class JobsBenchmark
 {
     private static readonly TimeSpan CallTime = TimeSpan.FromSeconds(1);
 
-    public static async Task RunAsync(string[] args)
+    public static async Task<int> RunAsync(string[] args)
     {
         var jobs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;
         var boxes = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 4;
@@ -45,37 +52,64 @@ internal static class JobsBenchmark
         // An optional fifth argument: jobs run first, unmeasured, in the same process (default 4 per box), so that the
         // figures are a running orchestrator's rather than a starting one's (the JIT recompiles hot code for minutes).
         var warmup = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 4 * boxes;
+        var storeKind = args.Length > 5 ? args[5] : "sqlite";
+        var instances = args.Length > 6 ? int.Parse(args[6], CultureInfo.InvariantCulture) : 1;
+        if (storeKind is not ("sqlite" or "postgres") || instances < 1)
+        {
+            await Console.Error.WriteLineAsync("jobs: the store is sqlite or postgres, and INSTANCES at least 1.");
+            return 2;
+        }
+
+        if (storeKind == "sqlite" && instances > 1)
+        {
+            await Console.Error.WriteLineAsync($"jobs: {instances} instances need the postgres store: one process runs a SQLite store's jobs (serve and batch refuse a second runner).");
+            return 2;
+        }
+
+        string? postgres = null;
+        if (storeKind == "postgres" && string.IsNullOrEmpty(postgres = Environment.GetEnvironmentVariable("MIAOYA_TEST_POSTGRES")))
+        {
+            await Console.Error.WriteLineAsync("jobs: the postgres store needs MIAOYA_TEST_POSTGRES (an Npgsql connection string, as the tests use).");
+            return 2;
+        }
+
         var results = new List<Result>();
         foreach (var affinity in modes)
         {
-            results.Add(await RunOnceAsync(jobs, boxes, affinity, size, warmup));
+            results.Add(await RunOnceAsync(jobs, boxes, affinity, size, warmup, postgres, instances));
         }
 
         Console.WriteLine();
-        Console.WriteLine($"{jobs} V2 jobs (half on a second checkpoint) after {warmup} warm-up jobs, template {size}, {boxes} mock boxes, {CallTime.TotalSeconds:0} s per generation-type call, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"{jobs} V2 jobs (half on a second checkpoint) after {warmup} warm-up jobs, template {size}, {boxes} mock boxes, {CallTime.TotalSeconds:0} s per generation-type call, store {storeKind}, {instances} orchestrator instance(s), {Environment.ProcessorCount} cores");
         Console.WriteLine();
-        Console.WriteLine("| affinity | calls | ideal s | makespan s | efficiency | model switches | queueing s | submit CPU ms/job | orchestrator CPU ms/job | of which JIT thread | mock CPU ms/call | slots |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| store | instances | affinity | calls | ideal s | makespan s | efficiency | model switches | overlapping renders | queueing s | submit CPU ms/job | orchestrator CPU ms/job | of which JIT thread | mock CPU ms/call | slots per instance |");
+        Console.WriteLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {(r.Affinity ? "on" : "off")} | {r.Calls} | {r.Ideal:0.0} | {r.Makespan:0.0} | {r.Ideal / r.Makespan:0.000} | {r.Switches} | {r.Queueing:0.0} | {r.SubmitCpuPerJob:0} | {r.CpuPerJob:0} | {r.JitPerJob:0} | {r.MockCpuPerCall:0} | {r.Slots} |"));
+                $"| {storeKind} | {instances} | {(r.Affinity ? "on" : "off")} | {r.Calls} | {r.Ideal:0.0} | {r.Makespan:0.0} | {r.Ideal / r.Makespan:0.000} | {r.Switches} | {r.Overlapping} | {r.Queueing:0.0} | {r.SubmitCpuPerJob:0} | {r.CpuPerJob:0} | {r.JitPerJob:0} | {r.MockCpuPerCall:0} | {r.Slots} |"));
         }
 
         Console.WriteLine();
         foreach (var r in results)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"affinity {(r.Affinity ? "on" : "off")}: efficiency {r.Ideal / r.Makespan:0.000} (target ≥ 0.95), {r.Switches} model switches; box busy {string.Join(", ", r.BusyShare.Select(b => b.ToString("0.00", CultureInfo.InvariantCulture)))} of the makespan; median local step (mask) {r.MaskMedian * 1000:0} ms"));
+                $"affinity {(r.Affinity ? "on" : "off")}: efficiency {r.Ideal / r.Makespan:0.000} (target ≥ 0.95), {r.Switches} model switches, {r.Overlapping} overlapping renders; box busy {string.Join(", ", r.BusyShare.Select(b => b.ToString("0.00", CultureInfo.InvariantCulture)))} of the makespan; median local step (mask) {r.MaskMedian * 1000:0} ms"));
         }
+
+        return 0;
     }
 
-    private static async Task<Result> RunOnceAsync(int jobCount, int boxCount, bool affinity, string size, int warmupJobs)
+    // postgres: the PostgreSQL connection string (a fresh schema is used and dropped), null: a SQLite file; instanceCount:
+    // the orchestrator instances running the store's jobs (1 with SQLite).
+    private static async Task<Result> RunOnceAsync(int jobCount, int boxCount, bool affinity, string size, int warmupJobs, string? postgres, int instanceCount)
     {
         var scratch = Path.Combine(Path.GetTempPath(), "miaoya-bench-jobs-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(scratch);
+        var schemas = new List<string>();
         // Each box is its own process (as boxes are other machines): its CPU is not the orchestrator's, and is reported apart.
         var boxes = new List<MockBox>();
+        var orchestrators = new List<Orchestrator>();
         try
         {
             for (var i = 0; i < boxCount; i++)
@@ -83,34 +117,29 @@ internal static class JobsBenchmark
                 boxes.Add(await MockBox.StartAsync(CallTime));
             }
 
-            var services = new ServiceCollection();
-            services.AddLogging();
-            services.AddWebUiFleet(o =>
+            for (var i = 0; i < instanceCount; i++)
             {
-                for (var i = 0; i < boxes.Count; i++)
+                orchestrators.Add(await Orchestrator.StartAsync(boxes, affinity));
+            }
+
+            // The store (SQLite: a file; PostgreSQL: a fresh schema) and another for the warm-up.
+            (string Location, string? Schema) Store(string name)
+            {
+                if (postgres is null)
                 {
-                    o.Boxes.Add(new BoxOptions { Name = $"box{i}", Url = boxes[i].Url });
+                    return (Path.Combine(scratch, name + ".db"), null);
                 }
 
-                o.Affinity = affinity;
-            });
-            services.AddPortraitPipeline();
-            await using var provider = services.BuildServiceProvider();
-            var fleet = provider.GetRequiredService<WebUiFleet>();
-            await fleet.StartAsync();
-            var location = Path.Combine(scratch, "jobs.db");
-            await using var sqlite = await JobStore.OpenAsync(location);
-            var counting = StoreCalls.Wrap(sqlite);
-            var store = counting.Store;
-            // The batch command's settings: 2 slots (scheduler threads) per box + 2.
+                schemas.Add($"miaoya_bench_{name}_{Guid.NewGuid().ToString("N")[..12]}");
+                return (postgres, schemas[^1]);
+            }
+
+            // The batch command's settings: 2 slots (scheduler threads) per box + 2, per instance.
             var options = new JobRunnerOptions
             {
                 JobsDirectory = Path.Combine(scratch, "jobs"),
                 Slots = (2 * boxCount) + 2,
             };
-            await using var engine = new JobEngine(store, location, provider.GetRequiredService<PortraitPipeline>(), options, NullLoggerFactory.Instance);
-            await engine.AttachAsync();
-            var submitter = new JobSubmitter(store, options);
             var template = Path.Combine(AppContext.BaseDirectory, "Fixtures", "astronaut.png");
             if (size != "512")
             {
@@ -126,23 +155,24 @@ internal static class JobsBenchmark
             if (warmupJobs > 0)
             {
                 // The same work in a store of its own, not measured.
-                var warmLocation = Path.Combine(scratch, "warmup.db");
-                await using var warmStore = await JobStore.OpenAsync(warmLocation);
                 var warmOptions = options with { JobsDirectory = Path.Combine(scratch, "warmup") };
-                await using var warmEngine = new JobEngine(warmStore, warmLocation, provider.GetRequiredService<PortraitPipeline>(), warmOptions, NullLoggerFactory.Instance);
-                await warmEngine.AttachAsync();
-                await SubmitAsync(new JobSubmitter(warmStore, warmOptions), warmupJobs, template);
-                await warmEngine.RunUntilIdleAsync(TimeSpan.FromMilliseconds(500), CancellationToken.None);
+                await using var warm = await Cluster.OpenAsync(orchestrators, Store("warmup"), warmOptions);
+                await SubmitAsync(new JobSubmitter(warm.Store, warmOptions), warmupJobs, template);
+                await Task.WhenAll(warm.Engines.Select(e => Task.Run(() => e.RunUntilIdleAsync(TimeSpan.FromMilliseconds(500), CancellationToken.None))));
             }
 
-            var switchesBefore = fleet.Status().Sum(b => b.ModelSwitches);
+            await using var cluster = await Cluster.OpenAsync(orchestrators, Store("jobs"), options);
+            var store = cluster.Store;
+            var submitter = new JobSubmitter(store, options);
+            var switchesBefore = orchestrators.Sum(o => o.Fleet.Status().Sum(b => b.ModelSwitches));
             var submitCpu = Process.GetCurrentProcess().TotalProcessorTime;
             var queueing = Stopwatch.StartNew();
             await SubmitAsync(submitter, jobCount, template);
             queueing.Stop();
             var submitCpuUsed = Process.GetCurrentProcess().TotalProcessorTime - submitCpu;
-            counting.Reset();
+            cluster.ResetCalls();
             var callsBefore = await Task.WhenAll(boxes.Select(b => b.CallsAsync()));
+            await Task.WhenAll(boxes.Select(b => b.ResetRendersAsync()));
             var mockCpu = boxes.Sum(b => b.Cpu.TotalMilliseconds);
             var jit = new ThreadCpu();
             var jitBefore = jit.TieredCompilationMs;
@@ -150,7 +180,7 @@ internal static class JobsBenchmark
             var started = DateTimeOffset.UtcNow;
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(30));
             using var done = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
-            var work = engine.RunAsync(done.Token);
+            var work = Task.WhenAll(cluster.Engines.Select(e => e.RunAsync(done.Token)));
             // The makespan is read from the store (the last step's end), so this check can be rare: its own CPU counts
             // as the orchestrator's.
             while (true)
@@ -166,9 +196,10 @@ internal static class JobsBenchmark
 
             var cpuUsed = Process.GetCurrentProcess().TotalProcessorTime - cpu;
             var jitUsed = jit.TieredCompilationMs - jitBefore;
-            var storeCalls = counting.Snapshot();
+            var storeCalls = cluster.CallsSnapshot();
             var mockCpuUsed = boxes.Sum(b => b.Cpu.TotalMilliseconds) - mockCpu;
             var calls = (await Task.WhenAll(boxes.Select(b => b.CallsAsync()))).Select((c, i) => c - callsBefore[i]).ToArray();
+            var overlapping = (await Task.WhenAll(boxes.Select(b => b.RendersAsync()))).Sum(r => r.OverlappingStarts);
             await done.CancelAsync();
             await work;
             var all = await store.ListJobsAsync(limit: jobCount + 10);
@@ -182,14 +213,16 @@ internal static class JobsBenchmark
             var masks = all.SelectMany(j => j.Steps.Where(s => s.Name == "mask" && s.StartedAt is not null && s.FinishedAt is not null))
                 .Select(s => (s.FinishedAt!.Value - s.StartedAt!.Value).TotalSeconds).Order().ToList();
             var total = calls.Sum();
-            var switches = fleet.Status().Sum(b => b.ModelSwitches) - switchesBefore;
+            var switches = orchestrators.Sum(o => o.Fleet.Status().Sum(b => b.ModelSwitches)) - switchesBefore;
             var result = new Result(
-                affinity, total, total * CallTime.TotalSeconds / boxCount, makespan, switches, queueing.Elapsed.TotalSeconds, submitCpuUsed.TotalMilliseconds / jobCount,
+                affinity, total, total * CallTime.TotalSeconds / boxCount, makespan, switches, overlapping, queueing.Elapsed.TotalSeconds, submitCpuUsed.TotalMilliseconds / jobCount,
                 cpuUsed.TotalMilliseconds / jobCount, jitUsed / jobCount, mockCpuUsed / Math.Max(1, total), options.Slots, calls.Select(c => c * CallTime.TotalSeconds / makespan).ToArray(),
                 masks.Count > 0 ? masks[masks.Count / 2] : 0);
+            // Steps per instance, by the instance id at the start of each step's worker ("<instance>/<firing>").
+            var perInstance = cluster.Engines.Select(e => all.Sum(j => j.Steps.Count(s => s.Worker?.StartsWith(e.Name + "/", StringComparison.Ordinal) == true)));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"affinity {(affinity ? "on" : "off")}: {jobCount - failed}/{jobCount} jobs in {makespan:0.0} s, {total} calls (per box {string.Join("/", calls)}), ideal {result.Ideal:0.0} s, efficiency {result.Ideal / makespan:0.000}, {switches} model switches"));
-            Console.WriteLine("  store calls while running (the benchmark's own idle check included):");
+                $"affinity {(affinity ? "on" : "off")}: {jobCount - failed}/{jobCount} jobs in {makespan:0.0} s, {total} calls (per box {string.Join("/", calls)}), ideal {result.Ideal:0.0} s, efficiency {result.Ideal / makespan:0.000}, {switches} model switches, {overlapping} overlapping renders; steps per instance {string.Join("/", perInstance)}"));
+            Console.WriteLine("  store calls while running, all instances (the benchmark's own idle check included):");
             foreach (var (method, count, empty, ms) in storeCalls.OrderByDescending(c => c.Ms))
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -200,9 +233,24 @@ internal static class JobsBenchmark
         }
         finally
         {
+            foreach (var orchestrator in orchestrators)
+            {
+                await orchestrator.DisposeAsync();
+            }
+
             foreach (var box in boxes)
             {
                 box.Dispose();
+            }
+
+            if (postgres is not null && schemas.Count > 0)
+            {
+                await using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres);
+                foreach (var schema in schemas)
+                {
+                    await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+                    await drop.ExecuteNonQueryAsync();
+                }
             }
 
             Directory.Delete(scratch, recursive: true);
@@ -227,9 +275,9 @@ internal static class JobsBenchmark
     }
 
     private sealed record Result(
-        bool Affinity, long Calls, double Ideal, double Makespan, long Switches, double Queueing, double SubmitCpuPerJob, double CpuPerJob, double JitPerJob, double MockCpuPerCall, int Slots, double[] BusyShare, double MaskMedian);
+        bool Affinity, long Calls, double Ideal, double Makespan, long Switches, long Overlapping, double Queueing, double SubmitCpuPerJob, double CpuPerJob, double JitPerJob, double MockCpuPerCall, int Slots, double[] BusyShare, double MaskMedian);
 
-    /// <summary>The mock box process: <c>Miaoya.Benchmarks jobs-box LATENCY_MS</c> prints its URL and serves until killed.</summary>
+    /// <summary>The mock box process (<see cref="MockBox"/>): <c>Miaoya.Benchmarks jobs-box LATENCY_MS</c> prints its URL and serves until killed.</summary>
     public static async Task ServeBoxAsync(string[] args)
     {
         using var server = MockWebUiServer.Start(new MockWebUiOptions { Latency = TimeSpan.FromMilliseconds(int.Parse(args[0], CultureInfo.InvariantCulture)) });
@@ -238,10 +286,12 @@ internal static class JobsBenchmark
             Interlocked.Add(ref calls, e.NewItems?.OfType<ILogEntry>().Count(x => x.RequestMessage?.Path is "/sdapi/v1/img2img" or "/tagger/v1/interrogate") ?? 0);
         await Console.Out.WriteLineAsync(server.Url.ToString());
         await Console.Out.FlushAsync();
-        // Each line on stdin asks for the number of generation-type calls answered so far.
-        while (await Console.In.ReadLineAsync() is not null)
+        // Each line on stdin asks for the number of generation-type calls answered so far, or ("img2img") of img2img renders
+        // that ran to the end (whether or not their caller was still there to read the answer).
+        while (await Console.In.ReadLineAsync() is { } line)
         {
-            await Console.Out.WriteLineAsync(Interlocked.Read(ref calls).ToString(CultureInfo.InvariantCulture));
+            var count = line == "img2img" ? server.CompletedJobs("img2img") : Interlocked.Read(ref calls);
+            await Console.Out.WriteLineAsync(count.ToString(CultureInfo.InvariantCulture));
             await Console.Out.FlushAsync();
         }
     }
@@ -290,63 +340,105 @@ internal static class JobsBenchmark
         }
     }
 
-    private sealed class MockBox : IDisposable
+    /// <summary>One orchestrator instance's own services, as a process of its own has them: its fleet over the boxes (its own box bookings and counts) and its pipeline.</summary>
+    private sealed class Orchestrator : IAsyncDisposable
     {
-        private readonly Process _process;
-        private readonly SemaphoreSlim _gate = new(1, 1);
+        private readonly ServiceProvider _provider;
 
-        private MockBox(Process process, Uri url)
+        private Orchestrator(ServiceProvider provider)
         {
-            _process = process;
-            Url = url;
+            _provider = provider;
+            Fleet = provider.GetRequiredService<WebUiFleet>();
+            Pipeline = provider.GetRequiredService<PortraitPipeline>();
         }
 
-        public Uri Url { get; }
+        public WebUiFleet Fleet { get; }
 
-        public TimeSpan Cpu
+        public PortraitPipeline Pipeline { get; }
+
+        public static async Task<Orchestrator> StartAsync(List<MockBox> boxes, bool affinity)
         {
-            get
+            var services = new ServiceCollection();
+            services.AddLogging();
+            services.AddWebUiFleet(o =>
             {
-                _process.Refresh();
-                return _process.TotalProcessorTime;
-            }
+                for (var i = 0; i < boxes.Count; i++)
+                {
+                    o.Boxes.Add(new BoxOptions { Name = $"box{i}", Url = boxes[i].Url });
+                }
+
+                o.Affinity = affinity;
+            });
+            services.AddPortraitPipeline();
+            var orchestrator = new Orchestrator(services.BuildServiceProvider());
+            await orchestrator.Fleet.StartAsync();
+            return orchestrator;
         }
 
-        public static async Task<MockBox> StartAsync(TimeSpan latency)
-        {
-            var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-            var start = new ProcessStartInfo(dotnet) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
-            foreach (var arg in new[] { "exec", typeof(JobsBenchmark).Assembly.Location, "jobs-box", ((int)latency.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) })
-            {
-                start.ArgumentList.Add(arg);
-            }
+        public ValueTask DisposeAsync() => _provider.DisposeAsync();
+    }
 
-            var process = Process.Start(start)!;
-            var url = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the mock box process did not start");
-            return new MockBox(process, new Uri(url));
-        }
+    /// <summary>The orchestrators' job engines over one store, each with its own connection to it, its calls counted (<see cref="StoreCalls"/>).</summary>
+    private sealed class Cluster : IAsyncDisposable
+    {
+        private readonly List<IJobStore> _stores = [];
+        private readonly List<StoreCalls> _calls = [];
+        private readonly List<JobEngine> _engines = [];
 
-        public async Task<long> CallsAsync()
+        public IReadOnlyList<JobEngine> Engines => _engines;
+
+        /// <summary>The first instance's store (counted).</summary>
+        public IJobStore Store => _calls[0].Store;
+
+        /// <summary>Opens the store once per orchestrator and attaches an engine to each (PostgreSQL: Quartz instance ids bench-1, bench-2, ...).</summary>
+        public static async Task<Cluster> OpenAsync(List<Orchestrator> orchestrators, (string Location, string? Schema) store, JobRunnerOptions options)
         {
-            await _gate.WaitAsync();
+            var cluster = new Cluster();
             try
             {
-                await _process.StandardInput.WriteLineAsync("calls");
-                await _process.StandardInput.FlushAsync();
-                return long.Parse((await _process.StandardOutput.ReadLineAsync())!, CultureInfo.InvariantCulture);
+                for (var i = 0; i < orchestrators.Count; i++)
+                {
+                    var opened = await JobStore.OpenAsync(store.Location, postgresSchema: store.Schema);
+                    cluster._stores.Add(opened);
+                    cluster._calls.Add(StoreCalls.Wrap(opened));
+                    var own = JobStore.IsPostgres(store.Location) ? options with { WorkerName = $"bench-{i + 1}" } : options; // SQLite: one fixed id
+                    var engine = new JobEngine(cluster._calls[i].Store, store.Location, orchestrators[i].Pipeline, own, NullLoggerFactory.Instance, postgresSchema: store.Schema);
+                    cluster._engines.Add(engine);
+                    await engine.AttachAsync();
+                }
             }
-            finally
+            catch
             {
-                _gate.Release();
+                await cluster.DisposeAsync();
+                throw;
+            }
+
+            return cluster;
+        }
+
+        public void ResetCalls()
+        {
+            foreach (var calls in _calls)
+            {
+                calls.Reset();
             }
         }
 
-        public void Dispose()
+        /// <summary>Every instance's store calls, summed per method.</summary>
+        public List<(string Method, long Count, long Empty, double Ms)> CallsSnapshot() =>
+            _calls.SelectMany(c => c.Snapshot()).GroupBy(c => c.Method).Select(g => (g.Key, g.Sum(c => c.Count), g.Sum(c => c.Empty), g.Sum(c => c.Ms))).ToList();
+
+        public async ValueTask DisposeAsync()
         {
-            _process.Kill();
-            _process.WaitForExit();
-            _process.Dispose();
-            _gate.Dispose();
+            foreach (var engine in _engines)
+            {
+                await engine.DisposeAsync();
+            }
+
+            foreach (var store in _stores)
+            {
+                await store.DisposeAsync();
+            }
         }
     }
 }
