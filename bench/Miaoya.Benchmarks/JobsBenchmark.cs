@@ -29,8 +29,10 @@ namespace Miaoya.Benchmarks;
 //     processes would, in this process (their CPU is counted together); jobs are submitted through the first;
 //   overlapping renders: calls that arrived at a box while another was at it, summed over the boxes (GET /__mock/renders):
 //     a box renders one at a time, so each is a call the orchestrators should have held back (0 with one instance);
-//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both] [SIDE|WIDTHxHEIGHT] [WARMUP] [sqlite|postgres] [INSTANCES]
-//     (default 200 jobs, 4 boxes, both, 512, 4 per box, sqlite, 1)
+//   placement: placed (the engines are given their fleet's boxes: a step is placed on a box, booked across instances, before it
+//     starts) or unplaced (as before placement: each step's calls wait in its own instance's fleet), or both, side by side;
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both] [SIDE|WIDTHxHEIGHT] [WARMUP] [sqlite|postgres] [INSTANCES] [placed|unplaced|both]
+//     (default 200 jobs, 4 boxes, both, 512, 4 per box, sqlite, 1, placed)
 internal static class JobsBenchmark
 {
     private static readonly TimeSpan CallTime = TimeSpan.FromSeconds(1);
@@ -54,6 +56,18 @@ internal static class JobsBenchmark
         var warmup = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 4 * boxes;
         var storeKind = args.Length > 5 ? args[5] : "sqlite";
         var instances = args.Length > 6 ? int.Parse(args[6], CultureInfo.InvariantCulture) : 1;
+        var placements = (args.Length > 7 ? args[7] : "placed") switch
+        {
+            "placed" => new[] { true },
+            "unplaced" => [false],
+            "both" => [false, true],
+            var other => [],
+        };
+        if (placements.Length == 0)
+        {
+            await Console.Error.WriteLineAsync($"jobs: placement is placed, unplaced or both, not '{args[7]}'.");
+            return 2;
+        }
         if (storeKind is not ("sqlite" or "postgres") || instances < 1)
         {
             await Console.Error.WriteLineAsync("jobs: the store is sqlite or postgres, and INSTANCES at least 1.");
@@ -74,27 +88,30 @@ internal static class JobsBenchmark
         }
 
         var results = new List<Result>();
-        foreach (var affinity in modes)
+        foreach (var placed in placements)
         {
-            results.Add(await RunOnceAsync(jobs, boxes, affinity, size, warmup, postgres, instances));
+            foreach (var affinity in modes)
+            {
+                results.Add(await RunOnceAsync(jobs, boxes, affinity, size, warmup, postgres, instances, placed));
+            }
         }
 
         Console.WriteLine();
         Console.WriteLine($"{jobs} V2 jobs (half on a second checkpoint) after {warmup} warm-up jobs, template {size}, {boxes} mock boxes, {CallTime.TotalSeconds:0} s per generation-type call, store {storeKind}, {instances} orchestrator instance(s), {Environment.ProcessorCount} cores");
         Console.WriteLine();
-        Console.WriteLine("| store | instances | affinity | calls | ideal s | makespan s | efficiency | model switches | overlapping renders | queueing s | submit CPU ms/job | orchestrator CPU ms/job | of which JIT thread | mock CPU ms/call | slots per instance |");
-        Console.WriteLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| store | instances | placement | affinity | calls | ideal s | makespan s | efficiency | model switches | overlapping renders | queueing s | submit CPU ms/job | orchestrator CPU ms/job | of which JIT thread | mock CPU ms/call | slots per instance |");
+        Console.WriteLine("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {storeKind} | {instances} | {(r.Affinity ? "on" : "off")} | {r.Calls} | {r.Ideal:0.0} | {r.Makespan:0.0} | {r.Ideal / r.Makespan:0.000} | {r.Switches} | {r.Overlapping} | {r.Queueing:0.0} | {r.SubmitCpuPerJob:0} | {r.CpuPerJob:0} | {r.JitPerJob:0} | {r.MockCpuPerCall:0} | {r.Slots} |"));
+                $"| {storeKind} | {instances} | {(r.Placed ? "placed" : "unplaced")} | {(r.Affinity ? "on" : "off")} | {r.Calls} | {r.Ideal:0.0} | {r.Makespan:0.0} | {r.Ideal / r.Makespan:0.000} | {r.Switches} | {r.Overlapping} | {r.Queueing:0.0} | {r.SubmitCpuPerJob:0} | {r.CpuPerJob:0} | {r.JitPerJob:0} | {r.MockCpuPerCall:0} | {r.Slots} |"));
         }
 
         Console.WriteLine();
         foreach (var r in results)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"affinity {(r.Affinity ? "on" : "off")}: efficiency {r.Ideal / r.Makespan:0.000} (target ≥ 0.95), {r.Switches} model switches, {r.Overlapping} overlapping renders; box busy {string.Join(", ", r.BusyShare.Select(b => b.ToString("0.00", CultureInfo.InvariantCulture)))} of the makespan; median local step (mask) {r.MaskMedian * 1000:0} ms"));
+                $"{(r.Placed ? "placed" : "unplaced")}, affinity {(r.Affinity ? "on" : "off")}: efficiency {r.Ideal / r.Makespan:0.000} (target ≥ 0.95), {r.Switches} model switches, {r.Overlapping} overlapping renders; box busy {string.Join(", ", r.BusyShare.Select(b => b.ToString("0.00", CultureInfo.InvariantCulture)))} of the makespan; median local step (mask) {r.MaskMedian * 1000:0} ms"));
         }
 
         return 0;
@@ -102,7 +119,7 @@ internal static class JobsBenchmark
 
     // postgres: the PostgreSQL connection string (a fresh schema is used and dropped), null: a SQLite file; instanceCount:
     // the orchestrator instances running the store's jobs (1 with SQLite).
-    private static async Task<Result> RunOnceAsync(int jobCount, int boxCount, bool affinity, string size, int warmupJobs, string? postgres, int instanceCount)
+    private static async Task<Result> RunOnceAsync(int jobCount, int boxCount, bool affinity, string size, int warmupJobs, string? postgres, int instanceCount, bool placed)
     {
         var scratch = Path.Combine(Path.GetTempPath(), "miaoya-bench-jobs-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(scratch);
@@ -156,12 +173,12 @@ internal static class JobsBenchmark
             {
                 // The same work in a store of its own, not measured.
                 var warmOptions = options with { JobsDirectory = Path.Combine(scratch, "warmup") };
-                await using var warm = await Cluster.OpenAsync(orchestrators, Store("warmup"), warmOptions);
+                await using var warm = await Cluster.OpenAsync(orchestrators, Store("warmup"), warmOptions, placed);
                 await SubmitAsync(new JobSubmitter(warm.Store, warmOptions), warmupJobs, template);
                 await Task.WhenAll(warm.Engines.Select(e => Task.Run(() => e.RunUntilIdleAsync(TimeSpan.FromMilliseconds(500), CancellationToken.None))));
             }
 
-            await using var cluster = await Cluster.OpenAsync(orchestrators, Store("jobs"), options);
+            await using var cluster = await Cluster.OpenAsync(orchestrators, Store("jobs"), options, placed);
             var store = cluster.Store;
             var submitter = new JobSubmitter(store, options);
             var switchesBefore = orchestrators.Sum(o => o.Fleet.Status().Sum(b => b.ModelSwitches));
@@ -215,13 +232,13 @@ internal static class JobsBenchmark
             var total = calls.Sum();
             var switches = orchestrators.Sum(o => o.Fleet.Status().Sum(b => b.ModelSwitches)) - switchesBefore;
             var result = new Result(
-                affinity, total, total * CallTime.TotalSeconds / boxCount, makespan, switches, overlapping, queueing.Elapsed.TotalSeconds, submitCpuUsed.TotalMilliseconds / jobCount,
+                placed, affinity, total, total * CallTime.TotalSeconds / boxCount, makespan, switches, overlapping, queueing.Elapsed.TotalSeconds, submitCpuUsed.TotalMilliseconds / jobCount,
                 cpuUsed.TotalMilliseconds / jobCount, jitUsed / jobCount, mockCpuUsed / Math.Max(1, total), options.Slots, calls.Select(c => c * CallTime.TotalSeconds / makespan).ToArray(),
                 masks.Count > 0 ? masks[masks.Count / 2] : 0);
             // Steps per instance, by the instance id at the start of each step's worker ("<instance>/<firing>").
             var perInstance = cluster.Engines.Select(e => all.Sum(j => j.Steps.Count(s => s.Worker?.StartsWith(e.Name + "/", StringComparison.Ordinal) == true)));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"affinity {(affinity ? "on" : "off")}: {jobCount - failed}/{jobCount} jobs in {makespan:0.0} s, {total} calls (per box {string.Join("/", calls)}), ideal {result.Ideal:0.0} s, efficiency {result.Ideal / makespan:0.000}, {switches} model switches, {overlapping} overlapping renders; steps per instance {string.Join("/", perInstance)}"));
+                $"{(placed ? "placed" : "unplaced")}, affinity {(affinity ? "on" : "off")}: {jobCount - failed}/{jobCount} jobs in {makespan:0.0} s, {total} calls (per box {string.Join("/", calls)}), ideal {result.Ideal:0.0} s, efficiency {result.Ideal / makespan:0.000}, {switches} model switches, {overlapping} overlapping renders; steps per instance {string.Join("/", perInstance)}"));
             Console.WriteLine("  store calls while running, all instances (the benchmark's own idle check included):");
             foreach (var (method, count, empty, ms) in storeCalls.OrderByDescending(c => c.Ms))
             {
@@ -275,7 +292,7 @@ internal static class JobsBenchmark
     }
 
     private sealed record Result(
-        bool Affinity, long Calls, double Ideal, double Makespan, long Switches, long Overlapping, double Queueing, double SubmitCpuPerJob, double CpuPerJob, double JitPerJob, double MockCpuPerCall, int Slots, double[] BusyShare, double MaskMedian);
+        bool Placed, bool Affinity, long Calls, double Ideal, double Makespan, long Switches, long Overlapping, double Queueing, double SubmitCpuPerJob, double CpuPerJob, double JitPerJob, double MockCpuPerCall, int Slots, double[] BusyShare, double MaskMedian);
 
     /// <summary>The mock box process (<see cref="MockBox"/>): <c>Miaoya.Benchmarks jobs-box LATENCY_MS</c> prints its URL and serves until killed.</summary>
     public static async Task ServeBoxAsync(string[] args)
@@ -391,7 +408,7 @@ internal static class JobsBenchmark
         public IJobStore Store => _calls[0].Store;
 
         /// <summary>Opens the store once per orchestrator and attaches an engine to each (PostgreSQL: Quartz instance ids bench-1, bench-2, ...).</summary>
-        public static async Task<Cluster> OpenAsync(List<Orchestrator> orchestrators, (string Location, string? Schema) store, JobRunnerOptions options)
+        public static async Task<Cluster> OpenAsync(List<Orchestrator> orchestrators, (string Location, string? Schema) store, JobRunnerOptions options, bool placed)
         {
             var cluster = new Cluster();
             try
@@ -402,7 +419,8 @@ internal static class JobsBenchmark
                     cluster._stores.Add(opened);
                     cluster._calls.Add(StoreCalls.Wrap(opened));
                     var own = JobStore.IsPostgres(store.Location) ? options with { WorkerName = $"bench-{i + 1}" } : options; // SQLite: one fixed id
-                    var engine = new JobEngine(cluster._calls[i].Store, store.Location, orchestrators[i].Pipeline, own, NullLoggerFactory.Instance, postgresSchema: store.Schema);
+                    var engine = new JobEngine(cluster._calls[i].Store, store.Location, orchestrators[i].Pipeline, own, NullLoggerFactory.Instance, postgresSchema: store.Schema,
+                        boxes: placed ? orchestrators[i].Fleet : null);
                     cluster._engines.Add(engine);
                     await engine.AttachAsync();
                 }

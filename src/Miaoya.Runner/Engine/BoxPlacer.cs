@@ -40,6 +40,7 @@ internal sealed class BoxPlacer : IAsyncDisposable
     private readonly Dictionary<string, (string Health, string? Loaded, DateTimeOffset At)> _published = new(StringComparer.Ordinal);
     private readonly Dictionary<string, BoxNeeds?> _needs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _skips = new(StringComparer.Ordinal);
+    private readonly Dictionary<(BoxNeeds Needs, string Box), (WebUiCapabilities Caps, bool Ok)> _checked = [];
     private Task? _loop;
 
     public BoxPlacer(IScheduler scheduler, BoxLedger ledger, IBoxRoster? roster, IJobStore store, TimeSpan interval, ILogger logger)
@@ -172,7 +173,7 @@ internal sealed class BoxPlacer : IAsyncDisposable
             return placed;
         }
 
-        bool Fits(BoxNeeds needs, RosterBox box) => free[box.Name] > 0 && box.Capabilities is { } caps && (needs.Check?.Invoke(caps) ?? []).Count == 0;
+        bool Fits(BoxNeeds needs, RosterBox box) => free[box.Name] > 0 && CanRun(needs, box);
         bool Matches(BoxNeeds needs, RosterBox box) =>
             needs.Checkpoint is null || (loaded[box.Name] is { } l && l == (box.Capabilities?.FindCheckpoint(needs.Checkpoint)?.Title ?? needs.Checkpoint));
         void Place(int index, RosterBox box)
@@ -206,7 +207,17 @@ internal sealed class BoxPlacer : IAsyncDisposable
             var needs = remaining[i].Needs;
             if (needs.Checkpoint is not null && open.Where(b => Fits(needs, b) && Matches(needs, b)).ToList() is { Count: > 0 } same)
             {
-                Place(i--, LeastBooked(same));
+                var box = LeastBooked(same);
+                for (var older = 0; older < i; older++)
+                {
+                    if (Fits(remaining[older].Needs, box))
+                    {
+                        // Passed over for a younger step that needs no switch: counted, so that it goes first in time.
+                        _skips[remaining[older].Step.Trigger] = _skips.GetValueOrDefault(remaining[older].Step.Trigger) + 1;
+                    }
+                }
+
+                Place(i--, box);
             }
         }
 
@@ -249,8 +260,37 @@ internal sealed class BoxPlacer : IAsyncDisposable
     }
 
     /// <summary>Every box is probed and none has what the step needs.</summary>
-    private static bool NeverRunnable(BoxNeeds needs, IReadOnlyList<RosterBox> boxes) =>
-        boxes.Count > 0 && boxes.All(b => b.Capabilities is { } caps && (needs.Check?.Invoke(caps) ?? []).Count > 0);
+    private bool NeverRunnable(BoxNeeds needs, IReadOnlyList<RosterBox> boxes) =>
+        boxes.Count > 0 && boxes.All(b => b.Capabilities is not null && !CanRun(needs, b));
+
+    /// <summary>Whether the box has what the step needs: checked once per step, box and probe of the box.</summary>
+    private bool CanRun(BoxNeeds needs, RosterBox box)
+    {
+        if (box.Capabilities is not { } caps)
+        {
+            return false;
+        }
+
+        var key = (needs, box.Name);
+        if (_checked.TryGetValue(key, out var known) && ReferenceEquals(known.Caps, caps))
+        {
+            return known.Ok;
+        }
+
+        bool ok;
+        try
+        {
+            ok = (needs.Check?.Invoke(caps) ?? []).Count == 0;
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning("Checking what {Step} needs on box {Box} failed: {Error}", needs.Purpose, box.Name, e.Message);
+            ok = false;
+        }
+
+        _checked[key] = (caps, ok);
+        return ok;
+    }
 
     /// <summary>Another instance reported the box quarantined, recently enough to believe it.</summary>
     private bool QuarantinedElsewhere(LedgerView view, string box, DateTimeOffset now) =>
@@ -306,6 +346,7 @@ internal sealed class BoxPlacer : IAsyncDisposable
         {
             _needs.Clear();
             _skips.Clear();
+            _checked.Clear();
         }
 
         _needs[attempt] = needs;
