@@ -44,6 +44,63 @@ public sealed class WorkerTests
         Assert.Equal(0, h.Servers[0].RenderCounts.OverlappingStarts);
     }
 
+    /// <summary>
+    /// Placement reads box health: nothing is placed on a quarantined box (no attempt is spent finding out), the
+    /// quarantine is recorded in the store's shared <c>boxes</c> table for the other instances, and once the box is
+    /// back steps are placed on it again.
+    /// </summary>
+    [Fact]
+    public async Task Nothing_is_placed_on_a_quarantined_box_its_state_is_shared_and_it_gets_steps_again_once_back()
+    {
+        await using var h = await RunnerHarness.StartAsync(boxes: 2, latency: TimeSpan.FromMilliseconds(150));
+        h.Servers[0].GoDown();
+        await WaitAsync(() => h.Fleet!.Boxes().Single(b => b.Name == "box0").Quarantined);
+        var down = await RunJobsAsync(h, 3);
+        Assert.All(down, j => Assert.All(j.Steps.Where(s => s.Name != "mask"), s => Assert.Equal(("box1", 1), (s.Box, s.Attempts))));
+        Assert.Equal("quarantined", await BoxHealthAsync(h, "box0"));
+
+        h.Servers[0].ComeBack();
+        await WaitAsync(() => h.Fleet!.Boxes().Single(b => b.Name == "box0").Admitted);
+        var back = await RunJobsAsync(h, 4);
+        Assert.Contains(back.SelectMany(j => j.Steps), s => s.Box == "box0");
+        Assert.Equal("healthy", await BoxHealthAsync(h, "box0"));
+
+        static async Task WaitAsync(Func<bool> condition)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (!condition())
+            {
+                await Task.Delay(20, timeout.Token);
+            }
+        }
+
+        static async Task<JobRecord[]> RunJobsAsync(RunnerHarness h, int count)
+        {
+            await h.RestartAsync(); // a fresh engine for each run (RunUntilIdle stops it)
+            var ids = new List<string>();
+            for (var i = 0; i < count; i++)
+            {
+                ids.Add((await h.Submitter.SubmitAsync(RunnerHarness.Submission("v1-face") with { Seed = i })).Id);
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            await h.Engine.RunUntilIdleAsync(TimeSpan.FromMilliseconds(50), timeout.Token);
+            var jobs = (await Task.WhenAll(ids.Select(id => h.Store.GetJobAsync(id))))!;
+            Assert.All(jobs, j => Assert.Equal(JobState.Succeeded, j!.State));
+            return jobs!;
+        }
+
+        static async Task<string?> BoxHealthAsync(RunnerHarness h, string box)
+        {
+            await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={h.StoreLocation}");
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT health FROM boxes WHERE name = $name";
+            command.Parameters.AddWithValue("$name", box);
+            return (string?)await command.ExecuteScalarAsync();
+        }
+    }
+
     [Fact]
     public async Task Cancelling_a_job_interrupts_the_box_running_its_step_and_no_other()
     {

@@ -136,10 +136,10 @@ public sealed class BoxLedger : IAsyncDisposable
                 r => placed.Add(new PlacedStep(r.GetString(0), r.GetString(1), r.GetString(2)[StepSchedulerFactory.BoxGroupPrefix.Length..])), cancellationToken,
                 ("sched", _schedulerName), ("group", _triggerGroup), ("prefix", StepSchedulerFactory.BoxGroupPrefix + "%")).ConfigureAwait(false);
 
-            var firing = new Dictionary<string, int>(StringComparer.Ordinal);
+            var firing = new List<FiringStep>();
             await ReadRowsAsync(connection,
-                "SELECT EXECUTION_GROUP, COUNT(*) FROM QRTZ_FIRED_TRIGGERS WHERE SCHED_NAME = @sched AND EXECUTION_GROUP LIKE @prefix GROUP BY EXECUTION_GROUP",
-                r => firing[r.GetString(0)[StepSchedulerFactory.BoxGroupPrefix.Length..]] = (int)r.GetInt64(1), cancellationToken,
+                "SELECT TRIGGER_NAME, EXECUTION_GROUP FROM QRTZ_FIRED_TRIGGERS WHERE SCHED_NAME = @sched AND EXECUTION_GROUP LIKE @prefix",
+                r => firing.Add(new FiringStep(r.GetString(0), r.GetString(1)[StepSchedulerFactory.BoxGroupPrefix.Length..])), cancellationToken,
                 ("sched", _schedulerName), ("prefix", StepSchedulerFactory.BoxGroupPrefix + "%")).ConfigureAwait(false);
 
             var boxes = new Dictionary<string, SharedBox>(StringComparer.Ordinal);
@@ -213,14 +213,17 @@ public sealed class BoxLedger : IAsyncDisposable
 /// <summary>The ledger at one moment (<see cref="BoxLedger.ReadAsync"/>).</summary>
 /// <param name="Waiting">Due steps waiting for a box, oldest first.</param>
 /// <param name="Placed">Steps placed on a box that have not fired yet.</param>
-/// <param name="Firing">Per box, its steps acquired or running on any instance.</param>
+/// <param name="Firing">The steps acquired or running on a box, on any instance (Quartz's firings).</param>
 /// <param name="Boxes">Per box, its state as last reported.</param>
 public sealed record LedgerView(
-    IReadOnlyList<WaitingStep> Waiting, IReadOnlyList<PlacedStep> Placed, IReadOnlyDictionary<string, int> Firing, IReadOnlyDictionary<string, SharedBox> Boxes)
+    IReadOnlyList<WaitingStep> Waiting, IReadOnlyList<PlacedStep> Placed, IReadOnlyList<FiringStep> Firing, IReadOnlyDictionary<string, SharedBox> Boxes)
 {
     /// <summary>The slots booked on <paramref name="box"/>: its placed steps and its firings.</summary>
-    public int Booked(string box) => Placed.Count(p => p.Box == box) + Firing.GetValueOrDefault(box);
+    public int Booked(string box) => Placed.Count(p => p.Box == box) + Firing.Count(f => f.Box == box);
 }
+
+/// <summary>A firing on <paramref name="Box"/>: its trigger's name.</summary>
+public sealed record FiringStep(string Trigger, string Box);
 
 /// <summary>A step waiting for a box: its trigger's and its Quartz job's names, and when it became due (its job's queue time, or its retry's).</summary>
 public sealed record WaitingStep(string Trigger, string Job, DateTimeOffset Due);

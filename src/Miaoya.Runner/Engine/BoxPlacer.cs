@@ -41,7 +41,11 @@ internal sealed class BoxPlacer : IAsyncDisposable
     private readonly Dictionary<string, BoxNeeds?> _needs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _skips = new(StringComparer.Ordinal);
     private readonly Dictionary<(BoxNeeds Needs, string Box), (WebUiCapabilities Caps, bool Ok)> _checked = [];
+    private readonly HashSet<string> _ending = new(StringComparer.Ordinal);
     private Task? _loop;
+
+    /// <summary>How soon the next round runs while a firing that ended here still holds its slot.</summary>
+    private static readonly TimeSpan EndingRecheck = TimeSpan.FromMilliseconds(10);
 
     public BoxPlacer(IScheduler scheduler, BoxLedger ledger, IBoxRoster? roster, IJobStore store, TimeSpan interval, ILogger logger)
     {
@@ -57,6 +61,21 @@ internal sealed class BoxPlacer : IAsyncDisposable
 
     /// <summary>Steps placed so far by this instance.</summary>
     public long Placed { get; private set; }
+
+    /// <summary>
+    /// A firing here is ending (its step reported): a round follows as soon as Quartz has released its box's slot (its
+    /// firing row is gone, a few milliseconds later), so that the next step is placed on the box without waiting a whole
+    /// <see cref="JobRunnerOptions.PlacementInterval"/>.
+    /// </summary>
+    public void Ending(string trigger)
+    {
+        lock (_ending)
+        {
+            _ending.Add(trigger);
+        }
+
+        Signal();
+    }
 
     /// <summary>Asks for a round soon (a step was scheduled or finished here).</summary>
     public void Signal()
@@ -87,7 +106,13 @@ internal sealed class BoxPlacer : IAsyncDisposable
             try
             {
                 await PlaceAsync(stop);
-                await _wake.WaitAsync(_interval, stop);
+                bool waitingForRelease;
+                lock (_ending)
+                {
+                    waitingForRelease = _ending.Count > 0;
+                }
+
+                await _wake.WaitAsync(waitingForRelease ? EndingRecheck : _interval, stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -129,6 +154,13 @@ internal sealed class BoxPlacer : IAsyncDisposable
             foreach (var placed in view.Placed.Where(p => closed.Contains(p.Box)))
             {
                 moves.Add((placed.Trigger, placed.Job, StepSchedulerFactory.WaitingForBoxGroup));
+            }
+
+            // A firing that ended here keeps its slot (its row) for a few milliseconds more: rounds follow every 10 ms until it
+            // is gone, so that the next step is placed on its box then, and Quartz, woken by the move, fires it at once.
+            lock (_ending)
+            {
+                _ending.IntersectWith(view.Firing.Select(f => f.Trigger));
             }
 
             var free = open.ToDictionary(b => b.Name, b => b.Slots - view.Booked(b.Name), StringComparer.Ordinal);
@@ -245,11 +277,22 @@ internal sealed class BoxPlacer : IAsyncDisposable
                 {
                     candidates = candidates.Except(kept).ToList();
                 }
+
+                // A busy box has this step's checkpoint loaded and a younger step can use a free one without a switch (the
+                // tagger needs no checkpoint): this step waits for that box, which frees within a call, and the free box
+                // does the younger work meanwhile — rather than both boxes switching back and forth.
+                if (_skips.GetValueOrDefault(remaining[i].Step.Trigger) < affinity.MaxSkips &&
+                    open.Any(b => free[b.Name] <= 0 && Matches(needs, b) && CanRun(needs, b)) &&
+                    window.Any(w => candidates.Any(b => Fits(w.Needs, b) && (w.Needs.Checkpoint is null || Matches(w.Needs, b)))))
+                {
+                    _skips[remaining[i].Step.Trigger] = _skips.GetValueOrDefault(remaining[i].Step.Trigger) + 1;
+                    continue;
+                }
             }
 
             // Switch the box whose loaded checkpoint the fewest waiting steps want.
             var box = candidates
-                .OrderBy(b => window.Count(w => loaded[b.Name] is not null && Matches(w.Needs, b)))
+                .OrderBy(b => window.Count(w => w.Needs.Checkpoint is not null && Matches(w.Needs, b)))
                 .ThenByDescending(b => (double)free[b.Name] / b.Slots)
                 .ThenBy(open.IndexOf)
                 .First();

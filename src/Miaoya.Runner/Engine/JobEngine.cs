@@ -279,7 +279,14 @@ public sealed class JobEngine : IAsyncDisposable
         {
             _active.TryRemove(lease, out _);
             Interlocked.Decrement(ref _running);
-            _placer?.Signal(); // its box's slot is free (Quartz releases it as this firing ends)
+            if (box is not null)
+            {
+                _placer?.Ending(firing.Trigger); // its box's slot frees as Quartz ends this firing
+            }
+            else
+            {
+                _placer?.Signal();
+            }
         }
     }
 

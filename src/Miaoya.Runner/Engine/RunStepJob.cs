@@ -17,6 +17,7 @@ internal sealed class RunStepJob(JobEngine engine) : IJob
                 context.Recovering || (data.ContainsKey(QuartzStepScheduler.TakeOverKey) && data.GetBoolean(QuartzStepScheduler.TakeOverKey)),
                 context.Trigger.ExecutionGroup,
                 context.JobDetail.Key.Name,
+                context.Trigger.Key.Name,
                 context.ScheduledFireTimeUtc),
             cancellationToken));
     }
@@ -29,5 +30,6 @@ internal sealed class RunStepJob(JobEngine engine) : IJob
 /// <param name="Recovering">A recovery firing: the step may be taken over from the instance that died.</param>
 /// <param name="ExecutionGroup">The trigger's execution group: a box's (<c>box:NAME</c>) when the step was placed on one.</param>
 /// <param name="QuartzJob">The Quartz job's name (<c>job/step/attempt</c>).</param>
+/// <param name="Trigger">The firing trigger's name.</param>
 /// <param name="ScheduledAt">When the trigger was due (its place in the queue).</param>
-internal sealed record StepFiring(string JobId, int StepIndex, string Id, bool Recovering, string? ExecutionGroup, string QuartzJob, DateTimeOffset? ScheduledAt);
+internal sealed record StepFiring(string JobId, int StepIndex, string Id, bool Recovering, string? ExecutionGroup, string QuartzJob, string Trigger, DateTimeOffset? ScheduledAt);
