@@ -41,7 +41,7 @@ internal sealed class BoxPlacer : IAsyncDisposable
     private readonly Dictionary<string, BoxNeeds?> _needs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _skips = new(StringComparer.Ordinal);
     private readonly Dictionary<(BoxNeeds Needs, string Box), (WebUiCapabilities Caps, bool Ok)> _checked = [];
-    private readonly HashSet<string> _ending = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _ending = new(StringComparer.Ordinal); // trigger → when it ended (timestamp)
     private Task? _loop;
 
     /// <summary>How soon the next round runs while a firing that ended here still holds its slot.</summary>
@@ -71,7 +71,7 @@ internal sealed class BoxPlacer : IAsyncDisposable
     {
         lock (_ending)
         {
-            _ending.Add(trigger);
+            _ending[trigger] = TimeProvider.System.GetTimestamp();
         }
 
         Signal();
@@ -160,7 +160,15 @@ internal sealed class BoxPlacer : IAsyncDisposable
             // is gone, so that the next step is placed on its box then, and Quartz, woken by the move, fires it at once.
             lock (_ending)
             {
-                _ending.IntersectWith(view.Firing.Select(f => f.Trigger));
+                // Done with once its row is gone (or after a few seconds, whatever keeps it: the rounds go back to their pace).
+                var firing = view.Firing.Select(f => f.Trigger).ToHashSet(StringComparer.Ordinal);
+                foreach (var (trigger, at) in _ending.ToList())
+                {
+                    if (!firing.Contains(trigger) || TimeProvider.System.GetElapsedTime(at) > TimeSpan.FromSeconds(5))
+                    {
+                        _ending.Remove(trigger);
+                    }
+                }
             }
 
             var free = open.ToDictionary(b => b.Name, b => b.Slots - view.Booked(b.Name), StringComparer.Ordinal);
