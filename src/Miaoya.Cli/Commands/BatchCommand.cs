@@ -348,7 +348,10 @@ internal static class BatchCommand
             return jobs;
         }
 
-        /// <summary><c>batch.json</c> in the batch folder: every entry with its job id, state, time, boxes and folder.</summary>
+        /// <summary>
+        /// <c>batch.json</c> and the gallery <c>index.html</c> in the batch folder: every entry with its job id, state, time,
+        /// boxes and folder. Written once the jobs are queued and again when the batch ends (all done, some failed, or Ctrl+C).
+        /// </summary>
         private async Task WriteRecordAsync(IJobStore store, CancellationToken cancellationToken)
         {
             var jobs = (await OurJobsAsync(store, cancellationToken)).ToDictionary(j => j.Id);
@@ -364,6 +367,15 @@ internal static class BatchCommand
                         job?.State == JobState.Succeeded ? Path.Combine(job.OutputFolder, "final.png") : null);
                 }).OrderBy(j => _entries[j.Id].Index).ToArray());
             await AtomicFile.WriteAllBytesAsync(Path.Combine(folder, "batch.json"), JsonSerializer.SerializeToUtf8Bytes(record, Json), cancellationToken);
+            var gallery = _entries.Select(e =>
+            {
+                var job = jobs.GetValueOrDefault(e.Key);
+                var step = job?.Steps.FirstOrDefault(s => s.State is StepState.Failed or StepState.Cancelled);
+                return new GalleryEntry(
+                    e.Value.Index, e.Value.Template, e.Value.Identity.Name, e.Value.Recipe.Label, e.Value.Seed, job?.State.ToString().ToLowerInvariant() ?? "missing",
+                    job is null ? null : Seconds(job), job?.OutputFolder, step?.Name, job?.Error ?? step?.LastError);
+            }).ToArray();
+            await BatchGallery.WriteAsync(folder, batch.Path, gallery, cancellationToken);
         }
 
         private void PrintSummary(List<JobRecord> jobs, IReadOnlyList<BoxStatus> boxStatus)
@@ -392,7 +404,7 @@ internal static class BatchCommand
                 Console.WriteLine($"          job {job.Id}, folder {job.OutputFolder}");
             }
 
-            Console.WriteLine($"Outputs: {Path.Combine(folder, "jobs")}/<job id>/final.png (with manifest.json and each step's images); the list: {Path.Combine(folder, "batch.json")}");
+            Console.WriteLine($"Outputs: {Path.Combine(folder, "jobs")}/<job id>/final.png (with manifest.json and each step's images); the list: {Path.Combine(folder, "batch.json")}; the gallery: {Path.Combine(folder, BatchGallery.FileName)}");
         }
 
         private static string Describe(BatchEntry e) => $"{Path.GetFileName(e.Template)} × {e.Identity.Name} × {e.Recipe.Label}";
