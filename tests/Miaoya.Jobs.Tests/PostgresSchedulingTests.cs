@@ -111,11 +111,15 @@ public sealed class PostgresSchedulingTests(ITestOutputHelper output) : IAsyncLi
     {
         var (firings, bStarted) = await RunLongStepThenStartSkewedNodeAsync(rawHostClock: true, watch: TimeSpan.FromSeconds(20));
 
-        // The hazard the database clock removes: B takes A (alive, checking in) for dead and runs its step a second time.
+        // The hazard the database clock removes: B takes A (alive, checking in) for dead and its step is run a second time,
+        // as a recovery firing, while the first still runs. Whichever node acquires the recovery trigger first runs it: B
+        // most often, but under load A itself (still alive) may take it.
         Assert.Equal(2, firings.Count);
         var (first, second) = (firings[0], firings[1]);
         Assert.Equal(("A", false), (first.Instance, first.Recovering));
-        Assert.Equal(("B", true), (second.Instance, second.Recovering));
+        Assert.True(second.Recovering, $"the second firing, on {second.Instance}, is a recovery");
+        Assert.Contains(second.Instance, new[] { "A", "B" });
+        Assert.True(first.Ended is null || second.Started < first.Ended, "the recovery firing started while the first one still ran");
         output.WriteLine($"B recovered A's live step {(second.Started - bStarted).TotalMilliseconds:0} ms after B started; " +
                          $"fire instance ids: A {first.FireInstanceId}, B (recovery) {second.FireInstanceId}");
     }
