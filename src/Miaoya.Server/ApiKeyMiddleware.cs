@@ -5,7 +5,8 @@ using Microsoft.AspNetCore.Http;
 namespace Miaoya.Server;
 
 /// <summary>
-/// Every request but <c>GET /healthz</c> must carry the API key, as <c>X-Api-Key: KEY</c> or <c>Authorization: Bearer KEY</c>.
+/// Every request but <c>GET /healthz</c> and the API reference (<see cref="ApiReference.IsOpen"/>: the OpenAPI document and
+/// <c>/docs</c>) must carry the API key, as <c>X-Api-Key: KEY</c> or <c>Authorization: Bearer KEY</c>.
 /// The comparison is over SHA-256 digests with <see cref="CryptographicOperations.FixedTimeEquals"/>, so neither the key's
 /// content nor its length shows in the response time. A missing or wrong key is 401 with RFC 7807 problem details.
 /// </summary>
@@ -15,7 +16,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, byte[]? keyDigest)
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (keyDigest is null || context.Request.Path.Equals("/healthz", StringComparison.Ordinal) || Matches(Presented(context.Request)))
+        if (keyDigest is null || context.Request.Path.Equals("/healthz", StringComparison.Ordinal) || ApiReference.IsOpen(context.Request) || Matches(Presented(context.Request)))
         {
             await next(context);
             return;

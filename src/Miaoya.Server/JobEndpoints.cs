@@ -22,6 +22,9 @@ internal static class JobEndpoints
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
     private static readonly FileExtensionContentTypeProvider ContentTypes = new();
 
+    /// <summary>The JSON submission's fields that take one string or an array of strings.</summary>
+    private static readonly string[] ListFields = ["trigger", "overrides"];
+
     public static void Map(IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1").WithTags("jobs");
@@ -34,13 +37,30 @@ internal static class JobEndpoints
             .AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
             {
                 // Described here rather than with Accepts(), whose content-type check would answer other types with a bare 415.
+                var form = await context.GetOrCreateSchemaAsync(typeof(JobSubmissionForm), null, cancellationToken);
+                var json = await context.GetOrCreateSchemaAsync(typeof(JobSubmissionJson), null, cancellationToken);
+                foreach (var schema in new[] { form, json })
+                {
+                    // SubmissionReader.Stage: a recipe name or an inline recipe, at least one of them.
+                    schema.AnyOf = [new OpenApiSchema { Required = new HashSet<string> { "recipe" } }, new OpenApiSchema { Required = new HashSet<string> { "recipe_yaml" } }];
+                }
+
+                foreach (var name in ListFields)
+                {
+                    // SubmissionReader.JsonStrings: one string, an array of strings, or null.
+                    if (json.Properties?.TryGetValue(name, out var property) == true && property is OpenApiSchema list)
+                    {
+                        list.Type = JsonSchemaType.String | JsonSchemaType.Array | JsonSchemaType.Null;
+                    }
+                }
+
                 operation.RequestBody = new OpenApiRequestBody
                 {
                     Required = true,
                     Content = new Dictionary<string, OpenApiMediaType>
                     {
-                        ["multipart/form-data"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(JobSubmissionForm), null, cancellationToken) },
-                        ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(JobSubmissionJson), null, cancellationToken) },
+                        ["multipart/form-data"] = new() { Schema = form },
+                        ["application/json"] = new() { Schema = json },
                     },
                 };
             })
@@ -483,15 +503,39 @@ public sealed class JobSubmissionForm
     public int? FaceIndex { get; init; }
 }
 
-/// <summary>The JSON form of <c>POST /v1/jobs</c>: the same fields, images as base64 or data: URLs.</summary>
-public sealed record JobSubmissionJson(
-    string Template,
-    string? Face,
-    string? Recipe,
-    string? RecipeYaml,
-    string Lora,
-    IReadOnlyList<string>? Trigger,
-    string? Identity,
-    long? Seed,
-    IReadOnlyList<string>? Overrides,
-    int? FaceIndex);
+/// <summary>
+/// The JSON form of <c>POST /v1/jobs</c> (for the OpenAPI document): the same fields, images as base64 or data: URLs. Only
+/// template and lora are required, and recipe or recipe_yaml; any other field may be left out or null.
+/// </summary>
+public sealed class JobSubmissionJson
+{
+    /// <summary>The template photo (PNG, JPEG or WebP), base64 or a data: URL.</summary>
+    public required string Template { get; init; }
+
+    /// <summary>V3: the person's face photo, base64 or a data: URL.</summary>
+    public string? Face { get; init; }
+
+    /// <summary>A recipe name: built-in (v1-face, v1-face-neck, v2, v3) or one of the server's recipe folder.</summary>
+    public string? Recipe { get; init; }
+
+    /// <summary>An inline recipe document instead of a name.</summary>
+    public string? RecipeYaml { get; init; }
+
+    /// <summary>The person's face LoRA, name or name:weight.</summary>
+    public required string Lora { get; init; }
+
+    /// <summary>Trigger words: a string or an array of strings.</summary>
+    public IReadOnlyList<string>? Trigger { get; init; }
+
+    /// <summary>Who the person is (shown in listings; never sent to a box).</summary>
+    public string? Identity { get; init; }
+
+    /// <summary>Seed; -1 or absent: random.</summary>
+    public long? Seed { get; init; }
+
+    /// <summary>Recipe overrides, key=value: a string or an array of strings.</summary>
+    public IReadOnlyList<string>? Overrides { get; init; }
+
+    /// <summary>Which face of the template to replace (largest first).</summary>
+    public int? FaceIndex { get; init; }
+}

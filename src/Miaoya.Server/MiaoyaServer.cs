@@ -14,7 +14,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Microsoft.OpenApi;
 using Miaoya.Fleet;
 using Miaoya.Hosting;
 using Miaoya.Imaging;
@@ -202,23 +201,11 @@ public sealed class MiaoyaServer : IAsyncDisposable
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+            // The web defaults read numbers from strings too; nothing here binds a JSON body (submissions are parsed by
+            // SubmissionReader, which refuses "42"), and the OpenAPI document would otherwise say every number may be a string.
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
         });
-        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info.Title = "Miaoya Orchestrator";
-            document.Info.Description = "Portrait jobs on AUTOMATIC1111 WebUI boxes. Every route but /healthz needs the API key (X-Api-Key or Authorization: Bearer).";
-            document.Components ??= new OpenApiComponents();
-            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
-            document.Components.SecuritySchemes["ApiKey"] = new OpenApiSecurityScheme
-            {
-                Type = SecuritySchemeType.ApiKey,
-                In = ParameterLocation.Header,
-                Name = ApiKeyMiddleware.HeaderName,
-                Description = "The server's API key (MIAOYA_API_KEY or --api-key-file); Authorization: Bearer KEY works too.",
-            };
-            document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("ApiKey", document)] = [] }];
-            return Task.CompletedTask;
-        }));
+        builder.Services.AddMiaoyaOpenApi();
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(started);
@@ -295,7 +282,7 @@ public sealed class MiaoyaServer : IAsyncDisposable
         app.UseMiddleware<ApiKeyMiddleware>(options.ApiKey is null ? null : ApiKeyMiddleware.Digest(options.ApiKey));
         app.UseRouting();
         app.UseRateLimiter();
-        app.MapOpenApi();
+        app.MapApiReference();
         JobEndpoints.Map(app);
         app.Urls.Clear();
         foreach (var url in options.Urls)
