@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Collections.Specialized;
-using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -43,11 +42,11 @@ public sealed class BatchCrashTests : IDisposable
 
         // First run: killed once two jobs have succeeded and a generation step is in flight.
         var log = new ConcurrentQueue<string>();
-        using (var first = Start(args, log))
+        using (var first = CliProcess.Start(args, log))
         {
             try
             {
-                await WaitUntilAsync(store, first, log, jobs =>
+                await CliProcess.WaitUntilAsync(store, first, log, jobs =>
                     jobs.Count == Identities && jobs.Count(j => j.State == JobState.Succeeded) >= 2 &&
                     jobs.Any(j => j.Steps.Any(s => s.State == StepState.Running && s.Name is "inpaint" or "img2img")));
             }
@@ -82,7 +81,7 @@ public sealed class BatchCrashTests : IDisposable
 
         // Second run: the same command resumes the batch.
         var again = new ConcurrentQueue<string>();
-        using (var second = Start(args, again))
+        using (var second = CliProcess.Start(args, again))
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
             await second.WaitForExitAsync(timeout.Token);
@@ -186,53 +185,5 @@ public sealed class BatchCrashTests : IDisposable
         var path = Path.Combine(_folder, "jobs.yaml");
         await File.WriteAllTextAsync(path, $"templates: [astronaut.png]\nidentities:\n{identities}\nrecipes: [v2]\nseed: 7\noverrides:\n  img2img.skip_if_delta_e_below: 0\n");
         return path;
-    }
-
-    /// <summary>The built CLI (<c>miaoya.dll</c>, copied next to this test assembly) as a separate process.</summary>
-    private static Process Start(string[] args, ConcurrentQueue<string> log)
-    {
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "exec", Path.Combine(AppContext.BaseDirectory, "miaoya.dll") }.Concat(args))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { log.Enqueue(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { log.Enqueue(e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task WaitUntilAsync(string store, Process process, ConcurrentQueue<string> log, Func<IReadOnlyList<JobRecord>, bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        while (!File.Exists(store))
-        {
-            if (process.HasExited)
-            {
-                Assert.Fail($"the batch exited early ({process.ExitCode}):{Environment.NewLine}{string.Join(Environment.NewLine, log)}");
-            }
-
-            await Task.Delay(20, timeout.Token);
-        }
-
-        await using var observer = await JobStore.OpenAsync(store);
-        while (true)
-        {
-            if (process.HasExited)
-            {
-                Assert.Fail($"the batch exited before it could be killed ({process.ExitCode}):{Environment.NewLine}{string.Join(Environment.NewLine, log)}");
-            }
-
-            if (condition(await observer.ListJobsAsync(cancellationToken: timeout.Token)))
-            {
-                return;
-            }
-
-            await Task.Delay(20, timeout.Token);
-        }
     }
 }

@@ -92,11 +92,11 @@ public sealed partial class BatchGalleryTests : IDisposable
         var store = Path.Combine(output, "jobs.db");
         var log = new ConcurrentQueue<string>();
 
-        using (var batch = Start(["batch", jobs, "--out", output, "--slots", "1"], log))
+        using (var batch = CliProcess.Start(["batch", jobs, "--out", output, "--slots", "1"], log))
         {
             try
             {
-                await WaitUntilAsync(store, batch, log, jobs => jobs.Any(j => j.State == JobState.Succeeded));
+                await CliProcess.WaitUntilAsync(store, batch, log, jobs => jobs.Any(j => j.State == JobState.Succeeded));
                 using var interrupt = Process.Start("kill", ["-INT", batch.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
                 await interrupt.WaitForExitAsync();
                 using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
@@ -183,40 +183,5 @@ public sealed partial class BatchGalleryTests : IDisposable
         var path = Path.Combine(_folder, "jobs.yaml");
         await File.WriteAllTextAsync(path, yaml);
         return path;
-    }
-
-    /// <summary>The built CLI (<c>miaoya.dll</c> next to this test assembly) as its own process, so that it can be sent SIGINT.</summary>
-    private static Process Start(string[] args, ConcurrentQueue<string> log)
-    {
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "exec", Path.Combine(AppContext.BaseDirectory, "miaoya.dll") }.Concat(args))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { log.Enqueue(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { log.Enqueue(e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task WaitUntilAsync(string store, Process process, ConcurrentQueue<string> log, Func<IReadOnlyList<JobRecord>, bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        while (!File.Exists(store))
-        {
-            Assert.False(process.HasExited, $"the batch exited early ({(process.HasExited ? process.ExitCode : 0)}):{Environment.NewLine}{string.Join(Environment.NewLine, log)}");
-            await Task.Delay(20, timeout.Token);
-        }
-
-        await using var observer = await JobStore.OpenAsync(store);
-        while (!condition(await observer.ListJobsAsync(cancellationToken: timeout.Token)))
-        {
-            Assert.False(process.HasExited, $"the batch exited before it was interrupted ({(process.HasExited ? process.ExitCode : 0)}):{Environment.NewLine}{string.Join(Environment.NewLine, log)}");
-            await Task.Delay(20, timeout.Token);
-        }
     }
 }
