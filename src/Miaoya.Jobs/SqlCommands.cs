@@ -42,6 +42,24 @@ internal static class SqlCommands
         }
     }
 
+    /// <summary>Runs a query and hands each row to <paramref name="row"/>, in order.</summary>
+    internal static async Task ReadRowsAsync(
+        DbConnection connection, DbTransaction? tx, string sql, Action<DbDataReader> row, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        var command = Command(connection, tx, sql, parameters);
+        await using (command.ConfigureAwait(false))
+        {
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    row(reader);
+                }
+            }
+        }
+    }
+
     internal static async Task<object?> ScalarAsync(
         DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {

@@ -113,26 +113,14 @@ public abstract partial class SqlJobStore
         await using (connection.ConfigureAwait(false))
         {
             var due = new List<StepTicket>();
-            var command = Command(connection, null,
+            await ReadRowsAsync(connection, null,
                 "SELECT s.job_id, s.idx, s.name, s.attempts, CASE WHEN s.next_attempt_at > j.created_at THEN s.next_attempt_at ELSE j.created_at END " +
                 "FROM steps s JOIN jobs j ON j.id = s.job_id " +
                 "WHERE j.state IN ('queued', 'running') AND s.state IN ('pending', 'running') " +
                 "AND NOT EXISTS (SELECT 1 FROM steps p WHERE p.job_id = s.job_id AND p.idx < s.idx AND p.state <> 'succeeded') " +
                 "ORDER BY j.seq LIMIT @limit",
-                ("limit", (long)limit));
-            await using (command.ConfigureAwait(false))
-            {
-                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
-                {
-                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    {
-                        due.Add(new StepTicket(reader.GetString(0), (int)reader.GetInt64(1), reader.GetString(2), (int)reader.GetInt64(3) + 1,
-                            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4))));
-                    }
-                }
-            }
-
+                r => due.Add(new StepTicket(r.GetString(0), (int)r.GetInt64(1), r.GetString(2), (int)r.GetInt64(3) + 1, DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)))),
+                cancellationToken, ("limit", (long)limit)).ConfigureAwait(false);
             return due;
         }
     }

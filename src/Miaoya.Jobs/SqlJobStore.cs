@@ -349,29 +349,19 @@ public abstract partial class SqlJobStore : IJobStore
         {
             var steps = new List<FinishedStep>(Math.Min(limit, 1024));
             // steps_finished (state, finished_at), read backwards from the newest success.
-            var command = Command(connection, null,
+            await ReadRowsAsync(connection, null,
                 "SELECT job_id, name, box, started_at, finished_at FROM steps " +
                 "WHERE state = 'succeeded' AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT @limit",
-                ("limit", (long)limit));
-            await using (command.ConfigureAwait(false))
-            {
-                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
+                r =>
                 {
-                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    if (r.GetValue(3) is not DBNull)
                     {
-                        if (reader.GetValue(3) is DBNull)
-                        {
-                            continue;
-                        }
-
                         steps.Add(new FinishedStep(
-                            reader.GetString(0), reader.GetString(1), Str(reader, 2),
-                            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4))));
+                            r.GetString(0), r.GetString(1), Str(r, 2),
+                            DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4))));
                     }
-                }
-            }
-
+                },
+                cancellationToken, ("limit", (long)limit)).ConfigureAwait(false);
             return steps;
         }
     }

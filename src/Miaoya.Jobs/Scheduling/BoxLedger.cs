@@ -123,27 +123,27 @@ public sealed class BoxLedger : IAsyncDisposable
         {
             // Quartz.NET's ADO.NET store keeps fire times as UTC ticks. Trigger states and columns: its tables_*.sql.
             var waiting = new List<WaitingStep>();
-            await ReadRowsAsync(connection,
+            await ReadRowsAsync(connection, null,
                 "SELECT TRIGGER_NAME, JOB_NAME, NEXT_FIRE_TIME FROM QRTZ_TRIGGERS WHERE SCHED_NAME = @sched AND TRIGGER_GROUP = @group " +
                 "AND EXECUTION_GROUP = @waiting AND TRIGGER_STATE = 'WAITING' AND NEXT_FIRE_TIME <= @now ORDER BY NEXT_FIRE_TIME, TRIGGER_NAME LIMIT @max",
                 r => waiting.Add(new WaitingStep(r.GetString(0), r.GetString(1), new DateTimeOffset(r.GetInt64(2), TimeSpan.Zero))), cancellationToken,
                 ("sched", _schedulerName), ("group", _triggerGroup), ("waiting", waitingGroup), ("now", now.UtcTicks), ("max", (long)maxWaiting)).ConfigureAwait(false);
 
             var placed = new List<PlacedStep>();
-            await ReadRowsAsync(connection,
+            await ReadRowsAsync(connection, null,
                 "SELECT TRIGGER_NAME, JOB_NAME, EXECUTION_GROUP FROM QRTZ_TRIGGERS WHERE SCHED_NAME = @sched AND TRIGGER_GROUP = @group " +
                 "AND EXECUTION_GROUP LIKE @prefix AND TRIGGER_STATE IN ('WAITING', 'BLOCKED', 'PAUSED')",
                 r => placed.Add(new PlacedStep(r.GetString(0), r.GetString(1), r.GetString(2)[StepSchedulerFactory.BoxGroupPrefix.Length..])), cancellationToken,
                 ("sched", _schedulerName), ("group", _triggerGroup), ("prefix", StepSchedulerFactory.BoxGroupPrefix + "%")).ConfigureAwait(false);
 
             var firing = new List<FiringStep>();
-            await ReadRowsAsync(connection,
+            await ReadRowsAsync(connection, null,
                 "SELECT TRIGGER_NAME, EXECUTION_GROUP FROM QRTZ_FIRED_TRIGGERS WHERE SCHED_NAME = @sched AND EXECUTION_GROUP LIKE @prefix",
                 r => firing.Add(new FiringStep(r.GetString(0), r.GetString(1)[StepSchedulerFactory.BoxGroupPrefix.Length..])), cancellationToken,
                 ("sched", _schedulerName), ("prefix", StepSchedulerFactory.BoxGroupPrefix + "%")).ConfigureAwait(false);
 
             var boxes = new Dictionary<string, SharedBox>(StringComparer.Ordinal);
-            await ReadRowsAsync(connection, "SELECT name, loaded, health, reported_by, updated_at FROM boxes",
+            await ReadRowsAsync(connection, null, "SELECT name, loaded, health, reported_by, updated_at FROM boxes",
                 r => boxes[r.GetString(0)] = new SharedBox(r.GetString(0), Str(r, 1), r.GetString(2), r.GetString(3), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4))),
                 cancellationToken).ConfigureAwait(false);
             return new LedgerView(waiting, placed, firing, boxes);
@@ -171,23 +171,6 @@ public sealed class BoxLedger : IAsyncDisposable
         if (_postgres is not null)
         {
             await _postgres.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private static async Task ReadRowsAsync(
-        DbConnection connection, string sql, Action<DbDataReader> row, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        var command = Command(connection, null, sql, parameters);
-        await using (command.ConfigureAwait(false))
-        {
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    row(reader);
-                }
-            }
         }
     }
 
