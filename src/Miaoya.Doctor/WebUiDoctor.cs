@@ -51,6 +51,11 @@ public static class WebUiDoctor
                 : $"the credentials of user {client.Endpoint.Username} are not accepted: check --auth against the box's --api-auth";
             return new BoxReport(url, null, [new("API", DoctorStatus.Missing, $"answers {e.StatusCode} {(e.StatusCode == 401 ? "Unauthorized" : "Forbidden")}: not authorised", fix)]);
         }
+        catch (WebUiUnsupportedBackendException e)
+        {
+            return new BoxReport(url, e.Backend.DisplayName(), [new("backend", DoctorStatus.Missing, e.Message,
+                "point miaoya at an A1111, Forge or reForge box (SD.Next runs recipes without ControlNet only)")]);
+        }
         catch (WebUiApiException e) when (e.StatusCode == 404)
         {
             return new BoxReport(url, null, [new("API", DoctorStatus.Missing, $"{url} answers but has no /sdapi/v1 routes (404)",
@@ -76,9 +81,13 @@ public static class WebUiDoctor
             .ToList();
         IReadOnlyList<string> RecipesOf(RequirementKind kind) => needs.Where(n => n.Kind == kind).SelectMany(n => n.Recipes).Distinct().ToArray();
 
+        rows.Add(BackendRow(box, RecipesOf(RequirementKind.ControlNet)));
+
         // Extensions first: without ControlNet its modules and models cannot be listed.
-        rows.Add(ExtensionRow(box, manifest, "controlnet", "ControlNet", box.HasControlNet, RecipesOf(RequirementKind.ControlNet),
-            box.HasControlNet ? $"API v{box.ControlNetApiVersion}, {box.ControlNetUnitCount} unit slots" : "not installed (/controlnet/version answers 404)"));
+        rows.Add(box.HasBuiltInControlNet
+            ? new("ControlNet", DoctorStatus.Ok, $"built into {box.Backend.DisplayName()}, {box.ControlNetUnitCount} unit slots (control_net_unit_count)", null, RecipesOf(RequirementKind.ControlNet))
+            : ExtensionRow(box, manifest, "controlnet", "ControlNet", box.HasControlNet, RecipesOf(RequirementKind.ControlNet),
+                box.HasControlNet ? $"API v{box.ControlNetApiVersion}, {box.ControlNetUnitCount} unit slots" : box.ControlNetAbsence!));
         rows.Add(ExtensionRow(box, manifest, "tagger", "WD14 tagger", box.HasTagger, RecipesOf(RequirementKind.Tagger),
             box.HasTagger ? $"{box.TaggerFlavor}, {box.TaggerModels.Count} models" : "not installed (/tagger/v1/interrogators answers 404)"));
         rows.Add(ExtensionRow(box, manifest, "rembg", "rembg", box.HasRembg, [], box.HasRembg ? "installed" : "not installed"));
@@ -111,6 +120,21 @@ public static class WebUiDoctor
         rows.Add(LoraRow(box, lora, manifest, recipes.Select(r => r.Name).ToArray()));
         rows.AddRange(PreflightRows(box, recipes, lora, rows));
         return new BoxReport(url, box.WebUiVersion, rows);
+    }
+
+    /// <summary>Which server answers, and what that means for the recipes: Forge's rules, or SD.Next's missing ControlNet API.</summary>
+    private static DoctorRow BackendRow(WebUiCapabilities box, IReadOnlyList<string> controlNetRecipes)
+    {
+        var name = box.Backend.DisplayName() + (box.BackendVersion is { } v ? $" {v}" : "");
+        return box.Backend switch
+        {
+            WebUiBackend.Forge or WebUiBackend.ReForge => new("backend", DoctorStatus.Ok,
+                $"{name} (no /controlnet/version; built-in ControlNet): units go with UI-label modules, exact \"name [hash]\" models, a plain base64 image and mask_image, string enums"),
+            WebUiBackend.SdNext when controlNetRecipes.Count > 0 => new("backend", DoctorStatus.Missing,
+                $"{name}: {box.ControlNetAbsence}", "run these recipes on an A1111, Forge or reForge box", controlNetRecipes),
+            WebUiBackend.SdNext => new("backend", DoctorStatus.Warning, $"{name}: no recipe checked needs ControlNet, which it lacks"),
+            _ => new("backend", DoctorStatus.Ok, box.HasControlNet ? $"{name} with sd-webui-controlnet" : name),
+        };
     }
 
     private static DoctorRow VersionRow(WebUiCapabilities box, WebUiManifest manifest) =>
@@ -245,10 +269,10 @@ public static class WebUiDoctor
             return new($"ControlNet module {module}", DoctorStatus.Missing, NeedsControlNet);
         }
 
-        return box.ControlNetModules.Contains(module, StringComparer.Ordinal)
-            ? new($"ControlNet module {module}", DoctorStatus.Ok, "available")
-            : new($"ControlNet module {module}", DoctorStatus.Missing, $"not a preprocessor on the box; {NameMatcher.Suggest(module, box.ControlNetModules)}",
-                $"preprocessors ship with the extension: {pin.InstallHint}");
+        return box.ResolveControlNetModule(module) is { } sent
+            ? new($"ControlNet module {module}", DoctorStatus.Ok, sent == module ? "available" : $"available, sent as its UI label {sent}")
+            : new($"ControlNet module {module}", DoctorStatus.Missing, box.ModuleProblem(module),
+                box.HasBuiltInControlNet ? $"use the UI label {box.Backend.DisplayName()} lists" : $"preprocessors ship with the extension: {pin.InstallHint}");
     }
 
     private static DoctorRow ControlNetModelRow(WebUiCapabilities box, string model, WebUiManifest manifest)

@@ -52,6 +52,12 @@ public sealed record BoxStatus(
     /// <summary>Failed calls or failed health checks in a row, whichever is more (<see cref="FleetOptions.QuarantineAfterFailures"/> of either quarantines).</summary>
     public int ConsecutiveFailures { get; init; }
 
+    /// <summary>The backend the last probe found ("A1111", "Forge", "reForge", "SD.Next"); null before the first probe.</summary>
+    public string? Backend { get; init; }
+
+    /// <summary>The server as the last probe described it (e.g. "A1111 ≥ 1.10", "Forge"); null before the first probe.</summary>
+    public string? Server { get; init; }
+
     /// <summary>Re-admitted after quarantine and not yet proven: it takes one generation call at a time, and one more failure quarantines it again.</summary>
     public bool OnTrial { get; init; }
 }

@@ -190,6 +190,8 @@ public sealed class WebUiFleet : IWebUiBoxes, IBoxRoster, IAsyncDisposable
                 LastSeen = b.Health.LastSeen,
                 ConsecutiveFailures = Math.Max(b.Health.CallFailures, b.Health.CheckFailures),
                 OnTrial = b.Health.OnTrial,
+                Backend = b.Capabilities?.Backend.DisplayName(),
+                Server = b.Capabilities?.WebUiVersion,
             }).ToArray();
             return new FleetStatus(boxes, _dispatcher.QueueDepth);
         }

@@ -43,7 +43,7 @@ public static class PayloadBuilder
         var (sampler, scheduler) = ResolveSamplerOrKeep(box, step.Sampler, step.Scheduler);
         var units = step.ControlNet
             .Where(u => u.Enabled)
-            .Select(u => Unit(u, u.Image == UnitImageSource.Template ? template : previous))
+            .Select(u => Unit(u, box, u.Image == UnitImageSource.Template ? template : previous))
             .ToArray();
         return new Img2ImgRequest
         {
@@ -107,10 +107,15 @@ public static class PayloadBuilder
         }
     }
 
-    private static ControlNetUnit Unit(ControlNetUnitSettings u, EncodedImage image) => new()
+    /// <summary>
+    /// One unit in the form every ControlNet API reads: the module by its UI label and the model by its exact listed
+    /// <c>name [hash]</c>, both taken from the box's own lists (Forge accepts nothing else); names the box lacks stay as written
+    /// so the name check reports them with suggestions.
+    /// </summary>
+    private static ControlNetUnit Unit(ControlNetUnitSettings u, WebUiCapabilities box, EncodedImage image) => new()
     {
-        Module = u.Module,
-        Model = u.Model,
+        Module = box.ResolveControlNetModule(u.Module) ?? u.Module,
+        Model = box.ResolveControlNetModel(u.Model) ?? u.Model,
         Weight = u.Weight,
         Image = image,
         GuidanceStart = u.GuidanceStart,

@@ -54,9 +54,9 @@ public static class Preflight
             RequirementKind.ControlNetUnits => !box.HasControlNet || int.Parse(name, System.Globalization.CultureInfo.InvariantCulture) <= box.ControlNetUnitCount
                 ? null
                 : $"{name} ControlNet units enabled, the box has {box.ControlNetUnitCount} unit slots (the rest would be dropped silently); raise \"Multi ControlNet: Max models amount\" in its settings.",
-            RequirementKind.ControlNetModule => !box.HasControlNet || box.ControlNetModules.Contains(name, StringComparer.Ordinal)
+            RequirementKind.ControlNetModule => !box.HasControlNet || box.ResolveControlNetModule(name) is not null
                 ? null
-                : $"\"{name}\" is not a ControlNet preprocessor on the box; {NameMatcher.Suggest(name, box.ControlNetModules)}.",
+                : box.ModuleProblem(name),
             RequirementKind.ControlNetModel => !box.HasControlNet || box.FindControlNetModel(name) is not null
                 ? null
                 : $"ControlNet model \"{name}\" is not on the box (put it in models/ControlNet and refresh); {NameMatcher.Suggest(name, box.ControlNetModels.Where(m => m != "None"))}.",
@@ -83,11 +83,11 @@ public static class Preflight
     /// </summary>
     private static string? ControlNetProblem(Requirement requirement, WebUiCapabilities box)
     {
-        if (!box.HasControlNet)
+        if (box.ControlNetAbsence is { } absence)
         {
             return requirement.Where == "mask.source"
-                ? "openpose needs the ControlNet extension's /controlnet/detect, which the box lacks."
-                : "the ControlNet extension is not installed on the box (/controlnet/version answers 404).";
+                ? $"openpose needs ControlNet's /controlnet/detect, which the box lacks: {absence}"
+                : absence;
         }
 
         var units = requirement.Steps.Any(s => s is StepName.Inpaint or StepName.Img2Img);

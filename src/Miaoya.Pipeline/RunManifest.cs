@@ -89,7 +89,14 @@ public sealed record ManifestInputs(
     string? Device = null,
     bool StandInModels = false);
 
-public sealed record ManifestServer(string Url, string WebUiVersion, string SamplerDialect, int? ControlNetApi, string Tagger);
+/// <summary>The box a run's first generation call went to, as its probe described it.</summary>
+/// <param name="Url">Its base URL.</param>
+/// <param name="WebUiVersion">The server as described by <c>WebUiCapabilities.WebUiVersion</c>.</param>
+/// <param name="SamplerDialect">How it names samplers.</param>
+/// <param name="ControlNetApi">The A1111 ControlNet extension's API version; null without it (or with Forge's built-in one).</param>
+/// <param name="Tagger">The WD14 tagger's flavour.</param>
+/// <param name="Backend">"A1111", "Forge", "reForge" or "SD.Next" (absent in manifests written before backends were told apart).</param>
+public sealed record ManifestServer(string Url, string WebUiVersion, string SamplerDialect, int? ControlNetApi, string Tagger, string? Backend = null);
 
 public sealed record FileRecord(string File, string Sha256);
 

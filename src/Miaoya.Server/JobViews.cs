@@ -73,7 +73,9 @@ public sealed record BoxView(
     string? LastError,
     int Waiting,
     double? MeanCallSeconds,
-    DateTimeOffset? LastSeen);
+    DateTimeOffset? LastSeen,
+    string? Backend,
+    string? Server);
 
 /// <summary>
 /// Jobs waiting and running (in the whole store, so across instances sharing it), steps running in this process, and
@@ -141,7 +143,9 @@ internal static class JobViews
         box.LastError,
         box.Waiting,
         box.MeanCallSeconds is { } mean ? Math.Round(mean, 2) : null,
-        box.LastSeen);
+        box.LastSeen,
+        box.Backend,
+        box.Server);
 
     private static OutputView Output(string prefix, StepOutput output) => new(output.File, output.Sha256, $"{prefix}/outputs/{Uri.EscapeDataString(output.File)}");
 

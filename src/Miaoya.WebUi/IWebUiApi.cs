@@ -86,6 +86,18 @@ internal interface IWebUiApi
     [Get("/controlnet/version")]
     Task<IApiResponse<ControlNetVersion>> GetControlNetVersionAsync(CancellationToken cancellationToken);
 
+    /// <summary>SD.Next only (modules/api/api.py); A1111, Forge and reForge answer 404.</summary>
+    [Get("/sdapi/v1/version")]
+    Task<IApiResponse<JsonElement>> GetSdNextVersionAsync(CancellationToken cancellationToken);
+
+    /// <summary>Forge only (forge@dfdcbab modules/api/api.py:228, in place of <c>/sdapi/v1/sd-vae</c>).</summary>
+    [Get("/sdapi/v1/sd-modules")]
+    Task<IApiResponse<JsonElement>> GetForgeSdModulesAsync(CancellationToken cancellationToken);
+
+    /// <summary>ComfyUI only (comfyanonymous/ComfyUI server.py <c>/system_stats</c>), asked when the WebUI routes are missing.</summary>
+    [Get("/system_stats")]
+    Task<IApiResponse<JsonElement>> GetComfyUiSystemStatsAsync(CancellationToken cancellationToken);
+
     [Get("/controlnet/model_list")]
     Task<ControlNetModelList> GetControlNetModelsAsync(bool update, CancellationToken cancellationToken);
 

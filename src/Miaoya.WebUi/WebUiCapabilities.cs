@@ -35,12 +35,23 @@ public sealed partial record WebUiCapabilities
 
     public required SamplerDialect SamplerDialect { get; init; }
 
-    /// <summary>A short description of the WebUI version the dialect implies, e.g. "A1111 ≥ 1.10".</summary>
-    public string WebUiVersion => SamplerDialect switch
+    /// <summary>Which server answers (detected from routes only one of them has); A1111 unless the probe found another.</summary>
+    public WebUiBackend Backend { get; init; } = WebUiBackend.A1111;
+
+    /// <summary>The version the backend reports, where it has a route for it (SD.Next's /sdapi/v1/version); null otherwise.</summary>
+    public string? BackendVersion { get; init; }
+
+    /// <summary>A short description of the server, e.g. "A1111 ≥ 1.10" (the version its sampler dialect implies), "Forge".</summary>
+    public string WebUiVersion => Backend switch
     {
-        SamplerDialect.Combined => "A1111 ≤ 1.8",
-        SamplerDialect.Split => "A1111 1.9",
-        _ => "A1111 ≥ 1.10",
+        WebUiBackend.A1111 => SamplerDialect switch
+        {
+            SamplerDialect.Combined => "A1111 ≤ 1.8",
+            SamplerDialect.Split => "A1111 1.9",
+            _ => "A1111 ≥ 1.10",
+        },
+        _ when BackendVersion is { } version => $"{Backend.DisplayName()} {version}",
+        _ => Backend.DisplayName(),
     };
 
     public required IReadOnlyList<SamplerInfo> Samplers { get; init; }
@@ -64,8 +75,17 @@ public sealed partial record WebUiCapabilities
 
     public IReadOnlyList<string> ControlNetModels { get; init; } = [];
 
-    /// <summary>Module internal names and UI labels together (the unit accepts either, supported_preprocessor.py:127-128).</summary>
+    /// <summary>
+    /// Module internal names and UI labels together (the A1111 extension's unit accepts either, supported_preprocessor.py:127-128);
+    /// on Forge and reForge the UI labels only, the one form they accept.
+    /// </summary>
     public IReadOnlyList<string> ControlNetModules { get; init; } = [];
+
+    /// <summary>Internal module name → UI label, where the box lists both (the A1111 extension); empty elsewhere.</summary>
+    public IReadOnlyDictionary<string, string> ControlNetModuleLabels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>ControlNet built into the backend (Forge, reForge), answering without <c>/controlnet/version</c>.</summary>
+    public bool HasBuiltInControlNet { get; init; }
 
     public int ControlNetUnitCount { get; init; } = 3;
 
@@ -76,7 +96,7 @@ public sealed partial record WebUiCapabilities
 
     public bool HasRembg { get; init; }
 
-    public bool HasControlNet => ControlNetApiVersion is not null;
+    public bool HasControlNet => ControlNetApiVersion is not null || HasBuiltInControlNet;
 
     public bool HasTagger => TaggerModels.Count > 0;
 
@@ -181,6 +201,38 @@ public sealed partial record WebUiCapabilities
             .FirstOrDefault();
     }
 
+    /// <summary>
+    /// The module name to send for <paramref name="module"/>: its UI label, the one form both ControlNet APIs accept (the A1111
+    /// extension takes a label or an internal name; Forge's <c>global_state.get_preprocessor</c> looks up labels only,
+    /// forge@dfdcbab lib_controlnet/global_state.py:52-53). Null when the box offers neither.
+    /// </summary>
+    public string? ResolveControlNetModule(string module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        return ControlNetModuleLabels.TryGetValue(module, out var label) ? label
+            : ControlNetModules.Contains(module, StringComparer.Ordinal) ? module
+            : null;
+    }
+
+    /// <summary>
+    /// The model name to send for <paramref name="model"/>: exactly as the box lists it (<c>name [hash]</c>), the one form both
+    /// APIs accept (Forge looks models up by exact name only, global_state.py:113-131). "None" stays; null when not found.
+    /// </summary>
+    public string? ResolveControlNetModel(string model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.Equals("None", StringComparison.Ordinal) ? model : FindControlNetModel(model);
+    }
+
+    /// <summary>Why the box cannot run ControlNet units, naming the backend: null when it can.</summary>
+    public string? ControlNetAbsence => HasControlNet ? null : Backend switch
+    {
+        WebUiBackend.SdNext => "SD.Next has no sd-webui-controlnet API (every /controlnet/* route answers 404): its control runs through its own "
+            + "POST /sdapi/v1/control, which Miaoya does not speak yet. Run ControlNet recipes on an A1111, Forge or reForge box.",
+        WebUiBackend.Forge or WebUiBackend.ReForge => $"{Backend.DisplayName()}'s built-in ControlNet is disabled (/controlnet/model_list answers 404); enable sd_forge_controlnet in its Extensions tab.",
+        _ => "the ControlNet extension is not installed on this server (/controlnet/version answers 404).",
+    };
+
     private (string, string?) ResolveSampler(string sampler, string? scheduler, List<string> problems)
     {
         var names = Samplers.Select(s => s.Name).ToList();
@@ -268,9 +320,9 @@ public sealed partial record WebUiCapabilities
 
     private void CheckControlNet(IReadOnlyList<ControlNetUnit> units, List<string> problems)
     {
-        if (!HasControlNet)
+        if (ControlNetAbsence is { } absence)
         {
-            problems.Add("alwayson_scripts.controlnet: the ControlNet extension is not installed on this server.");
+            problems.Add($"alwayson_scripts.controlnet: {absence}");
             return;
         }
 
@@ -286,14 +338,39 @@ public sealed partial record WebUiCapabilities
             problems.AddRange(unit.Validate().Select(p => $"{prefix}.{p}"));
             if (!ControlNetModules.Any(m => m.Equals(unit.Module, StringComparison.Ordinal)))
             {
-                problems.Add($"{prefix}.module: \"{unit.Module}\" is not a ControlNet module on this server; {NameMatcher.Suggest(unit.Module, ControlNetModules)}.");
+                problems.Add($"{prefix}.module: {ModuleProblem(unit.Module)}");
             }
 
-            if (!unit.IsModelFree && unit.Model != "None" && FindControlNetModel(unit.Model) is null)
+            if (!unit.IsModelFree && unit.Model != "None" && FindControlNetModel(unit.Model) is not { } model)
             {
                 problems.Add($"{prefix}.model: \"{unit.Model}\" is not a ControlNet model on this server; {NameMatcher.Suggest(unit.Model, ControlNetModels.Where(m => m != "None"))}.");
             }
+            else if (Backend.HasForgeControlNet() && unit.Model != "None" && !ControlNetModels.Contains(unit.Model, StringComparer.Ordinal))
+            {
+                // Forge: controlnet_filename_dict[name], a KeyError for anything but the listed name (lib_controlnet/global_state.py:113-131).
+                problems.Add($"{prefix}.model: {Backend.DisplayName()} finds ControlNet models by their exact listed name only; send \"{FindControlNetModel(unit.Model)}\", not \"{unit.Model}\".");
+            }
+
+            if (Backend.HasForgeControlNet() && unit.LowVram)
+            {
+                // Forge's ControlNetUnit has no low_vram field, and from_dict keeps only its own fields (lib_controlnet/external_code.py:157-222).
+                problems.Add($"{prefix}.low_vram: {Backend.DisplayName()}'s ControlNet has no such setting and would drop it silently (it manages VRAM itself); leave it off.");
+            }
         }
+    }
+
+    /// <summary>Why a module name is not on the box, with what to send instead.</summary>
+    public string ModuleProblem(string module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        if (Backend.HasForgeControlNet() && module.Contains("pulid", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"\"{module}\": {Backend.DisplayName()} has no PuLID preprocessor (requested in lllyasviel/stable-diffusion-webui-forge#722, not built); run PuLID recipes on an A1111 box with sd-webui-controlnet ≥ 1.1.441.";
+        }
+
+        return Backend.HasForgeControlNet()
+            ? $"\"{module}\" is not a ControlNet preprocessor on {Backend.DisplayName()}, which accepts UI labels only (softedge_pidinet, not pidinet); {NameMatcher.Suggest(module, ControlNetModules)}."
+            : $"\"{module}\" is not a ControlNet module on this server; {NameMatcher.Suggest(module, ControlNetModules)}.";
     }
 
     private static string StripHash(string title)

@@ -29,8 +29,9 @@ public sealed class RunTests
         Assert.Contains("badhandv4", sent["negative_prompt"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains("<lora:miaoya_demo_face:0.9>", sent["prompt"]!.GetValue<string>(), StringComparison.Ordinal);
         var units = sent["alwayson_scripts"]!["controlnet"]!["args"]!.AsArray();
+        // Models go by the exact name the box lists (the recipe says the stem): the one form A1111 and Forge both accept.
         Assert.Equal(
-            [("reference_only", "None", 0.5), ("softedge_pidinet", "control_v11p_sd15_softedge", 0.75), ("openpose_faceonly", "control_v11p_sd15_openpose", 0.7)],
+            [("reference_only", "None", 0.5), ("softedge_pidinet", "control_v11p_sd15_softedge [a8575a2a]", 0.75), ("openpose_faceonly", "control_v11p_sd15_openpose [cab727d4]", 0.7)],
             units.Select(u => (u!["module"]!.GetValue<string>(), u["model"]!.GetValue<string>(), u["weight"]!.GetValue<double>())));
         Assert.All(units, u => Assert.True(u!["enabled"]!.GetValue<bool>()));
         Assert.Equal(0, h.Count("/sdapi/v1/options"));

@@ -22,6 +22,28 @@ internal static class Capabilities
 
     public static WebUiCapabilities WebUi18 { get; } = Build(SamplerDialect.Combined, CombinedSamplers, [], apiVersion: 2);
 
+    /// <summary>Forge: built-in ControlNet, UI labels only (its module_list has no internal names), no API version.</summary>
+    public static WebUiCapabilities Forge { get; } = WebUi110 with
+    {
+        Backend = WebUiBackend.Forge,
+        ControlNetApiVersion = null,
+        HasBuiltInControlNet = true,
+        ControlNetModules = ["None", "reference_only", "softedge_pidinet", "openpose_faceonly", "openpose_full", "depth_midas", "inpaint_global_harmonious", "inpaint_only"],
+        ControlNetModuleLabels = new Dictionary<string, string>(),
+    };
+
+    /// <summary>SD.Next: no sd-webui-controlnet API.</summary>
+    public static WebUiCapabilities SdNext { get; } = WebUi110 with
+    {
+        Backend = WebUiBackend.SdNext,
+        BackendVersion = "2025-03-02 431bcc3",
+        ControlNetApiVersion = null,
+        ControlNetModels = [],
+        ControlNetModules = [],
+        ControlNetModuleLabels = new Dictionary<string, string>(),
+        AlwaysOnScripts = ["extra options", "seed"],
+    };
+
     private static WebUiCapabilities Build(SamplerDialect dialect, string[] samplers, (string Name, string Label)[] schedulers, int apiVersion) => new()
     {
         BaseUrl = new Uri("http://box:7860/"),
@@ -40,6 +62,7 @@ internal static class Capabilities
         ControlNetApiVersion = apiVersion,
         ControlNetModels = ["None", "control_v11p_sd15_openpose [cab727d4]", "control_v11f1p_sd15_depth [cfd03158]", "control_v11p_sd15_softedge [a8575a2a]", "control_v11p_sd15_inpaint [ebff9138]"],
         ControlNetModules = ["none", "reference_only", "pidinet", "softedge_pidinet", "openpose_faceonly", "openpose_full", "depth", "depth_midas", "inpaint", "inpaint_global_harmonious", "inpaint_only"],
+        ControlNetModuleLabels = new Dictionary<string, string> { ["pidinet"] = "softedge_pidinet", ["depth"] = "depth_midas", ["inpaint"] = "inpaint_global_harmonious" },
         ControlNetUnitCount = 3,
     };
 }

@@ -122,7 +122,7 @@ public sealed class PayloadTests
         var inpaint = new ControlNetUnit { Module = "inpaint_only", Model = "control_v11p_sd15_inpaint", Mask = Mask };
 
         Assert.Contains(reference.Validate(), p => p.StartsWith("model: module reference_only takes no model", StringComparison.Ordinal));
-        Assert.Contains(openpose.Validate(), p => p.StartsWith("mask: module openpose_faceonly is not an inpaint module", StringComparison.Ordinal));
+        Assert.Contains(openpose.Validate(), p => p.StartsWith("mask_image: module openpose_faceonly is not an inpaint module", StringComparison.Ordinal));
         Assert.Empty(inpaint.Validate());
     }
 }

@@ -33,14 +33,22 @@ internal static class ProbeCommand
     public static void Print(WebUiCapabilities c)
     {
         Console.WriteLine($"WebUI         {c.BaseUrl}  ({c.WebUiVersion}, sampler names: {c.SamplerDialect})");
+        Console.WriteLine($"Backend       {c.Backend.DisplayName()}{(c.BackendVersion is { } v ? $" {v}" : "")}{BackendNote(c)}");
         Console.WriteLine($"Samplers      {string.Join(", ", c.Samplers.Select(s => s.Name))}");
         Console.WriteLine($"Schedulers    {(c.Schedulers.Count == 0 ? "(none: composite sampler names)" : string.Join(", ", c.Schedulers.Select(s => s.Label)))}");
         Console.WriteLine($"Checkpoints   {string.Join(", ", c.Checkpoints.Select(m => m.Title))}");
         Console.WriteLine($"LoRAs         {string.Join(", ", c.Loras.Select(l => l.Name))}");
         Console.WriteLine($"Embeddings    {string.Join(", ", c.Embeddings)}");
-        Console.WriteLine($"ControlNet    {(c.HasControlNet ? $"API v{c.ControlNetApiVersion}, {c.ControlNetUnitCount} units, models: {string.Join(", ", c.ControlNetModels.Where(m => m != "None"))}" : "not installed")}");
+        Console.WriteLine($"ControlNet    {(c.HasControlNet ? $"{(c.ControlNetApiVersion is { } api ? $"API v{api}" : "built in")}, {c.ControlNetUnitCount} units, models: {string.Join(", ", c.ControlNetModels.Where(m => m != "None"))}" : "not available")}");
         Console.WriteLine($"Tagger        {(c.HasTagger ? $"{c.TaggerFlavor}, {c.TaggerModels.Count} models" : "not installed")}");
         Console.WriteLine($"rembg         {(c.HasRembg ? "installed" : "not installed")}");
         Console.WriteLine($"Always-on     {string.Join(", ", c.AlwaysOnScripts)}");
     }
+
+    private static string BackendNote(WebUiCapabilities c) => c.Backend switch
+    {
+        WebUiBackend.Forge or WebUiBackend.ReForge => " (ControlNet units sent with UI-label modules and exact model names)",
+        WebUiBackend.SdNext => $" (ControlNet recipes refused: {c.ControlNetAbsence})",
+        _ => "",
+    };
 }

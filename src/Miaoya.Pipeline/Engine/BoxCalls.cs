@@ -75,6 +75,6 @@ internal static class BoxCalls
     private static void RecordServer(RunContext run, WebUiBox box)
     {
         var caps = box.Capabilities;
-        run.Manifest.Server ??= new ManifestServer(caps.BaseUrl.ToString(), caps.WebUiVersion, caps.SamplerDialect.ToString(), caps.ControlNetApiVersion, caps.TaggerFlavor.ToString());
+        run.Manifest.Server ??= new ManifestServer(caps.BaseUrl.ToString(), caps.WebUiVersion, caps.SamplerDialect.ToString(), caps.ControlNetApiVersion, caps.TaggerFlavor.ToString(), caps.Backend.DisplayName());
     }
 }

@@ -26,11 +26,18 @@ public sealed record ControlNetUnit
     /// <summary>Control input; null = the img2img init image (controlnet.py:663-745).</summary>
     public EncodedImage? Image { get; init; }
 
-    /// <summary>Only for inpaint modules: on any other module a mask replaces the control input (controlnet.py:678-687).</summary>
+    /// <summary>
+    /// Only for inpaint modules: on any other module a mask replaces the control input (controlnet.py:678-687). Sent as
+    /// <c>mask_image</c>, the one key both APIs read: the A1111 extension takes it as an alias of <c>mask</c> since 1.1.444
+    /// (internal_controlnet/args.py:336-348) and Forge's unit has only <c>mask_image</c> (lib_controlnet/external_code.py:165).
+    /// </summary>
+    [JsonPropertyName("mask_image")]
     public EncodedImage? Mask { get; init; }
 
     public ControlNetResizeMode ResizeMode { get; init; } = ControlNetResizeMode.CropAndResize;
 
+    /// <summary>Left out of the JSON when false (the default everywhere): Forge has no such field and would drop it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool LowVram { get; init; }
 
     /// <summary>-1 = the preprocessor's default resolution.</summary>
@@ -96,7 +103,7 @@ public sealed record ControlNetUnit
 
         if (Mask is not null && !ControlNetModules.TakesMask(Module))
         {
-            problems.Add($"mask: module {Module} is not an inpaint module; a mask would replace its control image.");
+            problems.Add($"mask_image: module {Module} is not an inpaint module; a mask would replace its control image.");
         }
 
         return problems;

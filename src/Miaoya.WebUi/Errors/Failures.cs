@@ -54,7 +54,7 @@ public static class Failures
                     return FailureKind.Cancelled;
                 case WebUiTransportException or WebUiProtocolException:
                     return FailureKind.Transient;
-                case WebUiBoxUnavailableException:
+                case WebUiBoxUnavailableException or WebUiUnsupportedBackendException:
                     return FailureKind.Box;
                 case WebUiApiException api:
                     return OfStatus(api.StatusCode);

@@ -105,3 +105,16 @@ public sealed class WebUiRequestException : WebUiException
     /// <summary>Every problem found, each naming the field.</summary>
     public IReadOnlyList<string> Problems { get; }
 }
+
+/// <summary>The server at the URL is not one Miaoya can drive (ComfyUI today): this box cannot, another may.</summary>
+public sealed class WebUiUnsupportedBackendException : WebUiException
+{
+    internal WebUiUnsupportedBackendException(string endpoint, WebUiBackend backend, string message)
+        : base(endpoint, message)
+    {
+        Backend = backend;
+    }
+
+    /// <summary>What answered.</summary>
+    public WebUiBackend Backend { get; }
+}
