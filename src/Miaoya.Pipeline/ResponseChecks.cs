@@ -24,7 +24,11 @@ public static class ResponseChecks
             return problems;
         }
 
-        // Each unit that ran writes "ControlNet N" into the infotext parameters (CN args.py:434-467).
+        // Evidence that the units ran, the same line on both ControlNet APIs we drive: each enabled unit writes
+        // "ControlNet N" into the infotext parameters (A1111's extension: CN internal_controlnet/args.py:434-467; Forge and
+        // reForge: lib_controlnet/infotext.py:84-95, called from scripts/controlnet.py:547-550 (reForge: :585) before each unit is
+        // processed, so a unit that fails there fails the whole request instead of going missing). A unit the box dropped
+        // (beyond its slot count, or disabled because a key was lost) writes no line. SD.Next is refused before sending.
         var expected = request.AlwaysOnScripts?.ControlNet?.Args.Count ?? 0;
         var ran = info.ExtraGenerationParams?.Keys.Count(k => k.StartsWith("ControlNet ", StringComparison.Ordinal)) ?? 0;
         if (ran < expected)
