@@ -40,6 +40,7 @@ public sealed class RunTests
         var manifest = result.Manifest;
         Assert.Equal(RunStatus.Succeeded, manifest.Status);
         Assert.Equal(["interrogate", "mask", "inpaint"], manifest.Steps.Select(s => s.Name));
+        Assert.Equal("A1111", manifest.Server!.Backend);
         Assert.All(manifest.Steps, s => Assert.Equal(StepStatus.Succeeded, s.Status));
         var request = manifest.Step("inpaint")!.Request!;
         Assert.Equal("template.png", request["init_images"]![0]!["file"]!.GetValue<string>());

@@ -217,6 +217,8 @@ public sealed class JobApiTests
             Assert.False(string.IsNullOrEmpty(b.GetProperty("loaded_checkpoint").GetString()));
             Assert.Equal(0, b.GetProperty("in_flight").GetInt32());
             Assert.True(b.TryGetProperty("model_switches", out _));
+            Assert.Equal("A1111", b.GetProperty("backend").GetString());
+            Assert.Equal("A1111 ≥ 1.10", b.GetProperty("server").GetString());
         });
         var queue = backends.GetProperty("queue");
         Assert.Equal(0, queue.GetProperty("queued_jobs").GetInt32());
