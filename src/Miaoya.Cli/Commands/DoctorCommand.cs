@@ -21,7 +21,7 @@ internal static class DoctorCommand
         var recipes = new Argument<string[]>("recipes") { Description = "Recipe files or built-in names; default: every built-in recipe", Arity = ArgumentArity.ZeroOrMore };
         var webui = new Option<string[]>("--webui")
         {
-            Description = "Base URL of a WebUI box (repeat for several boxes); default: the configuration's Fleet:Boxes, else its WebUi:BaseUrl (miaoya.json, appsettings.json, MIAOYA_*)",
+            Description = "Base URL of a WebUI box (repeat for several boxes); default: the configuration's Fleet:Boxes, else its WebUi:BaseUrl (miaoya.json, appsettings.json, MIAOYA_*), else http://127.0.0.1:7860",
             HelpName = "URL",
         };
         var auth = CliOptions.Auth();
@@ -54,8 +54,7 @@ internal static class DoctorCommand
 
             if (boxes.Count == 0)
             {
-                await Console.Error.WriteLineAsync("error: --webui: give at least one box, e.g. --webui http://127.0.0.1:7860 (or configure Fleet:Boxes or WebUi:BaseUrl in miaoya.json)");
-                return 2;
+                boxes.Add(CliOptions.Endpoint(result, null)); // WebUi:BaseUrl, else http://127.0.0.1:7860, as every other command
             }
 
             var loaded = new List<Recipe>();

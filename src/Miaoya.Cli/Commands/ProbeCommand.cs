@@ -3,23 +3,16 @@ using Miaoya.WebUi;
 
 namespace Miaoya.Cli.Commands;
 
-/// <summary><c>miaoya probe --webui URL</c>: what a box offers, as the client sees it.</summary>
+/// <summary><c>miaoya probe [--webui URL]</c>: what a box offers, as the client sees it (the default box as every command's).</summary>
 internal static class ProbeCommand
 {
     public static Command Create()
     {
-        var webui = CliOptions.WebUi("Base URL of the WebUI box (default: WebUi:BaseUrl of miaoya.json, appsettings.json or MIAOYA_WebUi__BaseUrl; one of them is required)");
+        var webui = CliOptions.WebUi();
         var auth = CliOptions.Auth();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
         var command = new Command("probe", "Probe a WebUI box: version dialect, samplers, checkpoints, LoRAs, ControlNet, tagger.") { webui, auth, verbose };
         command.Options.Add(CliOptions.AuthFile());
-        command.Validators.Add(result =>
-        {
-            if (result.GetValue(webui) is null && !CliApp.Configuration.HasBaseUrl)
-            {
-                result.AddError("Option '--webui' is required: give the box's address, or set WebUi:BaseUrl (miaoya.json, appsettings.json or MIAOYA_WebUi__BaseUrl).");
-            }
-        });
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
         {
             using var session = new WebUiSession(CliOptions.Endpoint(result, result.GetValue(webui)), result.GetValue(verbose));
