@@ -176,6 +176,26 @@ public sealed class CliTests : IDisposable
         Assert.Contains("A1111 ≤ 1.8", output, StringComparison.Ordinal);
         Assert.Contains("ControlNet    API v2", output, StringComparison.Ordinal);
         Assert.Contains("Tagger        Toriato", output, StringComparison.Ordinal);
+        Assert.Contains("Backend       A1111", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Probe_json_gives_one_object_with_numbers_as_numbers_and_absent_extensions_as_null()
+    {
+        using var server = MockWebUiServer.Start(new MockWebUiOptions { Without = { "tagger" } });
+
+        var (code, output, error) = await RunAsync("probe", "--webui", server.Url.ToString(), "--json");
+
+        Assert.True(code == 0, error);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(output)!.AsObject();
+        Assert.Equal("A1111", json["backend"]!.GetValue<string>());
+        Assert.Equal("A1111 ≥ 1.10", json["server"]!.GetValue<string>());
+        Assert.Equal(3, json["controlnet"]!["api_version"]!.GetValue<int>());
+        Assert.Equal(3, json["controlnet"]!["unit_count"]!.GetValue<int>());
+        Assert.Contains("softedge_pidinet", json["controlnet"]!["modules"]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.Null(json["tagger"]);
+        Assert.Null(json["controlnet_absent_reason"]);
+        Assert.Contains("chilloutmix_NiPrunedFp32Fix.safetensors [fc2511737a]", json["checkpoints"]!.AsArray().Select(m => m!.GetValue<string>()));
     }
 
     [Theory]

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Miaoya.WebUi;
 
 namespace Miaoya.Cli.Commands;
@@ -11,13 +13,22 @@ internal static class ProbeCommand
         var webui = CliOptions.WebUi();
         var auth = CliOptions.Auth();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
-        var command = new Command("probe", "Probe a WebUI box: version dialect, samplers, checkpoints, LoRAs, ControlNet, tagger.") { webui, auth, verbose };
+        var json = new Option<bool>("--json") { Description = "Print what the box offers as one JSON object (shape in the README's Commands)" };
+        var command = new Command("probe", "Probe a WebUI box: backend, version dialect, samplers, checkpoints, LoRAs, ControlNet, tagger.") { webui, auth, verbose, json };
         command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
         {
             using var session = new WebUiSession(CliOptions.Endpoint(result, result.GetValue(webui)), result.GetValue(verbose));
             var capabilities = await session.Client.ProbeAsync(cancellationToken);
-            Print(capabilities);
+            if (result.GetValue(json))
+            {
+                Console.WriteLine(ToJson(capabilities).ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+            }
+            else
+            {
+                Print(capabilities);
+            }
+
             return 0;
         }));
         return command;
@@ -36,6 +47,38 @@ internal static class ProbeCommand
         Console.WriteLine($"Tagger        {(c.HasTagger ? $"{c.TaggerFlavor}, {c.TaggerModels.Count} models" : "not installed")}");
         Console.WriteLine($"rembg         {(c.HasRembg ? "installed" : "not installed")}");
         Console.WriteLine($"Always-on     {string.Join(", ", c.AlwaysOnScripts)}");
+    }
+
+    /// <summary>What <c>probe --json</c> prints: names as the box lists them, absent extensions as null.</summary>
+    public static JsonObject ToJson(WebUiCapabilities c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        static JsonArray Strings(IEnumerable<string> values) => new(values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
+        return new JsonObject
+        {
+            ["url"] = c.BaseUrl.ToString(),
+            ["backend"] = c.Backend.DisplayName(),
+            ["backend_version"] = c.BackendVersion,
+            ["server"] = c.WebUiVersion,
+            ["sampler_dialect"] = c.SamplerDialect.ToString(),
+            ["samplers"] = Strings(c.Samplers.Select(s => s.Name)),
+            ["schedulers"] = Strings(c.Schedulers.Select(s => s.Name)),
+            ["checkpoints"] = Strings(c.Checkpoints.Select(m => m.Title)),
+            ["loras"] = Strings(c.Loras.Select(l => l.Name)),
+            ["embeddings"] = Strings(c.Embeddings),
+            ["controlnet"] = !c.HasControlNet ? null : new JsonObject
+            {
+                ["api_version"] = c.ControlNetApiVersion,
+                ["built_in"] = c.HasBuiltInControlNet,
+                ["unit_count"] = c.ControlNetUnitCount,
+                ["models"] = Strings(c.ControlNetModels.Where(m => m != "None")),
+                ["modules"] = Strings(c.ControlNetModules),
+            },
+            ["controlnet_absent_reason"] = c.ControlNetAbsence,
+            ["tagger"] = !c.HasTagger ? null : new JsonObject { ["flavor"] = c.TaggerFlavor.ToString(), ["models"] = Strings(c.TaggerModels) },
+            ["rembg"] = c.HasRembg,
+            ["always_on_scripts"] = Strings(c.AlwaysOnScripts),
+        };
     }
 
     private static string BackendNote(WebUiCapabilities c) => c.Backend switch
