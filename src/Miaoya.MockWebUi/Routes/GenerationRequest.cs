@@ -95,7 +95,8 @@ internal static class GenerationRequest
     /// <summary>Validates a body as the profile's A1111 does; throws its 422/404/500 answers.</summary>
     public static PreparedGeneration Prepare(JsonObject body, bool img2img, MockWebUiProfile profile)
     {
-        var v110 = profile == MockWebUiProfile.WebUi110;
+        var traits = ProfileTraits.For(profile);
+        var v110 = traits.Samplers == SamplerDialect.Split;
         var specs = img2img ? Img2ImgFields : Txt2ImgFields;
         if (v110)
         {
@@ -150,7 +151,7 @@ internal static class GenerationRequest
 
                     if (string.Equals(key, "controlnet", StringComparison.OrdinalIgnoreCase) && value is JsonObject { } cn && cn["args"] is JsonArray args)
                     {
-                        units = ControlNetUnits.Parse(args, profile);
+                        units = ControlNetUnits.Parse(args, traits.Units, img2img);
                     }
                 }
             }
