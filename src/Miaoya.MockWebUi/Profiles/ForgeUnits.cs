@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -59,7 +58,7 @@ internal static class ForgeUnits
         var reforge = dialect == UnitDialect.ReForge;
         var keys = reforge ? ReForgeKeys : ForgeKeys;
         var d = raw.Where(p => keys.Contains(p.Key, StringComparer.Ordinal)).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-        if (d.TryGetValue("enabled", out var enabledNode) && !Truthy(enabledNode))
+        if (d.TryGetValue("enabled", out var enabledNode) && !PyValues.Truthy(enabledNode))
         {
             return null;
         }
@@ -98,9 +97,9 @@ internal static class ForgeUnits
         {
             // Forge keeps the raw values (external_code.py:174,181); the infotext prints them as given, the defaults as
             // Class.MEMBER (lib_controlnet/infotext.py:31-42).
-            resizeText = d.TryGetValue("resize_mode", out var rm) && rm is not null ? PyStr(rm) : "ResizeMode.INNER_FIT";
-            controlText = d.TryGetValue("control_mode", out var cm) && cm is not null ? PyStr(cm) : "ControlMode.BALANCED";
-            hrText = d.TryGetValue("hr_option", out var hr) && hr is not null ? PyStr(hr) : "HiResFixOption.BOTH";
+            resizeText = d.TryGetValue("resize_mode", out var rm) && rm is not null ? PyValues.PyStr(rm) : "ResizeMode.INNER_FIT";
+            controlText = d.TryGetValue("control_mode", out var cm) && cm is not null ? PyValues.PyStr(cm) : "ControlMode.BALANCED";
+            hrText = d.TryGetValue("hr_option", out var hr) && hr is not null ? PyValues.PyStr(hr) : "HiResFixOption.BOTH";
             resizeError = ForgeResizeError(d.GetValueOrDefault("resize_mode"));
             // The weighting branch compares unit.control_mode with ControlMode.CONTROL.value / PROMPT.value, strings: an
             // int (or any other text) runs as Balanced (scripts/controlnet.py:491-497, inference).
@@ -111,11 +110,11 @@ internal static class ForgeUnits
         var preprocessor = ForgeControlNetLists.Find(dialect, moduleName);
         var failure = Failure(d, dialect, img2img, preprocessor, processorRes, thresholdA, thresholdB, resizeError, model);
         var (image, mask) = (Str(d, "image"), Str(d, "mask_image")); // only strings are decoded (external_code.py:213-216)
-        var run = new ForgeRun(Infotext(d, moduleName, model, resizeText, controlText, hrText), ranAs, failure);
+        var run = new ForgeRun(ForgeInfotext.Serialize(d, moduleName, model, resizeText, controlText, hrText), ranAs, failure);
         var module = preprocessor?.ToModule() ?? new CnModule(moduleName, moduleName, false, "None");
         return new ControlUnit(module, model, weight, ResizeLabel(resizeText), ranAs, (long)processorRes, thresholdA, thresholdB,
-            Number(d, "guidance_start", 0.0), Number(d, "guidance_end", 1.0), Truthy(d.GetValueOrDefault("pixel_perfect")),
-            !d.TryGetValue("save_detected_map", out var save) || save is null || Truthy(save), image, mask, run);
+            Number(d, "guidance_start", 0.0), Number(d, "guidance_end", 1.0), PyValues.Truthy(d.GetValueOrDefault("pixel_perfect")),
+            !d.TryGetValue("save_detected_map", out var save) || save is null || PyValues.Truthy(save), image, mask, run);
     }
 
     /// <summary>The first exception process() raises for this unit, or null (scripts/controlnet.py:546-556).</summary>
@@ -184,14 +183,14 @@ internal static class ForgeUnits
         if (dialect == UnitDialect.Forge)
         {
             // (unit_image < 5) on a dict or list, Forge #1059
-            return MockRouteException.Internal("TypeError", $"'<' not supported between instances of '{PyType(image)}' and 'int'");
+            return MockRouteException.Internal("TypeError", $"'<' not supported between instances of '{PyValues.PyType(image)}' and 'int'");
         }
 
         return image switch
         {
             JsonObject o when o["image"] is JsonValue => MockRouteException.Internal("TypeError", "'<' not supported between instances of 'str' and 'int'"),
             JsonObject o when !o.ContainsKey("image") => MockRouteException.Internal("KeyError", "'image'"),
-            JsonObject o => MockRouteException.Internal("TypeError", $"'<' not supported between instances of '{PyType(o["image"])}' and 'int'"),
+            JsonObject o => MockRouteException.Internal("TypeError", $"'<' not supported between instances of '{PyValues.PyType(o["image"])}' and 'int'"),
             _ => MockRouteException.Internal("TypeError", "list indices must be integers or slices, not str"),
         };
     }
@@ -254,43 +253,6 @@ internal static class ForgeUnits
         return fallbackDefault;
     }
 
-    /// <summary>serialize_unit (lib_controlnet/infotext.py:31-42): "Module: …, Model: …, …", values of -1 left out, "" when a value holds ',' or ':'.</summary>
-    private static string Infotext(Dictionary<string, JsonNode?> d, string module, string model, string resize, string control, string hr)
-    {
-        var fields = new List<(string Name, string? Value)>
-        {
-            ("Module", module),
-            ("Model", model),
-            ("Weight", d.TryGetValue("weight", out var w) && w is not null ? PyStr(w) : "1.0"),
-            ("Resize Mode", resize),
-            ("Processor Res", MinusOneIsHidden(d, "processor_res", "-1")),
-            ("Threshold A", MinusOneIsHidden(d, "threshold_a", "-1")),
-            ("Threshold B", MinusOneIsHidden(d, "threshold_b", "-1")),
-            ("Guidance Start", d.TryGetValue("guidance_start", out var gs) && gs is not null ? PyStr(gs) : "0.0"),
-            ("Guidance End", d.TryGetValue("guidance_end", out var ge) && ge is not null ? PyStr(ge) : "1.0"),
-            ("Pixel Perfect", d.TryGetValue("pixel_perfect", out var pp) && pp is not null ? PyStr(pp) : "False"),
-            ("Control Mode", control),
-            ("Hr Option", hr),
-        };
-        var shown = fields.Where(f => f.Value is not null).ToList();
-        if (shown.Any(f => f.Value!.Contains(',', StringComparison.Ordinal) || f.Value.Contains(':', StringComparison.Ordinal)))
-        {
-            return ""; // "Unexpected tokens encountered" (infotext.py:38-40)
-        }
-
-        return string.Join(", ", shown.Select(f => f.Name + ": " + f.Value));
-    }
-
-    private static string? MinusOneIsHidden(Dictionary<string, JsonNode?> d, string key, string fallback)
-    {
-        if (!d.TryGetValue(key, out var n) || n is null)
-        {
-            return fallback == "-1" ? null : fallback;
-        }
-
-        return n is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.GetValue<double>() == -1 ? null : PyStr(n);
-    }
-
     /// <summary>The label the mock's renderer uses for an infotext resize value (raw text or ResizeMode.MEMBER).</summary>
     private static string ResizeLabel(string text)
     {
@@ -303,20 +265,7 @@ internal static class ForgeUnits
         MockRouteException.Internal("AttributeError", $"'NoneType' object has no attribute '{name}'");
 
     private static MockRouteException ValueError(JsonNode node, string enumName) =>
-        MockRouteException.Internal("ValueError", $"{PyRepr(node)} is not a valid {enumName}");
-
-    /// <summary>Python truthiness of a JSON value.</summary>
-    private static bool Truthy(JsonNode? node) => node switch
-    {
-        null => false,
-        JsonArray a => a.Count > 0,
-        JsonObject o => o.Count > 0,
-        JsonValue v when v.GetValueKind() == JsonValueKind.True => true,
-        JsonValue v when v.GetValueKind() == JsonValueKind.False => false,
-        JsonValue v when v.GetValueKind() == JsonValueKind.Number => v.GetValue<double>() != 0,
-        JsonValue v when v.TryGetValue(out string? s) => s.Length > 0,
-        _ => true,
-    };
+        MockRouteException.Internal("ValueError", $"{PyValues.PyRepr(node)} is not a valid {enumName}");
 
     private static string? Str(Dictionary<string, JsonNode?> d, string key) =>
         d.TryGetValue(key, out var n) && n is JsonValue v && v.TryGetValue(out string? s) ? s : null;
@@ -324,46 +273,6 @@ internal static class ForgeUnits
     private static double Number(Dictionary<string, JsonNode?> d, string key, double fallback) =>
         d.TryGetValue(key, out var n) && n is JsonValue v && PydanticFields.TryFloat(v, out var x) ? x : fallback;
 
-    /// <summary>str() of the Python value json.loads gives.</summary>
-    public static string PyStr(JsonNode node)
-    {
-        if (node is JsonValue v)
-        {
-            switch (v.GetValueKind())
-            {
-                case JsonValueKind.String:
-                    return v.GetValue<string>();
-                case JsonValueKind.True:
-                    return "True";
-                case JsonValueKind.False:
-                    return "False";
-                case JsonValueKind.Number:
-                    var raw = v.ToJsonString();
-                    if (!raw.Contains('.', StringComparison.Ordinal) && !raw.Contains('e', StringComparison.OrdinalIgnoreCase))
-                    {
-                        return raw; // an int
-                    }
-
-                    var text = v.GetValue<double>().ToString("R", CultureInfo.InvariantCulture).Replace("E", "e", StringComparison.Ordinal);
-                    return text.Contains('.', StringComparison.Ordinal) || text.Contains('e', StringComparison.Ordinal) ? text : text + ".0";
-            }
-        }
-
-        return node.ToJsonString(); // lists and dicts: close enough to Python's repr for the ',' check
-    }
-
-    private static string PyRepr(JsonNode node) => node is JsonValue v && v.TryGetValue(out string? s) ? "'" + s + "'" : PyStr(node);
-
-    private static string PyType(JsonNode? node) => node switch
-    {
-        JsonObject => "dict",
-        JsonArray => "list",
-        null => "NoneType",
-        JsonValue v when v.GetValueKind() == JsonValueKind.String => "str",
-        JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => "bool",
-        JsonValue v when v.ToJsonString().Contains('.', StringComparison.Ordinal) => "float",
-        _ => "int",
-    };
 }
 
 /// <summary>What a Forge/reForge unit leaves beside its fields.</summary>
