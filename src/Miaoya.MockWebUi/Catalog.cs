@@ -131,7 +131,7 @@ internal static class Catalog
         ("beta", "Beta", null, null, true),
     ];
 
-    public static JsonArray SamplersJson(SamplerDialect dialect)
+    public static JsonArray SamplersJson(SamplerDialect dialect, IReadOnlyList<(string Name, string[] Aliases, string? DefaultScheduler)>? split = null)
     {
         var arr = new JsonArray();
         if (dialect == SamplerDialect.Composite)
@@ -154,7 +154,7 @@ internal static class Catalog
             return arr;
         }
 
-        foreach (var (name, aliases, sched) in Samplers110)
+        foreach (var (name, aliases, sched) in split ?? Samplers110)
         {
             var opts = new JsonObject();
             if (sched is not null)
@@ -173,10 +173,10 @@ internal static class Catalog
         return arr;
     }
 
-    public static JsonArray SchedulersJson()
+    public static JsonArray SchedulersJson(IReadOnlyList<(string Name, string Label, string[]? Aliases, double? Rho, bool NeedInner)>? schedulers = null)
     {
         var arr = new JsonArray();
-        foreach (var s in Schedulers)
+        foreach (var s in schedulers ?? Schedulers)
         {
             arr.Add(new JsonObject
             {

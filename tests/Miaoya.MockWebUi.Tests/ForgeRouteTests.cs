@@ -195,5 +195,29 @@ public sealed class ForgeRouteTests
         })).Status);
     }
 
+    // Forge's samplers add HeunPP2, IPNDM, IPNDM_V, DEIS and DDPM, its schedulers Turbo and three AYS variants
+    // (forge@dfdcbab:modules/sd_samplers_kdiffusion.py:30-33; modules_forge/alter_samplers.py:21; modules/sd_schedulers.py:224-227);
+    // get_sampler_and_scheduler is A1111's (forge@dfdcbab:modules/sd_samplers.py:113-134).
+    [Fact]
+    public async Task Forge_adds_samplers_and_schedulers__forge_dfdcbab_modules_sd_samplers_kdiffusion_py_30()
+    {
+        using var forge = new MockClient(MockWebUiProfile.Forge);
+        var samplers = (await forge.GetAsync("sdapi/v1/samplers")).Json!.AsArray().Select(s => s!["name"]!.GetValue<string>()).ToList();
+        Assert.Equal(25, samplers.Count);
+        Assert.Equal(["Restart", "HeunPP2", "IPNDM", "IPNDM_V", "DEIS", "DDIM"], samplers.SkipWhile(s => s != "Restart").Take(6));
+        Assert.Equal("DDPM", samplers[^1]);
+        var schedulers = (await forge.GetAsync("sdapi/v1/schedulers")).Json!.AsArray().Select(s => s!["label"]!.GetValue<string>()).ToList();
+        Assert.Equal(["Turbo", "Align Your Steps GITS", "Align Your Steps 11", "Align Your Steps 32"], schedulers.Skip(12));
+
+        var body = new JsonObject { ["prompt"] = "x", ["width"] = 64, ["height"] = 64, ["steps"] = 1, ["sampler_name"] = "DEIS", ["scheduler"] = "turbo" };
+        var info = JsonNode.Parse((await forge.PostAsync("sdapi/v1/txt2img", body)).Json!["info"]!.GetValue<string>())!;
+        Assert.Equal("DEIS", info["sampler_name"]!.GetValue<string>());
+        Assert.Equal("Turbo", info["extra_generation_params"]!["Schedule type"]!.GetValue<string>());
+
+        using var a1111 = new MockClient(MockWebUiProfile.WebUi110);
+        var fallback = JsonNode.Parse((await a1111.PostAsync("sdapi/v1/txt2img", body)).Json!["info"]!.GetValue<string>())!;
+        Assert.Equal("DPM++ 2M", fallback["sampler_name"]!.GetValue<string>());
+    }
+
     private static List<string> Strings(JsonNode? array) => [.. array!.AsArray().Select(n => n!.GetValue<string>())];
 }

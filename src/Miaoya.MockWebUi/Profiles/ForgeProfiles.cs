@@ -6,6 +6,32 @@ namespace Miaoya.MockWebUi;
 internal static class ForgeProfiles
 {
     /// <summary>
+    /// Forge's all_samplers: A1111 1.10.1's with HeunPP2, IPNDM, IPNDM_V and DEIS after Restart
+    /// (forge@dfdcbab:modules/sd_samplers_kdiffusion.py:14-34; k_diffusion/sampling.py:771-933 has all four) and DDPM last
+    /// (modules_forge/alter_samplers.py:20-22; modules/sd_samplers.py:11-16).
+    /// </summary>
+    private static readonly (string Name, string[] Aliases, string? DefaultScheduler)[] Samplers =
+    [
+        .. Catalog.Samplers110.TakeWhile(s => s.Name != "DDIM"),
+        ("HeunPP2", ["heunpp2"], null),
+        ("IPNDM", ["ipndm"], null),
+        ("IPNDM_V", ["ipndm_v"], null),
+        ("DEIS", ["deis"], null),
+        .. Catalog.Samplers110.SkipWhile(s => s.Name != "DDIM"),
+        ("DDPM", ["ddpm"], null),
+    ];
+
+    /// <summary>A1111 1.10.1's schedulers + Turbo and three Align Your Steps variants (forge@dfdcbab:modules/sd_schedulers.py:211-227).</summary>
+    private static readonly (string Name, string Label, string[]? Aliases, double? Rho, bool NeedInner)[] Schedulers =
+    [
+        .. Catalog.Schedulers,
+        ("turbo", "Turbo", null, null, true),
+        ("align_your_steps_GITS", "Align Your Steps GITS", null, null, false),
+        ("align_your_steps_11", "Align Your Steps 11", null, null, false),
+        ("align_your_steps_32", "Align Your Steps 32", null, null, false),
+    ];
+
+    /// <summary>
     /// lllyasviel/stable-diffusion-webui-forge at dfdcbab.
     /// <list type="bullet">
     /// <item>Version: 'f' + forge_version.version + '-' + git describe (forge@dfdcbab:modules/launch_utils.py:94-95,
@@ -21,6 +47,8 @@ internal static class ForgeProfiles
         "f2.0.1v1.10.1-previous-669-gdfdcbab6", UnitDialect.Forge, SamplerDialect.Split, TaggerFlavor.Picobyte, ErrorDialect.Forge,
         ControlNetVersion: null, HasSdVae: false, HasSdModules: true)
     {
+        SplitSamplers = Samplers,
+        Schedulers = Schedulers,
         ExtraOptions = new Dictionary<string, JsonNode?>(StringComparer.Ordinal)
         {
             ["forge_unet_storage_dtype"] = "Automatic",

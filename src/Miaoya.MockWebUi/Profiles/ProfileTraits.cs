@@ -77,6 +77,12 @@ internal sealed record ProfileTraits(
     /// <summary>True on Forge and reForge: the built-in ControlNet (lib_controlnet) instead of sd-webui-controlnet.</summary>
     public bool ForgeControlNet => Units is UnitDialect.Forge or UnitDialect.ReForge;
 
+    /// <summary>Samplers of the split dialect, in /sdapi/v1/samplers order: name, aliases, default scheduler.</summary>
+    public IReadOnlyList<(string Name, string[] Aliases, string? DefaultScheduler)> SplitSamplers { get; init; } = Catalog.Samplers110;
+
+    /// <summary>Schedulers of the split dialect, in /sdapi/v1/schedulers order.</summary>
+    public IReadOnlyList<(string Name, string Label, string[]? Aliases, double? Rho, bool NeedInner)> Schedulers { get; init; } = Catalog.Schedulers;
+
     /// <summary>The profile's settings beyond the common ones (see <see cref="MockState"/>).</summary>
     public IReadOnlyDictionary<string, JsonNode?> ExtraOptions { get; init; } = new Dictionary<string, JsonNode?>();
 

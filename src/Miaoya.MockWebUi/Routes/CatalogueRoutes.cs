@@ -27,10 +27,10 @@ internal sealed class CatalogueRoutes(Lacking lacking, LoraFolder loras, Profile
         }
 
         Get(routes, "embeddings", () => lacking.FilterEmbeddings(Catalog.Embeddings()));
-        Get(routes, "samplers", () => Catalog.SamplersJson(profile.Samplers));
+        Get(routes, "samplers", () => Catalog.SamplersJson(profile.Samplers, profile.SplitSamplers));
         if (profile.Samplers == SamplerDialect.Split)
         {
-            Get(routes, "schedulers", Catalog.SchedulersJson); // since 1.9.1 (A1111 CHANGELOG.md, 1.9.1, #15577); 404 on 1.8
+            Get(routes, "schedulers", () => Catalog.SchedulersJson(profile.Schedulers)); // since 1.9.1 (A1111 CHANGELOG.md, 1.9.1, #15577); 404 on 1.8
         }
 
         Get(routes, "upscalers", Catalog.Upscalers);
