@@ -131,10 +131,10 @@ internal static class Catalog
         ("beta", "Beta", null, null, true),
     ];
 
-    public static JsonArray SamplersJson(MockWebUiProfile profile)
+    public static JsonArray SamplersJson(SamplerDialect dialect, IReadOnlyList<(string Name, string[] Aliases, string? DefaultScheduler)>? split = null)
     {
         var arr = new JsonArray();
-        if (profile == MockWebUiProfile.WebUi18)
+        if (dialect == SamplerDialect.Composite)
         {
             foreach (var name in Samplers18)
             {
@@ -154,7 +154,7 @@ internal static class Catalog
             return arr;
         }
 
-        foreach (var (name, aliases, sched) in Samplers110)
+        foreach (var (name, aliases, sched) in split ?? Samplers110)
         {
             var opts = new JsonObject();
             if (sched is not null)
@@ -173,10 +173,10 @@ internal static class Catalog
         return arr;
     }
 
-    public static JsonArray SchedulersJson()
+    public static JsonArray SchedulersJson(IReadOnlyList<(string Name, string Label, string[]? Aliases, double? Rho, bool NeedInner)>? schedulers = null)
     {
         var arr = new JsonArray();
-        foreach (var s in Schedulers)
+        foreach (var s in schedulers ?? Schedulers)
         {
             arr.Add(new JsonObject
             {
@@ -254,18 +254,28 @@ internal static class Catalog
         return arr;
     }
 
-    public static JsonArray Extensions(MockWebUiProfile profile)
+    /// <summary>
+    /// GET /sdapi/v1/extensions: the extensions with a git remote. Forge's and reForge's ControlNet is built in
+    /// (extensions-builtin/), and built-in extensions read no remote, so they are not listed
+    /// (forge@dfdcbab:modules/api/api.py:838-855; modules/extensions.py:142-144).
+    /// </summary>
+    public static JsonArray Extensions(ProfileTraits profile)
     {
-        var v110 = profile == MockWebUiProfile.WebUi110;
-        return
-        [
-            Extension("sd-webui-controlnet", "https://github.com/Mikubill/sd-webui-controlnet.git",
-                v110 ? "56cec5b2958edf3b1807b7e7b2b1b5186dbd2f81" : "3d75bd08e3f20b9999985a828f7567c84925c862", v110 ? "1721981563" : "1712505600"),
-            v110
-                ? Extension("stable-diffusion-webui-wd14-tagger", "https://github.com/picobyte/stable-diffusion-webui-wd14-tagger.git", "e72d984bdbed832ba83e2a443238c3851b9088ae", "1699102800")
-                : Extension("stable-diffusion-webui-wd14-tagger", "https://github.com/toriato/stable-diffusion-webui-wd14-tagger.git", "99bf7d8132cb757edbcdfaad654f31f32f3500a5", "1689552000"),
-            Extension("stable-diffusion-webui-rembg", "https://github.com/AUTOMATIC1111/stable-diffusion-webui-rembg.git", "a4c07b857e73f3035f759876797fa6de986def3d", "1703941443"),
-        ];
+        var list = new JsonArray();
+        if (profile.Units == UnitDialect.Pydantic)
+        {
+            list.Add(Extension("sd-webui-controlnet", "https://github.com/Mikubill/sd-webui-controlnet.git", "56cec5b2958edf3b1807b7e7b2b1b5186dbd2f81", "1721981563"));
+        }
+        else if (profile.Units == UnitDialect.Dataclass)
+        {
+            list.Add(Extension("sd-webui-controlnet", "https://github.com/Mikubill/sd-webui-controlnet.git", "3d75bd08e3f20b9999985a828f7567c84925c862", "1712505600"));
+        }
+
+        list.Add(profile.Tagger == TaggerFlavor.Picobyte
+            ? Extension("stable-diffusion-webui-wd14-tagger", "https://github.com/picobyte/stable-diffusion-webui-wd14-tagger.git", "e72d984bdbed832ba83e2a443238c3851b9088ae", "1699102800")
+            : Extension("stable-diffusion-webui-wd14-tagger", "https://github.com/toriato/stable-diffusion-webui-wd14-tagger.git", "99bf7d8132cb757edbcdfaad654f31f32f3500a5", "1689552000"));
+        list.Add(Extension("stable-diffusion-webui-rembg", "https://github.com/AUTOMATIC1111/stable-diffusion-webui-rembg.git", "a4c07b857e73f3035f759876797fa6de986def3d", "1703941443"));
+        return list;
     }
 
     private static JsonObject Extension(string name, string remote, string commit, string date) => new()
@@ -426,8 +436,8 @@ internal static class Catalog
         "wd14-convnext-v2-git", "wd14-swinv2-v2-git", "wd14-vit", "wd14-convnext",
     ];
 
-    public static string[] TaggerModels(MockWebUiProfile profile) =>
-        profile == MockWebUiProfile.WebUi110 ? TaggerModelsPicobyte : TaggerModelsToriato;
+    public static string[] TaggerModels(TaggerFlavor flavor) =>
+        flavor == TaggerFlavor.Picobyte ? TaggerModelsPicobyte : TaggerModelsToriato;
 
     // rembg session names known to the rembg library (inference; the extension passes the name to rembg.new_session).
     public static readonly string[] RembgModels =

@@ -21,17 +21,44 @@ internal sealed class MockRouteException : Exception
     {
     }
 
-    private MockRouteException(int status, JsonNode body, string message) : base(message)
+    private MockRouteException(int status, JsonNode body, string message, string? errorType = null, string? detail = null) : base(message)
     {
         Status = status;
         Body = body;
+        ErrorType = errorType;
+        Detail = detail;
     }
+
+    /// <summary>The Python exception's type for a non-HTTP error ("TypeError", …); null for an HTTPException or a 422.</summary>
+    private string? ErrorType { get; }
+
+    /// <summary>An HTTPException's detail; null otherwise.</summary>
+    private string? Detail { get; }
 
     public int Status { get; } = 500;
 
     public JsonNode Body { get; } = new JsonObject();
 
     public MockHttpResult ToResult() => new(Status, Body.ToJsonString(MockHttpResult.WireOptions));
+
+    /// <summary>The answer in <paramref name="dialect"/>'s error bodies (see <see cref="ErrorDialect"/>).</summary>
+    public MockHttpResult ToResult(ErrorDialect dialect)
+    {
+        if (dialect == ErrorDialect.A1111)
+        {
+            return ToResult();
+        }
+
+        JsonNode body = this switch
+        {
+            // FastAPI's own http_exception_handler (fastapi 0.104.1, pinned by forge@dfdcbab:requirements_versions.txt)
+            { Detail: { } detail } => new JsonObject { ["detail"] = detail },
+            // forge@dfdcbab:webui.py:30-38
+            { ErrorType: { } type } => new JsonObject { ["error"] = type, ["detail"] = "", ["body"] = "", ["message"] = Message },
+            _ => Body,
+        };
+        return new(Status, body.ToJsonString(MockHttpResult.WireOptions));
+    }
 
     /// <summary>An HTTPException re-wrapped by the webui handler: {"error","detail","body","errors"} (A1111 api.py:167-196).</summary>
     public static MockRouteException Http(int status, string detail) => new(status, new JsonObject
@@ -41,7 +68,7 @@ internal sealed class MockRouteException : Exception
         ["body"] = "",
         // str(HTTPException) = "<status>: <detail>" in Starlette (not verified for the 0.26 line pinned by A1111).
         ["errors"] = string.Create(CultureInfo.InvariantCulture, $"{status}: {detail}"),
-    }, detail);
+    }, detail, detail: detail);
 
     /// <summary>Any other exception becomes a 500 whose message is only in "errors" (A1111 api.py:167-188).</summary>
     public static MockRouteException Internal(string errorType, string message) => new(500, new JsonObject
@@ -50,7 +77,7 @@ internal sealed class MockRouteException : Exception
         ["detail"] = "",
         ["body"] = "",
         ["errors"] = message,
-    }, message);
+    }, message, errorType);
 
     /// <summary>
     /// FastAPI's request-validation 422 with pydantic v1 items (fastapi 0.94.0 fastapi/exception_handlers.py,

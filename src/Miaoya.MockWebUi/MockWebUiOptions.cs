@@ -8,6 +8,15 @@ public enum MockWebUiProfile
 
     /// <summary>A1111 v1.8.0 + ControlNet 1.1.447 (dataclass units) + toriato WD14 tagger. Name "webui-1.8".</summary>
     WebUi18,
+
+    /// <summary>
+    /// lllyasviel/stable-diffusion-webui-forge at dfdcbab (A1111 1.10.1 base) with its built-in ControlNet
+    /// (extensions-builtin/sd_forge_controlnet) + picobyte WD14 tagger. Name "forge".
+    /// </summary>
+    Forge,
+
+    /// <summary>Panchovix/stable-diffusion-webui-reForge main at 3b56b26 with its built-in ControlNet + picobyte WD14 tagger. Name "reforge".</summary>
+    ReForge,
 }
 
 /// <summary>Start-up settings of <see cref="MockWebUiServer"/>.</summary>
@@ -70,9 +79,9 @@ public sealed class MockWebUiOptions
     public Func<string, long, int, int, SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgba32>?>? Txt2ImgImage { get; set; }
 
     /// <summary>Names accepted by <see cref="ParseProfile"/>.</summary>
-    public static IReadOnlyList<string> ProfileNames { get; } = ["webui-1.10", "webui-1.8"];
+    public static IReadOnlyList<string> ProfileNames { get; } = ["webui-1.10", "webui-1.8", "forge", "reforge"];
 
-    /// <summary>Parses "webui-1.10" or "webui-1.8" (case-insensitive).</summary>
+    /// <summary>Parses "webui-1.10", "webui-1.8", "forge" or "reforge" (case-insensitive).</summary>
     /// <exception cref="ArgumentException">The name is not a known profile.</exception>
     public static MockWebUiProfile ParseProfile(string name)
     {
@@ -81,6 +90,8 @@ public sealed class MockWebUiOptions
         {
             "WEBUI-1.10" => MockWebUiProfile.WebUi110,
             "WEBUI-1.8" => MockWebUiProfile.WebUi18,
+            "FORGE" => MockWebUiProfile.Forge,
+            "REFORGE" => MockWebUiProfile.ReForge,
             _ => throw new ArgumentException(
                 $"Unknown mock WebUI profile '{name}'. Valid names: {string.Join(", ", ProfileNames)}.", nameof(name)),
         };

@@ -21,7 +21,9 @@ namespace Miaoya.MockWebUi;
 public sealed class MockWebUiServer : IDisposable
 {
     private readonly MockWebUiOptions _options;
-    private readonly MockState _state = new();
+    private readonly ProfileTraits _traits;
+    private readonly MockState _state;
+    private readonly ControlRunLog _controlRuns = new();
     private readonly RenderCounter _renders = new();
     private readonly FaultInjector _faults;
     private readonly JobQueue _jobs;
@@ -34,6 +36,8 @@ public sealed class MockWebUiServer : IDisposable
     {
         _options = options;
         Profile = options.Profile;
+        _traits = ProfileTraits.For(options.Profile);
+        _state = new MockState(_traits.ExtraOptions);
         var random = new MockRandom(options.Seed);
         _faults = new FaultInjector(random);
         _jobs = new JobQueue(options, _state, random, _renders);
@@ -52,7 +56,7 @@ public sealed class MockWebUiServer : IDisposable
             PreWireMockMiddlewareInit = _connections.Track,
         });
         var port = WireMock.Ports[0];
-        _pipeline = new RequestPipeline(_state, _faults, BuildRoutes(options, auth, random, port));
+        _pipeline = new RequestPipeline(_state, _faults, BuildRoutes(options, auth, random, port), _traits.Errors);
         WireMock
             .Given(Request.Create().WithPath(new RegexMatcher(MatchBehaviour.RejectOnMatch, "^/__admin")).UsingAnyMethod())
             .AtPriority(int.MaxValue / 2)
@@ -68,6 +72,12 @@ public sealed class MockWebUiServer : IDisposable
 
     /// <summary>The imitated server generation.</summary>
     public MockWebUiProfile Profile { get; }
+
+    /// <summary>
+    /// The control mode each ControlNet unit of the last rendered txt2img/img2img ran as ("Balanced", …), which the response
+    /// does not show: on Forge an int control_mode, and on reForge any control_mode, weighs as Balanced.
+    /// </summary>
+    public IReadOnlyList<string> LastControlModes => _controlRuns.Last;
 
     /// <summary>Requests answered so far (any route but WireMock's admin API).</summary>
     public long RequestCount => Interlocked.Read(ref _requestCount);
@@ -146,13 +156,13 @@ public sealed class MockWebUiServer : IDisposable
     {
         var lacking = new Lacking(options.Without);
         var routes = new RouteTable(auth, lacking);
-        var renderer = new GenerationRenderer(options, _state, _jobs, random, Profile);
+        var renderer = new GenerationRenderer(options, _state, _jobs, random, _traits, _controlRuns);
         new GenerationRoutes(options, _state, _jobs, renderer, Profile).AddTo(routes);
         new OptionsRoutes(options, _state, auth, port).AddTo(routes);
-        new CatalogueRoutes(lacking, new LoraFolder(options), Profile).AddTo(routes);
+        new CatalogueRoutes(lacking, new LoraFolder(options), _traits).AddTo(routes);
         PngInfoRoutes.AddTo(routes);
-        new TaggerRoutes(_jobs, Profile).AddTo(routes);
-        new ControlNetRoutes(_state, _jobs, lacking, Profile).AddTo(routes);
+        new TaggerRoutes(_jobs, _traits).AddTo(routes);
+        new ControlNetRoutes(_state, _jobs, lacking, _traits).AddTo(routes);
         new RembgRoutes(_state, _jobs).AddTo(routes);
         new MockControlRoutes(_renders).AddTo(routes);
         return routes;

@@ -137,7 +137,7 @@ public sealed class RouteTableTests
     {
         var table = new RouteTable(BasicAuth.Parse(null), new Lacking(new HashSet<string>()));
 
-        new CatalogueRoutes(new Lacking(new HashSet<string>()), new LoraFolder(new MockWebUiOptions()), profile).AddTo(table);
+        new CatalogueRoutes(new Lacking(new HashSet<string>()), new LoraFolder(new MockWebUiOptions()), ProfileTraits.For(profile)).AddTo(table);
 
         Assert.Equal(routed ? RouteOutcome.Found : RouteOutcome.NotFound, table.Resolve("GET", "/sdapi/v1/schedulers").Outcome);
         Assert.Equal(RouteOutcome.Found, table.Resolve("GET", "/sdapi/v1/samplers").Outcome);
@@ -148,7 +148,7 @@ public sealed class RouteTableTests
     {
         var table = new RouteTable(BasicAuth.Parse(null), new Lacking(new HashSet<string>()));
 
-        new CatalogueRoutes(new Lacking(new HashSet<string>()), new LoraFolder(new MockWebUiOptions()), MockWebUiProfile.WebUi110).AddTo(table);
+        new CatalogueRoutes(new Lacking(new HashSet<string>()), new LoraFolder(new MockWebUiOptions()), ProfileTraits.For(MockWebUiProfile.WebUi110)).AddTo(table);
 
         Assert.Equal(
             ["GET /sdapi/v1/loras", "POST /sdapi/v1/refresh-loras"],

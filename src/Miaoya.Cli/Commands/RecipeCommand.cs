@@ -39,7 +39,7 @@ internal static class RecipeCommand
         var lora = new Option<string>("--lora") { Description = "Face LoRA as NAME[:WEIGHT]", DefaultValueFactory = _ => "LORA_NAME" };
         var set = new Option<string[]>("--set") { Description = "Override a recipe value (repeatable)" };
         var profile = CliOptions.Profile();
-        profile.Description = "Resolve names as this WebUI version needs them: webui-1.10 (split sampler + scheduler) or webui-1.8 (composite sampler names)";
+        profile.Description = "Resolve names as this WebUI version needs them: webui-1.10, forge or reforge (split sampler + scheduler) or webui-1.8 (composite sampler names)";
         var explain = new Command("explain", "Print the resolved plan and the exact request payloads (images elided), without calling a WebUI.") { file, template, lora, set, profile };
         explain.SetAction(async (result, cancellationToken) =>
         {

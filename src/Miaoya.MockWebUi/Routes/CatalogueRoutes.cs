@@ -3,10 +3,11 @@ using System.Text.Json.Nodes;
 namespace Miaoya.MockWebUi;
 
 /// <summary>
-/// What the box has: models, VAEs, embeddings, samplers, schedulers (webui-1.10 only), upscalers, scripts, extensions and
-/// LoRAs, each listing without what it lacks; and the refresh/unload calls, which change nothing here.
+/// What the box has: models, VAEs (Forge: VAEs and text encoders as sd-modules), embeddings, samplers, schedulers (not on
+/// webui-1.8), upscalers, scripts, extensions and LoRAs, each listing without what it lacks; and the refresh/unload calls,
+/// which change nothing here.
 /// </summary>
-internal sealed class CatalogueRoutes(Lacking lacking, LoraFolder loras, MockWebUiProfile profile)
+internal sealed class CatalogueRoutes(Lacking lacking, LoraFolder loras, ProfileTraits profile)
 {
     private static readonly string[] LatentUpscaleModes =
         ["Latent", "Latent (antialiased)", "Latent (bicubic)", "Latent (bicubic antialiased)", "Latent (nearest)", "Latent (nearest-exact)"];
@@ -14,12 +15,22 @@ internal sealed class CatalogueRoutes(Lacking lacking, LoraFolder loras, MockWeb
     public void AddTo(RouteTable routes)
     {
         Get(routes, "sd-models", () => lacking.Filter(Catalog.SdModels(), "model_name"));
-        Get(routes, "sd-vae", Catalog.SdVae);
-        Get(routes, "embeddings", () => lacking.FilterEmbeddings(Catalog.Embeddings()));
-        Get(routes, "samplers", () => Catalog.SamplersJson(profile));
-        if (profile == MockWebUiProfile.WebUi110)
+        if (profile.HasSdVae)
         {
-            Get(routes, "schedulers", Catalog.SchedulersJson); // since 1.9.1 (A1111 CHANGELOG.md, 1.9.1, #15577); 404 on 1.8
+            Get(routes, "sd-vae", Catalog.SdVae);
+        }
+
+        if (profile.HasSdModules)
+        {
+            // [{"model_name", "filename"}] of models/VAE and models/text_encoder (forge@dfdcbab:modules/api/api.py:228,731-733)
+            Get(routes, "sd-modules", Catalog.SdVae);
+        }
+
+        Get(routes, "embeddings", () => lacking.FilterEmbeddings(Catalog.Embeddings()));
+        Get(routes, "samplers", () => Catalog.SamplersJson(profile.Samplers, profile.SplitSamplers));
+        if (profile.Samplers == SamplerDialect.Split)
+        {
+            Get(routes, "schedulers", () => Catalog.SchedulersJson(profile.Schedulers)); // since 1.9.1 (A1111 CHANGELOG.md, 1.9.1, #15577); 404 on 1.8
         }
 
         Get(routes, "upscalers", Catalog.Upscalers);

@@ -6,14 +6,19 @@ namespace Miaoya.MockWebUi;
 /// The ControlNet extension's own routes (<c>/controlnet/*</c>): its listings and <c>detect</c>, a job on the queue. They are
 /// open (no <c>--api-auth</c>) and answer 404 when the box lacks ControlNet.
 /// </summary>
-internal sealed class ControlNetRoutes(MockState state, JobQueue jobs, Lacking lacking, MockWebUiProfile profile)
+internal sealed class ControlNetRoutes(MockState state, JobQueue jobs, Lacking lacking, ProfileTraits profile)
 {
     private const string Extension = "controlnet";
 
     public void AddTo(RouteTable routes)
     {
-        // {"version":3} from CN 1.1.448 (pydantic unit), 2 before (CN api.py:50-52; external_code.py:26-27)
-        Get(routes, "/controlnet/version", _ => new JsonObject { ["version"] = profile == MockWebUiProfile.WebUi110 ? 3 : 2 });
+        if (profile.ForgeControlNet)
+        {
+            AddForge(routes);
+            return;
+        }
+
+        Get(routes, "/controlnet/version", _ => new JsonObject { ["version"] = profile.ControlNetVersion });
         Get(routes, "/controlnet/model_list", _ =>
             new JsonObject { ["model_list"] = new JsonArray([.. Catalog.CnModels.Where(m => !lacking.CnModel(m)).Select(m => (JsonNode)m)]) });
         Get(routes, "/controlnet/module_list", request =>
@@ -21,6 +26,18 @@ internal sealed class ControlNetRoutes(MockState state, JobQueue jobs, Lacking l
         Get(routes, "/controlnet/control_types", _ => Catalog.ControlTypes());
         Get(routes, "/controlnet/settings", _ => new JsonObject { ["control_net_unit_count"] = Catalog.ControlNetUnitCount });
         routes.Post("/controlnet/detect", request => jobs.RunAsync("detect", 1, () => Detect(request.BodyObject())), RouteAccess.Open, Extension);
+    }
+
+    /// <summary>
+    /// Forge's built-in ControlNet registers four routes only, with app.get/post (no --api-auth): no version, settings or
+    /// module_detail (forge@dfdcbab:extensions-builtin/sd_forge_controlnet/lib_controlnet/api.py:40-137; reForge's is identical).
+    /// </summary>
+    private void AddForge(RouteTable routes)
+    {
+        Get(routes, "/controlnet/model_list", _ => new JsonObject { ["model_list"] = new JsonArray([.. ForgeControlNetLists.Models(lacking).Select(m => (JsonNode)m)]) });
+        Get(routes, "/controlnet/module_list", _ => ForgeControlNetLists.ModuleList(profile.Units));
+        Get(routes, "/controlnet/control_types", _ => ForgeControlNetLists.ControlTypes(profile.Units, lacking));
+        routes.Post("/controlnet/detect", request => jobs.RunAsync("detect", 1, () => ForgeDetect.Run(request.BodyObject(), profile.Units, state.OptionString("samples_format", "png"))), RouteAccess.Open, Extension);
     }
 
     private static void Get(RouteTable routes, string path, Func<MockRequest, JsonNode> answer) =>

@@ -7,7 +7,8 @@ namespace Miaoya.MockWebUi;
 
 /// <summary>
 /// ControlNet units in a generation's <c>alwayson_scripts.controlnet.args</c>: pydantic units on ControlNet ≥1.1.448
-/// (webui-1.10), dataclass units before (webui-1.8), then the run-time checks per enabled unit.
+/// (webui-1.10), dataclass units before (webui-1.8), Forge's and reForge's own (<see cref="ForgeUnits"/>), then the
+/// run-time checks per enabled unit.
 /// </summary>
 internal static class ControlNetUnits
 {
@@ -25,7 +26,7 @@ internal static class ControlNetUnits
     };
 
     /// <summary>Parses alwayson_scripts.controlnet.args; only the first control_net_unit_count slots are used (A1111 api.py:335-361).</summary>
-    public static List<ControlUnit> Parse(JsonArray args, MockWebUiProfile profile)
+    public static List<ControlUnit> Parse(JsonArray args, UnitDialect dialect, bool img2img)
     {
         var units = new List<ControlUnit>();
         foreach (var node in args.Take(Catalog.ControlNetUnitCount))
@@ -35,7 +36,12 @@ internal static class ControlNetUnits
                 continue;
             }
 
-            var parsed = profile == MockWebUiProfile.WebUi110 ? ParseUnit110(unit) : ParseUnit18(unit);
+            var parsed = dialect switch
+            {
+                UnitDialect.Pydantic => ParseUnit110(unit),
+                UnitDialect.Dataclass => ParseUnit18(unit),
+                _ => ForgeUnits.Parse(unit, dialect, img2img),
+            };
             if (parsed is not null)
             {
                 units.Add(parsed);
@@ -221,6 +227,12 @@ internal static class ControlNetUnits
         var result = new List<ResolvedControl>();
         foreach (var unit in units)
         {
+            if (unit.Forge is { } forge)
+            {
+                result.Add(ResolveForge(unit, forge, initImage, disposables));
+                continue;
+            }
+
             var model = "None";
             if (!unit.Module.ModelFree)
             {
@@ -252,6 +264,34 @@ internal static class ControlNetUnits
 
         return result;
     }
+
+    /// <summary>
+    /// A Forge/reForge unit: its failure if process() meets one, else its image (or the img2img init image) and its mask
+    /// (forge@dfdcbab:extensions-builtin/sd_forge_controlnet/scripts/controlnet.py:195-239).
+    /// </summary>
+    private static ResolvedControl ResolveForge(ControlUnit unit, ForgeRun forge, Image<Rgba32>? initImage, List<IDisposable> disposables)
+    {
+        if (forge.Failure is not null)
+        {
+            throw forge.Failure;
+        }
+
+        var input = initImage!; // no unit image is a failure on txt2img (ForgeUnits)
+        if (unit.Image is { Length: > 0 } b64)
+        {
+            input = ImageCodec.Decode(b64);
+            disposables.Add(input);
+        }
+
+        Image<Rgba32>? mask = null;
+        if (unit.Mask is { Length: > 0 } maskText)
+        {
+            mask = ImageCodec.Decode(maskText);
+            disposables.Add(mask);
+        }
+
+        return new ResolvedControl(unit, unit.Model, input, mask);
+    }
 }
 
 /// <summary>One enabled ControlNet unit of a generation request, as parsed.</summary>
@@ -269,7 +309,8 @@ internal sealed record ControlUnit(
     bool PixelPerfect,
     bool SaveDetectedMap,
     string? Image,
-    string? Mask);
+    string? Mask,
+    ForgeRun? Forge = null);
 
-/// <summary>A unit with its model resolved and its input image decoded (or the img2img init image).</summary>
-internal sealed record ResolvedControl(ControlUnit Unit, string Model, Image<Rgba32> Input);
+/// <summary>A unit with its model resolved and its input image decoded (or the img2img init image); Forge units keep their mask.</summary>
+internal sealed record ResolvedControl(ControlUnit Unit, string Model, Image<Rgba32> Input, Image<Rgba32>? Mask = null);

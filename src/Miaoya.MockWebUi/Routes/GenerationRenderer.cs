@@ -10,9 +10,9 @@ namespace Miaoya.MockWebUi;
 /// Renders a prepared txt2img/img2img call: painted (or repainted) images, ControlNet's detected maps, the echoed
 /// parameters and the info string, as A1111's <c>process_images</c> and api.py shape them.
 /// </summary>
-internal sealed class GenerationRenderer(MockWebUiOptions options, MockState state, JobQueue jobs, MockRandom random, MockWebUiProfile profile)
+internal sealed class GenerationRenderer(MockWebUiOptions options, MockState state, JobQueue jobs, MockRandom random, ProfileTraits profile, ControlRunLog controlRuns)
 {
-    private string Version => profile == MockWebUiProfile.WebUi110 ? "v1.10.1" : "v1.8.0";
+    private string Version => profile.Version;
 
     /// <summary>The answer to <paramref name="g"/> rendered with <paramref name="model"/> (runs inside its job).</summary>
     public MockHttpResult Render(PreparedGeneration g, CheckpointInfo model)
@@ -74,7 +74,8 @@ internal sealed class GenerationRenderer(MockWebUiOptions options, MockState sta
             var sendImages = f.GetBool("send_images", true);
             var denoise = f.GetFloat("denoising_strength", 0.75);
             var resizeMode = f.GetInt("resize_mode", 0);
-            var noDetectMap = state.OptionFlag("control_net_no_detectmap");
+            // Forge registers control_net_no_detectmap but never reads it (forge@dfdcbab: only scripts/controlnet.py:590 names it)
+            var noDetectMap = !profile.ForgeControlNet && state.OptionFlag("control_net_no_detectmap");
 
             bool[]? mask = null;
             if (g.Mask is not null)
@@ -87,9 +88,16 @@ internal sealed class GenerationRenderer(MockWebUiOptions options, MockState sta
                 extra["Schedule type"] = g.Scheduler; // sd_samplers_kdiffusion.py:103-106
             }
 
+            controlRuns.Record(controls.Select(c => c.Unit.ControlMode));
             for (var i = 0; i < controls.Count; i++)
             {
                 var u = controls[i].Unit;
+                if (u.Forge is { } forge)
+                {
+                    extra[$"ControlNet {i}"] = forge.Infotext; // Infotext.write_infotext (lib_controlnet/infotext.py:84-94)
+                    continue;
+                }
+
                 extra[$"ControlNet {i}"] = string.Create(CultureInfo.InvariantCulture,
                     $"\"Module: {u.Module.Name}, Model: {controls[i].Model}, Weight: {u.Weight}, Resize Mode: {u.ResizeMode}, Processor Res: {u.ProcessorRes}, Threshold A: {u.ThresholdA}, Threshold B: {u.ThresholdB}, Guidance Start: {u.GuidanceStart}, Guidance End: {u.GuidanceEnd}, Pixel Perfect: {u.PixelPerfect}, Control Mode: {u.ControlMode}\"");
             }
@@ -146,6 +154,13 @@ internal sealed class GenerationRenderer(MockWebUiOptions options, MockState sta
                     finally
                     {
                         map.Dispose();
+                    }
+
+                    if (c.Mask is not null)
+                    {
+                        // Forge also appends each unit's control mask (forge@dfdcbab:extensions-builtin/sd_forge_controlnet/scripts/controlnet.py:384-391)
+                        using var maskImage = Painter.Resize(c.Mask, g.Width, g.Height, 0);
+                        images.Add(ImageCodec.Encode(maskImage, format));
                     }
                 }
             }
@@ -249,10 +264,21 @@ internal sealed class GenerationRenderer(MockWebUiOptions options, MockState sta
 
         foreach (var (key, value) in extra)
         {
-            sb.Append(", ").Append(key).Append(": ").Append(value?.GetValue<string>());
+            sb.Append(", ").Append(key).Append(": ").Append(Quote(value?.GetValue<string>() ?? ""));
         }
 
         sb.Append(", Version: ").Append(Version);
         return sb.ToString();
     }
+
+    /// <summary>
+    /// A1111's infotext_utils.quote: a value with ',', ':' or a newline goes in JSON quotes. The A1111 profiles' ControlNet
+    /// values are kept quoted already, as this mock always wrote them, and pass unchanged.
+    /// </summary>
+    private static string Quote(string text) =>
+        text.StartsWith('"') || (!text.Contains(',', StringComparison.Ordinal) && !text.Contains(':', StringComparison.Ordinal) && !text.Contains('\n', StringComparison.Ordinal))
+            ? text
+            : System.Text.Json.JsonSerializer.Serialize(text, QuoteOptions);
+
+    private static readonly System.Text.Json.JsonSerializerOptions QuoteOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 }

@@ -95,7 +95,8 @@ internal static class GenerationRequest
     /// <summary>Validates a body as the profile's A1111 does; throws its 422/404/500 answers.</summary>
     public static PreparedGeneration Prepare(JsonObject body, bool img2img, MockWebUiProfile profile)
     {
-        var v110 = profile == MockWebUiProfile.WebUi110;
+        var traits = ProfileTraits.For(profile);
+        var v110 = traits.Samplers == SamplerDialect.Split;
         var specs = img2img ? Img2ImgFields : Txt2ImgFields;
         if (v110)
         {
@@ -135,7 +136,7 @@ internal static class GenerationRequest
                 throw MockRouteException.Http(422, $"Script '{scriptName}' not found");
             }
 
-            var (sampler, scheduler) = ResolveSampler(fields, v110);
+            var (sampler, scheduler) = ResolveSampler(fields, traits);
             var units = new List<ControlUnit>();
             if (fields["alwayson_scripts"] is JsonObject alwayson)
             {
@@ -150,7 +151,7 @@ internal static class GenerationRequest
 
                     if (string.Equals(key, "controlnet", StringComparison.OrdinalIgnoreCase) && value is JsonObject { } cn && cn["args"] is JsonArray args)
                     {
-                        units = ControlNetUnits.Parse(args, profile);
+                        units = ControlNetUnits.Parse(args, traits.Units, img2img);
                     }
                 }
             }
@@ -168,8 +169,11 @@ internal static class GenerationRequest
     }
 
     /// <summary>Returns (sampler, scheduler label or null for Automatic/1.8).</summary>
-    private static (string Sampler, string? Scheduler) ResolveSampler(Dictionary<string, JsonNode?> fields, bool v110)
+    private static (string Sampler, string? Scheduler) ResolveSampler(Dictionary<string, JsonNode?> fields, ProfileTraits traits)
     {
+        var v110 = traits.Samplers == SamplerDialect.Split;
+        var samplers = traits.SplitSamplers;
+        var schedulers = traits.Schedulers;
         var requested = fields.GetStr("sampler_name");
         if (string.IsNullOrEmpty(requested))
         {
@@ -190,16 +194,16 @@ internal static class GenerationRequest
 
         // ≥1.10: get_sampler_and_scheduler (A1111 v1.10.1 modules/sd_samplers.py:100-123).
         var schedulerText = fields.GetStr("scheduler");
-        var found = Array.FindIndex(Catalog.Schedulers, s => s.Name == schedulerText || s.Label == schedulerText);
+        var found = IndexOf(schedulers, s => s.Name == schedulerText || s.Label == schedulerText);
         if (found < 0)
         {
             found = 0;
         }
 
-        var samplerName = string.IsNullOrEmpty(requested) ? Catalog.Samplers110[0].Name : requested;
-        for (var i = 0; i < Catalog.Schedulers.Length; i++)
+        var samplerName = string.IsNullOrEmpty(requested) ? samplers[0].Name : requested;
+        for (var i = 0; i < schedulers.Count; i++)
         {
-            var s = Catalog.Schedulers[i];
+            var s = schedulers[i];
             foreach (var option in new[] { s.Label, s.Name }.Concat(s.Aliases ?? []))
             {
                 if (samplerName.EndsWith(" " + option, StringComparison.Ordinal))
@@ -212,19 +216,32 @@ internal static class GenerationRequest
             }
         }
 
-        var sampler = Array.FindIndex(Catalog.Samplers110, s => s.Name == samplerName);
+        var sampler = IndexOf(samplers, s => s.Name == samplerName);
         if (sampler < 0)
         {
             sampler = 0; // unknown → first sampler "DPM++ 2M", silently
         }
 
-        var samplerInfo = Catalog.Samplers110[sampler];
-        if (samplerInfo.DefaultScheduler == Catalog.Schedulers[found].Name)
+        var samplerInfo = samplers[sampler];
+        if (samplerInfo.DefaultScheduler == schedulers[found].Name)
         {
             found = 0; // the sampler's own default is reported as Automatic
         }
 
-        return (samplerInfo.Name, found == 0 ? null : Catalog.Schedulers[found].Label);
+        return (samplerInfo.Name, found == 0 ? null : schedulers[found].Label);
+    }
+
+    private static int IndexOf<T>(IReadOnlyList<T> items, Func<T, bool> match)
+    {
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (match(items[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 }
 

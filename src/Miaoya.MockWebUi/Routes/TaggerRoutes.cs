@@ -8,7 +8,7 @@ namespace Miaoya.MockWebUi;
 /// Interrogation: the WD14 tagger extension's <c>/tagger/v1/*</c> (behind <c>--api-auth</c>; 404 when the box lacks the
 /// tagger) and A1111's own <c>/sdapi/v1/interrogate</c> (CLIP, deepdanbooru). Both run as jobs on the queue.
 /// </summary>
-internal sealed class TaggerRoutes(JobQueue jobs, MockWebUiProfile profile)
+internal sealed class TaggerRoutes(JobQueue jobs, ProfileTraits profile)
 {
     private const string Extension = "tagger";
 
@@ -20,13 +20,13 @@ internal sealed class TaggerRoutes(JobQueue jobs, MockWebUiProfile profile)
         ("spacesuit", 0.62), ("american_flag", 0.38), ("lips", 0.33), ("photo_background", 0.29), ("closed_mouth", 0.12), ("blue_eyes", 0.06),
     ];
 
-    private bool V110 => profile == MockWebUiProfile.WebUi110;
+    private bool V110 => profile.Tagger == TaggerFlavor.Picobyte;
 
     public void AddTo(RouteTable routes)
     {
         routes.Post("/sdapi/v1/interrogate", request => jobs.RunAsync("interrogate", 1, () => Interrogate(request.BodyObject())));
         routes.Get("/tagger/v1/interrogators", _ => Task.FromResult(
-            MockHttpResult.Json(new JsonObject { ["models"] = new JsonArray([.. Catalog.TaggerModels(profile).Select(m => (JsonNode)m)]) })),
+            MockHttpResult.Json(new JsonObject { ["models"] = new JsonArray([.. Catalog.TaggerModels(profile.Tagger).Select(m => (JsonNode)m)]) })),
             extension: Extension);
         routes.Post("/tagger/v1/interrogate", request => jobs.RunAsync("interrogate", 1, () => TaggerInterrogate(request.BodyObject())),
             extension: Extension);
@@ -82,7 +82,7 @@ internal sealed class TaggerRoutes(JobQueue jobs, MockWebUiProfile profile)
         }
 
         var model = f.GetStr("model") ?? "";
-        if (!Catalog.TaggerModels(profile).Contains(model, StringComparer.Ordinal))
+        if (!Catalog.TaggerModels(profile.Tagger).Contains(model, StringComparer.Ordinal))
         {
             throw MockRouteException.Http(404, "Model not found");
         }

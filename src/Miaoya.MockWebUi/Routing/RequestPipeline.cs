@@ -8,7 +8,7 @@ namespace Miaoya.MockWebUi;
 /// route, delay it, or cut its image short; the route table answers, its errors becoming the WebUI's error bodies; and a
 /// box that went down meanwhile drops the connection rather than answer.
 /// </summary>
-internal sealed class RequestPipeline(MockState state, FaultInjector faults, RouteTable routes)
+internal sealed class RequestPipeline(MockState state, FaultInjector faults, RouteTable routes, ErrorDialect errors = ErrorDialect.A1111)
 {
     /// <summary>Answers <paramref name="request"/>; <paramref name="dropConnection"/> closes its connection without a response.</summary>
     public async Task<MockHttpResult> HandleAsync(MockRequest request, Action dropConnection)
@@ -34,7 +34,7 @@ internal sealed class RequestPipeline(MockState state, FaultInjector faults, Rou
             {
                 case MockFaultKind.Status:
                     var status = fault.StatusCode ?? 500;
-                    return MockRouteException.Http(status, ReasonPhrase(status)).ToResult();
+                    return MockRouteException.Http(status, ReasonPhrase(status)).ToResult(errors);
                 case MockFaultKind.DropConnection:
                     dropConnection(); // TCP connection closed without any response bytes
                     return Dropped();
@@ -52,7 +52,7 @@ internal sealed class RequestPipeline(MockState state, FaultInjector faults, Rou
         }
         catch (MockRouteException e)
         {
-            result = e.ToResult();
+            result = e.ToResult(errors);
         }
         catch (JsonException e)
         {

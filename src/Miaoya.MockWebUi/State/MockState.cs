@@ -27,7 +27,19 @@ internal sealed class MockState
     private int _downEpoch;
 
     public MockState()
+        : this(new Dictionary<string, JsonNode?>())
     {
+    }
+
+    /// <summary>A state whose options also hold <paramref name="extraOptions"/> (a profile's own settings).</summary>
+    public MockState(IReadOnlyDictionary<string, JsonNode?> extraOptions)
+    {
+        ArgumentNullException.ThrowIfNull(extraOptions);
+        foreach (var (key, value) in extraOptions)
+        {
+            _options[key] = value?.DeepClone();
+        }
+
         _loaded = CheckpointOptionLocked();
     }
 
