@@ -351,6 +351,13 @@ public sealed partial record WebUiCapabilities
                 problems.Add($"{prefix}.model: {Backend.DisplayName()} finds ControlNet models by their exact listed name only; send \"{FindControlNetModel(unit.Model)}\", not \"{unit.Model}\".");
             }
 
+            if (Backend == WebUiBackend.ReForge && unit.ControlMode != ControlNetControlMode.Balanced)
+            {
+                // reForge turns control_mode into its ControlMode enum (lib_controlnet/external_code.py:95-110, :331) and then
+                // compares it with the enum's string value (scripts/controlnet.py:515-521), so every unit runs as Balanced.
+                problems.Add($"{prefix}.control_mode: reForge runs every unit as Balanced whatever control_mode says (its enum is compared with a string), so \"{ControlModeName(unit.ControlMode)}\" would be ignored silently; use Balanced, or run this recipe on A1111 or Forge.");
+            }
+
             if (Backend.HasForgeControlNet() && unit.LowVram)
             {
                 // Forge's ControlNetUnit has no low_vram field, and from_dict keeps only its own fields (lib_controlnet/external_code.py:157-222).
@@ -358,6 +365,13 @@ public sealed partial record WebUiCapabilities
             }
         }
     }
+
+    private static string ControlModeName(ControlNetControlMode mode) => mode switch
+    {
+        ControlNetControlMode.MyPromptIsMoreImportant => "My prompt is more important",
+        ControlNetControlMode.ControlNetIsMoreImportant => "ControlNet is more important",
+        _ => "Balanced",
+    };
 
     /// <summary>Why a module name is not on the box, with what to send instead.</summary>
     public string ModuleProblem(string module)

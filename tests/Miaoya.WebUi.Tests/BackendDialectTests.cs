@@ -111,6 +111,21 @@ public sealed class BackendDialectTests
     }
 
     [Fact]
+    public void Check_on_reForge_refuses_a_control_mode_it_would_run_as_Balanced__reForge_3b56b26_scripts_controlnet_py_515()
+    {
+        var reForge = Capabilities.Forge with { Backend = WebUiBackend.ReForge };
+        var request = BothForms(Payloads.V1Inpaint(reForge, TestImages.Png(), TestImages.Png()));
+        var units = request.AlwaysOnScripts!.ControlNet!.Args.ToArray();
+        units[1] = units[1] with { ControlMode = ControlNetControlMode.ControlNetIsMoreImportant };
+        request = request with { AlwaysOnScripts = new AlwaysOnScripts { ControlNet = new ControlNetScriptArgs(units) } };
+
+        var problem = Assert.Single(reForge.Check(request));
+
+        Assert.StartsWith("alwayson_scripts.controlnet.args[1].control_mode: reForge runs every unit as Balanced", problem, StringComparison.Ordinal);
+        Assert.Empty(Capabilities.Forge.Check(request)); // Forge compares the string it was sent, so the mode holds there
+    }
+
+    [Fact]
     public void Check_on_SdNext_refuses_ControlNet_units_with_the_reason()
     {
         var request = BothForms(Payloads.V1Inpaint(Capabilities.SdNext, TestImages.Png(), TestImages.Png()));

@@ -49,6 +49,28 @@ public sealed class ErrorMappingTests
     }
 
     [Fact]
+    public void Forge500_TakesTheMessageField__forge_dfdcbab_webui_py_30_38()
+    {
+        // Forge's handler for every exception but HTTPException; here a stem model name (scripts/controlnet.py:412).
+        const string body = """{"error":"KeyError","detail":"","body":"","message":"'control_v11p_sd15_softedge'"}""";
+
+        var error = WebUiErrorParser.Parse("POST /sdapi/v1/img2img", 500, body);
+
+        Assert.Equal("KeyError", error.ErrorType);
+        Assert.Equal("'control_v11p_sd15_softedge'", error.Detail);
+        Assert.Equal("POST /sdapi/v1/img2img failed with HTTP 500 (KeyError): 'control_v11p_sd15_softedge'", error.Message);
+    }
+
+    [Fact]
+    public void ForgeHttpException_IsFastApisPlainDetail__forge_dfdcbab_modules_api_api_py_210()
+    {
+        var error = WebUiErrorParser.Parse("POST /sdapi/v1/img2img", 404, """{"detail":"Init image not found"}""");
+
+        Assert.Null(error.ErrorType);
+        Assert.Equal("Init image not found", error.Detail);
+    }
+
+    [Fact]
     public void Unauthorized_SaysToCheckApiAuth()
     {
         const string body = """{"error":"HTTPException","detail":"Incorrect username or password","body":"","errors":""}""";

@@ -6,7 +6,8 @@ namespace Miaoya.WebUi;
 /// Turns an error response into a <see cref="WebUiApiException"/>. Two dialects exist: FastAPI's 422
 /// <c>{"detail":[{"loc","msg","type"}]}</c> (fastapi 0.94.0 fastapi/exception_handlers.py), and the WebUI's
 /// <c>{"error","detail","body","errors"}</c> (A1111 v1.10.1 modules/api/api.py:167-196) where 500s carry the message
-/// only in <c>errors</c>.
+/// only in <c>errors</c>. Forge leaves that handler out (forge@dfdcbab modules/api/api.py:210): its HTTPExceptions are
+/// FastAPI's plain <c>{"detail": "..."}</c> and other exceptions <c>{"error","detail","body","message"}</c> (webui.py:30-38).
 /// </summary>
 internal static class WebUiErrorParser
 {
@@ -49,6 +50,11 @@ internal static class WebUiErrorParser
                         {
                             ReadPydanticText(detail, fields);
                         }
+                    }
+
+                    if (string.IsNullOrEmpty(detail) && root.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String)
+                    {
+                        detail = message.GetString();
                     }
                 }
             }
