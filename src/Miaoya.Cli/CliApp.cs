@@ -24,6 +24,7 @@ internal static class CliApp
         ReplayCommand.Create(),
         FaceSwapCommand.Create(),
         ProbeCommand.Create(),
+        ConformanceCommand.Create(),
         MockWebUiCommand.Create(),
         DoctorCommand.Create(),
         SweepCommand.Create(),

@@ -37,8 +37,27 @@ internal static class MockWebUiCommand
             port, profile, latency, failRate, auth, listen, seed, without, loraDir,
         };
         command.Options.Add(CliOptions.AuthFile());
+        var recordFrom = MockWebUiRecording.RecordFrom();
+        var recordDir = MockWebUiRecording.RecordDir();
+        var replay = MockWebUiRecording.Replay();
+        command.Options.Add(recordFrom);
+        command.Options.Add(recordDir);
+        command.Options.Add(replay);
+        command.Validators.Add(r => MockWebUiRecording.Validate(r, recordFrom, recordDir, replay, profile));
         command.SetAction(async (result, cancellationToken) =>
         {
+            if (result.GetValue(recordFrom) is { } upstream)
+            {
+                // --auth here is what the proxy sends to the real box (when the client sends no Authorization of its own).
+                return await MockWebUiRecording.RecordAsync(upstream, result.GetValue(recordDir)!.FullName, CliOptions.Credentials(result, useVariable: true),
+                    result.GetValue(port), result.GetValue(listen), cancellationToken);
+            }
+
+            if (result.GetValue(replay) is { } recording)
+            {
+                return await MockWebUiRecording.ReplayAsync(recording.FullName, result.GetValue(port), result.GetValue(listen), cancellationToken);
+            }
+
             var options = new MockWebUiOptions
             {
                 Port = result.GetValue(port),
