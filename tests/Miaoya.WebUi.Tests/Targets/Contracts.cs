@@ -8,6 +8,12 @@ public sealed class MockWebUi110Contract(MockWebUi110Target target, ITestOutputH
 /// <summary>The contract against the webui-1.8 mock.</summary>
 public sealed class MockWebUi18Contract(MockWebUi18Target target, ITestOutputHelper output) : WebUiContract(target, output), IClassFixture<MockWebUi18Target>;
 
+/// <summary>The contract against the forge mock (Forge's built-in ControlNet).</summary>
+public sealed class MockForgeContract(MockForgeTarget target, ITestOutputHelper output) : WebUiContract(target, output), IClassFixture<MockForgeTarget>;
+
+/// <summary>The contract against the reforge mock.</summary>
+public sealed class MockReForgeContract(MockReForgeTarget target, ITestOutputHelper output) : WebUiContract(target, output), IClassFixture<MockReForgeTarget>;
+
 /// <summary>The contract against the committed recording of the webui-1.10 mock, served back: the recorder round-trips.</summary>
 public sealed class ReplayedMockContract(ReplayedRecordingTarget target, ITestOutputHelper output) : WebUiContract(target, output), IClassFixture<ReplayedRecordingTarget>;
 

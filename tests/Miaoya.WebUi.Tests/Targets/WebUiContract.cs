@@ -25,10 +25,14 @@ public abstract class WebUiContract(WebUiTarget target, ITestOutputHelper output
     [TargetFact]
     public async Task Probe_FindsAWebUiBackend_WithItsLists()
     {
-
         var capabilities = await Client.GetCapabilitiesAsync();
 
         Assert.NotEqual(WebUiBackend.ComfyUi, capabilities.Backend);
+        if (target.ExpectedBackend is { } expected)
+        {
+            Assert.Equal(expected, capabilities.Backend);
+        }
+
         Assert.NotEmpty(capabilities.Samplers);
         Assert.NotEmpty(capabilities.Checkpoints);
         Assert.All(capabilities.Checkpoints, c => Assert.False(string.IsNullOrEmpty(c.Title)));

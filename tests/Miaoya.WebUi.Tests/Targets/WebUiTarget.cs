@@ -26,6 +26,9 @@ public abstract class WebUiTarget : IDisposable
 
     public virtual string? Auth => null;
 
+    /// <summary>The backend the probe must find, where the target is known (a mock profile, a recording of one); null for a live box.</summary>
+    public virtual WebUiBackend? ExpectedBackend => null;
+
     /// <summary>
     /// One client for the class's tests, as the product keeps one per box: it probes once, so a recording of a run holds one
     /// probe rather than one per test.
@@ -45,11 +48,14 @@ public abstract class WebUiTarget : IDisposable
     internal static string? Variable(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value.Trim() : null;
 }
 
-public sealed class MockWebUi110Target : WebUiTarget
+/// <summary>A mock profile, started for the class.</summary>
+public abstract class MockProfileTarget(MockWebUiProfile profile, WebUiBackend backend) : WebUiTarget
 {
-    private readonly MockWebUiServer _server = MockWebUiServer.Start(new MockWebUiOptions { Profile = MockWebUiProfile.WebUi110 });
+    private readonly MockWebUiServer _server = MockWebUiServer.Start(new MockWebUiOptions { Profile = profile });
 
     public override Uri Url => _server.Url;
+
+    public override WebUiBackend? ExpectedBackend => backend;
 
     protected override void Dispose(bool disposing)
     {
@@ -58,18 +64,13 @@ public sealed class MockWebUi110Target : WebUiTarget
     }
 }
 
-public sealed class MockWebUi18Target : WebUiTarget
-{
-    private readonly MockWebUiServer _server = MockWebUiServer.Start(new MockWebUiOptions { Profile = MockWebUiProfile.WebUi18 });
+public sealed class MockWebUi110Target() : MockProfileTarget(MockWebUiProfile.WebUi110, WebUiBackend.A1111);
 
-    public override Uri Url => _server.Url;
+public sealed class MockWebUi18Target() : MockProfileTarget(MockWebUiProfile.WebUi18, WebUiBackend.A1111);
 
-    protected override void Dispose(bool disposing)
-    {
-        _server.Dispose();
-        base.Dispose(disposing);
-    }
-}
+public sealed class MockForgeTarget() : MockProfileTarget(MockWebUiProfile.Forge, WebUiBackend.Forge);
+
+public sealed class MockReForgeTarget() : MockProfileTarget(MockWebUiProfile.ReForge, WebUiBackend.ReForge);
 
 /// <summary>The committed recording (Recordings/mock-webui-1.10) served back by <see cref="ReplayServer"/>.</summary>
 public sealed class ReplayedRecordingTarget : WebUiTarget
@@ -77,6 +78,8 @@ public sealed class ReplayedRecordingTarget : WebUiTarget
     private readonly ReplayServer _server = ReplayServer.Start(CommittedRecording);
 
     public override Uri Url => _server.Url;
+
+    public override WebUiBackend? ExpectedBackend => WebUiBackend.A1111;
 
     protected override void Dispose(bool disposing)
     {
