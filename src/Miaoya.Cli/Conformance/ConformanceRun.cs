@@ -62,7 +62,7 @@ internal sealed class ConformanceRun(WebUiClient client, HttpClient raw)
         }
 
         Rule("probe", "The probe reads the box's lists", c.Samplers.Count > 0 && c.Checkpoints.Count > 0,
-            $"{c.Backend.DisplayName()} ({c.WebUiVersion}): {c.Samplers.Count} samplers, {c.Schedulers.Count} schedulers, {c.Checkpoints.Count} checkpoints, {c.Loras.Count} LoRAs, "
+            $"{c.WebUiVersion}: {c.Samplers.Count} samplers, {c.Schedulers.Count} schedulers, {c.Checkpoints.Count} checkpoints, {c.Loras.Count} LoRAs, "
             + $"ControlNet {(c.HasControlNet ? $"{c.ControlNetModels.Count(m => m != "None")} models" : "absent")}, tagger {(c.HasTagger ? c.TaggerFlavor.ToString() : "absent")}, rembg {(c.HasRembg ? "present" : "absent")}");
         Rule("probe.backend", "The backend is one the client drives", c.Backend is WebUiBackend.A1111 or WebUiBackend.Forge or WebUiBackend.ReForge or WebUiBackend.SdNext,
             $"detected {c.Backend.DisplayName()}{(c.BackendVersion is { } v ? " " + v : "")}");
