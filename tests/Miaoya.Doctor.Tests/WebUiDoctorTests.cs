@@ -159,6 +159,25 @@ public sealed class WebUiDoctorTests : IDisposable
         Assert.Contains("\"wd14-vit.v1\"", tagger.Detail, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(MockWebUiProfile.Forge, "Forge")]
+    [InlineData(MockWebUiProfile.ReForge, "reForge")]
+    public async Task ForgeFamilyBox_BuiltInControlNet_EveryRecipeRunnable(MockWebUiProfile profile, string name)
+    {
+        var report = await _harness.CheckAsync(_harness.Start(profile));
+
+        Assert.True(report.Ok, string.Join(Environment.NewLine, report.Missing().Select(r => $"{r.Check}: {r.Detail}")));
+        Assert.Equal(name, report.Version);
+        var backend = report.Row("backend");
+        Assert.Equal(DoctorStatus.Ok, backend.Status);
+        Assert.Contains("UI-label modules, exact \"name [hash]\" models", backend.Detail, StringComparison.Ordinal);
+        var controlNet = report.Row("ControlNet");
+        Assert.Equal(DoctorStatus.Ok, controlNet.Status);
+        Assert.Contains($"built into {name}", controlNet.Detail, StringComparison.Ordinal);
+        Assert.Equal(DoctorStatus.Ok, report.Row("ControlNet model control_v11p_sd15_softedge").Status);
+        Assert.Contains("control_v11p_sd15_softedge [", report.Row("ControlNet model control_v11p_sd15_softedge").Detail, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task WebUi18Box_ComposedSamplerNames_OlderControlNetAndOriginalTaggerAreWarnings()
     {
