@@ -62,7 +62,7 @@ internal static class ControlNetUnits
 
         var enabled = Field("enabled", FieldKind.Bool, false, n => n.GetValue<bool>()); // default false since 1.1.448
         var moduleName = Field("module", FieldKind.Str, "none", n => n.GetValue<string>());
-        var module = Catalog.FindModule(moduleName);
+        var module = ControlNetCatalog.For(MockWebUiProfile.WebUi110).FindModule(moduleName);
         if (module is null)
         {
             issues.Add(new ValidationIssue(["module"], $"module({moduleName}) not found in supported modules.", "value_error"));
@@ -187,7 +187,8 @@ internal static class ControlNetUnits
             return ResizeAliases.GetValueOrDefault(s, s);
         }
 
-        var module = Catalog.FindModule(f.GetStr("module")) ?? Catalog.CnModules[0];
+        var modules = ControlNetCatalog.For(MockWebUiProfile.WebUi18);
+        var module = modules.FindModule(f.GetStr("module")) ?? modules.Modules[0];
         var (image, mask) = UnitImage(unit);
         return new ControlUnit(module, f.GetStr("model") ?? "None", f.GetFloat("weight", 1.0), ModeText("resize_mode", ResizeModes, "Crop and Resize"),
             ModeText("control_mode", ControlModes, "Balanced"), f.GetInt("processor_res", -1), f.GetFloat("threshold_a", -1), f.GetFloat("threshold_b", -1),
@@ -229,7 +230,7 @@ internal static class ControlNetUnits
                     throw MockRouteException.Internal("RuntimeError", "You have not selected any ControlNet Model.");
                 }
 
-                model = Catalog.ResolveCnModel(unit.Model) ?? throw MockRouteException.Internal("RuntimeError", $"model not found: {unit.Model}");
+                model = ControlNetCatalog.ResolveModel(unit.Model) ?? throw MockRouteException.Internal("RuntimeError", $"model not found: {unit.Model}");
             }
 
             Image<Rgba32> input;
