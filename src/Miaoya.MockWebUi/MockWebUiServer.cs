@@ -21,7 +21,7 @@ namespace Miaoya.MockWebUi;
 public sealed class MockWebUiServer : IDisposable
 {
     private readonly MockWebUiOptions _options;
-    private readonly MockState _state = new();
+    private readonly MockState _state;
     private readonly RenderCounter _renders = new();
     private readonly FaultInjector _faults;
     private readonly JobQueue _jobs;
@@ -34,6 +34,7 @@ public sealed class MockWebUiServer : IDisposable
     {
         _options = options;
         Profile = options.Profile;
+        _state = new MockState(options.Profile);
         var random = new MockRandom(options.Seed);
         _faults = new FaultInjector(random);
         _jobs = new JobQueue(options, _state, random, _renders);

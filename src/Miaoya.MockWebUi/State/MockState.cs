@@ -20,14 +20,31 @@ namespace Miaoya.MockWebUi;
 internal sealed class MockState
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, JsonNode?> _options = DefaultOptions();
+    private readonly Dictionary<string, JsonNode?> _options;
+    private readonly Dictionary<string, WebUiOption> _known;
     private CheckpointInfo _loaded;
     private int _modelSwitches;
     private volatile bool _down;
     private int _downEpoch;
 
     public MockState()
+        : this(MockWebUiProfile.WebUi110)
     {
+    }
+
+    /// <summary>A box of <paramref name="profile"/> with every option at its default and the first checkpoint loaded.</summary>
+    public MockState(MockWebUiProfile profile)
+    {
+        var known = WebUiOptionSet.For(profile);
+        _known = new Dictionary<string, WebUiOption>(known, StringComparer.Ordinal);
+        _options = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+        foreach (var (key, option) in known)
+        {
+            _options[key] = option.Default?.DeepClone();
+        }
+
+        _options["sd_model_checkpoint"] = Catalog.Checkpoints[0].Title; // sd_models.py stores the loaded model's title
+        _options["sd_checkpoint_hash"] = Catalog.Checkpoints[0].Sha256;
         _loaded = CheckpointOptionLocked();
     }
 
@@ -112,8 +129,10 @@ internal sealed class MockState
     }
 
     /// <summary>
-    /// POST /options: unknown checkpoint → RuntimeError 500; unknown key → KeyError 500, nothing set; restrict_api keys
-    /// ignored; a checkpoint loads at once (A1111 api.py:678-687; options.py:144-170).
+    /// POST /options, key by key in body order as <c>opts.set(k, v, is_api=True)</c> (A1111 api.py:678-687; options.py:144-171):
+    /// an unknown checkpoint is a RuntimeError 500 before anything is set; a value equal (Python ==) to the current one is
+    /// skipped, so an unknown key with null passes; any other unknown key is a KeyError 500 that leaves the keys before it
+    /// set; restrict_api and hidden options are left; a checkpoint loads at once. Values are stored as sent (no type check).
     /// </summary>
     public void SetOptions(JsonObject body)
     {
@@ -125,17 +144,19 @@ internal sealed class MockState
 
         lock (_gate)
         {
-            foreach (var (key, _) in body)
+            foreach (var (key, value) in body)
             {
-                if (!_options.ContainsKey(key))
+                if (WebUiOptionSet.PythonEquals(_options.GetValueOrDefault(key), value))
+                {
+                    continue;
+                }
+
+                if (!_known.TryGetValue(key, out var option))
                 {
                     throw MockRouteException.Internal("KeyError", $"'{key}'");
                 }
-            }
 
-            foreach (var (key, value) in body)
-            {
-                if (key is "api_enable_requests" or "api_forbid_local_requests" or "api_useragent")
+                if (option.RestrictApi || option.Hidden)
                 {
                     continue;
                 }
@@ -214,42 +235,6 @@ internal sealed class MockState
         Interlocked.Increment(ref _modelSwitches);
         return true;
     }
-
-    private static Dictionary<string, JsonNode?> DefaultOptions() => new(StringComparer.Ordinal)
-    {
-        ["samples_save"] = true,
-        ["save_init_img"] = false,
-        ["control_net_detectmap_autosaving"] = false,
-        ["samples_format"] = "png",
-        ["grid_save"] = true,
-        ["return_grid"] = true,
-        ["jpeg_quality"] = 80,
-        ["webp_lossless"] = false,
-        ["sd_model_checkpoint"] = Catalog.Checkpoints[0].Title,
-        ["sd_checkpoint_hash"] = Catalog.Checkpoints[0].Sha256,
-        ["sd_vae"] = "Automatic",
-        ["CLIP_stop_at_last_layers"] = 1,
-        ["eta_noise_seed_delta"] = 0,
-        ["face_restoration"] = false,
-        ["face_restoration_model"] = "CodeFormer",
-        ["tiling"] = false,
-        ["initial_noise_multiplier"] = 1.0,
-        ["img2img_fix_steps"] = false,
-        ["interrogate_deepbooru_score_threshold"] = 0.5,
-        ["return_mask"] = false,
-        ["return_mask_composite"] = false,
-        ["show_progress_every_n_steps"] = 10,
-        ["live_previews_enable"] = true,
-        ["sd_vae_overrides_per_model_preferences"] = true,
-        ["control_net_unit_count"] = Catalog.ControlNetUnitCount,
-        ["control_net_model_cache_size"] = 2,
-        ["control_net_no_detectmap"] = false,
-        ["control_net_allow_script_control"] = false,
-        ["controlnet_clip_detector_on_cpu"] = false,
-        ["api_enable_requests"] = true,
-        ["api_forbid_local_requests"] = true,
-        ["api_useragent"] = "",
-    };
 }
 
 /// <summary>What a render loaded (<see cref="MockState.LoadForRender"/>) and the checkpoint option as it was before.</summary>
