@@ -12,6 +12,7 @@ namespace Miaoya.MockWebUi;
 internal static class ControlNetUnits
 {
     private static readonly string[] ResizeModes = ["Just Resize", "Crop and Resize", "Resize and Fill"];
+    private static readonly string[] HiresOptions = ["Both", "Low res only", "High res only"];
     private static readonly string[] ControlModes = ["Balanced", "My prompt is more important", "ControlNet is more important"];
 
     // Legacy resize-mode labels still accepted (sd-webui-controlnet v1.1.455 internal_controlnet/args.py:101-112,
@@ -113,6 +114,14 @@ internal static class ControlNetUnits
             {
                 controlMode = text;
             }
+        }
+
+        // hr_option: HiResFixOption = "Both" | "Low res only" | "High res only" (CN args.py:169; enums.py:225-228)
+        if (unit.TryGetPropertyValue("hr_option", out var hr) && hr is not null
+            && !(hr is JsonValue hv && hv.TryGetValue(out string? hs) && HiresOptions.Contains(hs, StringComparer.Ordinal)))
+        {
+            issues.Add(new ValidationIssue(["hr_option"],
+                "value is not a valid enumeration member; permitted: 'Both', 'Low res only', 'High res only'", "type_error.enum"));
         }
 
         var start = Field("guidance_start", FieldKind.Float, 0.0, n => n.GetValue<double>());
