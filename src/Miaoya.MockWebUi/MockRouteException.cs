@@ -33,6 +33,9 @@ internal sealed class MockRouteException : Exception
 
     public MockHttpResult ToResult() => new(Status, Body.ToJsonString(MockHttpResult.WireOptions));
 
+    /// <summary>An answer with a body of another dialect (SD.Next's adds "code"; see SdNextErrors).</summary>
+    public static MockRouteException WithBody(int status, JsonNode body, string message) => new(status, body, message);
+
     /// <summary>An HTTPException re-wrapped by the webui handler: {"error","detail","body","errors"} (A1111 api.py:167-196).</summary>
     public static MockRouteException Http(int status, string detail) => new(status, new JsonObject
     {

@@ -8,6 +8,9 @@ public enum MockWebUiProfile
 
     /// <summary>A1111 v1.8.0 + ControlNet 1.1.447 (dataclass units) + toriato WD14 tagger. Name "webui-1.8".</summary>
     WebUi18,
+
+    /// <summary>SD.Next (vladmandic/sdnext master 431bcc3, diffusers backend): no /controlnet/*, /sdapi/v1/control instead. Name "sdnext".</summary>
+    SdNext,
 }
 
 /// <summary>Start-up settings of <see cref="MockWebUiServer"/>.</summary>
@@ -70,9 +73,9 @@ public sealed class MockWebUiOptions
     public Func<string, long, int, int, SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgba32>?>? Txt2ImgImage { get; set; }
 
     /// <summary>Names accepted by <see cref="ParseProfile"/>.</summary>
-    public static IReadOnlyList<string> ProfileNames { get; } = ["webui-1.10", "webui-1.8"];
+    public static IReadOnlyList<string> ProfileNames { get; } = ["webui-1.10", "webui-1.8", "sdnext"];
 
-    /// <summary>Parses "webui-1.10" or "webui-1.8" (case-insensitive).</summary>
+    /// <summary>Parses "webui-1.10", "webui-1.8" or "sdnext" (case-insensitive).</summary>
     /// <exception cref="ArgumentException">The name is not a known profile.</exception>
     public static MockWebUiProfile ParseProfile(string name)
     {
@@ -81,6 +84,7 @@ public sealed class MockWebUiOptions
         {
             "WEBUI-1.10" => MockWebUiProfile.WebUi110,
             "WEBUI-1.8" => MockWebUiProfile.WebUi18,
+            "SDNEXT" => MockWebUiProfile.SdNext,
             _ => throw new ArgumentException(
                 $"Unknown mock WebUI profile '{name}'. Valid names: {string.Join(", ", ProfileNames)}.", nameof(name)),
         };

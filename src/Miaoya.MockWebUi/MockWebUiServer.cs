@@ -153,7 +153,14 @@ public sealed class MockWebUiServer : IDisposable
         new CatalogueRoutes(lacking, new LoraFolder(options), Profile).AddTo(routes);
         PngInfoRoutes.AddTo(routes);
         new TaggerRoutes(_jobs, Profile).AddTo(routes);
-        new ControlNetRoutes(_state, _jobs, lacking, Profile).AddTo(routes);
+        if (Profile == MockWebUiProfile.SdNext)
+        {
+            new SdNextRoutes(_state, _jobs, random).AddTo(routes); // and no /controlnet/* (404)
+        }
+        else
+        {
+            new ControlNetRoutes(_state, _jobs, lacking, Profile).AddTo(routes);
+        }
         new RembgRoutes(_state, _jobs).AddTo(routes);
         new MockControlRoutes(_renders).AddTo(routes);
         return routes;

@@ -84,5 +84,10 @@ internal static class MockWebUiCommand
         return command;
     }
 
-    public static string ProfileName(MockWebUiProfile profile) => profile == MockWebUiProfile.WebUi18 ? "webui-1.8" : "webui-1.10";
+    public static string ProfileName(MockWebUiProfile profile) => profile switch
+    {
+        MockWebUiProfile.WebUi18 => "webui-1.8",
+        MockWebUiProfile.SdNext => "sdnext",
+        _ => "webui-1.10",
+    };
 }

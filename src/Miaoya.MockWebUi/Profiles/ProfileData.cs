@@ -33,6 +33,7 @@ internal static class ProfileData
     public static string Folder(MockWebUiProfile profile) => profile switch
     {
         MockWebUiProfile.WebUi18 => "webui-1.8",
+        MockWebUiProfile.SdNext => "sdnext",
         _ => "webui-1.10",
     };
 }

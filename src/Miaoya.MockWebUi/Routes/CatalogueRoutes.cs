@@ -16,22 +16,29 @@ internal sealed class CatalogueRoutes(Lacking lacking, LoraFolder loras, MockWeb
         Get(routes, "sd-models", () => lacking.Filter(Catalog.SdModels(), "model_name"));
         Get(routes, "sd-vae", Catalog.SdVae);
         Get(routes, "embeddings", () => lacking.FilterEmbeddings(Catalog.Embeddings()));
-        Get(routes, "samplers", () => Catalog.SamplersJson(profile));
+        var sdNext = profile == MockWebUiProfile.SdNext;
+        Get(routes, "samplers", () => sdNext ? SdNextCatalog.SamplersJson() : Catalog.SamplersJson(profile));
         if (profile == MockWebUiProfile.WebUi110)
         {
             Get(routes, "schedulers", Catalog.SchedulersJson); // since 1.9.1 (A1111 CHANGELOG.md, 1.9.1, #15577); 404 on 1.8
         }
 
         Get(routes, "upscalers", Catalog.Upscalers);
-        Get(routes, "latent-upscale-modes", () => new JsonArray([.. LatentUpscaleModes.Select(n => (JsonNode)new JsonObject { ["name"] = n })]));
-        foreach (var empty in new[] { "hypernetworks", "face-restorers", "realesrgan-models", "prompt-styles" })
+        if (!sdNext)
+        {
+            // SD.Next has neither (vladmandic/sdnext@431bcc3 modules/api/api.py:39-104)
+            Get(routes, "latent-upscale-modes", () => new JsonArray([.. LatentUpscaleModes.Select(n => (JsonNode)new JsonObject { ["name"] = n })]));
+            Get(routes, "realesrgan-models", () => new JsonArray());
+        }
+
+        foreach (var empty in new[] { "hypernetworks", "face-restorers", "prompt-styles" })
         {
             Get(routes, empty, () => new JsonArray());
         }
 
-        Get(routes, "scripts", Catalog.Scripts);
+        Get(routes, "scripts", sdNext ? SdNextCatalog.Scripts : Catalog.Scripts);
         Get(routes, "script-info", () => lacking.Filter(Catalog.ScriptInfo(), "name"));
-        Get(routes, "extensions", () => lacking.FilterExtensions(Catalog.Extensions(profile)));
+        Get(routes, "extensions", () => lacking.FilterExtensions(sdNext ? SdNextCatalog.Extensions() : Catalog.Extensions(profile)));
         foreach (var refresh in new[] { "refresh-checkpoints", "refresh-embeddings", "refresh-vae" })
         {
             routes.Post("/sdapi/v1/" + refresh, _ => Task.FromResult(MockHttpResult.Null()));

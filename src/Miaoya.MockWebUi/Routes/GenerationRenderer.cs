@@ -12,7 +12,12 @@ namespace Miaoya.MockWebUi;
 /// </summary>
 internal sealed class GenerationRenderer(MockWebUiOptions options, MockState state, JobQueue jobs, MockRandom random, MockWebUiProfile profile)
 {
-    private string Version => profile == MockWebUiProfile.WebUi110 ? "v1.10.1" : "v1.8.0";
+    private string Version => profile switch
+    {
+        MockWebUiProfile.WebUi110 => "v1.10.1",
+        MockWebUiProfile.SdNext => SdNextCatalog.Commit[..7],
+        _ => "v1.8.0",
+    };
 
     /// <summary>The answer to <paramref name="g"/> rendered with <paramref name="model"/> (runs inside its job).</summary>
     public MockHttpResult Render(PreparedGeneration g, CheckpointInfo model)

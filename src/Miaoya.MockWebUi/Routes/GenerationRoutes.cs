@@ -24,7 +24,9 @@ internal sealed class GenerationRoutes(MockWebUiOptions options, MockState state
 
     private Task<MockHttpResult> GenerateAsync(MockRequest request, string route)
     {
-        var prepared = GenerationRequest.Prepare(request.BodyObject(), img2img: route == "img2img", profile);
+        var prepared = profile == MockWebUiProfile.SdNext
+            ? SdNextGeneration.Prepare(request.BodyObject(), img2img: route == "img2img")
+            : GenerationRequest.Prepare(request.BodyObject(), img2img: route == "img2img", profile);
         return RunAsync(route, prepared);
     }
 

@@ -10,8 +10,11 @@ internal sealed class OptionsRoutes(MockWebUiOptions options, MockState state, B
         routes.Get("/sdapi/v1/options", _ => Task.FromResult(MockHttpResult.Json(state.OptionsJson())));
         routes.Post("/sdapi/v1/options", request =>
         {
-            state.SetOptions(request.BodyObject());
-            return Task.FromResult(MockHttpResult.Null());
+            var updated = state.SetOptions(request.BodyObject());
+            // A1111 answers null; SD.Next {"updated": [{key: changed}, ...]} (modules/api/server.py:71-76)
+            return Task.FromResult(options.Profile == MockWebUiProfile.SdNext
+                ? MockHttpResult.Json(new JsonObject { ["updated"] = updated })
+                : MockHttpResult.Null());
         });
         routes.Get("/sdapi/v1/cmd-flags", _ => Task.FromResult(MockHttpResult.Json(CmdFlags())));
         routes.Get("/sdapi/v1/memory", _ => Task.FromResult(MockHttpResult.Json(MemoryJson())));

@@ -22,6 +22,7 @@ internal sealed class MockState
     private readonly Lock _gate = new();
     private readonly Dictionary<string, JsonNode?> _options;
     private readonly Dictionary<string, WebUiOption> _known;
+    private readonly bool _sdNext;
     private CheckpointInfo _loaded;
     private int _modelSwitches;
     private volatile bool _down;
@@ -35,6 +36,7 @@ internal sealed class MockState
     /// <summary>A box of <paramref name="profile"/> with every option at its default and the first checkpoint loaded.</summary>
     public MockState(MockWebUiProfile profile)
     {
+        _sdNext = profile == MockWebUiProfile.SdNext;
         var known = WebUiOptionSet.For(profile);
         _known = new Dictionary<string, WebUiOption>(known, StringComparer.Ordinal);
         _options = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
@@ -103,6 +105,11 @@ internal sealed class MockState
             var obj = new JsonObject();
             foreach (var (k, v) in _options)
             {
+                if (_sdNext && k is "sd_lora" or "sd_lyco")
+                {
+                    continue; // SD.Next's get_config drops them (modules/api/server.py:65-68)
+                }
+
                 obj[k] = v?.DeepClone();
             }
 
@@ -134,9 +141,16 @@ internal sealed class MockState
     /// skipped, so an unknown key with null passes; any other unknown key is a KeyError 500 that leaves the keys before it
     /// set; restrict_api and hidden options are left; a checkpoint loads at once. Values are stored as sent (no type check).
     /// </summary>
-    public void SetOptions(JsonObject body)
+    /// <remarks>
+    /// SD.Next (vladmandic/sdnext@431bcc3 modules/api/server.py:71-76; modules/shared.py:1024-1043): no checkpoint check up
+    /// front, an unknown key is a KeyError even with null, nothing is restricted, and the answer lists {key: changed}; an
+    /// unknown checkpoint's onchange load fails and the option goes back (inference: reload_model_weights finds no file).
+    /// </remarks>
+    /// <returns>Each key with whether it changed (SD.Next's <c>updated</c>).</returns>
+    public JsonArray SetOptions(JsonObject body)
     {
-        if (body.TryGetPropertyValue("sd_model_checkpoint", out var ckptNode) && PydanticFields.TryStr(ckptNode, out var ckpt)
+        var updated = new JsonArray();
+        if (!_sdNext && body.TryGetPropertyValue("sd_model_checkpoint", out var ckptNode) && PydanticFields.TryStr(ckptNode, out var ckpt)
             && Catalog.FindCheckpoint(ckpt) is null)
         {
             throw MockRouteException.Internal("RuntimeError", $"model '{ckpt}' not found");
@@ -146,32 +160,51 @@ internal sealed class MockState
         {
             foreach (var (key, value) in body)
             {
-                if (WebUiOptionSet.PythonEquals(_options.GetValueOrDefault(key), value))
-                {
-                    continue;
-                }
-
-                if (!_known.TryGetValue(key, out var option))
-                {
-                    throw MockRouteException.Internal("KeyError", $"'{key}'");
-                }
-
-                if (option.RestrictApi || option.Hidden)
-                {
-                    continue;
-                }
-
-                if (key == "sd_model_checkpoint" && PydanticFields.TryStr(value, out var id) && Catalog.FindCheckpoint(id) is { } info)
-                {
-                    _options[key] = info.Title;
-                    _options["sd_checkpoint_hash"] = info.Sha256;
-                    LoadLocked(info); // the option's onchange callback reloads the weights
-                    continue;
-                }
-
-                _options[key] = value?.DeepClone();
+                var changed = SetLocked(key, value);
+                updated.Add(new JsonObject { [key] = changed });
             }
         }
+
+        return updated;
+    }
+
+    private bool SetLocked(string key, JsonNode? value)
+    {
+        if (_sdNext && !_known.ContainsKey(key))
+        {
+            throw SdNextErrors.Internal("KeyError", $"'{key}'");
+        }
+
+        if (WebUiOptionSet.PythonEquals(_options.GetValueOrDefault(key), value))
+        {
+            return false;
+        }
+
+        if (!_known.TryGetValue(key, out var option))
+        {
+            throw MockRouteException.Internal("KeyError", $"'{key}'");
+        }
+
+        if (option.RestrictApi || option.Hidden)
+        {
+            return false;
+        }
+
+        if (key == "sd_model_checkpoint")
+        {
+            if (PydanticFields.TryStr(value, out var id) && Catalog.FindCheckpoint(id) is { } info)
+            {
+                _options[key] = info.Title;
+                _options["sd_checkpoint_hash"] = info.Sha256;
+                LoadLocked(info); // the option's onchange callback reloads the weights
+                return true;
+            }
+
+            return false; // SD.Next only: the load fails and setattr(self, key, oldval) puts it back
+        }
+
+        _options[key] = value?.DeepClone();
+        return true;
     }
 
     /// <summary>The checkpoint the <c>sd_model_checkpoint</c> option names (the first one if it names none).</summary>

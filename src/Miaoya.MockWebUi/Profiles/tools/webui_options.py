@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the options (key -> default) a profile's GET /sdapi/v1/options serves, read from the upstream sources.
 
-Usage: webui_options.py OUT.json WEBUI_GITDIR WEBUI_COMMIT CN_GITDIR CN_COMMIT
+Usage: webui_options.py OUT.json WEBUI_GITDIR WEBUI_COMMIT [CN_GITDIR CN_COMMIT]
   WEBUI_GITDIR: a clone holding AUTOMATIC1111/stable-diffusion-webui's tags (the fork avilaops/stable-diffusion-webui
   has them); CN_GITDIR: Mikubill/sd-webui-controlnet.
 
@@ -27,8 +27,30 @@ WEBUI_FILES = [
     "extensions-builtin/SwinIR/scripts/swinir_model.py",
 ]
 CN_FILES = ["scripts/controlnet.py"]
+# SD.Next (vladmandic/sdnext) registers its options in modules/shared.py; used when shared_options.py is absent.
+SDNEXT_FILES = ["modules/shared.py"]
 
 # Defaults written as expressions upstream, with the value they have on the mock's box.
+# SD.Next's defaults for a CUDA box with more than 8 GB (modules/shared.py get_default_modes), native (diffusers) backend,
+# on Linux, no --use-openvino, --lowvram or --medvram; models_path and data_path relative to the app folder.
+RESOLVED_SDNEXT = {
+    "sd_model_checkpoint": (None, "default_checkpoint: the first checkpoint title (the mock sets it)"),
+    "diffusers_offload_mode": ("balanced", "startup_offload_mode: get_default_modes, GPU > 8 GB"),
+    "diffusers_offload_min_gpu_memory": (0.25, "startup_diffusers_offload_min_gpu_memory: get_default_modes, GPU > 8 GB"),
+    "cross_attention_optimization": ("Scaled-Dot-Product", "startup_cross_attention: get_default_modes, cuda"),
+    "sdp_options": (["Flash attention", "Memory attention", "Math attention"], "startup_sdp_options: get_default_modes, not zluda"),
+    "onnx_execution_provider": ("CUDAExecutionProvider", "get_default_execution_provider() on cuda"),
+    "directml_memory_provider": ("None", "modules/dml/__init__.py:9 default_memory_provider off Windows"),
+    "hfcache_dir": ("/root/.cache/huggingface/hub", "default_hfcache_dir: ~/.cache/huggingface/hub, SD_HFCACHEDIR unset"),
+    "diffusers_vae_tiling": (False, "cmd_opts.lowvram or cmd_opts.medvram, both unset"),
+    "taesd_variant": ("TAESD 1.3 Mocha Croissant", "sd_taesd_items()[0]: modules/sd_vae_taesd.py:15"),
+    "interrogate_clip_mode": ("best", "caption_types[0]: modules/interrogate/openclip.py:25"),
+    "interrogate_blip_model": ("blip-base", "list(caption_models)[0]: modules/interrogate/openclip.py:17"),
+    "interrogate_vlm_model": ("Microsoft Florence 2 Base", "list(vlm_models)[0]: modules/interrogate/vqa.py:16"),
+    "interrogate_vlm_prompt": ("<MORE_DETAILED_CAPTION>", "vlm_prompts[2]: modules/interrogate/vqa.py:50"),
+    "lora_legacy": (False, "not native, with the diffusers backend"),
+}
+
 RESOLVED = {
     "enable_console_prompts": (False, "shared.cmd_opts.enable_console_prompts: the flag's default (--enable-console-prompts unset)"),
     "control_net_detectedmap_dir": ("detected_maps", "global_state.default_detectedmap_dir = os.path.join('detected_maps')"),
@@ -37,6 +59,7 @@ DEFAULT_OUTPUT_DIR = "outputs"  # modules/paths_internal.py: data_path/outputs, 
 
 
 UNRESOLVED = []
+SDNEXT = [False]
 
 
 def show(gitdir, commit, path):
@@ -72,6 +95,12 @@ def default_of(call, source, key):
     except ValueError:
         pass
     text = ast.get_source_segment(source, arg)
+    # SD.Next: `X if not cmd_opts.use_openvino else Y`, `X if sys.platform != "darwin" else Y`: the flag is off, Linux
+    if isinstance(arg, ast.IfExp) and ("cmd_opts.use_openvino" in text or "sys.platform" in text):
+        return "ok", ast.literal_eval(arg.body)
+    for base, prefix in (("paths.models_path", ["models"]), ("paths.data_path", [])):
+        if text.startswith(f"os.path.join({base},"):
+            return "ok", "/".join([*prefix, *(ast.literal_eval(a) for a in arg.args[1:])])
     # util.truncate_path(p) is p relative to the working directory, the WebUI's folder here
     if text.startswith("util.truncate_path(") and arg.args:
         arg = arg.args[0]
@@ -82,8 +111,9 @@ def default_of(call, source, key):
         if text.startswith(f"os.path.join({base},"):
             parts = [ast.literal_eval(a) for a in arg.args[1:]]
             return "ok", "/".join([*prefix, *parts])
-    if key in RESOLVED:
-        return "ok", RESOLVED[key][0]
+    table = RESOLVED_SDNEXT if SDNEXT[0] else RESOLVED
+    if key in table:
+        return "ok", table[key][0]
     UNRESOLVED.append(f"{key}: {text}")
     return "ok", None
 
@@ -120,27 +150,35 @@ def options_in(source, path, repo):
     return sorted(found, key=lambda o: int(o["source"].rsplit(":", 1)[1]))
 
 
-def main(out, webui_git, webui_commit, cn_git, cn_commit):
+def main(out, webui_git, webui_commit, cn_git=None, cn_commit=None):
     options = {}
-    for repo, git, commit, paths in (("AUTOMATIC1111/stable-diffusion-webui@" + webui_commit[:7], webui_git, webui_commit, WEBUI_FILES),
-                                     ("Mikubill/sd-webui-controlnet@" + cn_commit[:8], cn_git, cn_commit, CN_FILES)):
+    sdnext = show(webui_git, webui_commit, "modules/shared_options.py") is None
+    SDNEXT[0] = sdnext
+    webui_name = ("vladmandic/sdnext@" if sdnext else "AUTOMATIC1111/stable-diffusion-webui@") + webui_commit[:7]
+    sources = [(webui_name, webui_git, webui_commit, SDNEXT_FILES if sdnext else WEBUI_FILES)]
+    if cn_git:
+        sources.append(("Mikubill/sd-webui-controlnet@" + cn_commit[:8], cn_git, cn_commit, CN_FILES))
+    for repo, git, commit, paths in sources:
         for path in paths:
             source = show(git, commit, path)
             if source is None:
                 continue
             for o in options_in(source, path, repo):
+                if sdnext:
+                    # SD.Next's Options.set/__setattr__ check neither restrict_api nor visibility (modules/shared.py:993-1043)
+                    o["restrict_api"] = o["hidden"] = False
                 options.setdefault(o.pop("key"), o)
     if UNRESOLVED:
         raise SystemExit("unresolved defaults:\n" + "\n".join(UNRESOLVED))
     json.dump({
         "generated_by": "src/Miaoya.MockWebUi/Profiles/tools/webui_options.py",
-        "webui": f"AUTOMATIC1111/stable-diffusion-webui@{webui_commit}",
-        "controlnet": f"Mikubill/sd-webui-controlnet@{cn_commit}",
-        "resolved_by_hand": {k: v[1] for k, v in RESOLVED.items() if k in options},
+        "webui": webui_name.split("@")[0] + "@" + webui_commit,
+        "controlnet": f"Mikubill/sd-webui-controlnet@{cn_commit}" if cn_git else None,
+        "resolved_by_hand": {k: v[1] for k, v in (RESOLVED_SDNEXT if sdnext else RESOLVED).items() if k in options},
         "options": options,
     }, open(out, "w"), indent=1)
     print(f"{len(options)} options -> {out}")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:6])
+    main(*sys.argv[1:])
