@@ -82,6 +82,17 @@ public sealed class SdNextProfileTests
         Assert.Equal(47, samplers.Count);
     }
 
+    // processing.py:455: a grid only for more than one image (no grid_only_if_multiple option on SD.Next)
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 3)]
+    public async Task SaveImages_GridOnlyForSeveralImages(int nIter, int expected)
+    {
+        using var c = Start();
+        var r = await c.PostAsync("sdapi/v1/txt2img", new JsonObject { ["n_iter"] = nIter, ["save_images"] = true, ["steps"] = 1, ["width"] = 64, ["height"] = 64 });
+        Assert.Equal(expected, r.Json!["images"]!.AsArray().Count);
+    }
+
     // models.py:143-166: ip_adapter items and face validated (ranges, required source_images); img2img names it face_id (:236).
     [Fact]
     public async Task IdentityFields_AreValidated_FaceOnTxt2Img_FaceIdOnImg2Img()

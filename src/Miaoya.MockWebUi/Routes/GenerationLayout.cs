@@ -36,11 +36,12 @@ internal static class GenerationLayout
 
     /// <summary>
     /// True when A1111 returns a grid first: save_images (do_not_save_grid = not save_images, api.py:445-446,513-514),
-    /// return_grid, and at least two images unless grid_only_if_multiple is off (processing.py:1117-1128).
+    /// return_grid, and at least two images unless grid_only_if_multiple is off (processing.py:1117-1128); SD.Next has no
+    /// such option and always wants two (vladmandic/sdnext@431bcc3 modules/processing.py:455).
     /// </summary>
     public static bool ReturnsGrid(Dictionary<string, JsonNode?> fields, MockState state, int imageCount) =>
         fields.GetBool("save_images", false) && state.OptionFlag("return_grid")
-        && (imageCount >= 2 || !state.OptionFlag("grid_only_if_multiple"));
+        && (imageCount >= 2 || !state.OptionFlag("grid_only_if_multiple", fallback: true));
 
     /// <summary>images.image_grid with n_rows -1: rows = floor(sqrt(n)) lowered until it divides n (A1111 modules/images.py image_grid).</summary>
     public static Image<Rgba32> Grid(IReadOnlyList<Image<Rgba32>> images)

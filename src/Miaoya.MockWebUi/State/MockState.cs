@@ -126,6 +126,15 @@ internal sealed class MockState
         }
     }
 
+    /// <summary>The option as a bool (pydantic bool coercion), or <paramref name="fallback"/> when the box has no such option.</summary>
+    public bool OptionFlag(string key, bool fallback)
+    {
+        lock (_gate)
+        {
+            return _options.TryGetValue(key, out var v) ? PydanticFields.TryBool(v, out var b) && b : fallback;
+        }
+    }
+
     /// <summary>True when the option holds a true bool (pydantic bool coercion).</summary>
     public bool OptionFlag(string key)
     {
