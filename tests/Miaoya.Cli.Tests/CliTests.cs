@@ -250,7 +250,7 @@ public sealed class CliTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--profile", "webui-2", "--profile: 'webui-2' is not a profile; use one of webui-1.10, webui-1.8, forge, reforge.")]
+    [InlineData("--profile", "webui-2", "--profile: 'webui-2' is not a profile; use one of webui-1.10, webui-1.8, forge, reforge, sdnext.")]
     [InlineData("--latency", "soon", "--latency: 'soon' is not a duration (examples: 2s, 500ms, 1.5m).")]
     [InlineData("--fail-rate", "1.5", "--fail-rate: must be between 0 and 1.")]
     [InlineData("--port", "70000", "--port: must be between 0 and 65535.")]
