@@ -13,8 +13,6 @@ internal sealed record CheckpointInfo(string Title, string ModelName, string Has
         || id == $"{ModelName} [{Hash}]" || id == $"{ModelName} [{ShortHash}]";
 }
 
-internal sealed record CnModule(string Name, string Label, bool ModelFree, string Tag, bool RequiresMask = false, bool ReturnsTensor = false, string? SliderA = null);
-
 /// <summary>Static listings served by the mock, per profile.</summary>
 internal static class Catalog
 {
@@ -133,6 +131,11 @@ internal static class Catalog
 
     public static JsonArray SamplersJson(SamplerDialect dialect, IReadOnlyList<(string Name, string[] Aliases, string? DefaultScheduler)>? split = null)
     {
+        if (dialect == SamplerDialect.Diffusers)
+        {
+            return SdNextCatalog.SamplersJson();
+        }
+
         var arr = new JsonArray();
         if (dialect == SamplerDialect.Composite)
         {
@@ -290,137 +293,6 @@ internal static class Catalog
     };
 
     public const int ControlNetUnitCount = 3;
-
-    public static readonly string[] CnModels =
-    [
-        "None",
-        "control_v11p_sd15_openpose [cab727d4]",
-        "control_v11f1p_sd15_depth [cfd03158]",
-        "control_v11p_sd15_softedge [a8575a2a]",
-        "control_v11p_sd15_inpaint [ebff9138]",
-        "control_v11p_sd15_canny [d14c016b]",
-        "ip-adapter_sd15 [6a3f6166]",
-        "ip-adapter-plus-face_sd15 [71693645]",
-        "ip-adapter-faceid-plusv2_sd15 [6e14fc1a]",
-    ];
-
-    // Internal name / UI label table (sd-webui-controlnet v1.1.455 tests/web_api/modules_test.py, expected_module_names
-    // and expected_module_alias).
-    public static readonly CnModule[] CnModules =
-    [
-        new("none", "none", false, "All"),
-        new("canny", "canny", false, "Canny", SliderA: "Low Threshold"),
-        new("depth", "depth_midas", false, "Depth"),
-        new("depth_leres", "depth_leres", false, "Depth", SliderA: "Remove Near %"),
-        new("depth_zoe", "depth_zoe", false, "Depth"),
-        new("inpaint", "inpaint_global_harmonious", false, "Inpaint", RequiresMask: true),
-        new("inpaint_only", "inpaint_only", false, "Inpaint", RequiresMask: true),
-        new("inpaint_only+lama", "inpaint_only+lama", false, "Inpaint", RequiresMask: true),
-        new("ip-adapter_clip_sd15", "ip-adapter_clip_h", false, "IP-Adapter", ReturnsTensor: true),
-        new("ip-adapter_clip_sdxl", "ip-adapter_clip_g", false, "IP-Adapter", ReturnsTensor: true),
-        new("ip-adapter_face_id", "ip-adapter_face_id", false, "IP-Adapter", ReturnsTensor: true),
-        new("ip-adapter_face_id_plus", "ip-adapter_face_id_plus", false, "IP-Adapter", ReturnsTensor: true),
-        new("instant_id_face_embedding", "instant_id_face_embedding", false, "Instant-ID", ReturnsTensor: true),
-        new("instant_id_face_keypoints", "instant_id_face_keypoints", false, "Instant-ID"),
-        new("openpose", "openpose", false, "OpenPose"),
-        new("openpose_face", "openpose_face", false, "OpenPose"),
-        new("openpose_faceonly", "openpose_faceonly", false, "OpenPose"),
-        new("openpose_full", "openpose_full", false, "OpenPose"),
-        new("openpose_hand", "openpose_hand", false, "OpenPose"),
-        new("dw_openpose_full", "dw_openpose_full", false, "OpenPose"),
-        new("pidinet", "softedge_pidinet", false, "SoftEdge"),
-        new("hed", "softedge_hed", false, "SoftEdge"),
-        new("reference_only", "reference_only", true, "Reference", SliderA: "Style Fidelity (only for Balanced mode)"),
-        new("reference_adain", "reference_adain", true, "Reference", SliderA: "Style Fidelity (only for Balanced mode)"),
-        new("reference_adain+attn", "reference_adain+attn", true, "Reference", SliderA: "Style Fidelity (only for Balanced mode)"),
-        new("tile_resample", "tile_resample", false, "Tile"),
-    ];
-
-    /// <summary>Label first, then internal name (CN supported_preprocessor.py:127-128).</summary>
-    public static CnModule? FindModule(string? name) =>
-        name is null ? null : Array.Find(CnModules, m => m.Label == name) ?? Array.Find(CnModules, m => m.Name == name);
-
-    public static JsonObject ModuleList(bool aliasNames)
-    {
-        var list = new JsonArray();
-        var detail = new JsonObject();
-        foreach (var m in CnModules)
-        {
-            var key = aliasNames ? m.Label : m.Name;
-            list.Add(key);
-            var sliders = new JsonArray();
-            if (m.Name != "none" && !m.ModelFree)
-            {
-                sliders.Add(new JsonObject { ["name"] = "Resolution", ["value"] = 512, ["min"] = 64, ["max"] = 2048, ["step"] = 8 });
-            }
-
-            if (m.SliderA is not null)
-            {
-                sliders.Add(new JsonObject { ["name"] = m.SliderA, ["value"] = m.ModelFree ? 0.5 : 100, ["min"] = 0, ["max"] = m.ModelFree ? 1 : 255, ["step"] = m.ModelFree ? 0.01 : 1 });
-            }
-
-            detail[key] = new JsonObject { ["model_free"] = m.ModelFree, ["sliders"] = sliders };
-        }
-
-        return new JsonObject { ["module_list"] = list, ["module_detail"] = detail };
-    }
-
-    public static JsonObject ControlTypes()
-    {
-        var types = new JsonObject();
-        var tags = new[] { "All", "Canny", "Depth", "Inpaint", "IP-Adapter", "Instant-ID", "OpenPose", "Reference", "SoftEdge", "Tile" };
-        foreach (var tag in tags)
-        {
-            var modules = CnModules.Where(m => tag == "All" || m.Tag == tag).Select(m => m.Label).ToList();
-            if (tag != "All")
-            {
-                modules.Insert(0, "none");
-            }
-
-            var needle = tag switch
-            {
-                "SoftEdge" => "softedge",
-                "OpenPose" => "openpose",
-                "IP-Adapter" => "ip-adapter",
-                "Instant-ID" => "instant_id",
-                _ => tag.ToLowerInvariant(),
-            };
-            var models = CnModels.Where(m => tag == "All" || m == "None" || m.Contains(needle, StringComparison.OrdinalIgnoreCase)).ToList();
-            types[tag] = new JsonObject
-            {
-                ["module_list"] = new JsonArray([.. modules.Select(x => (JsonNode)x)]),
-                ["model_list"] = new JsonArray([.. models.Select(x => (JsonNode)x)]),
-                ["default_option"] = modules.Count > 1 && tag != "All" ? modules[1] : "none",
-                ["default_model"] = models.Count > 1 && tag != "All" ? models[1] : "None",
-            };
-        }
-
-        return new JsonObject { ["control_types"] = types };
-    }
-
-    /// <summary>
-    /// CN model lookup: exact "stem [hash]", then lower-case stem, then shortest stem containing the text
-    /// (sd-webui-controlnet v1.1.455 scripts/controlnet.py:76-89, find_closest_lora_model_name).
-    /// </summary>
-    public static string? ResolveCnModel(string name)
-    {
-        var real = CnModels.Where(m => m != "None").ToArray();
-        var exact = Array.Find(real, m => m == name);
-        if (exact is not null)
-        {
-            return exact;
-        }
-
-        var lower = name.ToLowerInvariant();
-        static string Stem(string m) => m[..m.IndexOf(" [", StringComparison.Ordinal)].ToLowerInvariant();
-        var byStem = Array.Find(real, m => Stem(m) == lower);
-        if (byStem is not null)
-        {
-            return byStem;
-        }
-
-        return real.Where(m => Stem(m).Contains(lower, StringComparison.Ordinal)).OrderBy(m => Stem(m).Length).FirstOrDefault();
-    }
 
     // Tagger model keys: picobyte/stable-diffusion-webui-wd14-tagger e72d984 tagger/utils.py:19-60 and
     // toriato/stable-diffusion-webui-wd14-tagger 99bf7d8 tagger/utils.py, refresh_interrogators.

@@ -44,7 +44,7 @@ internal sealed class MockRouteException : Exception
     /// <summary>The answer in <paramref name="dialect"/>'s error bodies (see <see cref="ErrorDialect"/>).</summary>
     public MockHttpResult ToResult(ErrorDialect dialect)
     {
-        if (dialect == ErrorDialect.A1111)
+        if (dialect is ErrorDialect.A1111 or ErrorDialect.SdNext)
         {
             return ToResult();
         }
@@ -59,6 +59,9 @@ internal sealed class MockRouteException : Exception
         };
         return new(Status, body.ToJsonString(MockHttpResult.WireOptions));
     }
+
+    /// <summary>An answer with a body of another dialect (SD.Next's adds "code"; see SdNextErrors).</summary>
+    public static MockRouteException WithBody(int status, JsonNode body, string message) => new(status, body, message);
 
     /// <summary>An HTTPException re-wrapped by the webui handler: {"error","detail","body","errors"} (A1111 api.py:167-196).</summary>
     public static MockRouteException Http(int status, string detail) => new(status, new JsonObject

@@ -17,6 +17,9 @@ public enum MockWebUiProfile
 
     /// <summary>Panchovix/stable-diffusion-webui-reForge main at 3b56b26 with its built-in ControlNet + picobyte WD14 tagger. Name "reforge".</summary>
     ReForge,
+
+    /// <summary>SD.Next (vladmandic/sdnext master 431bcc3, diffusers backend): no /controlnet/*, /sdapi/v1/control instead. Name "sdnext".</summary>
+    SdNext,
 }
 
 /// <summary>Start-up settings of <see cref="MockWebUiServer"/>.</summary>
@@ -79,9 +82,9 @@ public sealed class MockWebUiOptions
     public Func<string, long, int, int, SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgba32>?>? Txt2ImgImage { get; set; }
 
     /// <summary>Names accepted by <see cref="ParseProfile"/>.</summary>
-    public static IReadOnlyList<string> ProfileNames { get; } = ["webui-1.10", "webui-1.8", "forge", "reforge"];
+    public static IReadOnlyList<string> ProfileNames { get; } = ["webui-1.10", "webui-1.8", "forge", "reforge", "sdnext"];
 
-    /// <summary>Parses "webui-1.10", "webui-1.8", "forge" or "reforge" (case-insensitive).</summary>
+    /// <summary>Parses "webui-1.10", "webui-1.8", "forge", "reforge" or "sdnext" (case-insensitive).</summary>
     /// <exception cref="ArgumentException">The name is not a known profile.</exception>
     public static MockWebUiProfile ParseProfile(string name)
     {
@@ -92,6 +95,7 @@ public sealed class MockWebUiOptions
             "WEBUI-1.8" => MockWebUiProfile.WebUi18,
             "FORGE" => MockWebUiProfile.Forge,
             "REFORGE" => MockWebUiProfile.ReForge,
+            "SDNEXT" => MockWebUiProfile.SdNext,
             _ => throw new ArgumentException(
                 $"Unknown mock WebUI profile '{name}'. Valid names: {string.Join(", ", ProfileNames)}.", nameof(name)),
         };

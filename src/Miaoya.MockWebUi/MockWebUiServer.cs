@@ -37,7 +37,7 @@ public sealed class MockWebUiServer : IDisposable
         _options = options;
         Profile = options.Profile;
         _traits = ProfileTraits.For(options.Profile);
-        _state = new MockState(_traits.ExtraOptions);
+        _state = new MockState(_traits);
         var random = new MockRandom(options.Seed);
         _faults = new FaultInjector(random);
         _jobs = new JobQueue(options, _state, random, _renders);
@@ -157,12 +157,21 @@ public sealed class MockWebUiServer : IDisposable
         var lacking = new Lacking(options.Without);
         var routes = new RouteTable(auth, lacking);
         var renderer = new GenerationRenderer(options, _state, _jobs, random, _traits, _controlRuns);
-        new GenerationRoutes(options, _state, _jobs, renderer, Profile).AddTo(routes);
-        new OptionsRoutes(options, _state, auth, port).AddTo(routes);
+        new GenerationRoutes(options, _state, _jobs, renderer, _traits).AddTo(routes);
+        new OptionsRoutes(options, _state, auth, port, _traits).AddTo(routes);
         new CatalogueRoutes(lacking, new LoraFolder(options), _traits).AddTo(routes);
         PngInfoRoutes.AddTo(routes);
         new TaggerRoutes(_jobs, _traits).AddTo(routes);
-        new ControlNetRoutes(_state, _jobs, lacking, _traits).AddTo(routes);
+        if (_traits.Family == ServerFamily.SdNext)
+        {
+            new SdNextRoutes(_state, _jobs, random).AddTo(routes);
+        }
+
+        if (_traits.HasControlNet)
+        {
+            new ControlNetRoutes(_state, _jobs, lacking, _traits).AddTo(routes); // SD.Next: no /controlnet/* (404)
+        }
+
         new RembgRoutes(_state, _jobs).AddTo(routes);
         new MockControlRoutes(_renders).AddTo(routes);
         return routes;

@@ -201,7 +201,7 @@ public sealed class CliTests : IDisposable
     [Theory]
     [InlineData("run v2 --template t.png --no-such-option", "--no-such-option", "miaoya run --help")]
     [InlineData("recipe", "Required command was not provided", "miaoya recipe --help")]
-    [InlineData("probe", "--webui", "miaoya probe --help")]
+    [InlineData("probe --no-such-option", "--no-such-option", "miaoya probe --help")] // --webui is optional since 1d6eca9 (the default box)
     public async Task CommandLineErrors_AreExit2AndNameTheCommandsHelp(string commandLine, string problem, string help)
     {
         var (code, _, error) = await RunAsync(commandLine.Split(' '));
@@ -250,7 +250,7 @@ public sealed class CliTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--profile", "webui-2", "--profile: 'webui-2' is not a profile; use one of webui-1.10, webui-1.8, forge, reforge.")]
+    [InlineData("--profile", "webui-2", "--profile: 'webui-2' is not a profile; use one of webui-1.10, webui-1.8, forge, reforge, sdnext.")]
     [InlineData("--latency", "soon", "--latency: 'soon' is not a duration (examples: 2s, 500ms, 1.5m).")]
     [InlineData("--fail-rate", "1.5", "--fail-rate: must be between 0 and 1.")]
     [InlineData("--port", "70000", "--port: must be between 0 and 65535.")]

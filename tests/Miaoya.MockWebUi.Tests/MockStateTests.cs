@@ -58,12 +58,15 @@ public sealed class MockStateTests
     }
 
     [Fact]
-    public void SetOptions_AnUnknownKey_IsKeyError_AndSetsNothing()
+    public void SetOptions_AnUnknownKey_IsKeyError_AfterTheKeysBeforeIt()
     {
-        var e = Assert.Throws<MockRouteException>(() => _state.SetOptions(new JsonObject { ["jpeg_quality"] = 90, ["nope"] = 1 }));
+        // set_config calls opts.set per key in order (A1111@82a973c modules/api/api.py:683-684); set looks the key up
+        // in data_labels only after comparing with the current value (modules/options.py:147-151).
+        var e = Assert.Throws<MockRouteException>(() => _state.SetOptions(new JsonObject { ["jpeg_quality"] = 90, ["nope"] = 1, ["webp_lossless"] = true }));
 
         Assert.Equal("""{"error":"KeyError","detail":"","body":"","errors":"'nope'"}""", e.ToResult().Body);
-        Assert.Equal("80", _state.OptionString("jpeg_quality", ""));
+        Assert.Equal("90", _state.OptionString("jpeg_quality", ""));
+        Assert.False(_state.OptionFlag("webp_lossless"));
     }
 
     [Fact]

@@ -133,7 +133,10 @@ public sealed class RouteTableTests
     [Theory]
     [InlineData(MockWebUiProfile.WebUi110, true)]
     [InlineData(MockWebUiProfile.WebUi18, false)]
-    public void CatalogueRoutes_Schedulers_OnlyOnWebUi110(MockWebUiProfile profile, bool routed)
+    [InlineData(MockWebUiProfile.Forge, true)]
+    [InlineData(MockWebUiProfile.ReForge, true)]
+    [InlineData(MockWebUiProfile.SdNext, false)]
+    public void CatalogueRoutes_Schedulers_OnlyWithSplitSamplers(MockWebUiProfile profile, bool routed)
     {
         var table = new RouteTable(BasicAuth.Parse(null), new Lacking(new HashSet<string>()));
 

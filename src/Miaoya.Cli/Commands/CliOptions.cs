@@ -139,7 +139,7 @@ internal static class CliOptions
 
     public static Option<MockWebUiProfile> Profile() => new("--profile")
     {
-        Description = "Mock profile: webui-1.10 (A1111 1.10.1, ControlNet 1.1.455, picobyte tagger; the default), webui-1.8 (A1111 1.8.0, ControlNet 1.1.447, toriato tagger), forge (Forge dfdcbab, its built-in ControlNet) or reforge (reForge 3b56b26, its built-in ControlNet)",
+        Description = "Mock profile: webui-1.10 (A1111 1.10.1, ControlNet 1.1.455, picobyte tagger; the default), webui-1.8 (A1111 1.8.0, ControlNet 1.1.447, toriato tagger), forge (Forge dfdcbab, its built-in ControlNet), reforge (reForge 3b56b26, its built-in ControlNet) or sdnext (SD.Next 431bcc3: no /controlnet/*, /sdapi/v1/control)",
         HelpName = string.Join('|', MockWebUiOptions.ProfileNames),
         DefaultValueFactory = _ => MockWebUiProfile.WebUi110,
         CustomParser = result =>

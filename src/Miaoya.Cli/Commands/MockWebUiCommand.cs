@@ -108,6 +108,7 @@ internal static class MockWebUiCommand
         MockWebUiProfile.WebUi18 => "webui-1.8",
         MockWebUiProfile.Forge => "forge",
         MockWebUiProfile.ReForge => "reforge",
+        MockWebUiProfile.SdNext => "sdnext",
         _ => "webui-1.10",
     };
 }

@@ -30,7 +30,7 @@ internal static class ForgeControlNetLists
     /// short hashes as the A1111 profiles (model_hash, forge@dfdcbab:modules/sd_models.py:218-230), so recipes resolve.
     /// </summary>
     public static List<string> Models(Lacking lacking) =>
-        ["None", .. Catalog.CnModels.Where(m => m != "None" && !lacking.CnModel(m)).OrderBy(m => m, StringComparer.Ordinal)];
+        ["None", .. ControlNetModels.All.Where(m => m != "None" && !lacking.CnModel(m)).OrderBy(m => m, StringComparer.Ordinal)];
 
     /// <summary>GET /controlnet/module_list: {"module_list": [...]} with no module_detail; alias_names is not a parameter (lib_controlnet/api.py:47-56).</summary>
     public static JsonObject ModuleList(UnitDialect dialect) =>

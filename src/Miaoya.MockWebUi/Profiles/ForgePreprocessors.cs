@@ -15,7 +15,7 @@ namespace Miaoya.MockWebUi;
 internal sealed record ForgePreprocessor(string Name, int Priority, string[] Tags, string[] Filters, bool ModelFree = false, bool Image = true)
 {
     /// <summary>The module record the mock's renderer and detected maps work with.</summary>
-    public CnModule ToModule() => new(Name, Name, ModelFree, Tags.Length > 0 ? Tags[0] : "None", ReturnsTensor: !Image);
+    public CnModule ToModule() => new(Name, Name, ModelFree, Tags.Length > 0 ? Tags[0] : "None", RequiresMask: false, ReturnsTensor: !Image, Tags, []);
 }
 
 /// <summary>

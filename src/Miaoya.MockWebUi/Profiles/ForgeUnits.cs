@@ -111,7 +111,7 @@ internal static class ForgeUnits
         var failure = Failure(d, dialect, img2img, preprocessor, processorRes, thresholdA, thresholdB, resizeError, model);
         var (image, mask) = (Str(d, "image"), Str(d, "mask_image")); // only strings are decoded (external_code.py:213-216)
         var run = new ForgeRun(ForgeInfotext.Serialize(d, moduleName, model, resizeText, controlText, hrText), ranAs, failure);
-        var module = preprocessor?.ToModule() ?? new CnModule(moduleName, moduleName, false, "None");
+        var module = preprocessor?.ToModule() ?? new CnModule(moduleName, moduleName, false, "None", RequiresMask: false, ReturnsTensor: false, [], []);
         return new ControlUnit(module, model, weight, ResizeLabel(resizeText), ranAs, (long)processorRes, thresholdA, thresholdB,
             Number(d, "guidance_start", 0.0), Number(d, "guidance_end", 1.0), PyValues.Truthy(d.GetValueOrDefault("pixel_perfect")),
             !d.TryGetValue("save_detected_map", out var save) || save is null || PyValues.Truthy(save), image, mask, run);
@@ -162,7 +162,7 @@ internal static class ForgeUnits
                 return MockRouteException.Internal("AssertionError", "You have not selected any control model!"); // :411
             }
 
-            if (!Catalog.CnModels.Contains(model, StringComparer.Ordinal))
+            if (!ControlNetModels.All.Contains(model, StringComparer.Ordinal))
             {
                 // controlnet_filename_dict[name]: exact "name [hash]" only (:412; lib_controlnet/global_state.py:78-79)
                 return MockRouteException.Internal("KeyError", "'" + model + "'");

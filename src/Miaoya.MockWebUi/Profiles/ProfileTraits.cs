@@ -26,6 +26,12 @@ internal enum SamplerDialect
 
     /// <summary>A1111 ≥1.9: sampler + scheduler fields, <c>/sdapi/v1/schedulers</c>.</summary>
     Split,
+
+    /// <summary>
+    /// SD.Next's diffusers samplers (<see cref="SdNextCatalog.Samplers"/>): plain names without aliases or options, an unknown
+    /// one 404, no <c>/sdapi/v1/schedulers</c>.
+    /// </summary>
+    Diffusers,
 }
 
 /// <summary>Which WD14 tagger extension the box has installed.</summary>
@@ -53,6 +59,25 @@ internal enum ErrorDialect
     /// (forge@dfdcbab:webui.py:30-38, registered for Exception at :53 and :116).
     /// </summary>
     Forge,
+
+    /// <summary>
+    /// SD.Next: {"error","code","detail","body","errors"} (vladmandic/sdnext@431bcc3 modules/api/middleware.py:64-96); its
+    /// routes build these bodies themselves (<see cref="SdNextErrors"/>), so an exception is answered with its body as is.
+    /// </summary>
+    SdNext,
+}
+
+/// <summary>The code base a profile's API comes from.</summary>
+internal enum ServerFamily
+{
+    /// <summary>AUTOMATIC1111's WebUI and the forks that keep its API (Forge, reForge).</summary>
+    A1111,
+
+    /// <summary>
+    /// SD.Next (vladmandic/sdnext): <c>/sdapi/v1/version</c> and <c>/sdapi/v1/control</c>, its own txt2img/img2img validation,
+    /// options set semantics and answer, scripts and extensions, no latent-upscale-modes or realesrgan-models.
+    /// </summary>
+    SdNext,
 }
 
 /// <summary>What tells one imitated server from another, in one place instead of profile comparisons in each route.</summary>
@@ -83,7 +108,20 @@ internal sealed record ProfileTraits(
     /// <summary>Schedulers of the split dialect, in /sdapi/v1/schedulers order.</summary>
     public IReadOnlyList<(string Name, string Label, string[]? Aliases, double? Rho, bool NeedInner)> Schedulers { get; init; } = Catalog.Schedulers;
 
-    /// <summary>The profile's settings beyond the common ones (see <see cref="MockState"/>).</summary>
+    /// <summary>The code base of the server's API (A1111 and its forks, or SD.Next).</summary>
+    public ServerFamily Family { get; init; } = ServerFamily.A1111;
+
+    /// <summary>Any <c>/controlnet/*</c> route exists (an extension or a built-in ControlNet); false: all 404.</summary>
+    public bool HasControlNet { get; init; } = true;
+
+    /// <summary>
+    /// The folder under Profiles/ with the profile's generated data: <c>webui-options.json</c> (every option at its default)
+    /// and, for sd-webui-controlnet, <c>controlnet-preprocessors.json</c>. Forge and reForge are A1111 1.10.1-based and share
+    /// webui-1.10's options (plus <see cref="ExtraOptions"/>); their ControlNet lists come from Profiles/Forge*.cs instead.
+    /// </summary>
+    public string DataFolder { get; init; } = "webui-1.10";
+
+    /// <summary>The profile's settings beyond those of <see cref="DataFolder"/>'s options (see <see cref="MockState"/>).</summary>
     public IReadOnlyDictionary<string, JsonNode?> ExtraOptions { get; init; } = new Dictionary<string, JsonNode?>();
 
     /// <summary>The traits of <paramref name="profile"/>.</summary>
@@ -91,9 +129,27 @@ internal sealed record ProfileTraits(
     {
         // {"version":3} from CN 1.1.448 (pydantic unit), 2 before (CN api.py:50-52; external_code.py:26-27)
         MockWebUiProfile.WebUi110 => new("v1.10.1", UnitDialect.Pydantic, SamplerDialect.Split, TaggerFlavor.Picobyte, ErrorDialect.A1111, 3, true, false),
-        MockWebUiProfile.WebUi18 => new("v1.8.0", UnitDialect.Dataclass, SamplerDialect.Composite, TaggerFlavor.Toriato, ErrorDialect.A1111, 2, true, false),
+        MockWebUiProfile.WebUi18 => new("v1.8.0", UnitDialect.Dataclass, SamplerDialect.Composite, TaggerFlavor.Toriato, ErrorDialect.A1111, 2, true, false)
+        {
+            DataFolder = "webui-1.8",
+        },
         MockWebUiProfile.Forge => ForgeProfiles.Forge,
         MockWebUiProfile.ReForge => ForgeProfiles.ReForge,
+        MockWebUiProfile.SdNext => SdNextTraits,
         _ => throw new ArgumentOutOfRangeException(nameof(profile), profile, "Unknown mock WebUI profile."),
+    };
+
+    /// <summary>
+    /// vladmandic/sdnext@431bcc3 (diffusers backend): the infotext's version is the short commit, no ControlNet extension
+    /// (no /controlnet/*; .gitmodules has none), its diffusers samplers, its error bodies and its 482 options
+    /// (Profiles/sdnext/webui-options.json); sd-vae kept; the tagger routes answer as toriato's, as before.
+    /// </summary>
+    private static readonly ProfileTraits SdNextTraits = new(
+        SdNextCatalog.Commit[..7], UnitDialect.Pydantic, SamplerDialect.Diffusers, TaggerFlavor.Toriato, ErrorDialect.SdNext,
+        ControlNetVersion: null, HasSdVae: true, HasSdModules: false)
+    {
+        Family = ServerFamily.SdNext,
+        HasControlNet = false,
+        DataFolder = "sdnext",
     };
 }

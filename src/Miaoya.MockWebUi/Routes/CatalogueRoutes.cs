@@ -4,7 +4,7 @@ namespace Miaoya.MockWebUi;
 
 /// <summary>
 /// What the box has: models, VAEs (Forge: VAEs and text encoders as sd-modules), embeddings, samplers, schedulers (not on
-/// webui-1.8), upscalers, scripts, extensions and LoRAs, each listing without what it lacks; and the refresh/unload calls,
+/// webui-1.8 or sdnext), upscalers, scripts, extensions and LoRAs, each listing without what it lacks; and the refresh/unload calls,
 /// which change nothing here.
 /// </summary>
 internal sealed class CatalogueRoutes(Lacking lacking, LoraFolder loras, ProfileTraits profile)
@@ -34,15 +34,22 @@ internal sealed class CatalogueRoutes(Lacking lacking, LoraFolder loras, Profile
         }
 
         Get(routes, "upscalers", Catalog.Upscalers);
-        Get(routes, "latent-upscale-modes", () => new JsonArray([.. LatentUpscaleModes.Select(n => (JsonNode)new JsonObject { ["name"] = n })]));
-        foreach (var empty in new[] { "hypernetworks", "face-restorers", "realesrgan-models", "prompt-styles" })
+        var sdNext = profile.Family == ServerFamily.SdNext;
+        if (!sdNext)
+        {
+            // SD.Next has neither (vladmandic/sdnext@431bcc3 modules/api/api.py:39-104)
+            Get(routes, "latent-upscale-modes", () => new JsonArray([.. LatentUpscaleModes.Select(n => (JsonNode)new JsonObject { ["name"] = n })]));
+            Get(routes, "realesrgan-models", () => new JsonArray());
+        }
+
+        foreach (var empty in new[] { "hypernetworks", "face-restorers", "prompt-styles" })
         {
             Get(routes, empty, () => new JsonArray());
         }
 
-        Get(routes, "scripts", Catalog.Scripts);
+        Get(routes, "scripts", sdNext ? SdNextCatalog.Scripts : Catalog.Scripts);
         Get(routes, "script-info", () => lacking.Filter(Catalog.ScriptInfo(), "name"));
-        Get(routes, "extensions", () => lacking.FilterExtensions(Catalog.Extensions(profile)));
+        Get(routes, "extensions", () => lacking.FilterExtensions(sdNext ? SdNextCatalog.Extensions() : Catalog.Extensions(profile)));
         foreach (var refresh in new[] { "refresh-checkpoints", "refresh-embeddings", "refresh-vae" })
         {
             routes.Post("/sdapi/v1/" + refresh, _ => Task.FromResult(MockHttpResult.Null()));

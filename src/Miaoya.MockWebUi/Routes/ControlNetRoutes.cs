@@ -20,10 +20,10 @@ internal sealed class ControlNetRoutes(MockState state, JobQueue jobs, Lacking l
 
         Get(routes, "/controlnet/version", _ => new JsonObject { ["version"] = profile.ControlNetVersion });
         Get(routes, "/controlnet/model_list", _ =>
-            new JsonObject { ["model_list"] = new JsonArray([.. Catalog.CnModels.Where(m => !lacking.CnModel(m)).Select(m => (JsonNode)m)]) });
+            new JsonObject { ["model_list"] = new JsonArray([.. Models().Select(m => (JsonNode)m)]) });
         Get(routes, "/controlnet/module_list", request =>
-            Catalog.ModuleList(PydanticFields.TryBool(request.Query("alias_names"), out var alias) && alias));
-        Get(routes, "/controlnet/control_types", _ => Catalog.ControlTypes());
+            Cn.ModuleList(PydanticFields.TryBool(request.Query("alias_names"), out var alias) && alias));
+        Get(routes, "/controlnet/control_types", _ => Cn.ControlTypes(Models()));
         Get(routes, "/controlnet/settings", _ => new JsonObject { ["control_net_unit_count"] = Catalog.ControlNetUnitCount });
         routes.Post("/controlnet/detect", request => jobs.RunAsync("detect", 1, () => Detect(request.BodyObject())), RouteAccess.Open, Extension);
     }
@@ -39,6 +39,10 @@ internal sealed class ControlNetRoutes(MockState state, JobQueue jobs, Lacking l
         Get(routes, "/controlnet/control_types", _ => ForgeControlNetLists.ControlTypes(profile.Units, lacking));
         routes.Post("/controlnet/detect", request => jobs.RunAsync("detect", 1, () => ForgeDetect.Run(request.BodyObject(), profile.Units, state.OptionString("samples_format", "png"))), RouteAccess.Open, Extension);
     }
+
+    private ControlNetCatalog Cn => ControlNetCatalog.For(profile.DataFolder);
+
+    private List<string> Models() => [.. ControlNetModels.All.Where(m => !lacking.CnModel(m))];
 
     private static void Get(RouteTable routes, string path, Func<MockRequest, JsonNode> answer) =>
         routes.Get(path, request => Task.FromResult(MockHttpResult.Json(answer(request))), RouteAccess.Open, Extension);
@@ -63,7 +67,7 @@ internal sealed class ControlNetRoutes(MockState state, JobQueue jobs, Lacking l
         }
 
         var moduleName = f.GetStr("controlnet_module") ?? "none";
-        var module = Catalog.FindModule(moduleName) ?? throw MockRouteException.Http(422, "Module not available");
+        var module = Cn.FindModule(moduleName) ?? throw MockRouteException.Http(422, "Module not available");
         if (moduleName is "clip_vision" or "revision_clipvision" or "revision_ignore_prompt" or "ip-adapter-auto")
         {
             throw MockRouteException.Http(422, "Module not supported");

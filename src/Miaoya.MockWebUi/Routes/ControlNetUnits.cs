@@ -13,6 +13,7 @@ namespace Miaoya.MockWebUi;
 internal static class ControlNetUnits
 {
     private static readonly string[] ResizeModes = ["Just Resize", "Crop and Resize", "Resize and Fill"];
+    private static readonly string[] HiresOptions = ["Both", "Low res only", "High res only"];
     private static readonly string[] ControlModes = ["Balanced", "My prompt is more important", "ControlNet is more important"];
 
     // Legacy resize-mode labels still accepted (sd-webui-controlnet v1.1.455 internal_controlnet/args.py:101-112,
@@ -68,7 +69,7 @@ internal static class ControlNetUnits
 
         var enabled = Field("enabled", FieldKind.Bool, false, n => n.GetValue<bool>()); // default false since 1.1.448
         var moduleName = Field("module", FieldKind.Str, "none", n => n.GetValue<string>());
-        var module = Catalog.FindModule(moduleName);
+        var module = ControlNetCatalog.For(MockWebUiProfile.WebUi110).FindModule(moduleName);
         if (module is null)
         {
             issues.Add(new ValidationIssue(["module"], $"module({moduleName}) not found in supported modules.", "value_error"));
@@ -119,6 +120,14 @@ internal static class ControlNetUnits
             {
                 controlMode = text;
             }
+        }
+
+        // hr_option: HiResFixOption = "Both" | "Low res only" | "High res only" (CN args.py:169; enums.py:225-228)
+        if (unit.TryGetPropertyValue("hr_option", out var hr) && hr is not null
+            && !(hr is JsonValue hv && hv.TryGetValue(out string? hs) && HiresOptions.Contains(hs, StringComparer.Ordinal)))
+        {
+            issues.Add(new ValidationIssue(["hr_option"],
+                "value is not a valid enumeration member; permitted: 'Both', 'Low res only', 'High res only'", "type_error.enum"));
         }
 
         var start = Field("guidance_start", FieldKind.Float, 0.0, n => n.GetValue<double>());
@@ -193,7 +202,8 @@ internal static class ControlNetUnits
             return ResizeAliases.GetValueOrDefault(s, s);
         }
 
-        var module = Catalog.FindModule(f.GetStr("module")) ?? Catalog.CnModules[0];
+        var modules = ControlNetCatalog.For(MockWebUiProfile.WebUi18);
+        var module = modules.FindModule(f.GetStr("module")) ?? modules.Modules[0];
         var (image, mask) = UnitImage(unit);
         return new ControlUnit(module, f.GetStr("model") ?? "None", f.GetFloat("weight", 1.0), ModeText("resize_mode", ResizeModes, "Crop and Resize"),
             ModeText("control_mode", ControlModes, "Balanced"), f.GetInt("processor_res", -1), f.GetFloat("threshold_a", -1), f.GetFloat("threshold_b", -1),
@@ -241,7 +251,7 @@ internal static class ControlNetUnits
                     throw MockRouteException.Internal("RuntimeError", "You have not selected any ControlNet Model.");
                 }
 
-                model = Catalog.ResolveCnModel(unit.Model) ?? throw MockRouteException.Internal("RuntimeError", $"model not found: {unit.Model}");
+                model = ControlNetCatalog.ResolveModel(unit.Model) ?? throw MockRouteException.Internal("RuntimeError", $"model not found: {unit.Model}");
             }
 
             Image<Rgba32> input;

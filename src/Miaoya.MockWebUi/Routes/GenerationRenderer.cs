@@ -108,6 +108,10 @@ internal sealed class GenerationRenderer(MockWebUiOptions options, MockState sta
             var negatives = new JsonArray();
             var infotexts = new JsonArray();
             var images = new JsonArray();
+            var hires = GenerationLayout.HiresSize(g);
+            var (outW, outH) = hires ?? (g.Width, g.Height);
+            var generated = new List<Image<Rgba32>>();
+            disposables.Add(new DisposableList(generated));
             for (var i = 0; i < total; i++)
             {
                 var s = seed + i;
@@ -130,40 +134,37 @@ internal sealed class GenerationRenderer(MockWebUiOptions options, MockState sta
                 }
                 else
                 {
-                    output = PaintTxt2Img(s, prompt, g.Width, g.Height);
+                    output = PaintTxt2Img(s, prompt, outW, outH);
                 }
 
-                using (output)
-                {
-                    images.Add(ImageCodec.Encode(output, format, infotext));
-                }
+                generated.Add(output);
+                images.Add(ImageCodec.Encode(output, format, infotext));
             }
             if (sendImages && !noDetectMap)
             {
-                // one detected map per enabled unit unless save_detected_map=false (CN controlnet.py:1283-1296)
-                foreach (var c in controls.Where(c => c.Unit.SaveDetectedMap))
+                foreach (var map in GenerationLayout.ControlNetMaps(controls, g.Width, g.Height, hires))
                 {
-                    // maps come at preprocessor resolution: short side = processor_res (default 512), output aspect
-                    var res = c.Unit.ProcessorRes is >= 64 and <= 2048 ? c.Unit.ProcessorRes : 512;
-                    var k = (double)res / Math.Min(g.Width, g.Height);
-                    var map = DetectedMaps.Render(c.Unit.Module, c.Input, (int)Math.Round(g.Width * k), (int)Math.Round(g.Height * k));
-                    try
+                    using (map)
                     {
                         images.Add(ImageCodec.Encode(map, format));
                     }
-                    finally
-                    {
-                        map.Dispose();
-                    }
-
-                    if (c.Mask is not null)
-                    {
-                        // Forge also appends each unit's control mask (forge@dfdcbab:extensions-builtin/sd_forge_controlnet/scripts/controlnet.py:384-391)
-                        using var maskImage = Painter.Resize(c.Mask, g.Width, g.Height, 0);
-                        images.Add(ImageCodec.Encode(maskImage, format));
-                    }
                 }
             }
+
+            var firstImage = 0;
+            if (GenerationLayout.ReturnsGrid(f, state, total))
+            {
+                // the grid and its infotext go first (processing.py:1119-1128)
+                infotexts.Insert(0, infotexts[0]!.DeepClone());
+                if (sendImages)
+                {
+                    using var grid = GenerationLayout.Grid(generated);
+                    images.Insert(0, ImageCodec.Encode(grid, format, infotexts[0]!.GetValue<string>()));
+                }
+
+                firstImage = 1;
+            }
+
             var info = new JsonObject
             {
                 ["prompt"] = prompt,
@@ -191,7 +192,7 @@ internal sealed class GenerationRenderer(MockWebUiOptions options, MockState sta
                 ["seed_resize_from_h"] = f.GetInt("seed_resize_from_h", -1),
                 ["denoising_strength"] = g.Img2Img || f.GetBool("enable_hr", false) ? denoise : null,
                 ["extra_generation_params"] = extra,
-                ["index_of_first_image"] = 0,
+                ["index_of_first_image"] = firstImage,
                 ["infotexts"] = infotexts,
                 ["styles"] = f["styles"]?.DeepClone() ?? new JsonArray(),
                 ["job_timestamp"] = jobs.Timestamp,
@@ -281,4 +282,16 @@ internal sealed class GenerationRenderer(MockWebUiOptions options, MockState sta
             : System.Text.Json.JsonSerializer.Serialize(text, QuoteOptions);
 
     private static readonly System.Text.Json.JsonSerializerOptions QuoteOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+}
+
+/// <summary>Disposes the images of a list (the generated ones, kept for the grid).</summary>
+internal sealed class DisposableList(List<Image<Rgba32>> images) : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (var image in images)
+        {
+            image.Dispose();
+        }
+    }
 }

@@ -93,9 +93,12 @@ internal static class GenerationRequest
     ];
 
     /// <summary>Validates a body as the profile's A1111 does; throws its 422/404/500 answers.</summary>
-    public static PreparedGeneration Prepare(JsonObject body, bool img2img, MockWebUiProfile profile)
+    public static PreparedGeneration Prepare(JsonObject body, bool img2img, MockWebUiProfile profile) =>
+        Prepare(body, img2img, ProfileTraits.For(profile));
+
+    /// <summary>Validates a body as the A1111 (or fork) of <paramref name="traits"/> does; throws its 422/404/500 answers.</summary>
+    public static PreparedGeneration Prepare(JsonObject body, bool img2img, ProfileTraits traits)
     {
-        var traits = ProfileTraits.For(profile);
         var v110 = traits.Samplers == SamplerDialect.Split;
         var specs = img2img ? Img2ImgFields : Txt2ImgFields;
         if (v110)

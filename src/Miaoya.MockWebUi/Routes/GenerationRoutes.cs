@@ -7,7 +7,7 @@ namespace Miaoya.MockWebUi;
 /// <see cref="JobQueue"/> with the checkpoint <see cref="MockState"/> loads, painted by <see cref="GenerationRenderer"/>),
 /// and the queue's <c>progress</c>, <c>interrupt</c> and <c>skip</c>.
 /// </summary>
-internal sealed class GenerationRoutes(MockWebUiOptions options, MockState state, JobQueue jobs, GenerationRenderer renderer, MockWebUiProfile profile)
+internal sealed class GenerationRoutes(MockWebUiOptions options, MockState state, JobQueue jobs, GenerationRenderer renderer, ProfileTraits profile)
 {
     public void AddTo(RouteTable routes)
     {
@@ -24,7 +24,9 @@ internal sealed class GenerationRoutes(MockWebUiOptions options, MockState state
 
     private Task<MockHttpResult> GenerateAsync(MockRequest request, string route)
     {
-        var prepared = GenerationRequest.Prepare(request.BodyObject(), img2img: route == "img2img", profile);
+        var prepared = profile.Family == ServerFamily.SdNext
+            ? SdNextGeneration.Prepare(request.BodyObject(), img2img: route == "img2img")
+            : GenerationRequest.Prepare(request.BodyObject(), img2img: route == "img2img", profile);
         return RunAsync(route, prepared);
     }
 

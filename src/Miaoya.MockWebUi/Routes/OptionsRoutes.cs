@@ -3,15 +3,18 @@ using System.Text.Json.Nodes;
 namespace Miaoya.MockWebUi;
 
 /// <summary>The server's settings and state: <c>/sdapi/v1/options</c> (GET, POST), <c>cmd-flags</c> and <c>memory</c>.</summary>
-internal sealed class OptionsRoutes(MockWebUiOptions options, MockState state, BasicAuth auth, int port)
+internal sealed class OptionsRoutes(MockWebUiOptions options, MockState state, BasicAuth auth, int port, ProfileTraits profile)
 {
     public void AddTo(RouteTable routes)
     {
         routes.Get("/sdapi/v1/options", _ => Task.FromResult(MockHttpResult.Json(state.OptionsJson())));
         routes.Post("/sdapi/v1/options", request =>
         {
-            state.SetOptions(request.BodyObject());
-            return Task.FromResult(MockHttpResult.Null());
+            var updated = state.SetOptions(request.BodyObject());
+            // A1111 answers null; SD.Next {"updated": [{key: changed}, ...]} (modules/api/server.py:71-76)
+            return Task.FromResult(profile.Family == ServerFamily.SdNext
+                ? MockHttpResult.Json(new JsonObject { ["updated"] = updated })
+                : MockHttpResult.Null());
         });
         routes.Get("/sdapi/v1/cmd-flags", _ => Task.FromResult(MockHttpResult.Json(CmdFlags())));
         routes.Get("/sdapi/v1/memory", _ => Task.FromResult(MockHttpResult.Json(MemoryJson())));

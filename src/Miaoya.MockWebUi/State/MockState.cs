@@ -20,26 +20,37 @@ namespace Miaoya.MockWebUi;
 internal sealed class MockState
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, JsonNode?> _options = DefaultOptions();
+    private readonly Dictionary<string, JsonNode?> _options;
+    private readonly Dictionary<string, WebUiOption> _known;
+    private readonly bool _sdNext;
     private CheckpointInfo _loaded;
     private int _modelSwitches;
     private volatile bool _down;
     private int _downEpoch;
 
     public MockState()
-        : this(new Dictionary<string, JsonNode?>())
+        : this(ProfileTraits.For(MockWebUiProfile.WebUi110))
     {
     }
 
-    /// <summary>A state whose options also hold <paramref name="extraOptions"/> (a profile's own settings).</summary>
-    public MockState(IReadOnlyDictionary<string, JsonNode?> extraOptions)
+    /// <summary>
+    /// A box of <paramref name="profile"/> with every option at its default (<see cref="WebUiOptionSet"/>: its data folder's
+    /// options and its own extra settings) and the first checkpoint loaded.
+    /// </summary>
+    public MockState(ProfileTraits profile)
     {
-        ArgumentNullException.ThrowIfNull(extraOptions);
-        foreach (var (key, value) in extraOptions)
+        ArgumentNullException.ThrowIfNull(profile);
+        _sdNext = profile.Family == ServerFamily.SdNext;
+        var known = WebUiOptionSet.For(profile);
+        _known = new Dictionary<string, WebUiOption>(known, StringComparer.Ordinal);
+        _options = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+        foreach (var (key, option) in known)
         {
-            _options[key] = value?.DeepClone();
+            _options[key] = option.Default?.DeepClone();
         }
 
+        _options["sd_model_checkpoint"] = Catalog.Checkpoints[0].Title; // sd_models.py stores the loaded model's title
+        _options["sd_checkpoint_hash"] = Catalog.Checkpoints[0].Sha256;
         _loaded = CheckpointOptionLocked();
     }
 
@@ -98,6 +109,11 @@ internal sealed class MockState
             var obj = new JsonObject();
             foreach (var (k, v) in _options)
             {
+                if (_sdNext && k is "sd_lora" or "sd_lyco")
+                {
+                    continue; // SD.Next's get_config drops them (modules/api/server.py:65-68)
+                }
+
                 obj[k] = v?.DeepClone();
             }
 
@@ -114,6 +130,15 @@ internal sealed class MockState
         }
     }
 
+    /// <summary>The option as a bool (pydantic bool coercion), or <paramref name="fallback"/> when the box has no such option.</summary>
+    public bool OptionFlag(string key, bool fallback)
+    {
+        lock (_gate)
+        {
+            return _options.TryGetValue(key, out var v) ? PydanticFields.TryBool(v, out var b) && b : fallback;
+        }
+    }
+
     /// <summary>True when the option holds a true bool (pydantic bool coercion).</summary>
     public bool OptionFlag(string key)
     {
@@ -124,12 +149,21 @@ internal sealed class MockState
     }
 
     /// <summary>
-    /// POST /options: unknown checkpoint → RuntimeError 500; unknown key → KeyError 500, nothing set; restrict_api keys
-    /// ignored; a checkpoint loads at once (A1111 api.py:678-687; options.py:144-170).
+    /// POST /options, key by key in body order as <c>opts.set(k, v, is_api=True)</c> (A1111 api.py:678-687; options.py:144-171):
+    /// an unknown checkpoint is a RuntimeError 500 before anything is set; a value equal (Python ==) to the current one is
+    /// skipped, so an unknown key with null passes; any other unknown key is a KeyError 500 that leaves the keys before it
+    /// set; restrict_api and hidden options are left; a checkpoint loads at once. Values are stored as sent (no type check).
     /// </summary>
-    public void SetOptions(JsonObject body)
+    /// <remarks>
+    /// SD.Next (vladmandic/sdnext@431bcc3 modules/api/server.py:71-76; modules/shared.py:1024-1043): no checkpoint check up
+    /// front, an unknown key is a KeyError even with null, nothing is restricted, and the answer lists {key: changed}; an
+    /// unknown checkpoint's onchange load fails and the option goes back (inference: reload_model_weights finds no file).
+    /// </remarks>
+    /// <returns>Each key with whether it changed (SD.Next's <c>updated</c>).</returns>
+    public JsonArray SetOptions(JsonObject body)
     {
-        if (body.TryGetPropertyValue("sd_model_checkpoint", out var ckptNode) && PydanticFields.TryStr(ckptNode, out var ckpt)
+        var updated = new JsonArray();
+        if (!_sdNext && body.TryGetPropertyValue("sd_model_checkpoint", out var ckptNode) && PydanticFields.TryStr(ckptNode, out var ckpt)
             && Catalog.FindCheckpoint(ckpt) is null)
         {
             throw MockRouteException.Internal("RuntimeError", $"model '{ckpt}' not found");
@@ -137,32 +171,53 @@ internal sealed class MockState
 
         lock (_gate)
         {
-            foreach (var (key, _) in body)
-            {
-                if (!_options.ContainsKey(key))
-                {
-                    throw MockRouteException.Internal("KeyError", $"'{key}'");
-                }
-            }
-
             foreach (var (key, value) in body)
             {
-                if (key is "api_enable_requests" or "api_forbid_local_requests" or "api_useragent")
-                {
-                    continue;
-                }
-
-                if (key == "sd_model_checkpoint" && PydanticFields.TryStr(value, out var id) && Catalog.FindCheckpoint(id) is { } info)
-                {
-                    _options[key] = info.Title;
-                    _options["sd_checkpoint_hash"] = info.Sha256;
-                    LoadLocked(info); // the option's onchange callback reloads the weights
-                    continue;
-                }
-
-                _options[key] = value?.DeepClone();
+                var changed = SetLocked(key, value);
+                updated.Add(new JsonObject { [key] = changed });
             }
         }
+
+        return updated;
+    }
+
+    private bool SetLocked(string key, JsonNode? value)
+    {
+        if (_sdNext && !_known.ContainsKey(key))
+        {
+            throw SdNextErrors.Internal("KeyError", $"'{key}'");
+        }
+
+        if (WebUiOptionSet.PythonEquals(_options.GetValueOrDefault(key), value))
+        {
+            return false;
+        }
+
+        if (!_known.TryGetValue(key, out var option))
+        {
+            throw MockRouteException.Internal("KeyError", $"'{key}'");
+        }
+
+        if (option.RestrictApi || option.Hidden)
+        {
+            return false;
+        }
+
+        if (key == "sd_model_checkpoint")
+        {
+            if (PydanticFields.TryStr(value, out var id) && Catalog.FindCheckpoint(id) is { } info)
+            {
+                _options[key] = info.Title;
+                _options["sd_checkpoint_hash"] = info.Sha256;
+                LoadLocked(info); // the option's onchange callback reloads the weights
+                return true;
+            }
+
+            return false; // SD.Next only: the load fails and setattr(self, key, oldval) puts it back
+        }
+
+        _options[key] = value?.DeepClone();
+        return true;
     }
 
     /// <summary>The checkpoint the <c>sd_model_checkpoint</c> option names (the first one if it names none).</summary>
@@ -226,42 +281,6 @@ internal sealed class MockState
         Interlocked.Increment(ref _modelSwitches);
         return true;
     }
-
-    private static Dictionary<string, JsonNode?> DefaultOptions() => new(StringComparer.Ordinal)
-    {
-        ["samples_save"] = true,
-        ["save_init_img"] = false,
-        ["control_net_detectmap_autosaving"] = false,
-        ["samples_format"] = "png",
-        ["grid_save"] = true,
-        ["return_grid"] = true,
-        ["jpeg_quality"] = 80,
-        ["webp_lossless"] = false,
-        ["sd_model_checkpoint"] = Catalog.Checkpoints[0].Title,
-        ["sd_checkpoint_hash"] = Catalog.Checkpoints[0].Sha256,
-        ["sd_vae"] = "Automatic",
-        ["CLIP_stop_at_last_layers"] = 1,
-        ["eta_noise_seed_delta"] = 0,
-        ["face_restoration"] = false,
-        ["face_restoration_model"] = "CodeFormer",
-        ["tiling"] = false,
-        ["initial_noise_multiplier"] = 1.0,
-        ["img2img_fix_steps"] = false,
-        ["interrogate_deepbooru_score_threshold"] = 0.5,
-        ["return_mask"] = false,
-        ["return_mask_composite"] = false,
-        ["show_progress_every_n_steps"] = 10,
-        ["live_previews_enable"] = true,
-        ["sd_vae_overrides_per_model_preferences"] = true,
-        ["control_net_unit_count"] = Catalog.ControlNetUnitCount,
-        ["control_net_model_cache_size"] = 2,
-        ["control_net_no_detectmap"] = false,
-        ["control_net_allow_script_control"] = false,
-        ["controlnet_clip_detector_on_cpu"] = false,
-        ["api_enable_requests"] = true,
-        ["api_forbid_local_requests"] = true,
-        ["api_useragent"] = "",
-    };
 }
 
 /// <summary>What a render loaded (<see cref="MockState.LoadForRender"/>) and the checkpoint option as it was before.</summary>
