@@ -14,6 +14,9 @@ public sealed class MockForgeContract(MockForgeTarget target, ITestOutputHelper 
 /// <summary>The contract against the reforge mock.</summary>
 public sealed class MockReForgeContract(MockReForgeTarget target, ITestOutputHelper output) : WebUiContract(target, output), IClassFixture<MockReForgeTarget>;
 
+/// <summary>The contract against the sdnext mock (no ControlNet API: that part is noted, not asserted).</summary>
+public sealed class MockSdNextContract(MockSdNextTarget target, ITestOutputHelper output) : WebUiContract(target, output), IClassFixture<MockSdNextTarget>;
+
 /// <summary>The contract against the committed recording of the webui-1.10 mock, served back: the recorder round-trips.</summary>
 public sealed class ReplayedMockContract(ReplayedRecordingTarget target, ITestOutputHelper output) : WebUiContract(target, output), IClassFixture<ReplayedRecordingTarget>;
 

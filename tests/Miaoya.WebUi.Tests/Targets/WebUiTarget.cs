@@ -72,6 +72,8 @@ public sealed class MockForgeTarget() : MockProfileTarget(MockWebUiProfile.Forge
 
 public sealed class MockReForgeTarget() : MockProfileTarget(MockWebUiProfile.ReForge, WebUiBackend.ReForge);
 
+public sealed class MockSdNextTarget() : MockProfileTarget(MockWebUiProfile.SdNext, WebUiBackend.SdNext);
+
 /// <summary>The committed recording (Recordings/mock-webui-1.10) served back by <see cref="ReplayServer"/>.</summary>
 public sealed class ReplayedRecordingTarget : WebUiTarget
 {
