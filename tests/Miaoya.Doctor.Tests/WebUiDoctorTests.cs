@@ -179,6 +179,20 @@ public sealed class WebUiDoctorTests : IDisposable
     }
 
     [Fact]
+    public async Task SdNextBox_BackendRowMissing_NamesTheReasonAndTheRecipes()
+    {
+        var report = await _harness.CheckAsync(_harness.Start(MockWebUiProfile.SdNext));
+
+        Assert.False(report.Ok);
+        Assert.StartsWith("SD.Next", report.Version, StringComparison.Ordinal);
+        var backend = report.Row("backend");
+        Assert.Equal(DoctorStatus.Missing, backend.Status);
+        Assert.Contains("SD.Next has no sd-webui-controlnet API", backend.Detail, StringComparison.Ordinal);
+        Assert.Equal(DoctorHarness.BuiltInRecipes.Select(r => r.Name).Order(), backend.Recipes.Order());
+        Assert.Equal(DoctorStatus.Missing, report.Row("ControlNet").Status);
+    }
+
+    [Fact]
     public async Task WebUi18Box_ComposedSamplerNames_OlderControlNetAndOriginalTaggerAreWarnings()
     {
         var report = await _harness.CheckAsync(_harness.Start(MockWebUiProfile.WebUi18));

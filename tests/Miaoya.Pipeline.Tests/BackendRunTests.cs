@@ -70,6 +70,21 @@ public sealed class BackendRunTests
         AssertForgeUnits(h, h.Received("/sdapi/v1/img2img"));
     }
 
+    [Theory]
+    [InlineData("v1-face")]
+    [InlineData("v2")]
+    public async Task On_SdNext_a_ControlNet_recipe_is_refused_up_front_with_the_reason(string recipe)
+    {
+        using var h = new PipelineHarness(MockWebUiProfile.SdNext);
+
+        var error = await Assert.ThrowsAsync<PipelineException>(() => h.Pipeline.RunAsync(h.Request(recipe)));
+
+        Assert.Contains("SD.Next has no sd-webui-controlnet API", error.Message, StringComparison.Ordinal);
+        Assert.Contains("/sdapi/v1/control", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, h.Count("/sdapi/v1/img2img"));
+        Assert.Equal(0, h.Count("/tagger/v1/interrogate"));
+    }
+
     private static void AssertForgeUnits(PipelineHarness h, IReadOnlyList<System.Text.Json.Nodes.JsonNode> sent)
     {
         var models = h.Client.GetControlNetModelsAsync().GetAwaiter().GetResult().ModelList;
