@@ -76,7 +76,6 @@ public sealed class DoctorCliTests : IDisposable
     }
 
     [Theory]
-    [InlineData("doctor")]                                                         // no box
     [InlineData("doctor", "--webui", "gpu-box:7860")]                              // not a URL
     [InlineData("doctor", "no-such-recipe", "--webui", "http://127.0.0.1:9/")]     // unknown recipe
     [InlineData("doctor", "--webui", "http://127.0.0.1:9/", "--lora", "face:7")]   // weight out of range

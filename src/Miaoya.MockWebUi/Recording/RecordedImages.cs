@@ -21,40 +21,8 @@ public static class RecordedImages
     /// with each image's relative path and bytes (null: only compute the references, as replay does for a request).
     /// </summary>
     /// <returns>The node (a bare string node is replaced, so use the result).</returns>
-    public static JsonNode? Externalise(JsonNode? node, Action<string, byte[]>? save)
-    {
-        switch (node)
-        {
-            case JsonObject obj:
-                foreach (var name in obj.Select(p => p.Key).ToArray())
-                {
-                    var child = obj[name];
-                    var replaced = Externalise(child, save);
-                    if (!ReferenceEquals(replaced, child))
-                    {
-                        obj[name] = replaced;
-                    }
-                }
-
-                return obj;
-            case JsonArray array:
-                for (var i = 0; i < array.Count; i++)
-                {
-                    var child = array[i];
-                    var replaced = Externalise(child, save);
-                    if (!ReferenceEquals(replaced, child))
-                    {
-                        array[i] = replaced;
-                    }
-                }
-
-                return array;
-            case JsonValue value when value.TryGetValue<string>(out var text) && ToReference(text, save) is { } reference:
-                return JsonValue.Create(reference);
-            default:
-                return node;
-        }
-    }
+    public static JsonNode? Externalise(JsonNode? node, Action<string, byte[]>? save) =>
+        MapStrings(node, text => ToReference(text, save) is { } reference ? JsonValue.Create(reference) : null);
 
     /// <summary>The reference for <paramref name="text"/> when it is a base64 image, else null.</summary>
     public static string? ToReference(string text, Action<string, byte[]>? save)
@@ -99,7 +67,25 @@ public static class RecordedImages
 
     /// <summary>Replaces every reference in <paramref name="node"/> by the base64 of its file under <paramref name="directory"/>, in place.</summary>
     /// <exception cref="FileNotFoundException">A referenced image is missing.</exception>
-    public static JsonNode? Inline(JsonNode? node, string directory)
+    public static JsonNode? Inline(JsonNode? node, string directory) => MapStrings(node, text =>
+    {
+        if (text.IndexOf(Marker, StringComparison.Ordinal) is not (var at and >= 0))
+        {
+            return null;
+        }
+
+        var relative = text[(at + Marker.Length)..];
+        if (relative.Contains("..", StringComparison.Ordinal) || Path.IsPathRooted(relative))
+        {
+            throw new InvalidDataException($"Image reference '{relative}' leaves the recording folder.");
+        }
+
+        return JsonValue.Create(text[..at] + Convert.ToBase64String(File.ReadAllBytes(Path.Combine(directory, relative))));
+    });
+
+    /// <summary>Walks <paramref name="node"/>, replacing in place each string value <paramref name="map"/> gives a node for (null: keep it).</summary>
+    /// <returns>The node (a bare string node is replaced, so use the result).</returns>
+    private static JsonNode? MapStrings(JsonNode? node, Func<string, JsonNode?> map)
     {
         switch (node)
         {
@@ -107,7 +93,7 @@ public static class RecordedImages
                 foreach (var name in obj.Select(p => p.Key).ToArray())
                 {
                     var child = obj[name];
-                    var replaced = Inline(child, directory);
+                    var replaced = MapStrings(child, map);
                     if (!ReferenceEquals(replaced, child))
                     {
                         obj[name] = replaced;
@@ -119,7 +105,7 @@ public static class RecordedImages
                 for (var i = 0; i < array.Count; i++)
                 {
                     var child = array[i];
-                    var replaced = Inline(child, directory);
+                    var replaced = MapStrings(child, map);
                     if (!ReferenceEquals(replaced, child))
                     {
                         array[i] = replaced;
@@ -127,15 +113,8 @@ public static class RecordedImages
                 }
 
                 return array;
-            case JsonValue value when value.TryGetValue<string>(out var text) && text.IndexOf(Marker, StringComparison.Ordinal) is var at and >= 0:
-                var relative = text[(at + Marker.Length)..];
-                if (relative.Contains("..", StringComparison.Ordinal) || Path.IsPathRooted(relative))
-                {
-                    throw new InvalidDataException($"Image reference '{relative}' leaves the recording folder.");
-                }
-
-                var file = Path.Combine(directory, relative);
-                return JsonValue.Create(text[..at] + Convert.ToBase64String(File.ReadAllBytes(file)));
+            case JsonValue value when value.TryGetValue<string>(out var text) && map(text) is { } mapped:
+                return mapped;
             default:
                 return node;
         }

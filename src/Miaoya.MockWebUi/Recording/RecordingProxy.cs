@@ -1,12 +1,8 @@
-using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using WireMock;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
 using WireMock.Server;
-using WireMock.Settings;
 using WireMock.Types;
 using WireMock.Util;
 
@@ -63,19 +59,8 @@ public sealed class RecordingProxy : IDisposable
 #pragma warning disable CA2000 // the HttpClient owns the handler (disposeHandler: true) and is disposed with the proxy
         _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }, disposeHandler: true) { Timeout = options.Timeout };
 #pragma warning restore CA2000
-        var host = options.ListenOnAllInterfaces ? "0.0.0.0" : "127.0.0.1";
-        WireMock = WireMockServer.Start(new WireMockServerSettings
-        {
-            Urls = [string.Create(CultureInfo.InvariantCulture, $"http://{host}:{options.Port}")],
-            StartAdminInterface = false,
-            DisableJsonBodyParsing = true,
-            DoNotSaveDynamicResponseInLogEntry = true,
-            MaxRequestLogCount = 0,
-        });
-        WireMock
-            .Given(Request.Create().UsingAnyMethod())
-            .RespondWith(Response.Create().WithCallback(ForwardAsync));
-        Url = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{WireMock.Ports[0]}/"));
+        WireMock = CatchAllServer.Start(options.Port, options.ListenOnAllInterfaces, ForwardAsync);
+        Url = CatchAllServer.LoopbackUrl(WireMock);
         BaseUrlForDisplay = _upstream;
     }
 

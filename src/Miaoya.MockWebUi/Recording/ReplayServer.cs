@@ -3,10 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using WireMock;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
 using WireMock.Server;
-using WireMock.Settings;
 
 namespace Miaoya.MockWebUi.Recording;
 
@@ -31,19 +28,8 @@ public sealed class ReplayServer : IDisposable
         _directory = Path.GetFullPath(directory);
         _exchanges = RecordingFolder.Load(_directory);
         _byRequest = _exchanges.GroupBy(e => e.RequestKey(), StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
-        var host = listenOnAllInterfaces ? "0.0.0.0" : "127.0.0.1";
-        WireMock = WireMockServer.Start(new WireMockServerSettings
-        {
-            Urls = [string.Create(CultureInfo.InvariantCulture, $"http://{host}:{port}")],
-            StartAdminInterface = false,
-            DisableJsonBodyParsing = true,
-            DoNotSaveDynamicResponseInLogEntry = true,
-            MaxRequestLogCount = 0,
-        });
-        WireMock
-            .Given(Request.Create().UsingAnyMethod())
-            .RespondWith(Response.Create().WithCallback(ReplayAsync));
-        Url = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{WireMock.Ports[0]}/"));
+        WireMock = CatchAllServer.Start(port, listenOnAllInterfaces, ReplayAsync);
+        Url = CatchAllServer.LoopbackUrl(WireMock);
     }
 
     public Uri Url { get; }
