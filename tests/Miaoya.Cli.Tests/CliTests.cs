@@ -89,9 +89,34 @@ public sealed class CliTests : IDisposable
         Assert.True(code == 0, error);
         Assert.Contains("identical to the recorded image", output, StringComparison.Ordinal);
 
+        // The run folder itself works as well as its manifest.
+        (code, output, error) = await RunAsync("replay", run, "--webui", server.Url.ToString());
+        Assert.True(code == 0, error);
+        Assert.Contains("identical to the recorded image", output, StringComparison.Ordinal);
+
         (code, output, error) = await RunAsync("run", "--resume", run, "--webui", server.Url.ToString());
         Assert.True(code == 0, error);
         Assert.Contains("Final image:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Replay_and_resume_of_a_folder_that_is_not_a_run_are_bad_input()
+    {
+        Directory.CreateDirectory(_folder);
+        var missing = Path.Combine(_folder, "missing");
+
+        var (code, output, error) = await RunAsync("run", "--resume", missing, "--webui", "http://127.0.0.1:9/");
+        Assert.Equal(2, code);
+        Assert.Contains($"--resume {missing}: no such folder", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Resuming", output, StringComparison.Ordinal);
+
+        (code, _, error) = await RunAsync("run", "--resume", _folder, "--webui", "http://127.0.0.1:9/");
+        Assert.Equal(2, code);
+        Assert.Contains("no manifest.json there; give a run folder written by 'miaoya run'", error, StringComparison.Ordinal);
+
+        (code, _, error) = await RunAsync("replay", _folder, "--webui", "http://127.0.0.1:9/");
+        Assert.Equal(2, code);
+        Assert.Contains($"{_folder}: no manifest.json there", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -8,7 +8,7 @@ internal static class ReplayCommand
 {
     public static Command Create()
     {
-        var manifest = new Argument<FileInfo>("manifest") { Description = "manifest.json of a run folder" };
+        var manifest = new Argument<FileInfo>("manifest") { Description = "A run folder, or its manifest.json" };
         var webui = CliOptions.WebUi();
         var auth = CliOptions.Auth();
         var output = new Option<DirectoryInfo?>("--out") { Description = "Folder for the replayed images (default: RUN/replay)" };
@@ -17,7 +17,16 @@ internal static class ReplayCommand
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
         {
             var path = result.GetValue(manifest)!;
-            if (!path.Exists)
+            if (Directory.Exists(path.FullName))
+            {
+                path = new FileInfo(Path.Combine(path.FullName, "manifest.json"));
+                if (!path.Exists)
+                {
+                    await Console.Error.WriteLineAsync($"error: {path.DirectoryName}: no manifest.json there; give a run folder written by 'miaoya run', or its manifest.json.");
+                    return 2;
+                }
+            }
+            else if (!path.Exists)
             {
                 await Console.Error.WriteLineAsync($"error: {path.FullName}: not found.");
                 return 2;

@@ -59,6 +59,15 @@ internal static class RunCommand
             RunResult run;
             if (result.GetValue(resume) is { } folder)
             {
+                // Bad input (exit 2), found before anything is printed or a box is asked.
+                if (!folder.Exists || !File.Exists(Path.Combine(folder.FullName, "manifest.json")))
+                {
+                    await Console.Error.WriteLineAsync(folder.Exists
+                        ? $"error: --resume {folder.FullName}: no manifest.json there; give a run folder written by 'miaoya run'."
+                        : $"error: --resume {folder.FullName}: no such folder.");
+                    return 2;
+                }
+
                 Console.WriteLine($"Resuming {folder.FullName}");
                 run = await session.Pipeline.ResumeAsync(folder.FullName, new ConsoleProgress("resume"), cancellationToken);
             }
