@@ -105,8 +105,8 @@ internal sealed class SdNextRoutes(MockState state, JobQueue jobs, MockRandom ra
 
     /// <summary>
     /// post_control (control.py:150-196): batch_count × batch_size images; <c>processed</c> holds the last processed
-    /// (preprocessed) input when a known unit_type has units and an input; alwayson_scripts are dropped (sanitize_args,
-    /// "TODO control: support scripts via api"); params echoes the request with <c>units</c> = the control items.
+    /// (preprocessed) input when a known unit_type has units and an input; alwayson_scripts are dropped (sanitize_args, where
+    /// SD.Next's own code marks scripts through the control API as not supported yet); params echoes the request with <c>units</c> = the control items.
     /// </summary>
     private MockHttpResult Render(Dictionary<string, JsonNode?> f, JsonArray units)
     {
