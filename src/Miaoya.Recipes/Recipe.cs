@@ -33,6 +33,12 @@ public static class StepName
 
     /// <summary>Optional, after the last step: the ID-photo finish (recipe <c>finish</c> section).</summary>
     public const string Finish = "finish";
+
+    /// <summary>Recipes with an <c>identity</c> section, after interrogate: the person's face photos as aligned square crops for the identity unit.</summary>
+    public const string Identity = "identity";
+
+    /// <summary>Recipes with a <c>candidates</c> section, right after the first generation step: score each candidate's face and keep the best that passes.</summary>
+    public const string Select = "select";
 }
 
 /// <summary>
@@ -81,14 +87,50 @@ public sealed record Recipe
     /// <summary>The ID-photo <c>finish</c> run after the last step; null when the recipe has none.</summary>
     public FinishSettings? Finish { get; init; }
 
+    /// <summary><c>model_family</c>: the family of <see cref="BaseModel"/> and every ControlNet model (sd15 when the recipe leaves it out).</summary>
+    public ModelFamily ModelFamily { get; init; } = ModelFamily.Sd15;
+
+    /// <summary>The <c>identity</c> section (an identity unit built from the person's face photos); null when the recipe has none.</summary>
+    public IdentitySettings? Identity { get; init; }
+
+    /// <summary>The <c>candidates</c> section (best-of-N by face similarity); null when the recipe has none.</summary>
+    public CandidatesSettings? Candidates { get; init; }
+
     /// <summary>
     /// The steps this recipe runs, in order: V1 interrogate, mask, inpaint; V2 adds img2img;
-    /// V3 interrogate, faceswap, img2img.
+    /// V3 interrogate, faceswap, img2img. An <c>identity</c> section adds its step after interrogate, a <c>candidates</c>
+    /// section adds <c>select</c> right after the first generation step.
     /// </summary>
-    public IReadOnlyList<string> StepNames => Pipeline switch
+    public IReadOnlyList<string> StepNames
     {
-        PipelineKind.V2 => V2Steps,
-        PipelineKind.V3 => V3Steps,
-        _ => V1Steps,
-    };
+        get
+        {
+            var steps = Pipeline switch
+            {
+                PipelineKind.V2 => V2Steps,
+                PipelineKind.V3 => V3Steps,
+                _ => V1Steps,
+            };
+            if (Identity is null && Candidates is null)
+            {
+                return steps;
+            }
+
+            var list = steps.ToList();
+            if (Identity is not null)
+            {
+                list.Insert(1, StepName.Identity);
+            }
+
+            if (Candidates is not null)
+            {
+                list.Insert(list.FindIndex(s => s is StepName.Inpaint or StepName.Img2Img) + 1, StepName.Select);
+            }
+
+            return list;
+        }
+    }
+
+    /// <summary>The generation step that renders the candidates: the first one (inpaint, or V3's img2img).</summary>
+    public string CandidateStep => Pipeline == PipelineKind.V3 ? StepName.Img2Img : StepName.Inpaint;
 }

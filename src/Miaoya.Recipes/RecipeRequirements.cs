@@ -74,9 +74,15 @@ public static partial class RecipeRequirements
             list.Add(new(RequirementKind.ControlNet, "controlnet", units.Count > 0 ? $"{units[0].Step}.controlnet" : "mask.source", needing));
         }
 
+        var identity = recipe.Identity;
+        if (identity is not null && units.Count == 0 && !openpose)
+        {
+            list.Add(new(RequirementKind.ControlNet, "controlnet", StepName.Identity, identity.Steps));
+        }
+
         foreach (var (step, settings) in steps)
         {
-            var enabled = settings.ControlNet.Count(u => u.Enabled);
+            var enabled = settings.ControlNet.Count(u => u.Enabled) + (identity?.Steps.Contains(step) == true ? identity.UnitCount : 0);
             if (enabled > 0)
             {
                 list.Add(new(RequirementKind.ControlNetUnits, enabled.ToString(CultureInfo.InvariantCulture), $"{step}.controlnet", [step]));
@@ -92,10 +98,31 @@ public static partial class RecipeRequirements
             }
         }
 
+        if (identity is not null)
+        {
+            list.Add(new(RequirementKind.ControlNetModule, identity.Module, "identity.module", identity.Steps));
+            list.Add(new(RequirementKind.ControlNetModel, identity.Model, "identity.model", identity.Steps));
+            if (identity.Keypoints is { } keypoints)
+            {
+                list.Add(new(RequirementKind.ControlNetModule, keypoints.Module, "identity.keypoints.module", identity.Steps));
+                list.Add(new(RequirementKind.ControlNetModel, keypoints.Model, "identity.keypoints.model", identity.Steps));
+            }
+
+            if (identity.Method == IdentityMethod.PuLid)
+            {
+                list.Add(new(RequirementKind.ControlNetModule, EvaClipModule, "identity.method", identity.Steps));
+            }
+        }
+
         list.Add(new(RequirementKind.Checkpoint, recipe.BaseModel, "base_model", generation));
         if (lora is not null)
         {
             list.Add(new(RequirementKind.Lora, lora, "--lora", generation));
+        }
+
+        if (identity?.Lora is { } companion)
+        {
+            list.Add(new(RequirementKind.Lora, companion, "identity.lora", identity.Steps));
         }
 
         list.AddRange(EmbeddingReferences(recipe.Prompt.Negative).Select(e => new Requirement(RequirementKind.Embedding, e, "prompt.negative", generation)));
@@ -112,6 +139,12 @@ public static partial class RecipeRequirements
 
         return list;
     }
+
+    /// <summary>
+    /// The preprocessor PuLID runs inside its own (scripts/preprocessor/pulid.py:154-156), listed only where the separate
+    /// sd-webui-controlnet-evaclip extension is installed.
+    /// </summary>
+    public const string EvaClipModule = "EVA02-CLIP-L-14-336";
 
     /// <summary>
     /// Negative-prompt words that name textual-inversion embeddings: single tokens with a digit or underscore, such as

@@ -21,6 +21,7 @@ public static partial class RecipeYaml
 
         Line(w, 0, "pipeline", EnumWords.Of(recipe.Pipeline));
         Line(w, 0, "base_model", Text(recipe.BaseModel));
+        Line(w, 0, "model_family", EnumWords.Of(recipe.ModelFamily));
 
         var i = recipe.Interrogate;
         Line(w, 0, "interrogate", null);
@@ -71,6 +72,20 @@ public static partial class RecipeYaml
             Generation(w, StepName.Img2Img, img2img, isInpaint: false);
         }
 
+        if (recipe.Identity is { } identity)
+        {
+            Identity(w, identity);
+        }
+
+        if (recipe.Candidates is { } c)
+        {
+            Line(w, 0, "candidates", null);
+            Line(w, 1, "count", Number(c.Count));
+            Line(w, 1, "scorer", EnumWords.Of(c.Scorer));
+            Line(w, 1, "min_similarity", Number(c.MinSimilarity));
+            Line(w, 1, "min_ratio", Number(c.MinRatio));
+        }
+
         if (recipe.Finish is { } finish)
         {
             Line(w, 0, StepName.Finish, null);
@@ -86,6 +101,39 @@ public static partial class RecipeYaml
         }
 
         return w.ToString();
+    }
+
+    private static void Identity(StringBuilder w, IdentitySettings d)
+    {
+        Line(w, 0, StepName.Identity, null);
+        Line(w, 1, "method", EnumWords.Of(d.Method));
+        Line(w, 1, "steps", List(d.Steps));
+        Line(w, 1, "module", Text(d.Module));
+        Line(w, 1, "model", Text(d.Model));
+        Line(w, 1, "weight", Number(d.Weight));
+        Line(w, 1, "guidance_start", Number(d.GuidanceStart));
+        Line(w, 1, "guidance_end", Number(d.GuidanceEnd));
+        Line(w, 1, "control_mode", EnumWords.Of(d.ControlMode));
+        Line(w, 1, "lora", Nullable(d.Lora));
+        Line(w, 1, "lora_weight", Number(d.LoraWeight));
+        Line(w, 1, "crop_padding", Number(d.CropPadding));
+        Line(w, 1, "crop_size", Number(d.CropSize));
+        if (d.PulidMode is { } mode)
+        {
+            Line(w, 1, "pulid_mode", EnumWords.Of(mode));
+        }
+
+        if (d.Keypoints is { } k)
+        {
+            Line(w, 1, "keypoints", null);
+            Line(w, 2, "module", Text(k.Module));
+            Line(w, 2, "model", Text(k.Model));
+            Line(w, 2, "weight", Number(k.Weight));
+            Line(w, 2, "guidance_start", Number(k.GuidanceStart));
+            Line(w, 2, "guidance_end", Number(k.GuidanceEnd));
+            Line(w, 2, "control_mode", EnumWords.Of(k.ControlMode));
+            Line(w, 2, "image", EnumWords.Of(k.Image));
+        }
     }
 
     private static void Generation(StringBuilder w, string key, GenerationSettings g, bool isInpaint)

@@ -478,7 +478,7 @@ public sealed class JobSubmissionForm
     /// <summary>V3: the person's face photo.</summary>
     public IFormFile? Face { get; init; }
 
-    /// <summary>A recipe name: built-in (v1-face, v1-face-neck, v2, v3) or one of the server's recipe folder.</summary>
+    /// <summary>A recipe name: built-in (v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl) or one of the server's recipe folder.</summary>
     public string? Recipe { get; init; }
 
     /// <summary>An inline recipe document instead of a name.</summary>
@@ -515,7 +515,7 @@ public sealed class JobSubmissionJson
     /// <summary>V3: the person's face photo, base64 or a data: URL.</summary>
     public string? Face { get; init; }
 
-    /// <summary>A recipe name: built-in (v1-face, v1-face-neck, v2, v3) or one of the server's recipe folder.</summary>
+    /// <summary>A recipe name: built-in (v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl) or one of the server's recipe folder.</summary>
     public string? Recipe { get; init; }
 
     /// <summary>An inline recipe document instead of a name.</summary>

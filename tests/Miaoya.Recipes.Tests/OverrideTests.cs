@@ -105,7 +105,7 @@ public class OverrideTests
 
         Assert.Equal(
             [
-                "recipes/v1-face.yaml:35:10: inpaint.steps: 0 is outside 1..150",
+                "recipes/v1-face.yaml:36:10: inpaint.steps: 0 is outside 1..150",
                 "--set: nope: no such field in the recipe; did you mean name?",
                 "--set: img2img: required section is missing: pipeline v2 runs a whole-image img2img pass after inpaint",
             ],

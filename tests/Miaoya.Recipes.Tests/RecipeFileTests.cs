@@ -8,9 +8,9 @@ public class RecipeFileTests
     public static TheoryData<string> RecipeFiles() => new(FileNames());
 
     [Fact]
-    public void RecipesFolder_HoldsTheFourRecipes()
+    public void RecipesFolder_HoldsTheSevenRecipes()
     {
-        Assert.Equal(["v1-face-neck.yaml", "v1-face.yaml", "v2.yaml", "v3.yaml"], FileNames());
+        Assert.Equal(["v1-face-neck.yaml", "v1-face.yaml", "v2.yaml", "v3.yaml", "v4-faceid.yaml", "v4-instantid-sdxl.yaml", "v4-pulid-sdxl.yaml"], FileNames());
     }
 
     [Theory]
@@ -54,7 +54,7 @@ public class RecipeFileTests
     {
         var e = Assert.Throws<RecipeException>(() => RecipeLoader.Load("recipes/nope.yaml"));
 
-        Assert.Equal("recipes/nope.yaml: no such recipe file; the built-in recipes are v1-face, v1-face-neck, v2, v3", Assert.Single(e.Problems).ToString());
+        Assert.Equal("recipes/nope.yaml: no such recipe file; the built-in recipes are v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl", Assert.Single(e.Problems).ToString());
     }
 
     [Fact]

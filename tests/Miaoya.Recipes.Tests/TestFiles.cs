@@ -45,6 +45,9 @@ internal static class TestFiles
     public static Recipe ParseRecipe(string fileName, IEnumerable<string>? overrides = null) =>
         RecipeLoader.Parse(File.ReadAllText(RecipePath(fileName)), $"recipes/{fileName}", overrides);
 
+    /// <summary>The text of a file of recipes/.</summary>
+    public static string ParseRecipeText(string fileName) => File.ReadAllText(RecipePath(fileName));
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,

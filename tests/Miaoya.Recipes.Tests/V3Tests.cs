@@ -173,8 +173,8 @@ public class V3Tests
 
         Assert.Equal(
             [
-                "recipes/v2.yaml:26:1: mask: V3 swaps the face locally; it has no mask or inpaint step",
-                "recipes/v2.yaml:33:1: inpaint: V3 swaps the face locally; it has no mask or inpaint step",
+                "recipes/v2.yaml:27:1: mask: V3 swaps the face locally; it has no mask or inpaint step",
+                "recipes/v2.yaml:34:1: inpaint: V3 swaps the face locally; it has no mask or inpaint step",
                 "--set: faceswap: required section is missing: pipeline v3 swaps the person's face into the template locally before img2img",
             ],
             e.Problems.Select(p => p.ToString()));

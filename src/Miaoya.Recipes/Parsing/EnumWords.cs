@@ -24,6 +24,14 @@ internal static class EnumWords
         [typeof(UnitImageSource)] = [("template", UnitImageSource.Template), ("previous", UnitImageSource.Previous)],
         [typeof(FinishSheet)] = [("none", FinishSheet.None), ("6inch", FinishSheet.SixInch), ("a4", FinishSheet.A4)],
         [typeof(FinishFormat)] = [("jpeg", FinishFormat.Jpeg), ("png", FinishFormat.Png)],
+        [typeof(ModelFamily)] = [("sd15", ModelFamily.Sd15), ("sdxl", ModelFamily.Sdxl)],
+        [typeof(IdentityMethod)] =
+        [
+            ("faceid", IdentityMethod.FaceId), ("faceid_plus", IdentityMethod.FaceIdPlus), ("faceid_portrait", IdentityMethod.FaceIdPortrait),
+            ("instantid", IdentityMethod.InstantId), ("pulid", IdentityMethod.PuLid),
+        ],
+        [typeof(PulidMode)] = [("fidelity", PulidMode.Fidelity), ("extremely_style", PulidMode.ExtremelyStyle)],
+        [typeof(ScorerChoice)] = [("sface", ScorerChoice.SFace), ("arcface", ScorerChoice.ArcFace)],
     };
 
     public static IReadOnlyList<string> All<T>()

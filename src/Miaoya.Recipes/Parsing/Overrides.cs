@@ -90,6 +90,18 @@ internal static class Overrides
 
                     return;
                 }
+
+                // An optional section the file leaves out (candidates, finish) is added by setting one of its fields; the
+                // pipeline's own steps are not, so a typo there still gets "did you mean".
+                if (!last && spec is { Shape: FieldShape.Section } && i == 0 && segment is "candidates" or "finish")
+                {
+                    var keyNode = new YamlScalarNode(segment);
+                    diagnostics.MarkOverride(keyNode);
+                    var section = new YamlMappingNode();
+                    mapping.Children.Add(keyNode, section);
+                    current = section;
+                    continue;
+                }
             }
             else if (current is YamlSequenceNode sequence
                 && int.TryParse(segment, NumberStyles.None, CultureInfo.InvariantCulture, out var index)

@@ -29,6 +29,7 @@ internal static partial class RecipeMapper
         var interrogate = r.Child("interrogate", RecipeSchema.Interrogate, required: true) is { } i ? MapInterrogate(i) : null;
         var prompt = r.Child("prompt", RecipeSchema.Prompt, required: true) is { } p ? MapPrompt(p) : null;
         var isV3 = pipeline == PipelineKind.V3;
+        var models = new List<(Section Section, string Key, string? Model)>();
         MaskSettings? mask = null;
         GenerationSettings? inpaint = null;
         if (isV3)
@@ -46,7 +47,7 @@ internal static partial class RecipeMapper
             // An unknown or missing pipeline is checked as v1/v2 (mask and inpaint required), so those problems still show.
             mask = r.Child("mask", RecipeSchema.Mask, required: true) is { } m ? MapMask(m) : null;
             inpaint = r.Child("inpaint", RecipeSchema.Inpaint, required: true, RecipeSchema.MisplacedIn(StepName.Inpaint)) is { } ip
-                ? MapGeneration(ip, isInpaint: true)
+                ? MapGeneration(ip, isInpaint: true, models)
                 : null;
         }
 
@@ -80,7 +81,7 @@ internal static partial class RecipeMapper
             if (r.Has("img2img"))
             {
                 img2img = r.Child("img2img", RecipeSchema.Img2Img, required: true, RecipeSchema.MisplacedIn(StepName.Img2Img)) is { } ii
-                    ? MapGeneration(ii, isInpaint: false)
+                    ? MapGeneration(ii, isInpaint: false, models)
                     : null;
             }
             else
@@ -94,6 +95,21 @@ internal static partial class RecipeMapper
         }
 
         var finish = r.Child("finish", RecipeSchema.Finish, required: false) is { } fin ? MapFinish(fin) : null;
+        var family = r.Enum<ModelFamily>("model_family", ModelFamily.Sd15);
+        string[] generationSteps = pipeline switch
+        {
+            PipelineKind.V1 => [StepName.Inpaint],
+            PipelineKind.V3 => [StepName.Img2Img],
+            _ => [StepName.Inpaint, StepName.Img2Img],
+        };
+        var identitySection = r.Child("identity", RecipeSchema.Identity, required: false);
+        var identity = identitySection is null ? null : MapIdentity(identitySection, pipeline, generationSteps, models);
+        var candidates = r.Child("candidates", RecipeSchema.Candidates, required: false) is { } cs ? MapCandidates(cs) : null;
+        if (family is { } f)
+        {
+            CheckFamilies(r, f, baseModel, models, identity?.Method, identitySection);
+        }
+
         if (diagnostics.HasProblems)
         {
             return null;
@@ -113,6 +129,9 @@ internal static partial class RecipeMapper
             Inpaint = inpaint,
             Img2Img = img2img,
             Finish = finish,
+            ModelFamily = family ?? ModelFamily.Sd15,
+            Identity = identity,
+            Candidates = candidates,
         };
     }
 
@@ -196,7 +215,7 @@ internal static partial class RecipeMapper
         return new MaskSettings(kind ?? MaskKind.Face, source ?? MaskSource.Detector, grow ?? 0, feather ?? 0, neckLength ?? 0, file);
     }
 
-    private static GenerationSettings MapGeneration(Section s, bool isInpaint)
+    private static GenerationSettings MapGeneration(Section s, bool isInpaint, List<(Section Section, string Key, string? Model)> models)
     {
         var sampler = s.String("sampler", required: true);
         var scheduler = s.String("scheduler", required: false);
@@ -238,7 +257,7 @@ internal static partial class RecipeMapper
         }
 
         var units = s.Child("controlnet", null, required: false) is { } map
-            ? MapUnits(map, isInpaint ? UnitImageSource.Template : UnitImageSource.Previous)
+            ? MapUnits(map, isInpaint ? UnitImageSource.Template : UnitImageSource.Previous, models)
             : [];
         return settings with { ControlNet = units };
     }
@@ -254,7 +273,7 @@ internal static partial class RecipeMapper
         return value;
     }
 
-    private static List<ControlNetUnitSettings> MapUnits(Section map, UnitImageSource defaultImage)
+    private static List<ControlNetUnitSettings> MapUnits(Section map, UnitImageSource defaultImage, List<(Section Section, string Key, string? Model)> models)
     {
         var units = new List<ControlNetUnitSettings>();
         foreach (var (key, keyNode, value) in map.Entries)
@@ -265,7 +284,7 @@ internal static partial class RecipeMapper
                 continue;
             }
 
-            if (map.Child(key, RecipeSchema.Unit, required: true) is { } unit && MapUnit(unit, key, defaultImage) is { } settings)
+            if (map.Child(key, RecipeSchema.Unit, required: true) is { } unit && MapUnit(unit, key, defaultImage, models) is { } settings)
             {
                 units.Add(settings);
             }
@@ -283,7 +302,7 @@ internal static partial class RecipeMapper
         return units;
     }
 
-    private static ControlNetUnitSettings? MapUnit(Section s, string key, UnitImageSource defaultImage)
+    private static ControlNetUnitSettings? MapUnit(Section s, string key, UnitImageSource defaultImage, List<(Section Section, string Key, string? Model)> models)
     {
         var enabled = s.Boolean("enabled", true);
         var module = s.String("module", required: true);
@@ -307,6 +326,7 @@ internal static partial class RecipeMapper
             }
         }
 
+        models.Add((s, "model", model));
         var weight = s.Number("weight", null, 0, 2);
         var guidanceStart = s.Number("guidance_start", 0, 0, 1);
         var guidanceEnd = s.Number("guidance_end", 1, 0, 1);

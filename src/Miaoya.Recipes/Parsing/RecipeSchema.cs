@@ -30,6 +30,46 @@ internal static class RecipeSchema
         new("inpaint", FieldShape.Section),
         new("img2img", FieldShape.Section),
         new("finish", FieldShape.Section),
+        new("model_family", FieldShape.Scalar),
+        new("identity", FieldShape.Section),
+        new("candidates", FieldShape.Section),
+    ];
+
+    public static readonly IReadOnlyList<FieldSpec> Identity =
+    [
+        new("method", FieldShape.Scalar),
+        new("steps", FieldShape.List),
+        new("module", FieldShape.Scalar),
+        new("model", FieldShape.Scalar),
+        new("weight", FieldShape.Scalar),
+        new("guidance_start", FieldShape.Scalar),
+        new("guidance_end", FieldShape.Scalar),
+        new("control_mode", FieldShape.Scalar),
+        new("lora", FieldShape.Scalar),
+        new("lora_weight", FieldShape.Scalar),
+        new("crop_padding", FieldShape.Scalar),
+        new("crop_size", FieldShape.Scalar),
+        new("pulid_mode", FieldShape.Scalar),
+        new("keypoints", FieldShape.Section),
+    ];
+
+    public static readonly IReadOnlyList<FieldSpec> IdentityKeypoints =
+    [
+        new("module", FieldShape.Scalar),
+        new("model", FieldShape.Scalar),
+        new("weight", FieldShape.Scalar),
+        new("guidance_start", FieldShape.Scalar),
+        new("guidance_end", FieldShape.Scalar),
+        new("control_mode", FieldShape.Scalar),
+        new("image", FieldShape.Scalar),
+    ];
+
+    public static readonly IReadOnlyList<FieldSpec> Candidates =
+    [
+        new("count", FieldShape.Scalar),
+        new("scorer", FieldShape.Scalar),
+        new("min_similarity", FieldShape.Scalar),
+        new("min_ratio", FieldShape.Scalar),
     ];
 
     public static readonly IReadOnlyList<FieldSpec> Finish =
@@ -136,6 +176,9 @@ internal static class RecipeSchema
         ["inpaint"] => Inpaint,
         ["img2img"] => Img2Img,
         ["finish"] => Finish,
+        ["identity"] => Identity,
+        ["identity", "keypoints"] => IdentityKeypoints,
+        ["candidates"] => Candidates,
         ["inpaint" or "img2img", "controlnet", _] => Unit,
         _ => null,
     };
