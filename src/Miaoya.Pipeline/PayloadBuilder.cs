@@ -10,26 +10,49 @@ namespace Miaoya.Pipeline;
 /// <summary>Turns a recipe step into the exact img2img request for one probed box.</summary>
 public static class PayloadBuilder
 {
-    /// <summary>The V1 <c>inpaint</c> request: template, mask, and the step's ControlNet units.</summary>
+    /// <summary>
+    /// The V1 <c>inpaint</c> request: template, mask, and the step's ControlNet units; with <paramref name="identity"/>
+    /// (the person's aligned face crops) the recipe's identity unit(s) go first; <paramref name="candidates"/> images are
+    /// rendered (<c>n_iter</c>: seeds seed, seed+1, …).
+    /// </summary>
     public static Img2ImgRequest Inpaint(
-        Recipe recipe, WebUiCapabilities box, EncodedImage template, EncodedImage mask, ComposedPrompt prompt, long seed, int width, int height)
+        Recipe recipe,
+        WebUiCapabilities box,
+        EncodedImage template,
+        EncodedImage mask,
+        ComposedPrompt prompt,
+        long seed,
+        int width,
+        int height,
+        IReadOnlyList<EncodedImage>? identity = null,
+        int candidates = 1)
     {
         ArgumentNullException.ThrowIfNull(recipe);
         var settings = recipe.Inpaint ?? throw new ArgumentException($"recipe {recipe.Name} has no inpaint step.", nameof(recipe));
-        return Build(recipe, settings, box, template, template, mask, prompt, seed, width, height);
+        return Build(recipe, StepName.Inpaint, settings, box, template, template, mask, prompt, seed, width, height, identity, candidates);
     }
 
-    /// <summary>The V2 <c>img2img</c> request: the whole inpainted image at low denoise, no mask.</summary>
+    /// <summary>The V2 <c>img2img</c> request: the whole inpainted image at low denoise, no mask (identity and candidates as for <see cref="Inpaint"/>).</summary>
     public static Img2ImgRequest WholeImage(
-        Recipe recipe, WebUiCapabilities box, EncodedImage template, EncodedImage previous, ComposedPrompt prompt, long seed, int width, int height)
+        Recipe recipe,
+        WebUiCapabilities box,
+        EncodedImage template,
+        EncodedImage previous,
+        ComposedPrompt prompt,
+        long seed,
+        int width,
+        int height,
+        IReadOnlyList<EncodedImage>? identity = null,
+        int candidates = 1)
     {
         ArgumentNullException.ThrowIfNull(recipe);
         var settings = recipe.Img2Img ?? throw new ArgumentException($"recipe {recipe.Name} has no img2img step.", nameof(recipe));
-        return Build(recipe, settings, box, template, previous, mask: null, prompt, seed, width, height);
+        return Build(recipe, StepName.Img2Img, settings, box, template, previous, mask: null, prompt, seed, width, height, identity, candidates);
     }
 
     private static Img2ImgRequest Build(
         Recipe recipe,
+        string stepName,
         GenerationSettings step,
         WebUiCapabilities box,
         EncodedImage template,
@@ -38,16 +61,19 @@ public static class PayloadBuilder
         ComposedPrompt prompt,
         long seed,
         int width,
-        int height)
+        int height,
+        IReadOnlyList<EncodedImage>? identity,
+        int candidates)
     {
         var (sampler, scheduler) = ResolveSamplerOrKeep(box, step.Sampler, step.Scheduler);
-        var units = step.ControlNet
-            .Where(u => u.Enabled)
-            .Select(u => Unit(u, box, u.Image == UnitImageSource.Template ? template : previous))
+        var identityUnits = IdentityUnits.For(recipe, stepName, box, identity, template, previous);
+        var units = identityUnits
+            .Concat(step.ControlNet.Where(u => u.Enabled).Select(u => Unit(u, box, u.Image == UnitImageSource.Template ? template : previous)))
             .ToArray();
         return new Img2ImgRequest
         {
-            Prompt = prompt.Prompt,
+            Prompt = identityUnits.Count > 0 ? IdentityUnits.WithCompanionLora(prompt.Prompt, recipe.Identity!) : prompt.Prompt,
+            NIter = candidates,
             NegativePrompt = prompt.NegativePrompt,
             Seed = seed,
             SamplerName = sampler,

@@ -19,8 +19,11 @@ public sealed class PortraitPipeline
     /// <summary>The resolved recipe in a run folder.</summary>
     public const string RecipeFileName = "recipe.yaml";
 
-    /// <summary>V3: the person's face photo as used (upright RGB PNG) in a run folder.</summary>
+    /// <summary>The person's (first) face photo as used (upright RGB PNG) in a run folder; the others are face-2.png, face-3.png, ….</summary>
     public const string FaceFileName = "face.png";
+
+    /// <summary>The run-folder file of the person's face photo number <paramref name="index"/> (0-based).</summary>
+    public static string FaceFile(int index) => index == 0 ? FaceFileName : $"face-{index + 1}.png";
 
     /// <summary>Set to 1 on commercial deployments: insightface's models are for non-commercial research only, so V3 refuses to run.</summary>
     public const string DisableInsightfaceVariable = "MIAOYA_DISABLE_INSIGHTFACE";
@@ -143,11 +146,11 @@ public sealed class PortraitPipeline
         }
 
         var (recipe, manifest) = await LoadRecipeAsync(new RunFolder(runFolder), cancellationToken);
-        return BoxCalls.PlacementNeeds(recipe, LoraChoice.Parse(manifest.Inputs.Lora), portraitStep);
+        return BoxCalls.PlacementNeeds(recipe, manifest.Inputs.Lora is { } lora ? LoraChoice.Parse(lora) : null, portraitStep);
     }
 
-    /// <summary>The checked inputs: the template as sent to the box, its pixels (the caller disposes them), and V3's face photo.</summary>
-    private static async Task<(EncodedImage Template, SixLabors.ImageSharp.Image<Rgb24> Pixels, EncodedImage? FacePhoto)> LoadInputsAsync(
+    /// <summary>The checked inputs: the template as sent to the box, its pixels (the caller disposes them), and the person's face photos.</summary>
+    private static async Task<(EncodedImage Template, SixLabors.ImageSharp.Image<Rgb24> Pixels, IReadOnlyList<EncodedImage> FacePhotos)> LoadInputsAsync(
         RunRequest request, IFaceDetector? detector, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -162,8 +165,8 @@ public sealed class PortraitPipeline
                 await InputFiles.LoadMaskAsync(maskFile, pixels.Width, pixels.Height, cancellationToken);
             }
 
-            var facePhoto = request.Recipe.Pipeline == PipelineKind.V3 ? await InputFiles.LoadFacePhotoAsync(request, cancellationToken) : null;
-            return (template, pixels, facePhoto);
+            var facePhotos = await InputFiles.LoadFacePhotosAsync(request, detector, cancellationToken);
+            return (template, pixels, facePhotos);
         }
         catch
         {
@@ -182,7 +185,7 @@ public sealed class PortraitPipeline
             throw new PipelineException($"{folder.Path} already holds a run; resume it with --resume {folder.Path}, or choose another --out.") { InputField = "out" };
         }
 
-        var (template, pixels, facePhoto) = await LoadInputsAsync(request, detector, cancellationToken);
+        var (template, pixels, facePhotos) = await LoadInputsAsync(request, detector, cancellationToken);
         try
         {
             PrivateFiles.CreateDirectory(folder.Path);
@@ -190,7 +193,11 @@ public sealed class PortraitPipeline
 
             // The recipe as resolved (overrides applied) travels with the run: a resume uses exactly it.
             var recipeRecord = await folder.WriteTextAsync(RecipeFileName, RecipeYaml.Write(request.Recipe), cancellationToken);
-            var faceRecord = facePhoto is null ? null : await folder.WriteAsync(FaceFileName, facePhoto, cancellationToken);
+            var faceRecords = new List<FileRecord>();
+            for (var i = 0; i < facePhotos.Count; i++)
+            {
+                faceRecords.Add(await folder.WriteAsync(FaceFile(i), facePhotos[i], cancellationToken));
+            }
 
             var manifest = new RunManifest
             {
@@ -198,16 +205,18 @@ public sealed class PortraitPipeline
                 Inputs = new ManifestInputs(
                     templateRecord,
                     Path.GetFullPath(request.TemplatePath),
-                    request.Lora.ToString(),
+                    request.Lora?.ToString(),
                     request.TriggerWords,
                     request.Seed,
                     request.FaceIndex,
                     request.MaskFile is null ? null : Path.GetFullPath(request.MaskFile),
-                    faceRecord,
-                    request.FacePath is null ? null : Path.GetFullPath(request.FacePath),
+                    faceRecords.FirstOrDefault(),
+                    request.FacePath is null || faceRecords.Count == 0 ? null : Path.GetFullPath(request.FacePath),
                     request.ModelsDirectory is null ? null : Path.GetFullPath(request.ModelsDirectory),
                     request.Device,
-                    request.StandInModels),
+                    request.StandInModels,
+                    faceRecords.Count > 1 ? faceRecords : null,
+                    faceRecords.Count > 1 ? request.FacePaths.Select(Path.GetFullPath).ToArray() : null),
             };
             await folder.SaveManifestAsync(manifest, cancellationToken);
             return (folder, manifest, template, pixels);
@@ -231,13 +240,13 @@ public sealed class PortraitPipeline
             Recipe = recipe,
             Overrides = manifest.Recipe.Overrides,
             TemplatePath = manifest.Inputs.TemplateSource,
-            Lora = LoraChoice.Parse(manifest.Inputs.Lora),
+            Lora = manifest.Inputs.Lora is { } lora ? LoraChoice.Parse(lora) : null,
             TriggerWords = manifest.Inputs.Trigger,
             Seed = manifest.Inputs.Seed,
             OutputDirectory = folder.Path,
             FaceIndex = manifest.Inputs.FaceIndex,
             MaskFile = manifest.Inputs.MaskFile,
-            FacePath = manifest.Inputs.Face is null ? null : folder.File(manifest.Inputs.Face.File),
+            FacePaths = (manifest.Inputs.Faces ?? (manifest.Inputs.Face is { } face ? [face] : [])).Select(f => folder.File(f.File)).ToArray(),
             ModelsDirectory = manifest.Inputs.Models,
             Device = manifest.Inputs.Device ?? "cpu",
             StandInModels = manifest.Inputs.StandInModels,

@@ -15,11 +15,10 @@ public static class PromptComposer
     /// at <c>max_tags</c>; then the recipe's include tags, the LoRA tag, the trigger words, the face-feature words and the
     /// recipe's extra positive text. Underscores in tags become spaces, as the WebUI's own tagger UI writes them.
     /// </summary>
-    public static ComposedPrompt Compose(TaggerResult tags, Recipe recipe, LoraChoice lora, IReadOnlyList<string> triggerWords)
+    public static ComposedPrompt Compose(TaggerResult tags, Recipe recipe, LoraChoice? lora, IReadOnlyList<string> triggerWords)
     {
         ArgumentNullException.ThrowIfNull(tags);
         ArgumentNullException.ThrowIfNull(recipe);
-        ArgumentNullException.ThrowIfNull(lora);
         var settings = recipe.Interrogate;
         var excluded = new HashSet<string>(settings.Exclude.Select(Normalise), StringComparer.OrdinalIgnoreCase);
         var ratings = new HashSet<string>(tags.Ratings.Keys, StringComparer.OrdinalIgnoreCase);
@@ -42,7 +41,11 @@ public static class PromptComposer
         var parts = new List<string>();
         parts.AddRange(kept);
         parts.AddRange(settings.Include.Select(Normalise).Where(t => !kept.Contains(t, StringComparer.OrdinalIgnoreCase)));
-        parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"<lora:{lora.Name}:{lora.Weight ?? recipe.Prompt.LoraWeight:0.###}>"));
+        if (lora is not null)
+        {
+            parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"<lora:{lora.Name}:{lora.Weight ?? recipe.Prompt.LoraWeight:0.###}>"));
+        }
+
         parts.AddRange(triggerWords.Where(w => !string.IsNullOrWhiteSpace(w)).Select(w => w.Trim()));
         parts.AddRange(recipe.Prompt.FaceWords);
         if (!string.IsNullOrWhiteSpace(recipe.Prompt.Positive))

@@ -8,7 +8,7 @@ namespace Miaoya.Pipeline;
 /// </summary>
 public static class ResponseChecks
 {
-    public static IReadOnlyList<string> Check(Img2ImgRequest request, GenerationResponse response, string expectedModelName)
+    public static IReadOnlyList<string> Check(Img2ImgRequest request, GenerationResponse response, string expectedModelName, Recipes.IdentitySettings? identity = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(response);
@@ -34,6 +34,18 @@ public static class ResponseChecks
         if (ran < expected)
         {
             problems.Add($"only {ran} of {expected} ControlNet units ran; the box skips units silently (check its control_net_unit_count and that each model loads).");
+        }
+
+        // IP-Adapter units return no detected map (their preprocessors return tensors, returns_image=False), so the one
+        // evidence that an identity unit ran is its own infotext line naming its model (webui-api.md, identity-units.md).
+        if (identity is not null)
+        {
+            var stem = IdentityUnits.Stem(identity.Model);
+            var lines = info.ExtraGenerationParams?.Where(p => p.Key.StartsWith("ControlNet ", StringComparison.Ordinal)).Select(p => p.Value.ToString()) ?? [];
+            if (!lines.Any(l => l.Contains(stem, StringComparison.Ordinal)))
+            {
+                problems.Add($"no ControlNet line of the answer's infotext names the identity model {stem}, so the identity unit did not run (the box skips units silently).");
+            }
         }
 
         if (info.SdModelName is { } used && !used.Equals(expectedModelName, StringComparison.Ordinal))

@@ -14,14 +14,35 @@ namespace Miaoya.Pipeline;
 /// </summary>
 internal static class RunInputs
 {
+    /// <summary>The most face photos a run takes (<c>--face</c>).</summary>
+    public const int MaxFacePhotos = 8;
+
     public static void Check(RunRequest request)
     {
-        if (LoraChoice.NameProblem(request.Lora.Name) is { } lora)
+        var recipe = request.Recipe;
+        if (request.Lora is null && recipe.Identity is null)
         {
-            throw Bad("lora", $"--lora: '{Limits.UserText.Quote(request.Lora.Name)}' {lora}.");
+            throw Bad("lora", $"recipe {recipe.Name} takes the person from their face LoRA: give --lora NAME[:WEIGHT] (or use a recipe with an identity section, such as v4-faceid, with --face PHOTO).");
         }
 
-        if (request.Lora.Weight is { } weight && (!double.IsFinite(weight) || weight is < 0 or > 2))
+        if ((recipe.Identity is not null || recipe.Candidates is not null) && request.FacePaths.Count == 0)
+        {
+            throw Bad("face", recipe.Identity is not null
+                ? $"recipe {recipe.Name} takes the person's identity from face photos: give --face PHOTO (one or several)."
+                : $"recipe {recipe.Name} scores its candidates against the person's face photos: give --face PHOTO (one or several).");
+        }
+
+        if (request.FacePaths.Count > MaxFacePhotos)
+        {
+            throw Bad("face", $"--face: {request.FacePaths.Count} photos; at most {MaxFacePhotos} are used.");
+        }
+
+        if (request.Lora is { } choice && LoraChoice.NameProblem(choice.Name) is { } lora)
+        {
+            throw Bad("lora", $"--lora: '{Limits.UserText.Quote(choice.Name)}' {lora}.");
+        }
+
+        if (request.Lora?.Weight is { } weight && (!double.IsFinite(weight) || weight is < 0 or > 2))
         {
             throw Bad("lora", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--lora: weight {weight} is outside 0..2."));
         }

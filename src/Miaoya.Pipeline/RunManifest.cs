@@ -78,7 +78,7 @@ public sealed record ManifestRecipe(string Name, string Path, string Sha256, IRe
 public sealed record ManifestInputs(
     FileRecord Template,
     string TemplateSource,
-    string Lora,
+    string? Lora,
     IReadOnlyList<string> Trigger,
     long Seed,
     int? FaceIndex,
@@ -87,7 +87,9 @@ public sealed record ManifestInputs(
     string? FaceSource = null,
     string? Models = null,
     string? Device = null,
-    bool StandInModels = false);
+    bool StandInModels = false,
+    IReadOnlyList<FileRecord>? Faces = null,
+    IReadOnlyList<string>? FaceSources = null);
 
 /// <summary>The box a run's first generation call went to, as its probe described it.</summary>
 /// <param name="Url">Its base URL.</param>

@@ -12,7 +12,8 @@ public sealed record RunRequest
 
     public required string TemplatePath { get; init; }
 
-    public required LoraChoice Lora { get; init; }
+    /// <summary>The person's face LoRA; null for a recipe whose identity section takes the person from face photos alone.</summary>
+    public LoraChoice? Lora { get; init; }
 
     public IReadOnlyList<string> TriggerWords { get; init; } = [];
 
@@ -27,8 +28,18 @@ public sealed record RunRequest
     /// <summary>A mask file that replaces the recipe's mask source.</summary>
     public string? MaskFile { get; init; }
 
-    /// <summary>V3: the person's face photo, swapped into the template.</summary>
-    public string? FacePath { get; init; }
+    /// <summary>
+    /// The person's face photos (<c>--face</c>, one or several): V3 swaps the first into the template, an identity unit
+    /// gets each as an aligned crop, and candidates are scored against them all.
+    /// </summary>
+    public IReadOnlyList<string> FacePaths { get; init; } = [];
+
+    /// <summary>The first of <see cref="FacePaths"/> (V3's face photo); setting it sets <see cref="FacePaths"/> to that one photo.</summary>
+    public string? FacePath
+    {
+        get => FacePaths.Count > 0 ? FacePaths[0] : null;
+        init => FacePaths = value is null ? [] : [value];
+    }
 
     /// <summary>V3: the folder with insightface's det_10g.onnx, w600k_r50.onnx and inswapper_128.onnx.</summary>
     public string? ModelsDirectory { get; init; }

@@ -8,6 +8,10 @@ namespace Miaoya.Recipes;
 /// <summary>Writes a recipe back as YAML, every field explicit; <c>RecipeLoader.Parse(Write(r), r.SourcePath)</c> equals <c>r</c>.</summary>
 public static partial class RecipeYaml
 {
+    /// <summary>The word a recipe file uses for <paramref name="value"/> (e.g. <c>faceid_plus</c>, <c>sdxl</c>).</summary>
+    public static string Word<T>(T value)
+        where T : struct, Enum => EnumWords.Of(value);
+
     /// <summary>The recipe as YAML in the schema of <c>recipes/README.md</c>.</summary>
     public static string Write(Recipe recipe)
     {

@@ -8,6 +8,7 @@ internal static class PortraitSteps
     private static readonly Dictionary<string, IPortraitStep> ByName = new IPortraitStep[]
     {
         new InterrogateStep(),
+        new IdentityStep(),
         new MaskStep(),
         new FaceSwapStep(),
         GenerationStep.Inpaint,

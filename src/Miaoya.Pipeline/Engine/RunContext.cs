@@ -62,6 +62,12 @@ internal sealed class RunContext(RunRequest request, RunFolder folder, RunManife
     /// <summary>From <c>mask</c>.</summary>
     public EncodedImage? Mask { get; set; }
 
+    /// <summary>From <c>identity</c>: the aligned square crop of each face photo, the identity unit's image(s).</summary>
+    public IReadOnlyList<EncodedImage>? IdentityImages { get; set; }
+
+    /// <summary>From the candidate step (with a <c>candidates</c> section): every candidate image and its seed, in render order.</summary>
+    public IReadOnlyList<(EncodedImage Image, long Seed)>? Candidates { get; set; }
+
     /// <summary>The face being replaced, in template pixels (<c>mask</c> or <c>faceswap</c>).</summary>
     public DetectedFace? Face { get; set; }
 

@@ -103,8 +103,46 @@ internal static class InputFiles
         return EncodedImage.FromPng(grey);
     }
 
-    /// <summary>V3's face photo, after the licence gate and the models it needs are checked.</summary>
-    public static async Task<EncodedImage> LoadFacePhotoAsync(RunRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The person's face photos the recipe uses (none when it uses none): V3's (after its licence gate and models are
+    /// checked), an identity unit's and the candidates' scorer's. With a <paramref name="detector"/>, a photo for an
+    /// identity unit or the scorer must show exactly one face (the extension takes the largest face with only a warning,
+    /// so a group photo would silently condition on whoever is biggest).
+    /// </summary>
+    public static async Task<IReadOnlyList<EncodedImage>> LoadFacePhotosAsync(RunRequest request, IFaceDetector? detector, CancellationToken cancellationToken)
+    {
+        var recipe = request.Recipe;
+        var oneFaceEach = recipe.Identity is not null || recipe.Candidates is not null;
+        if (recipe.Pipeline != PipelineKind.V3 && !oneFaceEach)
+        {
+            return [];
+        }
+
+        if (recipe.Pipeline == PipelineKind.V3)
+        {
+            CheckFaceSwap(request);
+        }
+
+        var photos = new List<EncodedImage>();
+        foreach (var path in request.FacePaths)
+        {
+            var (face, pixels) = await LoadPhotoAsync(path, "face", cancellationToken);
+            using (pixels)
+            {
+                if (oneFaceEach && detector is not null)
+                {
+                    FacePhotos.SingleFace(pixels, detector, path, cancellationToken);
+                }
+            }
+
+            photos.Add(face);
+        }
+
+        return photos;
+    }
+
+    /// <summary>V3's licence gate, face photo and models.</summary>
+    private static void CheckFaceSwap(RunRequest request)
     {
         if (Environment.GetEnvironmentVariable(PortraitPipeline.DisableInsightfaceVariable) is "1" or "true")
         {
@@ -133,8 +171,5 @@ internal static class InputFiles
             throw new PipelineException($"--models {request.ModelsDirectory}: missing {string.Join(", ", missing)} (insightface's file names; det_10g and w600k_r50 come from the buffalo_l pack).") { Step = "template", InputField = "models" };
         }
 
-        var (face, pixels) = await LoadPhotoAsync(request.FacePath, "face", cancellationToken);
-        pixels.Dispose();
-        return face;
     }
 }

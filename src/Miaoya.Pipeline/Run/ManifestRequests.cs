@@ -28,7 +28,7 @@ internal static class ManifestRequests
             Mask = request.Mask is null ? null : empty,
             AlwaysOnScripts = request.AlwaysOnScripts is null ? null : request.AlwaysOnScripts with
             {
-                ControlNet = new ControlNetScriptArgs(units.Select(u => u with { Image = u.Image is null ? null : empty, Mask = u.Mask is null ? null : empty }).ToArray()),
+                ControlNet = new ControlNetScriptArgs(units.Select(u => u with { Image = u.Image is null ? null : empty, Images = u.Images.Select(_ => empty).ToArray(), Mask = u.Mask is null ? null : empty }).ToArray()),
             },
         };
         var json = WebUiPayload.ToJsonNode(light);
@@ -46,7 +46,11 @@ internal static class ManifestRequests
         for (var i = 0; i < units.Count; i++)
         {
             var unit = json["alwayson_scripts"]!["controlnet"]!["args"]![i]!;
-            if (units[i].Image is { } image)
+            if (units[i].Images.Count > 0)
+            {
+                unit["image"] = new JsonArray(units[i].Images.Select(one => (JsonNode)new JsonObject { ["image"] = Ref(one) }).ToArray());
+            }
+            else if (units[i].Image is { } image)
             {
                 unit["image"] = Ref(image);
             }

@@ -34,7 +34,10 @@ internal sealed class GenerationStep : IPortraitStep
         {
             var (width, height) = run.TemplateSize;
             var response = await GenerateAsync(
-                run, record, box => PayloadBuilder.Inpaint(run.Recipe, box, run.Template, run.Mask!, run.Prompt!, run.Request.Seed, width, height), cancellationToken);
+                run,
+                record,
+                box => PayloadBuilder.Inpaint(run.Recipe, box, run.Template, run.Mask!, run.Prompt!, run.Request.Seed, width, height, run.IdentityImages, CandidateCount(run)),
+                cancellationToken);
             run.Seed = response.Info?.Seed ?? run.Request.Seed;
             record.SetResult(new GenerationResult(DeltaE: Measure(run)));
             return;
@@ -54,7 +57,10 @@ internal sealed class GenerationStep : IPortraitStep
         var (w, h) = run.Current!.ReadSize();
         var current = run.Current;
         await GenerateAsync(
-            run, record, box => PayloadBuilder.WholeImage(run.Recipe, box, run.Template, current, run.Prompt!, run.Seed ?? run.Request.Seed, w, h), cancellationToken);
+            run,
+            record,
+            box => PayloadBuilder.WholeImage(run.Recipe, box, run.Template, current, run.Prompt!, run.Seed ?? run.Request.Seed, w, h, run.IdentityImages, CandidateCount(run)),
+            cancellationToken);
         record.SetResult(new GenerationResult(DeltaEBefore: before, DeltaEAfter: Measure(run)));
     }
 
@@ -65,8 +71,18 @@ internal sealed class GenerationStep : IPortraitStep
             run.Current = outputs[0];
             run.Seed = record.Response?["seed"]?.GetValue<long>();
             run.Infotext = record.Response?["infotext"]?.GetValue<string>();
+            var count = CandidateCount(run);
+            if (run.Recipe.Candidates is not null && run.Recipe.CandidateStep == Name)
+            {
+                var seeds = record.Response?["all_seeds"]?.AsArray().Select(s => s!.GetValue<long>()).ToArray() ?? [];
+                run.Candidates = outputs.Take(count).Select((image, i) => (image, seeds.ElementAtOrDefault(i))).ToArray();
+            }
         }
     }
+
+    /// <summary>How many candidates this step renders: the recipe's <c>candidates.count</c> on its candidate step, else 1.</summary>
+    private int CandidateCount(RunContext run) =>
+        run.Recipe.Candidates is { } candidates && run.Recipe.CandidateStep == Name ? candidates.Count : 1;
 
     private async Task<GenerationResponse> GenerateAsync(RunContext run, StepRecord record, Func<WebUiCapabilities, Img2ImgRequest> build, CancellationToken cancellationToken)
     {
@@ -79,7 +95,7 @@ internal sealed class GenerationStep : IPortraitStep
             box.Rendered(response);
             return (request, response, box.Capabilities.FindCheckpoint(run.Recipe.BaseModel)!);
         }, cancellationToken);
-        var problems = ResponseChecks.Check(request, response, expected.ModelName);
+        var problems = ResponseChecks.Check(request, response, expected.ModelName, run.Recipe.Identity is { } identity && identity.Steps.Contains(Name) ? identity : null);
         var info = response.Info;
         record.Response = new JsonObject
         {
@@ -100,6 +116,18 @@ internal sealed class GenerationStep : IPortraitStep
         var generated = response.GeneratedImages;
         var image = generated[0];
         record.Outputs.Add(await run.Folder.WriteAsync($"{Name}{image.FileExtension}", image, cancellationToken));
+        var candidates = CandidateCount(run);
+        if (run.Recipe.Candidates is not null && run.Recipe.CandidateStep == Name)
+        {
+            // Candidate 1 is the step's own image; the others follow it, before the ControlNet maps.
+            for (var c = 1; c < Math.Min(candidates, generated.Count); c++)
+            {
+                record.Outputs.Add(await run.Folder.WriteAsync($"{Name}-candidate-{c + 1}{generated[c].FileExtension}", generated[c], cancellationToken));
+            }
+
+            run.Candidates = generated.Take(candidates).Select((g, c) => (g, info?.AllSeeds?.ElementAtOrDefault(c) ?? (info?.Seed ?? 0) + c)).ToArray();
+        }
+
         for (var i = generated.Count + (info?.IndexOfFirstImage ?? 0); i < response.Images.Count; i++)
         {
             var map = response.Images[i];

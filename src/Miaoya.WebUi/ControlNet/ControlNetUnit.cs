@@ -24,7 +24,47 @@ public sealed record ControlNetUnit
     public double Weight { get; init; } = 1.0;
 
     /// <summary>Control input; null = the img2img init image (controlnet.py:663-745).</summary>
+    [JsonIgnore]
     public EncodedImage? Image { get; init; }
+
+    /// <summary>
+    /// Several control inputs for one IP-Adapter unit (FaceID, PuLID: several photos of the person), sent instead of
+    /// <see cref="Image"/> as <c>"image": [{"image": b64}, …]</c>. Only units whose preprocessor is tagged IP-Adapter accept
+    /// a list (Mikubill/sd-webui-controlnet@56cec5b internal_controlnet/args.py:240-268, accepts_multiple_inputs); on any
+    /// other unit a list of two plain strings is read as [image, mask].
+    /// </summary>
+    [JsonIgnore]
+    public IReadOnlyList<EncodedImage> Images { get; init; } = [];
+
+    /// <summary>The <c>image</c> field as sent: one base64 string, or the list of <see cref="Images"/>.</summary>
+    [JsonInclude]
+    [JsonPropertyName("image")]
+    internal ControlNetImageValue? ImageValue
+    {
+        get => Images.Count > 0 ? new ControlNetImageValue(Images) : Image is null ? null : new ControlNetImageValue([Image]);
+        init
+        {
+            if (value is { Images.Count: 1 })
+            {
+                Image = value.Images[0];
+            }
+            else if (value is not null)
+            {
+                Images = value.Images;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>inpaint_crop_input_image</c>; null leaves it out (the extension's default, true). With an inpaint mask and "only
+    /// masked", the extension crops every non-reference unit's image to the mask's box unless this is false
+    /// (sd-webui-controlnet@56cec5b scripts/controlnet.py:749-800, default at :211): identity units must send false or the
+    /// person's photo is cut to an arbitrary region. Forge has no such field and drops it.
+    /// </summary>
+    public bool? InpaintCropInputImage { get; init; }
+
+    /// <summary><c>pulid_mode</c> for a PuLID unit (<c>Fidelity</c> or <c>Extremely style</c>, scripts/enums.py:242-244); null leaves it out.</summary>
+    public string? PulidMode { get; init; }
 
     /// <summary>
     /// Only for inpaint modules: on any other module a mask replaces the control input (controlnet.py:678-687). Sent as
@@ -109,6 +149,10 @@ public sealed record ControlNetUnit
         return problems;
     }
 }
+
+/// <summary>A unit's <c>image</c>: one image as a base64 string, several as a list of <c>{"image": b64}</c> objects.</summary>
+[JsonConverter(typeof(Json.ControlNetImageValueJsonConverter))]
+internal sealed record ControlNetImageValue(IReadOnlyList<EncodedImage> Images);
 
 /// <summary>ControlNet <c>resize_mode</c>, sent as its string (integers are rejected from CN 1.1.448).</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ControlNetResizeMode>))]
