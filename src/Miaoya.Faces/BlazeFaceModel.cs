@@ -136,9 +136,11 @@ internal sealed class BlazeFaceModel : IDisposable
         using var registration = cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
         using var inputValue = OrtValue.CreateTensorValueFromMemory(input, _inputShape);
         IDisposableReadOnlyCollection<OrtValue> outputs;
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             outputs = _session.Run(runOptions, InputNames, [inputValue], OutputNames);
+            InferenceClock.AddSince(start);
         }
         catch (OnnxRuntimeException e) when (cancellationToken.IsCancellationRequested)
         {
