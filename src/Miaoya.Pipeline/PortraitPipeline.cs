@@ -22,6 +22,9 @@ public sealed class PortraitPipeline
     /// <summary>The person's (first) face photo as used (upright RGB PNG) in a run folder; the others are face-2.png, face-3.png, ….</summary>
     public const string FaceFileName = "face.png";
 
+    /// <summary>The <c>select</c> step's page in a run folder: the person's photos and each candidate's face side by side, with the figures.</summary>
+    public const string CandidatesPageFileName = "candidates.html";
+
     /// <summary>The run-folder file of the person's face photo number <paramref name="index"/> (0-based).</summary>
     public static string FaceFile(int index) => index == 0 ? FaceFileName : $"face-{index + 1}.png";
 

@@ -10,7 +10,7 @@ public sealed record PreflightProblem(Requirement Requirement, string Message)
     public string Field => Requirement.Where;
 
     /// <summary>As a box problem for the fleet's placement (the LoRA marked as a run's input).</summary>
-    public BoxProblem ToBoxProblem() => new(Field, Message, IsInput: Requirement.Kind == RequirementKind.Lora);
+    public BoxProblem ToBoxProblem() => new(Field, Message, IsInput: Requirement.Kind == RequirementKind.Lora && Requirement.Where == "--lora");
 
     /// <inheritdoc />
     public override string ToString() => $"{Field}: {Message}";
@@ -56,7 +56,9 @@ public static class Preflight
                 : $"{name} ControlNet units enabled, the box has {box.ControlNetUnitCount} unit slots (the rest would be dropped silently); raise \"Multi ControlNet: Max models amount\" in its settings.",
             RequirementKind.ControlNetModule => !box.HasControlNet || box.ResolveControlNetModule(name) is not null
                 ? null
-                : box.ModuleProblem(name),
+                : name == RecipeRequirements.EvaClipModule
+                    ? $"PuLID runs the {name} preprocessor, which only the sd-webui-controlnet-evaclip extension provides (huchenlei/sd-webui-controlnet-evaclip, about 800 MB of model); without it every PuLID unit fails (sd-webui-controlnet scripts/preprocessor/pulid.py:154-156). Install it and restart the WebUI."
+                    : box.ModuleProblem(name),
             RequirementKind.ControlNetModel => !box.HasControlNet || box.FindControlNetModel(name) is not null
                 ? null
                 : $"ControlNet model \"{name}\" is not on the box (put it in models/ControlNet and refresh); {NameMatcher.Suggest(name, box.ControlNetModels.Where(m => m != "None"))}.",

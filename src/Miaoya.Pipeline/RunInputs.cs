@@ -71,6 +71,11 @@ internal static class RunInputs
             throw Bad("device", e.Message);
         }
 
+        if (recipe.Candidates is { } candidates)
+        {
+            CheckScorer(request, candidates);
+        }
+
         if (request.MaskFile is { } mask && !File.Exists(mask))
         {
             throw Bad("mask", $"mask file {mask}: not found.");
@@ -97,6 +102,28 @@ internal static class RunInputs
         catch (FaceSelectionException e)
         {
             throw Bad(faces.Count == 0 ? "template" : "face_index", e.Message);
+        }
+    }
+
+    /// <summary>The candidates' scorer model: where it is and whether this deployment may use it.</summary>
+    private static void CheckScorer(RunRequest request, CandidatesSettings candidates)
+    {
+        var word = RecipeYaml.Word(candidates.Scorer);
+        if (candidates.Scorer == ScorerChoice.ArcFace && Environment.GetEnvironmentVariable(PortraitPipeline.DisableInsightfaceVariable) is "1" or "true")
+        {
+            throw Bad("recipe", $"candidates.scorer arcface is disabled on this deployment ({PortraitPipeline.DisableInsightfaceVariable}): insightface's w600k_r50 is for non-commercial research only. Use candidates.scorer: sface (Apache-2.0).");
+        }
+
+        var path = SelectStep.ScorerModelPath(request, candidates);
+        if (request.ModelsDirectory is null || !File.Exists(path))
+        {
+            var file = Path.GetFileName(path);
+            var where = candidates.Scorer == ScorerChoice.SFace
+                ? "OpenCV Zoo's models/face_recognition_sface (Apache-2.0)"
+                : "insightface's buffalo_l pack (non-commercial)";
+            throw Bad("models", request.ModelsDirectory is null
+                ? $"scoring candidates (candidates.scorer {word}) needs {file}: give --models DIR holding it (from {where})."
+                : $"--models {request.ModelsDirectory}: missing {file}, the candidates' {word} scorer (from {where}).");
         }
     }
 

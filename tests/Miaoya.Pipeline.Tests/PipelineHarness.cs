@@ -11,9 +11,11 @@ internal sealed class PipelineHarness : IDisposable
 {
     private readonly ServiceProvider _provider;
 
-    public PipelineHarness(MockWebUiProfile profile = MockWebUiProfile.WebUi110, Action<Miaoya.WebUi.WebUiOptions>? configure = null, TimeSpan latency = default)
+    public PipelineHarness(
+        MockWebUiProfile profile = MockWebUiProfile.WebUi110, Action<Miaoya.WebUi.WebUiOptions>? configure = null, TimeSpan latency = default, Func<MockWebUiOptions, MockWebUiOptions>? mock = null)
     {
-        Server = MockWebUiServer.Start(new MockWebUiOptions { Profile = profile, Latency = latency });
+        var options = new MockWebUiOptions { Profile = profile, Latency = latency };
+        Server = MockWebUiServer.Start(mock is null ? options : mock(options));
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddPortraitPipeline(o =>

@@ -12,7 +12,7 @@ internal static class RunCommand
     {
         var recipe = new Argument<string?>("recipe") { Description = "Recipe file, or a built-in name (v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl)", Arity = ArgumentArity.ZeroOrOne };
         var template = new Option<FileInfo?>("--template") { Description = "Template photo (PNG/JPEG/WebP)" };
-        var lora = new Option<string?>("--lora") { Description = "The person's face LoRA as NAME or NAME:WEIGHT" };
+        var lora = new Option<string?>("--lora") { Description = "The person's face LoRA as NAME or NAME:WEIGHT (optional with a recipe that has an identity section, such as v4-faceid)" };
         var trigger = new Option<string[]>("--trigger") { Description = "Trigger words of the LoRA", AllowMultipleArgumentsPerToken = true };
         var webui = CliOptions.WebUi();
         var auth = CliOptions.Auth();
@@ -21,14 +21,15 @@ internal static class RunCommand
         var set = new Option<string[]>("--set") { Description = "Override a recipe value, e.g. --set inpaint.controlnet.softedge.weight=0.6 (repeatable)" };
         var faceIndex = new Option<int?>("--face-index") { Description = "Which face when there are several (0 = largest)" };
         var mask = new Option<FileInfo?>("--mask") { Description = "Use this mask file (white = repaint) instead of the recipe's mask source" };
-        var face = new Option<FileInfo?>("--face") { Description = "V3: the person's face photo, swapped into the template" };
-        var models = new Option<DirectoryInfo?>("--models") { Description = "V3: folder with insightface's det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx" };
+        var face = new Option<FileInfo[]>("--face") { Description = "A photo of the person's face (repeatable): V3 swaps the first in, an identity unit (v4-*) takes each, --candidates scores against them all" };
+        var candidates = new Option<int?>("--candidates") { Description = "Render N candidates (seeds seed..seed+N-1) and keep the one most like the --face photos that passes the recipe's gates (sets candidates.count)" };
+        var models = new Option<DirectoryInfo?>("--models") { Description = "Folder with the face models: V3's insightface det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx; --candidates' face_recognition_sface_2021dec.onnx" };
         var device = new Option<string>("--device") { Description = "V3: cpu, cuda or cuda:N for the face models", DefaultValueFactory = _ => "cpu" };
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "Resume a failed or interrupted run folder; finished steps are not redone" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
         var command = new Command("run", "Run a V1/V2 recipe on a template photo against a WebUI box.")
         {
-            recipe, template, lora, trigger, webui, auth, output, seed, set, faceIndex, mask, face, models, device, resume, verbose,
+            recipe, template, lora, trigger, webui, auth, output, seed, set, faceIndex, mask, face, candidates, models, device, resume, verbose,
         };
         command.Validators.Add(result =>
         {
@@ -47,9 +48,9 @@ internal static class RunCommand
                 result.AddError("--template: required (the photo whose face is replaced).");
             }
 
-            if (result.GetValue(lora) is null)
+            if (result.GetValue(candidates) is < 1 or > 16)
             {
-                result.AddError("--lora: required (the person's face LoRA as NAME or NAME:WEIGHT).");
+                result.AddError("--candidates: give 1..16.");
             }
         });
         command.Options.Add(CliOptions.AuthFile());
@@ -73,12 +74,25 @@ internal static class RunCommand
             }
             else
             {
-                var overrides = result.GetValue(set) ?? [];
+                IReadOnlyList<string> overrides = result.GetValue(set) ?? [];
+                if (result.GetValue(candidates) is { } count)
+                {
+                    overrides = [.. overrides, $"candidates.count={count.ToString(CultureInfo.InvariantCulture)}"];
+                }
+
                 var loaded = RecipeLoader.Load(result.GetValue(recipe)!, overrides);
-                LoraChoice choice;
+                LoraChoice? choice = null;
                 try
                 {
-                    choice = LoraChoice.Parse(result.GetValue(lora)!);
+                    if (result.GetValue(lora) is { } text)
+                    {
+                        choice = LoraChoice.Parse(text);
+                    }
+                    else if (loaded.Identity is null)
+                    {
+                        await Console.Error.WriteLineAsync($"error: --lora: required for recipe {loaded.Name} (the person's face LoRA as NAME or NAME:WEIGHT); recipes with an identity section, such as v4-faceid, take --face photos instead.");
+                        return 2;
+                    }
                 }
                 catch (ArgumentException e)
                 {
@@ -98,7 +112,7 @@ internal static class RunCommand
                     OutputDirectory = result.GetValue(output)?.FullName ?? Path.Combine("out", "runs", $"{loaded.Name}-{stamp}"),
                     FaceIndex = result.GetValue(faceIndex),
                     MaskFile = result.GetValue(mask)?.FullName,
-                    FacePath = result.GetValue(face)?.FullName,
+                    FacePaths = (result.GetValue(face) ?? []).Select(f => f.FullName).ToArray(),
                     ModelsDirectory = result.GetValue(models)?.FullName,
                     Device = result.GetValue(device)!,
                 };
@@ -119,12 +133,31 @@ internal static class RunCommand
         return command;
     }
 
+    /// <summary>The select step's figures: each candidate's likeness and verdict, and the one kept.</summary>
+    public static void PrintSelect(SelectResult select, string folder)
+    {
+        var baseline = select.Baseline is { } b ? b.ToString("0.000", CultureInfo.InvariantCulture) : "none (one photo)";
+        Console.WriteLine($"               {select.Scorer} likeness; baseline {baseline}; gates similarity >= {select.MinSimilarity.ToString(CultureInfo.InvariantCulture)}, ratio >= {select.MinRatio.ToString(CultureInfo.InvariantCulture)}{(select.StandInModels ? " (stand-in model)" : "")}");
+        foreach (var c in select.Candidates)
+        {
+            var figures = c.Similarity is { } s ? $"similarity {s.ToString("0.000", CultureInfo.InvariantCulture)}, ratio {(c.Ratio is { } r ? r.ToString("0.000", CultureInfo.InvariantCulture) : "-")}" : "no face";
+            var verdict = c.Candidate == select.Chosen ? "chosen" : c.Passed ? "passes" : string.Join("; ", c.Reasons);
+            Console.WriteLine($"               #{c.Candidate} seed {c.Seed}: {figures}  {verdict}");
+        }
+
+        Console.WriteLine($"               faces side by side: {Path.Combine(folder, PortraitPipeline.CandidatesPageFileName)}");
+    }
+
     public static void Print(RunResult run)
     {
         foreach (var step in run.Manifest.Steps)
         {
             var extra = string.Join(", ", step.Result.Where(d => d.Key.StartsWith("delta_e", StringComparison.Ordinal)).Select(d => $"{d.Key} {d.Value}"));
             Console.WriteLine($"  {step.Name,-12} {step.Status,-9} {step.DurationMs,8:0} ms  {string.Join(", ", step.Outputs.Select(o => o.File))}{(extra.Length > 0 ? "  " + extra : "")}");
+            if (step.ResultAs<SelectResult>() is { } select)
+            {
+                PrintSelect(select, run.Folder);
+            }
         }
 
         Console.WriteLine($"Final image: {run.FinalImage}");

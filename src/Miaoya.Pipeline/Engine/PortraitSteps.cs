@@ -13,6 +13,7 @@ internal static class PortraitSteps
         new FaceSwapStep(),
         GenerationStep.Inpaint,
         GenerationStep.WholeImage,
+        new SelectStep(),
         new FinishStep(),
     }.ToDictionary(s => s.Name, StringComparer.Ordinal);
 

@@ -17,6 +17,9 @@ internal sealed class PipelineServices(IWebUiBoxes boxes, IFaceDetector detector
 
     public FaceSwapperCache Swappers { get; } = swappers;
 
+    /// <summary>The candidates' face scorers, one per model file and device, shared by every run of this pipeline.</summary>
+    public FaceScorerCache Scorers { get; } = new();
+
     public TimeProvider Time { get; } = time;
 
     public ILogger Logger { get; } = logger;
