@@ -2,7 +2,8 @@ using System.Text.Json.Nodes;
 
 namespace Miaoya.MockWebUi;
 
-internal sealed record CheckpointInfo(string Title, string ModelName, string Hash, string Sha256, string Filename)
+/// <summary>A checkpoint the box lists; <paramref name="Version"/> is what ControlNet's version check sees it as.</summary>
+internal sealed record CheckpointInfo(string Title, string ModelName, string Hash, string Sha256, string Filename, SdVersion Version = SdVersion.SD1x)
 {
     public string ShortHash => Sha256[..10];
 
@@ -24,6 +25,11 @@ internal static class Catalog
             "6ce0161689b3853acaa03779ec93eafe75a02f4ced659bee03f50797806fa2fa", "/models/Stable-diffusion/v1-5-pruned-emaonly.safetensors"),
         new("realisticVisionV60B1_v51VAE.safetensors [15012c538f]", "realisticVisionV60B1_v51VAE", "a0f13c83",
             "15012c538f503ce2ebfc2c8547b268c75ccdaff7a281db55399940ff1d70e21d", "/models/Stable-diffusion/realisticVisionV60B1_v51VAE.safetensors"),
+        // SDXL base 1.0 (stabilityai/stable-diffusion-xl-base-1.0): title and short hash as A1111 users' payloads name it
+        // ("sd_xl_base_1.0.safetensors [31e35c80fc]"), the old 8-hex hash as their infotexts show it (be9edd61). For the
+        // identity units, which run on SDXL only (InstantID, PuLID).
+        new("sd_xl_base_1.0.safetensors [31e35c80fc]", "sd_xl_base_1.0", "be9edd61",
+            "31e35c80fc4829d14f90153f4c74cd59c90b779f6afe05a74cd6120b893f7e5b", "/models/Stable-diffusion/sd_xl_base_1.0.safetensors", SdVersion.SDXL),
     ];
 
     public static CheckpointInfo? FindCheckpoint(string? id) =>
@@ -58,6 +64,12 @@ internal static class Catalog
         Lora("miaoya_demo_face", "miaoya_demo_face", new JsonObject { ["ss_output_name"] = "miaoya_demo_face", ["ss_network_dim"] = "32", ["ss_base_model_version"] = "sd_v1" }),
         Lora("add_detail", "add_detail", new JsonObject { ["ss_output_name"] = "add_detail", ["ss_network_dim"] = "16" }),
         Lora("ip-adapter-faceid-plusv2_sd15_lora", "ip-adapter-faceid-plusv2_sd15_lora", new JsonObject()),
+        // The FaceID companions (sd-webui-controlnet@56cec5b scripts/ipadapter/presets.py:86-170): the client adds them to the
+        // prompt, ControlNet never does.
+        Lora("ip-adapter-faceid_sd15_lora", "ip-adapter-faceid_sd15_lora", new JsonObject()),
+        Lora("ip-adapter-faceid-plus_sd15_lora", "ip-adapter-faceid-plus_sd15_lora", new JsonObject()),
+        Lora("ip-adapter-faceid_sdxl_lora", "ip-adapter-faceid_sdxl_lora", new JsonObject()),
+        Lora("ip-adapter-faceid-plusv2_sdxl_lora", "ip-adapter-faceid-plusv2_sdxl_lora", new JsonObject()),
     ];
 
     private static JsonObject Lora(string name, string alias, JsonObject metadata) => new()
@@ -229,7 +241,8 @@ internal static class Catalog
         ["img2img"] = new JsonArray([.. SelectableImg2Img.Concat(AlwaysOnImg2Img).Select(s => (JsonNode)s)]),
     };
 
-    public static JsonArray ScriptInfo()
+    /// <summary>GET /sdapi/v1/script-info; ControlNet's always-on script has one arg per unit slot (<paramref name="unitCount"/>).</summary>
+    public static JsonArray ScriptInfo(int unitCount = DefaultControlNetUnitCount)
     {
         var arr = new JsonArray();
         foreach (var img2img in new[] { false, true })
@@ -244,7 +257,7 @@ internal static class Catalog
                 var args = new JsonArray();
                 if (name == "controlnet")
                 {
-                    for (var i = 0; i < ControlNetUnitCount; i++)
+                    for (var i = 0; i < unitCount; i++)
                     {
                         args.Add(new JsonObject { ["label"] = $"ControlNet Unit {i}", ["value"] = null, ["minimum"] = null, ["maximum"] = null, ["step"] = null, ["choices"] = null });
                     }
@@ -274,6 +287,12 @@ internal static class Catalog
             list.Add(Extension("sd-webui-controlnet", "https://github.com/Mikubill/sd-webui-controlnet.git", "3d75bd08e3f20b9999985a828f7567c84925c862", "1712505600"));
         }
 
+        if (!profile.ForgeControlNet && profile.HasControlNet)
+        {
+            // PuLID's EVA-CLIP preprocessor (IdentityCatalog.EvaClipModule); its README: "not compatible with SD Forge".
+            list.Add(Extension(IdentityCatalog.EvaClipExtension, "https://github.com/huchenlei/sd-webui-controlnet-evaclip.git", IdentityCatalog.EvaClipCommit, "1715025404"));
+        }
+
         list.Add(profile.Tagger == TaggerFlavor.Picobyte
             ? Extension("stable-diffusion-webui-wd14-tagger", "https://github.com/picobyte/stable-diffusion-webui-wd14-tagger.git", "e72d984bdbed832ba83e2a443238c3851b9088ae", "1699102800")
             : Extension("stable-diffusion-webui-wd14-tagger", "https://github.com/toriato/stable-diffusion-webui-wd14-tagger.git", "99bf7d8132cb757edbcdfaad654f31f32f3500a5", "1689552000"));
@@ -292,7 +311,11 @@ internal static class Catalog
         ["enabled"] = true,
     };
 
-    public const int ControlNetUnitCount = 3;
+    /// <summary>
+    /// control_net_unit_count's default (sd-webui-controlnet@56cec5b scripts/controlnet.py:1366-1367, a 1..10 slider that
+    /// needs a restart); <see cref="MockWebUiOptions.ControlNetUnitCount"/> sets the box's.
+    /// </summary>
+    public const int DefaultControlNetUnitCount = 3;
 
     // Tagger model keys: picobyte/stable-diffusion-webui-wd14-tagger e72d984 tagger/utils.py:19-60 and
     // toriato/stable-diffusion-webui-wd14-tagger 99bf7d8 tagger/utils.py, refresh_interrogators.

@@ -10,7 +10,17 @@ internal static class FaceLocator
     private const int Grid = 96;
 
     /// <summary>Face box in the pixel coordinates of <paramref name="image"/>; image centre box when no skin blob is found.</summary>
-    public static RectangleF Locate(Image<Rgba32> image)
+    public static RectangleF Locate(Image<Rgba32> image) =>
+        Search(image) is { } found ? found.Box : new RectangleF(image.Width * 0.35f, image.Height * 0.25f, image.Width * 0.3f, image.Height * 0.35f);
+
+    /// <summary>
+    /// The mock's stand-in for insightface finding a face: a skin blob (as <see cref="Locate"/>) that does not run into all four
+    /// edges. A piece cut out of a face photo (ControlNet's "only masked" crop of a reference, controlnet.py:749-800) is skin
+    /// edge to edge, which a real detector does not take for a face; a whole face with some margin is found.
+    /// </summary>
+    public static bool HasFace(Image<Rgba32> image) => Search(image) is { FillsFrame: false };
+
+    private static (RectangleF Box, bool FillsFrame)? Search(Image<Rgba32> image)
     {
         var scale = Math.Min(1.0, (double)Grid / Math.Max(image.Width, image.Height));
         var w = Math.Max(1, (int)Math.Round(image.Width * scale));
@@ -82,11 +92,12 @@ internal static class FaceLocator
 
         if (bestCount < Math.Max(4, w * h / 400))
         {
-            return new RectangleF(image.Width * 0.35f, image.Height * 0.25f, image.Width * 0.3f, image.Height * 0.35f);
+            return null;
         }
 
         var inv = 1 / scale;
-        return new RectangleF((float)(best.X0 * inv), (float)(best.Y0 * inv), (float)((best.X1 - best.X0 + 1) * inv), (float)((best.Y1 - best.Y0 + 1) * inv));
+        var fills = best.X0 <= 1 && best.Y0 <= 1 && best.X1 >= w - 2 && best.Y1 >= h - 2;
+        return (new RectangleF((float)(best.X0 * inv), (float)(best.Y0 * inv), (float)((best.X1 - best.X0 + 1) * inv), (float)((best.Y1 - best.Y0 + 1) * inv)), fills);
     }
 
     private static bool IsSkin(Rgba32 p)

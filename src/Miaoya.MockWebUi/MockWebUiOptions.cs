@@ -63,8 +63,10 @@ public sealed class MockWebUiOptions
 
     /// <summary>
     /// What this box lacks, for tests of doctor and preflight: <c>controlnet</c>, <c>tagger</c> or <c>rembg</c> (the
-    /// extension's routes answer 404 and <c>/sdapi/v1/extensions</c> leaves it out), or the name of a checkpoint
-    /// (model_name), LoRA, embedding or ControlNet model (without its [hash]) to leave out of the listings.
+    /// extension's routes answer 404 and <c>/sdapi/v1/extensions</c> leaves it out), <c>evaclip</c> (no
+    /// sd-webui-controlnet-evaclip: no <c>EVA02-CLIP-L-14-336</c> preprocessor, so PuLID fails), <c>insightface</c> (the
+    /// Python package is missing: FaceID, InstantID and PuLID preprocessors fail), or the name of a checkpoint (model_name),
+    /// LoRA, embedding or ControlNet model (without its [hash]) to leave out of the listings.
     /// </summary>
     public ISet<string> Without { get; } = new HashSet<string>(StringComparer.Ordinal);
 
@@ -80,6 +82,14 @@ public sealed class MockWebUiOptions
     /// (disposed by the mock) is sent instead. Lets tests return a face where the real box would render one.
     /// </summary>
     public Func<string, long, int, int, SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgba32>?>? Txt2ImgImage { get; set; }
+
+    /// <summary>
+    /// The box's ControlNet unit slots, its <c>control_net_unit_count</c> (1..10, 3 by default as on a real box; the option needs a
+    /// restart, sd-webui-controlnet@56cec5b scripts/controlnet.py:1366-1367): <c>/controlnet/settings</c> and
+    /// <c>/sdapi/v1/options</c> report it, and units past it are never read. Not used by the Forge, reForge and SD.Next profiles'
+    /// unit parsing beyond the same cut.
+    /// </summary>
+    public int ControlNetUnitCount { get; set; } = 3;
 
     /// <summary>Names accepted by <see cref="ParseProfile"/>.</summary>
     public static IReadOnlyList<string> ProfileNames { get; } = ["webui-1.10", "webui-1.8", "forge", "reforge", "sdnext"];

@@ -24,6 +24,7 @@ public sealed class MockWebUiServer : IDisposable
     private readonly ProfileTraits _traits;
     private readonly MockState _state;
     private readonly ControlRunLog _controlRuns = new();
+    private readonly ConsoleLog _console = new();
     private readonly RenderCounter _renders = new();
     private readonly FaultInjector _faults;
     private readonly JobQueue _jobs;
@@ -37,7 +38,12 @@ public sealed class MockWebUiServer : IDisposable
         _options = options;
         Profile = options.Profile;
         _traits = ProfileTraits.For(options.Profile);
-        _state = new MockState(_traits);
+        if (options.ControlNetUnitCount is < 1 or > 10)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.ControlNetUnitCount, "ControlNetUnitCount must be between 1 and 10 (control_net_unit_count's slider).");
+        }
+
+        _state = new MockState(_traits, options.ControlNetUnitCount);
         var random = new MockRandom(options.Seed);
         _faults = new FaultInjector(random);
         _jobs = new JobQueue(options, _state, random, _renders);
@@ -78,6 +84,14 @@ public sealed class MockWebUiServer : IDisposable
     /// does not show: on Forge an int control_mode, and on reForge any control_mode, weighs as Balanced.
     /// </summary>
     public IReadOnlyList<string> LastControlModes => _controlRuns.Last;
+
+    /// <summary>
+    /// What the box printed to its console and did not answer with, oldest first (the last 200): e.g. an exception in
+    /// ControlNet's <c>process</c> callback, which A1111 reports as "*** Error running process: …/controlnet.py" and then
+    /// renders without ControlNet (a missing face for an identity unit, an SD-version mismatch, InstantID's unit order).
+    /// <c>GET /__mock/console</c> serves the same.
+    /// </summary>
+    public IReadOnlyList<string> ConsoleErrors => _console.Errors;
 
     /// <summary>Requests answered so far (any route but WireMock's admin API).</summary>
     public long RequestCount => Interlocked.Read(ref _requestCount);
@@ -156,10 +170,11 @@ public sealed class MockWebUiServer : IDisposable
     {
         var lacking = new Lacking(options.Without);
         var routes = new RouteTable(auth, lacking);
-        var renderer = new GenerationRenderer(options, _state, _jobs, random, _traits, _controlRuns);
-        new GenerationRoutes(options, _state, _jobs, renderer, _traits).AddTo(routes);
+        var controlNet = new ControlNetBox(options.ControlNetUnitCount, lacking);
+        var renderer = new GenerationRenderer(options, _state, _jobs, random, _traits, _controlRuns, controlNet, _console);
+        new GenerationRoutes(options, _state, _jobs, renderer, _traits, controlNet).AddTo(routes);
         new OptionsRoutes(options, _state, auth, port, _traits).AddTo(routes);
-        new CatalogueRoutes(lacking, new LoraFolder(options), _traits).AddTo(routes);
+        new CatalogueRoutes(lacking, new LoraFolder(options), _traits, controlNet).AddTo(routes);
         PngInfoRoutes.AddTo(routes);
         new TaggerRoutes(_jobs, _traits).AddTo(routes);
         if (_traits.Family == ServerFamily.SdNext)
@@ -169,11 +184,11 @@ public sealed class MockWebUiServer : IDisposable
 
         if (_traits.HasControlNet)
         {
-            new ControlNetRoutes(_state, _jobs, lacking, _traits).AddTo(routes); // SD.Next: no /controlnet/* (404)
+            new ControlNetRoutes(_state, _jobs, lacking, _traits, controlNet).AddTo(routes); // SD.Next: no /controlnet/* (404)
         }
 
         new RembgRoutes(_state, _jobs).AddTo(routes);
-        new MockControlRoutes(_renders).AddTo(routes);
+        new MockControlRoutes(_renders, _console).AddTo(routes);
         return routes;
     }
 

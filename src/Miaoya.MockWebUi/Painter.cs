@@ -206,6 +206,30 @@ internal static class Painter
         return output;
     }
 
+    /// <summary>Fills every pixel within <paramref name="radius"/> of the segment <paramref name="a"/>–<paramref name="b"/> (a disc when they meet).</summary>
+    public static void Disc(Image<Rgba32> image, PointF a, PointF b, float radius, Rgba32 colour)
+    {
+        int x0 = Math.Max(0, (int)(Math.Min(a.X, b.X) - radius)), x1 = Math.Min(image.Width - 1, (int)(Math.Max(a.X, b.X) + radius));
+        int y0 = Math.Max(0, (int)(Math.Min(a.Y, b.Y) - radius)), y1 = Math.Min(image.Height - 1, (int)(Math.Max(a.Y, b.Y) + radius));
+        float dx = b.X - a.X, dy = b.Y - a.Y, len2 = Math.Max(1e-6f, (dx * dx) + (dy * dy));
+        image.ProcessPixelRows(acc =>
+        {
+            for (var y = y0; y <= y1; y++)
+            {
+                var row = acc.GetRowSpan(y);
+                for (var x = x0; x <= x1; x++)
+                {
+                    var t = Math.Clamp((((x - a.X) * dx) + ((y - a.Y) * dy)) / len2, 0, 1);
+                    float ex = x - (a.X + (t * dx)), ey = y - (a.Y + (t * dy));
+                    if ((ex * ex) + (ey * ey) <= radius * radius)
+                    {
+                        row[x] = colour;
+                    }
+                }
+            }
+        });
+    }
+
     /// <summary>Draws small squares at the given pixel points on a black canvas (openpose map).</summary>
     public static Image<Rgba32> PoseMap(int width, int height, IEnumerable<(PointF Point, Rgba32 Colour)> points)
     {

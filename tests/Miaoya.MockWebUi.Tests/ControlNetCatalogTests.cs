@@ -10,10 +10,11 @@ public sealed class ControlNetCatalogTests
 {
     private static List<string> Strings(JsonNode? n) => [.. n!.AsArray().Select(x => x!.GetValue<string>())];
 
-    // scripts/preprocessor/*.py registrations; tests/web_api/modules_test.py:7-75 (expected_module_names) is a subset.
+    // scripts/preprocessor/*.py registrations; tests/web_api/modules_test.py:7-75 (expected_module_names) is a subset; plus
+    // EVA02-CLIP-L-14-336 of sd-webui-controlnet-evaclip, installed by default.
     [Theory]
-    [InlineData(MockWebUiProfile.WebUi110, 72, "softedge_teed", "te_hed")]
-    [InlineData(MockWebUiProfile.WebUi18, 69, "te_hed", "softedge_teed")]
+    [InlineData(MockWebUiProfile.WebUi110, 73, "softedge_teed", "te_hed")]
+    [InlineData(MockWebUiProfile.WebUi18, 70, "te_hed", "softedge_teed")]
     public async Task ModuleList_BothForms_ListEveryRegisteredPreprocessor(MockWebUiProfile profile, int count, string present, string absent)
     {
         using var c = new MockClient(profile);
@@ -69,7 +70,7 @@ public sealed class ControlNetCatalogTests
         var depth = types["Depth"]!;
         Assert.Equal("none", depth["module_list"]![0]!.GetValue<string>());
         Assert.Equal("depth_midas", depth["default_option"]!.GetValue<string>()); // priority 100
-        Assert.Equal(["None", "control_sd15_depth_anything [48a4bc3a]", "control_v11f1p_sd15_depth [cfd03158]", "t2iadapter_depth_sd15v2 [3489cd37]"],
+        Assert.Equal(["None", "control_sd15_depth_anything [48a4bc3a]", "control_v11f1p_sd15_depth [cfd03158]", "diffusers_xl_depth_full [2f51180b]", "t2iadapter_depth_sd15v2 [3489cd37]"],
             Strings(depth["model_list"]));
         Assert.Equal("control_v11f1p_sd15_depth [cfd03158]", depth["default_model"]!.GetValue<string>()); // first with "11"
 

@@ -150,9 +150,10 @@ public sealed class ForgeRouteTests
         var ip = types["IP-Adapter"]!;
         Assert.Equal("InsightFace+CLIP-H (IPAdapter)", ip["default_option"]!.GetValue<string>());
         Assert.Equal(
-            ["None", "ip-adapter-faceid-plus_sd15 [d86a490f]", "ip-adapter-faceid-plusv2_sd15 [6e14fc1a]", "ip-adapter-faceid-portrait_sd15 [b2609049]",
-             "ip-adapter-faceid_sd15 [0a1757e9]", "ip-adapter-full-face_sd15 [852b9843]", "ip-adapter-plus-face_sd15 [71693645]", "ip-adapter_sd15 [6a3f6166]",
-             "ip-adapter_sd15_light [be1c9b97]"],
+            ["None", "ip-adapter-faceid-plus_sd15 [d86a490f]", "ip-adapter-faceid-plusv2_sd15 [6e14fc1a]", "ip-adapter-faceid-plusv2_sdxl [187cb962]",
+             "ip-adapter-faceid-portrait_sd15 [b2609049]", "ip-adapter-faceid-portrait_sdxl [8c9efc20]", "ip-adapter-faceid_sd15 [0a1757e9]",
+             "ip-adapter-faceid_sdxl [59ee31a3]", "ip-adapter-full-face_sd15 [852b9843]", "ip-adapter-plus-face_sd15 [71693645]",
+             "ip-adapter_instant_id_sdxl [eb2d3ec0]", "ip-adapter_pulid_sdxl_fp16 [4b2e5c1d]", "ip-adapter_sd15 [6a3f6166]", "ip-adapter_sd15_light [be1c9b97]"],
             Strings(ip["model_list"]));
         Assert.Equal("control_v11f1p_sd15_depth [cfd03158]", types["Depth"]!["default_model"]!.GetValue<string>());
     }

@@ -24,7 +24,10 @@ public sealed class LoraFolderTests : IDisposable
         await File.WriteAllBytesAsync(Path.Combine(_folder, "notes.txt"), [1]);
 
         var before = Names((await c.GetAsync("sdapi/v1/loras")).Json);
-        Assert.Equal(["miaoya_demo_face", "add_detail", "ip-adapter-faceid-plusv2_sd15_lora", "at_start"], before);
+        Assert.Equal(
+            ["miaoya_demo_face", "add_detail", "ip-adapter-faceid-plusv2_sd15_lora", "ip-adapter-faceid_sd15_lora", "ip-adapter-faceid-plus_sd15_lora",
+             "ip-adapter-faceid_sdxl_lora", "ip-adapter-faceid-plusv2_sdxl_lora", "at_start"],
+            before);
 
         Assert.Equal(200, (await c.PostAsync("sdapi/v1/refresh-loras", null)).Status);
         var after = (await c.GetAsync("sdapi/v1/loras")).Json;

@@ -46,6 +46,6 @@ public sealed class WithoutTests
         var cn = (await c.GetAsync("controlnet/model_list")).Json!["model_list"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
         Assert.DoesNotContain("control_v11p_sd15_openpose [cab727d4]", cn);
         Assert.Contains("control_v11p_sd15_softedge [a8575a2a]", cn);
-        Assert.Equal(3, (await c.GetAsync("sdapi/v1/extensions")).Json!.AsArray().Count);
+        Assert.Equal(4, (await c.GetAsync("sdapi/v1/extensions")).Json!.AsArray().Count); // controlnet, evaclip, tagger, rembg
     }
 }

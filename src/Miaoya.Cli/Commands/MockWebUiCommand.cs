@@ -29,12 +29,29 @@ internal static class MockWebUiCommand
         var auth = CliOptions.Auth();
         var listen = new Option<bool>("--listen") { Description = "Listen on all interfaces instead of loopback only (as the WebUI's --listen)" };
         var seed = new Option<int?>("--seed") { Description = "Seed for the fail-rate decisions, for repeatable runs" };
-        var without = new Option<string[]>("--without") { Description = "What the box lacks (repeatable): controlnet, tagger, rembg, or a checkpoint, LoRA, embedding or ControlNet model name", HelpName = "NAME" };
+        var without = new Option<string[]>("--without")
+        {
+            Description = "What the box lacks (repeatable): controlnet, tagger, rembg, evaclip (PuLID's EVA-CLIP extension), insightface (FaceID/InstantID/PuLID fail), or a checkpoint, LoRA, embedding or ControlNet model name",
+            HelpName = "NAME",
+        };
+        var units = new Option<int>("--controlnet-units")
+        {
+            Description = "ControlNet unit slots (control_net_unit_count, 1..10): what /controlnet/settings reports; units past it are not read",
+            DefaultValueFactory = _ => 3,
+            HelpName = "N",
+        };
+        units.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 1 or > 10)
+            {
+                r.AddError("--controlnet-units: must be between 1 and 10.");
+            }
+        });
         var loraDir = new Option<DirectoryInfo?>("--lora-dir") { Description = "A LoRA folder: its *.safetensors are listed after POST /sdapi/v1/refresh-loras (as models/Lora)" };
 
         var command = new Command("mock-webui", "Run a mock AUTOMATIC1111 WebUI (ControlNet, WD14 tagger, rembg) until Ctrl+C.")
         {
-            port, profile, latency, failRate, auth, listen, seed, without, loraDir,
+            port, profile, latency, failRate, auth, listen, seed, without, units, loraDir,
         };
         command.Options.Add(CliOptions.AuthFile());
         var recordFrom = MockWebUiRecording.RecordFrom();
@@ -68,6 +85,7 @@ internal static class MockWebUiCommand
                 ListenOnAllInterfaces = result.GetValue(listen),
                 Seed = result.GetValue(seed),
                 LoraDirectory = result.GetValue(loraDir)?.FullName,
+                ControlNetUnitCount = result.GetValue(units),
             };
             foreach (var name in result.GetValue(without) ?? [])
             {

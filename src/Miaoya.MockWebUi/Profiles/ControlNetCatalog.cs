@@ -15,12 +15,29 @@ internal sealed class ControlNetCatalog
     private static readonly Lock Gate = new();
     private readonly Dictionary<string, string[]> _filterAliases;
     private readonly string[] _unionTags;
+    private readonly Dictionary<string, int> _priorities;
+    private ControlNetCatalog? _withEvaClip;
 
     private ControlNetCatalog(JsonObject data)
     {
-        Modules = [.. data["preprocessors"]!.AsArray().Select(n => Module(n!.AsObject()))];
+        var entries = data["preprocessors"]!.AsArray().Select(n => n!.AsObject()).ToArray();
+        Modules = [.. entries.Select(Module)];
+        _priorities = entries.ToDictionary(p => p["name"]!.GetValue<string>(), p => p["priority"]!.GetValue<int>(), StringComparer.Ordinal);
         _filterAliases = data["filter_aliases"]!.AsObject().ToDictionary(p => p.Key, p => p.Value!.AsArray().Select(a => a!.GetValue<string>()).ToArray(), StringComparer.Ordinal);
         _unionTags = [.. data["union_tags"]!.AsArray().Select(a => a!.GetValue<string>())];
+    }
+
+    private ControlNetCatalog(ControlNetCatalog source, CnModule extra, int priority)
+    {
+        _filterAliases = source._filterAliases;
+        _unionTags = source._unionTags;
+        _priorities = new Dictionary<string, int>(source._priorities, StringComparer.Ordinal) { [extra.Name] = priority };
+        // get_sorted_preprocessors (supported_preprocessor.py:130-136): "none", then str(priority).zfill(8) + label, descending
+        string Key(CnModule m) => _priorities[m.Name].ToString("D8", System.Globalization.CultureInfo.InvariantCulture) + m.Label;
+        var list = source.Modules.ToList();
+        var at = list.FindIndex(1, m => string.CompareOrdinal(Key(m), Key(extra)) < 0);
+        list.Insert(at < 0 ? list.Count : at, extra);
+        Modules = list;
     }
 
     /// <summary>Every preprocessor, "none" first, then by priority and label, descending (supported_preprocessor.py:130-136).</summary>
@@ -41,6 +58,24 @@ internal sealed class ControlNetCatalog
             }
 
             return catalog;
+        }
+    }
+
+    /// <summary>
+    /// The catalogue of <paramref name="folder"/> on a box with or without sd-webui-controlnet-evaclip, whose one
+    /// preprocessor (<see cref="IdentityCatalog.EvaClipModule"/>) joins the list in its sorted place.
+    /// </summary>
+    public static ControlNetCatalog For(string folder, bool evaClip)
+    {
+        var plain = For(folder);
+        if (!evaClip)
+        {
+            return plain;
+        }
+
+        lock (Gate)
+        {
+            return plain._withEvaClip ??= new ControlNetCatalog(plain, IdentityCatalog.EvaClipModule, IdentityCatalog.EvaClipPriority);
         }
     }
 

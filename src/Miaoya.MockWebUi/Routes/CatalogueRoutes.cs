@@ -7,7 +7,7 @@ namespace Miaoya.MockWebUi;
 /// webui-1.8 or sdnext), upscalers, scripts, extensions and LoRAs, each listing without what it lacks; and the refresh/unload calls,
 /// which change nothing here.
 /// </summary>
-internal sealed class CatalogueRoutes(Lacking lacking, LoraFolder loras, ProfileTraits profile)
+internal sealed class CatalogueRoutes(Lacking lacking, LoraFolder loras, ProfileTraits profile, ControlNetBox? controlNet = null)
 {
     private static readonly string[] LatentUpscaleModes =
         ["Latent", "Latent (antialiased)", "Latent (bicubic)", "Latent (bicubic antialiased)", "Latent (nearest)", "Latent (nearest-exact)"];
@@ -48,7 +48,7 @@ internal sealed class CatalogueRoutes(Lacking lacking, LoraFolder loras, Profile
         }
 
         Get(routes, "scripts", sdNext ? SdNextCatalog.Scripts : Catalog.Scripts);
-        Get(routes, "script-info", () => lacking.Filter(Catalog.ScriptInfo(), "name"));
+        Get(routes, "script-info", () => lacking.Filter(Catalog.ScriptInfo((controlNet ?? ControlNetBox.Default).UnitCount), "name"));
         Get(routes, "extensions", () => lacking.FilterExtensions(sdNext ? SdNextCatalog.Extensions() : Catalog.Extensions(profile)));
         foreach (var refresh in new[] { "refresh-checkpoints", "refresh-embeddings", "refresh-vae" })
         {

@@ -6,7 +6,7 @@ namespace Miaoya.MockWebUi;
 /// The ControlNet extension's own routes (<c>/controlnet/*</c>): its listings and <c>detect</c>, a job on the queue. They are
 /// open (no <c>--api-auth</c>) and answer 404 when the box lacks ControlNet.
 /// </summary>
-internal sealed class ControlNetRoutes(MockState state, JobQueue jobs, Lacking lacking, ProfileTraits profile)
+internal sealed class ControlNetRoutes(MockState state, JobQueue jobs, Lacking lacking, ProfileTraits profile, ControlNetBox controlNet)
 {
     private const string Extension = "controlnet";
 
@@ -24,7 +24,11 @@ internal sealed class ControlNetRoutes(MockState state, JobQueue jobs, Lacking l
         Get(routes, "/controlnet/module_list", request =>
             Cn.ModuleList(PydanticFields.TryBool(request.Query("alias_names"), out var alias) && alias));
         Get(routes, "/controlnet/control_types", _ => Cn.ControlTypes(Models()));
-        Get(routes, "/controlnet/settings", _ => new JsonObject { ["control_net_unit_count"] = Catalog.ControlNetUnitCount });
+        // get_max_models_num reads the option at each call (internal_controlnet/external_code.py:214-220)
+        Get(routes, "/controlnet/settings", _ => new JsonObject
+        {
+            ["control_net_unit_count"] = state.OptionsJson()["control_net_unit_count"]?.DeepClone() ?? controlNet.UnitCount,
+        });
         routes.Post("/controlnet/detect", request => jobs.RunAsync("detect", 1, () => Detect(request.BodyObject())), RouteAccess.Open, Extension);
     }
 
@@ -40,7 +44,7 @@ internal sealed class ControlNetRoutes(MockState state, JobQueue jobs, Lacking l
         routes.Post("/controlnet/detect", request => jobs.RunAsync("detect", 1, () => ForgeDetect.Run(request.BodyObject(), profile.Units, state.OptionString("samples_format", "png"))), RouteAccess.Open, Extension);
     }
 
-    private ControlNetCatalog Cn => ControlNetCatalog.For(profile.DataFolder);
+    private ControlNetCatalog Cn => ControlNetCatalog.For(profile.DataFolder, controlNet.HasEvaClip);
 
     private List<string> Models() => [.. ControlNetModels.All.Where(m => !lacking.CnModel(m))];
 
@@ -98,6 +102,19 @@ internal sealed class ControlNetRoutes(MockState state, JobQueue jobs, Lacking l
         foreach (var node in inputs)
         {
             using var input = ImageCodec.Decode(node?.GetValue<string>() ?? "");
+            if (IdentityCatalog.UsesInsightFace(module.Name))
+            {
+                // the preprocessor's own failures propagate from the route: A1111's api_middleware 500 (api.py:167-188)
+                try
+                {
+                    IdentityUnits.Preprocess(module.Name, input, controlNet);
+                }
+                catch (ControlNetScriptException e)
+                {
+                    throw MockRouteException.Internal(e.PythonType, e.Message);
+                }
+            }
+
             // resize_image_with_pad: short side → res, pad bottom/right to a multiple of 64 (CN processor.py:34-51)
             var k = (double)res / Math.Min(input.Width, input.Height);
             var rw = (int)Math.Round(input.Width * k);

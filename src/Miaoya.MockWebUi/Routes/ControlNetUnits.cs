@@ -15,6 +15,7 @@ internal static class ControlNetUnits
     private static readonly string[] ResizeModes = ["Just Resize", "Crop and Resize", "Resize and Fill"];
     private static readonly string[] HiresOptions = ["Both", "Low res only", "High res only"];
     private static readonly string[] ControlModes = ["Balanced", "My prompt is more important", "ControlNet is more important"];
+    private static readonly string[] PulidModes = ["Fidelity", "Extremely style"];
 
     // Legacy resize-mode labels still accepted (sd-webui-controlnet v1.1.455 internal_controlnet/args.py:101-112,
     // check_resize_mode).
@@ -26,11 +27,15 @@ internal static class ControlNetUnits
         ["Envelope (Outer Fit)"] = "Resize and Fill",
     };
 
-    /// <summary>Parses alwayson_scripts.controlnet.args; only the first control_net_unit_count slots are used (A1111 api.py:335-361).</summary>
-    public static List<ControlUnit> Parse(JsonArray args, UnitDialect dialect, bool img2img)
+    /// <summary>
+    /// Parses alwayson_scripts.controlnet.args; only the first control_net_unit_count slots of <paramref name="box"/> are used
+    /// (A1111 api.py:335-361).
+    /// </summary>
+    public static List<ControlUnit> Parse(JsonArray args, UnitDialect dialect, bool img2img, ControlNetBox? box = null)
     {
+        box ??= ControlNetBox.Default;
         var units = new List<ControlUnit>();
-        foreach (var node in args.Take(Catalog.ControlNetUnitCount))
+        foreach (var node in args.Take(box.UnitCount))
         {
             if (node is not JsonObject unit)
             {
@@ -39,8 +44,8 @@ internal static class ControlNetUnits
 
             var parsed = dialect switch
             {
-                UnitDialect.Pydantic => ParseUnit110(unit),
-                UnitDialect.Dataclass => ParseUnit18(unit),
+                UnitDialect.Pydantic => ParseUnit110(unit, box),
+                UnitDialect.Dataclass => ParseUnit18(unit, box),
                 _ => ForgeUnits.Parse(unit, dialect, img2img),
             };
             if (parsed is not null)
@@ -53,7 +58,7 @@ internal static class ControlNetUnits
     }
 
     /// <summary>CN ≥1.1.448 pydantic ControlNetUnit (CN internal_controlnet/args.py:53-237): errors → HTTP 500 ValidationError.</summary>
-    private static ControlUnit? ParseUnit110(JsonObject unit)
+    private static ControlUnit? ParseUnit110(JsonObject unit, ControlNetBox box)
     {
         var issues = new List<ValidationIssue>();
         T Field<T>(string name, FieldKind kind, T fallback, Func<JsonNode, T> read)
@@ -69,7 +74,7 @@ internal static class ControlNetUnits
 
         var enabled = Field("enabled", FieldKind.Bool, false, n => n.GetValue<bool>()); // default false since 1.1.448
         var moduleName = Field("module", FieldKind.Str, "none", n => n.GetValue<string>());
-        var module = ControlNetCatalog.For(MockWebUiProfile.WebUi110).FindModule(moduleName);
+        var module = ControlNetCatalog.For(ProfileData.Folder(MockWebUiProfile.WebUi110), box.HasEvaClip).FindModule(moduleName);
         if (module is null)
         {
             issues.Add(new ValidationIssue(["module"], $"module({moduleName}) not found in supported modules.", "value_error"));
@@ -147,6 +152,21 @@ internal static class ControlNetUnits
             issues.Add(new ValidationIssue(["__root__"], $"guidance_start ({start.ToString(CultureInfo.InvariantCulture)}) must be <= guidance_end ({end.ToString(CultureInfo.InvariantCulture)})", "value_error"));
         }
 
+        // pulid_mode: PuLIDMode = "Fidelity" | "Extremely style" (CN args.py; enums.py:242-244)
+        var pulidMode = "Fidelity";
+        if (unit.TryGetPropertyValue("pulid_mode", out var pm) && pm is not null)
+        {
+            if (pm is JsonValue pv && pv.TryGetValue(out string? ps) && PulidModes.Contains(ps, StringComparer.Ordinal))
+            {
+                pulidMode = ps;
+            }
+            else
+            {
+                issues.Add(new ValidationIssue(["pulid_mode"], "value is not a valid enumeration member; permitted: 'Fidelity', 'Extremely style'", "type_error.enum"));
+            }
+        }
+
+        var crop = Field("inpaint_crop_input_image", FieldKind.Bool, true, n => n.GetValue<bool>()); // default True (args.py)
         var processorRes = Field("processor_res", FieldKind.Int, -1L, n => n.GetValue<long>());
         var thresholdA = Field("threshold_a", FieldKind.Float, -1.0, n => n.GetValue<double>());
         var thresholdB = Field("threshold_b", FieldKind.Float, -1.0, n => n.GetValue<double>());
@@ -168,18 +188,24 @@ internal static class ControlNetUnits
         }
 
         var (image, mask) = UnitImage(unit);
-        return new ControlUnit(module!, model, weight, resizeMode, controlMode, processorRes, thresholdA, thresholdB, start, end, pixelPerfect, save, image, mask);
+        return new ControlUnit(module!, model, weight, resizeMode, controlMode, processorRes, thresholdA, thresholdB, start, end, pixelPerfect, save, image, mask)
+        {
+            InpaintCropInputImage = crop,
+            PulidMode = pulidMode,
+            Images = UnitImages(unit, singleAsOne: true),
+            MalformedImage = MalformedImageList(unit),
+        };
     }
 
     /// <summary>CN ≤1.1.447 dataclass unit: enabled defaults true, ints accepted for resize_mode/control_mode (v1.1.447 external_code.py:160-229).</summary>
-    private static ControlUnit? ParseUnit18(JsonObject unit)
+    private static ControlUnit? ParseUnit18(JsonObject unit, ControlNetBox box)
     {
         var f = PydanticFields.Parse(unit,
         [
             new("enabled", FieldKind.Any, true), new("module", FieldKind.Any, "none"), new("model", FieldKind.Any, "None"), new("weight", FieldKind.Any, 1.0),
             new("processor_res", FieldKind.Any, -1), new("threshold_a", FieldKind.Any, -1), new("threshold_b", FieldKind.Any, -1),
             new("guidance_start", FieldKind.Any, 0.0), new("guidance_end", FieldKind.Any, 1.0), new("pixel_perfect", FieldKind.Any, false),
-            new("save_detected_map", FieldKind.Any, true),
+            new("save_detected_map", FieldKind.Any, true), new("inpaint_crop_input_image", FieldKind.Any, true), new("pulid_mode", FieldKind.Any, "Fidelity"),
         ], []);
         if (!f.GetBool("enabled", true))
         {
@@ -202,13 +228,37 @@ internal static class ControlNetUnits
             return ResizeAliases.GetValueOrDefault(s, s);
         }
 
-        var modules = ControlNetCatalog.For(MockWebUiProfile.WebUi18);
+        var modules = ControlNetCatalog.For(ProfileData.Folder(MockWebUiProfile.WebUi18), box.HasEvaClip);
         var module = modules.FindModule(f.GetStr("module")) ?? modules.Modules[0];
         var (image, mask) = UnitImage(unit);
         return new ControlUnit(module, f.GetStr("model") ?? "None", f.GetFloat("weight", 1.0), ModeText("resize_mode", ResizeModes, "Crop and Resize"),
             ModeText("control_mode", ControlModes, "Balanced"), f.GetInt("processor_res", -1), f.GetFloat("threshold_a", -1), f.GetFloat("threshold_b", -1),
-            f.GetFloat("guidance_start", 0), f.GetFloat("guidance_end", 1), f.GetBool("pixel_perfect", false), f.GetBool("save_detected_map", true), image, mask);
+            f.GetFloat("guidance_start", 0), f.GetFloat("guidance_end", 1), f.GetBool("pixel_perfect", false), f.GetBool("save_detected_map", true), image, mask)
+        {
+            InpaintCropInputImage = f.GetBool("inpaint_crop_input_image", true),
+            PulidMode = f.GetStr("pulid_mode") ?? "Fidelity", // checked at run time: PuLIDMode(unit.pulid_mode) (controlnet.py:1212 at 3d75bd08)
+            // ≤1.1.447 parse_unit_image: any list of {"image"} dicts is the several-images path, one entry too (controlnet.py:697-710)
+            Images = UnitImages(unit, singleAsOne: false),
+        };
     }
+
+    /// <summary>
+    /// The images of an <c>image</c> list of {"image": …} dicts (several reference photos), else null. ≥1.1.448 reads a list of one
+    /// as a single image (controlnet.py:706-707 at 56cec5b), so <paramref name="singleAsOne"/> leaves it null there.
+    /// </summary>
+    private static List<string>? UnitImages(JsonObject unit, bool singleAsOne)
+    {
+        if ((unit["image"] ?? unit["input_image"]) is not JsonArray { Count: > 0 } list || list[0] is not JsonObject || (singleAsOne && list.Count == 1))
+        {
+            return null;
+        }
+
+        return [.. list.Select(n => n is JsonObject o && o["image"] is JsonValue v && v.TryGetValue(out string? s) ? s : "")];
+    }
+
+    /// <summary>A list of plain strings must be exactly [image, mask]: any other length fails <c>assert len(init_image) == 2</c> (args.py:382).</summary>
+    private static bool MalformedImageList(JsonObject unit) =>
+        (unit["image"] ?? unit["input_image"]) is JsonArray { Count: > 0 } list && list[0] is not JsonObject && list.Count != 2;
 
     /// <summary>image: str | {image, mask} | [image, mask] | [{image, mask}, …]; legacy alias input_image (CN args.py:281-418).</summary>
     private static (string? Image, string? Mask) UnitImage(JsonObject unit)
@@ -231,18 +281,24 @@ internal static class ControlNetUnits
         }
     }
 
-    /// <summary>Run-time checks per enabled unit: model lookup and input image (CN controlnet.py:76-89, 444-468, 663-745).</summary>
-    public static List<ResolvedControl> Resolve(IEnumerable<ControlUnit> units, Image<Rgba32>? initImage, List<IDisposable> disposables)
+    /// <summary>
+    /// Run-time checks per enabled unit, in controlnet_main_entry's order (CN controlnet.py:897-945 at 56cec5b): the SD-version
+    /// check, the model lookup (:76-89, 444-468), the input image (:663-745) with the identity units' rules
+    /// (<see cref="IdentityUnits"/>), then InstantID's order. A <see cref="ControlNetScriptException"/> is what the real box
+    /// only logs; the other failures keep the mock's 500 answers.
+    /// </summary>
+    public static List<ResolvedControl> Resolve(IEnumerable<ControlUnit> units, ControlNetRun run, List<IDisposable> disposables)
     {
         var result = new List<ResolvedControl>();
         foreach (var unit in units)
         {
             if (unit.Forge is { } forge)
             {
-                result.Add(ResolveForge(unit, forge, initImage, disposables));
+                result.Add(ResolveForge(unit, forge, run.InitImage, disposables));
                 continue;
             }
 
+            IdentityUnits.CheckSdVersion(unit, run.Checkpoint);
             var model = "None";
             if (!unit.Module.ModelFree)
             {
@@ -254,15 +310,21 @@ internal static class ControlNetUnits
                 model = ControlNetCatalog.ResolveModel(unit.Model) ?? throw MockRouteException.Internal("RuntimeError", $"model not found: {unit.Model}");
             }
 
+            if (IdentityUnits.Inputs(unit, model, run, disposables) is { } identity)
+            {
+                result.Add(identity);
+                continue;
+            }
+
             Image<Rgba32> input;
             if (unit.Image is { Length: > 0 } b64)
             {
                 input = ImageCodec.Decode(b64);
                 disposables.Add(input);
             }
-            else if (initImage is not null)
+            else if (run.InitImage is not null)
             {
-                input = initImage; // img2img init_images[0] is the fallback input
+                input = run.InitImage; // img2img init_images[0] is the fallback input
             }
             else
             {
@@ -272,6 +334,7 @@ internal static class ControlNetUnits
             result.Add(new ResolvedControl(unit, model, input));
         }
 
+        IdentityUnits.CheckOrder(result, run.Dialect);
         return result;
     }
 
@@ -320,7 +383,27 @@ internal sealed record ControlUnit(
     bool SaveDetectedMap,
     string? Image,
     string? Mask,
-    ForgeRun? Forge = null);
+    ForgeRun? Forge = null)
+{
+    /// <summary>inpaint_crop_input_image (default true): crop the input to the img2img mask's box when "only masked".</summary>
+    public bool InpaintCropInputImage { get; init; } = true;
 
-/// <summary>A unit with its model resolved and its input image decoded (or the img2img init image); Forge units keep their mask.</summary>
-internal sealed record ResolvedControl(ControlUnit Unit, string Model, Image<Rgba32> Input, Image<Rgba32>? Mask = null);
+    /// <summary>pulid_mode, "Fidelity" or "Extremely style".</summary>
+    public string PulidMode { get; init; } = "Fidelity";
+
+    /// <summary>Several input images (<c>image: [{"image": …}, …]</c>); null for one image.</summary>
+    public IReadOnlyList<string>? Images { get; init; }
+
+    /// <summary><c>image</c> is a list of plain strings that is not [image, mask].</summary>
+    public bool MalformedImage { get; init; }
+}
+
+/// <summary>
+/// A unit with its model resolved and its input image decoded (or the img2img init image); Forge units keep their mask.
+/// <see cref="Inputs"/> holds every input image when there are several (identity references), else just <paramref name="Input"/>.
+/// </summary>
+internal sealed record ResolvedControl(ControlUnit Unit, string Model, Image<Rgba32> Input, Image<Rgba32>? Mask = null)
+{
+    /// <summary>Every input image the preprocessor ran on (the first is <see cref="Input"/>).</summary>
+    public IReadOnlyList<Image<Rgba32>> Inputs { get; init; } = [Input];
+}

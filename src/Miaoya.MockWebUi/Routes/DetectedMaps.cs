@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
 
 namespace Miaoya.MockWebUi;
 
@@ -18,7 +19,65 @@ internal static class DetectedMaps
                 .Concat(face.Select(p => (new PointF(p.X * sx, p.Y * sy), new Rgba32(255, 255, 255, 255)))));
         }
 
+        if (module.Name == IdentityCatalog.InstantIdKeypoints)
+        {
+            return FaceKeypoints(input, width, height);
+        }
+
         return Painter.DetectedMap(input, module.Tag, width, height);
+    }
+
+    /// <summary>
+    /// instant_id_face_keypoints' map (processor.py:713-740, draw_kps): on black, the five points (eyes, nose, mouth corners)
+    /// as filled circles of radius 10 in red, green, blue, yellow, magenta, joined to the nose by limbs drawn at 60 %.
+    /// </summary>
+    public static Image<Rgba32> FaceKeypoints(Image<Rgba32> input, int width, int height)
+    {
+        var box = FaceLocator.Locate(input);
+        var face = FaceLocator.FaceLandmarks(box);
+        float sx = (float)width / input.Width, sy = (float)height / input.Height;
+        PointF S(PointF p) => new(p.X * sx, p.Y * sy);
+        PointF[] kps = [S(face[68]), S(face[69]), S(face[30]), S(face[48]), S(face[54])];
+        Rgba32[] colours = [new(255, 0, 0, 255), new(0, 255, 0, 255), new(0, 0, 255, 255), new(255, 255, 0, 255), new(255, 0, 255, 255)];
+        var image = new Image<Rgba32>(width, height, new Rgba32(0, 0, 0, 255));
+        foreach (var limb in new[] { 0, 1, 3, 4 })
+        {
+            var c = colours[limb];
+            Painter.Disc(image, kps[limb], kps[2], 4, new Rgba32((byte)(c.R * 0.6), (byte)(c.G * 0.6), (byte)(c.B * 0.6), 255));
+        }
+
+        for (var i = 0; i < kps.Length; i++)
+        {
+            Painter.Disc(image, kps[i], kps[i], 10, colours[i]);
+        }
+
+        return image;
+    }
+
+    /// <summary>PuLID's display image: facexlib's 512×512 aligned face in grey on white (pulid.py:72-96), from the located face.</summary>
+    public static Image<Rgba32> PulidFace(Image<Rgba32> input)
+    {
+        var box = FaceLocator.Locate(input);
+        var side = Math.Max(box.Width, box.Height) * 1.4f;
+        var square = Rectangle.Intersect(
+            Rectangle.Round(new RectangleF(box.X + (box.Width / 2) - (side / 2), box.Y + (box.Height / 2) - (side / 2), side, side)),
+            new Rectangle(0, 0, input.Width, input.Height));
+        var face = input.Clone(x => x.Crop(square).Resize(512, 512));
+        face.ProcessPixelRows(acc =>
+        {
+            for (var y = 0; y < acc.Height; y++)
+            {
+                var row = acc.GetRowSpan(y);
+                for (var x = 0; x < row.Length; x++)
+                {
+                    double u = (x - 256) / 200.0, v = (y - 270) / 240.0;
+                    var p = row[x];
+                    var l = (byte)(((p.R * 299) + (p.G * 587) + (p.B * 114)) / 1000);
+                    row[x] = (u * u) + (v * v) <= 1 ? new Rgba32(l, l, l, 255) : new Rgba32(255, 255, 255, 255);
+                }
+            }
+        });
+        return face;
     }
 
     /// <summary>18 COCO body points (null = not visible) and 70 face points in input pixels.</summary>

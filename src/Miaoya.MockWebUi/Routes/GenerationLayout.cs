@@ -82,7 +82,12 @@ internal static class GenerationLayout
         {
             if (c.Unit.Module.ReturnsTensor)
             {
-                maps.Add(c.Input.Clone());
+                // one display image per input (get_control runs the preprocessor on each, :288); PuLID shows its aligned
+                // grey face on white instead (scripts/preprocessor/pulid.py:165-172)
+                foreach (var input in c.Inputs)
+                {
+                    maps.Add(c.Unit.Module.Name == IdentityCatalog.PuLid ? DetectedMaps.PulidFace(input) : input.Clone());
+                }
             }
             else
             {

@@ -10,7 +10,8 @@ namespace Miaoya.MockWebUi;
 /// Renders a prepared txt2img/img2img call: painted (or repainted) images, ControlNet's detected maps, the echoed
 /// parameters and the info string, as A1111's <c>process_images</c> and api.py shape them.
 /// </summary>
-internal sealed class GenerationRenderer(MockWebUiOptions options, MockState state, JobQueue jobs, MockRandom random, ProfileTraits profile, ControlRunLog controlRuns)
+internal sealed class GenerationRenderer(
+    MockWebUiOptions options, MockState state, JobQueue jobs, MockRandom random, ProfileTraits profile, ControlRunLog controlRuns, ControlNetBox box, ConsoleLog console)
 {
     private string Version => profile.Version;
 
@@ -53,7 +54,29 @@ internal sealed class GenerationRenderer(MockWebUiOptions options, MockState sta
                     batch = inits.Count; // processing.py:1710-1722
                 }
             }
-            var controls = ControlNetUnits.Resolve(g.Units, inits.Count > 0 ? inits[0] : null, disposables);
+            var resizeMode = f.GetInt("resize_mode", 0);
+            bool[]? mask = null;
+            if (g.Mask is not null)
+            {
+                mask = Painter.BuildMask(g.Mask, g.Width, g.Height, resizeMode, f.GetInt("inpainting_mask_invert", 0) != 0);
+            }
+
+            var onlyMasked = g.Img2Img && mask is not null && f.GetBool("inpaint_full_res", true)
+                ? new OnlyMaskedInpaint(mask, g.Width, g.Height, (int)f.GetInt("inpaint_full_res_padding", 0))
+                : null;
+            List<ResolvedControl> controls;
+            var controlNetFailed = false;
+            try
+            {
+                controls = ControlNetUnits.Resolve(g.Units, new ControlNetRun(inits.Count > 0 ? inits[0] : null, model.Version, box, profile.Units, onlyMasked), disposables);
+            }
+            catch (ControlNetScriptException e)
+            {
+                // A1111 reports it and renders without ControlNet (see IdentityUnits)
+                console.Add(e.ConsoleText);
+                controls = [];
+                controlNetFailed = true;
+            }
 
             var seed = f.GetInt("seed", -1);
             if (seed == -1)
@@ -73,15 +96,9 @@ internal sealed class GenerationRenderer(MockWebUiOptions options, MockState sta
             var format = state.OptionString("samples_format", "png");
             var sendImages = f.GetBool("send_images", true);
             var denoise = f.GetFloat("denoising_strength", 0.75);
-            var resizeMode = f.GetInt("resize_mode", 0);
             // Forge registers control_net_no_detectmap but never reads it (forge@dfdcbab: only scripts/controlnet.py:590 names it)
             var noDetectMap = !profile.ForgeControlNet && state.OptionFlag("control_net_no_detectmap");
 
-            bool[]? mask = null;
-            if (g.Mask is not null)
-            {
-                mask = Painter.BuildMask(g.Mask, g.Width, g.Height, resizeMode, f.GetInt("inpainting_mask_invert", 0) != 0);
-            }
             var extra = new JsonObject();
             if (g.Scheduler is not null)
             {
@@ -89,9 +106,11 @@ internal sealed class GenerationRenderer(MockWebUiOptions options, MockState sta
             }
 
             controlRuns.Record(controls.Select(c => c.Unit.ControlMode));
-            for (var i = 0; i < controls.Count; i++)
+            // the units as written before ControlNet's per-unit loop, so a failed run names them too (controlnet.py:660)
+            var written = controlNetFailed ? g.Units.Select(u => (Unit: u, u.Model)).ToList() : controls.Select(c => (c.Unit, c.Model)).ToList();
+            for (var i = 0; i < written.Count; i++)
             {
-                var u = controls[i].Unit;
+                var u = written[i].Unit;
                 if (u.Forge is { } forge)
                 {
                     extra[$"ControlNet {i}"] = forge.Infotext; // Infotext.write_infotext (lib_controlnet/infotext.py:84-94)
@@ -99,7 +118,7 @@ internal sealed class GenerationRenderer(MockWebUiOptions options, MockState sta
                 }
 
                 extra[$"ControlNet {i}"] = string.Create(CultureInfo.InvariantCulture,
-                    $"\"Module: {u.Module.Name}, Model: {controls[i].Model}, Weight: {u.Weight}, Resize Mode: {u.ResizeMode}, Processor Res: {u.ProcessorRes}, Threshold A: {u.ThresholdA}, Threshold B: {u.ThresholdB}, Guidance Start: {u.GuidanceStart}, Guidance End: {u.GuidanceEnd}, Pixel Perfect: {u.PixelPerfect}, Control Mode: {u.ControlMode}\"");
+                    $"\"Module: {u.Module.Name}, Model: {written[i].Model}, Weight: {u.Weight}, Resize Mode: {u.ResizeMode}, Processor Res: {u.ProcessorRes}, Threshold A: {u.ThresholdA}, Threshold B: {u.ThresholdB}, Guidance Start: {u.GuidanceStart}, Guidance End: {u.GuidanceEnd}, Pixel Perfect: {u.PixelPerfect}, Control Mode: {u.ControlMode}\"");
             }
 
             var seeds = new JsonArray();
@@ -110,6 +129,7 @@ internal sealed class GenerationRenderer(MockWebUiOptions options, MockState sta
             var images = new JsonArray();
             var hires = GenerationLayout.HiresSize(g);
             var (outW, outH) = hires ?? (g.Width, g.Height);
+            var identity = controls.Any(c => c.Unit.Forge is null && IdentityCatalog.CarriesIdentity(c.Unit.Module.Name));
             var generated = new List<Image<Rgba32>>();
             disposables.Add(new DisposableList(generated));
             for (var i = 0; i < total; i++)
@@ -130,11 +150,20 @@ internal sealed class GenerationRenderer(MockWebUiOptions options, MockState sta
                 if (g.Img2Img)
                 {
                     output = Painter.Resize(inits[Math.Min(i % batch, inits.Count - 1)], g.Width, g.Height, resizeMode);
+                    var face = identity ? FaceLocator.Locate(output) : default;
                     Painter.Repaint(output, mask, s, denoise);
+                    if (identity)
+                    {
+                        IdentityPainter.Apply(output, face, mask, controls, s);
+                    }
                 }
                 else
                 {
                     output = PaintTxt2Img(s, prompt, outW, outH);
+                    if (identity)
+                    {
+                        IdentityPainter.Apply(output, FaceLocator.Locate(output), null, controls, s);
+                    }
                 }
 
                 generated.Add(output);

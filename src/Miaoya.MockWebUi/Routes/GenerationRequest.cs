@@ -96,8 +96,11 @@ internal static class GenerationRequest
     public static PreparedGeneration Prepare(JsonObject body, bool img2img, MockWebUiProfile profile) =>
         Prepare(body, img2img, ProfileTraits.For(profile));
 
-    /// <summary>Validates a body as the A1111 (or fork) of <paramref name="traits"/> does; throws its 422/404/500 answers.</summary>
-    public static PreparedGeneration Prepare(JsonObject body, bool img2img, ProfileTraits traits)
+    /// <summary>
+    /// Validates a body as the A1111 (or fork) of <paramref name="traits"/> does, with <paramref name="controlNet"/>'s unit slots
+    /// and extras (default: 3 slots, nothing lacking); throws its 422/404/500 answers.
+    /// </summary>
+    public static PreparedGeneration Prepare(JsonObject body, bool img2img, ProfileTraits traits, ControlNetBox? controlNet = null)
     {
         var v110 = traits.Samplers == SamplerDialect.Split;
         var specs = img2img ? Img2ImgFields : Txt2ImgFields;
@@ -154,7 +157,7 @@ internal static class GenerationRequest
 
                     if (string.Equals(key, "controlnet", StringComparison.OrdinalIgnoreCase) && value is JsonObject { } cn && cn["args"] is JsonArray args)
                     {
-                        units = ControlNetUnits.Parse(args, traits.Units, img2img);
+                        units = ControlNetUnits.Parse(args, traits.Units, img2img, controlNet);
                     }
                 }
             }

@@ -7,7 +7,7 @@ namespace Miaoya.MockWebUi;
 /// <see cref="JobQueue"/> with the checkpoint <see cref="MockState"/> loads, painted by <see cref="GenerationRenderer"/>),
 /// and the queue's <c>progress</c>, <c>interrupt</c> and <c>skip</c>.
 /// </summary>
-internal sealed class GenerationRoutes(MockWebUiOptions options, MockState state, JobQueue jobs, GenerationRenderer renderer, ProfileTraits profile)
+internal sealed class GenerationRoutes(MockWebUiOptions options, MockState state, JobQueue jobs, GenerationRenderer renderer, ProfileTraits profile, ControlNetBox controlNet)
 {
     public void AddTo(RouteTable routes)
     {
@@ -26,7 +26,7 @@ internal sealed class GenerationRoutes(MockWebUiOptions options, MockState state
     {
         var prepared = profile.Family == ServerFamily.SdNext
             ? SdNextGeneration.Prepare(request.BodyObject(), img2img: route == "img2img")
-            : GenerationRequest.Prepare(request.BodyObject(), img2img: route == "img2img", profile);
+            : GenerationRequest.Prepare(request.BodyObject(), img2img: route == "img2img", profile, controlNet);
         return RunAsync(route, prepared);
     }
 

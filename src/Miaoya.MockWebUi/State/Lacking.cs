@@ -51,6 +51,7 @@ internal sealed class Lacking(ISet<string> without)
         {
             var name = item?["name"]?.GetValue<string>() ?? "";
             if ((Name("controlnet") && name.Contains("controlnet", StringComparison.Ordinal))
+                || (Name(IdentityCatalog.EvaClipLacking) && name == IdentityCatalog.EvaClipExtension)
                 || (Name("tagger") && name.Contains("tagger", StringComparison.Ordinal))
                 || (Name("rembg") && name.Contains("rembg", StringComparison.Ordinal)))
             {

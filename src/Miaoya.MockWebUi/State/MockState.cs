@@ -38,6 +38,12 @@ internal sealed class MockState
     /// options and its own extra settings) and the first checkpoint loaded.
     /// </summary>
     public MockState(ProfileTraits profile)
+        : this(profile, Catalog.DefaultControlNetUnitCount)
+    {
+    }
+
+    /// <summary>As <see cref="MockState(ProfileTraits)"/>, with control_net_unit_count set to the box's slots where ControlNet has the option.</summary>
+    public MockState(ProfileTraits profile, int controlNetUnitCount)
     {
         ArgumentNullException.ThrowIfNull(profile);
         _sdNext = profile.Family == ServerFamily.SdNext;
@@ -51,6 +57,11 @@ internal sealed class MockState
 
         _options["sd_model_checkpoint"] = Catalog.Checkpoints[0].Title; // sd_models.py stores the loaded model's title
         _options["sd_checkpoint_hash"] = Catalog.Checkpoints[0].Sha256;
+        if (_options.ContainsKey("control_net_unit_count"))
+        {
+            _options["control_net_unit_count"] = controlNetUnitCount; // set in config.json, read at start (controlnet.py:1366-1367)
+        }
+
         _loaded = CheckpointOptionLocked();
     }
 
