@@ -1,5 +1,4 @@
 using Miaoya.MockWebUi;
-using Miaoya.Recipes;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
@@ -22,7 +21,11 @@ public sealed class IdentityRunTests
     });
 
     private static PipelineHarness FourSlots(MockWebUiProfile profile = MockWebUiProfile.WebUi110) =>
-        new(profile, mock: o => o with { ControlNetUnitCount = 4 });
+        new(profile, mock: o =>
+        {
+            o.ControlNetUnitCount = 4;
+            return o;
+        });
 
     private static RunRequest V4(PipelineHarness h, string recipe, IReadOnlyList<string> faces, params string[] overrides) =>
         h.Request(recipe, overrides: overrides) with { Lora = null, FacePaths = faces, ModelsDirectory = Models, StandInModels = true };
@@ -139,7 +142,11 @@ public sealed class IdentityRunTests
             Assert.Equal("Extremely style", unit["pulid_mode"]!.GetValue<string>());
         }
 
-        using var without = new PipelineHarness(mock: o => o with { Without = new HashSet<string>(["evaclip"]) });
+        using var without = new PipelineHarness(mock: o =>
+        {
+            o.Without.Add("evaclip");
+            return o;
+        });
         var e = await Assert.ThrowsAsync<PipelineException>(() => without.Pipeline.RunAsync(V4(without, "v4-pulid-sdxl", [FacePhoto(without, "a.png")])));
         Assert.Contains("EVA02-CLIP-L-14-336", e.Message, StringComparison.Ordinal);
         Assert.Contains("sd-webui-controlnet-evaclip", e.Message, StringComparison.Ordinal);
