@@ -154,7 +154,7 @@ internal static class RunCommand
         {
             var extra = string.Join(", ", step.Result.Where(d => d.Key.StartsWith("delta_e", StringComparison.Ordinal)).Select(d => $"{d.Key} {d.Value}"));
             Console.WriteLine($"  {step.Name,-12} {step.Status,-9} {step.DurationMs,8:0} ms  {string.Join(", ", step.Outputs.Select(o => o.File))}{(extra.Length > 0 ? "  " + extra : "")}");
-            if (step.ResultAs<SelectResult>() is { } select)
+            if (step.Name == StepName.Select && step.ResultAs<SelectResult>() is { } select)
             {
                 PrintSelect(select, run.Folder);
             }
