@@ -26,6 +26,12 @@ internal static partial class CpuClock
         }
     }
 
+    /// <summary>The calling thread's CPU time (Linux <c>CLOCK_THREAD_CPUTIME_ID</c>); zero elsewhere.</summary>
+    public static TimeSpan Thread =>
+        OperatingSystem.IsLinux() && ClockGetTime(3, out var ts) == 0
+            ? TimeSpan.FromTicks((ts.Seconds * TimeSpan.TicksPerSecond) + (ts.Nanoseconds / 100))
+            : TimeSpan.Zero;
+
     [LibraryImport("libc", EntryPoint = "clock_gettime")]
     private static partial int ClockGetTime(int clock, out TimeSpec time);
 

@@ -2,6 +2,7 @@
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- client [SAMPLES] [memory|loopback|both]     the WebUI client's own cost per V1-sized call, in memory and over loopback HTTP
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- pipeline [RUNS]      orchestration overhead of a whole V2 run
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- faceswap [RUNS]      V3 face swap pre/post-processing per stage
+//   dotnet run -c Release --project bench/Miaoya.Benchmarks -- likeness [RUNS] [MODEL.onnx]  likeness scoring per 1024×1536 candidate: local work (detector pre/post, selection, warp, tensor, cosine) apart from model inference
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- jobs [JOBS] [BOXES] [on|off|both] [SIDE|WIDTHxHEIGHT] [WARMUP] [sqlite|postgres] [INSTANCES]    V2 jobs through store, worker(s), pipeline and fleet(s): makespan vs ideal, model switches, overlapping renders
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- fleet [JOBS] [MS] [SWITCH_MS]  fleet dispatch: makespan efficiency, model switches, affinity on/off
 //   dotnet run -c Release --project bench/Miaoya.Benchmarks -- scale [CALLS] [MS] [BOXES,...] [REPEATS]  the fleet over 4..128 simulated boxes: dispatch overhead per call, makespan efficiency
@@ -15,6 +16,9 @@ switch (args.FirstOrDefault())
         return 0;
     case "faceswap":
         Miaoya.Benchmarks.FaceSwapBenchmark.Run(args[1..]);
+        return 0;
+    case "likeness":
+        Miaoya.Benchmarks.LikenessBenchmark.Run(args[1..]);
         return 0;
     case "fleet":
         await Miaoya.Benchmarks.FleetBenchmark.RunAsync(args[1..]);
@@ -42,6 +46,6 @@ switch (args.FirstOrDefault())
         await Miaoya.Benchmarks.JobsBenchmark.ServeBoxAsync(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap|fleet|scale|jobs|failover|hostile|store-reads [ARGS]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Miaoya.Benchmarks -- client|pipeline|faceswap|likeness|fleet|scale|jobs|failover|hostile|store-reads [ARGS]");
         return 2;
 }

@@ -23,6 +23,7 @@ internal static class CliApp
         RecipeCommand.Create(),
         ReplayCommand.Create(),
         FaceSwapCommand.Create(),
+        ScoreCommand.Create(),
         ProbeCommand.Create(),
         ConformanceCommand.Create(),
         MockWebUiCommand.Create(),

@@ -63,7 +63,7 @@ public sealed class LikenessReference
         {
             ArgumentNullException.ThrowIfNull(photo);
             ct.ThrowIfCancellationRequested();
-            var faces = detector.Detect(photo.Image, ct);
+            var faces = DetectionInput.Detect(detector, photo.Image, ct);
             if (faces.Count != 1)
             {
                 throw new LikenessInputException(
@@ -112,7 +112,7 @@ public sealed class LikenessReference
 
         var start = Stopwatch.GetTimestamp();
         var detectorBefore = InferenceClock.Ticks;
-        var faces = detector.Detect(image, ct);
+        var faces = DetectionInput.Detect(detector, image, ct);
         var inference = InferenceClock.Ticks - detectorBefore;
         var index = faceIndex ?? 0;
         if (index >= faces.Count)
