@@ -143,7 +143,12 @@ public sealed class CliTests : IDisposable
 
         Assert.NotEqual(0, code);
         Assert.Contains("--template: required", error, StringComparison.Ordinal);
-        Assert.Contains("--lora: required", error, StringComparison.Ordinal);
+
+        // --lora is optional for recipes with an identity section (v4-*), so it is asked for once the recipe is read.
+        var (withoutLora, _, loraError) = await RunAsync("run", "v1-face", "--template", "nope.png");
+        Assert.Equal(2, withoutLora);
+        Assert.Contains("--lora: required for recipe v1-face", loraError, StringComparison.Ordinal);
+        Assert.Contains("v4-faceid", loraError, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -145,7 +145,11 @@ internal sealed class ConformanceRun(WebUiClient client, HttpClient raw)
             return;
         }
 
-        var model = c.ControlNetModels.Where(m => m.Contains("softedge", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).FirstOrDefault();
+        // An SD1.5 softedge model: the check renders with the box's loaded (SD1.5) checkpoint, and an SDXL model there would
+        // fail as an SD-version mismatch, which is not what this check is about.
+        var model = c.ControlNetModels
+            .Where(m => m.Contains("softedge", StringComparison.OrdinalIgnoreCase) && Recipes.ModelFamilies.Guess(m) != Recipes.ModelFamily.Sdxl)
+            .Order(StringComparer.Ordinal).FirstOrDefault();
         var module = c.ResolveControlNetModule("softedge_pidinet");
         if (model is null || module is null)
         {
