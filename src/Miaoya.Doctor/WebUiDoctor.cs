@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Miaoya.Imaging;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
 using Miaoya.WebUi;
@@ -20,20 +21,26 @@ public static class WebUiDoctor
     /// <param name="recipes">The recipes the boxes must serve.</param>
     /// <param name="lora">The person's LoRA to look for (given at run time); null = not checked.</param>
     /// <param name="manifest">Where fix hints come from.</param>
+    /// <param name="deepFace">
+    /// <c>--deep</c>: a photo with one face; each identity preprocessor the recipes use runs once on it through
+    /// <c>POST /controlnet/detect</c>. Null: nothing is run.
+    /// </param>
     /// <param name="cancellationToken">Cancels the probes.</param>
     public static async Task<DoctorReport> CheckAsync(
-        IReadOnlyList<WebUiClient> boxes, IReadOnlyList<Recipe> recipes, string? lora, WebUiManifest manifest, CancellationToken cancellationToken = default)
+        IReadOnlyList<WebUiClient> boxes, IReadOnlyList<Recipe> recipes, string? lora, WebUiManifest manifest, EncodedImage? deepFace = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(boxes);
         ArgumentNullException.ThrowIfNull(recipes);
         ArgumentNullException.ThrowIfNull(manifest);
-        var reports = await Task.WhenAll(boxes.Select(b => CheckBoxAsync(b, recipes, lora, manifest, cancellationToken)));
+        var reports = await Task.WhenAll(boxes.Select(b => CheckBoxAsync(b, recipes, lora, manifest, deepFace, cancellationToken)));
         return new DoctorReport(recipes.Select(r => r.Name).ToArray(), reports);
     }
 
-    /// <summary>One box's table.</summary>
+    /// <summary>One box's table; with <paramref name="deepFace"/>, the identity preprocessors run once on it (<c>--deep</c>).</summary>
     public static async Task<BoxReport> CheckBoxAsync(
-        WebUiClient client, IReadOnlyList<Recipe> recipes, string? lora, WebUiManifest manifest, CancellationToken cancellationToken = default)
+        WebUiClient client, IReadOnlyList<Recipe> recipes, string? lora, WebUiManifest manifest, EncodedImage? deepFace = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(recipes);
@@ -92,14 +99,16 @@ public static class WebUiDoctor
             box.HasTagger ? $"{box.TaggerFlavor}, {box.TaggerModels.Count} models" : "not installed (/tagger/v1/interrogators answers 404)"));
         rows.Add(ExtensionRow(box, manifest, "rembg", "rembg", box.HasRembg, [], box.HasRembg ? "installed" : "not installed"));
 
-        foreach (var (kind, name, needers, _) in needs)
+        foreach (var (kind, name, needers, where) in needs)
         {
             var row = kind switch
             {
                 RequirementKind.Tagger or RequirementKind.ControlNet => null,
                 RequirementKind.TaggerModel => TaggerModelRow(box, name, manifest),
-                RequirementKind.ControlNetUnits => UnitsRow(box, name),
+                RequirementKind.ControlNetUnits => UnitsRow(box, name, recipes.Where(r => needers.Contains(r.Name))),
+                RequirementKind.ControlNetModule when name == RecipeRequirements.EvaClipModule => IdentityRows.EvaClipRow(box, manifest),
                 RequirementKind.ControlNetModule => ModuleRow(box, name, manifest),
+                RequirementKind.Lora when where == "identity.lora" => IdentityRows.CompanionLoraRow(box, name, manifest),
                 RequirementKind.ControlNetModel => ControlNetModelRow(box, name, manifest),
                 RequirementKind.Checkpoint => CheckpointRow(box, name, manifest),
                 RequirementKind.Embedding => EmbeddingRow(box, name, manifest),
@@ -115,6 +124,12 @@ public static class WebUiDoctor
         if (!needs.Any(n => n.Kind == RequirementKind.TaggerModel) && box.HasTagger)
         {
             rows.Add(new("tagger model", DoctorStatus.Ok, $"the recipes take the box's first: {box.TaggerModels[0]}", null, RecipesOf(RequirementKind.Tagger)));
+        }
+
+        rows.AddRange(IdentityRows.FileNameRows(box, recipes));
+        if (deepFace is not null)
+        {
+            rows.AddRange(await IdentityRows.DeepRowsAsync(client, box, recipes, deepFace, manifest, cancellationToken));
         }
 
         rows.Add(LoraRow(box, lora, manifest, recipes.Select(r => r.Name).ToArray()));
@@ -215,8 +230,7 @@ public static class WebUiDoctor
                 required ? detail : $"{detail}; no recipe checked needs it ({pin.Why})", pin.InstallHint, needers);
         }
 
-        var installed = box.Extensions.FirstOrDefault(e => e.Remote is { } remote
-            && remote.Contains(pin.Slug.Split('/')[1], StringComparison.OrdinalIgnoreCase));
+        var installed = box.Extensions.FirstOrDefault(e => e.Remote is { } remote && RemoteIs(remote, pin.Slug));
         if (installed?.CommitHash is not { } commit)
         {
             return new(title, DoctorStatus.Ok, $"{detail}; commit unknown (not in /sdapi/v1/extensions)", null, needers);
@@ -233,6 +247,18 @@ public static class WebUiDoctor
             pin.InstallHint, needers);
     }
 
+    /// <summary>
+    /// Whether a git remote is the pinned repository or a fork of it: its last path segment is the repository's name, so that
+    /// sd-webui-controlnet-evaclip is not taken for sd-webui-controlnet.
+    /// </summary>
+    internal static bool RemoteIs(string remote, string slug)
+    {
+        var last = remote.TrimEnd('/');
+        last = last.EndsWith(".git", StringComparison.OrdinalIgnoreCase) ? last[..^4] : last;
+        last = last[(last.LastIndexOfAny(['/', ':']) + 1)..];
+        return last.Equals(slug.Split('/')[1], StringComparison.OrdinalIgnoreCase);
+    }
+
     private static DoctorRow TaggerModelRow(WebUiCapabilities box, string name, WebUiManifest manifest)
     {
         if (!box.HasTagger || box.TaggerModels.Contains(name))
@@ -247,17 +273,21 @@ public static class WebUiDoctor
 
     private const string NeedsControlNet = "needs the ControlNet extension (see its row)";
 
-    private static DoctorRow UnitsRow(WebUiCapabilities box, string count)
+    private static DoctorRow UnitsRow(WebUiCapabilities box, string count, IEnumerable<Recipe> needers)
     {
         var needed = int.Parse(count, CultureInfo.InvariantCulture);
         var title = $"ControlNet slots for {needed} units";
+        // Identity units count too (InstantID takes two): "v4-faceid: 3 + 1 identity unit".
+        var identity = string.Join("; ", needers.Where(r => r.Identity is not null).Select(r =>
+            $"{r.Name}: {needed - r.Identity!.UnitCount} + {r.Identity.UnitCount} identity unit{(r.Identity.UnitCount == 1 ? "" : "s")}"));
+        identity = identity.Length == 0 ? "" : $" ({identity})";
         if (!box.HasControlNet || needed <= box.ControlNetUnitCount)
         {
             return new(title, box.HasControlNet ? DoctorStatus.Ok : DoctorStatus.Missing,
-                box.HasControlNet ? $"{needed} of {box.ControlNetUnitCount}" : NeedsControlNet);
+                box.HasControlNet ? $"{needed} of {box.ControlNetUnitCount}{identity}" : NeedsControlNet);
         }
 
-        return new(title, DoctorStatus.Missing, $"{needed} units enabled, the box has {box.ControlNetUnitCount} (the rest would be dropped silently)",
+        return new(title, DoctorStatus.Missing, $"{needed} units enabled{identity}, the box has {box.ControlNetUnitCount} (the rest would be dropped silently)",
             $"Settings → ControlNet → \"Multi-ControlNet: ControlNet unit number\" to {needed} or more (control_net_unit_count), then restart the WebUI");
     }
 

@@ -7,7 +7,8 @@ namespace Miaoya.Cli.Tests;
 [Collection(ConsoleTests.Name)]
 public sealed class DoctorCliTests : IDisposable
 {
-    private readonly MockWebUiServer _complete = MockWebUiServer.Start();
+    // 4 ControlNet unit slots: v4-faceid takes 3 units + 1 identity unit (a default box has 3).
+    private readonly MockWebUiServer _complete = MockWebUiServer.Start(new MockWebUiOptions { ControlNetUnitCount = 4 });
     private readonly MockWebUiServer _lacking = Lacking("controlnet", "badhandv4");
 
     public void Dispose()
@@ -22,7 +23,7 @@ public sealed class DoctorCliTests : IDisposable
         var (code, output, error) = await CliRunner.RunAsync("doctor", "--webui", _complete.Url.ToString(), "--lora", "miaoya_demo_face:0.8");
 
         Assert.True(code == 0, output + error);
-        Assert.Contains($"{_complete.Url}  A1111 ≥ 1.10  — recipes v1-face, v1-face-neck, v2, v3", output, StringComparison.Ordinal);
+        Assert.Contains($"{_complete.Url}  A1111 ≥ 1.10  — recipes v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl", output, StringComparison.Ordinal);
         Assert.Contains("✔ LoRA miaoya_demo_face", output, StringComparison.Ordinal);
         Assert.Contains("→ ready\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.DoesNotContain("✘", output, StringComparison.Ordinal);
@@ -73,6 +74,59 @@ public sealed class DoctorCliTests : IDisposable
         Assert.Equal(0, withAuth);
         Assert.Equal(1, down);
         Assert.Contains("not reachable", downOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DefaultThreeSlotBox_Exit1_RowSaysRaiseTheUnitNumber()
+    {
+        using var box = MockWebUiServer.Start();
+
+        var (code, output, _) = await CliRunner.RunAsync("doctor", "--webui", box.Url.ToString(), "--lora", "miaoya_demo_face");
+
+        Assert.Equal(1, code);
+        Assert.Contains("✘ ControlNet slots for 4 units", output, StringComparison.Ordinal);
+        Assert.Contains("4 units enabled (v4-faceid: 3 + 1 identity unit), the box has 3 (the rest would be dropped silently)  [v4-faceid]", output, StringComparison.Ordinal);
+        Assert.Contains("fix: Settings → ControlNet → \"Multi-ControlNet: ControlNet unit number\" to 4 or more (control_net_unit_count)", output, StringComparison.Ordinal);
+        Assert.Contains("→ 1 missing", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deep_BoxWithoutInsightFace_Exit1_ARowPerIdentityPreprocessor_AlsoInJson()
+    {
+        var options = new MockWebUiOptions { ControlNetUnitCount = 4 };
+        options.Without.Add("insightface");
+        using var box = MockWebUiServer.Start(options);
+
+        var (shallow, _, _) = await CliRunner.RunAsync("doctor", "v4-faceid", "v4-pulid-sdxl", "--webui", box.Url.ToString());
+        var (code, output, _) = await CliRunner.RunAsync("doctor", "v4-faceid", "v4-pulid-sdxl", "--webui", box.Url.ToString(), "--deep");
+        var (jsonCode, json, _) = await CliRunner.RunAsync("doctor", "v4-faceid", "--webui", _complete.Url.ToString(), "--deep", "--json");
+
+        Assert.Equal(0, shallow);
+        Assert.Equal(1, code);
+        Assert.Contains("✘ run ip-adapter_face_id_plus", output, StringComparison.Ordinal);
+        Assert.Contains("✘ run ip-adapter_pulid", output, StringComparison.Ordinal);
+        Assert.Contains("the box answers 500 ModuleNotFoundError: No module named 'insightface'", output, StringComparison.Ordinal);
+        Assert.Contains("fix: pip install insightface into the WebUI's Python", output, StringComparison.Ordinal);
+        Assert.Equal(0, jsonCode);
+        var rows = JsonNode.Parse(json)!["boxes"]![0]!["rows"]!.AsArray();
+        Assert.Contains(rows, r => r!["check"]!.GetValue<string>() == "run ip-adapter_face_id_plus" && r["status"]!.GetValue<string>() == "ok"
+            && r["recipes"]!.AsArray().Single()!.GetValue<string>() == "v4-faceid");
+        Assert.Contains(rows, r => r!["check"]!.GetValue<string>() == "LoRA ip-adapter-faceid-plusv2_sd15_lora (identity.lora)" && r["status"]!.GetValue<string>() == "ok");
+    }
+
+    [Fact]
+    public async Task BoxWithoutEvaClip_PuLidRowNamesTheExtension()
+    {
+        var options = new MockWebUiOptions();
+        options.Without.Add("evaclip");
+        using var box = MockWebUiServer.Start(options);
+
+        var (code, output, _) = await CliRunner.RunAsync("doctor", "v4-pulid-sdxl", "--webui", box.Url.ToString(), "--deep");
+
+        Assert.Equal(1, code);
+        Assert.Contains("✘ EVA-CLIP extension (PuLID)", output, StringComparison.Ordinal);
+        Assert.Contains("fix: install huchenlei/sd-webui-controlnet-evaclip at commit 39966e79", output, StringComparison.Ordinal);
+        Assert.Contains("AssertionError: EVA02-CLIP-L-14-336 preprocessor not found! Please install sd-webui-controlnet-evaclip", output, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -25,9 +25,19 @@ internal sealed class DoctorHarness : IDisposable
 
     public static IReadOnlyList<Recipe> BuiltInRecipes => RecipeLoader.BuiltInNames.Select(n => RecipeLoader.LoadBuiltIn(n)).ToArray();
 
-    public MockWebUiServer Start(MockWebUiProfile profile = MockWebUiProfile.WebUi110, string? auth = null, params string[] without)
+    /// <summary>
+    /// A mock box with 4 ControlNet unit slots, enough for every built-in recipe (v4-faceid takes 3 units + 1 identity unit;
+    /// a default box has 3): <see cref="StartDefaultSlots"/> for one with the WebUI's default.
+    /// </summary>
+    public MockWebUiServer Start(MockWebUiProfile profile = MockWebUiProfile.WebUi110, string? auth = null, params string[] without) =>
+        Start(4, profile, auth, without);
+
+    /// <summary>A mock box with the WebUI's default 3 ControlNet unit slots.</summary>
+    public MockWebUiServer StartDefaultSlots(params string[] without) => Start(3, MockWebUiProfile.WebUi110, null, without);
+
+    private MockWebUiServer Start(int units, MockWebUiProfile profile, string? auth, string[] without)
     {
-        var options = new MockWebUiOptions { Profile = profile, Auth = auth };
+        var options = new MockWebUiOptions { Profile = profile, Auth = auth, ControlNetUnitCount = units };
         foreach (var name in without)
         {
             options.Without.Add(name);
@@ -41,8 +51,16 @@ internal sealed class DoctorHarness : IDisposable
     public WebUiClient Client(Uri url, string? auth = null) =>
         _provider.GetRequiredService<WebUiClientFactory>().Create(WebUiEndpoint.WithAuth(url, auth));
 
-    public Task<BoxReport> CheckAsync(MockWebUiServer server, string? lora = "miaoya_demo_face", IReadOnlyList<Recipe>? recipes = null, string? auth = null) =>
-        WebUiDoctor.CheckBoxAsync(Client(server.Url, auth), recipes ?? BuiltInRecipes, lora, WebUiManifest.BuiltIn);
+    public Task<BoxReport> CheckAsync(
+        MockWebUiServer server, string? lora = "miaoya_demo_face", IReadOnlyList<Recipe>? recipes = null, string? auth = null, bool deep = false) =>
+        WebUiDoctor.CheckBoxAsync(Client(server.Url, auth), recipes ?? BuiltInRecipes, lora, WebUiManifest.BuiltIn, deep ? Face : null);
+
+    /// <summary>The astronaut portrait (public domain; the CLI's bundled template), the --deep test face.</summary>
+    public static Miaoya.Imaging.EncodedImage Face { get; } =
+        new(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "astronaut.png")));
+
+    /// <summary>The built-in recipes that do not carry an identity unit.</summary>
+    public static IReadOnlyList<Recipe> PlainRecipes => BuiltInRecipes.Where(r => r.Identity is null).ToArray();
 
     /// <summary>A URL on which nothing listens (a port just released).</summary>
     public static Uri ClosedPort()

@@ -23,10 +23,11 @@ public sealed partial class ManifestTests
                 RequirementKind.Tagger => Manifest.Extension("tagger") is { Required: true },
                 RequirementKind.TaggerModel => Manifest.Model("tagger_model", need.Name) is not null,
                 RequirementKind.ControlNet or RequirementKind.ControlNetUnits => Manifest.Extension("controlnet") is { Required: true },
-                RequirementKind.ControlNetModule => Manifest.Extension("controlnet")!.Modules.Contains(need.Name),
+                RequirementKind.ControlNetModule => Manifest.Extensions.Any(e => e.Modules.Contains(need.Name)),
                 RequirementKind.ControlNetModel => Manifest.Models.Any(m => m.Kind == "controlnet_model" && m.Name == need.Name && m.Recipes.Contains(name)),
                 RequirementKind.Checkpoint => Manifest.Models.Any(m => m.Kind == "checkpoint" && m.Name == need.Name && m.Recipes.Contains(name)),
                 RequirementKind.Embedding => Manifest.Models.Any(m => m.Kind == "embedding" && m.Name == need.Name && m.Recipes.Contains(name)),
+                RequirementKind.Lora => Manifest.Models.Any(m => m.Kind == "lora" && m.Name == need.Name && m.Recipes.Contains(name)), // identity.lora
                 RequirementKind.Sampler => true, // part of the WebUI itself
                 _ => false,
             };
@@ -53,6 +54,7 @@ public sealed partial class ManifestTests
                 "checkpoint" => RequirementKind.Checkpoint,
                 "controlnet_model" => RequirementKind.ControlNetModel,
                 "embedding" => RequirementKind.Embedding,
+                "lora" => RequirementKind.Lora,
                 _ => RequirementKind.TaggerModel,
             };
             var expected = uses.Where(u => u.Need.Kind == kind && u.Need.Name == model.Name).Select(u => u.Recipe).Distinct().Order(StringComparer.Ordinal);
@@ -60,14 +62,15 @@ public sealed partial class ManifestTests
         }
 
         var modules = uses.Where(u => u.Need.Kind == RequirementKind.ControlNetModule).Select(u => u.Need.Name).Distinct().Order(StringComparer.Ordinal);
-        Assert.Equal(modules, Manifest.Extension("controlnet")!.Modules.Order(StringComparer.Ordinal));
+        Assert.Equal(modules, Manifest.Extensions.SelectMany(e => e.Modules).Order(StringComparer.Ordinal));
+        Assert.Equal([RecipeRequirements.EvaClipModule], Manifest.Extension("evaclip")!.Modules);
     }
 
     [Fact]
     public void Pins_AreFullCommits_HashesAreSha256OrEmpty_EveryEntryHasSourceAndLicence()
     {
         Assert.Matches(Sha1(), Manifest.WebUi.Commit);
-        Assert.Equal(["controlnet", "tagger", "rembg"], Manifest.Extensions.Select(e => e.Id));
+        Assert.Equal(["controlnet", "tagger", "rembg", "evaclip"], Manifest.Extensions.Select(e => e.Id));
         foreach (var extension in Manifest.Extensions)
         {
             Assert.Matches(Sha1(), extension.Commit);

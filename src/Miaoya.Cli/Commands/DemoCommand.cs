@@ -16,7 +16,8 @@ namespace Miaoya.Cli.Commands;
 /// </summary>
 internal static class DemoCommand
 {
-    private const string TemplateResource = "template-astronaut.png";
+    /// <summary>The bundled astronaut portrait (Assets/README.md); doctor --deep runs the identity preprocessors on it too.</summary>
+    internal const string TemplateResource = "template-astronaut.png";
     private static readonly string[] Recipes = ["v1-face", "v1-face-neck", "v2", "v3"];
 
     public static Command Create()

@@ -9,8 +9,9 @@ using Miaoya.WebUi;
 namespace Miaoya.Cli.Commands;
 
 /// <summary>
-/// <c>miaoya doctor [RECIPE...] --webui URL [--webui URL ...] [--auth user:pass] [--lora NAME] [--json]</c>: checks every box
-/// (concurrently) against what the recipes need and prints one table per box; without <c>--webui</c>, the configured
+/// <c>miaoya doctor [RECIPE...] --webui URL [--webui URL ...] [--auth user:pass] [--lora NAME] [--deep] [--json]</c>: checks every box
+/// (concurrently) against what the recipes need and prints one table per box; <c>--deep</c> also runs each identity preprocessor
+/// the recipes use once on the bundled astronaut photo (POST /controlnet/detect); without <c>--webui</c>, the configured
 /// boxes (<c>Fleet:Boxes</c>, else <c>WebUi:BaseUrl</c>). Exit 0 when every box has everything, 1 when something a recipe
 /// needs is missing or a box does not answer, 2 on bad input.
 /// </summary>
@@ -27,10 +28,14 @@ internal static class DoctorCommand
         var auth = CliOptions.Auth();
         var lora = new Option<string?>("--lora") { Description = "The person's LoRA (NAME or NAME:WEIGHT) to look for on the boxes; not checked when absent" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of tables" };
+        var deep = new Option<bool>("--deep")
+        {
+            Description = "Also run each identity preprocessor the recipes use (FaceID, InstantID, PuLID) once on a bundled face photo through /controlnet/detect: catches a box without insightface or the evaclip extension",
+        };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
         var command = new Command("doctor", "Check WebUI boxes against what the recipes need (API, flags, extensions, models, samplers) and say how to fix what is missing.")
         {
-            recipes, webui, auth, lora, json, verbose,
+            recipes, webui, auth, lora, deep, json, verbose,
         };
         command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
@@ -93,7 +98,8 @@ internal static class DoctorCommand
             var clients = boxes.Select(factory.Create).ToArray();
             try
             {
-                var report = await WebUiDoctor.CheckAsync(clients, loaded, loraName, WebUiManifest.BuiltIn, cancellationToken);
+                var face = result.GetValue(deep) ? await BundledFaceAsync(cancellationToken) : null;
+                var report = await WebUiDoctor.CheckAsync(clients, loaded, loraName, WebUiManifest.BuiltIn, face, cancellationToken);
                 if (result.GetValue(json))
                 {
                     Console.WriteLine(DoctorOutput.ToJson(report));
@@ -112,6 +118,16 @@ internal static class DoctorCommand
             }
         }));
         return command;
+    }
+
+    /// <summary>The demo's template (src/Miaoya.Cli/Assets/template-astronaut.png, public domain, one frontal face): the --deep test face.</summary>
+    private static async Task<Imaging.EncodedImage> BundledFaceAsync(CancellationToken cancellationToken)
+    {
+        await using var stream = typeof(DoctorCommand).Assembly.GetManifestResourceStream(DemoCommand.TemplateResource)
+            ?? throw new InvalidOperationException($"embedded resource {DemoCommand.TemplateResource} is missing from the build.");
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, cancellationToken);
+        return new Imaging.EncodedImage(buffer.ToArray());
     }
 
     /// <summary>The boxes of the configuration: the fleet's, each with its own credentials, else the one of WebUi:BaseUrl.</summary>

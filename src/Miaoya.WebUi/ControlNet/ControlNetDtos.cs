@@ -38,4 +38,10 @@ public sealed record ControlNetDetectRequest
     public bool LowVram { get; init; }
 }
 
-public sealed record ControlNetDetectResponse(string? Info, IReadOnlyList<EncodedImage>? Images, IReadOnlyList<OpenPoseDocument>? Poses);
+/// <summary>
+/// Answer of <c>POST /controlnet/detect</c>: <c>images</c> from preprocessors that return a map, <c>tensor</c> (base64 of a
+/// pickled torch tensor) from those that return an embedding, such as the IP-Adapter and InstantID embedding ones
+/// (Mikubill/sd-webui-controlnet@56cec5b scripts/api.py:181-198).
+/// </summary>
+public sealed record ControlNetDetectResponse(
+    string? Info, IReadOnlyList<EncodedImage>? Images, IReadOnlyList<OpenPoseDocument>? Poses, IReadOnlyList<string>? Tensor = null);
