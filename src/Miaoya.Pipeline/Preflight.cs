@@ -53,7 +53,7 @@ public static class Preflight
             RequirementKind.ControlNet => ControlNetProblem(requirement, box),
             RequirementKind.ControlNetUnits => !box.HasControlNet || int.Parse(name, System.Globalization.CultureInfo.InvariantCulture) <= box.ControlNetUnitCount
                 ? null
-                : $"{name} ControlNet units enabled, the box has {box.ControlNetUnitCount} unit slots (the rest would be dropped silently); raise \"Multi ControlNet: Max models amount\" in its settings.",
+                : $"{name} ControlNet units enabled, the box has {box.ControlNetUnitCount} unit slots (the rest would be dropped silently); raise Settings → ControlNet → \"Multi-ControlNet: ControlNet unit number\" (control_net_unit_count) and restart the WebUI.",
             RequirementKind.ControlNetModule => !box.HasControlNet || box.ResolveControlNetModule(name) is not null
                 ? null
                 : name == RecipeRequirements.EvaClipModule

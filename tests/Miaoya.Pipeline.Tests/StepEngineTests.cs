@@ -17,7 +17,7 @@ public sealed class StepEngineTests
             }
         }
 
-        Assert.Equal(6, PortraitSteps.Names.Count);
+        Assert.Equal(8, PortraitSteps.Names.Count);
         Assert.Throws<PipelineException>(() => PortraitSteps.Get("upscale", RecipeLoader.LoadBuiltIn("v2")));
     }
 
