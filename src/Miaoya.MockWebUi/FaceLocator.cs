@@ -14,11 +14,13 @@ internal static class FaceLocator
         Search(image) is { } found ? found.Box : new RectangleF(image.Width * 0.35f, image.Height * 0.25f, image.Width * 0.3f, image.Height * 0.35f);
 
     /// <summary>
-    /// The mock's stand-in for insightface finding a face: a skin blob (as <see cref="Locate"/>) that does not run into all four
-    /// edges. A piece cut out of a face photo (ControlNet's "only masked" crop of a reference, controlnet.py:749-800) is skin
-    /// edge to edge, which a real detector does not take for a face; a whole face with some margin is found.
+    /// The mock's stand-in for insightface finding a face: a skin blob as <see cref="Locate"/> finds. With
+    /// <paramref name="wholeFaceOnly"/> the blob must also not run into all four edges: a piece cut out of a face photo (what
+    /// ControlNet's "only masked" crop makes of a separate reference, controlnet.py:749-800) is skin edge to edge, which a real
+    /// detector does not take for a face.
     /// </summary>
-    public static bool HasFace(Image<Rgba32> image) => Search(image) is { FillsFrame: false };
+    public static bool HasFace(Image<Rgba32> image, bool wholeFaceOnly = false) =>
+        Search(image) is { } found && !(wholeFaceOnly && found.FillsFrame);
 
     private static (RectangleF Box, bool FillsFrame)? Search(Image<Rgba32> image)
     {

@@ -12,8 +12,8 @@ namespace Miaoya.MockWebUi;
 /// </summary>
 internal static class IdentityPainter
 {
-    /// <summary>How much larger than the located skin box the reference's square goes (an aligned crop has margins).</summary>
-    private const float Margin = 1.35f;
+    /// <summary>The reference square's side per face width: an aligned crop is the face ±15 % and some hair (EasyPhoto's).</summary>
+    private const float Margin = 1.5f;
 
     /// <summary>
     /// Blends each applied identity unit's reference into <paramref name="output"/>. <paramref name="face"/> is the face box
@@ -39,8 +39,10 @@ internal static class IdentityPainter
     /// <summary>The square the reference goes into: centred on the face (within the mask's box when there is a mask).</summary>
     private static RectangleF Target(RectangleF face, bool[]? mask, int width, int height)
     {
-        var centre = new PointF(face.X + (face.Width / 2), face.Y + (face.Height / 2));
-        var side = Math.Max(face.Width, face.Height) * Margin;
+        // a skin box taller than a face took in light hair above it (the astronaut's): the face ends at its bottom, the chin
+        var centreY = face.Height > face.Width * 1.3f ? face.Bottom - (face.Width * 0.65f) : face.Y + (face.Height / 2);
+        var centre = new PointF(face.X + (face.Width / 2), centreY);
+        var side = face.Width * Margin;
         if (mask is not null && MaskBox(mask, width, height) is { } box && !box.Contains(centre))
         {
             centre = new PointF(box.X + (box.Width / 2), box.Y + (box.Height / 2));

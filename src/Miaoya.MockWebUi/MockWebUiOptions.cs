@@ -86,8 +86,8 @@ public sealed class MockWebUiOptions
     /// <summary>
     /// The box's ControlNet unit slots, its <c>control_net_unit_count</c> (1..10, 3 by default as on a real box; the option needs a
     /// restart, sd-webui-controlnet@56cec5b scripts/controlnet.py:1366-1367): <c>/controlnet/settings</c> and
-    /// <c>/sdapi/v1/options</c> report it, and units past it are never read. Not used by the Forge, reForge and SD.Next profiles'
-    /// unit parsing beyond the same cut.
+    /// <c>/sdapi/v1/options</c> and <c>/sdapi/v1/script-info</c> report it, and units past it are never read (on Forge and
+    /// reForge too, which have no <c>/controlnet/settings</c>).
     /// </summary>
     public int ControlNetUnitCount { get; set; } = 3;
 

@@ -285,6 +285,7 @@ public sealed class CliTests : IDisposable
     [InlineData("--fail-rate", "1.5", "--fail-rate: must be between 0 and 1.")]
     [InlineData("--port", "70000", "--port: must be between 0 and 65535.")]
     [InlineData("--auth", "nopassword", "--auth: expected user:password.")]
+    [InlineData("--controlnet-units", "11", "--controlnet-units: must be between 1 and 10.")]
     public async Task MockWebUi_BadOption_SaysWhichAndWhy(string option, string value, string expected)
     {
         var (code, _, error) = await RunAsync("mock-webui", option, value);

@@ -57,6 +57,7 @@ internal static class IdentityUnits
         }
 
         var identity = IdentityCatalog.UsesInsightFace(unit.Module.Name);
+        var cropped = false;
         List<Image<Rgba32>> inputs;
         if (unit.Images is { } many)
         {
@@ -78,6 +79,7 @@ internal static class IdentityUnits
             if (run.OnlyMasked is { } inpaint && unit.InpaintCropInputImage && !unit.Module.Name.Contains("reference", StringComparison.Ordinal))
             {
                 single = Keep(CropToMask(single, unit.ResizeMode, inpaint), disposables);
+                cropped = true;
             }
 
             inputs = [single];
@@ -85,9 +87,12 @@ internal static class IdentityUnits
 
         if (identity)
         {
+            // a cropped reference photo must still hold a whole face; InstantID's keypoints crop the template, the very
+            // region being repainted, by design (the mock's judgement, see FaceLocator.HasFace)
+            var wholeFaceOnly = cropped && IdentityCatalog.CarriesIdentity(unit.Module.Name);
             foreach (var image in inputs)
             {
-                Preprocess(unit.Module.Name, image, run.Box);
+                Preprocess(unit.Module.Name, image, run.Box, wholeFaceOnly);
             }
         }
 
@@ -121,7 +126,7 @@ internal static class IdentityUnits
     }
 
     /// <summary>What an identity preprocessor checks on one image, in its order (see <see cref="Inputs"/>).</summary>
-    public static void Preprocess(string module, Image<Rgba32> image, ControlNetBox box)
+    public static void Preprocess(string module, Image<Rgba32> image, ControlNetBox box, bool wholeFaceOnly = false)
     {
         if (!box.HasInsightFace)
         {
@@ -129,7 +134,7 @@ internal static class IdentityUnits
             throw new ControlNetScriptException("ModuleNotFoundError", "No module named 'insightface'");
         }
 
-        if (!FaceLocator.HasFace(image))
+        if (!FaceLocator.HasFace(image, wholeFaceOnly))
         {
             throw new ControlNetScriptException("Exception", "Insightface: No face found in image."); // processor.py:656
         }
