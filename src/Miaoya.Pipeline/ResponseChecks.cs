@@ -36,15 +36,23 @@ public static class ResponseChecks
             problems.Add($"only {ran} of {expected} ControlNet units ran; the box skips units silently (check its control_net_unit_count and that each model loads).");
         }
 
-        // IP-Adapter units return no detected map (their preprocessors return tensors, returns_image=False), so the one
-        // evidence that an identity unit ran is its own infotext line naming its model (webui-api.md, identity-units.md).
+        // An identity unit that fails in the box (no face, no insightface, no EVA-CLIP, an SD-version mismatch, InstantID's
+        // order) does not fail the request: A1111 catches the exception of ControlNet's process callback, prints it to the
+        // box's console and renders without any unit (modules/scripts.py:828-834 at v1.10.1), while the "ControlNet N" lines
+        // were already written (sd-webui-controlnet@56cec5b scripts/controlnet.py:659). What goes missing is the detected
+        // maps: each unit that ran returns one (an embedding unit its input image, supported_preprocessor.py:196-205).
         if (identity is not null)
         {
             var stem = IdentityUnits.Stem(identity.Model);
             var lines = info.ExtraGenerationParams?.Where(p => p.Key.StartsWith("ControlNet ", StringComparison.Ordinal)).Select(p => p.Value.ToString()) ?? [];
+            var maps = response.Images.Count - response.GeneratedImages.Count;
             if (!lines.Any(l => l.Contains(stem, StringComparison.Ordinal)))
             {
                 problems.Add($"no ControlNet line of the answer's infotext names the identity model {stem}, so the identity unit did not run (the box skips units silently).");
+            }
+            else if (maps < expected)
+            {
+                problems.Add($"the box returned {maps} ControlNet maps for {expected} units, so ControlNet failed inside the box and the image was rendered without it (A1111 only prints such errors to its console: look for \"Error running process\" there; a face photo without a detectable face, insightface or the EVA-CLIP extension missing, or an SD1.5/SDXL mix).");
             }
         }
 

@@ -154,6 +154,25 @@ public sealed class IdentityRunTests
     }
 
     [Fact]
+    public async Task ABoxWithoutInsightface_RendersWithoutControlNet_AndTheRunFailsSayingSo()
+    {
+        // A1111 only prints the preprocessor's exception and renders without any unit (modules/scripts.py:828-834);
+        // the infotext still names every unit, but no detected map comes back.
+        using var h = new PipelineHarness(mock: o =>
+        {
+            o.ControlNetUnitCount = 4;
+            o.Without.Add("insightface");
+            return o;
+        });
+
+        var e = await Assert.ThrowsAsync<PipelineException>(() => h.Pipeline.RunAsync(V4(h, "v4-faceid", [FacePhoto(h, "a.png")])));
+
+        Assert.Equal("inpaint", e.Step);
+        Assert.Contains("ControlNet failed inside the box", e.Message, StringComparison.Ordinal);
+        Assert.Contains(h.Server.ConsoleErrors, line => line.Contains("No module named 'insightface'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task BestOfFour_WithTheIdentityUnit_BeatsTheSameRunWithoutIt()
     {
         using var h = FourSlots();
@@ -179,7 +198,9 @@ public sealed class IdentityRunTests
             chosen.Similarity > baseline.Candidates.Max(c => c.Similarity) + 0.05,
             $"with the unit {chosen.Similarity}, without {baseline.Candidates.Max(c => c.Similarity)}");
         Assert.True(File.Exists(Path.Combine(with.Folder, "candidates.html")));
-        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(with.Folder, "select.png")), await File.ReadAllBytesAsync(with.FinalImage));
+        using var selected = Image.Load<Rgb24>(Path.Combine(with.Folder, "select.png"));
+        using var final = Image.Load<Rgb24>(with.FinalImage);
+        Assert.Equal(selected.GetPixelMemoryGroupHash(), final.GetPixelMemoryGroupHash());
     }
 
     [Fact]

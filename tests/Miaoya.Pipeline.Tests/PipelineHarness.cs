@@ -72,6 +72,7 @@ internal sealed class PipelineHarness : IDisposable
 
     public static Image<Rgb24> LoadRgb(string path) => Image.Load<Rgb24>(path);
 
+
     public void Dispose()
     {
         _provider.Dispose();
