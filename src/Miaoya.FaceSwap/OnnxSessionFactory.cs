@@ -128,6 +128,12 @@ internal sealed class OnnxModel : IDisposable
     /// <summary>Why it runs on the CPU although CUDA was asked for; null otherwise.</summary>
     public string? FallbackReason { get; }
 
+    /// <summary>
+    /// True for the repository's tiny stand-in models (their ONNX producer_name is "miaoya-stand-in", set by the
+    /// generator scripts), so reports can say that their figures mean nothing about real faces.
+    /// </summary>
+    public bool IsStandIn => string.Equals(_session.ModelMetadata.ProducerName, "miaoya-stand-in", StringComparison.Ordinal);
+
     /// <summary>Input names in model order (inputs are fed by position, as insightface does).</summary>
     public IReadOnlyList<string> InputNames { get; }
 

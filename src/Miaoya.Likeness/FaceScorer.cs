@@ -55,6 +55,9 @@ public sealed class FaceScorer : IDisposable
     /// <summary>Why CUDA was not used although it was asked for; null otherwise.</summary>
     public string? FallbackReason => _model.FallbackReason;
 
+    /// <summary>True when the model is one of the repository's stand-ins (not SFace or ArcFace: its figures say nothing about real faces).</summary>
+    public bool IsStandIn => _model.IsStandIn;
+
     /// <summary>The file name the model is distributed under: face_recognition_sface_2021dec.onnx or w600k_r50.onnx.</summary>
     public static string DefaultFileName(ScorerKind kind) => ScorerModels.For(kind).FileName;
 

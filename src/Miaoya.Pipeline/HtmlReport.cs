@@ -33,9 +33,17 @@ public static class HtmlReport
             var m = run.Manifest;
             var relative = Path.GetRelativePath(directory, run.Folder).Replace('\\', '/');
             html.Append(CultureInfo.InvariantCulture, $"<section><h2>{E(m.Recipe.Name)} <small>({E(m.Recipe.Pipeline)}, {E(m.Status.ToString())})</small></h2>\n");
-            if (m.Inputs.StandInModels && m.Inputs.Face is not null)
+            if (m.Inputs.StandInModels && m.Recipe.Pipeline == "v3")
             {
                 html.Append("<p class=\"note\"><strong>Stand-in face models:</strong> this run's face swap used the repository's tiny stand-in ONNX models, not insightface's; the swapped face is not a real result.</p>\n");
+            }
+
+            if (m.Step(Recipes.StepName.Select)?.ResultAs<SelectResult>() is { } select)
+            {
+                var chosen = select.Chosen is { } c ? select.Candidates[c - 1] : null;
+                html.Append(CultureInfo.InvariantCulture, $"<p class=\"note\">Best of {select.Candidates.Count} by likeness ({E(select.Scorer)}{(select.StandInModels ? ", a stand-in model: the figures mean nothing about real faces" : "")}): ")
+                    .Append(chosen is null ? "no candidate passed the gates" : string.Create(CultureInfo.InvariantCulture, $"candidate {chosen.Candidate} (seed {chosen.Seed}), similarity {chosen.Similarity:0.000}"))
+                    .Append(CultureInfo.InvariantCulture, $". <a href=\"{E(relative)}/{PortraitPipeline.CandidatesPageFileName}\">The candidates side by side</a>.</p>\n");
             }
 
             html.Append("<div class=\"steps\">\n");

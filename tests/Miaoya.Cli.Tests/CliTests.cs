@@ -50,6 +50,14 @@ public sealed class CliTests : IDisposable
         Assert.Contains("v3/faceswap.png", html, StringComparison.Ordinal);
         Assert.Contains("v1-face-neck/mask.png", html, StringComparison.Ordinal);
         Assert.Contains("v2/img2img.png", html, StringComparison.Ordinal);
+
+        // v4-faceid on the mock: identity from the face photo, best of 2 by likeness with the stand-in scorer.
+        var v4 = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(demo, "v4-faceid", "manifest.json")))!;
+        Assert.Equal("succeeded", v4["status"]!.GetValue<string>());
+        Assert.Equal(["interrogate", "identity", "mask", "inpaint", "select"], v4["steps"]!.AsArray().Select(s => s!["name"]!.GetValue<string>()));
+        Assert.True(v4["steps"]![4]!["result"]!["stand_in_models"]!.GetValue<bool>());
+        Assert.Contains("Best of 2 by likeness (sface, a stand-in model", html, StringComparison.Ordinal);
+        Assert.Contains("v4-faceid/candidates.html", html, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(demo, "*.tmp", SearchOption.AllDirectories));
     }
 

@@ -14,6 +14,7 @@ public sealed class ScorerTests
         Assert.Equal(ScorerKind.SFace, scorer.Kind);
         Assert.Equal(TestSupport.ModelPath("face_recognition_sface_2021dec.onnx"), scorer.ModelFile);
         Assert.False(scorer.NonCommercial);
+        Assert.True(scorer.IsStandIn);
         Assert.StartsWith("Apache-2.0", scorer.Licence, StringComparison.Ordinal);
         Assert.Contains("opencv_zoo", scorer.Source, StringComparison.Ordinal);
         Assert.Equal(128, scorer.EmbeddingLength);

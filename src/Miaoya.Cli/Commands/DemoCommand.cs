@@ -30,7 +30,7 @@ internal static class DemoCommand
         var lora = new Option<string>("--lora") { Description = "Face LoRA as NAME[:WEIGHT] (the mock offers miaoya_demo_face)", DefaultValueFactory = _ => "miaoya_demo_face:0.9" };
         var seed = new Option<long>("--seed") { Description = "Generation seed", DefaultValueFactory = _ => 42 };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
-        var command = new Command("demo", "Run V1 (face), V1 (face+neck), V2 and V3 (stand-in face models) end to end and write an HTML report (in-process mock WebUI unless --webui is given).")
+        var command = new Command("demo", "Run V1 (face), V1 (face+neck), V2, V3 (stand-in face models) and, on the mock, v4-faceid (best of 2 by likeness) end to end and write an HTML report (in-process mock WebUI unless --webui is given).")
         {
             output, template, webui, auth, profile, lora, seed, verbose,
         };
@@ -57,7 +57,8 @@ internal static class DemoCommand
             }
 
             var profileValue = result.GetValue(profile);
-            using var mock = result.GetValue(webui) is null ? MockWebUiServer.Start(new MockWebUiOptions { Port = 0, Profile = profileValue }) : null;
+            // Four unit slots, so v4-faceid's identity unit fits beside V1's three (a real box needs the same setting).
+            using var mock = result.GetValue(webui) is null ? MockWebUiServer.Start(new MockWebUiOptions { Port = 0, Profile = profileValue, ControlNetUnitCount = 4 }) : null;
             var endpoint = mock is null ? CliOptions.Endpoint(result, result.GetValue(webui)) : WebUiEndpoint.WithAuth(mock.Url, CliOptions.Credentials(result));
             if (mock is not null)
             {
@@ -66,10 +67,25 @@ internal static class DemoCommand
 
             using var session = new WebUiSession(endpoint, result.GetValue(verbose));
             var runs = new List<RunResult>();
-            foreach (var name in Recipes)
+
+            // v4-faceid (identity from the face photo, best of 2 by likeness with the stand-in scorer) needs FaceID's
+            // models on the box: the in-process mock has them; a real box runs it with `miaoya run v4-faceid`.
+            string[] recipes = mock is null ? Recipes : [.. Recipes, "v4-faceid"];
+            if (mock is null)
+            {
+                Console.WriteLine("v4-faceid is left out on a real box (it needs the FaceID models there); try it with: miaoya run v4-faceid --face PHOTO");
+            }
+
+            foreach (var name in recipes)
             {
                 // The stand-in detector only "sees" bright squares, so the demo's V3 detects with BlazeFace.
-                string[] overrides = name == "v3" ? ["faceswap.detector=blazeface"] : [];
+                string[] overrides = name switch
+                {
+                    "v3" => ["faceswap.detector=blazeface"],
+                    "v4-faceid" => ["candidates.count=2"],
+                    _ => [],
+                };
+                var standIns = name is "v3" or "v4-faceid";
                 var recipe = RecipeLoader.Load(name, overrides);
                 var run = await session.Pipeline.RunAsync(
                     new RunRequest
@@ -77,12 +93,12 @@ internal static class DemoCommand
                         Recipe = recipe,
                         Overrides = overrides,
                         TemplatePath = templatePath,
-                        Lora = LoraChoice.Parse(result.GetValue(lora)!),
+                        Lora = name == "v4-faceid" ? null : LoraChoice.Parse(result.GetValue(lora)!),
                         Seed = result.GetValue(seed),
                         OutputDirectory = Path.Combine(folder, name),
-                        FacePath = name == "v3" ? facePath : null,
-                        ModelsDirectory = name == "v3" ? Path.Combine(AppContext.BaseDirectory, "stand-in-models") : null,
-                        StandInModels = name == "v3",
+                        FacePath = standIns ? facePath : null,
+                        ModelsDirectory = standIns ? Path.Combine(AppContext.BaseDirectory, "stand-in-models") : null,
+                        StandInModels = standIns,
                     },
                     new ConsoleProgress(name),
                     cancellationToken);

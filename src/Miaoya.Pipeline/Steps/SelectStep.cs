@@ -83,7 +83,7 @@ internal sealed class SelectStep : IPortraitStep
 
             var best = scored.Where(s => s.Passed).OrderByDescending(s => s.Similarity).FirstOrDefault();
             var result = new SelectResult(
-                RecipeYaml.Word(settings.Scorer), Path.GetFileName(scorer.ModelFile), scorer.NonCommercial, run.Request.StandInModels,
+                RecipeYaml.Word(settings.Scorer), Path.GetFileName(scorer.ModelFile), scorer.NonCommercial, run.Request.StandInModels || scorer.IsStandIn,
                 person.Photos, Round(person.Baseline), settings.MinSimilarity, settings.MinRatio, scored, best?.Candidate);
             record.SetResult(result);
             await run.Folder.WriteTextAsync(PageFileName, CandidatesPage.Html(run, result, photos.Select(p => p.Name).ToArray()), cancellationToken);
