@@ -27,9 +27,10 @@ internal static class RunCommand
         var device = new Option<string>("--device") { Description = "V3: cpu, cuda or cuda:N for the face models", DefaultValueFactory = _ => "cpu" };
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "Resume a failed or interrupted run folder; finished steps are not redone" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
-        var command = new Command("run", "Run a V1/V2 recipe on a template photo against a WebUI box.")
+        var json = new Option<bool>("--json") { Description = "Print the finished run as one JSON object instead of the step table (shape in the README's Commands); progress is not printed" };
+        var command = new Command("run", "Run a recipe on a template photo against a WebUI box.")
         {
-            recipe, template, lora, trigger, webui, auth, output, seed, set, faceIndex, mask, face, candidates, models, device, resume, verbose,
+            recipe, template, lora, trigger, webui, auth, output, seed, set, faceIndex, mask, face, candidates, models, device, resume, verbose, json,
         };
         command.Validators.Add(result =>
         {
@@ -69,8 +70,12 @@ internal static class RunCommand
                     return 2;
                 }
 
-                Console.WriteLine($"Resuming {folder.FullName}");
-                run = await session.Pipeline.ResumeAsync(folder.FullName, new ConsoleProgress("resume"), cancellationToken);
+                if (!result.GetValue(json))
+                {
+                    Console.WriteLine($"Resuming {folder.FullName}");
+                }
+
+                run = await session.Pipeline.ResumeAsync(folder.FullName, result.GetValue(json) ? null : new ConsoleProgress("resume"), cancellationToken);
             }
             else
             {
@@ -118,7 +123,7 @@ internal static class RunCommand
                 };
                 try
                 {
-                    run = await session.Pipeline.RunAsync(request, new ConsoleProgress(loaded.Name), cancellationToken);
+                    run = await session.Pipeline.RunAsync(request, result.GetValue(json) ? null : new ConsoleProgress(loaded.Name), cancellationToken);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -127,10 +132,41 @@ internal static class RunCommand
                 }
             }
 
-            Print(run);
+            if (result.GetValue(json))
+            {
+                Console.WriteLine(ToJson(run).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            }
+            else
+            {
+                Print(run);
+            }
+
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>What <c>run --json</c> prints: the folder, status, final image, and each step with its outputs and result as the manifest records them.</summary>
+    public static System.Text.Json.Nodes.JsonObject ToJson(RunResult run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return new System.Text.Json.Nodes.JsonObject
+        {
+            ["folder"] = Path.GetFullPath(run.Folder),
+            ["recipe"] = run.Manifest.Recipe.Name,
+            ["status"] = run.Manifest.Status.ToString().ToLowerInvariant(),
+            ["final"] = Path.GetFullPath(run.FinalImage),
+            ["manifest"] = Path.GetFullPath(Path.Combine(run.Folder, RunFolder.ManifestFileName)),
+            ["steps"] = new System.Text.Json.Nodes.JsonArray(run.Manifest.Steps.Select(s => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+            {
+                ["name"] = s.Name,
+                ["status"] = s.Status.ToString().ToLowerInvariant(),
+                ["duration_ms"] = s.DurationMs,
+                ["box"] = s.Box,
+                ["outputs"] = new System.Text.Json.Nodes.JsonArray(s.Outputs.Select(o => (System.Text.Json.Nodes.JsonNode?)o.File).ToArray()),
+                ["result"] = s.Result.DeepClone(),
+            }).ToArray()),
+        };
     }
 
     /// <summary>The select step's figures: each candidate's likeness and verdict, and the one kept.</summary>
