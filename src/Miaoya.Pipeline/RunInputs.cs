@@ -20,6 +20,13 @@ internal static class RunInputs
     public static void Check(RunRequest request)
     {
         var recipe = request.Recipe;
+        if (Environment.GetEnvironmentVariable(PortraitPipeline.DisableInsightfaceVariable) is "1" or "true"
+            && RecipeLicences.NonCommercial(recipe).FirstOrDefault(p => p.Where != "pipeline") is { } part)
+        {
+            // V3's own refusal (InputFiles) keeps its wording; this covers identity units and the ArcFace scorer.
+            throw Bad("recipe", $"recipe {recipe.Name}: {part.Where}: {part.What}, so it is disabled on this deployment ({PortraitPipeline.DisableInsightfaceVariable}=1). Use a recipe without it, such as v1-face or v2 with the person's LoRA{(part.Where == "candidates.scorer" ? ", or candidates.scorer: sface" : "")}.");
+        }
+
         if (request.Lora is null && recipe.Identity is null)
         {
             throw Bad("lora", $"recipe {recipe.Name} takes the person from their face LoRA: give --lora NAME[:WEIGHT] (or use a recipe with an identity section, such as v4-faceid, with --face PHOTO).");

@@ -62,6 +62,13 @@ public sealed class FaceSwapCliTests : IDisposable
             Assert.NotEqual(0, run);
             Assert.Contains("V3 is disabled on this deployment", runError, StringComparison.Ordinal);
             Assert.False(Directory.Exists(Path.Combine(_folder, "r")), "nothing is written");
+
+            // Every identity method runs insightface on the box: refused the same way, before any call.
+            var (v4, _, v4Error) = await CliRunner.RunAsync("run", "v4-faceid", "--template", astronaut, "--face", astronaut, "--out", Path.Combine(_folder, "v4"));
+            Assert.Equal(2, v4);
+            Assert.Contains("identity.method: the faceid_plus unit runs insightface's buffalo_l on the box", v4Error, StringComparison.Ordinal);
+            Assert.Contains("disabled on this deployment (MIAOYA_DISABLE_INSIGHTFACE=1)", v4Error, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(Path.Combine(_folder, "v4")), "nothing is written");
         }
         finally
         {

@@ -179,4 +179,16 @@ public class IdentityTests
         Assert.Contains(problems, p => p.Contains("candidates.count", StringComparison.Ordinal) && p.Contains("outside 1..16", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Contains("candidates.scorer", StringComparison.Ordinal) && p.Contains("sface, arcface", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void NonCommercialParts_NameV3_EveryIdentityMethod_AndTheArcFaceScorer()
+    {
+        Assert.Empty(RecipeLicences.NonCommercial(TestFiles.ParseRecipe("v2.yaml", ["candidates.count=2"])));
+        Assert.Equal(["pipeline"], RecipeLicences.NonCommercial(TestFiles.ParseRecipe("v3.yaml")).Select(p => p.Where));
+        Assert.Contains("buffalo_l", Assert.Single(RecipeLicences.NonCommercial(TestFiles.ParseRecipe("v4-faceid.yaml"))).What, StringComparison.Ordinal);
+        Assert.Contains("antelopev2", Assert.Single(RecipeLicences.NonCommercial(TestFiles.ParseRecipe("v4-pulid-sdxl.yaml"))).What, StringComparison.Ordinal);
+        Assert.Equal(
+            ["identity.method", "candidates.scorer"],
+            RecipeLicences.NonCommercial(TestFiles.ParseRecipe("v4-instantid-sdxl.yaml", ["candidates.scorer=arcface"])).Select(p => p.Where));
+    }
 }
