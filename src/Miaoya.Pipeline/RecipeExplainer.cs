@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Nodes;
 using Miaoya.Imaging;
 using Miaoya.Recipes;
 using Miaoya.WebUi;
@@ -26,7 +27,7 @@ public static class RecipeExplainer
         ("ddim", "DDIM"), ("beta", "Beta"),
     ];
 
-    public static string Explain(Recipe recipe, EncodedImage template, LoraChoice lora, IReadOnlyList<string> triggerWords, SamplerDialect dialect)
+    public static string Explain(Recipe recipe, EncodedImage template, LoraChoice? lora, IReadOnlyList<string> triggerWords, SamplerDialect dialect)
     {
         ArgumentNullException.ThrowIfNull(recipe);
         ArgumentNullException.ThrowIfNull(template);
@@ -38,6 +39,8 @@ public static class RecipeExplainer
         var templateRef = Placeholder(placeholders, "<template.png>");
         var maskRef = Placeholder(placeholders, "<mask.png>");
         var inpaintRef = Placeholder(placeholders, "<inpaint.png>");
+        IReadOnlyList<EncodedImage>? identity = recipe.Identity is null ? null : [Placeholder(placeholders, "<identity-1.png>")];
+        var candidates = recipe.Candidates?.Count ?? 1;
 
         var text = new StringBuilder();
         var i = CultureInfo.InvariantCulture;
@@ -50,12 +53,19 @@ public static class RecipeExplainer
         text.AppendLine(i, $"                 prompt: {prompt.Prompt}");
         text.AppendLine(i, $"                 negative: {prompt.NegativePrompt}");
         var number = 2;
+        if (recipe.Identity is { } id)
+        {
+            text.AppendLine(i, $"{number++}. identity     locally: each --face photo (exactly one face) as a square, eye-levelled crop, {id.CropSize} px, margin {id.CropPadding} of the face -> <identity-N.png>");
+            text.AppendLine(i, $"                 {RecipeYaml.Word(id.Method)}: {id.Module} + {id.Model} first on {string.Join(", ", id.Steps)}{(id.Keypoints is { } k ? $", then {k.Module} + {k.Model}" : "")}{(id.Lora is { } l ? $"; prompt gets <lora:{l}:{id.LoraWeight.ToString(i)}>" : "")}");
+        }
+
         if (recipe.Mask is { } mask && recipe.Inpaint is not null)
         {
             text.AppendLine(i, $"{number++}. mask         {mask.Kind} from {mask.Source}{(mask.File is null ? "" : $" ({mask.File})")}, grow {mask.Grow}, feather {mask.Feather}{(mask.Kind == MaskKind.FaceNeck ? $", neck {mask.NeckLength} face heights" : "")}");
-            var inpaint = PayloadBuilder.Inpaint(recipe, box, templateRef, maskRef, prompt, -1, width, height);
+            var inpaint = PayloadBuilder.Inpaint(recipe, box, templateRef, maskRef, prompt, -1, width, height, identity, recipe.CandidateStep == StepName.Inpaint ? candidates : 1);
             text.AppendLine(i, $"{number++}. inpaint      POST /sdapi/v1/img2img");
             text.AppendLine(Elided(inpaint, placeholders));
+            number = Select(text, recipe, StepName.Inpaint, number);
         }
 
         if (recipe.FaceSwap is { } swap)
@@ -66,11 +76,11 @@ public static class RecipeExplainer
         if (recipe.Img2Img is { } second)
         {
             var previous = recipe.FaceSwap is null ? inpaintRef : Placeholder(placeholders, "<faceswap.png>");
-            var whole = PayloadBuilder.WholeImage(recipe, box, templateRef, previous, prompt, -1, width, height);
+            var whole = PayloadBuilder.WholeImage(recipe, box, templateRef, previous, prompt, -1, width, height, identity, recipe.CandidateStep == StepName.Img2Img ? candidates : 1);
             var skip = second.SkipIfDeltaEBelow is { } t ? string.Create(i, $" (skipped when the face-vs-neck ΔE before it is under {t})") : "";
             text.AppendLine(i, $"{number}. img2img      POST /sdapi/v1/img2img{skip}");
             text.AppendLine(Elided(whole, placeholders));
-            number++;
+            number = Select(text, recipe, StepName.Img2Img, number + 1);
         }
 
         if (recipe.Finish is { } finish)
@@ -83,12 +93,24 @@ public static class RecipeExplainer
         // The same typed requirements the run's preflight checks, the fleet places each step's call by, and doctor reports.
         text.AppendLine();
         text.AppendLine("needs of a box (checked before the first call; miaoya doctor reports them per box):");
-        foreach (var need in RecipeRequirements.Of(recipe, lora.Name))
+        foreach (var need in RecipeRequirements.Of(recipe, lora?.Name))
         {
             text.AppendLine(i, $"  {need.Kind,-17} {need.Name,-42} {need.Where} ({string.Join(", ", need.Steps)})");
         }
 
         return text.ToString();
+    }
+
+    /// <summary>The <c>select</c> line after the step that renders the candidates; returns the next step number.</summary>
+    private static int Select(StringBuilder text, Recipe recipe, string step, int number)
+    {
+        if (recipe.Candidates is not { } c || recipe.CandidateStep != step)
+        {
+            return number;
+        }
+
+        text.AppendLine(CultureInfo.InvariantCulture, $"{number}. select       locally: the {c.Count} candidates' faces scored by {RecipeYaml.Word(c.Scorer)} against the centroid of the --face photos; the best with similarity >= {c.MinSimilarity} and ratio to the person's baseline >= {c.MinRatio} goes on -> <select.png>, candidates.html");
+        return number + 1;
     }
 
     private static EncodedImage Placeholder(Dictionary<EncodedImage, string> names, string name)
@@ -115,7 +137,11 @@ public static class RecipeExplainer
         var units = request.AlwaysOnScripts?.ControlNet?.Args ?? [];
         for (var k = 0; k < units.Count; k++)
         {
-            if (units[k].Image is { } image)
+            if (units[k].Images.Count > 0)
+            {
+                json["alwayson_scripts"]!["controlnet"]!["args"]![k]!["image"] = new JsonArray(units[k].Images.Select(one => (JsonNode)new JsonObject { ["image"] = names[one] }).ToArray());
+            }
+            else if (units[k].Image is { } image)
             {
                 json["alwayson_scripts"]!["controlnet"]!["args"]![k]!["image"] = names[image];
             }
@@ -126,7 +152,7 @@ public static class RecipeExplainer
 
     private static string List(IReadOnlyList<string> items) => items.Count == 0 ? "none" : string.Join(", ", items);
 
-    private static WebUiCapabilities OfflineBox(Recipe recipe, LoraChoice lora, SamplerDialect dialect)
+    private static WebUiCapabilities OfflineBox(Recipe recipe, LoraChoice? lora, SamplerDialect dialect)
     {
         var samplers = dialect == SamplerDialect.Combined
             ? SplitSamplers.SelectMany(s => new[] { s, s + " Karras", s + " Exponential" })
@@ -138,7 +164,7 @@ public static class RecipeExplainer
             Samplers = samplers.Select(s => new SamplerInfo(s, [], null)).ToArray(),
             Schedulers = dialect == SamplerDialect.Combined ? [] : Schedulers.Select(s => new SchedulerInfo(s.Name, s.Label, null, null, null)).ToArray(),
             Checkpoints = [new SdModel(recipe.BaseModel, recipe.BaseModel, null, null, recipe.BaseModel, null)],
-            Loras = [new LoraInfo(lora.Name, lora.Name, null, null)],
+            Loras = lora is null ? [] : [new LoraInfo(lora.Name, lora.Name, null, null)],
             Embeddings = RecipeRequirements.EmbeddingReferences(recipe.Prompt.Negative).ToArray(),
             AlwaysOnScripts = ["controlnet"],
             Extensions = [],

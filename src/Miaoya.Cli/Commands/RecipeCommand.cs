@@ -36,7 +36,7 @@ internal static class RecipeCommand
 
         var file = new Argument<string>("recipe") { Description = "Recipe file or built-in name" };
         var template = new Option<FileInfo>("--template") { Description = "Template photo", Required = true };
-        var lora = new Option<string>("--lora") { Description = "Face LoRA as NAME[:WEIGHT]", DefaultValueFactory = _ => "LORA_NAME" };
+        var lora = new Option<string?>("--lora") { Description = "Face LoRA as NAME[:WEIGHT] (default: LORA_NAME; none for a recipe with an identity section)" };
         var set = new Option<string[]>("--set") { Description = "Override a recipe value (repeatable)" };
         var profile = CliOptions.Profile();
         profile.Description = "Resolve names as this WebUI version needs them: webui-1.10, forge or reforge (split sampler + scheduler) or webui-1.8 (composite sampler names)";
@@ -48,7 +48,8 @@ internal static class RecipeCommand
                 var recipe = RecipeLoader.Load(result.GetValue(file)!, result.GetValue(set) ?? []);
                 var image = await EncodedImage.ReadFileAsync(result.GetValue(template)!.FullName, cancellationToken);
                 var dialect = result.GetValue(profile) == MockWebUi.MockWebUiProfile.WebUi18 ? SamplerDialect.Combined : SamplerDialect.SplitOrCombined;
-                Console.Write(RecipeExplainer.Explain(recipe, image, LoraChoice.Parse(result.GetValue(lora)!), [], dialect));
+                var choice = result.GetValue(lora) is { } text ? LoraChoice.Parse(text) : recipe.Identity is null ? LoraChoice.Parse("LORA_NAME") : null;
+                Console.Write(RecipeExplainer.Explain(recipe, image, choice, [], dialect));
                 return 0;
             }
             catch (RecipeException e)
