@@ -82,19 +82,22 @@ public static class ContactSheet
             table.grid{border-collapse:collapse;margin-bottom:2rem} .grid th,.grid td{border:1px solid #ddd;padding:.4rem;vertical-align:top;background:#fff}
             .grid th{background:#f0f0f0;font-weight:600} .grid img{display:block;max-width:220px;height:auto}
             .params{font-size:.8rem;margin:.3rem 0 0;padding-left:1rem} .missing{width:220px;height:120px;background:#ddd;display:flex;align-items:center;justify-content:center;text-align:center;font-size:.85rem}
-            .failed{color:#a00} dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem} dt{font-weight:600}
+            .failed{color:#a00} .likeness{font-weight:600} .charts{display:flex;flex-wrap:wrap;gap:1rem} .charts figure{margin:0;background:#fff;border:1px solid #ddd;padding:.4rem}
+            dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem} dt{font-weight:600}
             </style></head><body>
             <h1>Sweep: {{E(RecipeName(definition))}}</h1>
             <dl><dt>recipe</dt><dd>{{E(definition.Recipe)}}</dd><dt>template</dt><dd>{{E(definition.Template)}}</dd>
-            <dt>LoRA</dt><dd>{{E(definition.Lora)}}</dd><dt>seed</dt><dd>{{definition.Seed}} (every cell)</dd>
+            <dt>LoRA</dt><dd>{{E(definition.Lora ?? "none")}}</dd><dt>seed</dt><dd>{{definition.Seed}} (every cell)</dd>
             <dt>--set</dt><dd>{{E(definition.Sets.Count == 0 ? "none" : string.Join(", ", definition.Sets))}}</dd>
             <dt>columns</dt><dd><code>{{E(axes[0].Path)}}</code></dd>
             {{(axes.Count > 1 ? $"<dt>rows</dt><dd><code>{E(axes[1].Path)}</code></dd>" : "")}}
             {{(axes.Count > 2 ? $"<dt>grids</dt><dd>{E(string.Join(", ", axes.Skip(2).Select(a => a.Path)))}</dd>" : "")}}
             <dt>cells</dt><dd>{{manifest.Cells.Count(c => c.Status == CellStatus.Succeeded)}} of {{manifest.Cells.Count}} succeeded</dd>
+            {{Person(definition, manifest)}}
             <dt>sweep manifest</dt><dd><a href="{{SweepManifest.FileName}}">{{SweepManifest.FileName}}</a></dd></dl>
 
             """);
+        Charts(html, manifest);
         foreach (var (heading, cells) in Grids(axes))
         {
             if (heading.Length > 0)
@@ -149,9 +152,70 @@ public static class ContactSheet
             html.Append(CultureInfo.InvariantCulture, $"<li><code>{E(axes[a].Path)}</code> = {E(cell.Values[a])}</li>");
         }
 
+        if (cell.Likeness is { } likeness)
+        {
+            html.Append(CultureInfo.InvariantCulture, $"<li class=\"likeness\">{E(Likeness(likeness))}</li>");
+        }
+
         html.Append(CultureInfo.InvariantCulture, $"<li>seed {manifest.Definition.Seed}{(cell.DurationMs is { } ms ? $", {ms / 1000:0.0} s" : "")}{(cell.Box is null ? "" : $" on {E(cell.Box)}")}</li>");
         html.Append(CultureInfo.InvariantCulture, $"<li><a href=\"{folder}/\">run folder</a> · <a href=\"{folder}/manifest.json\">manifest.json</a></li></ul></td>");
     }
+
+    /// <summary>The person's photos, the scorer and the baseline, for sweeps with face photos.</summary>
+    private static string Person(SweepDefinition definition, SweepManifest manifest)
+    {
+        if (definition.Faces.Count == 0)
+        {
+            return "";
+        }
+
+        var baseline = manifest.Cells.Select(c => c.Likeness?.Baseline).OfType<double>().Select(b => b.ToString("0.000", CultureInfo.InvariantCulture)).FirstOrDefault();
+        return $"<dt>face photos</dt><dd>{E(string.Join(", ", definition.Faces.Select(Path.GetFileName)))}</dd>"
+            + $"<dt>likeness</dt><dd>{E(definition.Scorer ?? "sface")} ({E(Path.GetFileName(definition.ScorerModel ?? ""))}): cosine of each final image's face to the centroid of the photos; "
+            + $"baseline {(baseline ?? (definition.Faces.Count == 1 ? "none (one photo)" : "not yet scored"))}</dd>";
+    }
+
+    /// <summary>One chart of similarity against each varied key, when any cell is scored.</summary>
+    private static void Charts(StringBuilder html, SweepManifest manifest)
+    {
+        if (manifest.Definition.Faces.Count == 0)
+        {
+            return;
+        }
+
+        var charts = manifest.Definition.Axes.Select((_, a) => ScoreChart.Svg(manifest, a)).ToArray();
+        if (charts[0] is null)
+        {
+            html.Append("<p>No cell has a likeness score yet.</p>\n");
+            return;
+        }
+
+        html.Append("<h2>Likeness against each varied value</h2>\n<p>Each point is a cell's similarity to the person (cosine to the centroid of their photos); the line joins the mean per value where a value has several cells. The dashed line is the person's baseline (how alike their own photos are).</p>\n<div class=\"charts\">\n");
+        foreach (var chart in charts)
+        {
+            html.Append("<figure>").Append(chart).Append("</figure>\n");
+        }
+
+        html.Append("</div>\n");
+    }
+
+    /// <summary>"similarity 0.712, ratio 0.81 (baseline 0.880)", or why there is none.</summary>
+    private static string Likeness(CellLikeness likeness)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (likeness.Similarity is not { } similarity)
+        {
+            return string.Create(inv, $"likeness: no face found ({likeness.FacesFound} faces)");
+        }
+
+        return string.Create(inv, $"similarity {similarity:0.000}")
+            + (likeness.Ratio is { } ratio ? string.Create(inv, $", ratio {ratio:0.00}") : "")
+            + (likeness.Baseline is { } baseline ? string.Create(inv, $" (baseline {baseline:0.000})") : "");
+    }
+
+    /// <summary>"sim 0.71" under a PNG thumbnail; "no face" when none was scored.</summary>
+    internal static string ShortLikeness(CellLikeness likeness) =>
+        likeness.Similarity is { } s ? string.Create(CultureInfo.InvariantCulture, $"sim {s:0.00}") : "no face";
 
     /// <summary>Writes <c>contact-sheet.png</c>: thumbnails of the final images in the grid, the values printed in the headers.</summary>
     public static async Task<SheetLayout> WritePngAsync(string folder, SweepManifest manifest, CancellationToken cancellationToken = default)
@@ -162,7 +226,7 @@ public static class ContactSheet
         var line = (BitmapFont.GlyphHeight * TextScale) + 8;
         var header = new List<string>
         {
-            $"{RecipeName(definition)}  seed {definition.Seed}  lora {definition.Lora}",
+            $"{RecipeName(definition)}  seed {definition.Seed}  lora {definition.Lora ?? "none"}",
             $"columns: {axes[0].Path}",
         };
         if (axes.Count > 1)
@@ -170,12 +234,14 @@ public static class ContactSheet
             header.Add($"rows: {axes[1].Path}");
         }
 
+        // Under each thumbnail, the cell's likeness ("sim 0.71") when the sweep scores cells.
+        var scoreLine = definition.Faces.Count > 0 ? line : 0;
         var rowHeaderWidth = axes.Count > 1 ? axes[1].Values.Max(v => BitmapFont.Measure(v, TextScale).Width) + Pad : 0;
         var cellWidth = Math.Max(Thumbnail, axes[0].Values.Max(v => BitmapFont.Measure(v, TextScale).Width)) + Pad;
         var grids = Grids(axes);
         var gridWidth = Pad + rowHeaderWidth + (cellWidth * axes[0].Values.Count);
         var rowsPerGrid = grids[0].Cells.GetLength(0);
-        var gridHeight = (grids[0].Heading.Length > 0 ? line : 0) + line + (rowsPerGrid * (Thumbnail + Pad)) + Pad;
+        var gridHeight = (grids[0].Heading.Length > 0 ? line : 0) + line + (rowsPerGrid * (Thumbnail + Pad + scoreLine)) + Pad;
         var texts = header.Concat(grids.Select(g => g.Heading));
         var width = Math.Max(gridWidth, texts.Max(t => BitmapFont.Measure(t, TextScale).Width) + (2 * Pad));
         var height = Pad + (header.Count * line) + (grids.Count * gridHeight);
@@ -221,11 +287,16 @@ public static class ContactSheet
                 for (var c = 0; c < cells.GetLength(1); c++)
                 {
                     var box = new Rectangle(Pad + rowHeaderWidth + (c * cellWidth), top, Thumbnail, Thumbnail);
-                    await DrawCellAsync(sheet, folder, manifest.Cells[cells[r, c]], box, labels, cancellationToken);
+                    var cell = manifest.Cells[cells[r, c]];
+                    await DrawCellAsync(sheet, folder, cell, box, labels, cancellationToken);
                     thumbnails.Add((cells[r, c], box));
+                    if (scoreLine > 0 && cell.Likeness is { } likeness)
+                    {
+                        Text(ShortLikeness(likeness), box.X, box.Bottom + 4);
+                    }
                 }
 
-                top += Thumbnail + Pad;
+                top += Thumbnail + Pad + scoreLine;
             }
 
             top += Pad / 2;

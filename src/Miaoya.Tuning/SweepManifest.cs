@@ -16,7 +16,8 @@ public sealed record SweepDefinition
 
     public required string Template { get; init; }
 
-    public required string Lora { get; init; }
+    /// <summary>The person's face LoRA as NAME[:WEIGHT]; null for a recipe with an identity section (v4-faceid, ...).</summary>
+    public string? Lora { get; init; }
 
     public IReadOnlyList<string> Trigger { get; init; } = [];
 
@@ -29,11 +30,35 @@ public sealed record SweepDefinition
 
     public int? FaceIndex { get; init; }
 
-    /// <summary>V3: the person's face photo.</summary>
-    public string? Face { get; init; }
+    /// <summary>
+    /// The person's face photos (full paths): every cell's run gets them (V3 swaps the first in, an identity unit takes
+    /// each), and each cell's final image is scored against their centroid.
+    /// </summary>
+    public IReadOnlyList<string> Faces { get; init; } = [];
 
-    /// <summary>V3: the insightface models folder.</summary>
+    /// <summary>The models folder every cell's run gets (V3's insightface models, the scorer's file).</summary>
     public string? Models { get; init; }
+
+    /// <summary>With <see cref="Faces"/>: the likeness scorer, <c>sface</c> or <c>arcface</c>.</summary>
+    public string? Scorer { get; init; }
+
+    /// <summary>With <see cref="Faces"/>: the scorer's model file (full path).</summary>
+    public string? ScorerModel { get; init; }
+
+    /// <summary>Sweeps written before <see cref="Faces"/> recorded V3's one photo as <c>face</c>.</summary>
+    [JsonInclude]
+    [JsonPropertyName("face")]
+    private string? LegacyFace
+    {
+        get => null;
+        init
+        {
+            if (value is not null && Faces.Count == 0)
+            {
+                Faces = [value];
+            }
+        }
+    }
 
     public string Device { get; init; } = "cpu";
 
@@ -68,7 +93,8 @@ public sealed record SweepDefinition
         && Recipe == other.Recipe && RecipeSha256 == other.RecipeSha256 && Template == other.Template && Lora == other.Lora && Seed == other.Seed
         && Trigger.SequenceEqual(other.Trigger) && Sets.SequenceEqual(other.Sets)
         && Axes.Count == other.Axes.Count && Axes.Zip(other.Axes).All(p => p.First.Path == p.Second.Path && p.First.Values.SequenceEqual(p.Second.Values))
-        && FaceIndex == other.FaceIndex && Face == other.Face && Models == other.Models && Device == other.Device;
+        && FaceIndex == other.FaceIndex && Faces.SequenceEqual(other.Faces) && Models == other.Models && Device == other.Device
+        && Scorer == other.Scorer && ScorerModel == other.ScorerModel;
 }
 
 public enum CellStatus
@@ -100,7 +126,17 @@ public sealed record SweepCellRecord
     public string? Final { get; set; }
 
     public double? DurationMs { get; set; }
+
+    /// <summary>How much the final image's face looks like the person (sweeps with face photos); null until scored.</summary>
+    public CellLikeness? Likeness { get; set; }
 }
+
+/// <summary>A cell's likeness to the person, as <c>miaoya score</c> reports it.</summary>
+/// <param name="Similarity">Cosine of the final image's face to the centroid of the person's photos; null when no face was found.</param>
+/// <param name="Ratio"><paramref name="Similarity"/> / <paramref name="Baseline"/>; null without either.</param>
+/// <param name="Baseline">How alike the person's own photos are (leave-one-out); null with one photo.</param>
+/// <param name="FacesFound">Faces found in the final image.</param>
+public sealed record CellLikeness(double? Similarity, double? Ratio, double? Baseline, int FacesFound);
 
 /// <summary>
 /// <c>sweep.json</c>: the definition, the axes and every cell's status. Written atomically whenever a cell starts or

@@ -15,12 +15,14 @@ public sealed record SweepEvent(SweepCellRecord Cell, int Total, string Box, str
 /// so the fleet's health checks, quarantine, retries on another box and checkpoint affinity apply to its cells as to jobs.
 /// Each cell is an ordinary run folder; a cell whose run finished earlier (manifest succeeded, final image intact) is
 /// skipped, and one that stopped part-way is resumed from its run folder. <c>sweep.json</c> is saved whenever a cell
-/// starts or ends.
+/// starts or ends. With <paramref name="likeness"/>, each cell's final image is scored against the person as the cell
+/// finishes (and a finished cell without a score is scored when it is skipped).
 /// </summary>
 /// <param name="pipeline">The pipeline, over the boxes the sweep may use.</param>
 /// <param name="boxes">The boxes' names, recorded in <c>sweep.json</c>.</param>
 /// <param name="parallel">Cells in flight at once (the boxes' generation slots, so that none idles).</param>
-public sealed class SweepRunner(PortraitPipeline pipeline, IReadOnlyList<string> boxes, int parallel)
+/// <param name="likeness">The person's reference and scorer, for sweeps with face photos; the caller disposes it.</param>
+public sealed class SweepRunner(PortraitPipeline pipeline, IReadOnlyList<string> boxes, int parallel, SweepLikeness? likeness = null)
 {
     private readonly PortraitPipeline _pipeline = pipeline ?? throw new ArgumentNullException(nameof(pipeline));
     private readonly IReadOnlyList<string> _boxes = boxes ?? throw new ArgumentNullException(nameof(boxes));
@@ -40,12 +42,18 @@ public sealed class SweepRunner(PortraitPipeline pipeline, IReadOnlyList<string>
         {
             if (await IsFinishedAsync(folder, cell, cancellationToken))
             {
-                progress?.Report(new SweepEvent(cell, manifest.Cells.Count, cell.Box ?? "", "skipped (finished earlier)"));
+                if (cell.Likeness is null && likeness is not null)
+                {
+                    cell.Likeness = await ScoreAsync(folder, cell, cancellationToken);
+                }
+
+                progress?.Report(new SweepEvent(cell, manifest.Cells.Count, cell.Box ?? "", $"skipped (finished earlier){Describe(cell.Likeness)}"));
                 continue;
             }
 
             cell.Status = CellStatus.Pending;
             cell.Error = null;
+            cell.Likeness = null;
             queue.Enqueue(cell);
         }
 
@@ -99,12 +107,12 @@ public sealed class SweepRunner(PortraitPipeline pipeline, IReadOnlyList<string>
                         Recipe = RecipeLoader.Load(definition.Recipe, overrides),
                         Overrides = overrides,
                         TemplatePath = definition.Template,
-                        Lora = LoraChoice.Parse(definition.Lora),
+                        Lora = definition.Lora is null ? null : LoraChoice.Parse(definition.Lora),
                         TriggerWords = definition.Trigger,
                         Seed = definition.Seed,
                         OutputDirectory = runFolder,
                         FaceIndex = definition.FaceIndex,
-                        FacePath = definition.Face,
+                        FacePaths = definition.Faces,
                         ModelsDirectory = definition.Models,
                         Device = definition.Device,
                     },
@@ -117,7 +125,12 @@ public sealed class SweepRunner(PortraitPipeline pipeline, IReadOnlyList<string>
             cell.Final = Path.GetRelativePath(folder, run.FinalImage).Replace('\\', '/');
             cell.DurationMs = clock.Elapsed.TotalMilliseconds;
             cell.Error = null;
-            progress?.Report(new SweepEvent(cell, manifest.Cells.Count, cell.Box ?? "", $"succeeded in {cell.DurationMs:0} ms"));
+            if (likeness is not null)
+            {
+                cell.Likeness = await ScoreAsync(folder, cell, cancellationToken);
+            }
+
+            progress?.Report(new SweepEvent(cell, manifest.Cells.Count, cell.Box ?? "", $"succeeded in {cell.DurationMs:0} ms{Describe(cell.Likeness)}"));
             return null;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -140,6 +153,28 @@ public sealed class SweepRunner(PortraitPipeline pipeline, IReadOnlyList<string>
             await SaveAsync(folder, manifest, gate);
         }
     }
+
+    /// <summary>The cell's final image scored against the person; null when it cannot be decoded.</summary>
+    private async Task<CellLikeness?> ScoreAsync(string folder, SweepCellRecord cell, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await likeness!.ScoreAsync(Path.Combine(folder, cell.Final!), cancellationToken);
+        }
+        catch (Miaoya.Imaging.InvalidImageDataException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>", similarity 0.712 (ratio 0.81)" for the console; empty without a score.</summary>
+    private static string Describe(CellLikeness? score) => score switch
+    {
+        null => "",
+        { Similarity: null } => $", no face found to score ({score.FacesFound} faces)",
+        { Similarity: { } s, Ratio: { } r } => string.Create(System.Globalization.CultureInfo.InvariantCulture, $", similarity {s:0.000} (ratio {r:0.00})"),
+        { Similarity: { } s } => string.Create(System.Globalization.CultureInfo.InvariantCulture, $", similarity {s:0.000}"),
+    };
 
     private static void Fail(SweepCellRecord cell, string message, IProgress<SweepEvent>? progress, SweepManifest manifest)
     {

@@ -126,6 +126,7 @@ public sealed class SweepCliTests : IDisposable
         Assert.NotEqual(0, code);
         Assert.Contains("--template: required", error, StringComparison.Ordinal);
         Assert.Contains("--vary: required", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("--lora: required", error, StringComparison.Ordinal); // said once the recipe is read
 
         var template = await TemplateAsync();
         var sweep = Path.Combine(_folder, "s");
@@ -136,6 +137,75 @@ public sealed class SweepCliTests : IDisposable
         (code, _, error) = await RunAsync("sweep", "v1-face", "--template", template, "--lora", "miaoya_demo_face", "--vary", "inpaint.steps=20,30", "--out", sweep);
         Assert.Equal(2, code);
         Assert.Contains($"--out: {sweep} holds a different sweep (inpaint.steps=20,30, seed 1)", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>A photo of the person: the astronaut, mirrored, padded and tilted a little.</summary>
+    private string FacePhoto(string name, float degrees)
+    {
+        var path = Path.Combine(_folder, name);
+        using var photo = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(Path.Combine(AppContext.BaseDirectory, "LikenessFixtures", "astronaut.png"));
+        SixLabors.ImageSharp.Processing.ProcessingExtensions.Mutate(photo, c => SixLabors.ImageSharp.Processing.RotateExtensions.Rotate(
+            SixLabors.ImageSharp.Processing.PadExtensions.Pad(SixLabors.ImageSharp.Processing.FlipExtensions.Flip(c, SixLabors.ImageSharp.Processing.FlipMode.Horizontal), photo.Width + 60, photo.Height + 60, SixLabors.ImageSharp.Color.Gray), degrees));
+        SixLabors.ImageSharp.ImageExtensions.SaveAsPng(photo, path);
+        return path;
+    }
+
+    private static string StandInModels => Path.Combine(AppContext.BaseDirectory, "StandInModels");
+
+    [Fact]
+    public async Task Sweep_FaceIdWithFacePhotos_NoLora_ScoresEveryCell_InTheManifestPageAndConsole()
+    {
+        using var box = MockWebUiServer.Start(new MockWebUiOptions { ControlNetUnitCount = 4 });
+        var template = await TemplateAsync();
+        var sweep = Path.Combine(_folder, "faceid");
+
+        var (code, output, error) = await RunAsync(
+            "sweep", "v4-faceid", "--template", template, "--face", FacePhoto("a.png", 4), "--face", FacePhoto("b.png", -3), "--models", StandInModels,
+            "--vary", "identity.weight=0.2,0.8", "--seed", "42", "--webui", box.Url.ToString(), "--out", sweep);
+
+        Assert.True(code == 0, error + output);
+        Assert.Matches(@"Likeness: sface against 2 photos of the person, baseline 0\.\d{3}", output);
+        Assert.Equal(2, output.Split('\n').Count(l => l.Contains("succeeded in", StringComparison.Ordinal) && l.Contains(", similarity 0.", StringComparison.Ordinal)));
+        var cells = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(sweep, "sweep.json")))!["cells"]!.AsArray();
+        var similarity = cells.Select(c => c!["likeness"]!["similarity"]!.GetValue<double>()).ToArray();
+        Assert.True(similarity[1] > similarity[0], $"identity.weight 0.8: {similarity[1]}, 0.2: {similarity[0]}");
+        Assert.All(cells, c => Assert.NotNull(c!["likeness"]!["ratio"]));
+        Assert.All(cells, c => Assert.NotNull(c!["likeness"]!["baseline"]));
+        var html = await File.ReadAllTextAsync(Path.Combine(sweep, "contact-sheet.html"));
+        Assert.Single(html.Split("<svg class=\"chart\"").Skip(1));
+        Assert.Equal(2, html.Split("<circle class=\"cell\"").Length - 1);
+    }
+
+    [Fact]
+    public async Task Sweep_AFacePhotoWithoutAFace_OrNoScorerModel_IsExit2BeforeAnyCall()
+    {
+        using var box = MockWebUiServer.Start(new MockWebUiOptions { ControlNetUnitCount = 4 });
+        var template = await TemplateAsync();
+        var coffee = Path.Combine(AppContext.BaseDirectory, "LikenessFixtures", "coffee.png");
+        string[] common = ["sweep", "v4-faceid", "--template", template, "--vary", "identity.weight=0.2,0.8", "--webui", box.Url.ToString(), "--out", Path.Combine(_folder, "s")];
+
+        var (code, _, error) = await RunAsync([.. common, "--face", FacePhoto("a.png", 4), "--face", coffee, "--models", StandInModels]);
+        Assert.Equal(2, code);
+        Assert.Contains($"error: --face {coffee}: no face found", error, StringComparison.Ordinal);
+
+        (code, _, error) = await RunAsync([.. common, "--face", FacePhoto("a.png", 4)]);
+        Assert.Equal(2, code);
+        Assert.Contains("give --models DIR (a folder with face_recognition_sface_2021dec.onnx) or --model FILE; face_recognition_sface_2021dec.onnx is OpenCV Zoo's SFace (Apache-2.0): https://github.com/opencv/opencv_zoo/tree/main/models/face_recognition_sface", error, StringComparison.Ordinal);
+
+        (code, _, error) = await RunAsync([.. common, "--face", FacePhoto("a.png", 4), "--models", _folder]);
+        Assert.Equal(2, code);
+        Assert.Contains($"--models {_folder}: no face_recognition_sface_2021dec.onnx there (OpenCV Zoo's SFace (Apache-2.0)", error, StringComparison.Ordinal);
+
+        // An identity recipe without photos, and a LoRA recipe without --lora.
+        (code, _, error) = await RunAsync(common);
+        Assert.Equal(2, code);
+        Assert.Contains("recipe v4-faceid takes the person's identity from face photos: give --face PHOTO", error, StringComparison.Ordinal);
+        (code, _, error) = await RunAsync("sweep", "v1-face", "--template", template, "--vary", "inpaint.steps=20,30", "--webui", box.Url.ToString(), "--out", Path.Combine(_folder, "s"));
+        Assert.Equal(2, code);
+        Assert.Contains("--lora: required for recipe v1-face", error, StringComparison.Ordinal);
+
+        Assert.Empty(box.WireMock.LogEntries);
+        Assert.False(Directory.Exists(Path.Combine(_folder, "s")));
     }
 
     [Fact]

@@ -2,6 +2,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Miaoya.Fleet;
 using Miaoya.MockWebUi;
 using Miaoya.Pipeline;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
 
 namespace Miaoya.Tuning.Tests;
 
@@ -11,13 +14,13 @@ internal sealed class SweepHarness : IDisposable
     private readonly ServiceProvider? _provider;
 
     /// <summary>Mock boxes behind one fleet, as <c>miaoya sweep</c> wires them.</summary>
-    public SweepHarness(int boxes = 1, Action<FleetOptions>? fleet = null)
+    public SweepHarness(int boxes = 1, Action<FleetOptions>? fleet = null, MockWebUiOptions? mock = null)
     {
         Folder = Path.Combine(Path.GetTempPath(), "miaoya-tuning-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Folder);
         for (var i = 0; i < boxes; i++)
         {
-            Servers.Add(MockWebUiServer.Start());
+            Servers.Add(MockWebUiServer.Start(mock));
         }
 
         if (boxes == 0)
@@ -46,12 +49,18 @@ internal sealed class SweepHarness : IDisposable
 
     public WebUiFleet Fleet { get; } = null!;
 
-    /// <summary>A runner over the fleet, one cell in flight per box.</summary>
-    public SweepRunner Runner() => new(_provider!.GetRequiredService<PortraitPipeline>(), [.. Fleet.Status().Select(b => b.Name)], Servers.Count);
+    /// <summary>A runner over the fleet, one cell in flight per box; with <paramref name="likeness"/>, cells are scored.</summary>
+    public SweepRunner Runner(SweepLikeness? likeness = null) => new(_provider!.GetRequiredService<PortraitPipeline>(), [.. Fleet.Status().Select(b => b.Name)], Servers.Count, likeness);
 
     public string Folder { get; }
 
     public static string Astronaut => Path.Combine(AppContext.BaseDirectory, "Fixtures", "astronaut.png");
+
+    /// <summary>A photo of another person (a small, partly turned face), the face photo of identity sweeps.</summary>
+    public static string Camera => Path.Combine(AppContext.BaseDirectory, "Fixtures", "camera.png");
+
+    /// <summary>The SFace stand-in (not SFace: it measures coarse pixel likeness of the aligned face).</summary>
+    public static string ScorerModel => Path.Combine(AppContext.BaseDirectory, "StandInModels", "face_recognition_sface_2021dec.onnx");
 
     public static SweepDefinition Definition(params SweepAxis[] axes) => new()
     {
@@ -61,6 +70,17 @@ internal sealed class SweepHarness : IDisposable
         Seed = 4242,
         Axes = axes,
     };
+
+    /// <summary>A photo of the person in the sweep folder: the astronaut, mirrored, padded and tilted a little (as the pipeline tests make them).</summary>
+    public string FacePhoto(string name, float degrees = 4, int pad = 40)
+    {
+        var path = Path.Combine(Folder, "photos", name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var photo = Image.Load<Rgb24>(Astronaut);
+        photo.Mutate(c => c.Flip(FlipMode.Horizontal).Pad(photo.Width + pad, photo.Height + pad, Color.Gray).Rotate(degrees));
+        photo.SaveAsPng(path);
+        return path;
+    }
 
     public int Img2ImgCount(int box = 0) => Servers[box].WireMock.LogEntries.Count(e => e.RequestMessage!.Path == "/sdapi/v1/img2img");
 

@@ -56,7 +56,7 @@ internal static class ScoreCommand
                 return await FailAsync($"--scorer arcface is disabled on this deployment ({Pipeline.PortraitPipeline.DisableInsightfaceVariable}): insightface's models are for non-commercial research only. Use --scorer sface.");
             }
 
-            var modelPath = ModelPath(kind, result.GetValue(models), result.GetValue(model), out var modelProblem);
+            var modelPath = ScorerModelFile.Find(kind, result.GetValue(models), result.GetValue(model), out var modelProblem);
             if (modelPath is null)
             {
                 return await FailAsync(modelProblem!);
@@ -154,47 +154,6 @@ internal static class ScoreCommand
             }
         });
         return command;
-    }
-
-    /// <summary>The model file: --model, or the distributed file name in --models; null with the problem otherwise.</summary>
-    private static string? ModelPath(ScorerKind kind, DirectoryInfo? models, FileInfo? model, out string? problem)
-    {
-        var name = FaceScorer.DefaultFileName(kind);
-        var where = kind == ScorerKind.SFace
-            ? "OpenCV Zoo's SFace (Apache-2.0): https://github.com/opencv/opencv_zoo/tree/main/models/face_recognition_sface"
-            : "insightface's buffalo_l pack (non-commercial research only)";
-        problem = null;
-        if (models is not null && model is not null)
-        {
-            problem = "give --models DIR or --model FILE, not both.";
-            return null;
-        }
-
-        if (model is not null)
-        {
-            if (!model.Exists)
-            {
-                problem = $"--model {model}: no such file.";
-                return null;
-            }
-
-            return model.FullName;
-        }
-
-        if (models is null)
-        {
-            problem = $"give --models DIR (a folder with {name}) or --model FILE; {name} is {where}.";
-            return null;
-        }
-
-        var path = Path.Combine(models.FullName, name);
-        if (!File.Exists(path))
-        {
-            problem = $"--models {models}: no {name} there ({where}).";
-            return null;
-        }
-
-        return path;
     }
 
     private static async Task<int> FailAsync(string message)

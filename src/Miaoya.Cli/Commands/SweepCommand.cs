@@ -1,15 +1,20 @@
 using System.CommandLine;
 using System.Globalization;
+using Miaoya.FaceSwap;
+using Miaoya.Imaging;
+using Miaoya.Likeness;
 using Miaoya.Pipeline;
+using Miaoya.Recipes;
 using Miaoya.Tuning;
 using Miaoya.WebUi;
 
 namespace Miaoya.Cli.Commands;
 
 /// <summary>
-/// <c>miaoya sweep RECIPE --template T --lora NAME --vary path=v1,v2 [--vary ...]</c>: runs the grid of varied recipe
-/// values (one seed for all), one run folder per cell, then writes the contact sheets. Re-running, or <c>--resume DIR</c>,
-/// skips the cells that finished.
+/// <c>miaoya sweep RECIPE --template T --lora NAME --vary path=v1,v2 [--vary ...] [--face PHOTO ...]</c>: runs the grid
+/// of varied recipe values (one seed for all), one run folder per cell, then writes the contact sheets. With face photos,
+/// every cell's run gets them and its final image is scored against them (sweep.json and the sheets show the scores).
+/// Re-running, or <c>--resume DIR</c>, skips the cells that finished.
 /// </summary>
 internal static class SweepCommand
 {
@@ -17,7 +22,7 @@ internal static class SweepCommand
     {
         var recipe = new Argument<string?>("recipe") { Description = "Recipe file, or a built-in name (v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl)", Arity = ArgumentArity.ZeroOrOne };
         var template = new Option<FileInfo?>("--template") { Description = "Template photo (PNG/JPEG/WebP)" };
-        var lora = new Option<string?>("--lora") { Description = "The person's face LoRA as NAME or NAME:WEIGHT" };
+        var lora = new Option<string?>("--lora") { Description = "The person's face LoRA as NAME or NAME:WEIGHT (optional with a recipe that has an identity section, such as v4-faceid)" };
         var trigger = new Option<string[]>("--trigger") { Description = "Trigger words of the LoRA", AllowMultipleArgumentsPerToken = true };
         var vary = new Option<string[]>("--vary") { Description = "A recipe value to vary, as path=v1,v2,... (repeatable; the first is the contact sheet's columns, the second its rows)" };
         var set = new Option<string[]>("--set") { Description = "Override a recipe value for every cell (repeatable)" };
@@ -26,14 +31,17 @@ internal static class SweepCommand
         var auth = CliOptions.Auth();
         var output = new Option<DirectoryInfo?>("--out") { Description = "Sweep folder (default: out/sweeps/RECIPE-TIME); re-running with the same folder skips finished cells" };
         var faceIndex = new Option<int?>("--face-index") { Description = "Which face when there are several (0 = largest)" };
-        var face = new Option<FileInfo?>("--face") { Description = "V3: the person's face photo" };
-        var models = new Option<DirectoryInfo?>("--models") { Description = "V3: folder with insightface's det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx" };
-        var device = new Option<string>("--device") { Description = "V3: cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var face = new Option<FileInfo[]>("--face") { Description = "A photo of the person, one face in it (repeatable): every cell's run gets them (V3 swaps the first in, an identity unit takes each) and each cell is scored against them" };
+        var models = new Option<DirectoryInfo?>("--models") { Description = "Folder with the face models: the scorer's face_recognition_sface_2021dec.onnx (or w600k_r50.onnx); V3's insightface det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx" };
+        var model = new Option<FileInfo?>("--model") { Description = "The scoring model file itself (instead of looking in --models)" };
+        var scorer = new Option<string>("--scorer") { Description = "sface (OpenCV Zoo, Apache-2.0) or arcface (insightface w600k_r50, non-commercial)", DefaultValueFactory = _ => "sface" };
+        scorer.AcceptOnlyFromAmong("sface", "arcface");
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N for the face models (V3's and the scorer)", DefaultValueFactory = _ => "cpu" };
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "Resume a sweep folder; finished cells are skipped" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
         var command = new Command("sweep", "Run a recipe over a grid of varied values and write a contact sheet (HTML and PNG).")
         {
-            recipe, template, lora, trigger, vary, set, seed, webui, auth, output, faceIndex, face, models, device, resume, verbose,
+            recipe, template, lora, trigger, vary, set, seed, webui, auth, output, faceIndex, face, models, model, scorer, device, resume, verbose,
         };
         command.Validators.Add(result =>
         {
@@ -52,11 +60,6 @@ internal static class SweepCommand
                 result.AddError("--template: required (the photo whose face is replaced).");
             }
 
-            if (result.GetValue(lora) is null)
-            {
-                result.AddError("--lora: required (the person's face LoRA as NAME or NAME:WEIGHT).");
-            }
-
             if (result.GetValue(vary) is not { Length: > 0 })
             {
                 result.AddError("--vary: required, e.g. --vary inpaint.denoising_strength=0.4,0.6.");
@@ -67,6 +70,7 @@ internal static class SweepCommand
         {
             string folder;
             SweepManifest manifest;
+            SweepLikeness? likeness = null;
             try
             {
                 if (result.GetValue(resume) is { } resumeFolder)
@@ -78,14 +82,19 @@ internal static class SweepCommand
                 }
                 else
                 {
-                    var definition = Define(result.GetValue(recipe)!, result.GetValue(template)!, result.GetValue(lora)!, result.GetValue(trigger) ?? [], result.GetValue(vary) ?? [],
-                        result.GetValue(set) ?? [], result.GetValue(seed), result.GetValue(faceIndex), result.GetValue(face), result.GetValue(models), result.GetValue(device)!);
+                    var scorerKind = result.GetValue(scorer) == "arcface" ? ScorerKind.ArcFace : ScorerKind.SFace;
+                    var definition = Define(result.GetValue(recipe)!, result.GetValue(template)!, result.GetValue(lora), result.GetValue(trigger) ?? [], result.GetValue(vary) ?? [],
+                        result.GetValue(set) ?? [], result.GetValue(seed), result.GetValue(faceIndex), result.GetValue(device)!,
+                        (result.GetValue(face) ?? [], result.GetValue(models), result.GetValue(model), scorerKind));
                     var stamp = TimeProvider.System.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
                     folder = result.GetValue(output)?.FullName ?? Path.GetFullPath(Path.Combine("out", "sweeps", $"{Path.GetFileNameWithoutExtension(definition.Recipe)}-{stamp}"));
                     manifest = await OpenAsync(folder, definition, seedGiven: result.GetValue(seed) is not null, cancellationToken);
                 }
+
+                // The person's reference is built once, before any cell runs: a photo without exactly one face is bad input.
+                likeness = await LikenessAsync(manifest.Definition, cancellationToken);
             }
-            catch (Exception e) when (e is SweepException or ArgumentException)
+            catch (Exception e) when (e is SweepException or ArgumentException or FormatException)
             {
                 await Console.Error.WriteLineAsync($"error: {e.Message}");
                 return 2;
@@ -109,7 +118,7 @@ internal static class SweepCommand
                 }
 
                 var status = session.Fleet!.Status();
-                var runner = new SweepRunner(session.Pipeline, status.Select(b => b.Name).ToArray(), status.Sum(b => b.MaxConcurrent));
+                var runner = new SweepRunner(session.Pipeline, status.Select(b => b.Name).ToArray(), status.Sum(b => b.MaxConcurrent), likeness);
                 manifest = await runner.RunAsync(folder, manifest, new SweepConsole(axes), cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -129,6 +138,8 @@ internal static class SweepCommand
                 {
                     await session.DisposeAsync();
                 }
+
+                likeness?.Dispose();
             }
 
             // The sheets show whatever finished, also after a failure or Ctrl+C.
@@ -154,7 +165,9 @@ internal static class SweepCommand
         return command;
     }
 
-    private static SweepDefinition Define(string recipe, FileInfo template, string lora, string[] trigger, string[] vary, string[] sets, long? seed, int? faceIndex, FileInfo? face, DirectoryInfo? models, string device)
+    private static SweepDefinition Define(
+        string recipe, FileInfo template, string? lora, string[] trigger, string[] vary, string[] sets, long? seed, int? faceIndex, string device,
+        (FileInfo[] Photos, DirectoryInfo? Models, FileInfo? Model, ScorerKind Kind) faces)
     {
         var axes = SweepPlan.ParseVary(vary);
         SweepPlan.Validate(recipe, sets, axes);
@@ -163,7 +176,34 @@ internal static class SweepCommand
             throw new SweepException($"--template: {template.FullName}: no such file.");
         }
 
-        LoraChoice.Parse(lora);
+        var loaded = LoadRecipe(recipe, sets);
+        if (lora is not null)
+        {
+            LoraChoice.Parse(lora);
+        }
+        else if (loaded.Identity is null)
+        {
+            throw new SweepException($"--lora: required for recipe {loaded.Name} (the person's face LoRA as NAME or NAME:WEIGHT); recipes with an identity section, such as v4-faceid, take --face photos instead.");
+        }
+
+        if (loaded.Identity is not null && faces.Photos.Length == 0)
+        {
+            throw new SweepException($"recipe {loaded.Name} takes the person's identity from face photos: give --face PHOTO (one or several).");
+        }
+
+        string? scorerModel = null;
+        if (faces.Photos.Length > 0)
+        {
+            if (faces.Photos.FirstOrDefault(f => !f.Exists) is { } missing)
+            {
+                throw new SweepException($"--face {missing}: no such file.");
+            }
+
+            // --model names the scorer's file; --models is also every cell's models folder (V3), so both may be given.
+            scorerModel = ScorerModelFile.Find(faces.Kind, faces.Model is null ? faces.Models : null, faces.Model, out var problem)
+                ?? throw new SweepException(problem!);
+        }
+
         return new SweepDefinition
         {
             Recipe = File.Exists(recipe) ? Path.GetFullPath(recipe) : recipe,
@@ -175,10 +215,60 @@ internal static class SweepCommand
             Sets = sets,
             Axes = axes,
             FaceIndex = faceIndex,
-            Face = face?.FullName,
-            Models = models?.FullName,
+            Faces = [.. faces.Photos.Select(f => f.FullName)],
+            Models = faces.Models?.FullName,
+            Scorer = scorerModel is null ? null : faces.Kind == ScorerKind.ArcFace ? "arcface" : "sface",
+            ScorerModel = scorerModel,
             Device = device,
         };
+    }
+
+    private static Recipe LoadRecipe(string recipe, string[] sets)
+    {
+        try
+        {
+            return RecipeLoader.Load(recipe, sets);
+        }
+        catch (RecipeException e)
+        {
+            throw new SweepException(e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// The person's reference and the scorer, for a sweep with face photos (null without): loaded once per sweep, before
+    /// any cell runs. Every problem (a photo without exactly one face, an unreadable photo, the model) is a
+    /// <see cref="SweepException"/> naming the file.
+    /// </summary>
+    private static async Task<SweepLikeness?> LikenessAsync(SweepDefinition definition, CancellationToken cancellationToken)
+    {
+        if (definition.Faces.Count == 0 || definition.ScorerModel is null)
+        {
+            return null;
+        }
+
+        var kind = definition.Scorer == "arcface" ? ScorerKind.ArcFace : ScorerKind.SFace;
+        try
+        {
+            var likeness = await SweepLikeness.CreateAsync(
+                definition.Faces, definition.ScorerModel, kind, ExecutionDevice.Parse(definition.Device), definition.FaceIndex, line => Console.Error.WriteLine(line), cancellationToken);
+            Console.WriteLine(likeness.Baseline is { } baseline
+                ? string.Create(CultureInfo.InvariantCulture, $"Likeness: {definition.Scorer} against {likeness.Photos} photos of the person, baseline {baseline:0.000}")
+                : $"Likeness: {definition.Scorer} against 1 photo of the person (no baseline: give two or more --face photos for the ratio)");
+            return likeness;
+        }
+        catch (LikenessInputException e)
+        {
+            throw new SweepException($"--face {e.Message}", e);
+        }
+        catch (InvalidImageDataException e)
+        {
+            throw new SweepException($"--face {e.Message}", e);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            throw new SweepException(e is FileNotFoundException ? $"{definition.ScorerModel}: the scorer's model is gone ({e.Message})" : e.Message, e);
+        }
     }
 
     /// <summary>A new sweep, or the one already in <paramref name="folder"/> when it asks for the same grid.</summary>
