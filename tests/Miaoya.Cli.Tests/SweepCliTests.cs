@@ -177,6 +177,26 @@ public sealed class SweepCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Sweep_V3WithItsFacePhoto_WithoutTheScorerModel_RunsUnscored_SayingSo()
+    {
+        using var box = MockWebUiServer.Start();
+        var template = await TemplateAsync();
+        var models = Path.Combine(_folder, "insightface");
+        Directory.CreateDirectory(models);
+        foreach (var file in new[] { "det_10g.onnx", "w600k_r50.onnx", "inswapper_128.onnx" })
+        {
+            File.Copy(Path.Combine(StandInModels, file), Path.Combine(models, file));
+        }
+
+        var (code, _, error) = await RunAsync(
+            "sweep", "v3", "--template", template, "--lora", "miaoya_demo_face", "--face", FacePhoto("a.png", 4), "--models", models,
+            "--set", "faceswap.detector=blazeface", "--vary", "img2img.denoising_strength=0.2,0.3", "--webui", box.Url.ToString(), "--out", Path.Combine(_folder, "v3"));
+
+        Assert.True(code == 0, error);
+        Assert.Contains("note: the cells are not scored for likeness", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Sweep_AFacePhotoWithoutAFace_OrNoScorerModel_IsExit2BeforeAnyCall()
     {
         using var box = MockWebUiServer.Start(new MockWebUiOptions { ControlNetUnitCount = 4 });

@@ -200,8 +200,17 @@ internal static class SweepCommand
             }
 
             // --model names the scorer's file; --models is also every cell's models folder (V3), so both may be given.
-            scorerModel = ScorerModelFile.Find(faces.Kind, faces.Model is null ? faces.Models : null, faces.Model, out var problem)
-                ?? throw new SweepException(problem!);
+            scorerModel = ScorerModelFile.Find(faces.Kind, faces.Model is null ? faces.Models : null, faces.Model, out var problem);
+            if (scorerModel is null)
+            {
+                // V3's --face is the photo it swaps in: a V3 sweep without the scorer's model runs as before, unscored.
+                if (loaded.Pipeline != PipelineKind.V3 || loaded.Identity is not null || faces.Model is not null)
+                {
+                    throw new SweepException(problem!);
+                }
+
+                Console.Error.WriteLine($"note: the cells are not scored for likeness: {problem}");
+            }
         }
 
         return new SweepDefinition
