@@ -29,4 +29,10 @@ public sealed class PipelineException : Exception
 
     /// <summary>The run folder, when one was created (for <c>--resume</c>).</summary>
     public string? RunFolder { get; init; }
+
+    /// <summary>
+    /// True when another attempt would end the same way although the input was valid (no candidate passing the likeness
+    /// gates: the same seeds render the same candidates), so a job is not retried.
+    /// </summary>
+    public bool Final { get; init; }
 }

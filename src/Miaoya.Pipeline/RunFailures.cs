@@ -20,6 +20,8 @@ public static class RunFailures
             {
                 case PipelineException { InputField: not null } or FaceSelectionException or RecipeException:
                     return FailureKind.Input;
+                case PipelineException { Final: true }:
+                    return FailureKind.Request;
                 case WebUiException or WebUiBoxesException or OperationCanceledException:
                     return Failures.Classify(e);
                 case InvalidImageDataException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException:

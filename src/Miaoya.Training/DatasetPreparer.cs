@@ -494,23 +494,7 @@ public static class DatasetPreparer
 public static class Identity
 {
     /// <summary>Cosine similarity of two vectors (1 for the same direction).</summary>
-    public static double Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        if (a.Length != b.Length)
-        {
-            throw new ArgumentException("vectors differ in length.", nameof(b));
-        }
-
-        double dot = 0, na = 0, nb = 0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            dot += (double)a[i] * b[i];
-            na += (double)a[i] * a[i];
-            nb += (double)b[i] * b[i];
-        }
-
-        return na > 0 && nb > 0 ? dot / Math.Sqrt(na * nb) : 0;
-    }
+    public static double Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => FaceEmbeddings.Cosine(a, b);
 
     /// <summary>For each embedding, its cosine similarity to the mean of all the others.</summary>
     public static double[] LeaveOneOutSimilarities(IReadOnlyList<float[]> embeddings)

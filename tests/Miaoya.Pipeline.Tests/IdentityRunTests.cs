@@ -215,6 +215,12 @@ public sealed class IdentityRunTests
         Assert.Contains("no candidate passes the likeness gates", e.Message, StringComparison.Ordinal);
         Assert.Contains("#1 similarity", e.Message, StringComparison.Ordinal);
         Assert.Contains("#2 similarity", e.Message, StringComparison.Ordinal);
+        Assert.Contains("candidates.html in the run folder", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(h.Folder, e.Message, StringComparison.Ordinal);
+
+        // The same seeds render the same candidates: a job does not retry it.
+        Assert.Equal(Miaoya.WebUi.FailureKind.Request, RunFailures.Classify(e));
+        Assert.True(RunFailures.IsPermanent(e));
         var manifest = await new RunFolder(Path.Combine(h.Folder, "v4-faceid")).LoadManifestAsync(CancellationToken.None);
         Assert.Equal(RunStatus.Failed, manifest.Status);
         var select = manifest.Step("select")!.ResultAs<SelectResult>()!;

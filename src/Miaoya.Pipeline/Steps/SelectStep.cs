@@ -92,7 +92,7 @@ internal sealed class SelectStep : IPortraitStep
                 throw new PipelineException(
                     $"no candidate passes the likeness gates (min_similarity {settings.MinSimilarity.ToString(CultureInfo.InvariantCulture)}, min_ratio {settings.MinRatio.ToString(CultureInfo.InvariantCulture)}): "
                     + string.Join("; ", scored.Select(s => $"#{s.Candidate} {string.Join(", ", s.Reasons)}"))
-                    + $". See {run.Folder.File(PageFileName)}.") { Step = Name };
+                    + $". The faces side by side: {PageFileName} in the run folder.") { Step = Name, Final = true };
             }
 
             var chosen = candidates[best.Candidate - 1];
