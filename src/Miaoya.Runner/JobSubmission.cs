@@ -6,6 +6,12 @@ namespace Miaoya.Runner;
 /// <summary>A portrait job to queue: a recipe (by name or inline), the template photo, the person and the knobs of a run.</summary>
 public sealed record JobSubmission
 {
+    /// <summary>The most face photos a job takes (the pipeline's own limit).</summary>
+    public const int MaxFacePhotos = 8;
+
+    /// <summary>The most candidates a job renders (as <c>miaoya run --candidates</c>).</summary>
+    public const int MaxCandidates = 16;
+
     /// <summary>A recipe name (built-in, or a file in <see cref="JobRunnerOptions.RecipeDirectory"/>); ignored when <see cref="RecipeYaml"/> is set.</summary>
     public string? Recipe { get; init; }
 
@@ -18,11 +24,24 @@ public sealed record JobSubmission
     /// <summary>The template photo on this machine; it is copied into the job's folder.</summary>
     public required string TemplatePath { get; init; }
 
-    /// <summary>V3: the person's face photo; copied into the job's folder.</summary>
-    public string? FacePath { get; init; }
+    /// <summary>
+    /// The person's face photos (at most <see cref="MaxFacePhotos"/>), copied into the job's folder as face.png, face-2.png, ...:
+    /// V3 swaps the first in, an identity unit (v4 recipes) takes each, and candidates are scored against them all.
+    /// </summary>
+    public IReadOnlyList<string> FacePaths { get; init; } = [];
 
-    /// <summary>The person's face LoRA, <c>name</c> or <c>name:weight</c>.</summary>
-    public required string Lora { get; init; }
+    /// <summary>The first of <see cref="FacePaths"/> (V3's face photo); setting it sets <see cref="FacePaths"/> to that one photo.</summary>
+    public string? FacePath
+    {
+        get => FacePaths.Count > 0 ? FacePaths[0] : null;
+        init => FacePaths = value is null ? [] : [value];
+    }
+
+    /// <summary>The person's face LoRA, <c>name</c> or <c>name:weight</c>; optional when the recipe has an identity section.</summary>
+    public string? Lora { get; init; }
+
+    /// <summary>Best of N by likeness (1..<see cref="MaxCandidates"/>): added to the overrides as <c>candidates.count=N</c>.</summary>
+    public int? Candidates { get; init; }
 
     /// <summary>Trigger words of the LoRA.</summary>
     public IReadOnlyList<string> TriggerWords { get; init; } = [];
@@ -46,7 +65,7 @@ public sealed record JobInputs(
     [property: JsonPropertyName("recipe")] string Recipe,
     [property: JsonPropertyName("pipeline")] string Pipeline,
     [property: JsonPropertyName("base_model")] string BaseModel,
-    [property: JsonPropertyName("lora")] string Lora,
+    [property: JsonPropertyName("lora")] string? Lora,
     [property: JsonPropertyName("identity")] string? Identity,
     [property: JsonPropertyName("template")] string TemplateName,
     [property: JsonPropertyName("seed")] long Seed,

@@ -81,8 +81,8 @@ public sealed class JobSubmitter
         }
 
         var inputs = new JobInputs(
-            recipe.Name, recipe.Pipeline.ToString().ToLowerInvariant(), recipe.BaseModel, lora.ToString(), submission.Identity,
-            Path.GetFileName(submission.TemplatePath), submission.Seed, submission.Overrides);
+            recipe.Name, recipe.Pipeline.ToString().ToLowerInvariant(), recipe.BaseModel, lora?.ToString(), submission.Identity,
+            Path.GetFileName(submission.TemplatePath), submission.Seed, Overrides(submission));
         try
         {
             return await _store.CreateJobAsync(
@@ -154,20 +154,33 @@ public sealed class JobSubmitter
         }
     }
 
-    /// <summary>The submission's fields, its recipe and its LoRA (also against the boxes), and that the template exists.</summary>
-    private async Task<(Recipe Recipe, LoraChoice Lora)> CheckRequestAsync(JobSubmission submission, CancellationToken cancellationToken)
+    /// <summary>
+    /// The submission's fields, its recipe and its LoRA (also against the boxes; none when the recipe takes the person
+    /// from face photos alone), and that the template exists.
+    /// </summary>
+    private async Task<(Recipe Recipe, LoraChoice? Lora)> CheckRequestAsync(JobSubmission submission, CancellationToken cancellationToken)
     {
         CheckFields(submission);
         var recipe = ResolveRecipe(submission);
-        LoraChoice lora;
-        try
+        LoraChoice? lora = null;
+        if (submission.Lora is null)
         {
-            lora = LoraChoice.Parse(submission.Lora);
+            if (recipe.Identity is null)
+            {
+                throw new JobSubmissionException("lora", $"recipe {recipe.Name} takes the person from their face LoRA: give lora (name or name:weight), or use a recipe with an identity section (such as v4-faceid) with face photos.");
+            }
         }
-        catch (ArgumentException e)
+        else
         {
-            // The field is named by the caller; the parser's message is worded for the command line.
-            throw new JobSubmissionException("lora", e.Message.Replace("--lora: ", "", StringComparison.Ordinal), e);
+            try
+            {
+                lora = LoraChoice.Parse(submission.Lora);
+            }
+            catch (ArgumentException e)
+            {
+                // The field is named by the caller; the parser's message is worded for the command line.
+                throw new JobSubmissionException("lora", e.Message.Replace("--lora: ", "", StringComparison.Ordinal), e);
+            }
         }
 
         if (!File.Exists(submission.TemplatePath))
@@ -175,7 +188,7 @@ public sealed class JobSubmitter
             throw new JobSubmissionException("template", $"template photo {submission.TemplatePath} does not exist.");
         }
 
-        if (_loraProblem is not null && await _loraProblem(lora.Name, cancellationToken) is { } loraProblem)
+        if (lora is not null && _loraProblem is not null && await _loraProblem(lora.Name, cancellationToken) is { } loraProblem)
         {
             throw new JobSubmissionException("lora", loraProblem);
         }
@@ -183,26 +196,32 @@ public sealed class JobSubmitter
         return (recipe, lora);
     }
 
-    private RunRequest Request(JobSubmission submission, Recipe recipe, LoraChoice lora, string folder) => new()
+    private RunRequest Request(JobSubmission submission, Recipe recipe, LoraChoice? lora, string folder) => new()
     {
         Recipe = recipe,
-        Overrides = submission.Overrides,
+        Overrides = Overrides(submission),
         TemplatePath = submission.TemplatePath,
         Lora = lora,
         TriggerWords = submission.TriggerWords,
         Seed = submission.Seed,
         OutputDirectory = folder,
         FaceIndex = submission.FaceIndex,
-        FacePath = submission.FacePath,
+        FacePaths = submission.FacePaths,
         ModelsDirectory = _options.ModelsDirectory,
         Device = _options.Device,
         StandInModels = _options.StandInModels,
     };
 
-    /// <summary>The field a failed preparation is about: the pipeline says which input; else the face photo when its name is in the message.</summary>
+    /// <summary>The field a failed preparation is about: the pipeline says which input; else a face photo when its name is in the message.</summary>
     private static string Field(Exception e, JobSubmission submission) =>
         (e as PipelineException)?.InputField
-        ?? (e.Message.Contains(Path.GetFileName(submission.FacePath ?? "\0"), StringComparison.Ordinal) ? "face" : "template");
+        ?? (submission.FacePaths.Any(f => e.Message.Contains(Path.GetFileName(f), StringComparison.Ordinal)) ? "face" : "template");
+
+    /// <summary>The submission's overrides and, with <see cref="JobSubmission.Candidates"/>, <c>candidates.count=N</c> after them (it wins).</summary>
+    private static IReadOnlyList<string> Overrides(JobSubmission submission) =>
+        submission.Candidates is { } count
+            ? [.. submission.Overrides, $"candidates.count={count.ToString(System.Globalization.CultureInfo.InvariantCulture)}"]
+            : submission.Overrides;
 
     /// <summary>The fields that need no recipe and no file: one recipe source, the identity label, words, seed, face index.</summary>
     private static void CheckFields(JobSubmission submission)
@@ -231,15 +250,26 @@ public sealed class JobSubmitter
         {
             throw new JobSubmissionException("face_index", "faces are counted from 0 (the largest).");
         }
+
+        if (submission.FacePaths.Count > JobSubmission.MaxFacePhotos)
+        {
+            throw new JobSubmissionException("face", $"{submission.FacePaths.Count} face photos; at most {JobSubmission.MaxFacePhotos} are used.");
+        }
+
+        if (submission.Candidates is < 1 or > JobSubmission.MaxCandidates)
+        {
+            throw new JobSubmissionException("candidates", $"give 1..{JobSubmission.MaxCandidates} candidates.");
+        }
     }
 
     private Recipe ResolveRecipe(JobSubmission submission)
     {
+        var overrides = Overrides(submission);
         try
         {
             if (submission.RecipeYaml is { } yaml)
             {
-                return RecipeLoader.Parse(yaml, "inline recipe", submission.Overrides);
+                return RecipeLoader.Parse(yaml, "inline recipe", overrides);
             }
 
             if (string.IsNullOrWhiteSpace(submission.Recipe))
@@ -255,19 +285,19 @@ public sealed class JobSubmitter
                     var path = Path.Combine(directory, candidate);
                     if (File.Exists(path))
                     {
-                        return RecipeLoader.Load(path, submission.Overrides);
+                        return RecipeLoader.Load(path, overrides);
                     }
                 }
             }
 
             if (RecipeLoader.BuiltInNames.Contains(name))
             {
-                return RecipeLoader.LoadBuiltIn(name, submission.Overrides);
+                return RecipeLoader.LoadBuiltIn(name, overrides);
             }
 
             if (_options.AllowRecipePaths && File.Exists(name))
             {
-                return RecipeLoader.Load(name, submission.Overrides);
+                return RecipeLoader.Load(name, overrides);
             }
 
             throw new JobSubmissionException("recipe", $"unknown recipe \"{name}\"; known: {string.Join(", ", KnownRecipes())}.");

@@ -32,8 +32,10 @@ internal static class JobEndpoints
         v1.MapPost("/jobs", SubmitAsync)
             .WithName("SubmitJob")
             .WithSummary("Queue a portrait job")
-            .WithDescription("multipart/form-data: files template (and face for V3); fields recipe or recipe_yaml, lora, trigger, identity, seed, overrides (key=value, one per line or repeated), face_index. " +
-                "Or application/json with the same names and the images as base64 strings or data: URLs.")
+            .WithDescription("multipart/form-data: files template and face (the person's photo; repeat the field for several, at most 8: V3 swaps the first in, " +
+                "an identity recipe (v4-*) takes each, candidates are scored against them all); fields recipe or recipe_yaml, lora (required unless the recipe has an identity section), " +
+                "trigger, identity, seed, overrides (key=value, one per line or repeated), face_index, candidates (1..16: best of N by likeness, as overrides candidates.count=N). " +
+                "Or application/json with the same names, the images as base64 strings or data: URLs, and the face photos as face (one) or faces (an array), not both.")
             .AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
             {
                 // Described here rather than with Accepts(), whose content-type check would answer other types with a bare 415.
@@ -136,9 +138,7 @@ internal static class JobEndpoints
             var message = e.Message;
             if (staged is not null)
             {
-                message = message.Replace(Path.Combine(staged.Folder, "t") + Path.DirectorySeparatorChar, "", StringComparison.Ordinal)
-                    .Replace(Path.Combine(staged.Folder, "f") + Path.DirectorySeparatorChar, "", StringComparison.Ordinal)
-                    .Replace(staged.Folder, "(upload)", StringComparison.Ordinal);
+                message = staged.Scrub(message);
             }
 
             message = message.Replace(state.JobsDirectory, "(jobs)", StringComparison.Ordinal);
@@ -475,8 +475,12 @@ public sealed class JobSubmissionForm
     /// <summary>The template photo (PNG, JPEG or WebP).</summary>
     public required IFormFile Template { get; init; }
 
-    /// <summary>V3: the person's face photo.</summary>
-    public IFormFile? Face { get; init; }
+    /// <summary>
+    /// The person's face photos, one file per field (repeat it; at most 8), each showing exactly one face: V3 swaps the
+    /// first in, an identity recipe (v4-*) takes each, candidates are scored against them all.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.MaxLength(JobSubmission.MaxFacePhotos)]
+    public IReadOnlyList<IFormFile>? Face { get; init; }
 
     /// <summary>A recipe name: built-in (v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl) or one of the server's recipe folder.</summary>
     public string? Recipe { get; init; }
@@ -484,8 +488,8 @@ public sealed class JobSubmissionForm
     /// <summary>An inline recipe document instead of a name.</summary>
     public string? RecipeYaml { get; init; }
 
-    /// <summary>The person's face LoRA, name or name:weight.</summary>
-    public required string Lora { get; init; }
+    /// <summary>The person's face LoRA, name or name:weight; required unless the recipe has an identity section (v4-*), which takes the person from the face photos.</summary>
+    public string? Lora { get; init; }
 
     /// <summary>Trigger words, comma-separated or repeated.</summary>
     public string? Trigger { get; init; }
@@ -501,19 +505,28 @@ public sealed class JobSubmissionForm
 
     /// <summary>Which face of the template to replace (largest first).</summary>
     public int? FaceIndex { get; init; }
+
+    /// <summary>Best of N (1..16): render N candidates and keep the one most like the face photos that passes the recipe's likeness gates (overrides candidates.count=N; needs face photos).</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, JobSubmission.MaxCandidates)]
+    public int? Candidates { get; init; }
 }
 
 /// <summary>
 /// The JSON form of <c>POST /v1/jobs</c> (for the OpenAPI document): the same fields, images as base64 or data: URLs. Only
-/// template and lora are required, and recipe or recipe_yaml; any other field may be left out or null.
+/// template is required, and recipe or recipe_yaml; lora unless the recipe has an identity section; any other field may
+/// be left out or null.
 /// </summary>
 public sealed class JobSubmissionJson
 {
     /// <summary>The template photo (PNG, JPEG or WebP), base64 or a data: URL.</summary>
     public required string Template { get; init; }
 
-    /// <summary>V3: the person's face photo, base64 or a data: URL.</summary>
+    /// <summary>The person's face photo, base64 or a data: URL (one photo; for several use faces, not both).</summary>
     public string? Face { get; init; }
+
+    /// <summary>The person's face photos (at most 8), each base64 or a data: URL and showing exactly one face: V3 swaps the first in, an identity recipe (v4-*) takes each, candidates are scored against them all.</summary>
+    [System.ComponentModel.DataAnnotations.MaxLength(JobSubmission.MaxFacePhotos)]
+    public IReadOnlyList<string>? Faces { get; init; }
 
     /// <summary>A recipe name: built-in (v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl) or one of the server's recipe folder.</summary>
     public string? Recipe { get; init; }
@@ -521,8 +534,8 @@ public sealed class JobSubmissionJson
     /// <summary>An inline recipe document instead of a name.</summary>
     public string? RecipeYaml { get; init; }
 
-    /// <summary>The person's face LoRA, name or name:weight.</summary>
-    public required string Lora { get; init; }
+    /// <summary>The person's face LoRA, name or name:weight; required unless the recipe has an identity section (v4-*), which takes the person from the face photos.</summary>
+    public string? Lora { get; init; }
 
     /// <summary>Trigger words: a string or an array of strings.</summary>
     public IReadOnlyList<string>? Trigger { get; init; }
@@ -538,4 +551,8 @@ public sealed class JobSubmissionJson
 
     /// <summary>Which face of the template to replace (largest first).</summary>
     public int? FaceIndex { get; init; }
+
+    /// <summary>Best of N (1..16): render N candidates and keep the one most like the face photos that passes the recipe's likeness gates (overrides candidates.count=N; needs face photos).</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, JobSubmission.MaxCandidates)]
+    public int? Candidates { get; init; }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
@@ -10,13 +9,14 @@ using Miaoya.Runner;
 namespace Miaoya.Server;
 
 /// <summary>
-/// Reads <c>POST /v1/jobs</c>: <c>multipart/form-data</c> (files <c>template</c>, <c>face</c>; fields <c>recipe</c> |
-/// <c>recipe_yaml</c>, <c>lora</c>, <c>trigger</c>, <c>identity</c>, <c>seed</c>, <c>overrides</c>, <c>face_index</c>) or
-/// <c>application/json</c> with the same names and the images as base64 (or <c>data:</c> URLs). Each image is checked
+/// Reads <c>POST /v1/jobs</c>: <c>multipart/form-data</c> (files <c>template</c> and <c>face</c>, the latter once per
+/// photo; fields <c>recipe</c> | <c>recipe_yaml</c>, <c>lora</c>, <c>trigger</c>, <c>identity</c>, <c>seed</c>,
+/// <c>overrides</c>, <c>face_index</c>, <c>candidates</c>) or <c>application/json</c> with the same names, the images as
+/// base64 (or <c>data:</c> URLs) and the face photos as <c>face</c> (one) or <c>faces</c> (a list). Each image is checked
 /// (size, format, pixel dimensions, without decoding the pixels) before anything is written. Problems throw
 /// <see cref="FieldProblemException"/> naming the field.
 /// </summary>
-internal sealed class SubmissionReader(ServerOptions options)
+internal sealed partial class SubmissionReader(ServerOptions options)
 {
     /// <summary>Prefix of an upload's staging folder: <c>miaoya-upload-PID-GUID</c> (the process that owns it, for the sweep at start).</summary>
     public const string StagingPrefix = "miaoya-upload-";
@@ -107,7 +107,7 @@ internal sealed class SubmissionReader(ServerOptions options)
         {
             if (++parts > MaxParts)
             {
-                throw new FieldProblemException(StatusCodes.Status400BadRequest, "body", $"more than {MaxParts} parts; a submission has a few fields and at most two files.");
+                throw new FieldProblemException(StatusCodes.Status400BadRequest, "body", $"more than {MaxParts} parts; a submission has a few fields, a template and at most {JobSubmission.MaxFacePhotos} face photos.");
             }
 
             if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
@@ -125,7 +125,13 @@ internal sealed class SubmissionReader(ServerOptions options)
             {
                 if (name is not ("template" or "face"))
                 {
-                    throw new FieldProblemException(StatusCodes.Status400BadRequest, UserText.Quote(name), "unknown file field; send template and (V3) face.");
+                    throw new FieldProblemException(StatusCodes.Status400BadRequest, UserText.Quote(name), "unknown file field; send template and the person's photos as face (repeated, one file each).");
+                }
+
+                if (name == "face" && files.TryGetValue(name, out var faces) && faces.Count == JobSubmission.MaxFacePhotos)
+                {
+                    // Refused before this photo is read: no more than the pipeline uses is held in memory.
+                    throw new FieldProblemException(StatusCodes.Status400BadRequest, "face", $"more than {JobSubmission.MaxFacePhotos} face photos; at most {JobSubmission.MaxFacePhotos} are used.");
                 }
 
                 var bytes = await ReadPartAsync(section.Body, options.MaxImageBytes, StatusCodes.Status413PayloadTooLarge, name,
@@ -135,7 +141,7 @@ internal sealed class SubmissionReader(ServerOptions options)
             }
             else
             {
-                if (name is not ("recipe" or "recipe_yaml" or "lora" or "trigger" or "identity" or "seed" or "overrides" or "face_index"))
+                if (name is not ("recipe" or "recipe_yaml" or "lora" or "trigger" or "identity" or "seed" or "overrides" or "face_index" or "candidates"))
                 {
                     throw new FieldProblemException(StatusCodes.Status400BadRequest, UserText.Quote(name), "unknown field.");
                 }
@@ -159,7 +165,7 @@ internal sealed class SubmissionReader(ServerOptions options)
         return Checked(new SubmissionForm
         {
             Template = OneFile(files, "template"),
-            Face = OneFile(files, "face"),
+            Faces = files.TryGetValue("face", out var photos) ? photos : [],
             Recipe = Single(fields, "recipe"),
             RecipeYaml = Single(fields, "recipe_yaml"),
             Lora = Single(fields, "lora"),
@@ -168,6 +174,7 @@ internal sealed class SubmissionReader(ServerOptions options)
             Seed = ParseLong(Single(fields, "seed"), "seed"),
             Overrides = All(fields, "overrides").SelectMany(o => o.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
             FaceIndex = ParseInt(Single(fields, "face_index"), "face_index"),
+            Candidates = ParseInt(Single(fields, "candidates"), "candidates"),
         });
     }
 
@@ -236,50 +243,6 @@ internal sealed class SubmissionReader(ServerOptions options)
         return string.IsNullOrWhiteSpace(values[0]) ? null : values[0];
     }
 
-    private async Task<SubmissionForm> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        JsonDocument document;
-        try
-        {
-            document = await JsonDocument.ParseAsync(request.Body, default, cancellationToken);
-        }
-        catch (JsonException e)
-        {
-            throw new FieldProblemException(StatusCodes.Status400BadRequest, "body", $"not valid JSON: {e.Message}");
-        }
-
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new FieldProblemException(StatusCodes.Status400BadRequest, "body", "expected a JSON object.");
-            }
-
-            foreach (var property in root.EnumerateObject())
-            {
-                if (property.Name is not ("template" or "face" or "recipe" or "recipe_yaml" or "lora" or "trigger" or "identity" or "seed" or "overrides" or "face_index"))
-                {
-                    throw new FieldProblemException(StatusCodes.Status400BadRequest, property.Name, "unknown field.");
-                }
-            }
-
-            return Checked(new SubmissionForm
-            {
-                Template = Base64Image(root, "template"),
-                Face = Base64Image(root, "face"),
-                Recipe = JsonString(root, "recipe"),
-                RecipeYaml = JsonString(root, "recipe_yaml"),
-                Lora = JsonString(root, "lora"),
-                Trigger = JsonStrings(root, "trigger"),
-                Identity = JsonString(root, "identity"),
-                Seed = JsonInteger(root, "seed", long.MinValue, long.MaxValue, "an integer (-1: random)"),
-                Overrides = JsonStrings(root, "overrides"),
-                FaceIndex = (int?)JsonInteger(root, "face_index", int.MinValue, int.MaxValue, "an integer (0 = the largest face)"),
-            });
-        }
-    }
-
     /// <summary>Each text field within its limit and free of control characters, before anything else looks at it.</summary>
     private static SubmissionForm Checked(SubmissionForm form)
     {
@@ -308,6 +271,11 @@ internal sealed class SubmissionReader(ServerOptions options)
             Limit("overrides", line, text.MaxOverrideChars);
         }
 
+        if (form.Candidates is < 1 or > JobSubmission.MaxCandidates)
+        {
+            throw new FieldProblemException(StatusCodes.Status400BadRequest, "candidates", $"give 1..{JobSubmission.MaxCandidates} candidates (best of N by likeness to the face photos).");
+        }
+
         return form;
 
         static void Limit(string field, string? value, int max, bool multiline = false)
@@ -317,36 +285,6 @@ internal sealed class SubmissionReader(ServerOptions options)
                 throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"{problem}.");
             }
         }
-    }
-
-    private UploadedImage? Base64Image(JsonElement root, string field)
-    {
-        if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.String)
-        {
-            throw new FieldProblemException(StatusCodes.Status400BadRequest, field, "expected the image as a base64 string or a data: URL.");
-        }
-
-        EncodedImage image;
-        try
-        {
-            image = EncodedImage.FromBase64(Text(value, field));
-        }
-        catch (InvalidImageDataException e)
-        {
-            throw new FieldProblemException(StatusCodes.Status400BadRequest, field, e.Message);
-        }
-
-        if (image.Length > options.MaxImageBytes)
-        {
-            throw new FieldProblemException(StatusCodes.Status413PayloadTooLarge, field, $"the image has {image.Length} bytes; at most {options.MaxImageBytes} are accepted per image.");
-        }
-
-        return Check(field, image, null);
     }
 
     private UploadedImage Check(string field, EncodedImage image, string? fileName)
@@ -391,69 +329,6 @@ internal sealed class SubmissionReader(ServerOptions options)
         : int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value
         : throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"'{UserText.Quote(text)}' is not an integer.");
 
-    /// <summary>A JSON number that is a whole number in range; a string, a fraction or anything else names the field.</summary>
-    private static long? JsonInteger(JsonElement root, string field, long min, long max, string expected)
-    {
-        if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.Number)
-        {
-            throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"must be {expected}, not a JSON {value.ValueKind.ToString().ToLowerInvariant()}.");
-        }
-
-        return value.TryGetInt64(out var number) && number >= min && number <= max
-            ? number
-            : throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"must be {expected}; {UserText.Quote(value.GetRawText())} is not one.");
-    }
-
-    /// <summary>A JSON string's text; one that is no text (an unpaired UTF-16 surrogate, "\ud800") names its field.</summary>
-    private static string Text(JsonElement value, string field)
-    {
-        try
-        {
-            return value.GetString()!;
-        }
-        catch (InvalidOperationException)
-        {
-            throw new FieldProblemException(StatusCodes.Status400BadRequest, field, "not valid text: it holds an unpaired UTF-16 surrogate.");
-        }
-    }
-
-    private static string? JsonString(JsonElement root, string field)
-    {
-        if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return value.ValueKind == JsonValueKind.String
-            ? Text(value, field) is { Length: > 0 } text && !string.IsNullOrWhiteSpace(text) ? text : null
-            : throw new FieldProblemException(StatusCodes.Status400BadRequest, field, "expected a string.");
-    }
-
-    private static string[] JsonStrings(JsonElement root, string field)
-    {
-        if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return [];
-        }
-
-        if (value.ValueKind == JsonValueKind.String)
-        {
-            return [Text(value, field)];
-        }
-
-        if (value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(v => v.ValueKind == JsonValueKind.String))
-        {
-            return value.EnumerateArray().Select(v => Text(v, field)).ToArray();
-        }
-
-        throw new FieldProblemException(StatusCodes.Status400BadRequest, field, "expected a string or an array of strings.");
-    }
-
     /// <summary>The folder staging folders go in: the upload directory, else the system's temporary folder.</summary>
     public static string StagingRoot(string? uploadDirectory) => Path.GetFullPath(uploadDirectory ?? Path.GetTempPath());
 
@@ -463,11 +338,6 @@ internal sealed class SubmissionReader(ServerOptions options)
         if (form.Template is null)
         {
             throw new FieldProblemException(StatusCodes.Status400BadRequest, "template", "the template photo is required (a file field named template).");
-        }
-
-        if (form.Lora is null)
-        {
-            throw new FieldProblemException(StatusCodes.Status400BadRequest, "lora", "the person's face LoRA is required (name or name:weight).");
         }
 
         if (form.Recipe is null && form.RecipeYaml is null)
@@ -482,13 +352,16 @@ internal sealed class SubmissionReader(ServerOptions options)
         try
         {
             var template = Path.Combine(folder, "t", form.Template.Name);
-            var face = form.Face is null ? null : Path.Combine(folder, "f", form.Face.Name);
             PrivateFiles.CreateDirectory(Path.GetDirectoryName(template)!);
             PrivateFiles.WriteAllBytes(template, form.Template.Image.Bytes.Span);
-            if (face is not null)
+            var faces = new List<string>();
+            foreach (var photo in form.Faces)
             {
+                // Each photo in its own folder (f, f2, f3, ...): two uploads may carry the same name.
+                var face = Path.Combine(folder, StagedSubmission.FaceFolder(faces.Count), photo.Name);
                 PrivateFiles.CreateDirectory(Path.GetDirectoryName(face)!);
-                PrivateFiles.WriteAllBytes(face, form.Face!.Image.Bytes.Span);
+                PrivateFiles.WriteAllBytes(face, photo.Image.Bytes.Span);
+                faces.Add(face);
             }
 
             var submission = new JobSubmission
@@ -497,8 +370,9 @@ internal sealed class SubmissionReader(ServerOptions options)
                 RecipeYaml = form.RecipeYaml,
                 Overrides = form.Overrides,
                 TemplatePath = template,
-                FacePath = face,
+                FacePaths = faces,
                 Lora = form.Lora,
+                Candidates = form.Candidates,
                 TriggerWords = form.Trigger,
                 Identity = form.Identity,
                 Seed = form.Seed ?? -1,
@@ -514,110 +388,3 @@ internal sealed class SubmissionReader(ServerOptions options)
     }
 }
 
-/// <summary>Where uploads wait, and the sweep of what a dead process left there.</summary>
-internal static class UploadStaging
-{
-    /// <summary>
-    /// Deletes staging folders of this program whose process is gone (crashed or killed mid-request): personal data must
-    /// not outlive its request. A folder of a live process (another instance sharing the folder) is left alone. Returns
-    /// the folders removed.
-    /// </summary>
-    public static IReadOnlyList<string> Sweep(string? uploadDirectory)
-    {
-        var root = SubmissionReader.StagingRoot(uploadDirectory);
-        var removed = new List<string>();
-        if (!Directory.Exists(root))
-        {
-            return removed;
-        }
-
-        foreach (var folder in Directory.EnumerateDirectories(root, SubmissionReader.StagingPrefix + "*"))
-        {
-            // miaoya-upload-PID-GUID; folders of older releases (no process id) are always left over.
-            var rest = Path.GetFileName(folder)[SubmissionReader.StagingPrefix.Length..];
-            var dash = rest.IndexOf('-', StringComparison.Ordinal);
-            var live = dash > 0 && int.TryParse(rest[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
-                && (pid == Environment.ProcessId || IsRunning(pid));
-            if (live)
-            {
-                continue;
-            }
-
-            try
-            {
-                Directory.Delete(folder, recursive: true);
-                removed.Add(folder);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Another user's folder, or one in use: not ours to force.
-            }
-        }
-
-        return removed;
-    }
-
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
-    }
-}
-
-/// <summary>A checked image from a request, and the file name it is staged under.</summary>
-internal sealed record UploadedImage(EncodedImage Image, string Name);
-
-/// <summary>The fields of a submission as sent.</summary>
-internal sealed record SubmissionForm
-{
-    public UploadedImage? Template { get; init; }
-
-    public UploadedImage? Face { get; init; }
-
-    public string? Recipe { get; init; }
-
-    public string? RecipeYaml { get; init; }
-
-    public string? Lora { get; init; }
-
-    public IReadOnlyList<string> Trigger { get; init; } = [];
-
-    public string? Identity { get; init; }
-
-    public long? Seed { get; init; }
-
-    public IReadOnlyList<string> Overrides { get; init; } = [];
-
-    public int? FaceIndex { get; init; }
-}
-
-/// <summary>A submission whose images sit in a temporary folder until the submitter has copied them; disposing deletes it.</summary>
-internal sealed class StagedSubmission(JobSubmission submission, string folder) : IDisposable
-{
-    public JobSubmission Submission { get; } = submission;
-
-    /// <summary>The temporary folder (scrubbed from error messages: it means nothing to the caller).</summary>
-    public string Folder { get; } = folder;
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Folder, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
-}

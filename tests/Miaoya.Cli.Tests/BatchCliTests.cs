@@ -63,6 +63,79 @@ public sealed class BatchCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Batch_AnIdentityWithAListOfFacePhotosAndNoLora_RunsV4FaceId_BestOfTwo()
+    {
+        // Arrange: a box with four unit slots, two photos of the person (the fixture and a mirrored copy), no LoRA.
+        using var box = MockWebUiServer.Start(new MockWebUiOptions { ControlNetUnitCount = 4 });
+        await WriteTemplateAsync("a.png");
+        var faces = Path.Combine(_folder, "faces");
+        Directory.CreateDirectory(faces);
+        var astronaut = Path.Combine(AppContext.BaseDirectory, "LikenessFixtures", "astronaut.png");
+        File.Copy(astronaut, Path.Combine(faces, "one.png"));
+        using (var photo = await SixLabors.ImageSharp.Image.LoadAsync<SixLabors.ImageSharp.PixelFormats.Rgb24>(astronaut))
+        {
+            SixLabors.ImageSharp.Processing.ProcessingExtensions.Mutate(photo, c => SixLabors.ImageSharp.Processing.FlipExtensions.Flip(c, SixLabors.ImageSharp.Processing.FlipMode.Horizontal));
+            await SixLabors.ImageSharp.ImageExtensions.SaveAsPngAsync(photo, Path.Combine(faces, "two.png"));
+        }
+
+        var jobs = await WriteBatchAsync($"""
+            templates: ["templates/a.png"]
+            identities:
+              - name: anna
+                face: [faces/one.png, faces/two.png]
+            recipes:
+              - recipe: v4-faceid
+                name: best-of-2
+                overrides: {"{"}candidates.count: 2, candidates.min_similarity: 0, candidates.min_ratio: 0{"}"}
+            boxes: ["{box.Url}"]
+            """);
+        var output = Path.Combine(_folder, "out");
+
+        // Act
+        var (code, stdout, stderr) = await CliRunner.RunAsync("batch", jobs, "--out", output, "--models", Path.Combine(AppContext.BaseDirectory, "StandInModels"));
+
+        // Assert
+        Assert.True(code == 0, stdout + stderr);
+        var folder = Assert.Single(Directory.GetDirectories(Path.Combine(output, "jobs")));
+        Assert.True(File.Exists(Path.Combine(folder, "face.png")));
+        Assert.True(File.Exists(Path.Combine(folder, "face-2.png")));
+        Assert.True(File.Exists(Path.Combine(folder, "select.png")));
+        Assert.Equal(Pixels(Path.Combine(folder, "select.png")), Pixels(Path.Combine(folder, "final.png")));
+        Assert.Contains("final.png", await File.ReadAllTextAsync(Path.Combine(output, "index.html")), StringComparison.Ordinal);
+    }
+
+    /// <summary>An image's pixels (select.png and final.png are not byte-equal; the pipeline's own test compares pixels too).</summary>
+    private static byte[] Pixels(string path)
+    {
+        using var image = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(path);
+        var pixels = new byte[image.Width * image.Height * 3];
+        image.CopyPixelDataTo(pixels);
+        return pixels;
+    }
+
+    [Fact]
+    public async Task Batch_AnIdentityWithoutLora_UsedWithARecipeWithoutAnIdentitySection_IsAProblemOfTheFile()
+    {
+        await WriteTemplateAsync("a.png");
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "LikenessFixtures", "astronaut.png"), Path.Combine(_folder, "me.png"));
+        var jobs = await WriteBatchAsync("""
+            templates: ["templates/a.png"]
+            identities:
+              - name: anna
+                face: [me.png, missing.png]
+            recipes: [v4-faceid, v1-face]
+            """);
+
+        var (code, _, stderr) = await CliRunner.RunAsync("batch", jobs, "--out", Path.Combine(_folder, "out"));
+
+        Assert.Equal(2, code);
+        Assert.Contains("jobs.yaml: identities[0].lora: missing: recipe v1-face (recipes[1])", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("recipe v4-faceid (recipes[0]) takes the person from their face LoRA", stderr, StringComparison.Ordinal);
+        Assert.Contains("jobs.yaml: identities[0].face[1]: ", stderr, StringComparison.Ordinal);
+        Assert.Contains("missing.png: no such file", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Batch_KeepJobs_DeletesOldFinishedJobsOfTheStoreBeforeQueuing()
     {
         using var box = MockWebUiServer.Start();
@@ -183,7 +256,8 @@ public sealed class BatchCliTests : IDisposable
         var (code, _, stderr) = await CliRunner.RunAsync("batch", jobs, "--out", Path.Combine(_folder, "out"));
 
         Assert.Equal(2, code);
-        Assert.Contains("jobs.yaml: identities[1].lora: missing (line 5)", stderr, StringComparison.Ordinal);
+        Assert.Contains("jobs.yaml: identities[1].lora: missing: recipe v2 (recipes[0]) takes the person from their face LoRA", stderr, StringComparison.Ordinal);
+        Assert.Contains("such as v4-faceid, take face photos alone) (line 5)", stderr, StringComparison.Ordinal);
         Assert.Contains("jobs.yaml: templates[0]: \"nothing/*.png\" matches no file", stderr, StringComparison.Ordinal);
         Assert.Contains("jobs.yaml: recipes[1]: v9", stderr, StringComparison.Ordinal);
         Assert.Contains("jobs.yaml: seed: expected a whole number", stderr, StringComparison.Ordinal);

@@ -46,6 +46,46 @@ public sealed class SubmitterTests
     }
 
     [Fact]
+    public async Task Lora_is_optional_for_a_recipe_with_an_identity_section_and_every_face_photo_is_copied()
+    {
+        await using var h = await RunnerHarness.StartAsync(boxes: 1);
+
+        var job = await h.Submitter.SubmitAsync(RunnerHarness.Submission("v4-faceid") with { Lora = null, FacePaths = [RunnerHarness.Astronaut, RunnerHarness.Astronaut] });
+
+        Assert.Null(JobInputs.FromJson(job.InputsJson)!.Lora);
+        Assert.True(File.Exists(Path.Combine(job.OutputFolder, "face.png")));
+        Assert.True(File.Exists(Path.Combine(job.OutputFolder, "face-2.png")));
+        Assert.Contains("identity", job.Steps.Select(s => s.Name));
+    }
+
+    [Fact]
+    public async Task No_lora_for_a_recipe_without_an_identity_section_names_lora()
+    {
+        await using var h = await RunnerHarness.StartAsync(boxes: 1);
+
+        var error = await Assert.ThrowsAsync<JobSubmissionException>(() => h.Submitter.CheckAsync(RunnerHarness.Submission("v1-face") with { Lora = null }));
+
+        Assert.Equal("lora", error.Field);
+        Assert.Contains("recipe v1-face takes the person from their face LoRA", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0, "candidates", "1..16")]
+    [InlineData(17, "candidates", "1..16")]
+    [InlineData(2, "models", "face_recognition_sface_2021dec.onnx")]
+    public async Task Candidates_are_checked_and_become_candidates_count(int count, string field, string message)
+    {
+        // 2 is a valid count: it reaches the recipe (candidates.count=2), whose scorer then needs its model.
+        await using var h = await RunnerHarness.StartAsync(boxes: 1);
+
+        var error = await Assert.ThrowsAsync<JobSubmissionException>(() => h.Submitter.CheckAsync(
+            RunnerHarness.Submission("v4-faceid") with { Lora = null, FacePath = RunnerHarness.Astronaut, Candidates = count }));
+
+        Assert.Equal(field, error.Field);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Folders_the_store_does_not_know_are_removed_and_job_folders_kept()
     {
         await using var h = await RunnerHarness.StartAsync(boxes: 1);

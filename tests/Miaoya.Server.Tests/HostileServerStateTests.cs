@@ -106,7 +106,7 @@ public sealed class HostileServerStateTests
             var form = new SubmissionForm
             {
                 Template = new UploadedImage(new EncodedImage(Hostile.Template), "template.png"),
-                Face = new UploadedImage(new EncodedImage(Hostile.Template), "face.png"),
+                Faces = [new UploadedImage(new EncodedImage(Hostile.Template), "face.png"), new UploadedImage(new EncodedImage(Hostile.Template), "face.png")],
                 Recipe = "v2",
                 Lora = "miaoya_demo_face",
             };
@@ -122,8 +122,10 @@ public sealed class HostileServerStateTests
                     Assert.Equal(PrivateFiles.FolderMode, File.GetUnixFileMode(sub));
                 }
 
+                // The template and both face photos (two uploads of the same name, each in its own folder).
                 var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).ToList();
-                Assert.Equal(2, files.Count);
+                Assert.Equal(3, files.Count);
+                Assert.Equal(staged.Submission.FacePaths.Count, staged.Submission.FacePaths.Distinct().Count());
                 foreach (var file in files)
                 {
                     Assert.Equal(PrivateFiles.FileMode, File.GetUnixFileMode(file));

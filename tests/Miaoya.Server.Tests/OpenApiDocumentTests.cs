@@ -42,22 +42,35 @@ public sealed partial class OpenApiDocumentTests
         Assert.Equal(["null", "string"], Types(schemas.GetProperty("JobView").GetProperty("properties").GetProperty("recipe")));
         Assert.Equal(["string"], Types(schemas.GetProperty("JobView").GetProperty("properties").GetProperty("id")));
 
-        // Submissions: template and lora, and recipe or recipe_yaml; everything else may be left out.
+        // Submissions: template, and recipe or recipe_yaml; everything else may be left out (lora is refused by the server
+        // when the recipe has no identity section, which a schema cannot say).
         var content = document.GetProperty("paths").GetProperty("/v1/jobs").GetProperty("post").GetProperty("requestBody").GetProperty("content");
         foreach (var mediaType in new[] { "multipart/form-data", "application/json" })
         {
             var schema = Resolve(document, content.GetProperty(mediaType).GetProperty("schema"));
-            Assert.Equal(["template", "lora"], Required(schema));
+            Assert.Equal(["template"], Required(schema));
             Assert.Equal(["recipe", "recipe_yaml"], schema.GetProperty("anyOf").EnumerateArray().Select(s => Assert.Single(Required(s))));
             Assert.Equal(
-                ["template", "face", "recipe", "recipe_yaml", "lora", "trigger", "identity", "seed", "overrides", "face_index"],
+                mediaType == "application/json"
+                    ? ["template", "face", "faces", "recipe", "recipe_yaml", "lora", "trigger", "identity", "seed", "overrides", "face_index", "candidates"]
+                    : ["template", "face", "recipe", "recipe_yaml", "lora", "trigger", "identity", "seed", "overrides", "face_index", "candidates"],
                 schema.GetProperty("properties").EnumerateObject().Select(p => p.Name));
+            var candidates = schema.GetProperty("properties").GetProperty("candidates");
+            Assert.Equal((1, 16), (candidates.GetProperty("minimum").GetInt32(), candidates.GetProperty("maximum").GetInt32()));
         }
+
+        // Several face photos: repeated file fields, or a JSON array of images, at most 8.
+        var formFaces = Resolve(document, content.GetProperty("multipart/form-data").GetProperty("schema")).GetProperty("properties").GetProperty("face");
+        Assert.Contains("array", Types(formFaces));
+        Assert.Equal("binary", formFaces.GetProperty("items").GetProperty("format").GetString());
+        Assert.Equal(8, formFaces.GetProperty("maxItems").GetInt32());
 
         var json = Resolve(document, content.GetProperty("application/json").GetProperty("schema")).GetProperty("properties");
         Assert.Equal(["array", "null", "string"], Types(json.GetProperty("trigger")).Order());
         Assert.Equal(["array", "null", "string"], Types(json.GetProperty("overrides")).Order());
         Assert.Equal(["integer", "null"], Types(json.GetProperty("seed")).Order());
+        Assert.Equal(["array", "null"], Types(json.GetProperty("faces")).Order());
+        Assert.Equal(8, json.GetProperty("faces").GetProperty("maxItems").GetInt32());
 
         // No number is said to be a string (the server neither writes nor reads numbers as strings).
         Assert.DoesNotContain(Descendants(document), s => Types(s) is var t && t.Contains("string") && (t.Contains("integer") || t.Contains("number")));

@@ -38,9 +38,14 @@ internal sealed class ServerHarness : IAsyncDisposable
 
     public static string Astronaut => Path.Combine(AppContext.BaseDirectory, "Fixtures", "astronaut.png");
 
-    public static async Task<ServerHarness> StartAsync(int boxes = 2, TimeSpan latency = default, Func<ServerOptions, ServerOptions>? configure = null)
+    public static async Task<ServerHarness> StartAsync(int boxes = 2, TimeSpan latency = default, Func<ServerOptions, ServerOptions>? configure = null, Action<MockWebUiOptions>? mock = null)
     {
-        var servers = Enumerable.Range(0, boxes).Select(_ => MockWebUiServer.Start(new MockWebUiOptions { Latency = latency })).ToArray();
+        var servers = Enumerable.Range(0, boxes).Select(_ =>
+        {
+            var box = new MockWebUiOptions { Latency = latency };
+            mock?.Invoke(box);
+            return MockWebUiServer.Start(box);
+        }).ToArray();
         var folder = Path.Combine(Path.GetTempPath(), "miaoya-server-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path.Combine(folder, "uploads"));
         var options = new ServerOptions

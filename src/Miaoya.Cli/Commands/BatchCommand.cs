@@ -31,7 +31,7 @@ internal static class BatchCommand
         var store = new Option<string?>("--store") { Description = "Job store: a SQLite file (default OUT/jobs.db) or a PostgreSQL connection string (\"Host=...;Database=...\")" };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Batch folder (default out/batches/NAME): jobs/<id>/ per job and batch.json; the same folder resumes the batch" };
         var slots = new Option<int?>("--slots") { Description = "Steps run at once (default: 2 per box + 2)" };
-        var models = new Option<DirectoryInfo?>("--models") { Description = "V3: folder with insightface's det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx" };
+        var models = new Option<DirectoryInfo?>("--models") { Description = "Folder with the face models: V3's insightface det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx; candidates' face_recognition_sface_2021dec.onnx" };
         var device = new Option<string>("--device") { Description = "V3: cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every step and call" };
         var keepJobs = CliOptions.KeepJobsOption();
@@ -273,11 +273,11 @@ internal static class BatchCommand
         private async Task<List<string>> CheckAsync(IJobStore store, JobSubmitter submitter, IReadOnlyList<BatchEntry> entries, CancellationToken cancellationToken)
         {
             var problems = new List<string>();
-            var checkedInputs = new HashSet<(string, string, string?, string)>();
+            var checkedInputs = new HashSet<(string, string, string, string?)>();
             foreach (var entry in entries)
             {
                 if (await store.GetJobAsync(entry.JobId(folder), cancellationToken) is not null
-                    || !checkedInputs.Add((entry.Template, entry.Recipe.Label, entry.Identity.Face, entry.Identity.Lora)))
+                    || !checkedInputs.Add((entry.Template, entry.Recipe.Label, string.Join('\n', entry.Identity.Faces), entry.Identity.Lora)))
                 {
                     continue;
                 }
@@ -300,7 +300,7 @@ internal static class BatchCommand
             Recipe = entry.Recipe.Reference,
             Overrides = entry.Recipe.Overrides,
             TemplatePath = entry.Template,
-            FacePath = entry.Recipe.Pipeline == Recipes.PipelineKind.V3 ? entry.Identity.Face : null,
+            FacePaths = entry.Recipe.UsesFaces ? entry.Identity.Faces : [],
             Lora = entry.Identity.Lora,
             TriggerWords = entry.Identity.Trigger,
             Identity = entry.Identity.Name,

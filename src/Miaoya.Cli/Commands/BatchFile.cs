@@ -5,16 +5,23 @@ using Microsoft.Extensions.FileSystemGlobbing;
 using Miaoya.Limits;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
+using Miaoya.Runner;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace Miaoya.Cli.Commands;
 
-/// <summary>A person of a batch: a name, their face LoRA, its trigger words and (V3) a face photo.</summary>
-internal sealed record BatchIdentity(string Name, string Lora, IReadOnlyList<string> Trigger, string? Face);
+/// <summary>
+/// A person of a batch: a name, their face LoRA (none: only recipes with an identity section can use them), its trigger
+/// words and their face photos (V3 swaps the first in; an identity unit takes each; candidates are scored against all).
+/// </summary>
+internal sealed record BatchIdentity(string Name, string? Lora, IReadOnlyList<string> Trigger, IReadOnlyList<string> Faces);
 
-/// <summary>A recipe of a batch: how it is shown (<see cref="Label"/>), what the submitter loads, and its overrides.</summary>
-internal sealed record BatchRecipe(string Label, string Reference, IReadOnlyList<string> Overrides, PipelineKind Pipeline);
+/// <summary>
+/// A recipe of a batch: how it is shown (<see cref="Label"/>), what the submitter loads, its overrides, and whether it takes
+/// the person from face photos (<see cref="HasIdentity"/>: an identity section) or uses them at all (V3, identity, candidates).
+/// </summary>
+internal sealed record BatchRecipe(string Label, string Reference, IReadOnlyList<string> Overrides, PipelineKind Pipeline, bool HasIdentity = false, bool UsesFaces = false);
 
 /// <summary>One job of a batch: a template × identity × recipe, with the job id it gets in the store.</summary>
 internal sealed record BatchEntry(int Index, string Template, BatchIdentity Identity, BatchRecipe Recipe, long Seed)
@@ -26,7 +33,7 @@ internal sealed record BatchEntry(int Index, string Template, BatchIdentity Iden
     public string JobId(string outFolder)
     {
         var text = string.Join('\n', [
-            Path.GetFullPath(outFolder), Template, Identity.Name, Identity.Lora, string.Join(',', Identity.Trigger), Identity.Face ?? "",
+            Path.GetFullPath(outFolder), Template, Identity.Name, Identity.Lora ?? "", string.Join(',', Identity.Trigger), string.Join('\n', Identity.Faces),
             Recipe.Label, Recipe.Reference, string.Join('\n', Recipe.Overrides), Seed.ToString(CultureInfo.InvariantCulture),
         ]);
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(text));
@@ -170,11 +177,21 @@ internal sealed class BatchFile
 
         Recipes = ParseRecipes(Get(root, "recipes"), overrides);
         Boxes = ParseBoxes(Get(root, "boxes"));
-        foreach (var (recipe, i) in Recipes.Select((r, i) => (r, i)).Where(x => x.r.Pipeline == PipelineKind.V3))
+        foreach (var (recipe, i) in Recipes.Select((r, i) => (r, i)))
         {
-            foreach (var (identity, j) in Identities.Select((id, j) => (id, j)).Where(x => x.id.Face is null))
+            foreach (var (identity, j) in Identities.Select((id, j) => (id, j)))
             {
-                Problem($"identities[{j}].face", $"missing: recipe {recipe.Label} (recipes[{i}]) swaps faces (V3) and needs the person's face photo", Seq(root, "identities")?.Children[j]);
+                if (identity.Faces.Count == 0 && recipe.UsesFaces)
+                {
+                    Problem($"identities[{j}].face", recipe.Pipeline == PipelineKind.V3
+                        ? $"missing: recipe {recipe.Label} (recipes[{i}]) swaps faces (V3) and needs the person's face photo"
+                        : $"missing: recipe {recipe.Label} (recipes[{i}]) takes the person's face photos (one path or a list)", Seq(root, "identities")?.Children[j]);
+                }
+
+                if (identity.Lora is null && !recipe.HasIdentity)
+                {
+                    Problem($"identities[{j}].lora", $"missing: recipe {recipe.Label} (recipes[{i}]) takes the person from their face LoRA (only recipes with an identity section, such as v4-faceid, take face photos alone)", Seq(root, "identities")?.Children[j]);
+                }
             }
         }
     }
@@ -235,13 +252,13 @@ internal sealed class BatchFile
             var path = $"identities[{i}]";
             if (item is not YamlMappingNode map)
             {
-                Problem(path, "expected a mapping with name, lora, trigger and (V3) face", item);
+                Problem(path, "expected a mapping with name, lora, trigger and face (a photo, or a list of photos)", item);
                 continue;
             }
 
             CheckKeys(map, path, IdentityKeys);
             var name = Scalar(map, "name", path, required: true);
-            var lora = Scalar(map, "lora", path, required: true);
+            var lora = Scalar(map, "lora", path, required: false);
             if (name is not null)
             {
                 if (name.Length > InputLimits.Text.MaxNameChars || !name.All(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.'))
@@ -298,19 +315,39 @@ internal sealed class BatchFile
                 Problem($"{path}.trigger", triggerProblem, Get(map, "trigger"));
             }
 
-            string? face = null;
-            if (Scalar(map, "face", path, required: false) is { } facePath)
+            var faces = new List<string>();
+            var faceNode = Get(map, "face");
+            IEnumerable<(YamlNode Node, string Path)> faceItems = faceNode switch
             {
-                face = System.IO.Path.GetFullPath(facePath, _directory);
+                null => [],
+                YamlSequenceNode seq => seq.Children.Select((f, k) => (f, $"{path}.face[{k}]")),
+                _ => [(faceNode, $"{path}.face")],
+            };
+            foreach (var (faceItem, facePath) in faceItems)
+            {
+                if (faceItem is not YamlScalarNode { Value: { Length: > 0 } text })
+                {
+                    Problem(facePath, "expected a photo's path (or a list of them)", faceItem);
+                    continue;
+                }
+
+                var face = System.IO.Path.GetFullPath(text, _directory);
                 if (!File.Exists(face))
                 {
-                    Problem($"{path}.face", $"{face}: no such file", Get(map, "face"));
+                    Problem(facePath, $"{face}: no such file", faceItem);
                 }
+
+                faces.Add(face);
             }
 
-            if (name is not null && lora is not null)
+            if (faces.Count > JobSubmission.MaxFacePhotos)
             {
-                identities.Add(new BatchIdentity(name, lora, trigger, face));
+                Problem($"{path}.face", $"{faces.Count} photos; at most {JobSubmission.MaxFacePhotos} are used", faceNode);
+            }
+
+            if (name is not null)
+            {
+                identities.Add(new BatchIdentity(name, lora, trigger, faces));
             }
         }
 
@@ -366,7 +403,9 @@ internal sealed class BatchFile
             try
             {
                 var recipe = RecipeLoader.Load(resolved, overrides);
-                recipes.Add(new BatchRecipe(label, resolved, overrides, recipe.Pipeline));
+                recipes.Add(new BatchRecipe(
+                    label, resolved, overrides, recipe.Pipeline, recipe.Identity is not null,
+                    recipe.Pipeline == PipelineKind.V3 || recipe.Identity is not null || recipe.Candidates is not null));
             }
             catch (RecipeException e)
             {

@@ -29,7 +29,7 @@ internal static class ServeCommand
         var recipes = new Option<DirectoryInfo?>("--recipes") { Description = "Folder of recipe files submissions may name (besides the built-in ones)" };
         var apiKeyFile = new Option<FileInfo?>("--api-key-file") { Description = $"File holding the API key (default: the {ApiKeyVariable} environment variable)" };
         var noAuth = new Option<bool>("--no-auth") { Description = "Serve without an API key (only on loopback addresses)" };
-        var models = new Option<DirectoryInfo?>("--models") { Description = "V3: folder with insightface's det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx" };
+        var models = new Option<DirectoryInfo?>("--models") { Description = "Folder with the face models: V3's insightface det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx; candidates' face_recognition_sface_2021dec.onnx" };
         var device = new Option<string>("--device") { Description = "V3: ONNX device, cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
         var slots = new Option<int>("--slots") { Description = "Steps run at once by this instance", DefaultValueFactory = _ => 8 };
         slots.Validators.Add(r =>
