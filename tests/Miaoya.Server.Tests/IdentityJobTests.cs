@@ -148,6 +148,9 @@ public sealed class IdentityJobTests
         Assert.Contains("#2 similarity", error, StringComparison.Ordinal);
         var select = job.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "select");
         Assert.Equal("failed", select.GetProperty("state").GetString());
+        Assert.Equal(1, select.GetProperty("attempts").GetInt32());
+        Assert.Contains("candidates.html in the run folder", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(h.Folder, error, StringComparison.Ordinal);
         Assert.Equal(JsonValueKind.Null, job.GetProperty("final").ValueKind);
     }
 
