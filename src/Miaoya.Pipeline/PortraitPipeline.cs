@@ -14,7 +14,7 @@ namespace Miaoya.Pipeline;
 /// failed or interrupted run resumes from its first unfinished step. The steps are objects (<see cref="PortraitSteps"/>),
 /// run by one <see cref="StepRunner"/> whether a whole run goes at once or a job runs one step at a time.
 /// </summary>
-public sealed class PortraitPipeline
+public sealed class PortraitPipeline : IDisposable
 {
     /// <summary>The resolved recipe in a run folder.</summary>
     public const string RecipeFileName = "recipe.yaml";
@@ -39,6 +39,9 @@ public sealed class PortraitPipeline
         _services = new PipelineServices(boxes, detector, swappers, time, logger);
         _runner = new StepRunner(_services);
     }
+
+    /// <summary>Closes the candidates' scorer sessions (the host disposes the pipeline with its services).</summary>
+    public void Dispose() => _services.Scorers.Dispose();
 
     /// <summary>How often progress is read from the box during a generation call.</summary>
     public TimeSpan ProgressInterval
