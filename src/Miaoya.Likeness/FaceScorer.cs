@@ -61,6 +61,11 @@ public sealed class FaceScorer : IDisposable
     /// <summary>The file name the model is distributed under: face_recognition_sface_2021dec.onnx or w600k_r50.onnx.</summary>
     public static string DefaultFileName(ScorerKind kind) => ScorerModels.For(kind).FileName;
 
+    /// <summary>Where users get the model and on what terms, in a phrase for messages.</summary>
+    public static string Origin(ScorerKind kind) => kind == ScorerKind.SFace
+        ? "OpenCV Zoo's SFace (Apache-2.0): https://github.com/opencv/opencv_zoo/tree/main/models/face_recognition_sface"
+        : "insightface's buffalo_l pack (non-commercial research only)";
+
     /// <summary>
     /// Loads <paramref name="modelPath"/> as <paramref name="kind"/> and checks its inputs and outputs. Throws
     /// <see cref="FileNotFoundException"/> when the file is missing, <see cref="InvalidDataException"/> naming the file

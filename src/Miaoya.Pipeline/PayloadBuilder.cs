@@ -133,6 +133,14 @@ public static class PayloadBuilder
         }
     }
 
+    /// <summary>A recipe's control mode as the unit sends it.</summary>
+    internal static ControlNetControlMode ControlMode(ControlModeKind mode) => mode switch
+    {
+        ControlModeKind.Prompt => ControlNetControlMode.MyPromptIsMoreImportant,
+        ControlModeKind.ControlNet => ControlNetControlMode.ControlNetIsMoreImportant,
+        _ => ControlNetControlMode.Balanced,
+    };
+
     /// <summary>
     /// One unit in the form every ControlNet API reads: the module by its UI label and the model by its exact listed
     /// <c>name [hash]</c>, both taken from the box's own lists (Forge accepts nothing else); names the box lacks stay as written
@@ -150,12 +158,7 @@ public static class PayloadBuilder
         ThresholdA = u.ThresholdA,
         ThresholdB = u.ThresholdB,
         PixelPerfect = u.PixelPerfect,
-        ControlMode = u.ControlMode switch
-        {
-            ControlModeKind.Prompt => ControlNetControlMode.MyPromptIsMoreImportant,
-            ControlModeKind.ControlNet => ControlNetControlMode.ControlNetIsMoreImportant,
-            _ => ControlNetControlMode.Balanced,
-        },
+        ControlMode = ControlMode(u.ControlMode),
         ResizeMode = u.ResizeMode switch
         {
             ResizeModeKind.JustResize => ControlNetResizeMode.JustResize,

@@ -252,7 +252,7 @@ public sealed class PortraitPipeline : IDisposable
             OutputDirectory = folder.Path,
             FaceIndex = manifest.Inputs.FaceIndex,
             MaskFile = manifest.Inputs.MaskFile,
-            FacePaths = (manifest.Inputs.Faces ?? (manifest.Inputs.Face is { } face ? [face] : [])).Select(f => folder.File(f.File)).ToArray(),
+            FacePaths = FacePhotos.Files(manifest.Inputs).Select(f => folder.File(f.File)).ToArray(),
             ModelsDirectory = manifest.Inputs.Models,
             Device = manifest.Inputs.Device ?? "cpu",
             StandInModels = manifest.Inputs.StandInModels,

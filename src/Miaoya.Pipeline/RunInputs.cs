@@ -14,8 +14,6 @@ namespace Miaoya.Pipeline;
 /// </summary>
 internal static class RunInputs
 {
-    /// <summary>The most face photos a run takes (<c>--face</c>).</summary>
-    public const int MaxFacePhotos = 8;
 
     public static void Check(RunRequest request)
     {
@@ -39,9 +37,9 @@ internal static class RunInputs
                 : $"recipe {recipe.Name} scores its candidates against the person's face photos: give --face PHOTO (one or several).");
         }
 
-        if (request.FacePaths.Count > MaxFacePhotos)
+        if (request.FacePaths.Count > RunRequest.MaxFacePhotos)
         {
-            throw Bad("face", $"--face: {request.FacePaths.Count} photos; at most {MaxFacePhotos} are used.");
+            throw Bad("face", $"--face: {request.FacePaths.Count} photos; at most {RunRequest.MaxFacePhotos} are used.");
         }
 
         if (request.Lora is { } choice && LoraChoice.NameProblem(choice.Name) is { } lora)
@@ -115,19 +113,13 @@ internal static class RunInputs
     /// <summary>The candidates' scorer model: where it is and whether this deployment may use it.</summary>
     private static void CheckScorer(RunRequest request, CandidatesSettings candidates)
     {
+        // The ArcFace scorer on a deployment that disables insightface was refused with the other non-commercial parts.
         var word = RecipeYaml.Word(candidates.Scorer);
-        if (candidates.Scorer == ScorerChoice.ArcFace && Environment.GetEnvironmentVariable(PortraitPipeline.DisableInsightfaceVariable) is "1" or "true")
-        {
-            throw Bad("recipe", $"candidates.scorer arcface is disabled on this deployment ({PortraitPipeline.DisableInsightfaceVariable}): insightface's w600k_r50 is for non-commercial research only. Use candidates.scorer: sface (Apache-2.0).");
-        }
-
         var path = SelectStep.ScorerModelPath(request, candidates);
         if (request.ModelsDirectory is null || !File.Exists(path))
         {
             var file = Path.GetFileName(path);
-            var where = candidates.Scorer == ScorerChoice.SFace
-                ? "OpenCV Zoo's models/face_recognition_sface (Apache-2.0)"
-                : "insightface's buffalo_l pack (non-commercial)";
+            var where = Likeness.FaceScorer.Origin(SelectStep.KindOf(candidates));
             throw Bad("models", request.ModelsDirectory is null
                 ? $"scoring candidates (candidates.scorer {word}) needs {file}: give --models DIR holding it (from {where})."
                 : $"--models {request.ModelsDirectory}: missing {file}, the candidates' {word} scorer (from {where}).");

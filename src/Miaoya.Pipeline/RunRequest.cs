@@ -5,6 +5,9 @@ namespace Miaoya.Pipeline;
 /// <summary>One run of a recipe on one template for one person.</summary>
 public sealed record RunRequest
 {
+    /// <summary>The most face photos a run takes (<see cref="FacePaths"/>).</summary>
+    public const int MaxFacePhotos = 8;
+
     public required Recipe Recipe { get; init; }
 
     /// <summary>The <c>--set</c> overrides the recipe was loaded with (recorded for resume and replay).</summary>

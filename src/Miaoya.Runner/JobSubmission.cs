@@ -7,7 +7,7 @@ namespace Miaoya.Runner;
 public sealed record JobSubmission
 {
     /// <summary>The most face photos a job takes (the pipeline's own limit).</summary>
-    public const int MaxFacePhotos = 8;
+    public const int MaxFacePhotos = Pipeline.RunRequest.MaxFacePhotos;
 
     /// <summary>The most candidates a job renders (as <c>miaoya run --candidates</c>).</summary>
     public const int MaxCandidates = 16;

@@ -493,9 +493,6 @@ public static class DatasetPreparer
 /// <summary>ArcFace similarity helpers.</summary>
 public static class Identity
 {
-    /// <summary>Cosine similarity of two vectors (1 for the same direction).</summary>
-    public static double Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => FaceEmbeddings.Cosine(a, b);
-
     /// <summary>For each embedding, its cosine similarity to the mean of all the others.</summary>
     public static double[] LeaveOneOutSimilarities(IReadOnlyList<float[]> embeddings)
     {
@@ -519,7 +516,7 @@ public static class Identity
                 rest[i] = (float)(sum[i] - embeddings[k][i]);
             }
 
-            result[k] = Cosine(embeddings[k], rest);
+            result[k] = FaceEmbeddings.Cosine(embeddings[k], rest);
         }
 
         return result;

@@ -133,7 +133,7 @@ public static class LoraPicker
                     var embedding = Embed(image, detector, embedder, cancellationToken);
                     images.Add(embedding is null
                         ? new ValidationImage(relative, prompt, seed, null, "no face found")
-                        : new ValidationImage(relative, prompt, seed, Math.Round(references.Average(r => Identity.Cosine(embedding, r)), 4), null));
+                        : new ValidationImage(relative, prompt, seed, Math.Round(references.Average(r => FaceEmbeddings.Cosine(embedding, r)), 4), null));
                 }
             }
 

@@ -9,9 +9,7 @@ internal static class ScorerModelFile
     public static string? Find(ScorerKind kind, DirectoryInfo? models, FileInfo? model, out string? problem)
     {
         var name = FaceScorer.DefaultFileName(kind);
-        var where = kind == ScorerKind.SFace
-            ? "OpenCV Zoo's SFace (Apache-2.0): https://github.com/opencv/opencv_zoo/tree/main/models/face_recognition_sface"
-            : "insightface's buffalo_l pack (non-commercial research only)";
+        var where = FaceScorer.Origin(kind);
         problem = null;
         if (models is not null && model is not null)
         {

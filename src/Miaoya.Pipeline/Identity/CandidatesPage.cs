@@ -9,8 +9,7 @@ internal static class CandidatesPage
 {
     public static string Html(RunContext run, SelectResult result, IReadOnlyList<string> photoNames)
     {
-        var inputs = run.Manifest.Inputs;
-        var faces = inputs.Faces ?? (inputs.Face is { } f ? [f] : []);
+        var faces = FacePhotos.Files(run.Manifest.Inputs);
         var b = new StringBuilder();
         b.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Candidates — ").Append(E(run.Recipe.Name)).Append("</title><style>")
             .Append("body{font:14px system-ui,sans-serif;margin:24px;background:#fafafa}figure{display:inline-block;margin:6px;padding:6px;background:#fff;border:2px solid #ddd;vertical-align:top;width:170px}")

@@ -1,4 +1,5 @@
 using Miaoya.Faces;
+using Miaoya.Imaging;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace Miaoya.Pipeline;
@@ -6,6 +7,29 @@ namespace Miaoya.Pipeline;
 /// <summary>The person's face photos as the identity step and the candidates' scorer read them.</summary>
 internal static class FacePhotos
 {
+    /// <summary>The person's face photos as the manifest records them: face.png, face-2.png, … (a one-photo run records <c>face</c> alone).</summary>
+    public static IReadOnlyList<FileRecord> Files(ManifestInputs inputs) => inputs.Faces ?? (inputs.Face is { } face ? [face] : []);
+
+    /// <summary>
+    /// Each face photo of the run folder, checked against the manifest's sha256, with its name as the user gave it (its
+    /// source path; else its run-folder file). A missing or changed photo stops <paramref name="step"/>.
+    /// </summary>
+    public static async Task<IReadOnlyList<(string Name, EncodedImage Photo)>> ReadAsync(RunContext run, string step, CancellationToken cancellationToken)
+    {
+        var inputs = run.Manifest.Inputs;
+        var files = Files(inputs);
+        var photos = new List<(string, EncodedImage)>(files.Count);
+        for (var i = 0; i < files.Count; i++)
+        {
+            var name = inputs.FaceSources?.ElementAtOrDefault(i) ?? (i == 0 ? inputs.FaceSource : null) ?? files[i].File;
+            var encoded = await run.Folder.ReadVerifiedAsync(files[i], cancellationToken)
+                ?? throw new PipelineException($"{run.Folder.File(files[i].File)} is missing or changed; the run cannot go on.") { Step = step };
+            photos.Add((name, encoded));
+        }
+
+        return photos;
+    }
+
     /// <summary>
     /// The one face of a face photo. None, or more than one, is bad input naming the photo: the extension's insightface
     /// takes the largest face with only a warning (Mikubill/sd-webui-controlnet@56cec5b scripts/preprocessor/legacy/processor.py:647-700),

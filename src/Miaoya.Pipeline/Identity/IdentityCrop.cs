@@ -23,11 +23,13 @@ internal static class IdentityCrop
         return FaceAlignment.Warp(photo, Transform(face, padding, size), size);
     }
 
+    /// <summary>The eye line's angle to the horizontal, radians (positive: the subject's left eye lower in the image).</summary>
+    public static float Roll(DetectedFace face) => MathF.Atan2(face.LeftEye.Y - face.RightEye.Y, face.LeftEye.X - face.RightEye.X);
+
     /// <summary>Photo pixels → crop pixels: rotate about the face centre by minus the eye line's angle, scale, centre.</summary>
     public static Matrix3x2 Transform(DetectedFace face, double padding, int size)
     {
-        var (right, left) = (face.RightEye, face.LeftEye);
-        var angle = MathF.Atan2(left.Y - right.Y, left.X - right.X);
+        var angle = Roll(face);
         var side = face.Size * (1 + (2 * (float)padding));
         var centre = face.Centre;
         return Matrix3x2.CreateTranslation(-centre.X, -centre.Y)

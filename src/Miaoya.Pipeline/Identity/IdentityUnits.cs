@@ -37,7 +37,7 @@ internal static class IdentityUnits
                 Images = list ? faces : [],
                 GuidanceStart = identity.GuidanceStart,
                 GuidanceEnd = identity.GuidanceEnd,
-                ControlMode = Mode(identity.ControlMode),
+                ControlMode = PayloadBuilder.ControlMode(identity.ControlMode),
                 ResizeMode = ControlNetResizeMode.CropAndResize,
 
                 // Trap 1 of "only masked" inpaint: the person's photo must not be cut to the mask's box.
@@ -60,7 +60,7 @@ internal static class IdentityUnits
                 Image = k.Image == UnitImageSource.Template ? template : previous,
                 GuidanceStart = k.GuidanceStart,
                 GuidanceEnd = k.GuidanceEnd,
-                ControlMode = Mode(k.ControlMode),
+                ControlMode = PayloadBuilder.ControlMode(k.ControlMode),
                 ResizeMode = ControlNetResizeMode.CropAndResize,
             });
         }
@@ -86,11 +86,4 @@ internal static class IdentityUnits
         var bracket = model.IndexOf(" [", StringComparison.Ordinal);
         return bracket > 0 ? model[..bracket] : model;
     }
-
-    private static ControlNetControlMode Mode(ControlModeKind mode) => mode switch
-    {
-        ControlModeKind.Prompt => ControlNetControlMode.MyPromptIsMoreImportant,
-        ControlModeKind.ControlNet => ControlNetControlMode.ControlNetIsMoreImportant,
-        _ => ControlNetControlMode.Balanced,
-    };
 }

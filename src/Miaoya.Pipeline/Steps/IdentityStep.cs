@@ -19,23 +19,19 @@ internal sealed class IdentityStep : IPortraitStep
     public async Task RunAsync(RunContext run, StepRecord record, CancellationToken cancellationToken)
     {
         var settings = run.Recipe.Identity!;
-        var inputs = run.Manifest.Inputs;
-        var files = inputs.Faces ?? (inputs.Face is { } face ? [face] : []);
         var crops = new List<EncodedImage>();
         var photos = new List<IdentityPhoto>();
-        for (var i = 0; i < files.Count; i++)
+        var read = await FacePhotos.ReadAsync(run, Name, cancellationToken);
+        for (var i = 0; i < read.Count; i++)
         {
-            var name = inputs.FaceSources?.ElementAtOrDefault(i) ?? (i == 0 ? inputs.FaceSource : null) ?? files[i].File;
-            var encoded = await run.Folder.ReadVerifiedAsync(files[i], cancellationToken)
-                ?? throw new PipelineException($"{run.Folder.File(files[i].File)} is missing or changed; the run cannot go on.") { Step = Name };
+            var (name, encoded) = read[i];
             using var pixels = await FaceImages.LoadAsync(encoded, cancellationToken);
             var detected = FacePhotos.SingleFace(pixels, run.Services.Detector, name, cancellationToken);
             using var crop = IdentityCrop.Make(pixels, detected, settings.CropPadding, settings.CropSize);
             var png = EncodedImage.FromPng(crop);
             crops.Add(png);
             record.Outputs.Add(await run.Folder.WriteAsync($"identity-{i + 1}.png", png, cancellationToken));
-            var roll = MathF.Atan2(detected.LeftEye.Y - detected.RightEye.Y, detected.LeftEye.X - detected.RightEye.X) * 180 / MathF.PI;
-            photos.Add(new IdentityPhoto(Path.GetFileName(name), FaceRecord.From(detected), Math.Round(roll, 1)));
+            photos.Add(new IdentityPhoto(Path.GetFileName(name), FaceRecord.From(detected), Math.Round(IdentityCrop.Roll(detected) * 180 / MathF.PI, 1)));
         }
 
         var used = IdentityUnits.AcceptsSeveralImages(settings.Method) ? crops.Count : Math.Min(1, crops.Count);

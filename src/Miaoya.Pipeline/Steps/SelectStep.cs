@@ -33,21 +33,15 @@ internal sealed class SelectStep : IPortraitStep
     {
         var settings = run.Recipe.Candidates!;
         var candidates = run.Candidates ?? throw new PipelineException($"step {Name} found no candidates from {run.Recipe.CandidateStep}.") { Step = Name };
-        var kind = settings.Scorer == ScorerChoice.ArcFace ? ScorerKind.ArcFace : ScorerKind.SFace;
-        var modelPath = ScorerModelPath(run.Request, settings);
-        var scorer = run.Services.Scorers.Get(modelPath, kind, ExecutionDevice.Parse(run.Request.Device), m => run.Services.Logger.LogInformation("{Note}", m));
+        var scorer = run.Services.Scorers.Get(ScorerModelPath(run.Request, settings), KindOf(settings), ExecutionDevice.Parse(run.Request.Device), m => run.Services.Logger.LogInformation("{Note}", m));
         var detector = run.Services.Detector;
 
-        var inputs = run.Manifest.Inputs;
-        var files = inputs.Faces ?? (inputs.Face is { } f ? [f] : []);
         var photos = new List<PersonPhoto>();
         try
         {
-            for (var i = 0; i < files.Count; i++)
+            foreach (var (name, encoded) in await FacePhotos.ReadAsync(run, Name, cancellationToken))
             {
-                var encoded = await run.Folder.ReadVerifiedAsync(files[i], cancellationToken)
-                    ?? throw new PipelineException($"{run.Folder.File(files[i].File)} is missing or changed; the run cannot go on.") { Step = Name };
-                photos.Add(new PersonPhoto(Path.GetFileName(inputs.FaceSources?.ElementAtOrDefault(i) ?? inputs.FaceSource ?? files[i].File), await FaceImages.LoadAsync(encoded, cancellationToken)));
+                photos.Add(new PersonPhoto(Path.GetFileName(name), await FaceImages.LoadAsync(encoded, cancellationToken)));
             }
 
             LikenessReference person;
@@ -119,11 +113,11 @@ internal sealed class SelectStep : IPortraitStep
     }
 
     /// <summary>The scorer's model file: <c>--models DIR</c> holds it under its released name.</summary>
-    public static string ScorerModelPath(RunRequest request, CandidatesSettings settings)
-    {
-        var kind = settings.Scorer == ScorerChoice.ArcFace ? ScorerKind.ArcFace : ScorerKind.SFace;
-        return Path.Combine(request.ModelsDirectory ?? ".", FaceScorer.DefaultFileName(kind));
-    }
+    public static string ScorerModelPath(RunRequest request, CandidatesSettings settings) =>
+        Path.Combine(request.ModelsDirectory ?? ".", FaceScorer.DefaultFileName(KindOf(settings)));
+
+    /// <summary>The scorer a recipe's <c>candidates.scorer</c> names.</summary>
+    public static ScorerKind KindOf(CandidatesSettings settings) => settings.Scorer == ScorerChoice.ArcFace ? ScorerKind.ArcFace : ScorerKind.SFace;
 
     private static Image<Rgb24> FaceThumbnail(Image<Rgb24> image, RectangleF box)
     {
