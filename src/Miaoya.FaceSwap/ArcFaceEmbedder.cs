@@ -81,9 +81,17 @@ public sealed class ArcFaceEmbedder : IDisposable
     /// <summary>NCHW RGB float tensor (p − mean)/std of a square crop.</summary>
     internal static float[] ToTensor(Image<Rgb24> crop, float mean, float std)
     {
+        var t = new float[3 * crop.Width * crop.Width];
+        ToTensor(crop, mean, std, t);
+        return t;
+    }
+
+    /// <summary>As <see cref="ToTensor(Image{Rgb24}, float, float)"/>, into <paramref name="t"/> (3 · side² values).</summary>
+    internal static void ToTensor(Image<Rgb24> crop, float mean, float std, float[] t)
+    {
         var size = crop.Width;
         var plane = size * size;
-        var t = new float[3 * plane];
+        ArgumentOutOfRangeException.ThrowIfNotEqual(t.Length, 3 * plane);
         crop.ProcessPixelRows(rows =>
         {
             for (var y = 0; y < rows.Height; y++)
@@ -98,7 +106,6 @@ public sealed class ArcFaceEmbedder : IDisposable
                 }
             }
         });
-        return t;
     }
 
     /// <summary>Disposes the session.</summary>

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 using Miaoya.Faces;
 using SixLabors.ImageSharp;
@@ -7,20 +8,21 @@ namespace Miaoya.Likeness;
 
 /// <summary>
 /// Runs the face detector on a smaller copy of a large image. BlazeFace looks at the whole image through a 128×128 and a
-/// 256×256 input (and 256×256 tiles of at least 384 px when it finds nothing), so a 1024×1536 candidate spends most of
-/// the detector's own time in ImageSharp resizing 1.5 million pixels, twice. An integer-factor box reduction to a long
-/// side of at most <see cref="MaxSide"/> reads the image once; the detector then resizes the small copy. The landmarks are
+/// 256×256 input, so a 1024×1536 candidate spent most of the detector's own time resizing 1.5 million pixels, twice. An
+/// integer-factor box reduction to a long side of at most <see cref="MaxSide"/> reads the image once; the detector then
+/// resamples the small copy into its inputs. The landmarks are
 /// mapped back to full-resolution pixels, and the alignment warp samples the full-resolution image, so only the
 /// detection sees the reduced copy.
 /// </summary>
 internal static class DetectionInput
 {
     /// <summary>
-    /// The long side the detector sees at most: twice the full-range model's input, so its whole-image passes (256×256 and
-    /// 128×128) lose nothing. Faces smaller than about 8 % of the long side, which BlazeFace finds only in its tiles, may be
-    /// missed; a candidate portrait's face is far larger.
+    /// The long side the detector sees at most: the full-range model's input, so its whole-image pass (256×256) and the
+    /// short-range one (128×128) see what they saw of the full image. The full-range model's tiles (only tried when the
+    /// whole image shows no face) get no finer detail, so faces under about a tenth of the long side may be missed; a
+    /// candidate portrait's face is far larger (bench <c>likeness</c>: 190 px of 1536).
     /// </summary>
-    public const int MaxSide = 512;
+    public const int MaxSide = 256;
 
     /// <summary>The faces of <paramref name="image"/> in its own pixels, detected on a box-reduced copy when it is larger than <see cref="MaxSide"/>.</summary>
     public static IReadOnlyList<DetectedFace> Detect(IFaceDetector detector, Image<Rgb24> image, CancellationToken cancellationToken)
@@ -39,39 +41,13 @@ internal static class DetectionInput
     }
 
     /// <summary>
-    /// A copy with a long side of at most <see cref="MaxSide"/>, and the factor it was reduced by: halved while the sides
-    /// are even (the common sizes: 1024×1536 → 512×768 → 256×384), otherwise one box reduction by ⌈long side / MaxSide⌉.
+    /// A copy with a long side of at most <see cref="MaxSide"/>, made in one box reduction by ⌈long side / MaxSide⌉, and
+    /// that factor (1024×1536 → 171×256, factor 6); the image itself, factor 1, when it is no larger.
     /// </summary>
     internal static (Image<Rgb24> Image, int Factor) Shrink(Image<Rgb24> image)
     {
-        var current = image;
-        var factor = 1;
-        try
-        {
-            while (Math.Max(current.Width, current.Height) > MaxSide)
-            {
-                var step = current.Width % 2 == 0 && current.Height % 2 == 0 ? 2 : Factor(current.Width, current.Height);
-                var next = Reduce(current, step);
-                if (!ReferenceEquals(current, image))
-                {
-                    current.Dispose();
-                }
-
-                current = next;
-                factor *= step;
-            }
-
-            return (current, factor);
-        }
-        catch
-        {
-            if (!ReferenceEquals(current, image))
-            {
-                current.Dispose();
-            }
-
-            throw;
-        }
+        var factor = Factor(image.Width, image.Height);
+        return factor == 1 ? (image, 1) : (Reduce(image, factor), factor);
     }
 
     /// <summary>⌈long side / <see cref="MaxSide"/>⌉.</summary>
@@ -79,59 +55,47 @@ internal static class DetectionInput
 
     /// <summary>
     /// Each output pixel is the rounded mean of a <paramref name="factor"/>×<paramref name="factor"/> block (fewer pixels
-    /// at the right and bottom edges).
+    /// at the right and bottom edges). The block's rows are summed a vector of bytes at a time into 16-bit column sums,
+    /// then each output pixel adds its columns.
     /// </summary>
     internal static Image<Rgb24> Reduce(Image<Rgb24> image, int factor)
     {
+        // 16-bit column sums hold up to 257 rows of 255.
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(factor, 257);
         var (width, height) = (image.Width, image.Height);
         var (outWidth, outHeight) = ((width + factor - 1) / factor, (height + factor - 1) / factor);
         var result = new Image<Rgb24>(outWidth, outHeight);
         try
         {
-            var sums = new int[outWidth * 3];
+            var sums = new ushort[width * 3];
             image.ProcessPixelRows(result, (src, dst) =>
             {
                 for (var oy = 0; oy < outHeight; oy++)
                 {
-                    if (factor == 2 && (2 * oy) + 1 < height && width % 2 == 0)
-                    {
-                        Halve(src.GetRowSpan(2 * oy), src.GetRowSpan((2 * oy) + 1), dst.GetRowSpan(oy));
-                        continue;
-                    }
-
                     Array.Clear(sums);
                     var y0 = oy * factor;
                     var rows = Math.Min(factor, height - y0);
                     for (var y = y0; y < y0 + rows; y++)
                     {
-                        // Block by block over the row's bytes (R, G, B, R, …): no division per pixel.
-                        var bytes = MemoryMarshal.AsBytes(src.GetRowSpan(y));
-                        var start = 0;
-                        for (var i = 0; i < sums.Length; i += 3)
-                        {
-                            var end = Math.Min(start + (3 * factor), bytes.Length);
-                            int r = 0, g = 0, b = 0;
-                            for (var j = start; j < end; j += 3)
-                            {
-                                r += bytes[j];
-                                g += bytes[j + 1];
-                                b += bytes[j + 2];
-                            }
-
-                            sums[i] += r;
-                            sums[i + 1] += g;
-                            sums[i + 2] += b;
-                            start = end;
-                        }
+                        AddRow(MemoryMarshal.AsBytes(src.GetRowSpan(y)), sums);
                     }
 
-                    var output = dst.GetRowSpan(oy);
+                    var output = MemoryMarshal.AsBytes(dst.GetRowSpan(oy));
                     for (var ox = 0; ox < outWidth; ox++)
                     {
-                        var count = rows * Math.Min(factor, width - (ox * factor));
-                        var half = count / 2;
-                        var i = ox * 3;
-                        output[ox] = new Rgb24((byte)((sums[i] + half) / count), (byte)((sums[i + 1] + half) / count), (byte)((sums[i + 2] + half) / count));
+                        var (from, to) = (ox * factor * 3, Math.Min(((ox + 1) * factor), width) * 3);
+                        int r = 0, g = 0, b = 0;
+                        for (var i = from; i < to; i += 3)
+                        {
+                            r += sums[i];
+                            g += sums[i + 1];
+                            b += sums[i + 2];
+                        }
+
+                        var count = rows * ((to - from) / 3);
+                        output[3 * ox] = RoundedMean(r, count);
+                        output[(3 * ox) + 1] = RoundedMean(g, count);
+                        output[(3 * ox) + 2] = RoundedMean(b, count);
                     }
                 }
             });
@@ -144,18 +108,42 @@ internal static class DetectionInput
         }
     }
 
-    /// <summary>The common case (a long side of 769–1536 px): two full rows into one, 2×2 means, no loops over the block.</summary>
-    private static void Halve(ReadOnlySpan<Rgb24> top, ReadOnlySpan<Rgb24> bottom, Span<Rgb24> output)
+    /// <summary><c>sums[i] += row[i]</c>, widening a vector of bytes at a time.</summary>
+    private static void AddRow(ReadOnlySpan<byte> row, Span<ushort> sums)
     {
-        var a = MemoryMarshal.AsBytes(top);
-        var b = MemoryMarshal.AsBytes(bottom);
-        var o = MemoryMarshal.AsBytes(output);
-        for (int i = 0, j = 0; i < o.Length; i += 3, j += 6)
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
         {
-            o[i] = (byte)((a[j] + a[j + 3] + b[j] + b[j + 3] + 2) >> 2);
-            o[i + 1] = (byte)((a[j + 1] + a[j + 4] + b[j + 1] + b[j + 4] + 2) >> 2);
-            o[i + 2] = (byte)((a[j + 2] + a[j + 5] + b[j + 2] + b[j + 5] + 2) >> 2);
+            var lanes = Vector<ushort>.Count;
+            for (; i <= row.Length - Vector<byte>.Count; i += Vector<byte>.Count)
+            {
+                Vector.Widen(new Vector<byte>(row[i..]), out var low, out var high);
+                (new Vector<ushort>(sums[i..]) + low).CopyTo(sums[i..]);
+                (new Vector<ushort>(sums[(i + lanes)..]) + high).CopyTo(sums[(i + lanes)..]);
+            }
         }
+
+        for (; i < row.Length; i++)
+        {
+            sums[i] += row[i];
+        }
+    }
+
+    /// <summary>round(sum / count), halves up, without an integer division per channel (a float estimate, corrected).</summary>
+    private static byte RoundedMean(int sum, int count)
+    {
+        var n = sum + (count / 2);
+        var q = (int)(n * (1f / count));
+        if ((q + 1) * count <= n)
+        {
+            q++;
+        }
+        else if (q * count > n)
+        {
+            q--;
+        }
+
+        return (byte)q;
     }
 
     /// <summary>

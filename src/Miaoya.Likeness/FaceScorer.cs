@@ -19,6 +19,9 @@ namespace Miaoya.Likeness;
 /// </summary>
 public sealed class FaceScorer : IDisposable
 {
+    [ThreadStatic]
+    private static float[]? t_input;
+
     private readonly OnnxModel _model;
     private readonly float _mean;
     private readonly float _std;
@@ -107,7 +110,9 @@ public sealed class FaceScorer : IDisposable
     internal float[] EmbedAligned(Image<Rgb24> crop112, ref long inferenceTicks, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var input = ArcFaceEmbedder.ToTensor(crop112, _mean, _std);
+        // This thread's tensor, reused: a new 150 KB one per face went to the large object heap (bench likeness, GC counts).
+        var input = t_input ??= new float[3 * FaceAlignment.ArcFaceSize * FaceAlignment.ArcFaceSize];
+        ArcFaceEmbedder.ToTensor(crop112, _mean, _std, input);
         using var value = OrtValue.CreateTensorValueFromMemory(input, [1, 3, FaceAlignment.ArcFaceSize, FaceAlignment.ArcFaceSize]);
         var start = Stopwatch.GetTimestamp();
         float[] raw;

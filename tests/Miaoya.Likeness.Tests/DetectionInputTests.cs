@@ -8,11 +8,12 @@ namespace Miaoya.Likeness.Tests;
 public sealed class DetectionInputTests
 {
     [Theory]
-    [InlineData(1024, 1536, 256, 384, 4)]
-    [InlineData(512, 512, 512, 512, 1)]
-    [InlineData(1001, 700, 501, 350, 2)]
-    [InlineData(600, 1601, 150, 401, 4)]
-    public void Shrink_ReducesTheLongSideTo512OrLess(int width, int height, int outWidth, int outHeight, int factor)
+    [InlineData(1024, 1536, 171, 256, 6)]
+    [InlineData(256, 256, 256, 256, 1)]
+    [InlineData(257, 100, 129, 50, 2)]
+    [InlineData(1001, 700, 251, 175, 4)]
+    [InlineData(600, 1601, 86, 229, 7)]
+    public void Shrink_ReducesTheLongSideTo256OrLess(int width, int height, int outWidth, int outHeight, int factor)
     {
         using var image = new Image<Rgb24>(width, height);
 
@@ -51,6 +52,44 @@ public sealed class DetectionInputTests
         {
             Assert.Equal((1, 1), (small.Width, small.Height));
             Assert.Equal(new Rgb24(67, 17, 170), small[0, 0]);
+        }
+    }
+
+    [Theory]
+    [InlineData(6)]
+    [InlineData(5)]
+    public void Reduce_WideImage_VectorPathEqualsBlockMeans(int factor)
+    {
+        // Rows far wider than a vector, with a partial block at the right and bottom edges.
+        var random = new Random(factor);
+        using var image = new Image<Rgb24>(203, 17);
+        for (var y = 0; y < image.Height; y++)
+        {
+            for (var x = 0; x < image.Width; x++)
+            {
+                image[x, y] = new Rgb24((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256));
+            }
+        }
+
+        using var small = DetectionInput.Reduce(image, factor);
+
+        for (var oy = 0; oy < small.Height; oy++)
+        {
+            for (var ox = 0; ox < small.Width; ox++)
+            {
+                int r = 0, g = 0, b = 0, n = 0;
+                for (var y = oy * factor; y < Math.Min((oy + 1) * factor, image.Height); y++)
+                {
+                    for (var x = ox * factor; x < Math.Min((ox + 1) * factor, image.Width); x++)
+                    {
+                        var p = image[x, y];
+                        (r, g, b, n) = (r + p.R, g + p.G, b + p.B, n + 1);
+                    }
+                }
+
+                var expected = new Rgb24((byte)((r + (n / 2)) / n), (byte)((g + (n / 2)) / n), (byte)((b + (n / 2)) / n));
+                Assert.Equal(expected, small[ox, oy]);
+            }
         }
     }
 

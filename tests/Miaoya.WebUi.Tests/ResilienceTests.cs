@@ -100,8 +100,14 @@ public sealed class ResilienceTests : IDisposable
         Assert.Equal("POST /sdapi/v1/txt2img", error.Endpoint);
         Assert.Contains("not retried", error.Message, StringComparison.Ordinal);
 
-        // Give a loaded machine time to count what arrived, then check nothing arrived twice.
-        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        // The interrupt is sent without waiting: give a loaded machine up to 10 s to deliver it, then a moment more to
+        // show anything that arrives twice.
+        for (var waited = 0; waited < 10_000 && box.Count("/sdapi/v1/interrupt") == 0; waited += 50)
+        {
+            await Task.Delay(50);
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
         Assert.Equal(1, box.Count("/sdapi/v1/txt2img"));
         Assert.Equal(1, box.Count("/sdapi/v1/interrupt"));
     }
