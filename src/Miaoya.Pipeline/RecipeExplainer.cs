@@ -64,7 +64,7 @@ public static class RecipeExplainer
             text.AppendLine(i, $"{number++}. mask         {mask.Kind} from {mask.Source}{(mask.File is null ? "" : $" ({mask.File})")}, grow {mask.Grow}, feather {mask.Feather}{(mask.Kind == MaskKind.FaceNeck ? $", neck {mask.NeckLength} face heights" : "")}");
             var inpaint = PayloadBuilder.Inpaint(recipe, box, templateRef, maskRef, prompt, -1, width, height, identity, recipe.CandidateStep == StepName.Inpaint ? candidates : 1);
             text.AppendLine(i, $"{number++}. inpaint      POST /sdapi/v1/img2img");
-            text.AppendLine(Elided(inpaint, placeholders));
+            text.AppendLine(WebUiPayload.ToIndentedString(Elided(inpaint, placeholders)));
             number = Select(text, recipe, StepName.Inpaint, number);
         }
 
@@ -79,7 +79,7 @@ public static class RecipeExplainer
             var whole = PayloadBuilder.WholeImage(recipe, box, templateRef, previous, prompt, -1, width, height, identity, recipe.CandidateStep == StepName.Img2Img ? candidates : 1);
             var skip = second.SkipIfDeltaEBelow is { } t ? string.Create(i, $" (skipped when the face-vs-neck ΔE before it is under {t})") : "";
             text.AppendLine(i, $"{number}. img2img      POST /sdapi/v1/img2img{skip}");
-            text.AppendLine(Elided(whole, placeholders));
+            text.AppendLine(WebUiPayload.ToIndentedString(Elided(whole, placeholders)));
             number = Select(text, recipe, StepName.Img2Img, number + 1);
         }
 
@@ -101,6 +101,67 @@ public static class RecipeExplainer
         return text.ToString();
     }
 
+    /// <summary>
+    /// What <c>recipe explain --json</c> prints: the recipe's steps, the request bodies the box would get (images elided
+    /// to placeholders such as <c>&lt;template.png&gt;</c>, every other field as sent) and the needs of a box, without
+    /// the prose of <see cref="Explain"/>.
+    /// </summary>
+    public static JsonObject ExplainJson(Recipe recipe, EncodedImage template, LoraChoice? lora, IReadOnlyList<string> triggerWords, SamplerDialect dialect)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        ArgumentNullException.ThrowIfNull(template);
+        var (width, height) = template.ReadSize();
+        var box = OfflineBox(recipe, lora, dialect);
+        var tags = new WebUi.Tagger.TaggerResult(new Dictionary<string, double> { ["{tags from the tagger}"] = 1 }, new Dictionary<string, double>(), WebUi.Tagger.TaggerFlavor.Unknown);
+        var prompt = PromptComposer.Compose(tags, recipe, lora, triggerWords);
+        var placeholders = new Dictionary<EncodedImage, string>(ReferenceEqualityComparer.Instance);
+        var templateRef = Placeholder(placeholders, "<template.png>");
+        IReadOnlyList<EncodedImage>? identity = recipe.Identity is null ? null : [Placeholder(placeholders, "<identity-1.png>")];
+        var candidates = recipe.Candidates?.Count ?? 1;
+        var requests = new JsonArray();
+        if (recipe.Mask is not null && recipe.Inpaint is not null)
+        {
+            var inpaint = PayloadBuilder.Inpaint(recipe, box, templateRef, Placeholder(placeholders, "<mask.png>"), prompt, -1, width, height, identity, recipe.CandidateStep == StepName.Inpaint ? candidates : 1);
+            requests.Add(Request(StepName.Inpaint, Elided(inpaint, placeholders)));
+        }
+
+        if (recipe.Img2Img is not null)
+        {
+            var previous = Placeholder(placeholders, recipe.FaceSwap is null ? "<inpaint.png>" : "<faceswap.png>");
+            var whole = PayloadBuilder.WholeImage(recipe, box, templateRef, previous, prompt, -1, width, height, identity, recipe.CandidateStep == StepName.Img2Img ? candidates : 1);
+            requests.Add(Request(StepName.Img2Img, Elided(whole, placeholders)));
+        }
+
+        return new JsonObject
+        {
+            ["recipe"] = recipe.Name,
+            ["pipeline"] = recipe.Pipeline.ToString().ToLowerInvariant(),
+            ["source"] = recipe.SourcePath,
+            ["template"] = new JsonObject { ["width"] = width, ["height"] = height },
+            ["webui_version"] = box.WebUiVersion,
+            ["sampler_dialect"] = System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(dialect.ToString()),
+            ["steps"] = new JsonArray([.. recipe.StepNames.Concat(recipe.Finish is null ? [] : [StepName.Finish]).Select(n => (JsonNode?)n)]),
+            ["prompt"] = prompt.Prompt,
+            ["negative_prompt"] = prompt.NegativePrompt,
+            ["requests"] = requests,
+            ["needs"] = new JsonArray([.. RecipeRequirements.Of(recipe, lora?.Name).Select(need => (JsonNode?)new JsonObject
+            {
+                ["kind"] = System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(need.Kind.ToString()),
+                ["name"] = need.Name,
+                ["where"] = need.Where,
+                ["steps"] = new JsonArray([.. need.Steps.Select(st => (JsonNode?)st)]),
+            })]),
+        };
+
+        static JsonObject Request(string step, JsonNode body) => new()
+        {
+            ["step"] = step,
+            ["method"] = "POST",
+            ["path"] = "/sdapi/v1/img2img",
+            ["body"] = body,
+        };
+    }
+
     /// <summary>The <c>select</c> line after the step that renders the candidates; returns the next step number.</summary>
     private static int Select(StringBuilder text, Recipe recipe, string step, int number)
     {
@@ -120,7 +181,7 @@ public static class RecipeExplainer
         return image;
     }
 
-    private static string Elided(Img2ImgRequest request, Dictionary<EncodedImage, string> names)
+    private static JsonNode Elided(Img2ImgRequest request, Dictionary<EncodedImage, string> names)
     {
         var json = WebUiPayload.ToJsonNode(request);
         var init = json["init_images"]!.AsArray();
@@ -147,7 +208,7 @@ public static class RecipeExplainer
             }
         }
 
-        return WebUiPayload.ToIndentedString(json);
+        return json;
     }
 
     private static string List(IReadOnlyList<string> items) => items.Count == 0 ? "none" : string.Join(", ", items);

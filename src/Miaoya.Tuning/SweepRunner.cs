@@ -6,8 +6,13 @@ using Miaoya.WebUi;
 
 namespace Miaoya.Tuning;
 
-/// <summary>A cell started, was skipped (finished earlier), succeeded or failed; <see cref="Box"/> is the box that rendered it (empty before it has).</summary>
-public sealed record SweepEvent(SweepCellRecord Cell, int Total, string Box, string What);
+/// <summary>A cell started, was skipped (finished earlier), succeeded or failed, or one of its run's steps progressed.</summary>
+/// <param name="Cell">The cell.</param>
+/// <param name="Total">Cells in the sweep.</param>
+/// <param name="Box">The box the cell's call went to, when known.</param>
+/// <param name="What">What happened, for a console line.</param>
+/// <param name="Step">Set while the cell's run reports a step's progress (null for a cell's start, end or skip).</param>
+public sealed record SweepEvent(SweepCellRecord Cell, int Total, string Box, string What, PipelineProgress? Step = null);
 
 /// <summary>
 /// Runs a sweep's cells through one <see cref="PortraitPipeline"/>, <paramref name="parallel"/> cells at a time. The
@@ -96,7 +101,7 @@ public sealed class SweepRunner(PortraitPipeline pipeline, IReadOnlyList<string>
             RunResult run;
             if (new RunFolder(runFolder).HasManifest)
             {
-                run = await _pipeline.ResumeAsync(runFolder, null, cancellationToken);
+                run = await _pipeline.ResumeAsync(runFolder, StepProgress(cell, manifest, progress), cancellationToken);
             }
             else
             {
@@ -116,7 +121,7 @@ public sealed class SweepRunner(PortraitPipeline pipeline, IReadOnlyList<string>
                         ModelsDirectory = definition.Models,
                         Device = definition.Device,
                     },
-                    null,
+                    StepProgress(cell, manifest, progress),
                     cancellationToken);
             }
 
@@ -153,6 +158,10 @@ public sealed class SweepRunner(PortraitPipeline pipeline, IReadOnlyList<string>
             await SaveAsync(folder, manifest, gate);
         }
     }
+
+    /// <summary>The cell's run's step progress as sweep events (reported on the calling thread, in order).</summary>
+    private static CellSteps? StepProgress(SweepCellRecord cell, SweepManifest manifest, IProgress<SweepEvent>? progress) =>
+        progress is null ? null : new CellSteps(cell, manifest.Cells.Count, progress);
 
     /// <summary>The cell's final image scored against the person; null when it cannot be decoded.</summary>
     private async Task<CellLikeness?> ScoreAsync(string folder, SweepCellRecord cell, CancellationToken cancellationToken)
@@ -225,4 +234,11 @@ public sealed class SweepRunner(PortraitPipeline pipeline, IReadOnlyList<string>
             return false;
         }
     }
+}
+
+/// <summary>Forwards one cell's <see cref="PipelineProgress"/> as <see cref="SweepEvent"/>s.</summary>
+internal sealed class CellSteps(SweepCellRecord cell, int total, IProgress<SweepEvent> sweep) : IProgress<PipelineProgress>
+{
+    public void Report(PipelineProgress value) =>
+        sweep.Report(new SweepEvent(cell, total, value.Box ?? "", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{value.Step} {value.Fraction * 100:0}%"), value));
 }

@@ -233,6 +233,19 @@ public sealed class BatchCliTests : IDisposable
         Assert.True(code == 0, stdout + stderr);
         Assert.Contains("8 already in the store, 0 queued now", stdout, StringComparison.Ordinal);
         Assert.Equal(calls, Volatile.Read(ref renders));
+
+        // --json: the batch as one object and nothing else on standard output.
+        (code, stdout, stderr) = await CliRunner.RunAsync("batch", jobs, "--out", output, "--json");
+        Assert.True(code == 0, stdout + stderr);
+        using (var json = JsonDocument.Parse(stdout))
+        {
+            Assert.Equal(output, json.RootElement.GetProperty("folder").GetString());
+            Assert.Equal(0, json.RootElement.GetProperty("exit_code").GetInt32());
+            var entries = json.RootElement.GetProperty("jobs").EnumerateArray().ToList();
+            Assert.Equal(8, entries.Count);
+            Assert.All(entries, e => Assert.Equal(JsonValueKind.Number, e.GetProperty("seconds").ValueKind));
+            Assert.All(entries, e => Assert.True(File.Exists(e.GetProperty("final").GetString())));
+        }
         await using (var store = await JobStore.OpenAsync(Path.Combine(output, "jobs.db")))
         {
             Assert.Equal(8, (await store.ListJobsAsync()).Count);

@@ -195,6 +195,32 @@ public sealed class CliTests : IDisposable
         Assert.DoesNotContain("iVBOR", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task RecipeExplain_Json_PrintsTheBodiesAsObjects_WithNumbersAsNumbers_AndNoProse()
+    {
+        var template = Path.Combine(_folder, "astronaut.png");
+        Directory.CreateDirectory(_folder);
+        await File.WriteAllBytesAsync(template, await ReadEmbeddedTemplateAsync());
+
+        var (code, output, error) = await RunAsync("recipe", "explain", "v2", "--template", template, "--lora", "anna:0.7", "--json");
+
+        Assert.True(code == 0, error);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(output)!;
+        Assert.Equal("v2", json["recipe"]!.GetValue<string>());
+        Assert.Equal(["interrogate", "mask", "inpaint", "img2img"], json["steps"]!.AsArray().Select(n => n!.GetValue<string>()));
+        var requests = json["requests"]!.AsArray();
+        Assert.Equal(["inpaint", "img2img"], requests.Select(r => r!["step"]!.GetValue<string>()));
+        var inpaint = requests[0]!["body"]!;
+        Assert.Equal("<template.png>", inpaint["init_images"]![0]!.GetValue<string>());
+        Assert.Equal("<mask.png>", inpaint["mask"]!.GetValue<string>());
+        Assert.Equal(30, inpaint["steps"]!.GetValue<int>());
+        Assert.Equal(System.Text.Json.JsonValueKind.Number, inpaint["denoising_strength"]!.GetValueKind());
+        Assert.Equal("<inpaint.png>", requests[1]!["body"]!["init_images"]![0]!.GetValue<string>());
+        Assert.Contains("<lora:anna:0.7>", json["prompt"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains(json["needs"]!.AsArray(), n => n!["kind"]!.GetValue<string>() == "lora" && n["name"]!.GetValue<string>() == "anna");
+        Assert.DoesNotContain("iVBOR", output, StringComparison.Ordinal);
+    }
+
     private static async Task<byte[]> ReadEmbeddedTemplateAsync()
     {
         await using var stream = typeof(CliApp).Assembly.GetManifestResourceStream("template-astronaut.png")!;

@@ -47,7 +47,8 @@ public sealed class ScoreCliTests : IDisposable
         Assert.Contains("Gate    similarity ≥ 0.40, ratio ≥ 0.8", stdout, StringComparison.Ordinal);
         var lines = stdout.Split('\n');
         Assert.Matches(@"astronaut\.png +1\.000 +0\.99\d +1\.0\d +pass\r?$", lines.Single(l => l.StartsWith(Astronaut, StringComparison.Ordinal)));
-        Assert.Matches(@"camera\.png +0\.2\d\d +0\.99\d +0\.2\d +FAIL  similarity 0\.2\d < min_similarity 0\.40; ratio 0\.2\d < min_ratio 0\.8\r?$", lines.Single(l => l.StartsWith(Camera, StringComparison.Ordinal)));
+        // The cameraman is someone else: about 0.2 with the stand-in scorer (0.19 since detection sees a 256 px copy).
+        Assert.Matches(@"camera\.png +0\.[12]\d\d +0\.99\d +0\.[12]\d +FAIL  similarity 0\.[12]\d < min_similarity 0\.40; ratio 0\.[12]\d < min_ratio 0\.8\r?$", lines.Single(l => l.StartsWith(Camera, StringComparison.Ordinal)));
         Assert.Matches(@"coffee\.png +- +0\.99\d +- +FAIL  no face found\r?$", lines.Single(l => l.StartsWith(Coffee, StringComparison.Ordinal)));
         Assert.Contains("1 of 3 passed.", stdout, StringComparison.Ordinal);
     }

@@ -100,6 +100,50 @@ public sealed class SweepCliTests : IDisposable
         Assert.Matches(@"recipe: inpaint\.controlnet\.softedge\.weight +0\.5 +1", output);
         Assert.Contains("Step timings:", output, StringComparison.Ordinal);
         Assert.Contains($"Side by side: {Path.Combine(page, "compare.html")}", output, StringComparison.Ordinal);
+
+        (code, output, error) = await RunAsync("compare", first, last, "--out", page, "--json");
+        Assert.True(code == 0, error + output);
+        var comparison = JsonNode.Parse(output)!;
+        Assert.Equal(first, comparison["a"]!.GetValue<string>());
+        Assert.Contains(comparison["differences"]!.AsArray(), d => d!["key"]!.GetValue<string>() == "recipe: inpaint.denoising_strength" && d["a"]!.GetValue<string>() == "0.4");
+        Assert.All(comparison["timings"]!.AsArray(), t => Assert.Equal(System.Text.Json.JsonValueKind.Number, t!["a_ms"]!.GetValueKind()));
+        Assert.Equal(Path.Combine(page, "compare.html"), comparison["page"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Sweep_ShowsEachCellsSteps_AndTheSweepsEta_ThenJsonPrintsTheSweepAsOneObjectWithTypedValues()
+    {
+        using var box = MockWebUiServer.Start();
+        var template = await TemplateAsync();
+        var sweep = Path.Combine(_folder, "json");
+        string[] args =
+        [
+            "sweep", "v1-face", "--template", template, "--lora", "miaoya_demo_face", "--vary", "inpaint.denoising_strength=0.4,0.6,0.8",
+            "--seed", "7", "--set", "inpaint.steps=20", "--webui", box.Url.ToString(), "--out", sweep,
+        ];
+
+        var (code, output, error) = await RunAsync(args);
+
+        // Redirected output: a plain line per step of each cell, and the ETA once a cell has finished.
+        Assert.True(code == 0, error + output);
+        Assert.Matches(@"\[1/3\] inpaint\.denoising_strength=0\.4( on \S+)?: inpaint\r?\n", output);
+        Assert.Matches(@"\[\d/3\] inpaint\.denoising_strength=0\.\d on \S+: succeeded in \d+ ms; 2 to go, ETA \d+m\d\ds", output);
+
+        // --json on the finished sweep: nothing but the object on standard output.
+        (code, output, error) = await RunAsync([.. args, "--json"]);
+
+        Assert.True(code == 0, error + output);
+        var json = JsonNode.Parse(output)!;
+        Assert.Equal(sweep, json["folder"]!.GetValue<string>());
+        Assert.Equal(7, json["seed"]!.GetValue<long>());
+        Assert.Equal(3, json["succeeded"]!.GetValue<int>());
+        Assert.Equal(0, json["exit_code"]!.GetValue<int>());
+        Assert.Equal([0.4, 0.6, 0.8], json["axes"]![0]!["values"]!.AsArray().Select(v => v!.GetValue<double>()));
+        var cell = json["cells"]![1]!;
+        Assert.Equal(System.Text.Json.JsonValueKind.Number, cell["values"]!["inpaint.denoising_strength"]!.GetValueKind());
+        Assert.Equal("succeeded", cell["status"]!.GetValue<string>());
+        Assert.True(File.Exists(cell["final"]!.GetValue<string>()));
+        Assert.True(File.Exists(json["contact_sheet"]!["html"]!.GetValue<string>()));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.DependencyInjection;
 using Miaoya.Fleet;
@@ -35,9 +36,10 @@ internal static class BatchCommand
         var device = new Option<string>("--device") { Description = "V3: cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every step and call" };
         var keepJobs = CliOptions.KeepJobsOption();
+        var json = new Option<bool>("--json") { Description = "Print the finished batch as one JSON object (batch.json, the folder and the exit code) instead of progress and tables" };
         var command = new Command("batch", "Queue templates × identities × recipes as durable jobs, run them over the boxes and print a summary.")
         {
-            file, webui, auth, store, output, slots, models, device, keepJobs, verbose,
+            file, webui, auth, store, output, slots, models, device, keepJobs, verbose, json,
         };
         command.Validators.Add(result =>
         {
@@ -85,7 +87,22 @@ internal static class BatchCommand
             var run = new BatchRun(batch, folder, boxes, result.GetValue(store) ?? Path.Combine(folder, "jobs.db"), runner, result.GetValue(verbose), CliOptions.KeepJobs(result));
             try
             {
-                return await run.RunAsync(cancellationToken);
+                if (!result.GetValue(json))
+                {
+                    return await run.RunAsync(cancellationToken);
+                }
+
+                var exit = await CliJson.SilencedAsync(() => run.RunAsync(cancellationToken));
+                var record = Path.Combine(folder, "batch.json");
+                if (File.Exists(record) && JsonNode.Parse(await File.ReadAllTextAsync(record, CancellationToken.None)) is JsonObject summary)
+                {
+                    summary["folder"] = folder;
+                    summary["gallery"] = Path.Combine(folder, BatchGallery.FileName);
+                    summary["exit_code"] = exit;
+                    Console.WriteLine(CliJson.Write(summary));
+                }
+
+                return exit;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -497,7 +514,7 @@ internal sealed class BatchDisplay(WebUiFleet fleet, int total)
         var width = 30;
         var filled = total == 0 ? width : done * width / total;
         var bar = string.Create(CultureInfo.InvariantCulture,
-            $"[{new string('#', filled)}{new string('.', width - filled)}] {done}/{total} jobs{(failed > 0 ? $" ({failed} failed)" : "")}, steps {stepsDone}/{stepsTotal}, {Clock(elapsed)} elapsed{(eta is { } e ? $", ETA {Clock(e)}" : "")}");
+            $"[{new string('#', filled)}{new string('.', width - filled)}] {done}/{total} jobs{(failed > 0 ? $" ({failed} failed)" : "")}, steps {stepsDone}/{stepsTotal}, {Duration.Clock(elapsed)} elapsed{(eta is { } e ? $", ETA {Duration.Clock(e)}" : "")}");
         var boxLines = status.Select((b, i) => string.Create(CultureInfo.InvariantCulture,
             $"  {b.Name,-22} {b.Health.ToString().ToLowerInvariant(),-11} {(b.Calls - (i < oldCalls.Length ? oldCalls[i] : 0)) / minutes,6:0.0} calls/min  in flight {b.InFlight}  calls {b.Calls}{(b.Failures > 0 ? $"  failed {b.Failures}" : "")}  switches {b.ModelSwitches}")).ToList();
         if (_interactive)
@@ -534,8 +551,4 @@ internal sealed class BatchDisplay(WebUiFleet fleet, int total)
     }
 
     public void Finish() => _drawnLines = 0;
-
-    private static string Clock(TimeSpan t) => t.TotalHours >= 1
-        ? string.Create(CultureInfo.InvariantCulture, $"{(int)t.TotalHours}h{t.Minutes:00}m")
-        : string.Create(CultureInfo.InvariantCulture, $"{t.Minutes}m{t.Seconds:00}s");
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Miaoya.WebUi;
 
@@ -22,7 +21,7 @@ internal static class ProbeCommand
             var capabilities = await session.Client.ProbeAsync(cancellationToken);
             if (result.GetValue(json))
             {
-                Console.WriteLine(ToJson(capabilities).ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+                Console.WriteLine(CliJson.Write(ToJson(capabilities)));
             }
             else
             {

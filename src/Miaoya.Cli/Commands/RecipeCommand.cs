@@ -40,7 +40,8 @@ internal static class RecipeCommand
         var set = new Option<string[]>("--set") { Description = "Override a recipe value (repeatable)" };
         var profile = CliOptions.Profile();
         profile.Description = "Resolve names as this WebUI version needs them: webui-1.10, forge or reforge (split sampler + scheduler) or webui-1.8 (composite sampler names)";
-        var explain = new Command("explain", "Print the resolved plan and the exact request payloads (images elided), without calling a WebUI.") { file, template, lora, set, profile };
+        var json = new Option<bool>("--json") { Description = "Print the plan as one JSON object: steps, the request bodies (images elided) and the needs of a box, without the prose" };
+        var explain = new Command("explain", "Print the resolved plan and the exact request payloads (images elided), without calling a WebUI.") { file, template, lora, set, profile, json };
         explain.SetAction(async (result, cancellationToken) =>
         {
             try
@@ -49,7 +50,9 @@ internal static class RecipeCommand
                 var image = await EncodedImage.ReadFileAsync(result.GetValue(template)!.FullName, cancellationToken);
                 var dialect = result.GetValue(profile) == MockWebUi.MockWebUiProfile.WebUi18 ? SamplerDialect.Combined : SamplerDialect.SplitOrCombined;
                 var choice = result.GetValue(lora) is { } text ? LoraChoice.Parse(text) : recipe.Identity is null ? LoraChoice.Parse("LORA_NAME") : null;
-                Console.Write(RecipeExplainer.Explain(recipe, image, choice, [], dialect));
+                Console.Write(result.GetValue(json)
+                    ? CliJson.Write(RecipeExplainer.ExplainJson(recipe, image, choice, [], dialect)) + Environment.NewLine
+                    : RecipeExplainer.Explain(recipe, image, choice, [], dialect));
                 return 0;
             }
             catch (RecipeException e)

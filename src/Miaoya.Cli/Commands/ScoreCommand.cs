@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Miaoya.Faces;
 using Miaoya.FaceSwap;
@@ -18,7 +17,6 @@ namespace Miaoya.Cli.Commands;
 /// </summary>
 internal static class ScoreCommand
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public static Command Create()
     {
@@ -130,7 +128,7 @@ internal static class ScoreCommand
 
                     if (result.GetValue(json))
                     {
-                        Console.WriteLine(Json(faceScorer, gate, reference, scores).ToJsonString(Indented));
+                        Console.WriteLine(CliJson.Write(Json(faceScorer, gate, reference, scores)));
                     }
                     else
                     {

@@ -39,9 +39,10 @@ internal static class SweepCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N for the face models (V3's and the scorer)", DefaultValueFactory = _ => "cpu" };
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "Resume a sweep folder; finished cells are skipped" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
+        var json = new Option<bool>("--json") { Description = "Print the finished sweep as one JSON object instead of progress lines (shape in the README's Commands)" };
         var command = new Command("sweep", "Run a recipe over a grid of varied values and write a contact sheet (HTML and PNG).")
         {
-            recipe, template, lora, trigger, vary, set, seed, webui, auth, output, faceIndex, face, models, model, scorer, device, resume, verbose,
+            recipe, template, lora, trigger, vary, set, seed, webui, auth, output, faceIndex, face, models, model, scorer, device, resume, verbose, json,
         };
         command.Validators.Add(result =>
         {
@@ -66,7 +67,29 @@ internal static class SweepCommand
             }
         });
         command.Options.Add(CliOptions.AuthFile());
-        command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            if (!result.GetValue(json))
+            {
+                return await RunAsync(result, cancellationToken);
+            }
+
+            string? folder = null;
+            var exit = await CliJson.SilencedAsync(() => RunAsync(result, cancellationToken, f => folder = f));
+            if (folder is not null && File.Exists(Path.Combine(folder, SweepManifest.FileName)))
+            {
+                var manifest = await SweepManifest.LoadAsync(folder, CancellationToken.None);
+                var (html, png) = (Path.Combine(folder, ContactSheet.HtmlFileName), Path.Combine(folder, ContactSheet.PngFileName));
+                var summary = SweepJson.Describe(folder, manifest, File.Exists(html) ? html : null, File.Exists(png) ? png : null);
+                summary["exit_code"] = exit;
+                Console.WriteLine(CliJson.Write(summary));
+            }
+
+            return exit;
+        });
+        return command;
+
+        Task<int> RunAsync(ParseResult result, CancellationToken cancellationToken, Action<string>? folderChosen = null) => WebUiSession.RunAsync(async () =>
         {
             string folder;
             SweepManifest manifest;
@@ -100,6 +123,7 @@ internal static class SweepCommand
                 return 2;
             }
 
+            folderChosen?.Invoke(folder);
             var boxes = result.GetValue(webui) is { Length: > 0 } given ? given : [CliOptions.Endpoint(result, null).BaseUrl];
             var axes = manifest.Definition.Axes;
             Console.WriteLine($"Sweep of {Path.GetFileNameWithoutExtension(manifest.Definition.Recipe)}: {manifest.Cells.Count} cells ({string.Join(" × ", axes.Select(a => $"{a.Values.Count} {a.Path}"))}), seed {manifest.Definition.Seed}, on {boxes.Length} box{(boxes.Length == 1 ? "" : "es")}");
@@ -119,7 +143,7 @@ internal static class SweepCommand
 
                 var status = session.Fleet!.Status();
                 var runner = new SweepRunner(session.Pipeline, status.Select(b => b.Name).ToArray(), status.Sum(b => b.MaxConcurrent), likeness);
-                manifest = await runner.RunAsync(folder, manifest, new SweepConsole(axes), cancellationToken);
+                manifest = await runner.RunAsync(folder, manifest, new SweepConsole(axes, status.Sum(b => b.MaxConcurrent)), cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -161,8 +185,7 @@ internal static class SweepCommand
             }
 
             return exit;
-        }));
-        return command;
+        });
     }
 
     private static SweepDefinition Define(
@@ -304,18 +327,102 @@ internal static class SweepCommand
         return existing;
     }
 
-    /// <summary>One line per cell event, written as it happens (cells run in parallel on several boxes).</summary>
-    private sealed class SweepConsole(IReadOnlyList<SweepAxis> axes) : IProgress<SweepEvent>
+    /// <summary>
+    /// The sweep's console: a line as each cell starts and ends (with the sweep's ETA from the cells finished so far), and
+    /// each step's progress rewritten in place on a terminal, or one plain line per step when the output is redirected.
+    /// </summary>
+    private sealed class SweepConsole(IReadOnlyList<SweepAxis> axes, int parallel) : IProgress<SweepEvent>
     {
         private readonly Lock _lock = new();
+        private readonly bool _interactive = !Console.IsOutputRedirected;
+        private readonly Dictionary<int, DateTime> _started = [];
+        private readonly Dictionary<int, string> _steps = [];
+        private readonly List<double> _durations = [];
+        private int _ended;
+        private bool _drawn;
 
         public void Report(SweepEvent value)
         {
-            var line = $"  [{value.Cell.Index + 1}/{value.Total}] {SweepPlan.Label(axes, value.Cell.Values)}{(value.Box.Length > 0 ? $" on {value.Box}" : "")}: {value.What}";
+            var prefix = $"  [{value.Cell.Index + 1}/{value.Total}] {SweepPlan.Label(axes, value.Cell.Values)}{(value.Box.Length > 0 ? $" on {value.Box}" : "")}";
             lock (_lock)
             {
-                Console.WriteLine(line);
+                if (value.Step is { } step)
+                {
+                    if (_interactive)
+                    {
+                        var eta = Eta(value.Total) is { } t ? $", sweep ETA {Duration.Clock(t)}" : "";
+                        // What changes first, so that a narrow terminal still shows it.
+                        var text = $"  [{value.Cell.Index + 1}/{value.Total}] {value.What}{(step.Eta is { } s ? $" (step ETA {Duration.Clock(s)})" : "")}{eta} · {prefix.TrimStart()[(prefix.TrimStart().IndexOf(' ', StringComparison.Ordinal) + 1)..]}";
+                        Console.Write("\r" + Fit(text));
+                        _drawn = true;
+                    }
+                    else if (!_steps.TryGetValue(value.Cell.Index, out var last) || last != step.Step)
+                    {
+                        Console.WriteLine($"{prefix}: {step.Step}");
+                    }
+
+                    _steps[value.Cell.Index] = step.Step;
+                    return;
+                }
+
+                var suffix = "";
+                if (value.Cell.Status == CellStatus.Running)
+                {
+                    _started[value.Cell.Index] = DateTime.UtcNow;
+                }
+                else
+                {
+                    _ended++;
+                    _started.Remove(value.Cell.Index);
+                    _steps.Remove(value.Cell.Index);
+                    if (value.Cell.Status == CellStatus.Succeeded && value.What.StartsWith("succeeded", StringComparison.Ordinal) && value.Cell.DurationMs is { } ms)
+                    {
+                        _durations.Add(ms);
+                    }
+
+                    suffix = _ended < value.Total && Eta(value.Total) is { } t ? $"; {value.Total - _ended} to go, ETA {Duration.Clock(t)}" : "";
+                }
+
+                if (_drawn)
+                {
+                    Console.Write("\r" + new string(' ', Width()) + "\r");
+                    _drawn = false;
+                }
+
+                Console.WriteLine($"{prefix}: {value.What}{suffix}");
             }
         }
+
+        /// <summary>
+        /// The cells still to run times the mean duration of those run so far, less the time the running ones have
+        /// had, over the cells run at once; null before the first cell of this session finishes.
+        /// </summary>
+        private TimeSpan? Eta(int total)
+        {
+            if (_durations.Count == 0)
+            {
+                return null;
+            }
+
+            var mean = _durations.Average();
+            var now = DateTime.UtcNow;
+            var running = _started.Values.Sum(start => Math.Min((now - start).TotalMilliseconds, mean));
+            var left = ((total - _ended) * mean) - running;
+            return TimeSpan.FromMilliseconds(Math.Max(0, left) / Math.Max(1, Math.Min(parallel, total - _ended)));
+        }
+
+        private static int Width()
+        {
+            try
+            {
+                return Math.Max(40, Console.WindowWidth - 1);
+            }
+            catch (IOException)
+            {
+                return 119;
+            }
+        }
+
+        private static string Fit(string text) => text.Length > Width() ? text[..Width()] : text.PadRight(Width());
     }
 }
