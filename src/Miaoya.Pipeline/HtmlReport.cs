@@ -9,7 +9,11 @@ namespace Miaoya.Pipeline;
 /// <summary>A static <c>index.html</c> showing each run's step images side by side with their parameters.</summary>
 public static class HtmlReport
 {
-    public static async Task<string> WriteAsync(string path, IReadOnlyList<RunResult> runs, CancellationToken cancellationToken = default)
+    /// <param name="path">Where to write the page.</param>
+    /// <param name="runs">The runs, one section each.</param>
+    /// <param name="banner">A note shown above every run (the demo says here that the box was the mock).</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public static async Task<string> WriteAsync(string path, IReadOnlyList<RunResult> runs, string? banner = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(runs);
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
@@ -21,13 +25,17 @@ public static class HtmlReport
             body{font-family:system-ui,sans-serif;margin:2rem;background:#fafafa;color:#222}
             section{margin-bottom:3rem} .steps{display:flex;gap:1rem;flex-wrap:wrap}
             figure{margin:0;background:#fff;padding:.5rem;border:1px solid #ddd;border-radius:6px}
-            figure img{display:block;max-width:256px;height:auto} figcaption{font-size:.85rem;margin-top:.3rem}
+            figure img{display:block;max-width:256px;height:auto} .maps figure img{max-width:160px} .maps summary{margin:.6rem 0;cursor:pointer} figcaption{font-size:.85rem;margin-top:.3rem}
             table{border-collapse:collapse;font-size:.85rem;margin-top:.8rem} td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
             code{white-space:pre-wrap} .note{background:#fff3cd;border:1px solid #e0c96b;padding:.5rem;border-radius:4px}
             </style></head><body>
             <h1>Miaoya runs</h1>
-
             """);
+        if (banner is not null)
+        {
+            html.Append(CultureInfo.InvariantCulture, $"\n<p class=\"note banner\">{E(banner)}</p>\n");
+        }
+
         foreach (var run in runs)
         {
             var m = run.Manifest;
@@ -66,7 +74,21 @@ public static class HtmlReport
                 Figure(html, $"{relative}/{final.File}", "final");
             }
 
-            html.Append("</div>\n<table><tr><th>step</th><th>parameters</th></tr>\n");
+            html.Append("</div>\n");
+            var maps = m.Steps.SelectMany(step => ControlNetMaps.Of(step).Select(map => (Step: step.Name, map.File, map.Label))).ToList();
+            if (maps.Count > 0)
+            {
+                // What each ControlNet unit saw, labelled by its module: the maps the box sent back with the image.
+                html.Append("<details class=\"maps\" open><summary>ControlNet maps</summary><div class=\"steps\">\n");
+                foreach (var (step, file, label) in maps)
+                {
+                    Figure(html, $"{relative}/{file}", $"{step}: {label}");
+                }
+
+                html.Append("</div></details>\n");
+            }
+
+            html.Append("<table><tr><th>step</th><th>parameters</th></tr>\n");
             foreach (var step in m.Steps)
             {
                 html.Append(CultureInfo.InvariantCulture, $"<tr><td>{E(step.Name)}</td><td><code>{E(Summary(step))}</code></td></tr>\n");

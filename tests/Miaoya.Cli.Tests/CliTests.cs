@@ -51,6 +51,12 @@ public sealed class CliTests : IDisposable
         Assert.Contains("v1-face-neck/mask.png", html, StringComparison.Ordinal);
         Assert.Contains("v2/img2img.png", html, StringComparison.Ordinal);
 
+        // It says plainly that the box was the mock, and shows each step's ControlNet maps labelled by their unit.
+        Assert.Contains("These runs went to Miaoya&#39;s mock WebUI (", html, StringComparison.Ordinal);
+        Assert.Contains("alt=\"inpaint: softedge_pidinet, weight 0.75\"", html, StringComparison.Ordinal);
+        Assert.Contains("v1-face/inpaint-controlnet-1.png", html, StringComparison.Ordinal);
+        Assert.Contains("alt=\"inpaint: openpose_faceonly, weight 0.7\"", html, StringComparison.Ordinal);
+
         // v4-faceid on the mock: identity from the face photo, best of 2 by likeness with the stand-in scorer.
         var v4 = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(demo, "v4-faceid", "manifest.json")))!;
         Assert.Equal("succeeded", v4["status"]!.GetValue<string>());

@@ -106,7 +106,10 @@ internal static class DemoCommand
                 runs.Add(run);
             }
 
-            var report = await HtmlReport.WriteAsync(Path.Combine(folder, "index.html"), runs, cancellationToken);
+            var banner = mock is null
+                ? null
+                : $"These runs went to Miaoya's mock WebUI ({MockWebUiCommand.ProfileName(profileValue)}), not a real box: it does not diffuse, it tints the area it was asked to repaint and returns simple stand-in ControlNet maps, so the pictures show where each step acts and what was sent, not what a checkpoint renders.";
+            var report = await HtmlReport.WriteAsync(Path.Combine(folder, "index.html"), runs, banner, cancellationToken);
             Console.WriteLine($"Report: {report}");
             return 0;
         }));
