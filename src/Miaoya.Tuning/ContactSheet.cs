@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Miaoya.Imaging;
+using Miaoya.Pipeline;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
@@ -73,6 +74,7 @@ public static class ContactSheet
         ArgumentNullException.ThrowIfNull(manifest);
         var definition = manifest.Definition;
         var axes = definition.Axes;
+        var zooms = await ZoomsAsync(folder, manifest, cancellationToken);
         var html = new StringBuilder();
         html.Append(CultureInfo.InvariantCulture, $$"""
             <!doctype html>
@@ -81,6 +83,7 @@ public static class ContactSheet
             body{font-family:system-ui,sans-serif;margin:2rem;background:#fafafa;color:#222}
             table.grid{border-collapse:collapse;margin-bottom:2rem} .grid th,.grid td{border:1px solid #ddd;padding:.4rem;vertical-align:top;background:#fff}
             .grid th{background:#f0f0f0;font-weight:600} .grid img{display:block;max-width:220px;height:auto}
+            .face-zoom{margin-top:.3rem;background-repeat:no-repeat;border:1px solid #ccc}
             .params{font-size:.8rem;margin:.3rem 0 0;padding-left:1rem} .missing{width:220px;height:120px;background:#ddd;display:flex;align-items:center;justify-content:center;text-align:center;font-size:.85rem}
             .failed{color:#a00} .likeness{font-weight:600} .charts{display:flex;flex-wrap:wrap;gap:1rem} .charts figure{margin:0;background:#fff;border:1px solid #ddd;padding:.4rem}
             dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem} dt{font-weight:600}
@@ -117,7 +120,7 @@ public static class ContactSheet
                 html.Append(CultureInfo.InvariantCulture, $"<tr><th>{(axes.Count > 1 ? E(axes[1].Values[r]) : "")}</th>");
                 for (var c = 0; c < cells.GetLength(1); c++)
                 {
-                    Cell(html, manifest, manifest.Cells[cells[r, c]]);
+                    Cell(html, manifest, manifest.Cells[cells[r, c]], zooms);
                 }
 
                 html.Append("</tr>\n");
@@ -132,7 +135,30 @@ public static class ContactSheet
         return Path.GetFullPath(path);
     }
 
-    private static void Cell(StringBuilder html, SweepManifest manifest, SweepCellRecord cell)
+    /// <summary>Each succeeded cell's face window (<see cref="FaceZoom"/>), from its run's manifest.</summary>
+    private static async Task<Dictionary<int, (double, double, double, double)>> ZoomsAsync(string folder, SweepManifest manifest, CancellationToken cancellationToken)
+    {
+        var zooms = new Dictionary<int, (double, double, double, double)>();
+        foreach (var cell in manifest.Cells.Where(c => c.Status == CellStatus.Succeeded && c.Final is not null))
+        {
+            var run = new RunFolder(Path.Combine(folder, cell.Folder));
+            try
+            {
+                if (run.HasManifest && FaceZoom.Window(run.Path, await run.LoadManifestAsync(cancellationToken)) is { } window)
+                {
+                    zooms[cell.Index] = window;
+                }
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException)
+            {
+                // A cell whose manifest cannot be read shows no zoom; the sheet is still written.
+            }
+        }
+
+        return zooms;
+    }
+
+    private static void Cell(StringBuilder html, SweepManifest manifest, SweepCellRecord cell, Dictionary<int, (double, double, double, double)> zooms)
     {
         var axes = manifest.Definition.Axes;
         var folder = E(cell.Folder);
@@ -140,6 +166,10 @@ public static class ContactSheet
         if (cell.Status == CellStatus.Succeeded && cell.Final is { } final)
         {
             html.Append(CultureInfo.InvariantCulture, $"<a href=\"{folder}/\"><img src=\"{E(final)}\" alt=\"{E(SweepPlan.Label(axes, cell.Values))}\"></a>");
+            if (zooms.TryGetValue(cell.Index, out var window))
+            {
+                html.Append(FaceZoom.Html(final, window, $"face of {SweepPlan.Label(axes, cell.Values)}"));
+            }
         }
         else
         {

@@ -149,7 +149,7 @@ public sealed class RunComparison
             body{font-family:system-ui,sans-serif;margin:2rem;background:#fafafa;color:#222}
             table{border-collapse:collapse;font-size:.85rem;margin-bottom:2rem} td,th{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top;background:#fff}
             th{background:#f0f0f0} td code{white-space:pre-wrap;word-break:break-word} .images img{display:block;max-width:320px;height:auto}
-            .none{color:#888}
+            .none{color:#888} .face-zoom{background-repeat:no-repeat;border:1px solid #ccc}
             </style></head><body>
             <h1>Compare runs</h1>
             <p>A: <a href="{{E(Link(FolderA))}}/manifest.json">{{E(FolderA)}}</a> ({{E(A.Recipe.Name)}}, {{E(A.Status.ToString())}})<br>
@@ -170,15 +170,26 @@ public sealed class RunComparison
         }
 
         html.Append("</table>\n<h2>Images</h2>\n<table class=\"images\"><tr><th>step</th><th>A</th><th>B</th></tr>\n");
+        var (zoomA, zoomB) = (FaceZoom.Window(FolderA, A), FaceZoom.Window(FolderB, B));
+        var maps = A.Steps.Concat(B.Steps).SelectMany(ControlNetMaps.Of).DistinctBy(m => m.File).ToDictionary(m => m.File, m => m.Label);
         foreach (var pair in Images)
         {
-            html.Append(CultureInfo.InvariantCulture, $"<tr><td>{E(pair.Step)}<br><small>{E(pair.File)}</small></td><td>{Image(pair.A)}</td><td>{Image(pair.B)}</td></tr>\n");
+            var label = maps.TryGetValue(pair.File, out var unit) ? $"<br><small>ControlNet map: {E(unit)}</small>" : "";
+            html.Append(CultureInfo.InvariantCulture, $"<tr><td>{E(pair.Step)}<br><small>{E(pair.File)}</small>{label}</td><td>{Image(pair.A)}</td><td>{Image(pair.B)}</td></tr>\n");
+            if (pair.Step == "final" && (zoomA is not null || zoomB is not null))
+            {
+                html.Append(CultureInfo.InvariantCulture, $"<tr><td>final: the face</td><td>{Zoom(pair.A, zoomA)}</td><td>{Zoom(pair.B, zoomB)}</td></tr>\n");
+            }
         }
 
         html.Append("</table>\n</body></html>\n");
         var path = Path.Combine(full, HtmlFileName);
         await AtomicFile.WriteAllBytesAsync(path, Encoding.UTF8.GetBytes(html.ToString()), cancellationToken);
         return path;
+
+        string Zoom(string? file, (double, double, double, double)? window) => file is null || window is not { } w || !File.Exists(file)
+            ? "<span class=\"none\">none</span>"
+            : FaceZoom.Html(Link(file), w, $"face in {Path.GetFileName(file)}", 192);
 
         string Image(string? file) => file is null || !File.Exists(file)
             ? "<span class=\"none\">none</span>"

@@ -66,6 +66,10 @@ public sealed class SweepCliTests : IDisposable
         Assert.Contains($"Contact sheet: {Path.Combine(sweep, "contact-sheet.html")}", output, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(sweep, "contact-sheet.png")));
         Assert.Equal(4, Img2Img(boxA) + Img2Img(boxB));
+
+        // Each cell shows a zoom on the face it masked (the template's face box, from the cell's run manifest).
+        var sheet = await File.ReadAllTextAsync(Path.Combine(sweep, "contact-sheet.html"));
+        Assert.Equal(4, System.Text.RegularExpressions.Regex.Count(sheet, "class=\"face-zoom\""));
         var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(sweep, "sweep.json")))!;
         var cells = manifest["cells"]!.AsArray();
         Assert.Equal(4, cells.Count);
@@ -100,6 +104,9 @@ public sealed class SweepCliTests : IDisposable
         Assert.Matches(@"recipe: inpaint\.controlnet\.softedge\.weight +0\.5 +1", output);
         Assert.Contains("Step timings:", output, StringComparison.Ordinal);
         Assert.Contains($"Side by side: {Path.Combine(page, "compare.html")}", output, StringComparison.Ordinal);
+        var comparePage = await File.ReadAllTextAsync(Path.Combine(page, "compare.html"));
+        Assert.Contains("ControlNet map: softedge_pidinet, weight 0.5", comparePage, StringComparison.Ordinal);
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(comparePage, "class=\"face-zoom\""));
 
         (code, output, error) = await RunAsync("compare", first, last, "--out", page, "--json");
         Assert.True(code == 0, error + output);

@@ -13,9 +13,15 @@ public sealed class SweepRunnerTests
     {
         using var harness = new SweepHarness();
         var manifest = SweepManifest.Create(SweepHarness.Definition(Weight, Denoise));
-        var events = new List<string>();
+        var events = new List<SweepEvent>();
 
-        var done = await harness.Runner().RunAsync(harness.Folder, manifest, new SyncProgress(e => events.Add($"{e.Cell.Index}:{e.What.Split(' ')[0]}")));
+        var done = await harness.Runner().RunAsync(harness.Folder, manifest, new SyncProgress(e =>
+        {
+            lock (events)
+            {
+                events.Add(e);
+            }
+        }));
 
         Assert.All(done.Cells, c => Assert.Equal(CellStatus.Succeeded, c.Status));
         Assert.Equal(4, harness.Img2ImgCount());
@@ -46,7 +52,10 @@ public sealed class SweepRunnerTests
             return copy.ToJsonString();
         }).Distinct().ToArray();
         Assert.Single(normalised);
-        Assert.Equal(8, events.Count);
+
+        // A start and an end per cell, and each cell's steps as they progressed.
+        Assert.Equal(8, events.Count(e => e.Step is null));
+        Assert.All(Enumerable.Range(0, 4), cell => Assert.Contains(events, e => e.Cell.Index == cell && e.Step?.Step == "inpaint"));
 
         var saved = await SweepManifest.LoadAsync(harness.Folder);
         Assert.All(saved.Cells, c => Assert.Equal(CellStatus.Succeeded, c.Status));
