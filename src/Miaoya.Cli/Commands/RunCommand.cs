@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Miaoya.FaceSwap;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
 
@@ -105,6 +106,9 @@ internal static class RunCommand
                 FacePaths = (result.GetValue(face) ?? []).Select(f => f.FullName).ToArray(),
                 ModelsDirectory = result.GetValue(models)?.FullName,
                 Device = result.GetValue(device)!,
+
+                // The repository's stand-ins (tests/Miaoya.FaceSwap.Tests/StandInModels) are labelled as such in the run's results.
+                StandInModels = result.GetValue(models) is { } modelsFolder && ModelRegistry.IsStandIn(Path.Combine(modelsFolder.FullName, ModelRegistry.Inswapper.FileName)),
             };
             try
             {
