@@ -66,6 +66,11 @@ internal static class CliApp
                 await Console.Error.WriteLineAsync(error.Message);
             }
 
+            foreach (var hint in TypoHints(parsed))
+            {
+                await Console.Error.WriteLineAsync(hint);
+            }
+
             await Console.Error.WriteLineAsync($"Run '{string.Join(' ', ["miaoya", .. CommandPath(parsed.CommandResult)])} --help' for usage.");
             // A command line may be wrong only because the configuration is (a box address in a miaoya.json that is not JSON).
             await WriteProblemsAsync(configuration, problems);
@@ -111,6 +116,27 @@ internal static class CliApp
 
         problems.AddRange(configuration.Problems);
         return problems;
+    }
+
+    /// <summary>
+    /// A "did you mean" line for each word of the command line that matched nothing and is a near miss
+    /// (<see cref="Limits.NameDistance"/>) of a subcommand of the command it was given to (<c>miaoya rnu</c>: <c>miaoya run</c>)
+    /// or, for a word starting with '-', of one of that command's options.
+    /// </summary>
+    internal static IEnumerable<string> TypoHints(ParseResult parsed)
+    {
+        var command = parsed.CommandResult.Command;
+        foreach (var token in parsed.UnmatchedTokens)
+        {
+            var known = token.StartsWith('-')
+                ? command.Options.Where(o => !o.Hidden).SelectMany(o => o.Aliases.Prepend(o.Name))
+                : command.Subcommands.Where(c => !c.Hidden).SelectMany(c => c.Aliases.Prepend(c.Name));
+            if (Limits.NameDistance.DidYouMean(token, known) is { } near)
+            {
+                var suggestion = token.StartsWith('-') ? near : string.Join(' ', ["miaoya", .. CommandPath(parsed.CommandResult), near]);
+                yield return $"'{Limits.UserText.EscapeControl(token)}': did you mean '{suggestion}'?";
+            }
+        }
     }
 
     private static Stack<string> CommandPath(System.CommandLine.Parsing.CommandResult? result)

@@ -72,7 +72,7 @@ public sealed class FaceSwapper : IDisposable
             }
             else
             {
-                log?.Invoke("no det_10g.onnx given: detecting with BlazeFace; its mouth corners are estimated, so the alignment is coarser than insightface's.");
+                log?.Invoke("detecting with the built-in BlazeFace, not det_10g.onnx: its mouth corners are estimated, so the alignment is coarser than with insightface's SCRFD.");
                 blazeFace = BlazeFaceDetector.CreateDefault();
             }
 

@@ -125,6 +125,41 @@ public static class ModelRegistry
     /// <summary>All entries.</summary>
     public static IReadOnlyList<ModelSpec> All { get; } = [Det10g, ArcFace, Inswapper];
 
+    /// <summary>The ONNX <c>producer_name</c> of the repository's tiny stand-in models, set by their generator scripts.</summary>
+    public const string StandInProducer = "miaoya-stand-in";
+
+    /// <summary>
+    /// True when the ONNX file at <paramref name="path"/> is one of the repository's tiny stand-ins (its
+    /// <c>producer_name</c> is <see cref="StandInProducer"/>), read from the file without an ONNX Runtime session; false
+    /// for any other file, and for one that is missing or not ONNX (loading it says why).
+    /// </summary>
+    public static bool IsStandIn(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        try
+        {
+            return string.Equals(OnnxInitializerReader.ReadProducerName(path), StandInProducer, StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// What a stand-in <c>det_10g.onnx</c> in <paramref name="modelsFolder"/> means for the swap: it finds only white
+    /// squares on black (tests/Miaoya.FaceSwap.Tests/StandInModels/README.md), no face in a photo, so the built-in BlazeFace
+    /// detects instead. Null when the folder's det_10g.onnx is not a stand-in (or is missing).
+    /// </summary>
+    public static string? StandInDetectorNote(string modelsFolder)
+    {
+        ArgumentNullException.ThrowIfNull(modelsFolder);
+        var path = Path.Combine(modelsFolder, Det10g.FileName);
+        return File.Exists(path) && IsStandIn(path)
+            ? $"{path} is the repository's stand-in for SCRFD, which finds only white squares on black and no face in a photo: detecting with the built-in BlazeFace instead (a real swap needs insightface's det_10g.onnx)."
+            : null;
+    }
+
     /// <summary>
     /// Throws <see cref="InvalidDataException"/> naming <paramref name="path"/> and the expected shapes when the session's
     /// inputs and outputs (by position) are not those of <paramref name="spec"/>.

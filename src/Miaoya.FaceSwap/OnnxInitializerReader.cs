@@ -26,6 +26,29 @@ internal static class OnnxInitializerReader
     /// <summary>TensorProto.DataType FLOAT16.</summary>
     internal const int Float16 = 10;
 
+    /// <summary>The model's <c>producer_name</c> (field 2 of ModelProto in onnx/onnx onnx/onnx.proto), or null when it has none.</summary>
+    public static string? ReadProducerName(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 12);
+        var name = Path.GetFileName(path);
+        try
+        {
+            if (FindField(stream, 0, stream.Length, 2, "ModelProto.producer_name", name) is not { } field)
+            {
+                return null;
+            }
+
+            var bytes = new byte[field.End - field.Start];
+            stream.Position = field.Start;
+            stream.ReadExactly(bytes);
+            return System.Text.Encoding.UTF8.GetString(bytes);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException($"{name}: truncated ONNX protobuf.", e);
+        }
+    }
+
     public static OnnxInitializer ReadLastInitializer(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);

@@ -132,7 +132,7 @@ internal sealed class OnnxModel : IDisposable
     /// True for the repository's tiny stand-in models (their ONNX producer_name is "miaoya-stand-in", set by the
     /// generator scripts), so reports can say that their figures mean nothing about real faces.
     /// </summary>
-    public bool IsStandIn => string.Equals(_session.ModelMetadata.ProducerName, "miaoya-stand-in", StringComparison.Ordinal);
+    public bool IsStandIn => string.Equals(_session.ModelMetadata.ProducerName, ModelRegistry.StandInProducer, StringComparison.Ordinal);
 
     /// <summary>Input names in model order (inputs are fed by position, as insightface does).</summary>
     public IReadOnlyList<string> InputNames { get; }

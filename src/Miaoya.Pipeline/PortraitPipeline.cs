@@ -43,6 +43,9 @@ public sealed class PortraitPipeline : IDisposable
     /// <summary>Closes the candidates' scorer sessions (the host disposes the pipeline with its services).</summary>
     public void Dispose() => _services.Scorers.Dispose();
 
+    /// <summary>The URL of the one box every call goes to (<see cref="SingleWebUiBox"/>); null with a fleet.</summary>
+    private string? OneBox => _services.Boxes is SingleWebUiBox one ? one.Url : null;
+
     /// <summary>How often progress is read from the box during a generation call.</summary>
     public TimeSpan ProgressInterval
     {
@@ -53,7 +56,7 @@ public sealed class PortraitPipeline : IDisposable
     /// <summary>Starts a run in a new (or empty) folder.</summary>
     public async Task<RunResult> RunAsync(RunRequest request, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var (folder, manifest, template, decoded) = await PrepareCoreAsync(request, _services.Detector, cancellationToken);
+        var (folder, manifest, template, decoded) = await PrepareCoreAsync(request, _services.Detector, OneBox, cancellationToken);
         using (var pixels = new TemplatePixels(template, decoded))
         {
             var run = new RunContext(request, folder, manifest, template, pixels, _services) { Progress = progress };
@@ -62,7 +65,10 @@ public sealed class PortraitPipeline : IDisposable
         }
     }
 
-    /// <summary>Resumes a run folder: finished steps whose outputs are intact are not redone.</summary>
+    /// <summary>
+    /// Resumes a run folder: finished steps whose outputs are intact are not redone. With one box, that box becomes the
+    /// run's <see cref="RunManifest.Box"/>.
+    /// </summary>
     public async Task<RunResult> ResumeAsync(string runFolder, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var (request, folder, manifest, template) = await LoadAsync(runFolder, cancellationToken);
@@ -72,6 +78,7 @@ public sealed class PortraitPipeline : IDisposable
         }
 
         manifest.Start();
+        manifest.Box = OneBox ?? manifest.Box;
         using var pixels = new TemplatePixels(template);
         var run = new RunContext(request, folder, manifest, template, pixels, _services) { Progress = progress };
         await _runner.RunAllAsync(run, cancellationToken);
@@ -98,7 +105,7 @@ public sealed class PortraitPipeline : IDisposable
     /// </summary>
     public static async Task<RunManifest> PrepareAsync(RunRequest request, IFaceDetector? detector, CancellationToken cancellationToken = default)
     {
-        var (_, manifest, _, pixels) = await PrepareCoreAsync(request, detector, cancellationToken);
+        var (_, manifest, _, pixels) = await PrepareCoreAsync(request, detector, box: null, cancellationToken);
         pixels.Dispose();
         return manifest;
     }
@@ -182,7 +189,7 @@ public sealed class PortraitPipeline : IDisposable
     }
 
     private static async Task<(RunFolder Folder, RunManifest Manifest, EncodedImage Template, SixLabors.ImageSharp.Image<Rgb24> Pixels)> PrepareCoreAsync(
-        RunRequest request, IFaceDetector? detector, CancellationToken cancellationToken)
+        RunRequest request, IFaceDetector? detector, string? box, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var folder = new RunFolder(request.OutputDirectory);
@@ -223,6 +230,7 @@ public sealed class PortraitPipeline : IDisposable
                     request.StandInModels,
                     faceRecords.Count > 1 ? faceRecords : null,
                     faceRecords.Count > 1 ? request.FacePaths.Select(Path.GetFullPath).ToArray() : null),
+                Box = box,
             };
             await folder.SaveManifestAsync(manifest, cancellationToken);
             return (folder, manifest, template, pixels);

@@ -26,6 +26,13 @@ public sealed record RunManifest
 
     public ManifestServer? Server { get; set; }
 
+    /// <summary>
+    /// The base URL of the one box a run started or last resumed on (a command-line run's <c>--webui</c> or default box),
+    /// written before its first call, so <c>run --resume</c> goes back to it; null for runs whose steps any box of a fleet
+    /// may take (jobs, batch).
+    /// </summary>
+    public string? Box { get; set; }
+
     [JsonInclude]
     public RunStatus Status { get; private set; } = RunStatus.Running;
 

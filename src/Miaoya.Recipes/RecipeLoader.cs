@@ -46,7 +46,7 @@ public static class RecipeLoader
             return LoadBuiltIn(name, overrides);
         }
 
-        throw new RecipeException([new RecipeProblem(path, 0, 0, string.Empty, $"no such recipe file; the built-in recipes are {string.Join(", ", BuiltInNames)}")]);
+        throw new RecipeException([new RecipeProblem(path, 0, 0, string.Empty, $"no such recipe file{DidYouMean(name)}; the built-in recipes are {string.Join(", ", BuiltInNames)}")]);
     }
 
     /// <summary>Loads a built-in recipe by name (see <see cref="BuiltInNames"/>); its source is <c>recipes/NAME.yaml</c>.</summary>
@@ -62,10 +62,14 @@ public static class RecipeLoader
     public static string ReadBuiltIn(string name)
     {
         using var stream = typeof(RecipeLoader).Assembly.GetManifestResourceStream($"{ResourcePrefix}{name}.yaml")
-            ?? throw new RecipeException([new RecipeProblem(name, 0, 0, string.Empty, $"no built-in recipe of that name; the built-in recipes are {string.Join(", ", BuiltInNames)}")]);
+            ?? throw new RecipeException([new RecipeProblem(name, 0, 0, string.Empty, $"no built-in recipe of that name{DidYouMean(name)}; the built-in recipes are {string.Join(", ", BuiltInNames)}")]);
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }
+
+    /// <summary>" (did you mean 'v2'?)" when <paramref name="name"/> is a near miss of a built-in recipe's name, else nothing.</summary>
+    private static string DidYouMean(string name) =>
+        NameDistance.DidYouMean(name, BuiltInNames) is { } near ? $" (did you mean '{near}'?)" : string.Empty;
 
     /// <summary>Parses recipe text.</summary>
     /// <param name="yaml">The recipe.</param>

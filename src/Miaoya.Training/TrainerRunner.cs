@@ -195,4 +195,25 @@ public static partial class TrainerRunner
 
     [GeneratedRegex(@"(?i)(\berror\b|exception|\bfatal\b|\bkilled\b|out of memory|not found|no such file|errno)")]
     private static partial Regex ErrorWord();
+
+    /// <summary>
+    /// When the shell could not start the trainer's program at all, the shell's line saying so (it names the program);
+    /// else null. The exit status tells: 127 (not found) or 126 (found but not executable) from /bin/sh (POSIX Shell
+    /// Command Language, 2.8.2 Exit Status for Commands), 9009 from cmd.exe. Every set runs the same program, so this is
+    /// a configuration error, not a failed set.
+    /// </summary>
+    public static string? ProgramNotStarted(TrainerResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var notStarted = OperatingSystem.IsWindows() ? result.ExitCode == 9009 : result.ExitCode is 126 or 127;
+        if (!notStarted)
+        {
+            return null;
+        }
+
+        return result.Tail.LastOrDefault(l => NotStartedLine().IsMatch(l)) ?? (result.Tail.Count > 0 ? result.Tail[^1] : $"exit code {result.ExitCode}");
+    }
+
+    [GeneratedRegex(@"(?i)(not found|no such file|permission denied|cannot execute|is not recognized)")]
+    private static partial Regex NotStartedLine();
 }

@@ -108,7 +108,8 @@ public sealed record SetOutcome(string Set, TrainingStatus Status, bool Skipped,
 /// <summary>
 /// Trains every parameter set of a recipe on a prepared dataset, one after the other, through a configured trainer
 /// command. Resumable: a set whose state says done, with the same config and its output file intact, is not retrained.
-/// A set that fails is reported with the relevant log lines and the next set still trains.
+/// A set that fails is reported with the relevant log lines and the next set still trains; a trainer command whose
+/// program the shell cannot start stops the run with a <see cref="TrainingException"/> (bad input) at the first set.
 /// </summary>
 public static class TrainingRun
 {
@@ -259,6 +260,16 @@ public static class TrainingRun
         {
             JsonFiles.WriteSync(statePath, state with { Status = TrainingStatus.Cancelled, FinishedAt = DateTimeOffset.UtcNow, Error = "cancelled; the trainer's process tree was stopped" });
             throw;
+        }
+
+        if (TrainerRunner.ProgramNotStarted(result) is { } shellLine)
+        {
+            // The same command fails the same way for every set: said once, as a configuration error, and no other set is tried.
+            var message = $"set {set.Name}: the trainer command could not be started ({shellLine.Trim()}; exit code {result.ExitCode}). "
+                + $"It is --trainer-command, now '{options.TrainerCommand}', run through the shell in --trainer-dir {Path.GetFullPath(options.TrainerDir)}: "
+                + "install its program there (kohya-ss sd-scripts and its accelerate) or give --trainer-command a command that runs there. The other sets were not tried.";
+            await JsonFiles.WriteAsync(statePath, state with { Status = TrainingStatus.Failed, FinishedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow, ExitCode = result.ExitCode, Error = message }, CancellationToken.None);
+            throw new TrainingException(message, badInput: true);
         }
 
         string? error = null;

@@ -135,13 +135,16 @@ public sealed class SingleWebUiBox : IWebUiBoxes
         _client = client;
     }
 
+    /// <summary>The box's base URL, as its calls are recorded (<see cref="WebUiBox.Name"/>).</summary>
+    public string Url => _client.Endpoint.BaseUrl.ToString();
+
     /// <inheritdoc />
     public async Task<T> RunAsync<T>(BoxNeeds needs, Func<WebUiBox, CancellationToken, Task<T>> work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(needs);
         ArgumentNullException.ThrowIfNull(work);
         var capabilities = await _client.GetCapabilitiesAsync(cancellationToken);
-        var name = _client.Endpoint.BaseUrl.ToString();
+        var name = Url;
         if (needs.Check?.Invoke(capabilities) is { Count: > 0 } problems)
         {
             throw new WebUiBoxesException(needs.Purpose, new Dictionary<string, IReadOnlyList<BoxProblem>> { [name] = problems });

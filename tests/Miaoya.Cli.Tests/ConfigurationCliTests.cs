@@ -54,6 +54,17 @@ public sealed class ConfigurationCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Doctor_WithoutWebUi_ChecksTheBoxOfMiaoyaWebUiBaseUrl()
+    {
+        using var box = MockWebUiServer.Start();
+
+        var (code, output, error) = await RunInFolderAsync(["doctor", "v2", "--lora", "miaoya_demo_face"], new Dictionary<string, string> { ["MIAOYA_WebUi__BaseUrl"] = box.Url.ToString() });
+
+        Assert.True(code == 0, output + error);
+        Assert.Contains($"{box.Url}  A1111 ≥ 1.10  — recipes v2", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BoxAddress_FlagWinsOverEnvironment_WhichWinsOverMiaoyaJson_WhichWinsOverAppSettings()
     {
         // Nothing listens on port 9: a run that picks it fails with exit 1.

@@ -77,6 +77,46 @@ public sealed class FaceSwapCliTests : IDisposable
     }
 
     [Fact]
+    public async Task V3_WithTheStandInModelFolder_RunsAsTheReadmeShowsIt_DetectingWithBlazeFace()
+    {
+        // The stand-in det_10g.onnx finds only white squares on black: with the recipe's own detector (scrfd) no face
+        // would be found in a photo, so the faceswap step detects with BlazeFace and says why.
+        using var server = MockWebUi.MockWebUiServer.Start();
+        var astronaut = await AstronautAsync();
+        var run = Path.Combine(_folder, "v3");
+
+        var (code, stdout, stderr) = await CliRunner.RunAsync("run", "v3", "--template", astronaut, "--face", astronaut, "--models", Models,
+            "--lora", "miaoya_demo_face", "--webui", server.Url.ToString(), "--out", run);
+
+        Assert.True(code == 0, stdout + stderr);
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(run, "manifest.json")))!;
+        Assert.Empty(manifest["recipe"]!["overrides"]!.AsArray());
+        Assert.True(manifest["inputs"]!["stand_in_models"]!.GetValue<bool>());
+        var faceswap = manifest["steps"]!.AsArray().Single(s => s!["name"]!.GetValue<string>() == "faceswap")!["result"]!;
+        Assert.Equal("blazeface", faceswap["detector"]!.GetValue<string>());
+        Assert.StartsWith("tiny stand-in models", faceswap["models"]!.GetValue<string>(), StringComparison.Ordinal);
+        var notes = faceswap["notes"]!.AsArray().Select(n => n!.GetValue<string>()).ToArray();
+        Assert.Contains(notes, n => n.Contains("det_10g.onnx is the repository's stand-in for SCRFD", StringComparison.Ordinal));
+        Assert.DoesNotContain(notes, n => n.Contains("no det_10g.onnx given", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task FaceSwap_WithTheStandInDetector_DefaultsToBlazeFace_ButAnExplicitScrfdIsKept()
+    {
+        var astronaut = await AstronautAsync();
+
+        var (code, stdout, stderr) = await CliRunner.RunAsync("faceswap", "--source", astronaut, "--target", astronaut, "--out", Path.Combine(_folder, "o.png"), "--models", Models);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("Detector blazeface:", stdout, StringComparison.Ordinal);
+        Assert.Contains("is the repository's stand-in for SCRFD", stderr, StringComparison.Ordinal);
+
+        // Asked for by name, SCRFD runs: the stand-in finds no face in a photo.
+        (code, _, stderr) = await CliRunner.RunAsync("faceswap", "--source", astronaut, "--target", astronaut, "--out", Path.Combine(_folder, "o.png"), "--models", Models, "--detector", "scrfd");
+        Assert.Equal(1, code);
+        Assert.Contains("source image: no face found", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task FaceSwap_MissingModels_ListsTheFileNames()
     {
         var astronaut = await AstronautAsync();

@@ -114,6 +114,35 @@ public sealed class TrainingCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Train_TrainerProgramMissing_IsExit2_SaidOnce_AndNoOtherSetIsTried()
+    {
+        var dataset = Path.Combine(_folder, "dataset");
+        var photos = Path.Combine(_folder, "photos");
+        Directory.CreateDirectory(photos);
+        using (var a = Astronaut())
+        {
+            a.SaveAsPng(Path.Combine(photos, "a.png"));
+        }
+
+        var (code, _, stderr) = await CliRunner.RunAsync("dataset", "prepare", photos, "--name", "anna", "--out", dataset, "--no-tagger");
+        Assert.True(code == 0, stderr);
+        var baseModel = Path.Combine(_folder, "base.safetensors");
+        await File.WriteAllTextAsync(baseModel, "x");
+        var run = Path.Combine(_folder, "run");
+
+        (code, var stdout, stderr) = await CliRunner.RunAsync("lora", "train", dataset, "--base-model", baseModel, "--out", run,
+            "--trainer-command", "miaoya-no-such-trainer --config_file {config}", "--trainer-dir", _folder);
+
+        Assert.Equal(2, code);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(stderr, "error: "));
+        Assert.Contains("the trainer command could not be started (", stderr, StringComparison.Ordinal);
+        Assert.Contains("miaoya-no-such-trainer: not found; exit code 127", stderr.Replace("command not found", "not found", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Contains("It is --trainer-command, now 'miaoya-no-such-trainer --config_file {config}'", stderr, StringComparison.Ordinal);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(stdout, @"\] training: "));
+        Assert.Single(Directory.GetDirectories(Path.Combine(run, "sets")));
+    }
+
+    [Fact]
     public async Task BadInput_ExitsTwo_NamingWhatIsWrong()
     {
         var (code, _, stderr) = await CliRunner.RunAsync("lora", "train", Path.Combine(_folder, "missing"), "--base-model", "/nope.safetensors", "--out", Path.Combine(_folder, "run"));

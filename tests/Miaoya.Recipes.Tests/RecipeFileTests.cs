@@ -57,6 +57,24 @@ public class RecipeFileTests
         Assert.Equal("recipes/nope.yaml: no such recipe file; the built-in recipes are v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl", Assert.Single(e.Problems).ToString());
     }
 
+    [Theory]
+    [InlineData("v2x", "v2x: no such recipe file (did you mean 'v2'?); the built-in recipes are v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl")]
+    [InlineData("v4-faceidd.yaml", "v4-faceidd.yaml: no such recipe file (did you mean 'v4-faceid'?); the built-in recipes are v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl")]
+    public void Load_NearMissOfABuiltInName_SaysWhichWasMeant(string name, string expected)
+    {
+        var e = Assert.Throws<RecipeException>(() => RecipeLoader.Load(name));
+
+        Assert.Equal(expected, Assert.Single(e.Problems).ToString());
+    }
+
+    [Fact]
+    public void ReadBuiltIn_NearMiss_SaysWhichWasMeant()
+    {
+        var e = Assert.Throws<RecipeException>(() => RecipeLoader.ReadBuiltIn("v1-fase"));
+
+        Assert.Contains("no built-in recipe of that name (did you mean 'v1-face'?)", Assert.Single(e.Problems).ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void StepNames_FollowThePipeline()
     {

@@ -147,15 +147,33 @@ public class TrainingTests(SmallDataset data) : IClassFixture<SmallDataset>
     }
 
     [Fact]
-    public async Task Train_MissingCommand_QuotesTheShellsComplaint()
+    public async Task Train_MissingCommand_IsBadInput_QuotingTheShellsComplaint_AndStopsAtTheFirstSet()
     {
-        var options = data.Options() with { Only = ["r16-adamw"], TrainerCommand = "no-such-trainer-xyz --config_file {config}" };
+        // Every set would run the same missing program: a configuration error, not a failed set.
+        var options = data.Options() with { TrainerCommand = "no-such-trainer-xyz --config_file {config}" };
 
-        var outcome = Assert.Single(await TrainingRun.TrainAsync(options));
+        var e = await Assert.ThrowsAsync<TrainingException>(() => TrainingRun.TrainAsync(options));
 
-        Assert.Contains("exited with code 127", outcome.Error, StringComparison.Ordinal);
-        Assert.Contains("no-such-trainer-xyz", outcome.Error, StringComparison.Ordinal);
-        Assert.Contains("not found", outcome.Error, StringComparison.Ordinal);
+        Assert.True(e.IsBadInput);
+        Assert.Contains("the trainer command could not be started (", e.Message, StringComparison.Ordinal);
+        Assert.Contains("no-such-trainer-xyz", e.Message, StringComparison.Ordinal);
+        Assert.Contains("not found; exit code 127)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("It is --trainer-command, now 'no-such-trainer-xyz --config_file {config}'", e.Message, StringComparison.Ordinal);
+        var manifest = TrainingRun.LoadManifest(options.RunDir);
+        Assert.Equal(TrainingStatus.Failed, TrainingRun.LoadState(options.RunDir, manifest.Sets[0].Name)!.Status);
+        Assert.All(manifest.Sets.Skip(1), s => Assert.Null(TrainingRun.LoadState(options.RunDir, s.Name)));
+    }
+
+    [Fact]
+    public void ProgramNotStarted_OnlyForTheShellsOwnExitCodes()
+    {
+        Assert.Equal("/bin/sh: 1: accelerate: not found", TrainerRunner.ProgramNotStarted(new TrainerResult(127, null, ["/bin/sh: 1: accelerate: not found"])));
+        Assert.Equal("sh: ./train.sh: Permission denied", TrainerRunner.ProgramNotStarted(new TrainerResult(126, null, ["something", "sh: ./train.sh: Permission denied"])));
+        Assert.Equal("exit code 127", TrainerRunner.ProgramNotStarted(new TrainerResult(127, null, [])));
+
+        // The trainer itself started and failed: its own set's failure.
+        Assert.Null(TrainerRunner.ProgramNotStarted(new TrainerResult(1, null, ["FileNotFoundError: No such file or directory: 'x'"])));
+        Assert.Null(TrainerRunner.ProgramNotStarted(new TrainerResult(0, null, [])));
     }
 
     [Fact]

@@ -21,7 +21,7 @@ internal static class FaceSwapCommand
         var target = new Option<FileInfo>("--target") { Description = "Template photo (the face to replace)", Required = true };
         var output = new Option<FileInfo>("--out") { Description = "Result image (.png or .jpg)", Required = true };
         var models = new Option<DirectoryInfo>("--models") { Description = "Folder with det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx", Required = true };
-        var detector = new Option<string>("--detector") { Description = "scrfd (det_10g.onnx) or blazeface (built in, coarser alignment); default: scrfd when det_10g.onnx is there" };
+        var detector = new Option<string>("--detector") { Description = "scrfd (det_10g.onnx) or blazeface (built in, coarser alignment); default: scrfd when det_10g.onnx is there and is not the repository's stand-in" };
         detector.AcceptOnlyFromAmong("scrfd", "blazeface");
         var faceIndex = new Option<int?>("--face-index") { Description = "Which face of the target to replace (0 = largest); default: the largest" };
         var sourceFaceIndex = new Option<int?>("--source-face-index") { Description = "Which face of the source to use (0 = largest)" };
@@ -60,12 +60,18 @@ internal static class FaceSwapCommand
             }
 
             var detFile = Path.Combine(folder.FullName, ModelRegistry.Det10g.FileName);
+            var standInDetector = ModelRegistry.StandInDetectorNote(folder.FullName);
             var useScrfd = result.GetValue(detector) switch
             {
                 "scrfd" => true,
                 "blazeface" => false,
-                _ => File.Exists(detFile),
+                _ => File.Exists(detFile) && standInDetector is null,
             };
+            if (result.GetValue(detector) is null && standInDetector is not null)
+            {
+                await Console.Error.WriteLineAsync(standInDetector);
+            }
+
             var required = new[] { ModelRegistry.ArcFace.FileName, ModelRegistry.Inswapper.FileName }.Concat(useScrfd ? [ModelRegistry.Det10g.FileName] : []);
             var missing = required.Where(name => !File.Exists(Path.Combine(folder.FullName, name))).ToList();
             if (missing.Count > 0)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Miaoya.FaceSwap;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
 
@@ -25,7 +26,7 @@ internal static class RunCommand
         var candidates = new Option<int?>("--candidates") { Description = "Render N candidates (seeds seed..seed+N-1) and keep the one most like the --face photos that passes the recipe's gates (sets candidates.count)" };
         var models = new Option<DirectoryInfo?>("--models") { Description = "Folder with the face models: V3's insightface det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx; --candidates' face_recognition_sface_2021dec.onnx" };
         var device = new Option<string>("--device") { Description = "V3: cpu, cuda or cuda:N for the face models", DefaultValueFactory = _ => "cpu" };
-        var resume = new Option<DirectoryInfo?>("--resume") { Description = "Resume a failed or interrupted run folder; finished steps are not redone" };
+        var resume = new Option<DirectoryInfo?>("--resume") { Description = "Resume a failed or interrupted run folder on the box it ran on (recorded in its manifest; --webui for another); finished steps are not redone" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
         var json = new Option<bool>("--json") { Description = "Print the finished run as one JSON object instead of the step table (shape in the README's Commands); progress is not printed" };
         var command = new Command("run", "Run a recipe on a template photo against a WebUI box.")
@@ -57,93 +58,138 @@ internal static class RunCommand
         command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>
         {
-            using var session = new WebUiSession(CliOptions.Endpoint(result, result.GetValue(webui)), result.GetValue(verbose));
-            RunResult run;
             if (result.GetValue(resume) is { } folder)
             {
-                // Bad input (exit 2), found before anything is printed or a box is asked.
-                if (!folder.Exists || !File.Exists(Path.Combine(folder.FullName, "manifest.json")))
+                return await ResumeAsync(result, folder, result.GetValue(webui), result.GetValue(verbose), result.GetValue(json), cancellationToken);
+            }
+
+            using var session = new WebUiSession(CliOptions.Endpoint(result, result.GetValue(webui)), result.GetValue(verbose));
+            RunResult run;
+            IReadOnlyList<string> overrides = result.GetValue(set) ?? [];
+            if (result.GetValue(candidates) is { } count)
+            {
+                overrides = [.. overrides, $"candidates.count={count.ToString(CultureInfo.InvariantCulture)}"];
+            }
+
+            var loaded = RecipeLoader.Load(result.GetValue(recipe)!, overrides);
+            LoraChoice? choice = null;
+            try
+            {
+                if (result.GetValue(lora) is { } text)
                 {
-                    await Console.Error.WriteLineAsync(folder.Exists
-                        ? $"error: --resume {folder.FullName}: no manifest.json there; give a run folder written by 'miaoya run'."
-                        : $"error: --resume {folder.FullName}: no such folder.");
+                    choice = LoraChoice.Parse(text);
+                }
+                else if (loaded.Identity is null)
+                {
+                    await Console.Error.WriteLineAsync($"error: --lora: required for recipe {loaded.Name} (the person's face LoRA as NAME or NAME:WEIGHT); recipes with an identity section, such as v4-faceid, take --face photos instead.");
                     return 2;
                 }
-
-                if (!result.GetValue(json))
-                {
-                    Console.WriteLine($"Resuming {folder.FullName}");
-                }
-
-                run = await session.Pipeline.ResumeAsync(folder.FullName, result.GetValue(json) ? null : new ConsoleProgress("resume"), cancellationToken);
             }
-            else
+            catch (ArgumentException e)
             {
-                IReadOnlyList<string> overrides = result.GetValue(set) ?? [];
-                if (result.GetValue(candidates) is { } count)
-                {
-                    overrides = [.. overrides, $"candidates.count={count.ToString(CultureInfo.InvariantCulture)}"];
-                }
-
-                var loaded = RecipeLoader.Load(result.GetValue(recipe)!, overrides);
-                LoraChoice? choice = null;
-                try
-                {
-                    if (result.GetValue(lora) is { } text)
-                    {
-                        choice = LoraChoice.Parse(text);
-                    }
-                    else if (loaded.Identity is null)
-                    {
-                        await Console.Error.WriteLineAsync($"error: --lora: required for recipe {loaded.Name} (the person's face LoRA as NAME or NAME:WEIGHT); recipes with an identity section, such as v4-faceid, take --face photos instead.");
-                        return 2;
-                    }
-                }
-                catch (ArgumentException e)
-                {
-                    await Console.Error.WriteLineAsync($"error: {e.Message}");
-                    return 2;
-                }
-
-                var stamp = TimeProvider.System.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
-                var request = new RunRequest
-                {
-                    Recipe = loaded,
-                    Overrides = overrides,
-                    TemplatePath = result.GetValue(template)!.FullName,
-                    Lora = choice,
-                    TriggerWords = result.GetValue(trigger) ?? [],
-                    Seed = result.GetValue(seed),
-                    OutputDirectory = result.GetValue(output)?.FullName ?? Path.Combine("out", "runs", $"{loaded.Name}-{stamp}"),
-                    FaceIndex = result.GetValue(faceIndex),
-                    MaskFile = result.GetValue(mask)?.FullName,
-                    FacePaths = (result.GetValue(face) ?? []).Select(f => f.FullName).ToArray(),
-                    ModelsDirectory = result.GetValue(models)?.FullName,
-                    Device = result.GetValue(device)!,
-                };
-                try
-                {
-                    run = await session.Pipeline.RunAsync(request, result.GetValue(json) ? null : new ConsoleProgress(loaded.Name), cancellationToken);
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    await Console.Error.WriteLineAsync($"{Environment.NewLine}cancelled; the box was told to stop. Finished steps are kept: miaoya run --resume {Path.GetFullPath(request.OutputDirectory)}");
-                    return 130;
-                }
+                await Console.Error.WriteLineAsync($"error: {e.Message}");
+                return 2;
             }
 
-            if (result.GetValue(json))
+            var stamp = TimeProvider.System.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+            var request = new RunRequest
             {
-                Console.WriteLine(ToJson(run).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-            }
-            else
+                Recipe = loaded,
+                Overrides = overrides,
+                TemplatePath = result.GetValue(template)!.FullName,
+                Lora = choice,
+                TriggerWords = result.GetValue(trigger) ?? [],
+                Seed = result.GetValue(seed),
+                OutputDirectory = result.GetValue(output)?.FullName ?? Path.Combine("out", "runs", $"{loaded.Name}-{stamp}"),
+                FaceIndex = result.GetValue(faceIndex),
+                MaskFile = result.GetValue(mask)?.FullName,
+                FacePaths = (result.GetValue(face) ?? []).Select(f => f.FullName).ToArray(),
+                ModelsDirectory = result.GetValue(models)?.FullName,
+                Device = result.GetValue(device)!,
+
+                // The repository's stand-ins (tests/Miaoya.FaceSwap.Tests/StandInModels) are labelled as such in the run's results.
+                StandInModels = result.GetValue(models) is { } modelsFolder && ModelRegistry.IsStandIn(Path.Combine(modelsFolder.FullName, ModelRegistry.Inswapper.FileName)),
+            };
+            try
             {
-                Print(run);
+                run = await session.Pipeline.RunAsync(request, result.GetValue(json) ? null : new ConsoleProgress(loaded.Name), cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync($"{Environment.NewLine}cancelled; the box was told to stop. Finished steps are kept: miaoya run --resume {Path.GetFullPath(request.OutputDirectory)}");
+                return 130;
             }
 
-            return 0;
+            return Report(run, result.GetValue(json));
         }));
         return command;
+    }
+
+    /// <summary>
+    /// <c>run --resume DIR</c>: the run goes on on its own box (<see cref="RunManifest.Box"/>, else the box of its first
+    /// call) unless <c>--webui</c> names another, and says which; a folder that holds no run is bad input (exit 2).
+    /// </summary>
+    private static async Task<int> ResumeAsync(ParseResult result, DirectoryInfo folder, Uri? webui, bool verbose, bool json, CancellationToken cancellationToken)
+    {
+        // Bad input (exit 2), found before anything is printed or a box is asked.
+        if (!folder.Exists || !File.Exists(Path.Combine(folder.FullName, RunFolder.ManifestFileName)))
+        {
+            await Console.Error.WriteLineAsync(folder.Exists
+                ? $"error: --resume {folder.FullName}: no manifest.json there; give a run folder written by 'miaoya run'."
+                : $"error: --resume {folder.FullName}: no such folder.");
+            return 2;
+        }
+
+        RunManifest manifest;
+        try
+        {
+            manifest = await new RunFolder(folder.FullName).LoadManifestAsync(cancellationToken);
+        }
+        catch (PipelineException e)
+        {
+            await Console.Error.WriteLineAsync($"error: --resume: {Limits.UserText.EscapeControl(e.Message)}");
+            return 2;
+        }
+
+        var recorded = RecordedBox(manifest);
+        var (box, why) = webui is not null ? (webui, "--webui")
+            : recorded is not null ? (recorded, "the run's own box, from its manifest; --webui URL resumes on another")
+            : ((Uri?)null, "the manifest records no box: the default box, WebUi:BaseUrl else http://127.0.0.1:7860; --webui URL to choose");
+        var endpoint = CliOptions.Endpoint(result, box);
+        var line = $"Resuming {folder.FullName} on {endpoint.BaseUrl} ({why})";
+        if (json)
+        {
+            // stdout holds the JSON alone.
+            await Console.Error.WriteLineAsync(line);
+        }
+        else
+        {
+            Console.WriteLine(line);
+        }
+
+        using var session = new WebUiSession(endpoint, verbose);
+        var run = await session.Pipeline.ResumeAsync(folder.FullName, json ? null : new ConsoleProgress("resume"), cancellationToken);
+        return Report(run, json);
+    }
+
+    /// <summary>The box a run folder's manifest names: the one it last ran on, else (older manifests) its first call's; null when none or not an http(s) URL.</summary>
+    internal static Uri? RecordedBox(RunManifest manifest) =>
+        (manifest.Box ?? manifest.Server?.Url) is { } text && Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)
+            ? url
+            : null;
+
+    private static int Report(RunResult run, bool json)
+    {
+        if (json)
+        {
+            Console.WriteLine(ToJson(run).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        }
+        else
+        {
+            Print(run);
+        }
+
+        return 0;
     }
 
     /// <summary>What <c>run --json</c> prints: the folder, status, final image, and each step with its outputs and result as the manifest records them.</summary>

@@ -18,11 +18,20 @@ internal sealed class FaceSwapStep : IPortraitStep
     {
         var settings = run.Recipe.FaceSwap!;
         var models = run.Request.ModelsDirectory!;
+        var notes = new List<string>();
+
+        // The repository's stand-in det_10g.onnx finds no face in a photo, so a folder of stand-ins detects with BlazeFace.
+        var standInDetector = settings.Detector == FaceSwapDetector.Scrfd ? ModelRegistry.StandInDetectorNote(models) : null;
+        if (standInDetector is not null)
+        {
+            notes.Add(standInDetector);
+            run.Services.Logger.LogInformation("{Note}", standInDetector);
+        }
+
         var paths = new FaceSwapModelPaths(
             Path.Combine(models, ModelRegistry.ArcFace.FileName),
             Path.Combine(models, ModelRegistry.Inswapper.FileName),
-            settings.Detector == FaceSwapDetector.Scrfd ? Path.Combine(models, ModelRegistry.Det10g.FileName) : null);
-        var notes = new List<string>();
+            settings.Detector == FaceSwapDetector.Scrfd && standInDetector is null ? Path.Combine(models, ModelRegistry.Det10g.FileName) : null);
         var swapper = run.Services.Swappers.Get(paths, ExecutionDevice.Parse(run.Request.Device), line =>
         {
             notes.Add(line);

@@ -1,31 +1,12 @@
+using Miaoya.Limits;
+
 namespace Miaoya.Recipes.Parsing;
 
 /// <summary>Closest-name suggestions by edit distance.</summary>
 internal static class Similarity
 {
-    public static int Distance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-
-        for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = char.ToUpperInvariant(a[i - 1]) == char.ToUpperInvariant(b[j - 1]) ? 0 : 1;
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-            }
-
-            (previous, current) = (current, previous);
-        }
-
-        return previous[b.Length];
-    }
+    /// <summary>The edit distance of names, ignoring case (<see cref="NameDistance.Between"/>).</summary>
+    public static int Distance(string a, string b) => NameDistance.Between(a, b);
 
     /// <summary>The candidate nearest to <paramref name="wanted"/> (first on ties), or null when there are none.</summary>
     public static string? Closest(string wanted, IEnumerable<string> candidates) =>
