@@ -103,9 +103,10 @@ public sealed class CliTests : IDisposable
         Assert.True(code == 0, error);
         Assert.Contains("identical to the recorded image", output, StringComparison.Ordinal);
 
-        // The run folder itself works as well as its manifest.
-        (code, output, error) = await RunAsync("replay", run, "--webui", server.Url.ToString());
+        // The run folder itself works as well as its manifest, and without --webui it goes to the run's own box.
+        (code, output, error) = await RunAsync("replay", run);
         Assert.True(code == 0, error);
+        Assert.Contains($"Replaying on {server.Url} (the run's box", output, StringComparison.Ordinal);
         Assert.Contains("identical to the recorded image", output, StringComparison.Ordinal);
 
         (code, output, error) = await RunAsync("run", "--resume", run, "--webui", server.Url.ToString());

@@ -4,6 +4,7 @@ using Miaoya.MockWebUi;
 namespace Miaoya.Cli.Tests;
 
 /// <summary><c>miaoya run v4-faceid --face … --candidates N [--json]</c> against the mock, as a user types it.</summary>
+[Collection(ConsoleTests.Name)]
 public sealed class IdentityRunCliTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "miaoya-cli-identity-" + Guid.NewGuid().ToString("N"));

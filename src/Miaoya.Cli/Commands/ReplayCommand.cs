@@ -32,7 +32,27 @@ internal static class ReplayCommand
                 return 2;
             }
 
-            using var session = new WebUiSession(CliOptions.Endpoint(result, result.GetValue(webui)), verbose: false);
+            // Like run --resume: the run's own box unless --webui says otherwise.
+            var box = result.GetValue(webui);
+            if (box is null)
+            {
+                try
+                {
+                    box = RunCommand.RecordedBox(await new Miaoya.Pipeline.RunFolder(path.DirectoryName!).LoadManifestAsync(cancellationToken));
+                }
+                catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException or Miaoya.Pipeline.PipelineException)
+                {
+                    await Console.Error.WriteLineAsync($"error: {path.FullName}: cannot be read as a run manifest: {e.Message}");
+                    return 2;
+                }
+
+                if (box is not null)
+                {
+                    Console.WriteLine($"Replaying on {box} (the run's box; --webui sends it elsewhere)");
+                }
+            }
+
+            using var session = new WebUiSession(CliOptions.Endpoint(result, box), verbose: false);
             var target = result.GetValue(output)?.FullName ?? Path.Combine(path.DirectoryName!, "replay");
             var steps = await Replay.RunAsync(session.Client, path.FullName, target, cancellationToken);
             foreach (var step in steps)

@@ -182,7 +182,7 @@ internal static class RunCommand
     {
         if (json)
         {
-            Console.WriteLine(ToJson(run).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine(CliJson.Write(ToJson(run)));
         }
         else
         {
