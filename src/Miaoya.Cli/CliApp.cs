@@ -16,7 +16,7 @@ internal static class CliApp
     /// </summary>
     internal static MiaoyaConfiguration Configuration => RunConfiguration.Value ?? MiaoyaConfiguration.Load();
 
-    public static RootCommand Create() => new("Miaoya Orchestrator: portrait and ID-photo jobs on AUTOMATIC1111 WebUI boxes.")
+    public static RootCommand Create() => SubcommandHelp.Install(new("Miaoya Orchestrator: portrait and ID-photo jobs on AUTOMATIC1111 WebUI boxes.")
     {
         DemoCommand.Create(),
         RunCommand.Create(),
@@ -35,7 +35,7 @@ internal static class CliApp
         LoraCommand.Create(),
         ServeCommand.Create(),
         BatchCommand.Create(),
-    };
+    });
 
     /// <summary>
     /// Runs a command. Ctrl+C and SIGTERM cancel the command's token and the process waits for the command to finish

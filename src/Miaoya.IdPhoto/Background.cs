@@ -39,6 +39,9 @@ internal static class BackgroundColours
         return false;
     }
 
+    /// <summary>The name of a named colour (white, blue, ...), or null.</summary>
+    public static string? NameOf(Rgb24 colour) => Named.FirstOrDefault(p => p.Value.Equals(colour)).Key;
+
     /// <summary><c>#RRGGBB</c>.</summary>
     public static string ToHex(Rgb24 c) => string.Create(CultureInfo.InvariantCulture, $"#{c.R:X2}{c.G:X2}{c.B:X2}");
 }

@@ -100,7 +100,7 @@ public static class IdPhotoFinisher
     /// <param name="webUi">The box for rembg; required unless the background is kept.</param>
     /// <param name="cancellationToken">Cancels.</param>
     /// <exception cref="IdPhotoException">Not exactly one face.</exception>
-    /// <exception cref="ArgumentException">The background needs a WebUI and none was given, or the DPI is not supported.</exception>
+    /// <exception cref="ArgumentException">The spec does not allow the background, the background needs a WebUI and none was given, or the DPI is not supported (all before any image work).</exception>
     public static async Task<FinishResult> FinishAsync(Image<Rgb24> photo, FinishOptions options, IFaceDetector detector, WebUiClient? webUi, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(photo);
@@ -109,6 +109,11 @@ public static class IdPhotoFinisher
         var spec = options.Spec;
         var dpi = options.Dpi ?? spec.Dpi;
         IdSpec.CheckDpi(dpi);
+        if (spec.BackgroundProblem(options.Background) is { } forbidden)
+        {
+            throw new ArgumentException(forbidden);
+        }
+
         if (!options.Background.Keep && webUi is null)
         {
             throw new ArgumentException("replacing the background needs a WebUI box with the rembg extension (--webui URL); or keep the photo's background (--background keep).");
@@ -161,6 +166,7 @@ public static class IdPhotoFinisher
 
         byte[]? maskPng = null;
         Image<Rgb24> finished;
+        RefinedMatte? refined = null;
         if (options.Background.Keep)
         {
             finished = framed.Clone();
@@ -168,10 +174,16 @@ public static class IdPhotoFinisher
         else
         {
             using var mask = await PersonMaskAsync(webUi!, framed, options.RembgModel, cancellationToken);
-            finished = BackgroundCompositor.Composite(framed, mask, options.Background);
-            maskPng = PhotoEncoder.Save(mask, PhotoFormat.Png, 0);
+            refined = Matting.Refine(framed, mask, ProtectedEllipse.Head(plan));
+            finished = BackgroundCompositor.Composite(refined.Person, refined.Matte, options.Background);
+            maskPng = PhotoEncoder.Save(refined.Matte, PhotoFormat.Png, 0);
+            if (refined.RemovedPixels > framed.Width * framed.Height / 200)
+            {
+                warnings.Add(string.Create(CultureInfo.InvariantCulture, $"rembg's matte kept {refined.RemovedPixels} pixels of the old backdrop around the person ({(double)refined.RemovedPixels / (framed.Width * framed.Height):P1} of the photo); they were matched to the backdrop's colour and replaced. Look at the edge of the hair and shoulders."));
+            }
         }
 
+        using (refined)
         using (finished)
         {
             var encoded = PhotoEncoder.Encode(finished, format, dpi, options.MaxKb ?? spec.MaxKb);
@@ -191,7 +203,7 @@ public static class IdPhotoFinisher
                 sheet = PhotoEncoder.Save(sheetImage, PhotoFormat.Jpeg, PhotoEncoder.DefaultQuality);
             }
 
-            var verdict = ComplianceChecker.Check(encoded.Bytes, fileName, spec, detector, dpi, options.Generated, options.MaxKb, cancellationToken);
+            var verdict = ComplianceChecker.Check(encoded.Bytes, fileName, spec, detector, dpi, options.Generated, options.MaxKb, refined?.Matte, refined is null ? null : "the refined rembg matte", cancellationToken);
             return new FinishResult(encoded, fileName, maskPng, sheet, layout, verdict, warnings, dpi);
         }
     }
@@ -256,35 +268,7 @@ public static class IdPhotoFinisher
         var request = new RembgRequest(EncodedImage.FromPng(image)) { Model = model, ReturnMask = true };
         var response = await webUi.RembgAsync(request, cancellationToken);
         using var rgba = await response.Image.DecodeAsync(cancellationToken);
-        var mask = new Image<L8>(rgba.Width, rgba.Height);
-        var hasAlpha = false;
-        rgba.ProcessPixelRows(acc =>
-        {
-            for (var y = 0; y < acc.Height && !hasAlpha; y++)
-            {
-                foreach (var p in acc.GetRowSpan(y))
-                {
-                    if (p.A != 255)
-                    {
-                        hasAlpha = true;
-                        break;
-                    }
-                }
-            }
-        });
-        rgba.ProcessPixelRows(mask, (src, dst) =>
-        {
-            for (var y = 0; y < src.Height; y++)
-            {
-                var s = src.GetRowSpan(y);
-                var d = dst.GetRowSpan(y);
-                for (var x = 0; x < s.Length; x++)
-                {
-                    var p = s[x];
-                    d[x] = new L8(hasAlpha ? p.A : (byte)(((p.R * 77) + (p.G * 150) + (p.B * 29)) >> 8));
-                }
-            }
-        });
+        var mask = PersonMattes.FromImage(rgba);
         if (mask.Width != image.Width || mask.Height != image.Height)
         {
             mask.Mutate(c => c.Resize(image.Width, image.Height));

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Miaoya.Faces;
+using SixLabors.ImageSharp.PixelFormats;
 
 namespace Miaoya.IdPhoto;
 
@@ -65,6 +67,15 @@ public sealed record IdSpec
     /// <summary>Largest ΔE2000 spread (95th percentile of each sample against the mean) over the background region.</summary>
     public double UniformityDeltaE { get; init; } = 6;
 
+    /// <summary>The default of <see cref="RimDeltaE"/>.</summary>
+    public const double DefaultRimDeltaE = 10;
+
+    /// <summary>
+    /// Largest ΔE2000 (90th percentile) between the target colour and the band of a few pixels just outside the person's
+    /// matte: a halo of the old backdrop or a cut edge shows there first.
+    /// </summary>
+    public double RimDeltaE { get; init; } = DefaultRimDeltaE;
+
     /// <summary>Allowed file formats: <c>jpeg</c>, <c>png</c>.</summary>
     public required IReadOnlyList<string> Formats { get; init; }
 
@@ -82,6 +93,53 @@ public sealed record IdSpec
 
     /// <summary>Millimetres to pixels at <paramref name="dpi"/>, rounded to the nearest pixel (half away from zero).</summary>
     public static int MmToPixels(double mm, int dpi) => (int)Math.Round(mm / 25.4 * dpi, MidpointRounding.AwayFromZero);
+
+    /// <summary>The allowed background colour nearest to <paramref name="colour"/> (ΔE2000), with its name as the spec writes it.</summary>
+    public (string Name, Rgb24 Colour, double DeltaE) NearestBackground(Lab colour)
+    {
+        var best = (Name: "?", Colour: default(Rgb24), DeltaE: double.MaxValue);
+        foreach (var name in Backgrounds)
+        {
+            if (BackgroundColours.TryParseColour(name, out var c))
+            {
+                var d = Lab.DeltaE2000(colour, Lab.FromRgb(c.R, c.G, c.B));
+                if (d < best.DeltaE)
+                {
+                    best = (name, c, d);
+                }
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>
+    /// Why this spec forbids <paramref name="fill"/>, or null when it allows it: <c>keep</c> is always allowed (the
+    /// verdict measures the photo's own background); a colour, and each end of a gradient, must lie within
+    /// <see cref="BackgroundDeltaE"/> of an allowed colour, as the verdict's background_colour rule measures.
+    /// </summary>
+    public string? BackgroundProblem(BackgroundFill fill)
+    {
+        ArgumentNullException.ThrowIfNull(fill);
+        if (fill.Keep)
+        {
+            return null;
+        }
+
+        foreach (var end in fill.IsGradient ? [fill.Top, fill.Bottom] : new[] { fill.Top })
+        {
+            var (name, _, distance) = NearestBackground(Lab.FromRgb(end.R, end.G, end.B));
+            if (distance > BackgroundDeltaE)
+            {
+                var what = BackgroundColours.NameOf(end) is { } named ? $"{named} ({BackgroundColours.ToHex(end)})" : BackgroundColours.ToHex(end);
+                var others = IdSpecs.BuiltIn.Where(s => s.Name != Name && s.NearestBackground(Lab.FromRgb(end.R, end.G, end.B)).DeltaE <= s.BackgroundDeltaE).Select(s => s.Name).ToArray();
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"{Name} does not allow a {what} background (ΔE {distance:0.0} from {name}, the nearest allowed colour; at most {BackgroundDeltaE:0.#}). {Name} allows {string.Join(", ", Backgrounds)}: choose one of those{(others.Length > 0 ? $", or a spec that allows {what}: {string.Join(", ", others)}" : string.Empty)}.");
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Throws unless <paramref name="dpi"/> is one of <see cref="SupportedDpis"/>.</summary>
     public static void CheckDpi(int dpi)

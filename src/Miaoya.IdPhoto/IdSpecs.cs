@@ -14,7 +14,7 @@ public static class IdSpecs
     private static readonly string[] Keys =
     [
         "name", "title", "width_mm", "height_mm", "dpi", "head_height", "top_margin", "eye_line", "centre_tolerance", "max_roll_deg",
-        "backgrounds", "background_delta_e", "uniformity_delta_e", "formats", "min_kb", "max_kb", "sources",
+        "backgrounds", "background_delta_e", "uniformity_delta_e", "rim_delta_e", "formats", "min_kb", "max_kb", "sources",
     ];
 
     /// <summary>The names of the shipped specs, sorted.</summary>
@@ -114,6 +114,7 @@ public static class IdSpecs
             Backgrounds = r.Words("backgrounds", required: true, word => BackgroundColours.TryParseColour(word, out _) ? null : $"'{word}' is not a colour name ({string.Join(", ", BackgroundColours.Names)}) or #RRGGBB"),
             BackgroundDeltaE = r.Number("background_delta_e", 10, 0, 100) ?? 0,
             UniformityDeltaE = r.Number("uniformity_delta_e", 6, 0, 100) ?? 0,
+            RimDeltaE = r.Number("rim_delta_e", IdSpec.DefaultRimDeltaE, 0, 100) ?? 0,
             Formats = r.Words("formats", required: true, word => word is "jpeg" or "png" ? null : $"'{word}' is not a format; use jpeg or png"),
             MinKb = r.Integer("min_kb"),
             MaxKb = r.Integer("max_kb"),

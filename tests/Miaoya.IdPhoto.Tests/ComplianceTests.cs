@@ -19,15 +19,64 @@ public class ComplianceTests : IClassFixture<ComplianceTests.GoodPhoto>
         var report = _good.Result.Verdict;
         Assert.True(report.Passed, report.ToTable());
         Assert.Equal(
-            ["pixel_size", "dpi", "format", "file_size", "face_count", "head_height", "top_margin", "eye_line", "centring", "roll", "background_uniformity", "background_colour"],
+            ["pixel_size", "dpi", "format", "file_size", "face_count", "head_height", "top_margin", "eye_line", "centring", "roll", "background_uniformity", "background_colour", "background_rim"],
             report.Rules.Select(r => r.Id));
-        Assert.Contains("verdict: PASS (12 rules)", report.ToTable(), StringComparison.Ordinal);
+        Assert.Equal(ComplianceChecker.RuleIds, report.Rules.Select(r => r.Id));
+        Assert.Contains("verdict: PASS (13 rules)", report.ToTable(), StringComparison.Ordinal);
+        Assert.DoesNotContain("fix:", report.ToTable(), StringComparison.Ordinal);
+        Assert.All(report.Rules, r => Assert.Null(r.Hint));
         Assert.Contains("document-safe", report.ToTable(), StringComparison.Ordinal);
         var json = System.Text.Json.Nodes.JsonNode.Parse(report.ToJson())!;
         Assert.True(json["passed"]!.GetValue<bool>());
         Assert.Equal("document-safe", json["mode"]!.GetValue<string>());
         Assert.Contains("AI generation", json["note"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Equal(12, json["rules"]!.AsArray().Count);
+        Assert.Equal(13, json["rules"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public void Every_rule_that_can_fail_says_how_to_fix_it_in_the_table_and_the_json()
+    {
+        using var image = Image.Load<Rgb24>(_good.Result.Photo.Bytes);
+        image.Metadata.HorizontalResolution = 72;
+        image.Metadata.VerticalResolution = 72;
+        using var two = TestSupport.TwoFaces();
+        using var matte = Image.Load<L8>(_good.Result.Mask!);
+        var reports = new List<ComplianceReport>
+        {
+            Check(Modified(i => i.Mutate(c => c.Resize(300, 413)))),
+            Check(PhotoEncoder.Save(image, PhotoFormat.Jpeg, 95)),
+            ComplianceChecker.Check(_good.Result.Photo.Bytes, "x.jpg", Spec with { Formats = ["png"], MaxKb = 1 }, TestSupport.Detector),
+            ComplianceChecker.Check(_good.Result.Photo.Bytes, "x.jpg", Spec with { MinKb = 500 }, TestSupport.Detector),
+            Check(Modified(i => i.Mutate(c => c.Brightness(0)))),
+            Check(PhotoEncoder.Encode(two, PhotoFormat.Jpeg, 300).Bytes),
+            ComplianceChecker.Check(_good.Result.Photo.Bytes, "x.jpg", Spec with { HeadHeight = new(0.8, 0.9), TopMargin = new(0.2, 0.3), EyeLine = new(0.6, 0.7), CentreTolerance = 0.0001, MaxRollDegrees = 0.01 }, TestSupport.Detector),
+            ComplianceChecker.Check(_good.Result.Photo.Bytes, "x.jpg", Spec with { HeadHeight = new(0.1, 0.2), TopMargin = new(0, 0.01), EyeLine = new(0, 0.1) }, TestSupport.Detector),
+            ComplianceChecker.Check(_good.Result.Photo.Bytes, "x.jpg", Spec with { Backgrounds = ["blue"], UniformityDeltaE = 0 }, TestSupport.Detector),
+            ComplianceChecker.Check(RimTests.WithHalo(_good.Result.Photo.Bytes, matte), "halo.jpg", Spec, TestSupport.Detector, matte: matte),
+        };
+
+        var failed = reports.SelectMany(r => r.Rules.Where(x => !x.Passed).Select(x => (Report: r, Rule: x))).ToArray();
+        Assert.Equal(ComplianceChecker.RuleIds.Order(), failed.Select(f => f.Rule.Id).Distinct().Order());
+        Assert.All(failed, f =>
+        {
+            Assert.False(string.IsNullOrWhiteSpace(f.Rule.Hint), $"{f.Rule.Id} failed without a hint");
+            Assert.Contains($"fix: {f.Rule.Hint}", f.Report.ToTable(), StringComparison.Ordinal);
+            var rule = System.Text.Json.Nodes.JsonNode.Parse(f.Report.ToJson())!["rules"]!.AsArray().Single(r => r!["id"]!.GetValue<string>() == f.Rule.Id)!;
+            Assert.Equal(f.Rule.Hint, rule["hint"]!.GetValue<string>());
+        });
+
+        // The hints are concrete: the measured value, the spec's range and what to change.
+        var small = reports[7]["head_height"].Hint!;
+        Assert.Matches(@"^the head is \d+\.\d mm from chin to crown, cn-1inch wants 3\.5–7\.0 mm \(0\.1–0\.2\): crop looser", small);
+        Assert.StartsWith("crop tighter", reports[6]["head_height"].Hint!.Split(": ")[1], StringComparison.Ordinal);
+        Assert.Contains("--dpi", reports[0]["pixel_size"].Hint!, StringComparison.Ordinal);
+        Assert.Contains("the file says 72 dpi", reports[1]["dpi"].Hint!, StringComparison.Ordinal);
+        Assert.Contains("save it as png", reports[2]["format"].Hint!, StringComparison.Ordinal);
+        Assert.Contains("--kb 1", reports[2]["file_size"].Hint!, StringComparison.Ordinal);
+        Assert.Contains("below the 500 KB minimum", reports[3]["file_size"].Hint!, StringComparison.Ordinal);
+        Assert.Contains("2 faces found", reports[5]["face_count"].Hint!, StringComparison.Ordinal);
+        Assert.Contains("fix face_count first", reports[4]["background_rim"].Hint!, StringComparison.Ordinal);
+        Assert.Contains("--background blue", reports[8]["background_colour"].Hint!, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -136,6 +185,7 @@ public class ComplianceTests : IClassFixture<ComplianceTests.GoodPhoto>
     {
         var report = Check(bytes);
         Assert.False(report[rule].Passed, report.ToTable());
+        Assert.False(string.IsNullOrWhiteSpace(report[rule].Hint), report.ToTable());
         Assert.False(report.Passed);
         if (measured is not null)
         {

@@ -30,7 +30,7 @@ public class FinishTests
         Assert.Equal(new FinishSettings("icao-35x45", "white", 300, null, FinishSheet.None, null), recipe.Finish);
         foreach (var background in (string[])["\"#438EDB\"", "gradient:white:blue", "keep"])
         {
-            var r = RecipeLoader.Parse(TestFiles.MinimalV1 + $"\nfinish:\n  spec: us-2x2\n  background: {background}\n", "recipes/test.yaml");
+            var r = RecipeLoader.Parse(TestFiles.MinimalV1 + $"\nfinish:\n  spec: cn-1inch\n  background: {background}\n", "recipes/test.yaml");
             Assert.Equal(r, RecipeLoader.Parse(RecipeYaml.Write(r), "recipes/test.yaml"));
         }
     }
@@ -56,6 +56,18 @@ public class FinishTests
                 "recipes/test.yaml:20:3: finish.colour: unknown key 'colour'; known keys here: spec, background, dpi, kb, sheet, format",
             ],
             TestFiles.Problems(yaml));
+    }
+
+    [Fact]
+    public void A_colour_the_spec_does_not_allow_is_refused_with_the_allowed_ones()
+    {
+        Assert.Equal(
+            ["recipes/test.yaml:18:15: finish.background: us-2x2 does not allow a blue background; us-2x2 allows white, off-white"],
+            TestFiles.Problems(TestFiles.MinimalV1 + "\n\nfinish:\n  spec: us-2x2\n  background: blue\n"));
+        Assert.Equal(
+            ["recipes/test.yaml:18:15: finish.background: cn-passport-visa does not allow a blue background; cn-passport-visa allows white"],
+            TestFiles.Problems(TestFiles.MinimalV1 + "\n\nfinish:\n  spec: cn-passport-visa\n  background: gradient:white:blue\n"));
+        Assert.Equal("off-white", RecipeLoader.Parse(TestFiles.MinimalV1 + "\n\nfinish:\n  spec: us-2x2\n  background: off-white\n", "recipes/test.yaml").Finish!.Background);
     }
 
     [Fact]

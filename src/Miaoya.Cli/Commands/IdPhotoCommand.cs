@@ -22,7 +22,7 @@ internal static class IdPhotoCommand
         var spec = SpecOption();
         var background = new Option<string?>("--background")
         {
-            Description = "keep, white, blue, red, off-white, light-grey, #RRGGBB or gradient:TOP:BOTTOM. Anything but keep is done through the box's rembg extension and needs --webui; default: white with --webui, keep without",
+            Description = "keep, white, blue, red, off-white, light-grey, #RRGGBB or gradient:TOP:BOTTOM, among the colours the spec allows (idphoto specs lists them). Anything but keep is done through the box's rembg extension and needs --webui; default: the spec's first colour with --webui, keep without",
         };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for the photo, mask.png, the sheet and verdict.json", Required = true };
         var webui = CliOptions.WebUi("Base URL of a WebUI box with the rembg extension, for the background (none by default: the background is kept)");
@@ -55,11 +55,18 @@ internal static class IdPhotoCommand
             BackgroundFill fill;
             try
             {
-                fill = BackgroundFill.Parse(result.GetValue(background) ?? (webuiUrl is null ? "keep" : "white"));
+                fill = BackgroundFill.Parse(result.GetValue(background) ?? (webuiUrl is null ? "keep" : idSpec.Backgrounds[0]));
             }
             catch (FormatException e)
             {
                 await Console.Error.WriteLineAsync($"error: --background: {e.Message}");
+                return 2;
+            }
+
+            // Before the photo is read or the box called: a colour the spec forbids is a wrong request, not a failed verdict.
+            if (idSpec.BackgroundProblem(fill) is { } forbidden)
+            {
+                await Console.Error.WriteLineAsync($"error: --background {result.GetValue(background)}: {forbidden}");
                 return 2;
             }
 
@@ -123,14 +130,18 @@ internal static class IdPhotoCommand
 
     private static Command CheckCommand()
     {
-        var image = new Argument<FileInfo>("IMAGE") { Description = "The finished photo to check" };
+        var images = new Argument<FileInfo[]>("IMAGE") { Description = "The finished photo(s) to check", Arity = ArgumentArity.OneOrMore };
         var spec = SpecOption();
         var dpi = DpiOption();
-        var json = new Option<bool>("--json") { Description = "Print the verdict as JSON instead of a table" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object per photo (one a line) instead of a table: every rule with its value, limits, pass/fail and fix hint; numbers as numbers" };
         var kb = new Option<int?>("--kb") { Description = "Also require the file to be at most this many KB" };
-        var command = new Command("check", "Check a photo against a spec, rule by rule (pixel size, DPI, format, file size, one face, head height, top margin, eye line, centring, roll, background). Exit 0 pass, 1 fail.")
+        var mask = new Option<FileInfo?>("--mask")
         {
-            image, spec, dpi, json, kb,
+            Description = "The person matte (white = person) for the rim rule, with one photo; default: mask.png beside the photo when idphoto wrote one there (without a matte the rim rule is skipped)",
+        };
+        var command = new Command("check", "Check photos against a spec, rule by rule (pixel size, DPI, format, file size, one face, head height, top margin, eye line, centring, roll, background uniformity, colour and rim), with a fix for every failed rule. Exit 0 all pass, 1 a photo fails, 2 bad input.")
+        {
+            images, spec, dpi, json, kb, mask,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -140,35 +151,111 @@ internal static class IdPhotoCommand
                 return 2;
             }
 
-            var file = result.GetValue(image)!;
-            byte[] bytes;
-            try
+            var files = result.GetValue(images)!;
+            var maskFile = result.GetValue(mask);
+            if (maskFile is not null && files.Length > 1)
             {
-                // Bounded, PNG/JPEG/WebP by content only (a GIF, BMP or TIFF is refused here, before any decoder sees it).
-                bytes = (await EncodedImage.ReadFileAsync(file.FullName, cancellationToken)).Bytes.ToArray();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidImageDataException)
-            {
-                await Console.Error.WriteLineAsync(e.Message.StartsWith(file.FullName, StringComparison.Ordinal) ? $"error: {e.Message}" : $"error: {file.FullName}: {e.Message}");
+                await Console.Error.WriteLineAsync("error: --mask: give it with one photo (each photo has its own matte; mask.png beside each photo is found without it).");
                 return 2;
             }
 
-            using var detector = BlazeFaceDetector.CreateDefault();
-            ComplianceReport report;
+            // Every file is read first, so a missing or unreadable one is bad input before any verdict is printed.
+            var inputs = new List<(FileInfo File, byte[] Bytes, Image<L8>? Matte, string? MatteSource)>();
             try
             {
-                report = ComplianceChecker.Check(bytes, file.Name, idSpec, detector, result.GetValue(dpi), maxKb: result.GetValue(kb), cancellationToken: cancellationToken);
-            }
-            catch (InvalidImageDataException e)
-            {
-                await Console.Error.WriteLineAsync($"error: {file.FullName}: {e.Message}");
-                return 2;
-            }
+                foreach (var file in files)
+                {
+                    if (await ReadCheckedAsync(file, cancellationToken) is not { } bytes)
+                    {
+                        return 2;
+                    }
 
-            Console.Write(result.GetValue(json) ? report.ToJson() + Environment.NewLine : report.ToTable());
-            return report.Passed ? 0 : 1;
+                    var matteFile = maskFile ?? new FileInfo(Path.Combine(file.DirectoryName ?? ".", "mask.png"));
+                    Image<L8>? matte = null;
+                    if (maskFile is not null || (matteFile.Exists && !string.Equals(matteFile.FullName, file.FullName, StringComparison.Ordinal)))
+                    {
+                        matte = await ReadMatteAsync(matteFile, explicitly: maskFile is not null, cancellationToken);
+                        if (matte is null && maskFile is not null)
+                        {
+                            return 2;
+                        }
+
+                        // A mask.png found beside the photo that is not its size belongs to another photo: no matte then.
+                        if (matte is not null && maskFile is null && Image.Identify(ImageMemory.Decoding, bytes, out _) is { } info && (info.Width, info.Height) != (matte.Width, matte.Height))
+                        {
+                            matte.Dispose();
+                            matte = null;
+                        }
+                    }
+
+                    inputs.Add((file, bytes, matte, matte is null ? null : maskFile is null ? "mask.png beside the photo" : matteFile.Name));
+                }
+
+                var failed = false;
+                var detector = BlazeFaceDetector.CreateDefault();
+                using (detector)
+                {
+                    foreach (var (file, bytes, matte, matteSource) in inputs)
+                    {
+                        ComplianceReport report;
+                        try
+                        {
+                            report = ComplianceChecker.Check(bytes, file.Name, idSpec, detector, result.GetValue(dpi), maxKb: result.GetValue(kb), matte: matte, matteSource: matteSource, cancellationToken: cancellationToken);
+                        }
+                        catch (InvalidImageDataException e)
+                        {
+                            await Console.Error.WriteLineAsync($"error: {file.FullName}: {e.Message}");
+                            return 2;
+                        }
+
+                        failed |= !report.Passed;
+                        Console.Write(result.GetValue(json) ? report.ToJson(indented: false) + Environment.NewLine : report.ToTable());
+                    }
+                }
+
+                return failed ? 1 : 0;
+            }
+            finally
+            {
+                inputs.ForEach(i => i.Matte?.Dispose());
+            }
         });
         return command;
+    }
+
+    /// <summary>A photo to check: bounded, PNG/JPEG/WebP by content only (a GIF, BMP or TIFF is refused here, before any decoder sees it).</summary>
+    private static async Task<byte[]?> ReadCheckedAsync(FileInfo file, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await EncodedImage.ReadFileAsync(file.FullName, cancellationToken)).Bytes.ToArray();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidImageDataException)
+        {
+            await Console.Error.WriteLineAsync(e.Message.StartsWith(file.FullName, StringComparison.Ordinal) ? $"error: {e.Message}" : $"error: {file.FullName}: {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>A matte as grey levels (an RGBA cut-out by its alpha); an unreadable one found beside the photo is passed over, one given with --mask is an error.</summary>
+    private static async Task<Image<L8>?> ReadMatteAsync(FileInfo file, bool explicitly, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var encoded = await EncodedImage.ReadFileAsync(file.FullName, cancellationToken);
+            using var rgba = await encoded.DecodeAsync(cancellationToken);
+            var matte = PersonMattes.FromImage(rgba);
+            return matte;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidImageDataException)
+        {
+            if (explicitly)
+            {
+                await Console.Error.WriteLineAsync(e.Message.StartsWith(file.FullName, StringComparison.Ordinal) ? $"error: --mask: {e.Message}" : $"error: --mask: {file.FullName}: {e.Message}");
+            }
+
+            return null;
+        }
     }
 
     private static Command SpecsCommand()

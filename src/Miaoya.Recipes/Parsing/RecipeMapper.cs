@@ -150,6 +150,10 @@ internal static partial class RecipeMapper
         {
             s.Report("background", $"'{background}' is not a background: use keep, a colour ({string.Join(", ", IdSpecNames.Colours)}), #RRGGBB, or gradient:TOP:BOTTOM");
         }
+        else if (spec is not null && IdSpecNames.ForbiddenColour(spec, background) is { } forbidden)
+        {
+            s.Report("background", $"{spec} does not allow a {forbidden} background; {spec} allows {string.Join(", ", IdSpecNames.Backgrounds(spec))}");
+        }
 
         var dpi = s.Integer("dpi", 300, 1, 10000);
         if (dpi is not (null or 300 or 254 or 350))
