@@ -6,8 +6,9 @@ namespace Miaoya.Training;
 /// <summary>
 /// A small TOML v1.0 writer for the trainer's config files: bare or quoted keys, basic strings with escapes, integers,
 /// floats (always with a '.' or an exponent, so TOML reads them as floats), booleans, arrays of those, tables and arrays of
-/// tables. No package on the feed writes TOML, and kohya reads its config with Python's <c>toml.load</c>
-/// (library/train_util.py read_config_from_file).
+/// tables; kohya reads its config with Python's <c>toml.load</c> (library/train_util.py read_config_from_file). Kept over
+/// Tomlyn's serializer because it writes the header comments and kohya's section and key order as they are, which a
+/// model-to-TOML serializer drops or reorders; the tests read its output back with Tomlyn (TomlRoundTripTests).
 /// </summary>
 internal sealed class TomlWriter
 {
