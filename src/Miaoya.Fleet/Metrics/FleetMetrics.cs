@@ -78,12 +78,7 @@ internal sealed class FleetMetrics : IDisposable
         var counts = box.Counts;
         counts.Calls++;
         var tag = new KeyValuePair<string, object?>("box", box.Name);
-        _calls.Add(1, tag, new KeyValuePair<string, object?>("outcome", outcome switch
-        {
-            CallOutcome.Success => "success",
-            CallOutcome.BoxFailure => "box_failure",
-            _ => "request_failure",
-        }));
+        _calls.Add(1, tag, new KeyValuePair<string, object?>("outcome", OutcomeName(outcome)));
         _callDuration.Record(elapsed.TotalSeconds, tag);
         switch (outcome)
         {
@@ -96,6 +91,15 @@ internal sealed class FleetMetrics : IDisposable
                 break;
         }
     }
+
+    /// <summary>An outcome as the metrics and spans name it.</summary>
+    public static string OutcomeName(CallOutcome outcome) => outcome switch
+    {
+        CallOutcome.Success => "success",
+        CallOutcome.BoxFailure => "box_failure",
+        CallOutcome.RequestFailure => "request_failure",
+        _ => "abandoned",
+    };
 
     public void ModelSwitched(FleetBox box)
     {
