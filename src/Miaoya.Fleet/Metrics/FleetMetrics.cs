@@ -53,9 +53,13 @@ internal sealed class FleetMetrics : IDisposable
     {
         _meter = new Meter(MeterName);
         _calls = _meter.CreateCounter<long>("miaoya.fleet.calls", "{call}", "Calls that ran on a box, by box and outcome");
-        _callDuration = _meter.CreateHistogram<double>("miaoya.fleet.call.duration", "s", "How long calls ran on their box");
+        _callDuration = _meter.CreateHistogram<double>(
+            "miaoya.fleet.call.duration", "s", "How long calls ran on their box",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120, 300] });
         _switches = _meter.CreateCounter<long>("miaoya.fleet.model_switches", "{switch}", "Generation calls sent to a box with another checkpoint loaded");
-        _dispatchDuration = _meter.CreateHistogram<double>("miaoya.fleet.dispatch.duration", "s", "Time spent placing waiting calls on boxes, per placement round");
+        _dispatchDuration = _meter.CreateHistogram<double>(
+            "miaoya.fleet.dispatch.duration", "s", "Time spent placing waiting calls on boxes, per placement round",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05] });
         _meter.CreateObservableGauge("miaoya.fleet.queue.depth", queueDepth, "{call}", "Calls waiting for a box");
     }
 
