@@ -228,8 +228,10 @@ public sealed class WebUiFleet : IWebUiBoxes, IBoxRoster, IAsyncDisposable
         var attempts = 0;
         while (true)
         {
+            var queued = _time.GetTimestamp();
             var (box, dispatch) = await AcquireAsync(call, cancellationToken);
             var started = _time.GetTimestamp();
+            var span = FleetTelemetry.StartCall(box, needs.Purpose, attempts + 1, _time.GetElapsedTime(queued, started));
             string? renderedWith = null;
             T result;
             try
@@ -240,6 +242,7 @@ public sealed class WebUiFleet : IWebUiBoxes, IBoxRoster, IAsyncDisposable
             {
                 attempts++;
                 var again = attempts < _options.MaxAttempts;
+                FleetTelemetry.EndCall(span, CallOutcome.BoxFailure, e);
                 Release(box, call, dispatch, CallOutcome.BoxFailure, e, started, null);
                 if (!again)
                 {
@@ -254,15 +257,18 @@ public sealed class WebUiFleet : IWebUiBoxes, IBoxRoster, IAsyncDisposable
             catch (WebUiApiException e) when (Failures.Classify(e) == FailureKind.Request && !cancellationToken.IsCancellationRequested)
             {
                 // The request's fault: no other box would answer differently.
+                FleetTelemetry.EndCall(span, CallOutcome.RequestFailure, e);
                 Release(box, call, dispatch, CallOutcome.RequestFailure, e, started, null);
                 throw;
             }
             catch
             {
+                FleetTelemetry.EndCall(span, CallOutcome.Abandoned, null);
                 Release(box, call, dispatch, CallOutcome.Abandoned, null, started, null);
                 throw;
             }
 
+            FleetTelemetry.EndCall(span, CallOutcome.Success, null);
             Release(box, call, dispatch, CallOutcome.Success, null, started, renderedWith);
             return result;
         }

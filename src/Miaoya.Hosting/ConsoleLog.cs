@@ -17,14 +17,26 @@ internal static class ConsoleLog
 {
     public const string FormatterName = "miaoya";
 
-    public static ILoggingBuilder AddMiaoyaConsole(this ILoggingBuilder builder, bool verbose, LogLevel minimum)
+    public static ILoggingBuilder AddMiaoyaConsole(this ILoggingBuilder builder, bool verbose, LogLevel minimum, bool json = false)
     {
         builder.AddConsole(o =>
         {
-            o.FormatterName = FormatterName;
+            o.FormatterName = json ? ConsoleFormatterNames.Json : FormatterName;
             o.LogToStandardErrorThreshold = LogLevel.Trace;
         });
         builder.AddConsoleFormatter<OneLineFormatter, OneLineFormatterOptions>(o => o.StackTraces = verbose);
+        if (json)
+        {
+            // A log collector parses each line; the trace and span ids (as a scope) tie a line to its job's trace.
+            builder.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+                o.IncludeScopes = true;
+            });
+            builder.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+        }
+
         builder.SetMinimumLevel(minimum);
         builder.AddFilter("Polly", verbose ? LogLevel.Debug : LogLevel.None);
         builder.AddFilter("System.Net.Http", verbose ? LogLevel.Information : LogLevel.Warning);

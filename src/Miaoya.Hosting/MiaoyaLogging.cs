@@ -12,6 +12,13 @@ namespace Miaoya.Hosting;
 /// <param name="Verbose">Stack traces and the HTTP plumbing's own lines (<c>--verbose</c>).</param>
 public sealed record MiaoyaLogging(LogLevel Minimum, bool Verbose = false)
 {
+    /// <summary>
+    /// One JSON object per line (Microsoft.Extensions.Logging's JSON console formatter: UTC timestamp, level, category,
+    /// message, the message's named values, the exception with its stack trace, and the trace and span ids of the current
+    /// activity) instead of the one-line text (<c>serve --log-format json</c>).
+    /// </summary>
+    public bool Json { get; init; }
+
     /// <summary>A command's logging: debug lines with <c>--verbose</c>, else only from <paramref name="quiet"/> up.</summary>
     public static MiaoyaLogging For(bool verbose, LogLevel quiet) => new(verbose ? LogLevel.Debug : quiet, verbose);
 }
@@ -30,7 +37,7 @@ public static class MiaoyaLoggingExtensions
         ArgumentNullException.ThrowIfNull(logging);
         builder.ClearProviders();
         builder.AddConfiguration(configuration.GetSection(MiaoyaConfiguration.LoggingSectionName));
-        builder.AddMiaoyaConsole(logging.Verbose, logging.Minimum);
+        builder.AddMiaoyaConsole(logging.Verbose, logging.Minimum, logging.Json);
         if (logging.Verbose)
         {
             // The flag wins over a configured default level (rules of equal reach: the last one added applies).

@@ -8,6 +8,7 @@ using Miaoya.Jobs;
 using Miaoya.Pipeline;
 using Miaoya.Runner;
 using Miaoya.Runner.Engine;
+using Miaoya.Runner.Telemetry;
 
 namespace Miaoya.Hosting;
 
@@ -35,7 +36,7 @@ public static class MiaoyaServiceCollectionExtensions
     /// Jobs on <paramref name="store"/> over the fleet (<c>AddWebUiFleet</c> and <c>AddPortraitPipeline</c> first):
     /// <paramref name="runner"/>, a <see cref="JobSubmitter"/> that checks each submission against the template's face and
     /// the boxes' LoRAs, and the <see cref="JobEngine"/> that schedules and runs the steps on Quartz.NET in the store's
-    /// database (<paramref name="storeLocation"/>). The caller owns the store and starts the engine.
+    /// database (<paramref name="storeLocation"/>), counting into a <see cref="JobMetrics"/>. The caller owns the store and starts the engine.
     /// </summary>
     public static IServiceCollection AddMiaoyaJobRunner(
         this IServiceCollection services, IJobStore store, string storeLocation, JobRunnerOptions runner, string? postgresSchema = null)
@@ -48,9 +49,10 @@ public static class MiaoyaServiceCollectionExtensions
         services.AddSingleton(runner);
         services.AddSingleton(sp => new JobSubmitter(
             store, runner, sp.GetRequiredService<IFaceDetector>(), sp.GetRequiredService<WebUiFleet>().LoraProblemAsync));
+        services.AddSingleton(sp => new JobMetrics(store, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new JobEngine(
             store, storeLocation, sp.GetRequiredService<PortraitPipeline>(), runner, sp.GetRequiredService<ILoggerFactory>(),
-            sp.GetRequiredService<TimeProvider>(), postgresSchema, sp.GetRequiredService<WebUiFleet>()));
+            sp.GetRequiredService<TimeProvider>(), postgresSchema, sp.GetRequiredService<WebUiFleet>(), sp.GetRequiredService<JobMetrics>()));
         return services;
     }
 }

@@ -39,15 +39,19 @@ public sealed class MiaoyaServer : IAsyncDisposable
     private readonly IJobStore _store;
     private int _disposed;
 
-    private MiaoyaServer(WebApplication app, IJobStore store, IReadOnlyList<Uri> urls)
+    private MiaoyaServer(WebApplication app, IJobStore store, IReadOnlyList<Uri> urls, IReadOnlyList<Uri> metricsUrls)
     {
         _app = app;
         _store = store;
         Urls = urls;
+        MetricsUrls = metricsUrls;
     }
 
     /// <summary>The addresses it listens on (with the actual port when port 0 was asked for).</summary>
     public IReadOnlyList<Uri> Urls { get; }
+
+    /// <summary>The addresses of <see cref="ServerOptions.MetricsPort"/> (only <c>/metrics</c>, no key); empty without one.</summary>
+    public IReadOnlyList<Uri> MetricsUrls { get; }
 
     /// <summary>Cancelled when the host stops, also on its own (a background service failed).</summary>
     public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
@@ -141,8 +145,10 @@ public sealed class MiaoyaServer : IAsyncDisposable
                 throw new ServerConfigurationException($"--urls {string.Join(' ', options.Urls)}: {e.Message}", e);
             }
 
-            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-            return new MiaoyaServer(app, store, addresses.Select(a => new Uri(a.Replace("[::]", "localhost", StringComparison.Ordinal))).ToArray());
+            var addresses = (app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [])
+                .Select(a => new Uri(a.Replace("[::]", "localhost", StringComparison.Ordinal))).ToList();
+            var metrics = addresses.Where(a => a.Port == options.MetricsPort).ToArray();
+            return new MiaoyaServer(app, store, addresses.Except(metrics).ToArray(), metrics);
         }
         catch
         {
@@ -206,6 +212,7 @@ public sealed class MiaoyaServer : IAsyncDisposable
             o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
         });
         builder.Services.AddMiaoyaOpenApi();
+        builder.Services.AddServerTelemetry(options);
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(started);
@@ -279,13 +286,15 @@ public sealed class MiaoyaServer : IAsyncDisposable
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMetricsPort(options);
         app.UseMiddleware<ApiKeyMiddleware>(options.ApiKey is null ? null : ApiKeyMiddleware.Digest(options.ApiKey));
+        app.UseMetricsBehindKey(options);
         app.UseRouting();
         app.UseRateLimiter();
         app.MapApiReference();
         JobEndpoints.Map(app);
         app.Urls.Clear();
-        foreach (var url in options.Urls)
+        foreach (var url in options.Urls.Concat(ServerTelemetry.MetricsUrls(options)))
         {
             app.Urls.Add(url);
         }
@@ -330,6 +339,17 @@ public sealed class MiaoyaServer : IAsyncDisposable
             || options.MaxConcurrentSubmissions <= 0 || options.SubmissionQueueLimit < 0)
         {
             throw new ServerConfigurationException("limits, slots and the ownership check interval must be positive.");
+        }
+
+        if (options.MetricsPort is { } metricsPort
+            && (metricsPort is < 1 or > 65535 || options.Urls.Any(u => new Uri(u).Port == metricsPort)))
+        {
+            throw new ServerConfigurationException($"--metrics-port {metricsPort}: give a port from 1 to 65535 that the API does not listen on.");
+        }
+
+        if (options.OtlpEndpoint is { } otlp && (!otlp.IsAbsoluteUri || (otlp.Scheme != Uri.UriSchemeHttp && otlp.Scheme != Uri.UriSchemeHttps)))
+        {
+            throw new ServerConfigurationException($"--otlp-endpoint: '{otlp}' is not an http:// or https:// address.");
         }
 
         if (options.KeepJobs < JobRetention.MinimumKeep)

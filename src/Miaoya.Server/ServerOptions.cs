@@ -58,6 +58,19 @@ public sealed record ServerOptions
     /// <summary>The console log (one line per event, escaped user text, stack traces only when verbose), as every command's.</summary>
     public MiaoyaLogging Logging { get; init; } = new(Microsoft.Extensions.Logging.LogLevel.Information);
 
+    /// <summary>
+    /// A port on which <c>/metrics</c> is served alone and without the API key (for a scraper on a private network), on
+    /// each host of <see cref="Urls"/>; the API's addresses then do not serve <c>/metrics</c>. Null: <c>/metrics</c> is
+    /// served on the API's addresses, behind the key.
+    /// </summary>
+    public int? MetricsPort { get; init; }
+
+    /// <summary>An OpenTelemetry collector that receives the traces (jobs, steps, box calls, API requests); null: no traces are kept.</summary>
+    public Uri? OtlpEndpoint { get; init; }
+
+    /// <summary>How traces reach <see cref="OtlpEndpoint"/>: gRPC (the default, usually port 4317) or HTTP/protobuf (usually 4318).</summary>
+    public OpenTelemetry.Exporter.OtlpExportProtocol OtlpProtocol { get; init; } = OpenTelemetry.Exporter.OtlpExportProtocol.Grpc;
+
     /// <summary>Do not run a job worker in this process (an API-only instance in front of a shared PostgreSQL queue).</summary>
     public bool NoWorker { get; init; }
 

@@ -1,3 +1,5 @@
+using Miaoya.Cli.Commands;
+
 namespace Miaoya.Cli.Tests;
 
 /// <summary><c>miaoya serve</c>'s configuration errors: exit 2 with a message saying what to fix (the API itself: Miaoya.Server.Tests).</summary>
@@ -47,6 +49,33 @@ public sealed class ServeCliTests : IDisposable
         (code, _, error) = await CliRunner.RunAsync("serve", "--api-key-file", KeyFile(), "--webui", "http://127.0.0.1:7860", "--urls", "localhost:5080", "--jobs-dir", Path.Combine(_folder, "jobs"));
         Assert.Equal(2, code);
         Assert.Contains("--urls: 'localhost:5080' is not an http:// or https:// address.", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Serve_ObservabilityOptions_ReachTheServerOptions()
+    {
+        var parsed = CliApp.Create().Parse([
+            "serve", "--api-key-file", KeyFile(), "--webui", "http://127.0.0.1:7860", "--metrics-port", "9464",
+            "--otlp-endpoint", "http://collector:4317", "--log-format", "json"]);
+        Assert.Empty(parsed.Errors);
+        var options = ServeCommand.BuildOptions(parsed);
+        Assert.Equal(9464, options.MetricsPort);
+        Assert.Equal(new Uri("http://collector:4317"), options.OtlpEndpoint);
+        Assert.True(options.Logging.Json);
+
+        var plain = ServeCommand.BuildOptions(CliApp.Create().Parse(["serve", "--api-key-file", KeyFile(), "--webui", "http://127.0.0.1:7860"]));
+        Assert.Null(plain.MetricsPort);
+        Assert.False(plain.Logging.Json);
+        Assert.NotEmpty(CliApp.Create().Parse(["serve", "--log-format", "xml"]).Errors);
+    }
+
+    [Fact]
+    public async Task Serve_MetricsPortOfTheApi_Exits2()
+    {
+        var (code, _, error) = await CliRunner.RunAsync(
+            "serve", "--api-key-file", KeyFile(), "--webui", "http://127.0.0.1:7860", "--urls", "http://127.0.0.1:5080", "--metrics-port", "5080", "--jobs-dir", Path.Combine(_folder, "jobs"));
+        Assert.Equal(2, code);
+        Assert.Contains("--metrics-port 5080: give a port from 1 to 65535 that the API does not listen on.", error, StringComparison.Ordinal);
     }
 
     private string KeyFile()

@@ -4,6 +4,7 @@ using Miaoya.Fleet;
 using Miaoya.Hosting;
 using Miaoya.Runner;
 using Miaoya.Server;
+using OpenTelemetry.Exporter;
 
 namespace Miaoya.Cli.Commands;
 
@@ -12,6 +13,12 @@ internal static class ServeCommand
 {
     /// <summary>The environment variable holding the API key (or give <c>--api-key-file</c>).</summary>
     public const string ApiKeyVariable = "MIAOYA_API_KEY";
+
+    /// <summary>OpenTelemetry's standard variable for the collector's address (used when <c>--otlp-endpoint</c> is not given).</summary>
+    public const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+    /// <summary>OpenTelemetry's standard variable for the OTLP transport: <c>grpc</c> (default) or <c>http/protobuf</c>.</summary>
+    public const string OtlpProtocolVariable = "OTEL_EXPORTER_OTLP_PROTOCOL";
 
     public static Command Create()
     {
@@ -42,10 +49,14 @@ internal static class ServeCommand
         var noWorker = new Option<bool>("--no-worker") { Description = "Only the API: run no jobs in this process (another instance on the same PostgreSQL store runs them)" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log debug lines and the stack traces of failures" };
         var keepJobs = CliOptions.KeepJobsOption();
+        var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve /metrics (Prometheus) alone on this port, without the API key, for a scraper on a private network (default: /metrics on the API's addresses, behind the key)", HelpName = "PORT" };
+        var otlp = new Option<string?>("--otlp-endpoint") { Description = $"Send traces to this OpenTelemetry collector (default: the {OtlpEndpointVariable} variable; {OtlpProtocolVariable}=http/protobuf for OTLP over HTTP)", HelpName = "URL" };
+        var logFormat = new Option<string>("--log-format") { Description = "Console log lines as text or json (one JSON object per line, with trace ids)", DefaultValueFactory = _ => "text" };
+        logFormat.AcceptOnlyFromAmong("text", "json");
 
         var command = new Command("serve", "Run the HTTP job API (POST /v1/jobs, events, outputs, /v1/backends) and a worker on the WebUI boxes until Ctrl+C or SIGTERM.")
         {
-            urls, store, jobsDir, webuis, auth, recipes, apiKeyFile, noAuth, models, device, slots, noWorker, keepJobs, verbose,
+            urls, store, jobsDir, webuis, auth, recipes, apiKeyFile, noAuth, models, device, slots, noWorker, keepJobs, metricsPort, otlp, logFormat, verbose,
         };
         command.Options.Add(CliOptions.AuthFile());
         command.SetAction(async (result, cancellationToken) =>
@@ -80,6 +91,11 @@ internal static class ServeCommand
             {
                 Console.WriteLine($"Miaoya service listening on {string.Join(", ", server.Urls)} (jobs in {options.Runner.JobsDirectory})");
                 Console.WriteLine($"  try: curl {server.Urls[0]}healthz");
+                if (server.MetricsUrls.Count > 0)
+                {
+                    Console.WriteLine($"  metrics (no key): {string.Join(", ", server.MetricsUrls.Select(u => new Uri(u, "metrics")))}");
+                }
+
                 Console.WriteLine("Press Ctrl+C to stop (running steps are handed back and run again at the next start).");
                 using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, server.Stopping);
                 try
@@ -129,8 +145,30 @@ internal static class ServeCommand
             NoWorker = result.GetValue<bool>("--no-worker"),
             KeepJobs = CliOptions.KeepJobs(result),
             Boxes = Boxes(result),
-            Logging = MiaoyaLogging.For(verbose, LogLevel.Information),
+            Logging = MiaoyaLogging.For(verbose, LogLevel.Information) with { Json = result.GetValue<string>("--log-format") == "json" },
+            MetricsPort = result.GetValue<int?>("--metrics-port"),
+            OtlpEndpoint = Otlp(result.GetValue<string?>("--otlp-endpoint"), "--otlp-endpoint") ?? Otlp(Environment.GetEnvironmentVariable(OtlpEndpointVariable), OtlpEndpointVariable),
+            OtlpProtocol = Environment.GetEnvironmentVariable(OtlpProtocolVariable)?.Trim() switch
+            {
+                null or "" or "grpc" => OtlpExportProtocol.Grpc,
+                "http/protobuf" => OtlpExportProtocol.HttpProtobuf,
+                var other => throw new ArgumentException($"{OtlpProtocolVariable}={other}: use grpc or http/protobuf."),
+            },
         };
+    }
+
+    /// <summary>A collector's address from <paramref name="source"/> (the option or the variable); null when not given.</summary>
+    private static Uri? Otlp(string? text, string source)
+    {
+        text = text?.Trim();
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        return Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            ? uri
+            : throw new ArgumentException($"{source}: '{text}' is not an http:// or https:// address.");
     }
 
     /// <summary>

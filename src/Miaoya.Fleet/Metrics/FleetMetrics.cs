@@ -53,9 +53,13 @@ internal sealed class FleetMetrics : IDisposable
     {
         _meter = new Meter(MeterName);
         _calls = _meter.CreateCounter<long>("miaoya.fleet.calls", "{call}", "Calls that ran on a box, by box and outcome");
-        _callDuration = _meter.CreateHistogram<double>("miaoya.fleet.call.duration", "s", "How long calls ran on their box");
+        _callDuration = _meter.CreateHistogram<double>(
+            "miaoya.fleet.call.duration", "s", "How long calls ran on their box",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120, 300] });
         _switches = _meter.CreateCounter<long>("miaoya.fleet.model_switches", "{switch}", "Generation calls sent to a box with another checkpoint loaded");
-        _dispatchDuration = _meter.CreateHistogram<double>("miaoya.fleet.dispatch.duration", "s", "Time spent placing waiting calls on boxes, per placement round");
+        _dispatchDuration = _meter.CreateHistogram<double>(
+            "miaoya.fleet.dispatch.duration", "s", "Time spent placing waiting calls on boxes, per placement round",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05] });
         _meter.CreateObservableGauge("miaoya.fleet.queue.depth", queueDepth, "{call}", "Calls waiting for a box");
     }
 
@@ -78,12 +82,7 @@ internal sealed class FleetMetrics : IDisposable
         var counts = box.Counts;
         counts.Calls++;
         var tag = new KeyValuePair<string, object?>("box", box.Name);
-        _calls.Add(1, tag, new KeyValuePair<string, object?>("outcome", outcome switch
-        {
-            CallOutcome.Success => "success",
-            CallOutcome.BoxFailure => "box_failure",
-            _ => "request_failure",
-        }));
+        _calls.Add(1, tag, new KeyValuePair<string, object?>("outcome", OutcomeName(outcome)));
         _callDuration.Record(elapsed.TotalSeconds, tag);
         switch (outcome)
         {
@@ -96,6 +95,15 @@ internal sealed class FleetMetrics : IDisposable
                 break;
         }
     }
+
+    /// <summary>An outcome as the metrics and spans name it.</summary>
+    public static string OutcomeName(CallOutcome outcome) => outcome switch
+    {
+        CallOutcome.Success => "success",
+        CallOutcome.BoxFailure => "box_failure",
+        CallOutcome.RequestFailure => "request_failure",
+        _ => "abandoned",
+    };
 
     public void ModelSwitched(FleetBox box)
     {

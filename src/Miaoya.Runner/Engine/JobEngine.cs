@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Miaoya.Jobs;
 using Miaoya.Jobs.Scheduling;
 using Miaoya.Pipeline;
+using Miaoya.Runner.Telemetry;
 using Miaoya.WebUi;
 using Quartz;
 
@@ -34,6 +35,8 @@ public sealed class JobEngine : IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly SemaphoreSlim _attach = new(1, 1);
     private readonly IBoxRoster? _boxes;
+    private readonly JobMetrics? _metrics;
+    private readonly JobSpans _spans;
     private QuartzStepScheduler? _stepScheduler;
     private BoxPlacer? _placer;
 
@@ -49,9 +52,10 @@ public sealed class JobEngine : IAsyncDisposable
     /// <c>MaxConcurrent</c> holds across every instance of the store (<see cref="BoxPlacer"/>). Null: steps go to whichever
     /// box the pipeline's boxes pick when they run (one box, or tests).
     /// </param>
+    /// <param name="metrics">Where step durations, retries and finished jobs are counted (null: nowhere). Spans are made whenever the <c>Miaoya.Jobs</c> activity source has a listener.</param>
     public JobEngine(
         IJobStore store, string storeLocation, PortraitPipeline pipeline, JobRunnerOptions options, ILoggerFactory loggerFactory,
-        TimeProvider? time = null, string? postgresSchema = null, IBoxRoster? boxes = null)
+        TimeProvider? time = null, string? postgresSchema = null, IBoxRoster? boxes = null, JobMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrWhiteSpace(storeLocation);
@@ -67,6 +71,8 @@ public sealed class JobEngine : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _logger = loggerFactory.CreateLogger<JobEngine>();
         _boxes = boxes;
+        _metrics = metrics;
+        _spans = new JobSpans(_time);
     }
 
     /// <summary>This instance's name in the cluster; its workers in step records are "&lt;name&gt;/&lt;firing&gt;".</summary>
@@ -213,6 +219,9 @@ public sealed class JobEngine : IAsyncDisposable
         {
             await Task.Delay(TimeSpan.FromMilliseconds(20), _time, cancellationToken);
         }
+
+        // Cancelled or deleted between two steps: no step ends its span.
+        _spans.EndJob(jobId, JobSpans.Cancelled);
     }
 
     /// <summary>Stops the scheduler: running steps are handed back and run again (here after a restart, or on another node).</summary>
@@ -231,6 +240,7 @@ public sealed class JobEngine : IAsyncDisposable
         }
 
         await scheduler.Shutdown(waitForJobsToComplete: true);
+        _spans.EndAll();
     }
 
     public async ValueTask DisposeAsync()
@@ -304,6 +314,10 @@ public sealed class JobEngine : IAsyncDisposable
     {
         var watch = new OwnershipWatch();
         using var stopChecks = new CancellationTokenSource();
+        // The job's span starts at the job's creation when its first step starts here (the trace shows the wait in the queue).
+        var created = JobSpans.Enabled && !_spans.HasJob(lease.JobId) && lease is { StepIndex: 0, Attempt: 1 } ? await JobCreatedAsync(lease.JobId) : null;
+        var span = _spans.StartStep(lease, box, created);
+        var started = _time.GetTimestamp();
         var checks = WatchOwnershipAsync(lease, watch, step, stopChecks.Token);
         var progress = new StepProgressReporter(this, lease, watch);
         _logger.LogInformation("Job {Job}: step {Step} (attempt {Attempt}) starts on {Worker}", lease.JobId, lease.StepName, lease.Attempt, lease.Worker);
@@ -315,12 +329,14 @@ public sealed class JobEngine : IAsyncDisposable
             await progress.DrainAsync();
             if (watch.Status == LeaseStatus.Lost)
             {
+                StepEnded(lease, span, started, JobSpans.Lost);
                 return;
             }
 
             var outputs = result.Record.Outputs.Append(result.Final).OfType<FileRecord>().Select(o => new StepOutput(o.File, o.Sha256)).ToList();
             var outcome = await _store.CompleteStepAsync(lease, outputs, CancellationToken.None);
             _logger.LogInformation("Job {Job}: step {Step} {Outcome}", lease.JobId, lease.StepName, outcome);
+            await StepEndedAsync(lease, span, started, outcome, null);
         }
         catch (OperationCanceledException) when (step.IsCancellationRequested)
         {
@@ -330,14 +346,20 @@ public sealed class JobEngine : IAsyncDisposable
             var status = watch.Status == LeaseStatus.Held ? await _store.CheckStepAsync(lease, CancellationToken.None) : watch.Status;
             if (status == LeaseStatus.CancelRequested)
             {
-                await _store.FailStepAsync(lease, "cancelled", permanent: true, CancellationToken.None);
+                var outcome = await _store.FailStepAsync(lease, "cancelled", permanent: true, CancellationToken.None);
+                await StepEndedAsync(lease, span, started, outcome, "cancelled");
             }
             else if (status == LeaseStatus.Held && _stopping)
             {
                 // Orderly shutdown: the step runs again (after a restart, or on another node) without using an attempt;
                 // Quartz stores the recovery firing because this one ends cancelled.
                 await _store.ReturnStepAsync(lease, "the instance running it shut down", CancellationToken.None);
+                StepEnded(lease, span, started, JobSpans.HandedBack);
                 throw;
+            }
+            else
+            {
+                StepEnded(lease, span, started, JobSpans.Lost);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException || !step.IsCancellationRequested)
@@ -347,12 +369,61 @@ public sealed class JobEngine : IAsyncDisposable
             await progress.DrainAsync();
             if (watch.Status == LeaseStatus.Lost)
             {
+                StepEnded(lease, span, started, JobSpans.Lost);
                 return;
             }
 
             var outcome = await _store.FailStepAsync(lease, e.Message, RunFailures.IsPermanent(e), CancellationToken.None);
             _logger.LogWarning("Job {Job}: step {Step} attempt {Attempt} failed ({Outcome}): {Error}", lease.JobId, lease.StepName, lease.Attempt, outcome, e.Message);
+            await StepEndedAsync(lease, span, started, outcome, e.Message);
         }
+    }
+
+    /// <summary>A step attempt was reported: its span and duration, and its job's span and count when the job is over.</summary>
+    private async Task StepEndedAsync(StepLease lease, System.Diagnostics.Activity? span, long started, StepOutcome outcome, string? error)
+    {
+        StepEnded(lease, span, started, JobSpans.Name(outcome), error);
+        try
+        {
+            var finished = outcome switch
+            {
+                StepOutcome.JobFailed => JobState.Failed,
+                StepOutcome.Cancelled => JobState.Cancelled,
+                // Completed: the job succeeded if that was its last step (the store knows).
+                StepOutcome.Completed when await _store.GetJobAsync(lease.JobId, CancellationToken.None) is { IsFinished: true } job => job.State,
+                _ => (JobState?)null,
+            };
+            if (finished is { } state)
+            {
+                _metrics?.JobFinished(state);
+                _spans.EndJob(lease.JobId, JobSpans.Name(state));
+            }
+        }
+        catch (Exception e)
+        {
+            // Telemetry only: the step's report is written; the job's span ends when the engine stops.
+            _logger.LogDebug("Job {Job}: its state after step {Step} could not be read: {Error}", lease.JobId, lease.StepName, e.Message);
+        }
+    }
+
+    /// <summary>When the job was created (for its span), or null when the store cannot say now.</summary>
+    private async Task<DateTimeOffset?> JobCreatedAsync(string jobId)
+    {
+        try
+        {
+            return (await _store.GetJobAsync(jobId, CancellationToken.None))?.CreatedAt;
+        }
+        catch (Exception e)
+        {
+            _logger.LogDebug("Job {Job}: its creation time could not be read: {Error}", jobId, e.Message);
+            return null;
+        }
+    }
+
+    private void StepEnded(StepLease lease, System.Diagnostics.Activity? span, long started, string outcome, string? error = null)
+    {
+        _metrics?.StepEnded(lease.StepName, outcome, _time.GetElapsedTime(started));
+        _spans.EndStep(lease, span, outcome, error);
     }
 
     private async Task WatchOwnershipAsync(StepLease lease, OwnershipWatch watch, CancellationTokenSource step, CancellationToken stop)
