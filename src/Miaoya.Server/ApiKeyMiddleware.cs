@@ -8,15 +8,18 @@ namespace Miaoya.Server;
 /// Every request but <c>GET /healthz</c> and the API reference (<see cref="ApiReference.IsOpen"/>: the OpenAPI document and
 /// <c>/docs</c>) must carry the API key, as <c>X-Api-Key: KEY</c> or <c>Authorization: Bearer KEY</c>.
 /// The comparison is over SHA-256 digests with <see cref="CryptographicOperations.FixedTimeEquals"/>, so neither the key's
-/// content nor its length shows in the response time. A missing or wrong key is 401 with RFC 7807 problem details.
+/// content nor its length shows in the response time. A missing or wrong key is 401 with RFC 7807 problem details. A job's
+/// event stream also admits a short-lived token in its URL (<see cref="EventTokens"/>), for a browser's EventSource, which
+/// cannot send the key as a header.
 /// </summary>
-internal sealed class ApiKeyMiddleware(RequestDelegate next, byte[]? keyDigest)
+internal sealed class ApiKeyMiddleware(RequestDelegate next, byte[]? keyDigest, EventTokens tokens)
 {
     public const string HeaderName = "X-Api-Key";
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (keyDigest is null || context.Request.Path.Equals("/healthz", StringComparison.Ordinal) || ApiReference.IsOpen(context.Request) || Matches(Presented(context.Request)))
+        if (keyDigest is null || context.Request.Path.Equals("/healthz", StringComparison.Ordinal) || ApiReference.IsOpen(context.Request) || Matches(Presented(context.Request))
+            || tokens.Admits(context.Request))
         {
             await next(context);
             return;
@@ -24,7 +27,9 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, byte[]? keyDigest)
 
         context.Response.Headers.WWWAuthenticate = "Bearer";
         await Problems.WriteAsync(context, Problems.Create(
-            StatusCodes.Status401Unauthorized, "Unauthorized", $"Send the API key as the {HeaderName} header or as Authorization: Bearer KEY."));
+            StatusCodes.Status401Unauthorized, "Unauthorized", EventTokens.IsEventStream(context.Request.Path) && context.Request.Query.ContainsKey(EventTokens.QueryName)
+                ? $"The {EventTokens.QueryName} is not one this server issued, or it expired ({EventTokens.Lifetime.TotalMinutes:0} minutes): get a new one from POST /v1/event-tokens."
+                : $"Send the API key as the {HeaderName} header or as Authorization: Bearer KEY."));
     }
 
     public static byte[] Digest(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));

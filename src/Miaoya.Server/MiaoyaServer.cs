@@ -216,6 +216,16 @@ public sealed class MiaoyaServer : IAsyncDisposable
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(started);
+        builder.Services.AddSingleton(sp => new EventTokens(sp.GetRequiredService<TimeProvider>()));
+        if (options.CorsOrigins.Count > 0)
+        {
+            // Browsers ask first (OPTIONS, without the key): the CORS middleware answers before the key is checked.
+            builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => (options.CorsOrigins.Contains("*") ? policy.AllowAnyOrigin() : policy.WithOrigins([.. options.CorsOrigins]))
+                .WithMethods("GET", "POST", "DELETE")
+                .WithHeaders(ApiKeyMiddleware.HeaderName, "Authorization", "Content-Type", "Last-Event-ID")
+                .WithExposedHeaders("Location", "Retry-After")));
+        }
+
         builder.Services.AddRateLimiter(o =>
         {
             o.AddConcurrencyLimiter(SubmissionLimiter, c =>
@@ -287,12 +297,18 @@ public sealed class MiaoyaServer : IAsyncDisposable
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMetricsPort(options);
-        app.UseMiddleware<ApiKeyMiddleware>(options.ApiKey is null ? null : ApiKeyMiddleware.Digest(options.ApiKey));
+        if (options.CorsOrigins.Count > 0)
+        {
+            app.UseCors();
+        }
+
+        app.UseMiddleware<ApiKeyMiddleware>(options.ApiKey is null ? null : ApiKeyMiddleware.Digest(options.ApiKey), app.Services.GetRequiredService<EventTokens>());
         app.UseMetricsBehindKey(options);
         app.UseRouting();
         app.UseRateLimiter();
         app.MapApiReference();
         JobEndpoints.Map(app);
+        EventTokens.Map(app);
         app.Urls.Clear();
         foreach (var url in options.Urls.Concat(ServerTelemetry.MetricsUrls(options)))
         {
@@ -304,6 +320,14 @@ public sealed class MiaoyaServer : IAsyncDisposable
 
     private static void Validate(ServerOptions options)
     {
+        foreach (var origin in options.CorsOrigins)
+        {
+            if (origin != "*" && (!Uri.TryCreate(origin, UriKind.Absolute, out var o) || (o.Scheme != Uri.UriSchemeHttp && o.Scheme != Uri.UriSchemeHttps) || o.PathAndQuery != "/" || origin.EndsWith('/')))
+            {
+                throw new ServerConfigurationException($"--cors-origin: '{origin}' is not an origin; give scheme://host[:port] with no path or trailing slash, e.g. https://console.example.com, or * for any.");
+            }
+        }
+
         if (options.Urls.Count == 0)
         {
             throw new ServerConfigurationException("--urls: give at least one address, e.g. http://127.0.0.1:5080.");

@@ -71,6 +71,12 @@ public sealed record ServerOptions
     /// <summary>How traces reach <see cref="OtlpEndpoint"/>: gRPC (the default, usually port 4317) or HTTP/protobuf (usually 4318).</summary>
     public OpenTelemetry.Exporter.OtlpExportProtocol OtlpProtocol { get; init; } = OpenTelemetry.Exporter.OtlpExportProtocol.Grpc;
 
+    /// <summary>
+    /// Origins (scheme://host[:port]) whose pages may call the API from a browser (CORS): their preflight requests are
+    /// answered and the API's responses carry Access-Control-Allow-Origin for them. Empty: no cross-origin access.
+    /// </summary>
+    public IReadOnlyList<string> CorsOrigins { get; init; } = [];
+
     /// <summary>Do not run a job worker in this process (an API-only instance in front of a shared PostgreSQL queue).</summary>
     public bool NoWorker { get; init; }
 

@@ -112,9 +112,9 @@ internal sealed class ServerHarness : IAsyncDisposable
         ReadEventsAsync(Client, id, lastEventId, until);
 
     /// <summary>The same with any client.</summary>
-    public static async Task<List<ServerSentEvent>> ReadEventsAsync(HttpClient client, string id, long? lastEventId = null, Func<ServerSentEvent, bool>? until = null)
+    public static async Task<List<ServerSentEvent>> ReadEventsAsync(HttpClient client, string id, long? lastEventId = null, Func<ServerSentEvent, bool>? until = null, string? accessToken = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/jobs/{id}/events");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/jobs/{id}/events{(accessToken is null ? "" : "?access_token=" + Uri.EscapeDataString(accessToken))}");
         if (lastEventId is { } last)
         {
             request.Headers.Add("Last-Event-ID", last.ToString(System.Globalization.CultureInfo.InvariantCulture));

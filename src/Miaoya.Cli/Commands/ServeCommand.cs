@@ -53,10 +53,11 @@ internal static class ServeCommand
         var otlp = new Option<string?>("--otlp-endpoint") { Description = $"Send traces to this OpenTelemetry collector (default: the {OtlpEndpointVariable} variable; {OtlpProtocolVariable}=http/protobuf for OTLP over HTTP)", HelpName = "URL" };
         var logFormat = new Option<string>("--log-format") { Description = "Console log lines as text or json (one JSON object per line, with trace ids)", DefaultValueFactory = _ => "text" };
         logFormat.AcceptOnlyFromAmong("text", "json");
+        var cors = new Option<string[]>("--cors-origin") { Description = "An origin (scheme://host[:port]) whose web pages may call the API from a browser (CORS; repeatable; * for any). Their EventSource gets a short-lived token from POST /v1/event-tokens", HelpName = "ORIGIN" };
 
         var command = new Command("serve", "Run the HTTP job API (POST /v1/jobs, events, outputs, /v1/backends) and a worker on the WebUI boxes until Ctrl+C or SIGTERM.")
         {
-            urls, store, jobsDir, webuis, auth, recipes, apiKeyFile, noAuth, models, device, slots, noWorker, keepJobs, metricsPort, otlp, logFormat, verbose,
+            urls, store, jobsDir, webuis, auth, recipes, apiKeyFile, noAuth, models, device, slots, noWorker, keepJobs, metricsPort, otlp, logFormat, cors, verbose,
         };
         command.Options.Add(CliOptions.AuthFile());
         command.SetAction(async (result, cancellationToken) =>
@@ -147,6 +148,7 @@ internal static class ServeCommand
             Boxes = Boxes(result),
             Logging = MiaoyaLogging.For(verbose, LogLevel.Information) with { Json = result.GetValue<string>("--log-format") == "json" },
             MetricsPort = result.GetValue<int?>("--metrics-port"),
+            CorsOrigins = result.GetValue<string[]>("--cors-origin") ?? [],
             OtlpEndpoint = Otlp(result.GetValue<string?>("--otlp-endpoint"), "--otlp-endpoint") ?? Otlp(Environment.GetEnvironmentVariable(OtlpEndpointVariable), OtlpEndpointVariable),
             OtlpProtocol = Environment.GetEnvironmentVariable(OtlpProtocolVariable)?.Trim() switch
             {
