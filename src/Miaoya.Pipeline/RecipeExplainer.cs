@@ -29,14 +29,7 @@ public static class RecipeExplainer
 
     public static string Explain(Recipe recipe, EncodedImage template, LoraChoice? lora, IReadOnlyList<string> triggerWords, SamplerDialect dialect)
     {
-        ArgumentNullException.ThrowIfNull(recipe);
-        ArgumentNullException.ThrowIfNull(template);
-        var (width, height) = template.ReadSize();
-        var box = OfflineBox(recipe, lora, dialect);
-        var tags = new WebUi.Tagger.TaggerResult(new Dictionary<string, double> { ["{tags from the tagger}"] = 1 }, new Dictionary<string, double>(), WebUi.Tagger.TaggerFlavor.Unknown);
-        var prompt = PromptComposer.Compose(tags, recipe, lora, triggerWords);
-        var placeholders = new Dictionary<EncodedImage, string>(ReferenceEqualityComparer.Instance);
-        var templateRef = Placeholder(placeholders, "<template.png>");
+        var (width, height, box, prompt, placeholders, templateRef) = Prepare(recipe, template, lora, triggerWords, dialect);
         var maskRef = Placeholder(placeholders, "<mask.png>");
         var inpaintRef = Placeholder(placeholders, "<inpaint.png>");
         IReadOnlyList<EncodedImage>? identity = recipe.Identity is null ? null : [Placeholder(placeholders, "<identity-1.png>")];
@@ -108,14 +101,7 @@ public static class RecipeExplainer
     /// </summary>
     public static JsonObject ExplainJson(Recipe recipe, EncodedImage template, LoraChoice? lora, IReadOnlyList<string> triggerWords, SamplerDialect dialect)
     {
-        ArgumentNullException.ThrowIfNull(recipe);
-        ArgumentNullException.ThrowIfNull(template);
-        var (width, height) = template.ReadSize();
-        var box = OfflineBox(recipe, lora, dialect);
-        var tags = new WebUi.Tagger.TaggerResult(new Dictionary<string, double> { ["{tags from the tagger}"] = 1 }, new Dictionary<string, double>(), WebUi.Tagger.TaggerFlavor.Unknown);
-        var prompt = PromptComposer.Compose(tags, recipe, lora, triggerWords);
-        var placeholders = new Dictionary<EncodedImage, string>(ReferenceEqualityComparer.Instance);
-        var templateRef = Placeholder(placeholders, "<template.png>");
+        var (width, height, box, prompt, placeholders, templateRef) = Prepare(recipe, template, lora, triggerWords, dialect);
         IReadOnlyList<EncodedImage>? identity = recipe.Identity is null ? null : [Placeholder(placeholders, "<identity-1.png>")];
         var candidates = recipe.Candidates?.Count ?? 1;
         var requests = new JsonArray();
@@ -160,6 +146,18 @@ public static class RecipeExplainer
             ["path"] = "/sdapi/v1/img2img",
             ["body"] = body,
         };
+    }
+
+    /// <summary>What both explanations start from: the template's size, an offline box, the prompt with the tagger's tags as a placeholder, and the image placeholders.</summary>
+    private static (int Width, int Height, WebUiCapabilities Box, ComposedPrompt Prompt, Dictionary<EncodedImage, string> Placeholders, EncodedImage Template) Prepare(
+        Recipe recipe, EncodedImage template, LoraChoice? lora, IReadOnlyList<string> triggerWords, SamplerDialect dialect)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        ArgumentNullException.ThrowIfNull(template);
+        var (width, height) = template.ReadSize();
+        var tags = new WebUi.Tagger.TaggerResult(new Dictionary<string, double> { ["{tags from the tagger}"] = 1 }, new Dictionary<string, double>(), WebUi.Tagger.TaggerFlavor.Unknown);
+        var placeholders = new Dictionary<EncodedImage, string>(ReferenceEqualityComparer.Instance);
+        return (width, height, OfflineBox(recipe, lora, dialect), PromptComposer.Compose(tags, recipe, lora, triggerWords), placeholders, Placeholder(placeholders, "<template.png>"));
     }
 
     /// <summary>The <c>select</c> line after the step that renders the candidates; returns the next step number.</summary>
