@@ -27,7 +27,8 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
     private readonly ConcurrentDictionary<string, ProgressMark> _progress = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private IReadOnlyDictionary<string, double> _typical = new Dictionary<string, double>();
-    private long _refreshedTicks = Stale; // UTC ticks of the last refresh, read and written atomically
+    private long _refreshedTicks = Stale; // UTC ticks as of which the history was last read, read and written atomically
+    private long _newestSuccessTicks; // the latest UpdatedAt of a succeeded job seen, read and written atomically
 
     /// <summary>Seconds until <paramref name="job"/> is done, or null when it cannot be told yet.</summary>
     public async Task<double?> EstimateAsync(JobRecord job, CancellationToken cancellationToken)
@@ -36,10 +37,17 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
         if (job.IsFinished)
         {
             _progress.TryRemove(job.Id, out _);
-            if (job.State == JobState.Succeeded && job.UpdatedAt.UtcTicks > Interlocked.Read(ref _refreshedTicks))
+            if (job.State == JobState.Succeeded)
             {
-                // A success the typical durations do not include yet: read them again next time.
-                Interlocked.Exchange(ref _refreshedTicks, Stale);
+                // A success the typical durations may not include yet: they are read again once it is newer than them.
+                var updated = job.UpdatedAt.UtcTicks;
+                for (var seen = Interlocked.Read(ref _newestSuccessTicks); updated > seen; seen = Interlocked.Read(ref _newestSuccessTicks))
+                {
+                    if (Interlocked.CompareExchange(ref _newestSuccessTicks, updated, seen) == seen)
+                    {
+                        break;
+                    }
+                }
             }
 
             return 0;
@@ -87,7 +95,10 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
         var current = _typical;
         var refreshed = Interlocked.Read(ref _refreshedTicks);
         var age = refreshed == Stale ? TimeSpan.MaxValue : TimeSpan.FromTicks(time.GetUtcNow().UtcTicks - refreshed);
-        if (age < RefreshAfter && (age < RefreshMissingAfter || needed.All(current.ContainsKey)))
+        // A success newer than the history is read at once (not from a clock ahead of ours: that would read every time).
+        var newest = Interlocked.Read(ref _newestSuccessTicks);
+        var newerSuccess = newest > refreshed && newest <= time.GetUtcNow().UtcTicks;
+        if (!newerSuccess && age < RefreshAfter && (age < RefreshMissingAfter || needed.All(current.ContainsKey)))
         {
             return current;
         }
@@ -100,6 +111,8 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
                 return _typical;
             }
 
+            // The history is as of the moment the read starts: a job that succeeds during the read is newer than it.
+            var asOf = time.GetUtcNow().UtcTicks;
             var steps = await store.ReadRecentStepsAsync(HistoryWindow, cancellationToken);
             var durations = new Dictionary<string, List<double>>(StringComparer.Ordinal);
             // Newest first: each step name keeps its latest HistoryPerStep runs.
@@ -116,7 +129,7 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
             }
 
             _typical = durations.ToDictionary(d => d.Key, d => Median(d.Value), StringComparer.Ordinal);
-            Interlocked.Exchange(ref _refreshedTicks, time.GetUtcNow().UtcTicks);
+            Interlocked.Exchange(ref _refreshedTicks, asOf);
             return _typical;
         }
         finally
