@@ -88,8 +88,8 @@ public sealed class TrainingCliTests : IDisposable
         Assert.Contains("Chosen: anna_r32-adamw-fast (your pick)", stdout, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Train_FailingTrainer_ExitsOne_WithTheTraceback()
+    /// <summary>A dataset prepared from one photo (no tagger) and a placeholder base model, in the test folder.</summary>
+    private async Task<(string Dataset, string BaseModel)> OnePhotoDatasetAsync()
     {
         var dataset = Path.Combine(_folder, "dataset");
         var photos = Path.Combine(_folder, "photos");
@@ -103,8 +103,15 @@ public sealed class TrainingCliTests : IDisposable
         Assert.True(code == 0, stderr);
         var baseModel = Path.Combine(_folder, "base.safetensors");
         await File.WriteAllTextAsync(baseModel, "x");
+        return (dataset, baseModel);
+    }
 
-        (code, _, stderr) = await CliRunner.RunAsync("lora", "train", dataset, "--base-model", baseModel, "--out", Path.Combine(_folder, "run"),
+    [Fact]
+    public async Task Train_FailingTrainer_ExitsOne_WithTheTraceback()
+    {
+        var (dataset, baseModel) = await OnePhotoDatasetAsync();
+
+        var (code, _, stderr) = await CliRunner.RunAsync("lora", "train", dataset, "--base-model", baseModel, "--out", Path.Combine(_folder, "run"),
             "--trainer-command", $"FAKE_TRAINER_FAIL=traceback bash '{FakeTrainer}' --config_file {{config}}", "--trainer-dir", _folder, "--only", "r16-prodigy");
 
         Assert.Equal(1, code);
@@ -116,21 +123,10 @@ public sealed class TrainingCliTests : IDisposable
     [Fact]
     public async Task Train_TrainerProgramMissing_IsExit2_SaidOnce_AndNoOtherSetIsTried()
     {
-        var dataset = Path.Combine(_folder, "dataset");
-        var photos = Path.Combine(_folder, "photos");
-        Directory.CreateDirectory(photos);
-        using (var a = Astronaut())
-        {
-            a.SaveAsPng(Path.Combine(photos, "a.png"));
-        }
-
-        var (code, _, stderr) = await CliRunner.RunAsync("dataset", "prepare", photos, "--name", "anna", "--out", dataset, "--no-tagger");
-        Assert.True(code == 0, stderr);
-        var baseModel = Path.Combine(_folder, "base.safetensors");
-        await File.WriteAllTextAsync(baseModel, "x");
+        var (dataset, baseModel) = await OnePhotoDatasetAsync();
         var run = Path.Combine(_folder, "run");
 
-        (code, var stdout, stderr) = await CliRunner.RunAsync("lora", "train", dataset, "--base-model", baseModel, "--out", run,
+        var (code, stdout, stderr) = await CliRunner.RunAsync("lora", "train", dataset, "--base-model", baseModel, "--out", run,
             "--trainer-command", "miaoya-no-such-trainer --config_file {config}", "--trainer-dir", _folder);
 
         Assert.Equal(2, code);
