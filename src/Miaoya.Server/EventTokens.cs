@@ -30,9 +30,9 @@ internal sealed class EventTokens(TimeProvider time)
     /// <summary>A new token and when it expires.</summary>
     public (string Token, DateTimeOffset ExpiresAt) Issue()
     {
-        var expires = time.GetUtcNow().Add(Lifetime);
-        var seconds = expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        return ($"{seconds}.{Base64Url.EncodeToString(Sign(seconds))}", DateTimeOffset.FromUnixTimeSeconds(long.Parse(seconds, CultureInfo.InvariantCulture)));
+        var expires = time.GetUtcNow().Add(Lifetime).ToUnixTimeSeconds();
+        var seconds = expires.ToString(CultureInfo.InvariantCulture);
+        return ($"{seconds}.{Base64Url.EncodeToString(Sign(seconds))}", DateTimeOffset.FromUnixTimeSeconds(expires));
     }
 
     /// <summary>True for a request to a job's event stream carrying a token this server issued that has not expired.</summary>

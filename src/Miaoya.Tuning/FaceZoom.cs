@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using Miaoya.Imaging;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
 
@@ -30,9 +29,11 @@ internal static class FaceZoom
         int width, height;
         try
         {
-            (width, height) = new EncodedImage(File.ReadAllBytes(template)).ReadSize();
+            // The header alone: every cell of a sheet has its own copy of the template.
+            var info = SixLabors.ImageSharp.Image.Identify(template);
+            (width, height) = (info.Width, info.Height);
         }
-        catch (InvalidImageDataException)
+        catch (SixLabors.ImageSharp.ImageFormatException)
         {
             return null;
         }

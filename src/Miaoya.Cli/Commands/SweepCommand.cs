@@ -343,7 +343,8 @@ internal static class SweepCommand
 
         public void Report(SweepEvent value)
         {
-            var prefix = $"  [{value.Cell.Index + 1}/{value.Total}] {SweepPlan.Label(axes, value.Cell.Values)}{(value.Box.Length > 0 ? $" on {value.Box}" : "")}";
+            var cell = $"{SweepPlan.Label(axes, value.Cell.Values)}{(value.Box.Length > 0 ? $" on {value.Box}" : "")}";
+            var prefix = $"  [{value.Cell.Index + 1}/{value.Total}] {cell}";
             lock (_lock)
             {
                 if (value.Step is { } step)
@@ -352,7 +353,7 @@ internal static class SweepCommand
                     {
                         var eta = Eta(value.Total) is { } t ? $", sweep ETA {Duration.Clock(t)}" : "";
                         // What changes first, so that a narrow terminal still shows it.
-                        var text = $"  [{value.Cell.Index + 1}/{value.Total}] {value.What}{(step.Eta is { } s ? $" (step ETA {Duration.Clock(s)})" : "")}{eta} · {prefix.TrimStart()[(prefix.TrimStart().IndexOf(' ', StringComparison.Ordinal) + 1)..]}";
+                        var text = $"  [{value.Cell.Index + 1}/{value.Total}] {value.What}{(step.Eta is { } s ? $" (step ETA {Duration.Clock(s)})" : "")}{eta} · {cell}";
                         Console.Write("\r" + Fit(text));
                         _drawn = true;
                     }
