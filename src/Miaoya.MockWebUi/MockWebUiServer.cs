@@ -188,6 +188,7 @@ public sealed class MockWebUiServer : IDisposable
         }
 
         new RembgRoutes(_state, _jobs).AddTo(routes);
+        new ExtrasRoutes(_state, _jobs, lacking).AddTo(routes);
         new MockControlRoutes(_renders, _console).AddTo(routes);
         return routes;
     }

@@ -47,6 +47,12 @@ internal interface IWebUiApi
     [Get("/sdapi/v1/upscalers")]
     Task<IReadOnlyList<UpscalerInfo>> GetUpscalersAsync(CancellationToken cancellationToken);
 
+    [Get("/sdapi/v1/face-restorers")]
+    Task<IReadOnlyList<FaceRestorerInfo>> GetFaceRestorersAsync(CancellationToken cancellationToken);
+
+    [Post("/sdapi/v1/extra-single-image")]
+    Task<ExtrasSingleImageResponse> ExtraSingleImageAsync([Body] ExtrasSingleImageRequest request, CancellationToken cancellationToken);
+
     [Get("/sdapi/v1/progress")]
     Task<ProgressResponse> GetProgressAsync([AliasAs("skip_current_image")] bool skipCurrentImage, CancellationToken cancellationToken);
 

@@ -96,6 +96,12 @@ public sealed partial record WebUiCapabilities
 
     public bool HasRembg { get; init; }
 
+    /// <summary>The extras upscalers' names (<c>GET /sdapi/v1/upscalers</c>), "None" included.</summary>
+    public IReadOnlyList<string> Upscalers { get; init; } = [];
+
+    /// <summary>The face restorers' names (<c>GET /sdapi/v1/face-restorers</c>: CodeFormer, GFPGAN on a stock A1111).</summary>
+    public IReadOnlyList<string> FaceRestorers { get; init; } = [];
+
     public bool HasControlNet => ControlNetApiVersion is not null || HasBuiltInControlNet;
 
     public bool HasTagger => TaggerModels.Count > 0;

@@ -36,7 +36,9 @@ public sealed partial class WebUiClient
         var sdNextVersion = RouteAsync("GET /sdapi/v1/version", api => api.GetSdNextVersionAsync(cancellationToken));
         var forgeModules = RouteAsync("GET /sdapi/v1/sd-modules", api => api.GetForgeSdModulesAsync(cancellationToken));
         var tagger = OptionalAsync(() => GetTaggerInterrogatorsAsync(cancellationToken));
-        await Task.WhenAll(schedulers, models, loras, embeddings, scriptInfo, extensions, controlNet, sdNextVersion, forgeModules, tagger);
+        var upscalers = OptionalAsync(() => GetUpscalersAsync(cancellationToken));
+        var restorers = OptionalAsync(() => GetFaceRestorersAsync(cancellationToken));
+        await Task.WhenAll(schedulers, models, loras, embeddings, scriptInfo, extensions, controlNet, sdNextVersion, forgeModules, tagger, upscalers, restorers);
 
         var schedulerList = await schedulers;
         var extensionList = await extensions;
@@ -70,6 +72,8 @@ public sealed partial class WebUiClient
             TaggerModels = (await tagger)?.Models ?? [],
             TaggerFlavor = TaggerFlavorOf(extensionList),
             HasRembg = extensionList.Any(e => e.Enabled && e.Name.Contains("rembg", StringComparison.OrdinalIgnoreCase)),
+            Upscalers = (await upscalers)?.Select(u => u.Name).ToArray() ?? [],
+            FaceRestorers = (await restorers)?.Select(r => r.Name).ToArray() ?? [],
         };
 
         if (cnVersion is { } version)

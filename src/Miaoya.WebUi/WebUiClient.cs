@@ -98,6 +98,17 @@ public sealed partial class WebUiClient
     public Task<RembgResponse> RembgAsync(RembgRequest request, CancellationToken cancellationToken = default) =>
         GenerateAsync("POST /rembg", api => api.RembgAsync(request, cancellationToken), cancellationToken);
 
+    /// <summary>
+    /// <c>POST /sdapi/v1/extra-single-image</c>: face restoration and upscaling of one image, under the box's queue lock
+    /// (modules/api/api.py extras_single_image_api runs it "with self.queue_lock").
+    /// </summary>
+    public async Task<Imaging.EncodedImage> ExtraSingleImageAsync(ExtrasSingleImageRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var response = await GenerateAsync("POST /sdapi/v1/extra-single-image", api => api.ExtraSingleImageAsync(request, cancellationToken), cancellationToken);
+        return response.Image ?? throw new WebUiProtocolException("POST /sdapi/v1/extra-single-image", "the answer has no image although show_extras_results was true.", null);
+    }
+
     // ---- control ----------------------------------------------------------------------------------
 
     public Task<IReadOnlyDictionary<string, JsonElement>> GetOptionsAsync(CancellationToken cancellationToken = default) =>
@@ -135,6 +146,10 @@ public sealed partial class WebUiClient
 
     public Task<IReadOnlyList<UpscalerInfo>> GetUpscalersAsync(CancellationToken cancellationToken = default) =>
         ControlAsync("GET /sdapi/v1/upscalers", api => api.GetUpscalersAsync(cancellationToken));
+
+    /// <summary><c>GET /sdapi/v1/face-restorers</c>: the restorers the box offers (CodeFormer, GFPGAN).</summary>
+    public Task<IReadOnlyList<FaceRestorerInfo>> GetFaceRestorersAsync(CancellationToken cancellationToken = default) =>
+        ControlAsync("GET /sdapi/v1/face-restorers", api => api.GetFaceRestorersAsync(cancellationToken));
 
     /// <summary><c>GET /sdapi/v1/progress</c>: global to the server, not to one request.</summary>
     public Task<ProgressResponse> GetProgressAsync(bool skipCurrentImage = true, CancellationToken cancellationToken = default) =>

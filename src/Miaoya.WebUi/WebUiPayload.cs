@@ -16,6 +16,10 @@ public static class WebUiPayload
     public static JsonNode ToJsonNode(Txt2ImgRequest request) =>
         JsonSerializer.SerializeToNode(request, WebUiJson.TypeInfo<Txt2ImgRequest>())!;
 
+    /// <summary>The JSON the client would send for this extras request.</summary>
+    public static JsonNode ToJsonNode(ExtrasSingleImageRequest request) =>
+        JsonSerializer.SerializeToNode(request, WebUiJson.TypeInfo<ExtrasSingleImageRequest>())!;
+
     /// <summary>Reads a request back from its JSON (images as base64 or data URLs).</summary>
     public static Img2ImgRequest Img2ImgFromJson(JsonNode json)
     {

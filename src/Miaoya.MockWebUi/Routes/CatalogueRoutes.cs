@@ -33,7 +33,7 @@ internal sealed class CatalogueRoutes(Lacking lacking, LoraFolder loras, Profile
             Get(routes, "schedulers", () => Catalog.SchedulersJson(profile.Schedulers)); // since 1.9.1 (A1111 CHANGELOG.md, 1.9.1, #15577); 404 on 1.8
         }
 
-        Get(routes, "upscalers", Catalog.Upscalers);
+        Get(routes, "upscalers", () => lacking.Filter(Catalog.Upscalers(), "name"));
         var sdNext = profile.Family == ServerFamily.SdNext;
         if (!sdNext)
         {
@@ -42,7 +42,7 @@ internal sealed class CatalogueRoutes(Lacking lacking, LoraFolder loras, Profile
             Get(routes, "realesrgan-models", () => new JsonArray());
         }
 
-        foreach (var empty in new[] { "hypernetworks", "face-restorers", "prompt-styles" })
+        foreach (var empty in new[] { "hypernetworks", "prompt-styles" })
         {
             Get(routes, empty, () => new JsonArray());
         }
