@@ -39,6 +39,15 @@ public static class StepName
 
     /// <summary>Recipes with a <c>candidates</c> section, right after the first generation step: score each candidate's face and keep the best that passes.</summary>
     public const string Select = "select";
+
+    /// <summary>Recipes with a <c>detail</c> section, after the generation steps: a face-detail inpaint of a small face at the model's native size.</summary>
+    public const string Detail = "detail";
+
+    /// <summary>Recipes with a <c>restore</c> section, after detail: CodeFormer or GFPGAN on the face region through the box's extras API.</summary>
+    public const string Restore = "restore";
+
+    /// <summary>Recipes with an <c>upscale</c> section, last before finish: the box's extras upscaler to a target long side.</summary>
+    public const string Upscale = "upscale";
 }
 
 /// <summary>
@@ -96,10 +105,20 @@ public sealed record Recipe
     /// <summary>The <c>candidates</c> section (best-of-N by face similarity); null when the recipe has none.</summary>
     public CandidatesSettings? Candidates { get; init; }
 
+    /// <summary>The <c>detail</c> section (face-detail pass for small faces); null when the recipe has none.</summary>
+    public DetailSettings? Detail { get; init; }
+
+    /// <summary>The <c>restore</c> section (face restoration on the box); null when the recipe has none.</summary>
+    public RestoreSettings? Restore { get; init; }
+
+    /// <summary>The <c>upscale</c> section (the box's upscaler); null when the recipe has none.</summary>
+    public UpscaleSettings? Upscale { get; init; }
+
     /// <summary>
     /// The steps this recipe runs, in order: V1 interrogate, mask, inpaint; V2 adds img2img;
     /// V3 interrogate, faceswap, img2img. An <c>identity</c> section adds its step after interrogate, a <c>candidates</c>
-    /// section adds <c>select</c> right after the first generation step.
+    /// section adds <c>select</c> right after the first generation step; the finishing passes follow the generation steps in
+    /// the order detail, restore, upscale (each when its section is there).
     /// </summary>
     public IReadOnlyList<string> StepNames
     {
@@ -111,7 +130,7 @@ public sealed record Recipe
                 PipelineKind.V3 => V3Steps,
                 _ => V1Steps,
             };
-            if (Identity is null && Candidates is null)
+            if (Identity is null && Candidates is null && Detail is null && Restore is null && Upscale is null)
             {
                 return steps;
             }
@@ -125,6 +144,21 @@ public sealed record Recipe
             if (Candidates is not null)
             {
                 list.Insert(list.FindIndex(s => s is StepName.Inpaint or StepName.Img2Img) + 1, StepName.Select);
+            }
+
+            if (Detail is not null)
+            {
+                list.Add(StepName.Detail);
+            }
+
+            if (Restore is not null)
+            {
+                list.Add(StepName.Restore);
+            }
+
+            if (Upscale is not null)
+            {
+                list.Add(StepName.Upscale);
             }
 
             return list;

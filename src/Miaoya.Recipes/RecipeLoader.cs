@@ -8,7 +8,7 @@ public static class RecipeLoader
 {
     private const string ResourcePrefix = "Miaoya.Recipes.BuiltIn.";
 
-    /// <summary>The recipes shipped in the repository's <c>recipes/</c> folder (embedded), by name (v1-face, v1-face-neck, v2, v3, v4-*).</summary>
+    /// <summary>The recipes shipped in the repository's <c>recipes/</c> folder (embedded), by name (v1-face, v1-face-neck, v2, v2-finish, v3, v4-*).</summary>
     public static IReadOnlyList<string> BuiltInNames { get; } = typeof(RecipeLoader).Assembly.GetManifestResourceNames()
         .Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal) && n.EndsWith(".yaml", StringComparison.Ordinal))
         .Select(n => n[ResourcePrefix.Length..^".yaml".Length])

@@ -38,6 +38,12 @@ public enum RequirementKind
 
     /// <summary>The rembg extension (an ID-photo finish that replaces the background).</summary>
     Rembg,
+
+    /// <summary>An extras upscaler (<c>upscale.upscaler</c>), by its name in <c>GET /sdapi/v1/upscalers</c>.</summary>
+    Upscaler,
+
+    /// <summary>A face restorer (<c>restore.model</c>), by its name in <c>GET /sdapi/v1/face-restorers</c>.</summary>
+    FaceRestorer,
 }
 
 /// <summary>One thing a recipe needs of a box.</summary>
@@ -63,7 +69,7 @@ public static partial class RecipeRequirements
             list.Add(new(RequirementKind.TaggerModel, taggerModel, "interrogate.model", [StepName.Interrogate]));
         }
 
-        var steps = new[] { (Name: StepName.Inpaint, Settings: recipe.Inpaint), (Name: StepName.Img2Img, Settings: recipe.Img2Img) }
+        var steps = new[] { (Name: StepName.Inpaint, Settings: recipe.Inpaint), (Name: StepName.Img2Img, Settings: recipe.Img2Img), (Name: StepName.Detail, Settings: recipe.Detail?.Generation) }
             .Where(s => s.Settings is not null).Select(s => (s.Name, Settings: s.Settings!)).ToList();
         var generation = steps.Select(s => s.Name).ToArray();
         var units = steps.SelectMany(s => s.Settings.ControlNet.Where(u => u.Enabled).Select(u => (Step: s.Name, Unit: u))).ToList();
@@ -137,8 +143,21 @@ public static partial class RecipeRequirements
             list.Add(new(RequirementKind.Rembg, "rembg", "finish.background", [StepName.Finish]));
         }
 
+        if (recipe.Restore is { } restore)
+        {
+            list.Add(new(RequirementKind.FaceRestorer, FaceRestorerName(restore.Model), "restore.model", [StepName.Restore]));
+        }
+
+        if (recipe.Upscale is { } upscale)
+        {
+            list.Add(new(RequirementKind.Upscaler, upscale.Upscaler, "upscale.upscaler", [StepName.Upscale]));
+        }
+
         return list;
     }
+
+    /// <summary>The restorer's name as the box lists it (A1111 modules/codeformer_model.py and gfpgan_model.py: name() returns "CodeFormer", "GFPGAN").</summary>
+    public static string FaceRestorerName(FaceRestorerKind kind) => kind == FaceRestorerKind.Gfpgan ? "GFPGAN" : "CodeFormer";
 
     /// <summary>
     /// The preprocessor PuLID runs inside its own (scripts/preprocessor/pulid.py:154-156), listed only where the separate

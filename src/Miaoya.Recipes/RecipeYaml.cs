@@ -90,6 +90,33 @@ public static partial class RecipeYaml
             Line(w, 1, "min_ratio", Number(c.MinRatio));
         }
 
+        if (recipe.Detail is { } detail)
+        {
+            Generation(w, StepName.Detail, detail.Generation, isInpaint: true, detail);
+        }
+
+        if (recipe.Restore is { } restore)
+        {
+            Line(w, 0, StepName.Restore, null);
+            Line(w, 1, "model", EnumWords.Of(restore.Model));
+            Line(w, 1, "visibility", Number(restore.Visibility));
+            if (restore.Model == FaceRestorerKind.CodeFormer)
+            {
+                Line(w, 1, "codeformer_weight", Number(restore.CodeFormerWeight));
+            }
+
+            Line(w, 1, "strength", Number(restore.Strength));
+            Line(w, 1, "padding", Number(restore.Padding));
+            Line(w, 1, "skip_if_sharpness_above", restore.SkipIfSharpnessAbove is { } sharp ? Number(sharp) : "null");
+        }
+
+        if (recipe.Upscale is { } upscale)
+        {
+            Line(w, 0, StepName.Upscale, null);
+            Line(w, 1, "upscaler", Text(upscale.Upscaler));
+            Line(w, 1, "long_side", Number(upscale.LongSide));
+        }
+
         if (recipe.Finish is { } finish)
         {
             Line(w, 0, StepName.Finish, null);
@@ -140,7 +167,7 @@ public static partial class RecipeYaml
         }
     }
 
-    private static void Generation(StringBuilder w, string key, GenerationSettings g, bool isInpaint)
+    private static void Generation(StringBuilder w, string key, GenerationSettings g, bool isInpaint, DetailSettings? detail = null)
     {
         Line(w, 0, key, null);
         Line(w, 1, "sampler", Text(g.Sampler));
@@ -148,16 +175,29 @@ public static partial class RecipeYaml
         Line(w, 1, "steps", Number(g.Steps));
         Line(w, 1, "cfg_scale", Number(g.CfgScale));
         Line(w, 1, "denoising_strength", Number(g.DenoisingStrength));
-        Line(w, 1, "width", g.Width is { } width ? Number(width) : "null");
-        Line(w, 1, "height", g.Height is { } height ? Number(height) : "null");
-        if (isInpaint)
+        if (detail is not null)
+        {
+            Line(w, 1, "mask_blur", Number(g.MaskBlur));
+            Line(w, 1, "inpainting_fill", EnumWords.Of(g.InpaintingFill));
+            Line(w, 1, "skip_if_face_above", Number(detail.SkipIfFaceAbove));
+            Line(w, 1, "padding", Number(detail.Padding));
+            Line(w, 1, "size", detail.Size is { } size ? Number(size) : "null");
+            Line(w, 1, "feather", Number(detail.Feather));
+        }
+        else
+        {
+            Line(w, 1, "width", g.Width is { } width ? Number(width) : "null");
+            Line(w, 1, "height", g.Height is { } height ? Number(height) : "null");
+        }
+
+        if (isInpaint && detail is null)
         {
             Line(w, 1, "mask_blur", Number(g.MaskBlur));
             Line(w, 1, "inpainting_fill", EnumWords.Of(g.InpaintingFill));
             Line(w, 1, "inpaint_area", EnumWords.Of(g.InpaintArea));
             Line(w, 1, "inpaint_padding", Number(g.InpaintPadding));
         }
-        else
+        else if (!isInpaint)
         {
             Line(w, 1, "skip_if_delta_e_below", g.SkipIfDeltaEBelow is { } skip ? Number(skip) : "null");
         }

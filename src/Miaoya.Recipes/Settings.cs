@@ -324,3 +324,43 @@ public enum FinishFormat
     /// <summary><c>png</c>.</summary>
     Png,
 }
+
+/// <summary>
+/// The <c>detail</c> section: a face-detail pass for small faces. The face is cut out of the image with a margin, scaled up
+/// to the model's native size, inpainted there (with the section's ControlNet units and, when <c>identity.steps</c> names
+/// <c>detail</c>, the identity units) and pasted back with a feathered mask. Skipped when the face is large enough already.
+/// </summary>
+/// <param name="Generation">Sampler, steps, CFG, denoise, mask blur and ControlNet units of the inpaint on the crop (its <c>image: template</c> units see the template's crop, <c>previous</c> the current image's).</param>
+/// <param name="SkipIfFaceAbove">Skip when the face box covers more than this fraction of the image's area (0..1).</param>
+/// <param name="Padding">The crop's margin on each side of the face box, as a fraction of the face box's longer side.</param>
+/// <param name="Size">The crop's side after scaling up, in pixels; null = the model family's native size (512 sd15, 1024 sdxl).</param>
+/// <param name="Feather">The soft edge of the pasted-back crop, as a fraction of the crop's side.</param>
+public sealed record DetailSettings(GenerationSettings Generation, double SkipIfFaceAbove, double Padding, int? Size, double Feather);
+
+/// <summary>
+/// The <c>restore</c> section: face restoration through the box's extras API (<c>/sdapi/v1/extra-single-image</c>) on the
+/// face region only, blended back with <see cref="Strength"/>; skipped when the face is already about as sharp as the
+/// template's face.
+/// </summary>
+/// <param name="Model">codeformer or gfpgan.</param>
+/// <param name="Visibility">The restorer's visibility on the box (codeformer_visibility or gfpgan_visibility), 0..1.</param>
+/// <param name="CodeFormerWeight">CodeFormer's fidelity weight, 0..1 (0 = strongest restoration); unused by GFPGAN.</param>
+/// <param name="Strength">How much of the restored face is blended back over the image, 0..1.</param>
+/// <param name="Padding">The region's margin on each side of the face box, as a fraction of the box's longer side.</param>
+/// <param name="SkipIfSharpnessAbove">Skip when the face's sharpness (variance of the Laplacian) over the template face's is at least this; null = never skip.</param>
+public sealed record RestoreSettings(FaceRestorerKind Model, double Visibility, double CodeFormerWeight, double Strength, double Padding, double? SkipIfSharpnessAbove);
+
+/// <summary>The face restorer of <c>restore.model</c>, as the box's <c>GET /sdapi/v1/face-restorers</c> names it.</summary>
+public enum FaceRestorerKind
+{
+    /// <summary><c>codeformer</c>: the box's "CodeFormer".</summary>
+    CodeFormer,
+
+    /// <summary><c>gfpgan</c>: the box's "GFPGAN".</summary>
+    Gfpgan,
+}
+
+/// <summary>The <c>upscale</c> section: the box's extras upscaler to a target long side; skipped when the image is that large already.</summary>
+/// <param name="Upscaler">An upscaler name from the box's <c>GET /sdapi/v1/upscalers</c>, such as <c>R-ESRGAN 4x+</c>.</param>
+/// <param name="LongSide">The final image's longer side, in pixels.</param>
+public sealed record UpscaleSettings(string Upscaler, int LongSide);

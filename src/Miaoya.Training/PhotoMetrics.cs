@@ -16,42 +16,14 @@ public readonly record struct HeadPose(double Yaw, double RollDegrees, double Ey
 /// <summary>Image measures for photo QA: sharpness, perceptual hash, head pose.</summary>
 public static class PhotoMetrics
 {
-    /// <summary>Side of the square the face is resized to before measuring sharpness, so the measure does not depend on the photo's size.</summary>
-    public const int SharpnessSize = 128;
+    /// <summary>Side of the square the face is resized to before measuring sharpness (<see cref="Faces.FaceSharpness.Size"/>).</summary>
+    public const int SharpnessSize = Faces.FaceSharpness.Size;
 
-    /// <summary>
-    /// Variance of the Laplacian (4-neighbour kernel) of the face box in grey, resized to
-    /// <see cref="SharpnessSize"/>²: the usual blur measure (Pech-Pacheco et al. 2000); low means blurry.
-    /// </summary>
+    /// <summary>Variance of the Laplacian of the face box (<see cref="Faces.FaceSharpness.Measure"/>); low means blurry.</summary>
     public static double FaceSharpness(Image<Rgb24> image, DetectedFace face)
     {
-        ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(face);
-        var box = Rectangle.Intersect(Rectangle.Round(face.Box), new Rectangle(0, 0, image.Width, image.Height));
-        if (box.Width < 2 || box.Height < 2)
-        {
-            return 0;
-        }
-
-        using var crop = image.Clone(c => c.Crop(box).Resize(SharpnessSize, SharpnessSize, KnownResamplers.Triangle));
-        var grey = Grey(crop);
-        var n = SharpnessSize;
-        double sum = 0, sumSquares = 0;
-        var count = 0;
-        for (var y = 1; y < n - 1; y++)
-        {
-            for (var x = 1; x < n - 1; x++)
-            {
-                var i = (y * n) + x;
-                double lap = grey[i - 1] + grey[i + 1] + grey[i - n] + grey[i + n] - (4 * grey[i]);
-                sum += lap;
-                sumSquares += lap * lap;
-                count++;
-            }
-        }
-
-        var mean = sum / count;
-        return (sumSquares / count) - (mean * mean);
+        return Faces.FaceSharpness.Measure(image, face.Box);
     }
 
     /// <summary>64-bit difference hash (dHash) of the whole photo: 9×8 grey, one bit per horizontal neighbour comparison.</summary>

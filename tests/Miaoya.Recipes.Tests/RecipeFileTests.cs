@@ -10,7 +10,7 @@ public class RecipeFileTests
     [Fact]
     public void RecipesFolder_HoldsTheSevenRecipes()
     {
-        Assert.Equal(["v1-face-neck.yaml", "v1-face.yaml", "v2.yaml", "v3.yaml", "v4-faceid.yaml", "v4-instantid-sdxl.yaml", "v4-pulid-sdxl.yaml"], FileNames());
+        Assert.Equal(["v1-face-neck.yaml", "v1-face.yaml", "v2-finish.yaml", "v2.yaml", "v3.yaml", "v4-faceid.yaml", "v4-instantid-sdxl.yaml", "v4-pulid-sdxl.yaml"], FileNames());
     }
 
     [Theory]
@@ -54,12 +54,12 @@ public class RecipeFileTests
     {
         var e = Assert.Throws<RecipeException>(() => RecipeLoader.Load("recipes/nope.yaml"));
 
-        Assert.Equal("recipes/nope.yaml: no such recipe file; the built-in recipes are v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl", Assert.Single(e.Problems).ToString());
+        Assert.Equal("recipes/nope.yaml: no such recipe file; the built-in recipes are v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl", Assert.Single(e.Problems).ToString());
     }
 
     [Theory]
-    [InlineData("v2x", "v2x: no such recipe file (did you mean 'v2'?); the built-in recipes are v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl")]
-    [InlineData("v4-faceidd.yaml", "v4-faceidd.yaml: no such recipe file (did you mean 'v4-faceid'?); the built-in recipes are v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl")]
+    [InlineData("v2x", "v2x: no such recipe file (did you mean 'v2'?); the built-in recipes are v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl")]
+    [InlineData("v4-faceidd.yaml", "v4-faceidd.yaml: no such recipe file (did you mean 'v4-faceid'?); the built-in recipes are v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl")]
     public void Load_NearMissOfABuiltInName_SaysWhichWasMeant(string name, string expected)
     {
         var e = Assert.Throws<RecipeException>(() => RecipeLoader.Load(name));

@@ -31,6 +31,7 @@ internal static class EnumWords
             ("instantid", IdentityMethod.InstantId), ("pulid", IdentityMethod.PuLid),
         ],
         [typeof(PulidMode)] = [("fidelity", PulidMode.Fidelity), ("extremely_style", PulidMode.ExtremelyStyle)],
+        [typeof(FaceRestorerKind)] = [("codeformer", FaceRestorerKind.CodeFormer), ("gfpgan", FaceRestorerKind.Gfpgan)],
         [typeof(ScorerChoice)] = [("sface", ScorerChoice.SFace), ("arcface", ScorerChoice.ArcFace)],
     };
 

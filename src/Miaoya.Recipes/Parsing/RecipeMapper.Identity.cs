@@ -31,7 +31,8 @@ internal static partial class RecipeMapper
     private static IdentitySettings? MapIdentity(Section s, PipelineKind? pipeline, IReadOnlyList<string> generationSteps, List<(Section Section, string Key, string? Model)> models)
     {
         var method = s.Enum<IdentityMethod>("method", null);
-        var defaultSteps = pipeline == PipelineKind.V3 ? [StepName.Img2Img] : new[] { StepName.Inpaint };
+        // A detail pass re-renders the face, so it carries the identity units too unless steps says otherwise.
+        string[] defaultSteps = [pipeline == PipelineKind.V3 ? StepName.Img2Img : StepName.Inpaint, .. generationSteps.Where(g => g == StepName.Detail)];
         var steps = s.Has("steps") ? s.StringList("steps") : defaultSteps;
         if (steps is { Count: 0 })
         {

@@ -102,6 +102,14 @@ internal static partial class RecipeMapper
             PipelineKind.V3 => [StepName.Img2Img],
             _ => [StepName.Inpaint, StepName.Img2Img],
         };
+        var detail = r.Child("detail", RecipeSchema.Detail, required: false) is { } ds ? MapDetail(ds, models) : null;
+        var restore = r.Child("restore", RecipeSchema.Restore, required: false) is { } rs ? MapRestore(rs) : null;
+        var upscale = r.Child("upscale", RecipeSchema.Upscale, required: false) is { } us ? MapUpscale(us) : null;
+        if (detail is not null)
+        {
+            generationSteps = [.. generationSteps, StepName.Detail];
+        }
+
         var identitySection = r.Child("identity", RecipeSchema.Identity, required: false);
         var identity = identitySection is null ? null : MapIdentity(identitySection, pipeline, generationSteps, models);
         var candidates = r.Child("candidates", RecipeSchema.Candidates, required: false) is { } cs ? MapCandidates(cs) : null;
@@ -132,7 +140,58 @@ internal static partial class RecipeMapper
             ModelFamily = family ?? ModelFamily.Sd15,
             Identity = identity,
             Candidates = candidates,
+            Detail = detail,
+            Restore = restore,
+            Upscale = upscale,
         };
+    }
+
+    private static DetailSettings MapDetail(Section s, List<(Section Section, string Key, string? Model)> models)
+    {
+        var generation = MapGeneration(s, isInpaint: true, models, StepName.Detail);
+        var skip = s.Number("skip_if_face_above", 0.04, 0, 1);
+        var padding = s.Number("padding", 0.6, 0, 4);
+        var size = s.Integer("size", null, 256, 2048, optional: true);
+        if (size is { } v && v % 8 != 0)
+        {
+            s.Report("size", $"{v} is not a multiple of 8 (Stable Diffusion works in 8-pixel latent blocks)");
+        }
+
+        var feather = s.Number("feather", 0.1, 0, 0.5);
+        return new DetailSettings(generation, skip ?? 0.04, padding ?? 0.6, size, feather ?? 0.1);
+    }
+
+    private static RestoreSettings MapRestore(Section s)
+    {
+        var model = s.Enum<FaceRestorerKind>("model", FaceRestorerKind.CodeFormer);
+        var visibility = s.Number("visibility", 1.0, 0, 1);
+        if (visibility == 0)
+        {
+            s.Report("visibility", "0 turns the restorer off on the box; use a value above 0 (1 = full), or remove the restore section");
+        }
+
+        var weight = s.Number("codeformer_weight", 0.5, 0, 1);
+        if (model == FaceRestorerKind.Gfpgan && s.Has("codeformer_weight"))
+        {
+            s.Report("codeformer_weight", "only CodeFormer has a fidelity weight; remove it or set model: codeformer");
+        }
+
+        var strength = s.Number("strength", 0.8, 0, 1);
+        var padding = s.Number("padding", 0.5, 0, 4);
+        var sharpness = s.Number("skip_if_sharpness_above", null, 0, 100, optional: true);
+        return new RestoreSettings(model ?? FaceRestorerKind.CodeFormer, visibility ?? 1, weight ?? 0.5, strength ?? 0.8, padding ?? 0.5, sharpness);
+    }
+
+    private static UpscaleSettings MapUpscale(Section s)
+    {
+        var upscaler = s.String("upscaler", required: true);
+        if (upscaler is "None")
+        {
+            s.Report("upscaler", "None runs no upscaler; name one of the box's upscalers (GET /sdapi/v1/upscalers), such as R-ESRGAN 4x+");
+        }
+
+        var longSide = s.Integer("long_side", null, 256, 8192);
+        return new UpscaleSettings(upscaler ?? string.Empty, longSide ?? 0);
     }
 
     private static FinishSettings MapFinish(Section s)
@@ -219,7 +278,7 @@ internal static partial class RecipeMapper
         return new MaskSettings(kind ?? MaskKind.Face, source ?? MaskSource.Detector, grow ?? 0, feather ?? 0, neckLength ?? 0, file);
     }
 
-    private static GenerationSettings MapGeneration(Section s, bool isInpaint, List<(Section Section, string Key, string? Model)> models)
+    private static GenerationSettings MapGeneration(Section s, bool isInpaint, List<(Section Section, string Key, string? Model)> models, string? step = null)
     {
         var sampler = s.String("sampler", required: true);
         var scheduler = s.String("scheduler", required: false);
@@ -261,7 +320,7 @@ internal static partial class RecipeMapper
         }
 
         var units = s.Child("controlnet", null, required: false) is { } map
-            ? MapUnits(map, isInpaint ? UnitImageSource.Template : UnitImageSource.Previous, models)
+            ? MapUnits(map, isInpaint && step is null ? UnitImageSource.Template : UnitImageSource.Previous, models)
             : [];
         return settings with { ControlNet = units };
     }

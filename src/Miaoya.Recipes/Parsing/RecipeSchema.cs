@@ -33,6 +33,25 @@ internal static class RecipeSchema
         new("model_family", FieldShape.Scalar),
         new("identity", FieldShape.Section),
         new("candidates", FieldShape.Section),
+        new("detail", FieldShape.Section),
+        new("restore", FieldShape.Section),
+        new("upscale", FieldShape.Section),
+    ];
+
+    public static readonly IReadOnlyList<FieldSpec> Restore =
+    [
+        new("model", FieldShape.Scalar),
+        new("visibility", FieldShape.Scalar),
+        new("codeformer_weight", FieldShape.Scalar),
+        new("strength", FieldShape.Scalar),
+        new("padding", FieldShape.Scalar),
+        new("skip_if_sharpness_above", FieldShape.Scalar),
+    ];
+
+    public static readonly IReadOnlyList<FieldSpec> Upscale =
+    [
+        new("upscaler", FieldShape.Scalar),
+        new("long_side", FieldShape.Scalar),
     ];
 
     public static readonly IReadOnlyList<FieldSpec> Identity =
@@ -143,6 +162,19 @@ internal static class RecipeSchema
 
     public static readonly IReadOnlyList<FieldSpec> Img2Img = [.. GenerationCommon, .. Img2ImgOnly, new("controlnet", FieldShape.SectionMap)];
 
+    /// <summary>The detail pass: an inpaint on the face's crop, whose size is <c>size</c> (no width or height), with its skip rule and crop.</summary>
+    public static readonly IReadOnlyList<FieldSpec> Detail =
+    [
+        .. GenerationCommon.Where(f => f.Key is not ("width" or "height")),
+        new("mask_blur", FieldShape.Scalar),
+        new("inpainting_fill", FieldShape.Scalar),
+        new("skip_if_face_above", FieldShape.Scalar),
+        new("padding", FieldShape.Scalar),
+        new("size", FieldShape.Scalar),
+        new("feather", FieldShape.Scalar),
+        new("controlnet", FieldShape.SectionMap),
+    ];
+
     public static readonly IReadOnlyList<FieldSpec> Unit =
     [
         new("enabled", FieldShape.Scalar),
@@ -179,7 +211,10 @@ internal static class RecipeSchema
         ["identity"] => Identity,
         ["identity", "keypoints"] => IdentityKeypoints,
         ["candidates"] => Candidates,
-        ["inpaint" or "img2img", "controlnet", _] => Unit,
+        ["detail"] => Detail,
+        ["restore"] => Restore,
+        ["upscale"] => Upscale,
+        ["inpaint" or "img2img" or "detail", "controlnet", _] => Unit,
         _ => null,
     };
 
