@@ -50,6 +50,27 @@ public static class PayloadBuilder
         return Build(recipe, StepName.Img2Img, settings, box, template, previous, mask: null, prompt, seed, width, height, identity, candidates);
     }
 
+    /// <summary>
+    /// The <c>detail</c> request: an inpaint of the face's square crop scaled to <paramref name="size"/>, with the section's
+    /// ControlNet units on the template's crop (<c>image: template</c>) or the current image's (<c>previous</c>), and the
+    /// identity units when <c>identity.steps</c> names detail.
+    /// </summary>
+    public static Img2ImgRequest Detail(
+        Recipe recipe,
+        WebUiCapabilities box,
+        EncodedImage templateCrop,
+        EncodedImage currentCrop,
+        EncodedImage mask,
+        ComposedPrompt prompt,
+        long seed,
+        int size,
+        IReadOnlyList<EncodedImage>? identity = null)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        var settings = recipe.Detail ?? throw new ArgumentException($"recipe {recipe.Name} has no detail step.", nameof(recipe));
+        return Build(recipe, StepName.Detail, settings.Generation, box, templateCrop, currentCrop, mask, prompt, seed, size, size, identity, 1);
+    }
+
     private static Img2ImgRequest Build(
         Recipe recipe,
         string stepName,

@@ -75,6 +75,14 @@ public static class Preflight
             RequirementKind.Rembg => box.HasRembg
                 ? null
                 : "replacing the background needs the rembg extension (POST /rembg) to separate the person, which the box lacks; install stable-diffusion-webui-rembg or set finish.background: keep.",
+            RequirementKind.Upscaler => box.Upscalers.Contains(name, StringComparer.Ordinal)
+                ? null
+                : $"upscaler \"{name}\" is not offered by the box (GET /sdapi/v1/upscalers); {NameMatcher.Suggest(name, box.Upscalers.Where(u => u != "None"))}.",
+            RequirementKind.FaceRestorer => box.FaceRestorers.Contains(name, StringComparer.Ordinal)
+                ? null
+                : box.FaceRestorers.Count == 0
+                    ? $"the box lists no face restorers (GET /sdapi/v1/face-restorers); {name} needs its model in models/{name} on the box."
+                    : $"face restorer {name} is not offered by the box (it has {string.Join(", ", box.FaceRestorers)}); set restore.model to one of them.",
             _ => null,
         };
     }
@@ -92,7 +100,7 @@ public static class Preflight
                 : absence;
         }
 
-        var units = requirement.Steps.Any(s => s is StepName.Inpaint or StepName.Img2Img);
+        var units = requirement.Steps.Any(s => s is StepName.Inpaint or StepName.Img2Img or StepName.Detail);
         return units && !box.AlwaysOnScripts.Contains("controlnet", StringComparer.OrdinalIgnoreCase)
             ? "the ControlNet API answers but its always-on script is not registered (alwayson_scripts.controlnet; the extension failed to load?): restart the WebUI and read its log."
             : null;

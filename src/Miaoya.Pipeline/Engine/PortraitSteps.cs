@@ -14,6 +14,9 @@ internal static class PortraitSteps
         GenerationStep.Inpaint,
         GenerationStep.WholeImage,
         new SelectStep(),
+        new DetailStep(),
+        new RestoreStep(),
+        new UpscaleStep(),
         new FinishStep(),
     }.ToDictionary(s => s.Name, StringComparer.Ordinal);
 

@@ -64,6 +64,16 @@ internal static class ManifestRequests
         return json;
     }
 
+    /// <summary>An extras request as JSON with its image replaced by the run file it came from.</summary>
+    public static JsonNode Of(RunContext run, ExtrasSingleImageRequest request)
+    {
+        var json = WebUiPayload.ToJsonNode(request with { Image = new EncodedImage(ReadOnlyMemory<byte>.Empty) });
+        var sha = RunFolder.Sha256(request.Image);
+        var file = run.Manifest.Steps.SelectMany(s => s.Outputs).Append(run.Manifest.Inputs.Template).FirstOrDefault(f => f.Sha256 == sha);
+        json["image"] = file is not null ? Reference(file) : new JsonObject { ["file"] = null, ["sha256"] = sha, ["bytes"] = request.Image.Length };
+        return json;
+    }
+
     /// <summary>A run file as a request or a step names it.</summary>
     public static JsonObject Reference(FileRecord file) => new() { ["file"] = file.File, ["sha256"] = file.Sha256 };
 }

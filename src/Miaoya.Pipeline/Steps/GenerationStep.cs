@@ -86,33 +86,8 @@ internal sealed class GenerationStep : IPortraitStep
 
     private async Task<GenerationResponse> GenerateAsync(RunContext run, StepRecord record, Func<WebUiCapabilities, Img2ImgRequest> build, CancellationToken cancellationToken)
     {
-        var (request, response, expected) = await BoxCalls.RunAsync(run, record, BoxCalls.Needs(run, Name, generation: true), async (box, ct) =>
-        {
-            var request = build(box.Capabilities);
-            record.Request = ManifestRequests.Of(run, request);
-            await run.Folder.SaveManifestAsync(run.Manifest, ct);
-            var response = await BoxProgress.WhileAsync(run, Name, box.Client, () => box.Client.Img2ImgAsync(request, ct), ct);
-            box.Rendered(response);
-            return (request, response, box.Capabilities.FindCheckpoint(run.Recipe.BaseModel)!);
-        }, cancellationToken);
-        var problems = ResponseChecks.Check(request, response, expected.ModelName, run.Recipe.Identity is { } identity && identity.Steps.Contains(Name) ? identity : null);
+        var response = await RenderAsync(run, record, Name, build, cancellationToken);
         var info = response.Info;
-        record.Response = new JsonObject
-        {
-            ["seed"] = info?.Seed,
-            ["all_seeds"] = info?.AllSeeds is { } seeds ? new JsonArray(seeds.Select(s => (JsonNode)s).ToArray()) : null,
-            ["sd_model_name"] = info?.SdModelName,
-            ["sd_model_hash"] = info?.SdModelHash,
-            ["sampler_name"] = info?.SamplerName,
-            ["version"] = info?.Version,
-            ["infotext"] = info?.Infotexts is { Count: > 0 } texts ? texts[0] : null,
-            ["images"] = response.Images.Count,
-        };
-        if (problems.Count > 0)
-        {
-            throw new PipelineException($"{record.Box} did not do what was asked: {string.Join(" ", problems)}") { Step = Name };
-        }
-
         var generated = response.GeneratedImages;
         var image = generated[0];
         record.Outputs.Add(await run.Folder.WriteAsync($"{Name}{image.FileExtension}", image, cancellationToken));
@@ -136,6 +111,43 @@ internal sealed class GenerationStep : IPortraitStep
 
         run.Current = image;
         run.Infotext = info?.Infotexts is { Count: > 0 } infotexts ? infotexts[0] : null;
+        return response;
+    }
+
+    /// <summary>
+    /// One img2img call of step <paramref name="step"/> on a box that can run it: the request recorded in the manifest
+    /// before it is sent, progress while it renders, what the box answered recorded in the step's record, and the answer
+    /// checked against what was asked (a box that quietly did something else fails the step).
+    /// </summary>
+    internal static async Task<GenerationResponse> RenderAsync(RunContext run, StepRecord record, string step, Func<WebUiCapabilities, Img2ImgRequest> build, CancellationToken cancellationToken)
+    {
+        var (request, response, expected) = await BoxCalls.RunAsync(run, record, BoxCalls.Needs(run, step, generation: true), async (box, ct) =>
+        {
+            var request = build(box.Capabilities);
+            record.Request = ManifestRequests.Of(run, request);
+            await run.Folder.SaveManifestAsync(run.Manifest, ct);
+            var response = await BoxProgress.WhileAsync(run, step, box.Client, () => box.Client.Img2ImgAsync(request, ct), ct);
+            box.Rendered(response);
+            return (request, response, box.Capabilities.FindCheckpoint(run.Recipe.BaseModel)!);
+        }, cancellationToken);
+        var problems = ResponseChecks.Check(request, response, expected.ModelName, run.Recipe.Identity is { } identity && identity.Steps.Contains(step) ? identity : null);
+        var info = response.Info;
+        record.Response = new JsonObject
+        {
+            ["seed"] = info?.Seed,
+            ["all_seeds"] = info?.AllSeeds is { } seeds ? new JsonArray(seeds.Select(s => (JsonNode)s).ToArray()) : null,
+            ["sd_model_name"] = info?.SdModelName,
+            ["sd_model_hash"] = info?.SdModelHash,
+            ["sampler_name"] = info?.SamplerName,
+            ["version"] = info?.Version,
+            ["infotext"] = info?.Infotexts is { Count: > 0 } texts ? texts[0] : null,
+            ["images"] = response.Images.Count,
+        };
+        if (problems.Count > 0)
+        {
+            throw new PipelineException($"{record.Box} did not do what was asked: {string.Join(" ", problems)}") { Step = step };
+        }
+
         return response;
     }
 

@@ -80,3 +80,38 @@ public sealed record FinishStepResult(
     [property: JsonPropertyName("warnings")] IReadOnlyList<string> Warnings,
     [property: JsonPropertyName("generated")] bool Generated,
     [property: JsonPropertyName("note")] string Note);
+
+/// <summary>
+/// <c>detail</c>: how much of the image the face covers (the skip rule's measure), the region cut out (x, y, side, in the
+/// image's pixels) and the size it was rendered at, or why the pass was skipped.
+/// </summary>
+public sealed record DetailResult(
+    [property: JsonPropertyName("face_area_fraction")] double? FaceAreaFraction,
+    [property: JsonPropertyName("skip_if_face_above")] double SkipIfFaceAbove,
+    [property: JsonPropertyName("region")] IReadOnlyList<int>? Region = null,
+    [property: JsonPropertyName("rendered_size")] int? RenderedSize = null,
+    [property: JsonPropertyName("skipped_because")] string? SkippedBecause = null);
+
+/// <summary>
+/// <c>restore</c>: the face's sharpness (variance of the Laplacian) against the template face's, before and after, the
+/// restorer and how it was blended, or why the pass was skipped.
+/// </summary>
+public sealed record RestoreResult(
+    [property: JsonPropertyName("restorer")] string Restorer,
+    [property: JsonPropertyName("sharpness_template")] double? SharpnessTemplate,
+    [property: JsonPropertyName("sharpness_before")] double? SharpnessBefore,
+    [property: JsonPropertyName("sharpness_ratio")] double? SharpnessRatio,
+    [property: JsonPropertyName("skip_if_sharpness_above")] double? SkipIfSharpnessAbove,
+    [property: JsonPropertyName("sharpness_after")] double? SharpnessAfter = null,
+    [property: JsonPropertyName("strength")] double? Strength = null,
+    [property: JsonPropertyName("region")] IReadOnlyList<int>? Region = null,
+    [property: JsonPropertyName("skipped_because")] string? SkippedBecause = null);
+
+/// <summary><c>upscale</c>: the upscaler, the size before and after, or why the pass was skipped.</summary>
+public sealed record UpscaleResult(
+    [property: JsonPropertyName("upscaler")] string Upscaler,
+    [property: JsonPropertyName("size_before")] IReadOnlyList<int> SizeBefore,
+    [property: JsonPropertyName("long_side")] int LongSide,
+    [property: JsonPropertyName("size_after")] IReadOnlyList<int>? SizeAfter = null,
+    [property: JsonPropertyName("scale")] double? Scale = null,
+    [property: JsonPropertyName("skipped_because")] string? SkippedBecause = null);
