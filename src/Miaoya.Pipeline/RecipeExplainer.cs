@@ -76,6 +76,12 @@ public static class RecipeExplainer
             number = Select(text, recipe, StepName.Img2Img, number + 1);
         }
 
+        foreach (var (name, line, body) in Finishing(recipe, box, prompt, identity, placeholders))
+        {
+            text.AppendLine(i, $"{number++}. {name,-12} {line}");
+            text.AppendLine(WebUiPayload.ToIndentedString(body));
+        }
+
         if (recipe.Finish is { } finish)
         {
             var extras = (finish.Kb is { } kb ? string.Create(i, $", at most {kb} KB") : "") + (finish.Sheet == FinishSheet.None ? "" : $", print sheet {(finish.Sheet == FinishSheet.A4 ? "a4" : "6inch")}");
@@ -118,6 +124,11 @@ public static class RecipeExplainer
             requests.Add(Request(StepName.Img2Img, Elided(whole, placeholders)));
         }
 
+        foreach (var (name, _, body) in Finishing(recipe, box, prompt, identity, placeholders))
+        {
+            requests.Add(Request(name, body, name == StepName.Detail ? "/sdapi/v1/img2img" : "/sdapi/v1/extra-single-image"));
+        }
+
         return new JsonObject
         {
             ["recipe"] = recipe.Name,
@@ -139,13 +150,58 @@ public static class RecipeExplainer
             })]),
         };
 
-        static JsonObject Request(string step, JsonNode body) => new()
+        static JsonObject Request(string step, JsonNode body, string path = "/sdapi/v1/img2img") => new()
         {
             ["step"] = step,
             ["method"] = "POST",
-            ["path"] = "/sdapi/v1/img2img",
+            ["path"] = path,
             ["body"] = body,
         };
+    }
+
+    /// <summary>The finishing passes the recipe has (detail, restore, upscale): each one's line of prose and the request it sends, images elided.</summary>
+    private static IEnumerable<(string Name, string Line, JsonNode Body)> Finishing(
+        Recipe recipe, WebUiCapabilities box, ComposedPrompt prompt, IReadOnlyList<EncodedImage>? identity, Dictionary<EncodedImage, string> placeholders)
+    {
+        var i = CultureInfo.InvariantCulture;
+        if (recipe.Detail is { } detail)
+        {
+            var size = detail.Size ?? (recipe.ModelFamily == ModelFamily.Sdxl ? 1024 : 512);
+            var request = PayloadBuilder.Detail(
+                recipe, box, Placeholder(placeholders, "<detail-template.png>"), Placeholder(placeholders, "<detail-input.png>"), Placeholder(placeholders, "<detail-mask.png>"),
+                prompt, -1, size, identity);
+            yield return (StepName.Detail, string.Create(i, $"when the face box covers at most {detail.SkipIfFaceAbove * 100:0.#}% of the image: its square region (margin {detail.Padding} of the face) scaled to {size} px, POST /sdapi/v1/img2img, pasted back through the face mask -> <detail.png>"), Elided(request, placeholders));
+        }
+
+        if (recipe.Restore is { } restore)
+        {
+            var input = Placeholder(placeholders, "<restore-input.png>");
+            var request = new ExtrasSingleImageRequest(input)
+            {
+                GfpganVisibility = restore.Model == FaceRestorerKind.Gfpgan ? restore.Visibility : 0,
+                CodeformerVisibility = restore.Model == FaceRestorerKind.CodeFormer ? restore.Visibility : 0,
+                CodeformerWeight = restore.Model == FaceRestorerKind.CodeFormer ? restore.CodeFormerWeight : 0,
+                UpscalingResize = 1,
+                Upscaler1 = "None",
+            };
+            var skip = restore.SkipIfSharpnessAbove is { } t ? string.Create(i, $"; skipped when the face is at least {t} times as sharp as the template's") : "";
+            yield return (StepName.Restore, string.Create(i, $"{RecipeRequirements.FaceRestorerName(restore.Model)} on the face region (margin {restore.Padding}), POST /sdapi/v1/extra-single-image, blended back at strength {restore.Strength}{skip} -> <restore.png>"), ElidedExtras(request, placeholders));
+        }
+
+        if (recipe.Upscale is { } upscale)
+        {
+            var request = new ExtrasSingleImageRequest(Placeholder(placeholders, "<previous.png>")) { UpscalingResize = 0, Upscaler1 = upscale.Upscaler };
+            var body = ElidedExtras(request, placeholders);
+            body["upscaling_resize"] = $"{upscale.LongSide} ÷ the longer side";
+            yield return (StepName.Upscale, string.Create(i, $"{upscale.Upscaler} to a longer side of {upscale.LongSide} px, POST /sdapi/v1/extra-single-image (skipped when it is that long already) -> <upscale.png>"), body);
+        }
+    }
+
+    private static JsonNode ElidedExtras(ExtrasSingleImageRequest request, Dictionary<EncodedImage, string> names)
+    {
+        var json = WebUiPayload.ToJsonNode(request);
+        json["image"] = names[request.Image];
+        return json;
     }
 
     /// <summary>What both explanations start from: the template's size, an offline box, the prompt with the tagger's tags as a placeholder, and the image placeholders.</summary>

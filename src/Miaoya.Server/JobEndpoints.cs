@@ -482,7 +482,7 @@ public sealed class JobSubmissionForm
     [System.ComponentModel.DataAnnotations.MaxLength(JobSubmission.MaxFacePhotos)]
     public IReadOnlyList<IFormFile>? Face { get; init; }
 
-    /// <summary>A recipe name: built-in (v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl) or one of the server's recipe folder.</summary>
+    /// <summary>A recipe name: built-in (v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl) or one of the server's recipe folder.</summary>
     public string? Recipe { get; init; }
 
     /// <summary>An inline recipe document instead of a name.</summary>
@@ -528,7 +528,7 @@ public sealed class JobSubmissionJson
     [System.ComponentModel.DataAnnotations.MaxLength(JobSubmission.MaxFacePhotos)]
     public IReadOnlyList<string>? Faces { get; init; }
 
-    /// <summary>A recipe name: built-in (v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl) or one of the server's recipe folder.</summary>
+    /// <summary>A recipe name: built-in (v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl) or one of the server's recipe folder.</summary>
     public string? Recipe { get; init; }
 
     /// <summary>An inline recipe document instead of a name.</summary>

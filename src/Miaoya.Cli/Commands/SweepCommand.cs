@@ -20,7 +20,7 @@ internal static class SweepCommand
 {
     public static Command Create()
     {
-        var recipe = new Argument<string?>("recipe") { Description = "Recipe file, or a built-in name (v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl)", Arity = ArgumentArity.ZeroOrOne };
+        var recipe = new Argument<string?>("recipe") { Description = "Recipe file, or a built-in name (v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl)", Arity = ArgumentArity.ZeroOrOne };
         var template = new Option<FileInfo?>("--template") { Description = "Template photo (PNG/JPEG/WebP)" };
         var lora = new Option<string?>("--lora") { Description = "The person's face LoRA as NAME or NAME:WEIGHT (optional with a recipe that has an identity section, such as v4-faceid)" };
         var trigger = new Option<string[]>("--trigger") { Description = "Trigger words of the LoRA", AllowMultipleArgumentsPerToken = true };
@@ -53,7 +53,7 @@ internal static class SweepCommand
 
             if (result.GetValue(recipe) is null)
             {
-                result.AddError("sweep: give a RECIPE (a file or one of v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl), or --resume DIR.");
+                result.AddError("sweep: give a RECIPE (a file or one of v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl), or --resume DIR.");
             }
 
             if (result.GetValue(template) is null)

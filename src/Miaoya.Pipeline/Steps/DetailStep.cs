@@ -37,7 +37,7 @@ internal sealed class DetailStep : IPortraitStep
         if (fraction > settings.SkipIfFaceAbove)
         {
             Skip(record, new DetailResult(fraction, settings.SkipIfFaceAbove, SkippedBecause: string.Create(
-                CultureInfo.InvariantCulture, $"the face covers {fraction:P1} of the image, more than skip_if_face_above {settings.SkipIfFaceAbove:P1}: it is rendered at enough pixels already")));
+                CultureInfo.InvariantCulture, $"the face covers {fraction * 100:0.#}% of the image, more than skip_if_face_above {settings.SkipIfFaceAbove * 100:0.#}%: it is rendered at enough pixels already")));
             return;
         }
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Miaoya.Imaging;
 
 namespace Miaoya.WebUi.Dto;
@@ -33,10 +34,13 @@ public sealed record ExtrasSingleImageRequest(EncodedImage Image)
     public bool? UpscalingCrop { get; init; }
 
     /// <summary>A name from <c>GET /sdapi/v1/upscalers</c>; "None" runs no upscaler.</summary>
+    [JsonPropertyName("upscaler_1")]
     public string Upscaler1 { get; init; } = "None";
 
+    [JsonPropertyName("upscaler_2")]
     public string? Upscaler2 { get; init; }
 
+    [JsonPropertyName("extras_upscaler_2_visibility")]
     public double? ExtrasUpscaler2Visibility { get; init; }
 
     public bool UpscaleFirst { get; init; }
