@@ -113,6 +113,8 @@ public static class WebUiDoctor
                 RequirementKind.Checkpoint => CheckpointRow(box, name, manifest),
                 RequirementKind.Embedding => EmbeddingRow(box, name, manifest),
                 RequirementKind.Sampler => SamplerRow(box, name, manifest),
+                RequirementKind.Upscaler => ExtrasModelRow(box, "upscaler", name, box.Upscalers, manifest),
+                RequirementKind.FaceRestorer => ExtrasModelRow(box, "face_restorer", name, box.FaceRestorers, manifest),
                 _ => null,
             };
             if (row is not null)
@@ -348,6 +350,20 @@ public static class WebUiDoctor
         var hint = (manifest.Model("embedding", name)?.InstallHint() ?? $"put {name}.pt (or .safetensors) in embeddings/")
             + "; the WebUI loads embeddings made for the loaded checkpoint's model family only";
         return new($"embedding {name}", DoctorStatus.Missing, $"not loaded; {NameMatcher.Suggest(name, box.Embeddings)}", hint);
+    }
+
+    /// <summary>An upscaler or face restorer of the finishing passes, by the name the box lists it under.</summary>
+    private static DoctorRow ExtrasModelRow(WebUiCapabilities box, string kind, string name, IReadOnlyList<string> offered, WebUiManifest manifest)
+    {
+        var title = $"{(kind == "upscaler" ? "upscaler" : "face restorer")} {name}";
+        if (offered.Contains(name, StringComparer.Ordinal))
+        {
+            return new(title, DoctorStatus.Ok, "listed");
+        }
+
+        var list = kind == "upscaler" ? "GET /sdapi/v1/upscalers" : "GET /sdapi/v1/face-restorers";
+        return new(title, DoctorStatus.Missing, $"not listed ({list}); {NameMatcher.Suggest(name, offered.Where(o => o != "None"))}",
+            manifest.Model(kind, name)?.InstallHint() ?? $"install it on the box, or name one the box lists in the recipe");
     }
 
     private static DoctorRow SamplerRow(WebUiCapabilities box, string name, WebUiManifest manifest)

@@ -42,6 +42,12 @@ public sealed class CliTests : IDisposable
             Assert.NotNull(PngText.Read(final, PngText.ParametersKeyword));
         }
 
+        // v2-finish: the finishing passes ran after V2 (the astronaut's face is small enough for the detail pass) and its final is upscaled.
+        var finish = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(demo, "v2-finish", "manifest.json")))!;
+        Assert.Equal("succeeded", finish["status"]!.GetValue<string>());
+        Assert.Equal(["detail", "restore", "upscale"], finish["steps"]!.AsArray().Skip(4).Select(s => s!["name"]!.GetValue<string>()));
+        Assert.Equal((2048, 2048), (await EncodedImage.ReadFileAsync(Path.Combine(demo, "v2-finish", "final.png"))).ReadSize());
+
         var v3 = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(demo, "v3", "manifest.json")))!;
         Assert.Equal("succeeded", v3["status"]!.GetValue<string>());
         Assert.Equal("faceswap", v3["steps"]![1]!["name"]!.GetValue<string>());
@@ -50,6 +56,9 @@ public sealed class CliTests : IDisposable
         Assert.Contains("v3/faceswap.png", html, StringComparison.Ordinal);
         Assert.Contains("v1-face-neck/mask.png", html, StringComparison.Ordinal);
         Assert.Contains("v2/img2img.png", html, StringComparison.Ordinal);
+        Assert.Contains("v2-finish/detail.png", html, StringComparison.Ordinal);
+        Assert.Contains("v2-finish/restore.png", html, StringComparison.Ordinal);
+        Assert.Contains("v2-finish/upscale.png", html, StringComparison.Ordinal);
 
         // It says plainly that the box was the mock, and shows each step's ControlNet maps labelled by their unit.
         Assert.Contains("These runs went to Miaoya&#39;s mock WebUI (", html, StringComparison.Ordinal);

@@ -29,6 +29,8 @@ public sealed partial class ManifestTests
                 RequirementKind.Embedding => Manifest.Models.Any(m => m.Kind == "embedding" && m.Name == need.Name && m.Recipes.Contains(name)),
                 RequirementKind.Lora => Manifest.Models.Any(m => m.Kind == "lora" && m.Name == need.Name && m.Recipes.Contains(name)), // identity.lora
                 RequirementKind.Sampler => true, // part of the WebUI itself
+                RequirementKind.Upscaler => Manifest.Models.Any(m => m.Kind == "upscaler" && m.Name == need.Name && m.Recipes.Contains(name)),
+                RequirementKind.FaceRestorer => Manifest.Models.Any(m => m.Kind == "face_restorer" && m.Name == need.Name && m.Recipes.Contains(name)),
                 _ => false,
             };
             if (!covered)
@@ -55,6 +57,8 @@ public sealed partial class ManifestTests
                 "controlnet_model" => RequirementKind.ControlNetModel,
                 "embedding" => RequirementKind.Embedding,
                 "lora" => RequirementKind.Lora,
+                "upscaler" => RequirementKind.Upscaler,
+                "face_restorer" => RequirementKind.FaceRestorer,
                 _ => RequirementKind.TaggerModel,
             };
             var expected = uses.Where(u => u.Need.Kind == kind && u.Need.Name == model.Name).Select(u => u.Recipe).Distinct().Order(StringComparer.Ordinal);

@@ -65,7 +65,7 @@ public sealed class WebUiDoctorTests : IDisposable
         Assert.Contains("Mikubill/sd-webui-controlnet at commit 56cec5b2 into extensions/sd-webui-controlnet", row.Fix, StringComparison.Ordinal);
         Assert.Contains("licence GPL-3.0", row.Fix, StringComparison.Ordinal);
         Assert.Equal(DoctorStatus.Missing, report.Row("ControlNet model control_v11f1p_sd15_depth").Status);
-        Assert.Equal(["v2", "v3"], report.Row("ControlNet model control_v11f1p_sd15_depth").Recipes);
+        Assert.Equal(["v2", "v2-finish", "v3"], report.Row("ControlNet model control_v11f1p_sd15_depth").Recipes);
         Assert.Equal(DoctorStatus.Missing, report.Row("ControlNet module depth_midas").Status);
     }
 
@@ -117,6 +117,23 @@ public sealed class WebUiDoctorTests : IDisposable
     }
 
     [Fact]
+    public async Task NoUpscalerOrRestorer_MissingForTheFinishingRecipe_WithWhereTheWeightsComeFrom()
+    {
+        var report = await _harness.CheckAsync(_harness.Start(without: ["R-ESRGAN 4x+", "CodeFormer"]));
+
+        var upscaler = report.Row("upscaler R-ESRGAN 4x+");
+        Assert.Equal(DoctorStatus.Missing, upscaler.Status);
+        Assert.Equal(["v2-finish"], upscaler.Recipes);
+        Assert.Contains("not listed (GET /sdapi/v1/upscalers); closest:", upscaler.Detail, StringComparison.Ordinal);
+        Assert.Contains("RealESRGAN_x4plus.pth in models/RealESRGAN/", upscaler.Fix, StringComparison.Ordinal);
+        var restorer = report.Row("face restorer CodeFormer");
+        Assert.Equal(DoctorStatus.Missing, restorer.Status);
+        Assert.Contains("\"GFPGAN\"", restorer.Detail, StringComparison.Ordinal);
+        Assert.Contains("S-Lab License 1.0", restorer.Fix, StringComparison.Ordinal);
+        Assert.Equal(DoctorStatus.Ok, (await _harness.CheckAsync(_harness.Start())).Row("upscaler R-ESRGAN 4x+").Status);
+    }
+
+    [Fact]
     public async Task NoControlNetModel_MissingOnlyForTheRecipesThatUseIt()
     {
         var box = _harness.Start(without: "control_v11f1p_sd15_depth");
@@ -125,7 +142,7 @@ public sealed class WebUiDoctorTests : IDisposable
 
         var row = Assert.Single(report.Missing());
         Assert.Equal("ControlNet model control_v11f1p_sd15_depth", row.Check);
-        Assert.Equal(["v2", "v3"], row.Recipes);
+        Assert.Equal(["v2", "v2-finish", "v3"], row.Recipes);
         Assert.Contains("put control_v11f1p_sd15_depth.pth in models/ControlNet/", row.Fix, StringComparison.Ordinal);
         Assert.Contains("huggingface.co/lllyasviel/ControlNet-v1-1", row.Fix, StringComparison.Ordinal);
         Assert.True(v1Only.Ok);

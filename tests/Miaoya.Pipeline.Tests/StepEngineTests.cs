@@ -17,8 +17,8 @@ public sealed class StepEngineTests
             }
         }
 
-        Assert.Equal(8, PortraitSteps.Names.Count);
-        Assert.Throws<PipelineException>(() => PortraitSteps.Get("upscale", RecipeLoader.LoadBuiltIn("v2")));
+        Assert.Equal(11, PortraitSteps.Names.Count);
+        Assert.Throws<PipelineException>(() => PortraitSteps.Get("sharpen", RecipeLoader.LoadBuiltIn("v2")));
     }
 
     [Fact]

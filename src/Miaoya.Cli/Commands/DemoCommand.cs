@@ -18,7 +18,7 @@ internal static class DemoCommand
 {
     /// <summary>The bundled astronaut portrait (Assets/README.md); doctor --deep runs the identity preprocessors on it too.</summary>
     internal const string TemplateResource = "template-astronaut.png";
-    private static readonly string[] Recipes = ["v1-face", "v1-face-neck", "v2", "v3"];
+    private static readonly string[] Recipes = ["v1-face", "v1-face-neck", "v2", "v2-finish", "v3"];
 
     public static Command Create()
     {
@@ -30,7 +30,7 @@ internal static class DemoCommand
         var lora = new Option<string>("--lora") { Description = "Face LoRA as NAME[:WEIGHT] (the mock offers miaoya_demo_face)", DefaultValueFactory = _ => "miaoya_demo_face:0.9" };
         var seed = new Option<long>("--seed") { Description = "Generation seed", DefaultValueFactory = _ => 42 };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
-        var command = new Command("demo", "Run V1 (face), V1 (face+neck), V2, V3 (stand-in face models) and, on the mock, v4-faceid (best of 2 by likeness) end to end and write an HTML report (in-process mock WebUI unless --webui is given).")
+        var command = new Command("demo", "Run V1 (face), V1 (face+neck), V2, V2 with the finishing passes (detail, restore, upscale), V3 (stand-in face models) and, on the mock, v4-faceid (best of 2 by likeness) end to end and write an HTML report (in-process mock WebUI unless --webui is given).")
         {
             output, template, webui, auth, profile, lora, seed, verbose,
         };
