@@ -3,7 +3,7 @@ namespace Miaoya.Limits;
 /// <summary>
 /// The one input-limits policy: how much of anything a user, a file or a request may give us. Every entry point (the
 /// HTTP API, the CLI, batch files, recipes, ID photos, datasets) refuses what is over these limits before it parses,
-/// decodes or sends anything, and says which limit and where. The README's "Limits and security" table lists these
+/// decodes or sends anything, and says which limit and where. The "Limits and security" page's table (docs/security.md) lists these
 /// values (a test keeps the two equal).
 /// </summary>
 public static class InputLimits

@@ -5,7 +5,7 @@ namespace Miaoya.Cli.Tests;
 /// <summary>
 /// Which services <c>docker-compose [--profile P] up [SERVICE]</c> starts, as the installed docker-compose decides it from
 /// docker-compose.yml: the smoke profile starts the mock, doctor and run alone (no GPU box, no key-less service), and the
-/// README's commands for the GPU box and the service still start what they say.
+/// commands in docs/containers.md for the GPU box and the service still start what they say.
 /// </summary>
 public sealed class ComposeProfilesTests
 {

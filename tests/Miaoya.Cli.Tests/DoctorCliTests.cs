@@ -23,7 +23,7 @@ public sealed class DoctorCliTests : IDisposable
         var (code, output, error) = await CliRunner.RunAsync("doctor", "--webui", _complete.Url.ToString(), "--lora", "miaoya_demo_face:0.8");
 
         Assert.True(code == 0, output + error);
-        Assert.Contains($"{_complete.Url}  A1111 ≥ 1.10  — recipes v1-face, v1-face-neck, v2, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl", output, StringComparison.Ordinal);
+        Assert.Contains($"{_complete.Url}  A1111 ≥ 1.10  — recipes v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl", output, StringComparison.Ordinal);
         Assert.Contains("✔ LoRA miaoya_demo_face", output, StringComparison.Ordinal);
         Assert.Contains("→ ready\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.DoesNotContain("✘", output, StringComparison.Ordinal);

@@ -3,13 +3,13 @@ using System.Text.RegularExpressions;
 
 namespace Miaoya.Limits.Tests;
 
-/// <summary>The README's "Limits and security" table says what the code enforces: every limit, with its value.</summary>
-public sealed partial class ReadmeLimitsTests
+/// <summary>The "Limits and security" page's table (docs/security.md) says what the code enforces: every limit, with its value.</summary>
+public sealed partial class LimitsPageTests
 {
     [Fact]
-    public void ReadmeTable_ListsEveryLimit_WithTheValueInTheCode()
+    public void LimitsPage_ListsEveryLimit_WithTheValueInTheCode()
     {
-        var readme = File.ReadAllLines(FindReadme());
+        var readme = File.ReadAllLines(FindPage());
         var rows = readme.Select(l => Row().Match(l)).Where(m => m.Success)
             .ToDictionary(m => m.Groups["key"].Value, m => long.Parse(m.Groups["value"].Value.Replace(",", "", StringComparison.Ordinal), CultureInfo.InvariantCulture));
 
@@ -19,26 +19,26 @@ public sealed partial class ReadmeLimitsTests
             foreach (var property in value.GetType().GetProperties())
             {
                 var key = $"{group}.{property.Name}";
-                Assert.True(rows.TryGetValue(key, out var documented), $"README.md lists no row for `{key}`");
-                Assert.True(Convert.ToInt64(property.GetValue(value), CultureInfo.InvariantCulture) == documented, $"README.md says `{key}` is {documented}, the code {property.GetValue(value)}");
+                Assert.True(rows.TryGetValue(key, out var documented), $"docs/security.md lists no row for `{key}`");
+                Assert.True(Convert.ToInt64(property.GetValue(value), CultureInfo.InvariantCulture) == documented, $"docs/security.md says `{key}` is {documented}, the code {property.GetValue(value)}");
             }
         }
 
         Assert.Equal(limits.Values.Sum(v => v.GetType().GetProperties().Length), rows.Count);
     }
 
-    private static string FindReadme()
+    private static string FindPage()
     {
         for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
         {
-            var path = Path.Combine(folder.FullName, "README.md");
+            var path = Path.Combine(folder.FullName, "docs", "security.md");
             if (File.Exists(path) && File.Exists(Path.Combine(folder.FullName, "Miaoya.Orchestrator.sln")))
             {
                 return path;
             }
         }
 
-        throw new FileNotFoundException("README.md of the repository not found above " + AppContext.BaseDirectory);
+        throw new FileNotFoundException("docs/security.md of the repository not found above " + AppContext.BaseDirectory);
     }
 
     [GeneratedRegex(@"^\| `(?<key>(Yaml|Text|Images|Reports)\.\w+)` \| (?<value>[\d,]+) ")]

@@ -12,7 +12,7 @@ internal static class CompareCommand
         var runA = new Argument<DirectoryInfo>("run-a") { Description = "A run folder (written by miaoya run, demo or sweep)" };
         var runB = new Argument<DirectoryInfo>("run-b") { Description = "Another run folder" };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Folder for compare.html (default: out/compare/A-vs-B)" };
-        var json = new Option<bool>("--json") { Description = "Print the comparison as one JSON object instead of tables (shape in the README's Commands)" };
+        var json = new Option<bool>("--json") { Description = "Print the comparison as one JSON object instead of tables (shape in docs/commands.md)" };
         var command = new Command("compare", "Show what differs between two runs (recipe values, models, seeds, server versions, timings) and write their images side by side as HTML.")
         {
             runA, runB, output, json,

@@ -12,7 +12,7 @@ internal static class ProbeCommand
         var webui = CliOptions.WebUi();
         var auth = CliOptions.Auth();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
-        var json = new Option<bool>("--json") { Description = "Print what the box offers as one JSON object (shape in the README's Commands)" };
+        var json = new Option<bool>("--json") { Description = "Print what the box offers as one JSON object (shape in docs/commands.md)" };
         var command = new Command("probe", "Probe a WebUI box: backend, version dialect, samplers, checkpoints, LoRAs, ControlNet, tagger.") { webui, auth, verbose, json };
         command.Options.Add(CliOptions.AuthFile());
         command.SetAction((result, cancellationToken) => WebUiSession.RunAsync(async () =>

@@ -28,7 +28,7 @@ internal static class RunCommand
         var device = new Option<string>("--device") { Description = "V3: cpu, cuda or cuda:N for the face models", DefaultValueFactory = _ => "cpu" };
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "Resume a failed or interrupted run folder on the box it ran on (recorded in its manifest; --webui for another); finished steps are not redone" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
-        var json = new Option<bool>("--json") { Description = "Print the finished run as one JSON object instead of the step table (shape in the README's Commands); progress is not printed" };
+        var json = new Option<bool>("--json") { Description = "Print the finished run as one JSON object instead of the step table (shape in docs/commands.md); progress is not printed" };
         var command = new Command("run", "Run a recipe on a template photo against a WebUI box.")
         {
             recipe, template, lora, trigger, webui, auth, output, seed, set, faceIndex, mask, face, candidates, models, device, resume, verbose, json,

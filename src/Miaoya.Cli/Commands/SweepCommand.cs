@@ -39,7 +39,7 @@ internal static class SweepCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N for the face models (V3's and the scorer)", DefaultValueFactory = _ => "cpu" };
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "Resume a sweep folder; finished cells are skipped" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every call" };
-        var json = new Option<bool>("--json") { Description = "Print the finished sweep as one JSON object instead of progress lines (shape in the README's Commands)" };
+        var json = new Option<bool>("--json") { Description = "Print the finished sweep as one JSON object instead of progress lines (shape in docs/commands.md)" };
         var command = new Command("sweep", "Run a recipe over a grid of varied values and write a contact sheet (HTML and PNG).")
         {
             recipe, template, lora, trigger, vary, set, seed, webui, auth, output, faceIndex, face, models, model, scorer, device, resume, verbose, json,

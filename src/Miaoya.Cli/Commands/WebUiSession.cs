@@ -19,7 +19,7 @@ internal sealed class WebUiSession : IDisposable, IAsyncDisposable
     {
         var services = new ServiceCollection();
         services.AddMiaoyaDefaults(CliApp.Configuration.Root, MiaoyaLogging.For(verbose, LogLevel.Warning));
-        // Timeouts, retries and breaker settings come from the configuration's WebUi section (README, Configuration); the
+        // Timeouts, retries and breaker settings come from the configuration's WebUi section (docs/configuration.md); the
         // box and its credentials were resolved by the command, its flags first.
         services.AddPortraitPipeline(o =>
         {
