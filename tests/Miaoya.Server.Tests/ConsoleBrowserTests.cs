@@ -146,6 +146,35 @@ public sealed class ConsoleBrowserTests
         Assert.Empty(session.ScriptErrors);
     }
 
+    [ChromiumFact]
+    public async Task Console_ABadUpload_ShowsTheServersDetailNamingTheField()
+    {
+        // Arrange: a "PNG" that is text.
+        await using var h = await ServerHarness.StartAsync(boxes: 1);
+        var notAnImage = Path.Combine(h.Folder, "notes.png");
+        await File.WriteAllTextAsync(notAnImage, "these are notes, not pixels");
+        await using var session = await ConsoleSession.OpenAsync(h);
+        var page = session.Page;
+        await page.TypeAsync("#api-key", ServerHarness.Key);
+        await page.ClickAsync("#key-connect");
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#recipe option')].some(o => o.value === 'v1-face')");
+
+        // Act
+        await page.SelectAsync("#recipe", "v1-face");
+        await (await page.QuerySelectorAsync("#template")).UploadFileAsync(notAnImage);
+        await page.TypeAsync("#lora", "miaoya_demo_face");
+        await page.ClickAsync("#submit-job");
+
+        // Assert: the problem's detail, naming the field; no job was queued or watched.
+        await page.WaitForSelectorAsync("#submit-error:not([hidden])");
+        var message = await Text(page, "#submit-error");
+        Assert.StartsWith("400 Bad Request: template: ", message, StringComparison.Ordinal);
+        Assert.True(await page.EvaluateExpressionAsync<bool>("document.getElementById('watch-panel').hidden"));
+        using var list = await h.Client.GetAsync("/v1/jobs");
+        Assert.Contains("\"jobs\":[]", await list.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(session.ScriptErrors);
+    }
+
     private static Task<string> Text(IPage page, string selector) =>
         page.EvaluateFunctionAsync<string>("s => document.querySelector(s).textContent", selector);
 

@@ -419,7 +419,8 @@
       list.firstElementChild.remove();
     }
 
-    li.scrollIntoView({ block: 'nearest' });
+    // Keep the newest event in view inside the log, without scrolling the page away from what the user looks at.
+    list.scrollTop = list.scrollHeight;
   }
 
   /** Refreshes the job (steps, outputs); a call while one runs makes it read the job once more when it is done. */
