@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.Http;
 namespace Miaoya.Server;
 
 /// <summary>
-/// Every request but <c>GET /healthz</c> and the API reference (<see cref="ApiReference.IsOpen"/>: the OpenAPI document and
-/// <c>/docs</c>) must carry the API key, as <c>X-Api-Key: KEY</c> or <c>Authorization: Bearer KEY</c>.
+/// Every request but <c>GET /healthz</c>, the API reference (<see cref="ApiReference.IsOpen"/>: the OpenAPI document and
+/// <c>/docs</c>) and the browser console's files (<see cref="BrowserConsole.IsOpen"/>: <c>/</c> and <c>/console/</c>) must carry the API key, as <c>X-Api-Key: KEY</c> or <c>Authorization: Bearer KEY</c>.
 /// The comparison is over SHA-256 digests with <see cref="CryptographicOperations.FixedTimeEquals"/>, so neither the key's
 /// content nor its length shows in the response time. A missing or wrong key is 401 with RFC 7807 problem details. A job's
 /// event stream also admits a short-lived token in its URL (<see cref="EventTokens"/>), for a browser's EventSource, which
@@ -18,7 +18,8 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, byte[]? keyDigest, 
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (keyDigest is null || context.Request.Path.Equals("/healthz", StringComparison.Ordinal) || ApiReference.IsOpen(context.Request) || Matches(Presented(context.Request))
+        if (keyDigest is null || context.Request.Path.Equals("/healthz", StringComparison.Ordinal) || ApiReference.IsOpen(context.Request) || BrowserConsole.IsOpen(context.Request)
+            || Matches(Presented(context.Request))
             || tokens.Admits(context.Request))
         {
             await next(context);

@@ -64,7 +64,7 @@ internal static class ApiReference
             {
                 tag.Description = tag.Name switch
                 {
-                    "jobs" => "Queue portrait jobs, follow them (state, steps, server-sent events), download their files, delete them.",
+                    "jobs" => "Queue portrait jobs (with the recipes the server offers), follow them (state, steps, server-sent events), download their files, delete them.",
                     "backends" => "The WebUI boxes of the fleet and the queue.",
                     "health" => "Liveness, without the key.",
                     _ => tag.Description,

@@ -308,7 +308,9 @@ public sealed class MiaoyaServer : IAsyncDisposable
         app.UseRateLimiter();
         app.MapApiReference();
         JobEndpoints.Map(app);
+        RecipeEndpoints.Map(app);
         EventTokens.Map(app);
+        BrowserConsole.Map(app);
         app.Urls.Clear();
         foreach (var url in options.Urls.Concat(ServerTelemetry.MetricsUrls(options)))
         {

@@ -118,6 +118,8 @@ public sealed partial class OpenApiDocumentTests
         Assert.False(last.TryGetProperty("next", out _));
         Validate(document, schemas.GetProperty("JobListView"), last, "last page");
         Validate(document, schemas.GetProperty("BackendsView"), JsonDocument.Parse(await h.Client.GetStringAsync("/v1/backends")).RootElement, "backends");
+        Validate(document, schemas.GetProperty("RecipeListView"), JsonDocument.Parse(await h.Client.GetStringAsync("/v1/recipes")).RootElement, "recipes");
+        Assert.Equal(["name", "source", "description", "base_model", "needs_lora", "problem"], Required(schemas.GetProperty("RecipeView")));
     }
 
     [Fact]

@@ -92,6 +92,7 @@ internal static class ServeCommand
             {
                 Console.WriteLine($"Miaoya service listening on {string.Join(", ", server.Urls)} (jobs in {options.Runner.JobsDirectory})");
                 Console.WriteLine($"  try: curl {server.Urls[0]}healthz");
+                Console.WriteLine($"  console: {server.Urls[0]} (in a browser; it asks for the API key), API reference: {server.Urls[0]}docs");
                 if (server.MetricsUrls.Count > 0)
                 {
                     Console.WriteLine($"  metrics (no key): {string.Join(", ", server.MetricsUrls.Select(u => new Uri(u, "metrics")))}");
