@@ -11,8 +11,9 @@ public sealed class TemplateException : Exception
         Problems = problems ?? [];
     }
 
+    /// <summary>One problem without a file (an unknown name, a name already taken); the message is the text alone.</summary>
     public TemplateException(string message)
-        : this([new RecipeProblem(string.Empty, 0, 0, string.Empty, message)])
+        : this(message, null)
     {
     }
 
