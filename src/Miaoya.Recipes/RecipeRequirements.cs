@@ -128,7 +128,7 @@ public static partial class RecipeRequirements
         // A LoRA written into the positive text (a template's style LoRA) must be on the box too: the WebUI skips an unknown
         // one with only a console warning (extensions-builtin/Lora/networks.py, "Couldn't find Lora with name ..."), so the
         // run would quietly lose its style.
-        list.AddRange(LoraReferences(recipe.Prompt.Positive).Where(l => l != lora).Select(l => new Requirement(RequirementKind.Lora, l, "prompt.positive", generation)));
+        list.AddRange(LoraReferences(recipe.Prompt.Positive).Where(l => l != lora && l != identity?.Lora).Select(l => new Requirement(RequirementKind.Lora, l, "prompt.positive", generation)));
         list.AddRange(EmbeddingReferences(recipe.Prompt.Negative).Select(e => new Requirement(RequirementKind.Embedding, e, "prompt.negative", generation)));
         foreach (var (step, settings) in steps)
         {

@@ -17,8 +17,9 @@ internal static class TemplateCli
 
     /// <summary>
     /// <c>--template VALUE</c>: an existing file is the photo itself; otherwise a template name (lower-case letters,
-    /// digits, '-' and '_': no dot or slash, so no photo's file name) is looked up in the library. Throws
-    /// <see cref="TemplateException"/> saying which it tried.
+    /// digits, '-' and '_': no dot or slash, so no photo's file name) is looked up in the library (a
+    /// <see cref="TemplateException"/> with "did you mean" when it is not there); anything else is a photo's path, whose
+    /// absence the run reports as before (after the recipe and --lora are checked).
     /// </summary>
     public static (string ImagePath, LibraryTemplate? Template) Resolve(string value, DirectoryInfo? library)
     {
@@ -34,7 +35,7 @@ internal static class TemplateCli
             return (template.ImagePath, template);
         }
 
-        throw new TemplateException($"--template: {Path.GetFullPath(value)}: no such file (a library template is named by lower-case letters, digits, '-' and '_'; see miaoya templates list)");
+        return (Path.GetFullPath(value), null);
     }
 
     /// <summary>The recipe of a run: the one given, else the template's suggestion; null when neither.</summary>
