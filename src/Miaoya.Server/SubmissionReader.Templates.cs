@@ -54,7 +54,14 @@ internal sealed partial class SubmissionReader
             }
             else
             {
-                recipeYaml = BoundedFile.ReadAllText(suggested, InputLimits.Yaml.MaxDocumentChars, "recipe");
+                try
+                {
+                    recipeYaml = BoundedFile.ReadAllText(suggested, InputLimits.Yaml.MaxDocumentChars, "recipe");
+                }
+                catch (InputLimitException e)
+                {
+                    throw new FieldProblemException(StatusCodes.Status400BadRequest, "template_name", $"template {name}: its recipe {template.Recipe} cannot be read ({e.Message.Replace(suggested, template.Recipe, StringComparison.Ordinal)}).");
+                }
             }
         }
 

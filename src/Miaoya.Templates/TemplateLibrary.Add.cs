@@ -50,7 +50,7 @@ public sealed partial class TemplateLibrary
 
         if (draft.People is null && faces == 0)
         {
-            throw new TemplateException($"{imagePath}: the face detector (BlazeFace) finds no face; a template needs at least one clear face (or give --people if you are sure)");
+            throw new TemplateException($"{imagePath}: the face detector (BlazeFace) finds no face; a template needs at least one clear, roughly frontal face (the runs find it with a detector too)");
         }
 
         var people = draft.People ?? faces;
