@@ -35,6 +35,7 @@ internal static class CliApp
         LoraCommand.Create(),
         ServeCommand.Create(),
         BatchCommand.Create(),
+        TemplatesCommand.Create(),
     });
 
     /// <summary>

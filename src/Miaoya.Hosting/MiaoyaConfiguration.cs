@@ -37,7 +37,7 @@ public sealed class MiaoyaConfiguration
     }
 
     /// <summary>The sections Miaoya reads.</summary>
-    public static IReadOnlyList<string> Sections { get; } = [WebUiOptions.SectionName, FleetOptions.SectionName, JobsSettings.SectionName, LoggingSectionName];
+    public static IReadOnlyList<string> Sections { get; } = [WebUiOptions.SectionName, FleetOptions.SectionName, JobsSettings.SectionName, TemplatesSettings.SectionName, LoggingSectionName];
 
     /// <summary>The box of a command that is given none: the client's default, <c>http://127.0.0.1:7860</c>.</summary>
     public static Uri DefaultBaseUrl { get; } = new WebUiOptions().BaseUrl!;
@@ -61,6 +61,11 @@ public sealed class MiaoyaConfiguration
     private const string BaseUrlKey = WebUiOptions.SectionName + ":" + nameof(WebUiOptions.BaseUrl);
 
     private const string KeepJobsKey = JobsSettings.SectionName + ":" + nameof(JobsSettings.KeepJobs);
+
+    private const string TemplatesKey = TemplatesSettings.SectionName + ":" + nameof(TemplatesSettings.Directory);
+
+    /// <summary>The template library's folder when a source sets <c>Templates:Directory</c>; null otherwise.</summary>
+    public string? TemplatesDirectory => NullIfEmpty(Root[TemplatesKey]);
 
     /// <summary>
     /// How long <c>serve</c> and <c>batch</c> keep finished jobs: <c>Jobs:KeepJobs</c> when a source sets it (null: keep
@@ -198,7 +203,7 @@ public sealed class MiaoyaConfiguration
                     continue;
                 }
 
-                var type = known == WebUiOptions.SectionName ? typeof(WebUiOptions) : known == FleetOptions.SectionName ? typeof(FleetOptions) : typeof(JobsSettings);
+                var type = known == WebUiOptions.SectionName ? typeof(WebUiOptions) : known == FleetOptions.SectionName ? typeof(FleetOptions) : known == TemplatesSettings.SectionName ? typeof(TemplatesSettings) : typeof(JobsSettings);
                 foreach (var problem in ConfigurationCheck.Problems(section, type))
                 {
                     yield return Named(layer, problem);

@@ -131,6 +131,10 @@ public static partial class RecipeRequirements
             list.Add(new(RequirementKind.Lora, companion, "identity.lora", identity.Steps));
         }
 
+        // A LoRA written into the positive text (a template's style LoRA) must be on the box too: the WebUI skips an unknown
+        // one with only a console warning (extensions-builtin/Lora/networks.py, "Couldn't find Lora with name ..."), so the
+        // run would quietly lose its style.
+        list.AddRange(LoraReferences(recipe.Prompt.Positive).Where(l => l != lora && l != identity?.Lora).Select(l => new Requirement(RequirementKind.Lora, l, "prompt.positive", generation)));
         list.AddRange(EmbeddingReferences(recipe.Prompt.Negative).Select(e => new Requirement(RequirementKind.Embedding, e, "prompt.negative", generation)));
         foreach (var (step, settings) in steps)
         {
@@ -177,6 +181,16 @@ public static partial class RecipeRequirements
             .Where(t => EmbeddingLike().IsMatch(t))
             .Distinct(StringComparer.Ordinal);
     }
+
+    /// <summary>The LoRA names of <c>&lt;lora:NAME:WEIGHT&gt;</c> tags in prompt text (A1111's extra-network syntax).</summary>
+    public static IEnumerable<string> LoraReferences(string prompt)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        return LoraTag().Matches(prompt).Select(m => m.Groups[1].Value.Trim()).Where(n => n.Length > 0).Distinct(StringComparer.Ordinal);
+    }
+
+    [GeneratedRegex(@"<lora:([^:<>]+)(?::[^<>]*)?>", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex LoraTag();
 
     [GeneratedRegex(@"^(?=[A-Za-z0-9_\-.]*[0-9_])[A-Za-z][A-Za-z0-9_\-.]*$", RegexOptions.CultureInvariant)]
     private static partial Regex EmbeddingLike();

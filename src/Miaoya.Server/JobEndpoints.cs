@@ -43,8 +43,14 @@ internal static class JobEndpoints
                 var json = await context.GetOrCreateSchemaAsync(typeof(JobSubmissionJson), null, cancellationToken);
                 foreach (var schema in new[] { form, json })
                 {
-                    // SubmissionReader.Stage: a recipe name or an inline recipe, at least one of them.
-                    schema.AnyOf = [new OpenApiSchema { Required = new HashSet<string> { "recipe" } }, new OpenApiSchema { Required = new HashSet<string> { "recipe_yaml" } }];
+                    // SubmissionReader.Stage: a photo with a recipe name or an inline recipe, or a library template (which may
+                    // suggest the recipe).
+                    schema.AnyOf =
+                    [
+                        new OpenApiSchema { Required = new HashSet<string> { "template", "recipe" } },
+                        new OpenApiSchema { Required = new HashSet<string> { "template", "recipe_yaml" } },
+                        new OpenApiSchema { Required = new HashSet<string> { "template_name" } },
+                    ];
                 }
 
                 foreach (var name in ListFields)
@@ -123,7 +129,7 @@ internal static class JobEndpoints
         try
         {
             var form = await new SubmissionReader(state.Options).ReadAsync(context.Request, cancellationToken);
-            staged = SubmissionReader.Stage(form, state.Options.UploadDirectory);
+            staged = SubmissionReader.Stage(form, state.Options.UploadDirectory, state.Options.TemplatesDirectory, state.Options.Runner.RecipeDirectory);
             var job = await state.Submitter.SubmitAsync(staged.Submission, cancellationToken);
             var view = JobViews.Job(job, await state.Eta.EstimateAsync(job, cancellationToken), context.Request.PathBase);
             state.Logger.LogInformation("Job {Job} queued ({Recipe})", job.Id, Miaoya.Limits.UserText.ForLog(view.Recipe));
@@ -472,8 +478,11 @@ internal static class JobEndpoints
 /// <summary>The multipart form of <c>POST /v1/jobs</c> (for the OpenAPI document).</summary>
 public sealed class JobSubmissionForm
 {
-    /// <summary>The template photo (PNG, JPEG or WebP).</summary>
-    public required IFormFile Template { get; init; }
+    /// <summary>The template photo (PNG, JPEG or WebP); or give template_name.</summary>
+    public IFormFile? Template { get; init; }
+
+    /// <summary>A template of the server's library (miaoya templates list) instead of an uploaded photo: its suggested recipe (when recipe is not given), overrides, style LoRA and prompt additions apply under overrides.</summary>
+    public string? TemplateName { get; init; }
 
     /// <summary>
     /// The person's face photos, one file per field (repeat it; at most 8), each showing exactly one face: V3 swaps the
@@ -518,8 +527,11 @@ public sealed class JobSubmissionForm
 /// </summary>
 public sealed class JobSubmissionJson
 {
-    /// <summary>The template photo (PNG, JPEG or WebP), base64 or a data: URL.</summary>
-    public required string Template { get; init; }
+    /// <summary>The template photo (PNG, JPEG or WebP), base64 or a data: URL; or give template_name.</summary>
+    public string? Template { get; init; }
+
+    /// <summary>A template of the server's library (miaoya templates list) instead of an uploaded photo: its suggested recipe (when recipe is not given), overrides, style LoRA and prompt additions apply under overrides.</summary>
+    public string? TemplateName { get; init; }
 
     /// <summary>The person's face photo, base64 or a data: URL (one photo; for several use faces, not both).</summary>
     public string? Face { get; init; }

@@ -85,6 +85,9 @@ public sealed record ServerOptions
     /// (<see cref="JobRetention"/>); null: keep every job. At least <see cref="JobRetention.MinimumKeep"/>.
     /// </summary>
     public TimeSpan? KeepJobs { get; init; } = JobRetention.DefaultKeep;
+
+    /// <summary>The template library a submission's <c>template_name</c> is looked up in; null: submissions must upload their template.</summary>
+    public string? TemplatesDirectory { get; init; }
 }
 
 /// <summary>A configuration that cannot work (no box, no key, bad URL): the CLI exits 2 with <see cref="Exception.Message"/>.</summary>

@@ -31,7 +31,7 @@ internal sealed partial class SubmissionReader
 
             foreach (var property in root.EnumerateObject())
             {
-                if (property.Name is not ("template" or "face" or "faces" or "recipe" or "recipe_yaml" or "lora" or "trigger" or "identity" or "seed" or "overrides" or "face_index" or "candidates"))
+                if (property.Name is not ("template" or "template_name" or "face" or "faces" or "recipe" or "recipe_yaml" or "lora" or "trigger" or "identity" or "seed" or "overrides" or "face_index" or "candidates"))
                 {
                     throw new FieldProblemException(StatusCodes.Status400BadRequest, property.Name, "unknown field.");
                 }
@@ -40,6 +40,7 @@ internal sealed partial class SubmissionReader
             return Checked(new SubmissionForm
             {
                 Template = Base64Image(root, "template"),
+                TemplateName = JsonString(root, "template_name"),
                 Faces = Faces(root),
                 Recipe = JsonString(root, "recipe"),
                 RecipeYaml = JsonString(root, "recipe_yaml"),

@@ -141,7 +141,7 @@ internal sealed partial class SubmissionReader(ServerOptions options)
             }
             else
             {
-                if (name is not ("recipe" or "recipe_yaml" or "lora" or "trigger" or "identity" or "seed" or "overrides" or "face_index" or "candidates"))
+                if (name is not ("template_name" or "recipe" or "recipe_yaml" or "lora" or "trigger" or "identity" or "seed" or "overrides" or "face_index" or "candidates"))
                 {
                     throw new FieldProblemException(StatusCodes.Status400BadRequest, UserText.Quote(name), "unknown field.");
                 }
@@ -165,6 +165,7 @@ internal sealed partial class SubmissionReader(ServerOptions options)
         return Checked(new SubmissionForm
         {
             Template = OneFile(files, "template"),
+            TemplateName = Single(fields, "template_name"),
             Faces = files.TryGetValue("face", out var photos) ? photos : [],
             Recipe = Single(fields, "recipe"),
             RecipeYaml = Single(fields, "recipe_yaml"),
@@ -248,6 +249,7 @@ internal sealed partial class SubmissionReader(ServerOptions options)
     {
         var text = InputLimits.Text;
         Limit("recipe", form.Recipe, text.MaxNameChars);
+        Limit("template_name", form.TemplateName, text.MaxNameChars);
         Limit("recipe_yaml", form.RecipeYaml, InputLimits.Yaml.MaxDocumentChars, multiline: true);
         Limit("lora", form.Lora, text.MaxNameChars + 16);
         Limit("identity", form.Identity, text.MaxIdentityChars);
@@ -333,11 +335,16 @@ internal sealed partial class SubmissionReader(ServerOptions options)
     public static string StagingRoot(string? uploadDirectory) => Path.GetFullPath(uploadDirectory ?? Path.GetTempPath());
 
     /// <summary>Writes the images to a private temporary folder, builds the submission, and deletes the folder when disposed.</summary>
-    public static StagedSubmission Stage(SubmissionForm form, string? uploadDirectory)
+    public static StagedSubmission Stage(SubmissionForm form, string? uploadDirectory, string? templatesDirectory = null, string? recipeDirectory = null)
     {
+        if (form.TemplateName is not null)
+        {
+            return StageLibraryTemplate(form, uploadDirectory, templatesDirectory, recipeDirectory);
+        }
+
         if (form.Template is null)
         {
-            throw new FieldProblemException(StatusCodes.Status400BadRequest, "template", "the template photo is required (a file field named template).");
+            throw new FieldProblemException(StatusCodes.Status400BadRequest, "template", "the template photo is required (a file field named template), or a template of the server's library (template_name).");
         }
 
         if (form.Recipe is null && form.RecipeYaml is null)

@@ -73,6 +73,9 @@ internal sealed record SubmissionForm
 {
     public UploadedImage? Template { get; init; }
 
+    /// <summary>A template of the server's library instead of an uploaded one (SubmissionReader.Templates.cs).</summary>
+    public string? TemplateName { get; init; }
+
     /// <summary>The person's face photos, in the order sent.</summary>
     public IReadOnlyList<UploadedImage> Faces { get; init; } = [];
 

@@ -115,7 +115,7 @@ public sealed class ConfigurationCliTests : IDisposable
             await RunInFolderAsync(["probe", "--webui", "http://127.0.0.1:9"]),
             "miaoya.json: WebUi:ControlRetrys: unknown setting; known: BaseUrl, Username, Password, ControlAttemptTimeout",
             "miaoya.json: Fleet:Boxes:0:Gpu: unknown setting",
-            "miaoya.json: Webui2: unknown section; known: WebUi, Fleet, Jobs, Logging.");
+            "miaoya.json: Webui2: unknown section; known: WebUi, Fleet, Jobs, Templates, Logging.");
 
         WriteFile("miaoya.json", """{ "WebUi": { "BaseUrl": "http://127.0.0.1:9" """);
         AssertRefused(await RunInFolderAsync(["probe"]), "miaoya.json: not a JSON object of settings");

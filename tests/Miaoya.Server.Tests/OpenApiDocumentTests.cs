@@ -42,18 +42,19 @@ public sealed partial class OpenApiDocumentTests
         Assert.Equal(["null", "string"], Types(schemas.GetProperty("JobView").GetProperty("properties").GetProperty("recipe")));
         Assert.Equal(["string"], Types(schemas.GetProperty("JobView").GetProperty("properties").GetProperty("id")));
 
-        // Submissions: template, and recipe or recipe_yaml; everything else may be left out (lora is refused by the server
-        // when the recipe has no identity section, which a schema cannot say).
+        // Submissions: template and recipe or recipe_yaml, or template_name (a library template, which may suggest the
+        // recipe); everything else may be left out (lora is refused by the server when the recipe has no identity section,
+        // which a schema cannot say).
         var content = document.GetProperty("paths").GetProperty("/v1/jobs").GetProperty("post").GetProperty("requestBody").GetProperty("content");
         foreach (var mediaType in new[] { "multipart/form-data", "application/json" })
         {
             var schema = Resolve(document, content.GetProperty(mediaType).GetProperty("schema"));
-            Assert.Equal(["template"], Required(schema));
-            Assert.Equal(["recipe", "recipe_yaml"], schema.GetProperty("anyOf").EnumerateArray().Select(s => Assert.Single(Required(s))));
+            Assert.Empty(Required(schema));
+            Assert.Equal(["template recipe", "template recipe_yaml", "template_name"], schema.GetProperty("anyOf").EnumerateArray().Select(s => string.Join(' ', Required(s))));
             Assert.Equal(
                 mediaType == "application/json"
-                    ? ["template", "face", "faces", "recipe", "recipe_yaml", "lora", "trigger", "identity", "seed", "overrides", "face_index", "candidates"]
-                    : ["template", "face", "recipe", "recipe_yaml", "lora", "trigger", "identity", "seed", "overrides", "face_index", "candidates"],
+                    ? ["template", "template_name", "face", "faces", "recipe", "recipe_yaml", "lora", "trigger", "identity", "seed", "overrides", "face_index", "candidates"]
+                    : ["template", "template_name", "face", "recipe", "recipe_yaml", "lora", "trigger", "identity", "seed", "overrides", "face_index", "candidates"],
                 schema.GetProperty("properties").EnumerateObject().Select(p => p.Name));
             var candidates = schema.GetProperty("properties").GetProperty("candidates");
             Assert.Equal((1, 16), (candidates.GetProperty("minimum").GetInt32(), candidates.GetProperty("maximum").GetInt32()));

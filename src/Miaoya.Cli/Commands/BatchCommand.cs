@@ -37,9 +37,11 @@ internal static class BatchCommand
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every step and call" };
         var keepJobs = CliOptions.KeepJobsOption();
         var json = new Option<bool>("--json") { Description = "Print the finished batch as one JSON object (batch.json, the folder and the exit code) instead of progress and tables" };
+        var templates = TemplateCli.LibraryOption();
+        templates.Description = $"Where templates: items that are template names (not files) are found ({TemplateCli.LibraryDefault})";
         var command = new Command("batch", "Queue templates × identities × recipes as durable jobs, run them over the boxes and print a summary.")
         {
-            file, webui, auth, store, output, slots, models, device, keepJobs, verbose, json,
+            file, webui, auth, store, output, slots, models, device, keepJobs, templates, verbose, json,
         };
         command.Validators.Add(result =>
         {
@@ -54,7 +56,7 @@ internal static class BatchCommand
             BatchFile batch;
             try
             {
-                batch = BatchFile.Load(result.GetValue(file)!.FullName);
+                batch = BatchFile.Load(result.GetValue(file)!.FullName, TemplateCli.Library(result.GetValue(templates)));
             }
             catch (BatchFileException e)
             {
@@ -307,6 +309,11 @@ internal static class BatchCommand
                 {
                     problems.Add($"{Describe(entry)}: {e.Field}: {e.Message}");
                 }
+                catch (Miaoya.Recipes.RecipeException e)
+                {
+                    // The library template's overrides do not suit this recipe.
+                    problems.Add($"{Describe(entry)}: template {entry.FromLibrary?.Name}: {string.Join("; ", e.Problems)}");
+                }
             }
 
             return problems;
@@ -315,7 +322,9 @@ internal static class BatchCommand
         private static JobSubmission Submission(BatchEntry entry) => new()
         {
             Recipe = entry.Recipe.Reference,
-            Overrides = entry.Recipe.Overrides,
+            Overrides = entry.FromLibrary is { } template
+                ? Miaoya.Templates.TemplateRun.Overrides(template, o => Miaoya.Recipes.RecipeLoader.Load(entry.Recipe.Reference, o), entry.Recipe.Overrides)
+                : entry.Recipe.Overrides,
             TemplatePath = entry.Template,
             FacePaths = entry.Recipe.UsesFaces ? entry.Identity.Faces : [],
             Lora = entry.Identity.Lora,

@@ -23,8 +23,11 @@ internal sealed record BatchIdentity(string Name, string? Lora, IReadOnlyList<st
 /// </summary>
 internal sealed record BatchRecipe(string Label, string Reference, IReadOnlyList<string> Overrides, PipelineKind Pipeline, bool HasIdentity = false, bool UsesFaces = false);
 
-/// <summary>One job of a batch: a template × identity × recipe, with the job id it gets in the store.</summary>
-internal sealed record BatchEntry(int Index, string Template, BatchIdentity Identity, BatchRecipe Recipe, long Seed)
+/// <summary>
+/// One job of a batch: a template × identity × recipe, with the job id it gets in the store. <c>FromLibrary</c>: the
+/// library template the entry's photo is (<c>templates: [NAME]</c>), whose overrides, style LoRA and prompt additions the job gets.
+/// </summary>
+internal sealed record BatchEntry(int Index, string Template, BatchIdentity Identity, BatchRecipe Recipe, long Seed, Miaoya.Templates.LibraryTemplate? FromLibrary = null)
 {
     /// <summary>
     /// The job's id: a hash of the output folder and everything the job is made of, so that running the same batch again
@@ -35,6 +38,7 @@ internal sealed record BatchEntry(int Index, string Template, BatchIdentity Iden
         var text = string.Join('\n', [
             Path.GetFullPath(outFolder), Template, Identity.Name, Identity.Lora ?? "", string.Join(',', Identity.Trigger), string.Join('\n', Identity.Faces),
             Recipe.Label, Recipe.Reference, string.Join('\n', Recipe.Overrides), Seed.ToString(CultureInfo.InvariantCulture),
+            .. FromLibrary is { } t ? [string.Join('\n', t.Overrides), t.PositiveAdd, t.NegativeAdd, t.StyleLora?.ToString() ?? ""] : Array.Empty<string>(),
         ]);
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(text));
         return new Guid(hash.AsSpan(0, 16)).ToString("D", CultureInfo.InvariantCulture);
@@ -75,8 +79,12 @@ internal sealed class BatchFile
     private readonly string _display;
     private readonly string _directory;
 
-    private BatchFile(string path)
+    private readonly Miaoya.Templates.TemplateLibrary? _library;
+    private readonly Dictionary<string, Miaoya.Templates.LibraryTemplate> _fromLibrary = new(StringComparer.Ordinal);
+
+    private BatchFile(string path, Miaoya.Templates.TemplateLibrary? library)
     {
+        _library = library;
         Path = System.IO.Path.GetFullPath(path);
         _display = System.IO.Path.GetFileName(path);
         _directory = System.IO.Path.GetDirectoryName(Path)!;
@@ -105,7 +113,7 @@ internal sealed class BatchFile
             {
                 foreach (var recipe in Recipes)
                 {
-                    entries.Add(new BatchEntry(entries.Count, template, identity, recipe, Seed));
+                    entries.Add(new BatchEntry(entries.Count, template, identity, recipe, Seed, _fromLibrary.GetValueOrDefault(template)));
                 }
             }
         }
@@ -114,9 +122,11 @@ internal sealed class BatchFile
     }
 
     /// <summary>Reads and checks a batch file; <see cref="BatchFileException"/> lists every problem at once.</summary>
-    public static BatchFile Load(string path)
+    /// <param name="path">The batch file.</param>
+    /// <param name="library">Where <c>templates:</c> items that are template names (not files) are looked up.</param>
+    public static BatchFile Load(string path, Miaoya.Templates.TemplateLibrary? library = null)
     {
-        var file = new BatchFile(path);
+        var file = new BatchFile(path, library);
         file.Parse();
         return file._problems.Count > 0 ? throw new BatchFileException(file._problems) : file;
     }
@@ -204,11 +214,31 @@ internal sealed class BatchFile
             var path = $"templates[{i}]";
             if (item is not YamlScalarNode { Value: { Length: > 0 } pattern })
             {
-                Problem(path, "expected a file path or a glob such as templates/*.png", item);
+                Problem(path, "expected a file path, a glob such as templates/*.png, or a library template's name", item);
                 continue;
             }
 
             var matches = Glob(pattern);
+            if (matches.Count == 0 && _library is not null && Miaoya.Templates.TemplateLibrary.IsName(pattern) && File.Exists(_library.MetadataPath(pattern)))
+            {
+                // A library template by name: its photo, and its metadata for the job's overrides.
+                try
+                {
+                    var libraryTemplate = _library.Get(pattern);
+                    _fromLibrary[libraryTemplate.ImagePath] = libraryTemplate;
+                    matches = [libraryTemplate.ImagePath];
+                }
+                catch (Miaoya.Templates.TemplateException e)
+                {
+                    foreach (var problem in e.Problems)
+                    {
+                        Problem(path, problem.ToString(), item);
+                    }
+
+                    continue;
+                }
+            }
+
             if (matches.Count == 0)
             {
                 Problem(path, pattern.IndexOfAny(['*', '?']) >= 0

@@ -12,7 +12,8 @@ internal static class RunCommand
     public static Command Create()
     {
         var recipe = new Argument<string?>("recipe") { Description = "Recipe file, or a built-in name (v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl)", Arity = ArgumentArity.ZeroOrOne };
-        var template = new Option<FileInfo?>("--template") { Description = "Template photo (PNG/JPEG/WebP)" };
+        var template = new Option<string?>("--template") { Description = TemplateCli.TemplateDescription, HelpName = "FILE|NAME" };
+        var templates = TemplateCli.LibraryOption();
         var lora = new Option<string?>("--lora") { Description = "The person's face LoRA as NAME or NAME:WEIGHT (optional with a recipe that has an identity section, such as v4-faceid)" };
         var trigger = new Option<string[]>("--trigger") { Description = "Trigger words of the LoRA", AllowMultipleArgumentsPerToken = true };
         var webui = CliOptions.WebUi();
@@ -31,7 +32,7 @@ internal static class RunCommand
         var json = new Option<bool>("--json") { Description = "Print the finished run as one JSON object instead of the step table (shape in docs/commands.md); progress is not printed" };
         var command = new Command("run", "Run a recipe on a template photo against a WebUI box.")
         {
-            recipe, template, lora, trigger, webui, auth, output, seed, set, faceIndex, mask, face, candidates, models, device, resume, verbose, json,
+            recipe, template, templates, lora, trigger, webui, auth, output, seed, set, faceIndex, mask, face, candidates, models, device, resume, verbose, json,
         };
         command.Validators.Add(result =>
         {
@@ -40,7 +41,8 @@ internal static class RunCommand
                 return;
             }
 
-            if (result.GetValue(recipe) is null)
+            // A library template may suggest the recipe: the action says so when it does not.
+            if (result.GetValue(recipe) is null && result.GetValue(template) is null)
             {
                 result.AddError("run: give a RECIPE (a file or one of v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl), or --resume DIR.");
             }
@@ -71,7 +73,22 @@ internal static class RunCommand
                 overrides = [.. overrides, $"candidates.count={count.ToString(CultureInfo.InvariantCulture)}"];
             }
 
-            var loaded = RecipeLoader.Load(result.GetValue(recipe)!, overrides);
+            var (templatePath, libraryTemplate) = TemplateCli.Resolve(result.GetValue(template)!, result.GetValue(templates));
+            if (TemplateCli.Recipe(result.GetValue(recipe), libraryTemplate) is not { } recipeName)
+            {
+                await Console.Error.WriteLineAsync(libraryTemplate is null
+                    ? "error: run: give a RECIPE (a file or one of v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl), or --resume DIR."
+                    : $"error: run: template {libraryTemplate.Name} suggests no recipe; give a RECIPE (a file or one of v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl).");
+                return 2;
+            }
+
+            overrides = TemplateCli.Overrides(libraryTemplate, recipeName, overrides);
+            var loaded = RecipeLoader.Load(recipeName, overrides);
+            if (TemplateCli.FamilyNote(libraryTemplate, loaded) is { } note)
+            {
+                await Console.Error.WriteLineAsync(note);
+            }
+
             LoraChoice? choice = null;
             try
             {
@@ -96,7 +113,7 @@ internal static class RunCommand
             {
                 Recipe = loaded,
                 Overrides = overrides,
-                TemplatePath = result.GetValue(template)!.FullName,
+                TemplatePath = templatePath,
                 Lora = choice,
                 TriggerWords = result.GetValue(trigger) ?? [],
                 Seed = result.GetValue(seed),

@@ -34,6 +34,8 @@ internal static class ServeCommand
         var auth = CliOptions.Auth();
         auth.Description = "Credentials (user:password) for the --webui boxes (the WebUI's --api-auth)";
         var recipes = new Option<DirectoryInfo?>("--recipes") { Description = "Folder of recipe files submissions may name (besides the built-in ones)" };
+        var templates = TemplateCli.LibraryOption();
+        templates.Description = $"The template library submissions name with template_name ({TemplateCli.LibraryDefault})";
         var apiKeyFile = new Option<FileInfo?>("--api-key-file") { Description = $"File holding the API key (default: the {ApiKeyVariable} environment variable)" };
         var noAuth = new Option<bool>("--no-auth") { Description = "Serve without an API key (only on loopback addresses)" };
         var models = new Option<DirectoryInfo?>("--models") { Description = "Folder with the face models: V3's insightface det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx; candidates' face_recognition_sface_2021dec.onnx" };
@@ -57,7 +59,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Run the HTTP job API (POST /v1/jobs, events, outputs, /v1/backends) and a worker on the WebUI boxes until Ctrl+C or SIGTERM.")
         {
-            urls, store, jobsDir, webuis, auth, recipes, apiKeyFile, noAuth, models, device, slots, noWorker, keepJobs, metricsPort, otlp, logFormat, cors, verbose,
+            urls, store, jobsDir, webuis, auth, recipes, templates, apiKeyFile, noAuth, models, device, slots, noWorker, keepJobs, metricsPort, otlp, logFormat, cors, verbose,
         };
         command.Options.Add(CliOptions.AuthFile());
         command.SetAction(async (result, cancellationToken) =>
@@ -150,6 +152,7 @@ internal static class ServeCommand
             Logging = MiaoyaLogging.For(verbose, LogLevel.Information) with { Json = result.GetValue<string>("--log-format") == "json" },
             MetricsPort = result.GetValue<int?>("--metrics-port"),
             CorsOrigins = result.GetValue<string[]>("--cors-origin") ?? [],
+            TemplatesDirectory = TemplateCli.Library(result.GetValue<DirectoryInfo?>("--templates")).Directory,
             OtlpEndpoint = Otlp(result.GetValue<string?>("--otlp-endpoint"), "--otlp-endpoint") ?? Otlp(Environment.GetEnvironmentVariable(OtlpEndpointVariable), OtlpEndpointVariable),
             OtlpProtocol = Environment.GetEnvironmentVariable(OtlpProtocolVariable)?.Trim() switch
             {

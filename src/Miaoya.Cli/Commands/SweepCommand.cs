@@ -5,6 +5,7 @@ using Miaoya.Imaging;
 using Miaoya.Likeness;
 using Miaoya.Pipeline;
 using Miaoya.Recipes;
+using Miaoya.Templates;
 using Miaoya.Tuning;
 using Miaoya.WebUi;
 
@@ -21,7 +22,8 @@ internal static class SweepCommand
     public static Command Create()
     {
         var recipe = new Argument<string?>("recipe") { Description = "Recipe file, or a built-in name (v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl)", Arity = ArgumentArity.ZeroOrOne };
-        var template = new Option<FileInfo?>("--template") { Description = "Template photo (PNG/JPEG/WebP)" };
+        var template = new Option<string?>("--template") { Description = TemplateCli.TemplateDescription, HelpName = "FILE|NAME" };
+        var templates = TemplateCli.LibraryOption();
         var lora = new Option<string?>("--lora") { Description = "The person's face LoRA as NAME or NAME:WEIGHT (optional with a recipe that has an identity section, such as v4-faceid)" };
         var trigger = new Option<string[]>("--trigger") { Description = "Trigger words of the LoRA", AllowMultipleArgumentsPerToken = true };
         var vary = new Option<string[]>("--vary") { Description = "A recipe value to vary, as path=v1,v2,... (repeatable; the first is the contact sheet's columns, the second its rows)" };
@@ -42,7 +44,7 @@ internal static class SweepCommand
         var json = new Option<bool>("--json") { Description = "Print the finished sweep as one JSON object instead of progress lines (shape in docs/commands.md)" };
         var command = new Command("sweep", "Run a recipe over a grid of varied values and write a contact sheet (HTML and PNG).")
         {
-            recipe, template, lora, trigger, vary, set, seed, webui, auth, output, faceIndex, face, models, model, scorer, device, resume, verbose, json,
+            recipe, template, templates, lora, trigger, vary, set, seed, webui, auth, output, faceIndex, face, models, model, scorer, device, resume, verbose, json,
         };
         command.Validators.Add(result =>
         {
@@ -51,7 +53,8 @@ internal static class SweepCommand
                 return;
             }
 
-            if (result.GetValue(recipe) is null)
+            // A library template may suggest the recipe: Define says so when it does not.
+            if (result.GetValue(recipe) is null && result.GetValue(template) is null)
             {
                 result.AddError("sweep: give a RECIPE (a file or one of v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl), or --resume DIR.");
             }
@@ -106,7 +109,7 @@ internal static class SweepCommand
                 else
                 {
                     var scorerKind = result.GetValue(scorer) == "arcface" ? ScorerKind.ArcFace : ScorerKind.SFace;
-                    var definition = Define(result.GetValue(recipe)!, result.GetValue(template)!, result.GetValue(lora), result.GetValue(trigger) ?? [], result.GetValue(vary) ?? [],
+                    var definition = Define(result.GetValue(recipe), (result.GetValue(template)!, result.GetValue(templates)), result.GetValue(lora), result.GetValue(trigger) ?? [], result.GetValue(vary) ?? [],
                         result.GetValue(set) ?? [], result.GetValue(seed), result.GetValue(faceIndex), result.GetValue(device)!,
                         (result.GetValue(face) ?? [], result.GetValue(models), result.GetValue(model), scorerKind));
                     var stamp = TimeProvider.System.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
@@ -189,15 +192,35 @@ internal static class SweepCommand
     }
 
     private static SweepDefinition Define(
-        string recipe, FileInfo template, string? lora, string[] trigger, string[] vary, string[] sets, long? seed, int? faceIndex, string device,
+        string? recipeGiven, (string Value, DirectoryInfo? Library) template, string? lora, string[] trigger, string[] vary, string[] userSets, long? seed, int? faceIndex, string device,
         (FileInfo[] Photos, DirectoryInfo? Models, FileInfo? Model, ScorerKind Kind) faces)
     {
+        string templatePath, recipe;
+        string[] sets;
+        try
+        {
+            // A library template: its suggested recipe when none is given, and its overrides, style LoRA and prompt
+            // additions under the user's --set (every cell gets them; the manifest records them as the sweep's sets).
+            (templatePath, var libraryTemplate) = TemplateCli.Resolve(template.Value, template.Library);
+            recipe = TemplateCli.Recipe(recipeGiven, libraryTemplate)
+                ?? throw new SweepException($"sweep: template {libraryTemplate!.Name} suggests no recipe; give a RECIPE (a file or one of v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl).");
+            sets = [.. TemplateCli.Overrides(libraryTemplate, recipe, userSets)];
+            if (libraryTemplate is not null && TemplateCli.FamilyNote(libraryTemplate, LoadRecipe(recipe, sets)) is { } note)
+            {
+                Console.Error.WriteLine(note);
+            }
+        }
+        catch (TemplateException e)
+        {
+            throw new SweepException(e.Message, e);
+        }
+        catch (RecipeException e)
+        {
+            throw new SweepException(e.Message, e);
+        }
+
         var axes = SweepPlan.ParseVary(vary);
         SweepPlan.Validate(recipe, sets, axes);
-        if (!template.Exists)
-        {
-            throw new SweepException($"--template: {template.FullName}: no such file.");
-        }
 
         var loaded = LoadRecipe(recipe, sets);
         if (lora is not null)
@@ -240,7 +263,7 @@ internal static class SweepCommand
         {
             Recipe = File.Exists(recipe) ? Path.GetFullPath(recipe) : recipe,
             RecipeSha256 = SweepDefinition.HashRecipe(recipe),
-            Template = template.FullName,
+            Template = templatePath,
             Lora = lora,
             Trigger = trigger,
             Seed = seed ?? Random.Shared.NextInt64(0, uint.MaxValue),

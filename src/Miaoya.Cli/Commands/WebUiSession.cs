@@ -138,6 +138,11 @@ internal sealed class WebUiSession : IDisposable, IAsyncDisposable
             await Console.Error.WriteLineAsync($"error: the recipe has problems:{Environment.NewLine}{string.Join(Environment.NewLine, e.Problems.Select(p => "  " + p))}");
             return 2;
         }
+        catch (Templates.TemplateException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {Limits.UserText.EscapeControl(e.Message)}");
+            return 2;
+        }
         catch (PipelineException e)
         {
             await Console.Error.WriteLineAsync($"error: {Limits.UserText.EscapeControl(e.Message)}");
