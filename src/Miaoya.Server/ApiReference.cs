@@ -66,6 +66,7 @@ internal static class ApiReference
                 {
                     "jobs" => "Queue portrait jobs, follow them (state, steps, server-sent events), download their files, delete them.",
                     "backends" => "The WebUI boxes of the fleet and the queue.",
+                    IdPhotoEndpoints.Tag => "ID photos of an uploaded photo, queued as jobs of kind idphoto (followed, downloaded and deleted with the jobs routes); the verdict of a finished photo; the specs.",
                     "health" => "Liveness, without the key.",
                     _ => tag.Description,
                 };

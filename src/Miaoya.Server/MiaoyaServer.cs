@@ -308,6 +308,7 @@ public sealed class MiaoyaServer : IAsyncDisposable
         app.UseRateLimiter();
         app.MapApiReference();
         JobEndpoints.Map(app);
+        IdPhotoEndpoints.Map(app);
         EventTokens.Map(app);
         app.Urls.Clear();
         foreach (var url in options.Urls.Concat(ServerTelemetry.MetricsUrls(options)))

@@ -30,7 +30,7 @@ public sealed partial class OpenApiDocumentTests
         // Responses: every field of a job, step and output is always sent (null when not known), so all are required;
         // those that can be null say so in their type. JobListView.next is left out on the last page.
         Assert.Equal(
-            ["id", "state", "recipe", "recipe_inline", "pipeline", "base_model", "lora", "identity", "template", "seed", "overrides", "error",
+            ["id", "kind", "state", "recipe", "recipe_inline", "pipeline", "base_model", "lora", "identity", "template", "seed", "overrides", "idphoto", "error",
                 "created_at", "updated_at", "eta_s", "steps", "outputs", "final", "events"],
             Required(schemas.GetProperty("JobView")));
         Assert.Equal(
