@@ -36,6 +36,12 @@ internal static class ApiReference
                 schema.Type = type & ~JsonSchemaType.Null;
             }
 
+            if (context.JsonTypeInfo.Type == typeof(IdPhotoRuleView))
+            {
+                // A verdict's rules add numbers of their own (mm, samples, bytes, the nearest colour) beside the common ones.
+                schema.AdditionalProperties = new OpenApiSchema();
+            }
+
             return Task.CompletedTask;
         });
         o.AddDocumentTransformer((document, _, _) =>

@@ -28,7 +28,11 @@ public sealed record IdPhotoView(string Spec, string Background, int Dpi, int? K
 public sealed record IdPhotoVerdictView(
     string File, string Spec, int Dpi, bool Passed, IReadOnlyList<string> Failed, bool Generated, string Mode, string Note, IReadOnlyList<IdPhotoRuleView> Rules);
 
-/// <summary>One rule of a verdict; some rules add further numbers of their own (mm, samples, bytes, the nearest colour).</summary>
+/// <summary>
+/// One rule of a verdict; some rules add further numbers of their own (mm, samples, bytes, the nearest colour). Value and
+/// Expected are any JSON value, null included (typed JsonNode, not JsonNode?, so the document says "any" rather than
+/// "null or any", which would match null twice).
+/// </summary>
 /// <param name="Id">The rule.</param>
 /// <param name="Passed">Whether it passed (a skipped rule passes).</param>
 /// <param name="Skipped">It could not be measured here (the rim without a matte).</param>
@@ -36,13 +40,13 @@ public sealed record IdPhotoVerdictView(
 /// <param name="Unit">The unit of value, min and max.</param>
 /// <param name="Min">The lowest allowed value.</param>
 /// <param name="Max">The highest allowed value.</param>
-/// <param name="Expected">The exact value required (pixel size, DPI, face count).</param>
+/// <param name="Expected">The exact value required (pixel size, DPI, face count); null when there is none.</param>
 /// <param name="Allowed">The allowed words (formats, background colours).</param>
 /// <param name="Text">The measurement and the requirement, for people.</param>
 /// <param name="Detail">More about the measurement.</param>
 /// <param name="Hint">How to fix it: set on every rule that fails.</param>
 public sealed record IdPhotoRuleView(
-    string Id, bool Passed, bool Skipped, JsonNode? Value, string? Unit, double? Min, double? Max, JsonNode? Expected, IReadOnlyList<string>? Allowed,
+    string Id, bool Passed, bool Skipped, JsonNode Value, string? Unit, double? Min, double? Max, JsonNode Expected, IReadOnlyList<string>? Allowed,
     string Text, string? Detail, string? Hint);
 
 /// <summary>An ID-photo spec (<c>recipes/id-specs/NAME.yaml</c>).</summary>
