@@ -120,7 +120,7 @@ internal static class JobViews
             inputs?.Lora,
             inputs?.Identity,
             inputs?.TemplateName,
-            inputs?.Seed,
+            kind == Pipeline.IdPhotoRun.Kind ? null : inputs?.Seed,
             inputs?.Overrides ?? [],
             inputs?.IdPhoto is { } p ? new IdPhotoView(p.Spec, p.Background, p.Dpi, p.Kb, p.Sheet, p.Format) : null,
             job.Error,
