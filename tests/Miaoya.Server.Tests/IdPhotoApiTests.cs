@@ -227,6 +227,42 @@ public sealed class IdPhotoApiTests
         }
     }
 
+    [Fact]
+    public async Task BoxFailsTheRembgCall_TheStepIsRetried_LikeAPortraitStep()
+    {
+        // Arrange: one attempt per call, and the box's first rembg answer is a 500: the finish step's first attempt fails.
+        await using var h = await ServerHarness.StartAsync(boxes: 1, configure: o => o with
+        {
+            ConfigureFleet = f =>
+            {
+                f.HealthInterval = TimeSpan.FromMilliseconds(200);
+                f.MaxAttempts = 1;
+            },
+        });
+        h.Boxes[0].AddFault(new MockFault("/rembg") { Times = 1 });
+
+        // Act
+        using var form = Form(null, "astronaut.png", ("spec", "cn-2inch"), ("background", "blue"));
+        var id = (await SubmitAsync(h, form)).GetProperty("id").GetString()!;
+        var events = await h.ReadEventsAsync(id);
+
+        // Assert: retried by the store with a step_retrying event, then done; the photo is 2-inch (35×49 mm) at 300 dpi.
+        Assert.Contains(events, e => e.Name == "step_retrying" && e.Data.GetProperty("step").GetString() == "finish");
+        Assert.Equal("job_succeeded", events[^1].Name);
+        var done = JsonDocument.Parse(await h.Client.GetStringAsync($"/v1/jobs/{id}")).RootElement;
+        Assert.Equal(2, Assert.Single(done.GetProperty("steps").EnumerateArray()).GetProperty("attempts").GetInt32());
+        var info = Image.Identify(await h.Client.GetByteArrayAsync(done.GetProperty("final").GetString()));
+        Assert.Equal((413, 579), (info.Width, info.Height));
+    }
+
+    private static async Task<JsonElement> SubmitAsync(ServerHarness h, HttpContent content)
+    {
+        using var response = await h.Client.PostAsync("/v1/idphoto", content);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
     private static async Task<string> RefusedAsync(ServerHarness h, HttpContent content, string field, HttpStatusCode status = HttpStatusCode.BadRequest, string path = "/v1/idphoto")
     {
         using (content)
