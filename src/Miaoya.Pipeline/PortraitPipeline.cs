@@ -71,7 +71,7 @@ public sealed class PortraitPipeline : IDisposable
     /// </summary>
     public async Task<RunResult> ResumeAsync(string runFolder, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var (request, folder, manifest, template) = await LoadAsync(runFolder, cancellationToken);
+        var (request, plan, folder, manifest, template) = await LoadAsync(runFolder, cancellationToken);
         if (manifest.Status == RunStatus.Succeeded && manifest.Final is { } done && await folder.ReadVerifiedAsync(done, cancellationToken) is not null)
         {
             return new RunResult(folder.Path, manifest, folder.File(done.File));
@@ -80,7 +80,7 @@ public sealed class PortraitPipeline : IDisposable
         manifest.Start();
         manifest.Box = OneBox ?? manifest.Box;
         using var pixels = new TemplatePixels(template);
-        var run = new RunContext(request, folder, manifest, template, pixels, _services) { Progress = progress };
+        var run = new RunContext(request, plan, folder, manifest, template, pixels, _services) { Progress = progress };
         await _runner.RunAllAsync(run, cancellationToken);
         return new RunResult(folder.Path, manifest, folder.File(StepRunner.FinalFileName));
     }
@@ -138,9 +138,9 @@ public sealed class PortraitPipeline : IDisposable
     /// </summary>
     public async Task<StepResult> RunStepAsync(string runFolder, string step, string? placedBox, IProgress<PipelineProgress>? progress, CancellationToken cancellationToken)
     {
-        var (request, folder, manifest, template) = await LoadAsync(runFolder, cancellationToken);
+        var (request, plan, folder, manifest, template) = await LoadAsync(runFolder, cancellationToken);
         using var pixels = new TemplatePixels(template);
-        var run = new RunContext(request, folder, manifest, template, pixels, _services) { Progress = progress, PlacedBox = placedBox };
+        var run = new RunContext(request, plan, folder, manifest, template, pixels, _services) { Progress = progress, PlacedBox = placedBox };
         return await _runner.RunOneAsync(run, step, cancellationToken);
     }
 
@@ -242,13 +242,22 @@ public sealed class PortraitPipeline : IDisposable
         }
     }
 
-    /// <summary>A run folder's request, manifest and template, checked against the hashes the manifest recorded.</summary>
-    private static async Task<(RunRequest Request, RunFolder Folder, RunManifest Manifest, EncodedImage Template)> LoadAsync(string runFolder, CancellationToken cancellationToken)
+    /// <summary>
+    /// A run folder's request (null for an ID-photo run, <see cref="IdPhotoRun"/>), plan, manifest and template (the
+    /// uploaded photo of an ID-photo run), checked against the hashes the manifest recorded.
+    /// </summary>
+    private static async Task<(RunRequest? Request, RunPlan Plan, RunFolder Folder, RunManifest Manifest, EncodedImage Template)> LoadAsync(string runFolder, CancellationToken cancellationToken)
     {
         var folder = new RunFolder(runFolder);
-        var (recipe, manifest) = await LoadRecipeAsync(folder, cancellationToken);
+        var manifest = await folder.LoadManifestAsync(cancellationToken);
         var template = await folder.ReadVerifiedAsync(manifest.Inputs.Template, cancellationToken)
             ?? throw new PipelineException($"{folder.File(manifest.Inputs.Template.File)} is missing or changed; the run cannot be resumed.");
+        if (IdPhotoRun.Is(manifest))
+        {
+            return (null, await IdPhotoRun.LoadPlanAsync(folder, manifest, cancellationToken), folder, manifest, template);
+        }
+
+        var recipe = await LoadRecipeAsync(folder, manifest, cancellationToken);
         var request = new RunRequest
         {
             Recipe = recipe,
@@ -265,13 +274,19 @@ public sealed class PortraitPipeline : IDisposable
             Device = manifest.Inputs.Device ?? "cpu",
             StandInModels = manifest.Inputs.StandInModels,
         };
-        return (request, folder, manifest, template);
+        return (request, RunPlan.Of(recipe), folder, manifest, template);
     }
 
     /// <summary>A run folder's manifest and the recipe it started with (which must be unchanged).</summary>
     private static async Task<(Recipe Recipe, RunManifest Manifest)> LoadRecipeAsync(RunFolder folder, CancellationToken cancellationToken)
     {
         var manifest = await folder.LoadManifestAsync(cancellationToken);
+        return (await LoadRecipeAsync(folder, manifest, cancellationToken), manifest);
+    }
+
+    /// <summary>The recipe a portrait run started with, as its manifest recorded it (it must be unchanged).</summary>
+    private static async Task<Recipe> LoadRecipeAsync(RunFolder folder, RunManifest manifest, CancellationToken cancellationToken)
+    {
         var recipePath = folder.File(RecipeFileName);
         var recipeBytes = File.Exists(recipePath) ? await File.ReadAllBytesAsync(recipePath, cancellationToken) : null;
         if (recipeBytes is null || RunFolder.Sha256(recipeBytes) != manifest.Recipe.Sha256)
@@ -279,6 +294,6 @@ public sealed class PortraitPipeline : IDisposable
             throw new PipelineException($"{recipePath} is missing or changed since this run started; start a new run (a resumed run uses the recipe it started with).");
         }
 
-        return (ParsedRecipes.Parse(recipeBytes, manifest.Recipe.Sha256, manifest.Recipe.Path), manifest);
+        return ParsedRecipes.Parse(recipeBytes, manifest.Recipe.Sha256, manifest.Recipe.Path);
     }
 }

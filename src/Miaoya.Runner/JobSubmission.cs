@@ -60,17 +60,29 @@ public sealed record JobSubmission
     public string? JobId { get; init; }
 }
 
-/// <summary>What the store keeps as a job's inputs (<c>InputsJson</c>): enough to list a job without opening its folder.</summary>
+/// <summary>
+/// What the store keeps as a job's inputs (<c>InputsJson</c>): enough to list a job without opening its folder.
+/// <see cref="Kind"/> is absent for portrait jobs (and every job queued before ID-photo jobs existed).
+/// </summary>
 public sealed record JobInputs(
     [property: JsonPropertyName("recipe")] string Recipe,
     [property: JsonPropertyName("pipeline")] string Pipeline,
-    [property: JsonPropertyName("base_model")] string BaseModel,
+    [property: JsonPropertyName("base_model")] string? BaseModel,
     [property: JsonPropertyName("lora")] string? Lora,
     [property: JsonPropertyName("identity")] string? Identity,
     [property: JsonPropertyName("template")] string TemplateName,
     [property: JsonPropertyName("seed")] long Seed,
-    [property: JsonPropertyName("overrides")] IReadOnlyList<string> Overrides)
+    [property: JsonPropertyName("overrides")] IReadOnlyList<string> Overrides,
+    [property: JsonPropertyName("kind")] string? Kind = null,
+    [property: JsonPropertyName("idphoto")] IdPhotoInputs? IdPhoto = null)
 {
+    /// <summary>The kind of a portrait job (a recipe on a template).</summary>
+    public const string PortraitKind = "portrait";
+
+    /// <summary>The job's kind: <see cref="PortraitKind"/> or <see cref="Pipeline.IdPhotoRun.Kind"/>.</summary>
+    [JsonIgnore]
+    public string JobKind => Kind ?? PortraitKind;
+
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
@@ -88,6 +100,21 @@ public sealed record JobInputs(
         }
     }
 }
+
+/// <summary>An ID-photo job's settings as resolved at submission (the spec's defaults filled in).</summary>
+/// <param name="Spec">The built-in spec.</param>
+/// <param name="Background"><c>keep</c>, a colour, <c>#RRGGBB</c> or <c>gradient:TOP:BOTTOM</c>.</param>
+/// <param name="Dpi">300, 254 or 350.</param>
+/// <param name="Kb">The size target in KB; null: the spec's limit, if any.</param>
+/// <param name="Sheet"><c>none</c>, <c>6inch</c> or <c>a4</c>.</param>
+/// <param name="Format"><c>jpeg</c> or <c>png</c>; null: the spec's first format.</param>
+public sealed record IdPhotoInputs(
+    [property: JsonPropertyName("spec")] string Spec,
+    [property: JsonPropertyName("background")] string Background,
+    [property: JsonPropertyName("dpi")] int Dpi,
+    [property: JsonPropertyName("kb")] int? Kb,
+    [property: JsonPropertyName("sheet")] string Sheet,
+    [property: JsonPropertyName("format")] string? Format);
 
 /// <summary>A submission that cannot be queued; <see cref="Field"/> names the part that is wrong (for RFC 7807 <c>errors</c>).</summary>
 public sealed class JobSubmissionException : Exception

@@ -12,7 +12,7 @@ namespace Miaoya.Runner;
 /// through <see cref="PortraitPipeline.PrepareAsync(RunRequest, IFaceDetector?, CancellationToken)"/>) and then creates the job in the store with the recipe's steps.
 /// Nothing is queued unless the folder is complete; a submission that fails leaves no folder behind.
 /// </summary>
-public sealed class JobSubmitter
+public sealed partial class JobSubmitter
 {
     /// <summary>Longest recipe-problem message of a refused submission, before the line that counts the rest.</summary>
     private const int MaxMessageChars = 3500;

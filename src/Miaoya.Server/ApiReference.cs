@@ -36,6 +36,12 @@ internal static class ApiReference
                 schema.Type = type & ~JsonSchemaType.Null;
             }
 
+            if (context.JsonTypeInfo.Type == typeof(IdPhotoRuleView))
+            {
+                // A verdict's rules add numbers of their own (mm, samples, bytes, the nearest colour) beside the common ones.
+                schema.AdditionalProperties = new OpenApiSchema();
+            }
+
             return Task.CompletedTask;
         });
         o.AddDocumentTransformer((document, _, _) =>
@@ -66,6 +72,7 @@ internal static class ApiReference
                 {
                     "jobs" => "Queue portrait jobs (with the recipes the server offers), follow them (state, steps, server-sent events), download their files, delete them.",
                     "backends" => "The WebUI boxes of the fleet and the queue.",
+                    IdPhotoEndpoints.Tag => "ID photos of an uploaded photo, queued as jobs of kind idphoto (followed, downloaded and deleted with the jobs routes); the verdict of a finished photo; the specs.",
                     "health" => "Liveness, without the key.",
                     _ => tag.Description,
                 };

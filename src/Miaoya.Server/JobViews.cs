@@ -9,6 +9,7 @@ namespace Miaoya.Server;
 /// <summary>A job as the API shows it (snake_case JSON).</summary>
 public sealed record JobView(
     string Id,
+    string Kind,
     JobState State,
     string? Recipe,
     bool RecipeInline,
@@ -19,6 +20,7 @@ public sealed record JobView(
     string? Template,
     long? Seed,
     IReadOnlyList<string> Overrides,
+    [property: System.Text.Json.Serialization.JsonPropertyName("idphoto")] IdPhotoView? IdPhoto,
     string? Error,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
@@ -102,8 +104,14 @@ internal static class JobViews
             s.State == StepState.Pending && s.Attempts > 0 ? s.NextAttemptAt : null,
             s.Outputs.Select(o => Output(prefix, o)).ToArray())).ToArray();
         var outputs = steps.SelectMany(s => s.Outputs).ToArray();
+        var kind = inputs?.JobKind ?? JobInputs.PortraitKind;
+        // An ID-photo job's final is the photo, the first file its finish step writes (FinishStep); a portrait's final.png.
+        var final = kind == Pipeline.IdPhotoRun.Kind
+            ? steps.FirstOrDefault(s => s.Name == Recipes.StepName.Finish)?.Outputs is [var photo, ..] ? photo.Url : null
+            : outputs.LastOrDefault(o => o.File == "final.png")?.Url;
         return new JobView(
             job.Id,
+            kind,
             job.State,
             inputs?.Recipe ?? (job.RecipeIsInline ? null : job.Recipe),
             job.RecipeIsInline,
@@ -112,15 +120,16 @@ internal static class JobViews
             inputs?.Lora,
             inputs?.Identity,
             inputs?.TemplateName,
-            inputs?.Seed,
+            kind == Pipeline.IdPhotoRun.Kind ? null : inputs?.Seed,
             inputs?.Overrides ?? [],
+            inputs?.IdPhoto is { } p ? new IdPhotoView(p.Spec, p.Background, p.Dpi, p.Kb, p.Sheet, p.Format) : null,
             job.Error,
             job.CreatedAt,
             job.UpdatedAt,
             eta,
             steps,
             outputs,
-            outputs.LastOrDefault(o => o.File == "final.png")?.Url,
+            final,
             prefix + "/events");
     }
 

@@ -309,6 +309,7 @@ public sealed class MiaoyaServer : IAsyncDisposable
         app.MapApiReference();
         JobEndpoints.Map(app);
         RecipeEndpoints.Map(app);
+        IdPhotoEndpoints.Map(app);
         EventTokens.Map(app);
         BrowserConsole.Map(app);
         app.Urls.Clear();

@@ -10,7 +10,7 @@ namespace Miaoya.Server;
 
 /// <summary>
 /// Reads <c>POST /v1/jobs</c>: <c>multipart/form-data</c> (files <c>template</c> and <c>face</c>, the latter once per
-/// photo; fields <c>recipe</c> | <c>recipe_yaml</c>, <c>lora</c>, <c>trigger</c>, <c>identity</c>, <c>seed</c>,
+/// photo; fields <c>template_name</c> (a library template instead of the file), <c>recipe</c> | <c>recipe_yaml</c>, <c>lora</c>, <c>trigger</c>, <c>identity</c>, <c>seed</c>,
 /// <c>overrides</c>, <c>face_index</c>, <c>candidates</c>) or <c>application/json</c> with the same names, the images as
 /// base64 (or <c>data:</c> URLs) and the face photos as <c>face</c> (one) or <c>faces</c> (a list). Each image is checked
 /// (size, format, pixel dimensions, without decoding the pixels) before anything is written. Problems throw
@@ -29,7 +29,30 @@ internal sealed partial class SubmissionReader(ServerOptions options)
 
     private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public async Task<SubmissionForm> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>What a multipart body of <c>POST /v1/jobs</c> may hold: files template and face (at most 8), and its text fields.</summary>
+    private static readonly FormShape JobForm = new(
+        new Dictionary<string, int>(StringComparer.Ordinal) { ["template"] = 1, ["face"] = JobSubmission.MaxFacePhotos },
+        new HashSet<string>(StringComparer.Ordinal) { "template_name", "recipe", "recipe_yaml", "lora", "trigger", "identity", "seed", "overrides", "face_index", "candidates" },
+        "send template and the person's photos as face (repeated, one file each)",
+        "send multipart/form-data (files template, face) or application/json (images as base64).");
+
+    public Task<SubmissionForm> ReadAsync(HttpRequest request, CancellationToken cancellationToken) => GuardAsync(request, JobForm, async () =>
+    {
+        if (request.ContentType?.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            return await ReadFormAsync(request, cancellationToken);
+        }
+
+        return request.HasJsonContentType() ? await ReadJsonAsync(request, cancellationToken) : null;
+    }, cancellationToken);
+
+    /// <summary>
+    /// Reads a body with <paramref name="read"/> (null: a content type it does not take): a body announced over the
+    /// request limit is refused before it is read, and the reader's limits and broken framing become problems naming
+    /// <c>body</c>.
+    /// </summary>
+    private async Task<T> GuardAsync<T>(HttpRequest request, FormShape shape, Func<Task<T?>> read, CancellationToken cancellationToken)
+        where T : class
     {
         if (request.ContentLength is { } length && length > options.MaxRequestBytes)
         {
@@ -38,14 +61,9 @@ internal sealed partial class SubmissionReader(ServerOptions options)
 
         try
         {
-            if (request.ContentType?.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase) == true)
+            if (await read() is { } result)
             {
-                return await ReadFormAsync(request, cancellationToken);
-            }
-
-            if (request.HasJsonContentType())
-            {
-                return await ReadJsonAsync(request, cancellationToken);
+                return result;
             }
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
@@ -71,20 +89,47 @@ internal sealed partial class SubmissionReader(ServerOptions options)
             throw new FieldProblemException(StatusCodes.Status400BadRequest, "body", $"the multipart body cannot be read ({why}); send a well-formed multipart/form-data body or application/json.");
         }
 
-        throw new FieldProblemException(StatusCodes.Status415UnsupportedMediaType, "body", "send multipart/form-data (files template, face) or application/json (images as base64).");
+        throw new FieldProblemException(StatusCodes.Status415UnsupportedMediaType, "body", shape.Unsupported);
+    }
+
+    private async Task<SubmissionForm> ReadFormAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var (files, fields) = await ReadPartsAsync(request, JobForm, cancellationToken);
+        return Checked(new SubmissionForm
+        {
+            Template = OneFile(files, "template"),
+            TemplateName = Single(fields, "template_name"),
+            Faces = files.TryGetValue("face", out var photos) ? photos : [],
+            Recipe = Single(fields, "recipe"),
+            RecipeYaml = Single(fields, "recipe_yaml"),
+            Lora = Single(fields, "lora"),
+            Trigger = All(fields, "trigger").SelectMany(t => t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
+            Identity = Single(fields, "identity"),
+            Seed = ParseLong(Single(fields, "seed"), "seed"),
+            Overrides = All(fields, "overrides").SelectMany(o => o.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
+            FaceIndex = ParseInt(Single(fields, "face_index"), "face_index"),
+            Candidates = ParseInt(Single(fields, "candidates"), "candidates"),
+        });
     }
 
     /// <summary>
-    /// Reads a <c>multipart/form-data</c> body part by part with ASP.NET's streaming <see cref="MultipartReader"/>: each
-    /// image is read once, straight into its own buffer, and refused as soon as it passes its limit; each text field is
-    /// read up to its limit. Nothing of the body is buffered beyond the part being read, and nothing goes to disk.
+    /// The file fields a multipart body may have, each with the most files it takes; its text fields; what to say of an
+    /// unknown file field; and what to say of a content type it does not take (415).
     /// </summary>
-    private async Task<SubmissionForm> ReadFormAsync(HttpRequest request, CancellationToken cancellationToken)
+    private sealed record FormShape(IReadOnlyDictionary<string, int> Files, IReadOnlySet<string> Texts, string FilesHint, string Unsupported);
+
+    /// <summary>
+    /// Reads a <c>multipart/form-data</c> body part by part with ASP.NET's streaming <see cref="MultipartReader"/>: each
+    /// image is read once, straight into its own buffer, checked, and refused as soon as it passes its limit; each text
+    /// field is read up to its limit. Nothing of the body is buffered beyond the part being read, and nothing goes to disk.
+    /// </summary>
+    private async Task<(Dictionary<string, List<UploadedImage>> Files, Dictionary<string, List<string>> Fields)> ReadPartsAsync(
+        HttpRequest request, FormShape shape, CancellationToken cancellationToken)
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
             || !contentType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
-            throw new FieldProblemException(StatusCodes.Status415UnsupportedMediaType, "body", "send multipart/form-data (files template, face) or application/json (images as base64).");
+            throw new FieldProblemException(StatusCodes.Status415UnsupportedMediaType, "body", shape.Unsupported);
         }
 
         var boundary = HeaderUtilities.RemoveQuotes(contentType.Boundary).Value;
@@ -107,7 +152,7 @@ internal sealed partial class SubmissionReader(ServerOptions options)
         {
             if (++parts > MaxParts)
             {
-                throw new FieldProblemException(StatusCodes.Status400BadRequest, "body", $"more than {MaxParts} parts; a submission has a few fields, a template and at most {JobSubmission.MaxFacePhotos} face photos.");
+                throw new FieldProblemException(StatusCodes.Status400BadRequest, "body", $"more than {MaxParts} parts; a submission has a few fields and a few photos.");
             }
 
             if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
@@ -123,15 +168,17 @@ internal sealed partial class SubmissionReader(ServerOptions options)
             }
             if (disposition.IsFileDisposition())
             {
-                if (name is not ("template" or "face"))
+                if (!shape.Files.TryGetValue(name, out var most))
                 {
-                    throw new FieldProblemException(StatusCodes.Status400BadRequest, UserText.Quote(name), "unknown file field; send template and the person's photos as face (repeated, one file each).");
+                    throw new FieldProblemException(StatusCodes.Status400BadRequest, UserText.Quote(name), $"unknown file field; {shape.FilesHint}.");
                 }
 
-                if (name == "face" && files.TryGetValue(name, out var faces) && faces.Count == JobSubmission.MaxFacePhotos)
+                if (files.TryGetValue(name, out var already) && already.Count == most)
                 {
-                    // Refused before this photo is read: no more than the pipeline uses is held in memory.
-                    throw new FieldProblemException(StatusCodes.Status400BadRequest, "face", $"more than {JobSubmission.MaxFacePhotos} face photos; at most {JobSubmission.MaxFacePhotos} are used.");
+                    // Refused before this file is read: no more than is used is held in memory.
+                    throw new FieldProblemException(StatusCodes.Status400BadRequest, name, most == 1
+                        ? "send one file."
+                        : $"more than {most} {(name == "face" ? "face photos" : "files")}; at most {most} are used.");
                 }
 
                 var bytes = await ReadPartAsync(section.Body, options.MaxImageBytes, StatusCodes.Status413PayloadTooLarge, name,
@@ -141,7 +188,7 @@ internal sealed partial class SubmissionReader(ServerOptions options)
             }
             else
             {
-                if (name is not ("template_name" or "recipe" or "recipe_yaml" or "lora" or "trigger" or "identity" or "seed" or "overrides" or "face_index" or "candidates"))
+                if (!shape.Texts.Contains(name))
                 {
                     throw new FieldProblemException(StatusCodes.Status400BadRequest, UserText.Quote(name), "unknown field.");
                 }
@@ -162,21 +209,7 @@ internal sealed partial class SubmissionReader(ServerOptions options)
             }
         }
 
-        return Checked(new SubmissionForm
-        {
-            Template = OneFile(files, "template"),
-            TemplateName = Single(fields, "template_name"),
-            Faces = files.TryGetValue("face", out var photos) ? photos : [],
-            Recipe = Single(fields, "recipe"),
-            RecipeYaml = Single(fields, "recipe_yaml"),
-            Lora = Single(fields, "lora"),
-            Trigger = All(fields, "trigger").SelectMany(t => t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
-            Identity = Single(fields, "identity"),
-            Seed = ParseLong(Single(fields, "seed"), "seed"),
-            Overrides = All(fields, "overrides").SelectMany(o => o.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
-            FaceIndex = ParseInt(Single(fields, "face_index"), "face_index"),
-            Candidates = ParseInt(Single(fields, "candidates"), "candidates"),
-        });
+        return (files, fields);
     }
 
     /// <summary>A part's body, read in pooled chunks and copied once into an array of its exact length; over <paramref name="limit"/> is refused at once.</summary>

@@ -33,8 +33,8 @@ internal static class BoxCalls
     {
         Purpose = step,
         IsGeneration = generation,
-        Checkpoint = generation ? run.Recipe.BaseModel : null,
-        Check = caps => Problems(Preflight.Check(run.Recipe, caps, run.Request.Lora, step)),
+        Checkpoint = generation ? run.Recipe.BaseModel : null, // an ID-photo run's one call (rembg) renders nothing
+        Check = caps => Problems(run.HasRecipe ? Preflight.Check(run.Recipe, caps, run.Request.Lora, step) : IdPhotoRun.Check(caps)),
         Box = generation ? run.PlacedBox : null,
     };
 

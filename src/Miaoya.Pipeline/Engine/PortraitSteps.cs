@@ -1,5 +1,3 @@
-using Miaoya.Recipes;
-
 namespace Miaoya.Pipeline;
 
 /// <summary>The one map from a step's name to its code.</summary>
@@ -22,10 +20,14 @@ internal static class PortraitSteps
 
     /// <summary>The step called <paramref name="name"/>.</summary>
     /// <exception cref="PipelineException">No step has that name.</exception>
-    public static IPortraitStep Get(string name, Recipe recipe) =>
+    public static IPortraitStep Get(string name, Recipes.Recipe recipe) => Get(name, $"recipe {recipe.Name}");
+
+    /// <summary>The step called <paramref name="name"/> of the run described as <paramref name="runName"/> (in the message).</summary>
+    /// <exception cref="PipelineException">No step has that name.</exception>
+    public static IPortraitStep Get(string name, string runName) =>
         ByName.TryGetValue(name, out var step)
             ? step
-            : throw new PipelineException($"recipe {recipe.Name}: unknown step \"{name}\".") { Step = name };
+            : throw new PipelineException($"{runName}: unknown step \"{name}\".") { Step = name };
 
     /// <summary>The step called <paramref name="name"/>, or null.</summary>
     public static IPortraitStep? TryGet(string name) => ByName.GetValueOrDefault(name);

@@ -30,13 +30,30 @@ internal sealed class PipelineServices(IWebUiBoxes boxes, IFaceDetector detector
 
 /// <summary>
 /// One run as its steps see it: the request, the run folder and manifest, the template (as sent and decoded), and the
-/// state one step hands the next — typed, where it used to be keys of a shared JSON object.
+/// state one step hands the next — typed, where it used to be keys of a shared JSON object. An ID-photo run has no
+/// recipe and no request (its plan is the <c>finish</c> step alone, which reads neither).
 /// </summary>
-internal sealed class RunContext(RunRequest request, RunFolder folder, RunManifest manifest, EncodedImage template, TemplatePixels pixels, PipelineServices services)
+internal sealed class RunContext(RunRequest? request, RunPlan plan, RunFolder folder, RunManifest manifest, EncodedImage template, TemplatePixels pixels, PipelineServices services)
 {
-    public RunRequest Request { get; } = request;
+    /// <summary>A portrait recipe's run.</summary>
+    public RunContext(RunRequest request, RunFolder folder, RunManifest manifest, EncodedImage template, TemplatePixels pixels, PipelineServices services)
+        : this(request, RunPlan.Of(request.Recipe), folder, manifest, template, pixels, services)
+    {
+    }
+
+    /// <summary>The portrait run's request; only the steps of a recipe read it (an ID-photo run has none).</summary>
+    public RunRequest Request => request ?? throw new InvalidOperationException($"run {Folder.Path} is an ID-photo run: it has no recipe, and only the finish step runs in it.");
+
+    /// <summary>Whether the run has a recipe (a portrait run) rather than being an ID-photo run.</summary>
+    public bool HasRecipe => request is not null;
 
     public Recipe Recipe => Request.Recipe;
+
+    /// <summary>What the run runs: its name, steps, final image step and finish settings.</summary>
+    public RunPlan Plan { get; } = plan;
+
+    /// <summary>The run in messages: <c>recipe NAME</c>, or <c>idphoto</c>.</summary>
+    public string Label => HasRecipe ? $"recipe {Plan.Name}" : Plan.Name;
 
     public RunFolder Folder { get; } = folder;
 

@@ -23,9 +23,14 @@ internal sealed class StepRunner(PipelineServices services)
     {
         await GuardAsync(run, async () =>
         {
-            run.Progress?.Report(new PipelineProgress("preflight", 0, null, "probing"));
-            await BoxCalls.PreflightAsync(run, cancellationToken);
-            foreach (var step in JobSteps(run.Recipe))
+            if (run.HasRecipe)
+            {
+                // An ID-photo run's one call (rembg) is checked when it is placed.
+                run.Progress?.Report(new PipelineProgress("preflight", 0, null, "probing"));
+                await BoxCalls.PreflightAsync(run, cancellationToken);
+            }
+
+            foreach (var step in run.Plan.Steps)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 if (await TryRestoreAsync(run, step, cancellationToken))
@@ -37,7 +42,7 @@ internal sealed class StepRunner(PipelineServices services)
                     await RunAsync(run, step, cancellationToken);
                 }
 
-                if (step == run.Recipe.StepNames[^1])
+                if (step == run.Plan.LastRecipeStep)
                 {
                     run.Manifest.Final = await run.Folder.WriteAsync(FinalFileName, FinalImage(run), cancellationToken);
                 }
@@ -54,11 +59,11 @@ internal sealed class StepRunner(PipelineServices services)
     /// </summary>
     public async Task<StepResult> RunOneAsync(RunContext run, string step, CancellationToken cancellationToken)
     {
-        var steps = JobSteps(run.Recipe);
+        var steps = run.Plan.Steps;
         var index = steps.ToList().IndexOf(step);
         if (index < 0)
         {
-            throw new PipelineException($"recipe {run.Recipe.Name} has no step \"{step}\" (its steps: {string.Join(", ", steps)}).") { Step = step, RunFolder = run.Folder.Path };
+            throw new PipelineException($"{run.Label} has no step \"{step}\" (its steps: {string.Join(", ", steps)}).") { Step = step, RunFolder = run.Folder.Path };
         }
 
         foreach (var earlier in steps.Take(index))
@@ -69,7 +74,7 @@ internal sealed class StepRunner(PipelineServices services)
             }
         }
 
-        var last = step == run.Recipe.StepNames[^1];
+        var last = step == run.Plan.LastRecipeStep;
         if (await TryRestoreAsync(run, step, cancellationToken))
         {
             run.Progress?.Report(new PipelineProgress(step, 1, null, "done earlier"));
@@ -98,7 +103,7 @@ internal sealed class StepRunner(PipelineServices services)
     /// <summary>One step: its record restarted, the step run, the record's outcome and the manifest saved whatever happens.</summary>
     private async Task RunAsync(RunContext run, string name, CancellationToken cancellationToken)
     {
-        var step = PortraitSteps.Get(name, run.Recipe);
+        var step = PortraitSteps.Get(name, run.Label);
         var record = run.Manifest.Step(name);
         if (record is null)
         {
@@ -129,7 +134,7 @@ internal sealed class StepRunner(PipelineServices services)
             await run.Folder.SaveManifestAsync(run.Manifest, CancellationToken.None);
         }
 
-        services.Logger.LogInformation("Step {Step} of {Recipe}: {Status} in {Ms} ms", name, run.Recipe.Name, record.Status, record.DurationMs);
+        services.Logger.LogInformation("Step {Step} of {Recipe}: {Status} in {Ms} ms", name, run.Plan.Name, record.Status, record.DurationMs);
         run.Progress?.Report(new PipelineProgress(name, 1, null, record.Status == StepStatus.Skipped ? "skipped" : null));
     }
 
@@ -153,7 +158,7 @@ internal sealed class StepRunner(PipelineServices services)
             files.Add(file);
         }
 
-        PortraitSteps.Get(name, run.Recipe).Restore(run, record, files);
+        PortraitSteps.Get(name, run.Label).Restore(run, record, files);
         return true;
     }
 

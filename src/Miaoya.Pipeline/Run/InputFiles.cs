@@ -20,7 +20,7 @@ internal static class InputFiles
     /// </summary>
     public static async Task<(EncodedImage Encoded, Image<Rgb24> Pixels)> LoadPhotoAsync(string path, string field, CancellationToken cancellationToken)
     {
-        var label = field == "face" ? "face photo" : "template";
+        var label = field switch { "face" => "face photo", "photo" => "photo", _ => "template" };
         PipelineException Bad(string message) => new($"{label} {path}: {message}") { Step = "template", InputField = field };
         var limits = Limits.InputLimits.Images;
         EncodedImage encoded;

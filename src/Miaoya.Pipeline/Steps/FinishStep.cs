@@ -9,8 +9,9 @@ namespace Miaoya.Pipeline;
 /// <summary>
 /// <c>finish</c>, after the recipe's last step: the final image made into an ID photo (Miaoya.IdPhoto: geometry, rembg
 /// background on a box, DPI, size target, sheet) with its compliance verdict, all written into the run folder; the
-/// verdict is the step's result and marks the photo as AI-generated. A failing verdict does not fail the run (the files
-/// are there to inspect); no face or an unusable spec does.
+/// verdict is the step's result and marks the photo as AI-generated. In an ID-photo run (<see cref="IdPhotoRun"/>) it is
+/// the only step and works on the uploaded photo, document-safe. A failing verdict does not fail the run (the files
+/// are there to inspect); no face or an unusable spec does, and is not retried (the same photo fails the same way).
 /// </summary>
 internal sealed class FinishStep : IPortraitStep
 {
@@ -20,7 +21,7 @@ internal sealed class FinishStep : IPortraitStep
 
     public async Task RunAsync(RunContext run, StepRecord record, CancellationToken cancellationToken)
     {
-        var settings = run.Recipe.Finish!;
+        var settings = run.Plan.Finish ?? throw new PipelineException($"{run.Label} has no finish section.") { Step = Name };
         FinishResult result;
         try
         {
@@ -32,7 +33,7 @@ internal sealed class FinishStep : IPortraitStep
                 MaxKb = settings.Kb,
                 Format = settings.Format switch { FinishFormat.Png => PhotoFormat.Png, FinishFormat.Jpeg => PhotoFormat.Jpeg, _ => null },
                 Sheet = settings.Sheet switch { FinishSheet.SixInch => SheetSize.SixInch, FinishSheet.A4 => SheetSize.A4, _ => null },
-                Generated = true,
+                Generated = run.Plan.Generated,
             };
             using var pixels = await FaceImages.LoadAsync(run.Current ?? run.Template, cancellationToken);
             var detector = run.Services.Detector;
@@ -42,7 +43,7 @@ internal sealed class FinishStep : IPortraitStep
         }
         catch (Exception e) when (e is IdPhotoException or IdSpecException or FormatException or ArgumentException)
         {
-            throw new PipelineException($"step finish: {e.Message}", e) { Step = Name };
+            throw new PipelineException($"step finish: {e.Message}", e) { Step = Name, Final = true };
         }
 
         record.Outputs.Add(await run.Folder.WriteAsync(result.FileName, result.Photo.Bytes, cancellationToken));
@@ -60,10 +61,10 @@ internal sealed class FinishStep : IPortraitStep
         var failed = result.Verdict.Rules.Where(r => !r.Passed).Select(r => r.Id).ToArray();
         record.SetResult(new FinishStepResult(
             settings.Spec, result.Dpi, settings.Background, Math.Round(result.Photo.Kilobytes, 1), result.Photo.SizeNote, result.Verdict.Passed,
-            failed, result.Warnings, Generated: true, ComplianceReport.AuthorityNote));
+            failed, result.Warnings, run.Plan.Generated, ComplianceReport.AuthorityNote));
         if (!result.Verdict.Passed)
         {
-            run.Services.Logger.LogWarning("Finish of {Recipe}: the ID photo fails {Rules} of {Spec}", run.Recipe.Name, string.Join(", ", failed), settings.Spec);
+            run.Services.Logger.LogWarning("Finish of {Recipe}: the ID photo fails {Rules} of {Spec}", run.Plan.Name, string.Join(", ", failed), settings.Spec);
         }
     }
 
