@@ -46,12 +46,7 @@ internal static class IdPhotoEndpoints
                     Content = new Dictionary<string, OpenApiMediaType> { ["multipart/form-data"] = new() { Schema = form } },
                 };
             })
-            .RequireRateLimiting(MiaoyaServer.SubmissionLimiter)
-            .Produces<JobView>(StatusCodes.Status202Accepted)
-            .ProducesValidationProblem()
-            .ProducesValidationProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesValidationProblem(StatusCodes.Status503ServiceUnavailable);
+            .AsJobSubmission();
 
         v1.MapPost("/idphoto/check", CheckAsync)
             .WithName("CheckIdPhoto")

@@ -72,12 +72,7 @@ internal static class JobEndpoints
                     },
                 };
             })
-            .RequireRateLimiting(MiaoyaServer.SubmissionLimiter)
-            .Produces<JobView>(StatusCodes.Status202Accepted)
-            .ProducesValidationProblem()
-            .ProducesValidationProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesValidationProblem(StatusCodes.Status503ServiceUnavailable);
+            .AsJobSubmission();
 
         v1.MapGet("/jobs", ListAsync)
             .WithName("ListJobs")
@@ -473,6 +468,15 @@ internal static class JobEndpoints
     }
 
     private static IResult NotFound(string id) => Problems.Result(StatusCodes.Status404NotFound, "Not found", $"no job {id}.");
+
+    /// <summary>What every submission route answers: 202 with the queued job, 400/413/415/503 problems; rate-limited as submissions.</summary>
+    internal static RouteHandlerBuilder AsJobSubmission(this RouteHandlerBuilder route) => route
+        .RequireRateLimiting(MiaoyaServer.SubmissionLimiter)
+        .Produces<JobView>(StatusCodes.Status202Accepted)
+        .ProducesValidationProblem()
+        .ProducesValidationProblem(StatusCodes.Status413PayloadTooLarge)
+        .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+        .ProducesValidationProblem(StatusCodes.Status503ServiceUnavailable);
 }
 
 /// <summary>The multipart form of <c>POST /v1/jobs</c> (for the OpenAPI document).</summary>

@@ -486,6 +486,12 @@ internal sealed class BatchSubmitException(string message, Exception inner) : Ex
 /// with calls per minute over the last minute, calls in flight and health); when redirected, a line whenever a job ends
 /// and at most every 10 s otherwise.
 /// </summary>
+/// <remarks>
+/// Not Spectre.Console's live display (weighed for issue 18): the in-place redraw here is two escape codes (cursor up N,
+/// clear to end of line) over lines this class already formats, and the redirected path, which CI logs and the tests
+/// read, must stay plain lines either way. Spectre would add a markup parser in front of every line that carries user
+/// text (template names, paths, box errors with '[' and ']'), each needing escaping, for no less code.
+/// </remarks>
 internal sealed class BatchDisplay(WebUiFleet fleet, int total)
 {
     private readonly bool _interactive = !Console.IsOutputRedirected;
