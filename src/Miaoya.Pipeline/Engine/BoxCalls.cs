@@ -17,7 +17,7 @@ internal static class BoxCalls
         try
         {
             var box = await run.Services.Boxes.RunAsync(
-                new BoxNeeds { Purpose = recipe.Name, IsGeneration = false, Check = caps => Problems(Preflight.Check(recipe, caps, run.Request.Lora)) },
+                new BoxNeeds { Purpose = recipe.Name, IsGeneration = false, Check = caps => Problems(Check(recipe, caps, Loras(run.Request), step: null)) },
                 (box, _) => Task.FromResult(box),
                 cancellationToken);
             RecordServer(run, box);
@@ -34,12 +34,12 @@ internal static class BoxCalls
         Purpose = step,
         IsGeneration = generation,
         Checkpoint = generation ? run.Recipe.BaseModel : null,
-        Check = caps => Problems(Preflight.Check(run.Recipe, caps, run.Request.Lora, step)),
+        Check = caps => Problems(Check(run.Recipe, caps, Loras(run.Request), step)),
         Box = generation ? run.PlacedBox : null,
     };
 
     /// <summary>What placing <paramref name="step"/> of a run of <paramref name="recipe"/> on a box needs, as its call will; null when it takes no slot.</summary>
-    public static BoxNeeds? PlacementNeeds(Recipe recipe, LoraChoice? lora, IPortraitStep step) => step.BoxUse switch
+    public static BoxNeeds? PlacementNeeds(Recipe recipe, IReadOnlyList<LoraChoice?> loras, IPortraitStep step) => step.BoxUse switch
     {
         StepBoxUse.None => null,
         var use => new BoxNeeds
@@ -47,9 +47,21 @@ internal static class BoxCalls
             Purpose = step.Name,
             IsGeneration = true,
             Checkpoint = use == StepBoxUse.Renders ? recipe.BaseModel : null,
-            Check = caps => Problems(Preflight.Check(recipe, caps, lora, step.Name)),
+            Check = caps => Problems(Check(recipe, caps, loras, step.Name)),
         },
     };
+
+    /// <summary>The run's LoRAs: the one person's, or each person's of a several-person run (null: a person without one).</summary>
+    private static LoraChoice?[] Loras(RunRequest request) =>
+        request.People.Count > 0 ? request.People.Select(p => p.Lora).ToArray() : [request.Lora];
+
+    /// <summary>What the box lacks for the recipe and every LoRA of the run, each problem once.</summary>
+    private static PreflightProblem[] Check(Recipe recipe, WebUiCapabilities caps, IReadOnlyList<LoraChoice?> loras, string? step)
+    {
+        var all = (loras.Count == 0 ? [null] : loras)
+            .SelectMany(lora => step is null ? Preflight.Check(recipe, caps, lora) : Preflight.Check(recipe, caps, lora, step));
+        return all.DistinctBy(p => p.ToString()).ToArray();
+    }
 
     private static BoxProblem[] Problems(IReadOnlyList<PreflightProblem> problems) => [.. problems.Select(p => p.ToBoxProblem())];
 

@@ -59,6 +59,15 @@ internal sealed class RunContext(RunRequest request, RunFolder folder, RunManife
     /// <summary>The box a job step was placed on: its generation calls go there only (<see cref="BoxNeeds.Box"/>); null: any box.</summary>
     public string? PlacedBox { get; init; }
 
+    /// <summary>
+    /// The people of a several-person run, in the order given (empty: one person). With people, <see cref="Prompt"/> carries
+    /// no LoRA, and <see cref="Mask"/>, <see cref="Face"/> and <see cref="IdentityImages"/> stay null: each person's are here.
+    /// </summary>
+    public IReadOnlyList<PersonRun> People { get; } = request.People.Select(p => new PersonRun(p)).ToArray();
+
+    /// <summary>Whether this run puts several people (or one chosen face, counted left to right) into the template.</summary>
+    public bool HasPeople => People.Count > 0;
+
     /// <summary>From <c>interrogate</c>.</summary>
     public ComposedPrompt? Prompt { get; set; }
 
