@@ -146,7 +146,7 @@ internal sealed class FaceSwapStep : IPortraitStep
                 }
 
                 var targets = swapper.Detect(current, cancellationToken);
-                var target = Enumerable.Range(0, targets.Count).Select(i => (Index: i, Overlap: Overlap(targets[i].Box, wanted.Box))).DefaultIfEmpty((-1, 0)).MaxBy(t => t.Overlap);
+                var target = Enumerable.Range(0, targets.Count).Select(i => (Index: i, Overlap: Overlap(targets[i].Box, wanted.Box))).DefaultIfEmpty((Index: -1, Overlap: 0.0)).MaxBy(t => t.Overlap);
                 if (target.Index < 0 || target.Overlap < 0.3)
                 {
                     throw new PipelineException(string.Create(CultureInfo.InvariantCulture, $"{templateName}: the face swapper's {swapper.DetectorName} detector finds no face where face {person.FaceIndex} is (x {wanted.Box.X:0}, y {wanted.Box.Y:0}); it found {targets.Count}.")) { Step = Name };
