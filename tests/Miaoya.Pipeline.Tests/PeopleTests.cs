@@ -207,6 +207,27 @@ public sealed class PeopleTests
     }
 
     [Fact]
+    public async Task AResumedTwoPersonRun_WithoutItsInpaint_RendersEachFaceAgainFromTheRestoredMasksAndPrompts()
+    {
+        using var h = new PipelineHarness();
+        var first = await h.Pipeline.RunAsync(TwoPersonV2(h, "v2"));
+        var sentFirst = h.Received("/sdapi/v1/img2img");
+        File.Delete(Path.Combine(first.Folder, "inpaint.png"));
+        File.Delete(Path.Combine(first.Folder, StepRunner.FinalFileName));
+
+        var again = await h.Pipeline.ResumeAsync(first.Folder);
+
+        Assert.Equal(RunStatus.Succeeded, again.Manifest.Status);
+        var redone = h.Received("/sdapi/v1/img2img").Skip(sentFirst.Count).ToArray();
+        Assert.Equal(2, redone.Length); // the two inpaint calls; img2img's output is intact, so it is not redone
+        Assert.Equal(sentFirst[0]["mask"]!.GetValue<string>(), redone[0]["mask"]!.GetValue<string>());
+        Assert.Equal(sentFirst[1]["mask"]!.GetValue<string>(), redone[1]["mask"]!.GetValue<string>());
+        AssertOnlyLora(redone[0], "miaoya_demo_face", "add_detail");
+        AssertOnlyLora(redone[1], "add_detail", "miaoya_demo_face");
+        Assert.Equal(1, h.Count("/tagger/v1/interrogate"));
+    }
+
+    [Fact]
     public async Task V3_TwoPeople_SwapsEachPersonsPhotoIntoTheirFace()
     {
         using var h = new PipelineHarness();
