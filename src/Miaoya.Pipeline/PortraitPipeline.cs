@@ -162,7 +162,7 @@ public sealed class PortraitPipeline : IDisposable
         var loras = manifest.Inputs.People is { } people
             ? people.Select(p => p.Lora is { } l ? LoraChoice.Parse(l) : null).ToArray()
             : [manifest.Inputs.Lora is { } lora ? LoraChoice.Parse(lora) : null];
-        return BoxCalls.PlacementNeeds(recipe, loras, portraitStep);
+        return BoxCalls.PlacementNeeds(recipe, loras, manifest.Inputs.People is not null, portraitStep);
     }
 
     /// <summary>The checked inputs: the template as sent to the box, its pixels (the caller disposes them), and the person's face photos.</summary>

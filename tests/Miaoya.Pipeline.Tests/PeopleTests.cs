@@ -297,6 +297,20 @@ public sealed class PeopleTests
         Assert.Equal(0, h.Count("/tagger/v1/interrogate"));
     }
 
+    [Fact]
+    public async Task APersonsLoraTheBoxLacks_IsTheRunsInput_NamedByPerson_BeforeAnyGeneration()
+    {
+        using var h = new PipelineHarness();
+        var request = TwoPersonV2(h, "v2");
+        request = request with { People = [request.People[0], request.People[1] with { Lora = LoraChoice.Parse("nobody_face") }] };
+
+        var e = await Assert.ThrowsAsync<PipelineException>(() => h.Pipeline.RunAsync(request));
+
+        Assert.Contains("--person: LoRA \"nobody_face\" is not on the box", e.Message, StringComparison.Ordinal);
+        Assert.Equal("person", e.InputField);
+        Assert.Equal(0, h.Count("/sdapi/v1/img2img"));
+    }
+
     private static RectangleF Box(FaceRecord face) => new(face.Box[0], face.Box[1], face.Box[2], face.Box[3]);
 
     private static RectangleF Grow(RectangleF r) => RectangleF.Inflate(r, r.Width * 0.6f, r.Height * 0.6f);
