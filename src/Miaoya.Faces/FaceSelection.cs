@@ -34,6 +34,51 @@ public static class FaceSelection
         return ordered[i];
     }
 
+    /// <summary>
+    /// The faces left to right by the left edge of their box (ties: higher first), the order insightface-based tools
+    /// count faces in when they pick one by index (ReActor's reactor_swapper.py get_face_single:
+    /// <c>sorted(face, key=lambda x: x.bbox[0])[face_index]</c>). Several-person runs and <c>idphoto --face-index</c> count this way.
+    /// </summary>
+    public static IReadOnlyList<DetectedFace> OrderLeftToRight(IReadOnlyList<DetectedFace> faces)
+    {
+        ArgumentNullException.ThrowIfNull(faces);
+        return [.. faces.OrderBy(f => f.Box.X).ThenBy(f => f.Box.Y).ThenByDescending(f => f.Score)];
+    }
+
+    /// <summary>
+    /// The face at <paramref name="index"/> counted left to right (<see cref="OrderLeftToRight"/>). Throws
+    /// <see cref="FaceSelectionException"/> naming <paramref name="imageName"/>, how many faces were found and where each
+    /// is when there is no face or the index is out of range; <paramref name="option"/> names what asked for the index.
+    /// </summary>
+    public static DetectedFace SelectLeftToRight(IReadOnlyList<DetectedFace> faces, int index, string imageName, string option)
+    {
+        ArgumentNullException.ThrowIfNull(faces);
+        ArgumentNullException.ThrowIfNull(imageName);
+        if (faces.Count == 0)
+        {
+            throw new FaceSelectionException($"{imageName}: no face found (tried the short- and full-range detectors); {option} needs a photo where each face is clearly visible and frontal.");
+        }
+
+        var ordered = OrderLeftToRight(faces);
+        if (index < 0 || index >= ordered.Count)
+        {
+            throw new FaceSelectionException(string.Create(
+                CultureInfo.InvariantCulture, $"{imageName}: {option} {index} asked for, but {Found(ordered.Count)}, counted from 0 left to right: {Describe(ordered)}."));
+        }
+
+        return ordered[index];
+    }
+
+    /// <summary>"0 at x 120, y 80 (64×70); 1 at …": where each face is, in the order given, for messages.</summary>
+    public static string Describe(IReadOnlyList<DetectedFace> ordered)
+    {
+        ArgumentNullException.ThrowIfNull(ordered);
+        return string.Join("; ", ordered.Select((f, i) => string.Create(
+            CultureInfo.InvariantCulture, $"{i} at x {f.Box.X:0}, y {f.Box.Y:0} ({f.Box.Width:0}×{f.Box.Height:0})")));
+    }
+
+    private static string Found(int count) => count == 1 ? "1 face was found" : string.Create(CultureInfo.InvariantCulture, $"{count} faces were found");
+
     /// <summary>The faces, largest first (ties: higher score first).</summary>
     public static IReadOnlyList<DetectedFace> OrderBySize(IReadOnlyList<DetectedFace> faces)
     {

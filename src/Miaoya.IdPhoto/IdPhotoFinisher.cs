@@ -33,6 +33,12 @@ public sealed record FinishOptions
     /// <summary>Whether a generative step produced the input (the verdict says so).</summary>
     public bool Generated { get; init; }
 
+    /// <summary>
+    /// Which face of a photo with several, counted from 0 left to right by the face box's left edge (as ReActor counts);
+    /// null: the photo must show one face.
+    /// </summary>
+    public int? FaceIndex { get; init; }
+
     /// <summary>rembg model for the separation (a human segmentation model).</summary>
     public string RembgModel { get; init; } = "u2net_human_seg";
 }
@@ -127,14 +133,33 @@ public static class IdPhotoFinisher
         }
 
         var faces = detector.Detect(photo, cancellationToken);
-        if (faces.Count != 1)
+        if (faces.Count == 0)
         {
-            throw new IdPhotoException(faces.Count == 0
-                ? "no face found: an ID photo needs one clearly visible frontal face (eyes open, not covered)."
-                : $"{faces.Count} faces found ({string.Join("; ", faces.Select(f => string.Create(CultureInfo.InvariantCulture, $"at {f.Box.X:0},{f.Box.Y:0} size {f.Box.Width:0}×{f.Box.Height:0}")))}); an ID photo shows one person: crop the photo to that person first.");
+            throw new IdPhotoException("no face found: an ID photo needs one clearly visible frontal face (eyes open, not covered).");
         }
 
-        var head = HeadGeometry.From(faces[0]);
+        DetectedFace chosen;
+        if (options.FaceIndex is { } index)
+        {
+            try
+            {
+                chosen = FaceSelection.SelectLeftToRight(faces, index, "the photo", "--face-index");
+            }
+            catch (FaceSelectionException e)
+            {
+                throw new IdPhotoException(e.Message, e);
+            }
+        }
+        else if (faces.Count > 1)
+        {
+            throw new IdPhotoException($"{faces.Count} faces found, counted from 0 left to right: {FaceSelection.Describe(FaceSelection.OrderLeftToRight(faces))}; an ID photo shows one person: choose one with --face-index N, or crop the photo to that person first.");
+        }
+        else
+        {
+            chosen = faces[0];
+        }
+
+        var head = HeadGeometry.From(chosen);
         var (width, height) = spec.PixelSize(dpi);
         var plan = CropPlan.For(head, spec, width, height);
         if (Math.Abs(head.RollDegrees) > 0.5)
@@ -243,13 +268,15 @@ public static class IdPhotoFinisher
     private static double FrameError(Image<Rgb24> frame, CropPlan plan, IFaceDetector detector, CancellationToken cancellationToken, out HeadGeometry? head)
     {
         var faces = detector.Detect(frame, cancellationToken);
-        if (faces.Count != 1)
+        if (faces.Count == 0)
         {
             head = null;
             return double.PositiveInfinity;
         }
 
-        var h = HeadGeometry.From(faces[0]);
+        // With --face-index others may show at the frame's edges: the chosen face is the one the plan centred.
+        var centred = faces.MinBy(f => Math.Abs(f.Box.X + (f.Box.Width / 2) - (plan.Width / 2f)))!;
+        var h = HeadGeometry.From(centred);
         head = h;
         var headError = Math.Abs((h.HeadHeight / plan.Height) - plan.HeadFraction);
         var topError = Math.Abs((Math.Min(h.Crown.Y, h.Chin.Y) / plan.Height) - plan.TopFraction);

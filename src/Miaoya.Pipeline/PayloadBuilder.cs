@@ -13,7 +13,8 @@ public static class PayloadBuilder
     /// <summary>
     /// The V1 <c>inpaint</c> request: template, mask, and the step's ControlNet units; with <paramref name="identity"/>
     /// (the person's aligned face crops) the recipe's identity unit(s) go first; <paramref name="candidates"/> images are
-    /// rendered (<c>n_iter</c>: seeds seed, seed+1, …).
+    /// rendered (<c>n_iter</c>: seeds seed, seed+1, …). With <paramref name="previous"/> (a several-person run's earlier
+    /// person's result) that image is inpainted instead of the template; units that look at the template still get it.
     /// </summary>
     public static Img2ImgRequest Inpaint(
         Recipe recipe,
@@ -25,11 +26,12 @@ public static class PayloadBuilder
         int width,
         int height,
         IReadOnlyList<EncodedImage>? identity = null,
-        int candidates = 1)
+        int candidates = 1,
+        EncodedImage? previous = null)
     {
         ArgumentNullException.ThrowIfNull(recipe);
         var settings = recipe.Inpaint ?? throw new ArgumentException($"recipe {recipe.Name} has no inpaint step.", nameof(recipe));
-        return Build(recipe, StepName.Inpaint, settings, box, template, template, mask, prompt, seed, width, height, identity, candidates);
+        return Build(recipe, StepName.Inpaint, settings, box, template, previous ?? template, mask, prompt, seed, width, height, identity, candidates);
     }
 
     /// <summary>The V2 <c>img2img</c> request: the whole inpainted image at low denoise, no mask (identity and candidates as for <see cref="Inpaint"/>).</summary>

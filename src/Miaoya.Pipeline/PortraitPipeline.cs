@@ -118,7 +118,7 @@ public sealed class PortraitPipeline : IDisposable
     /// </summary>
     public static async Task CheckAsync(RunRequest request, IFaceDetector? detector, CancellationToken cancellationToken = default)
     {
-        var (_, pixels, _) = await LoadInputsAsync(request, detector, cancellationToken);
+        var (_, pixels, _, _) = await LoadInputsAsync(request, detector, cancellationToken);
         pixels.Dispose();
     }
 
@@ -159,11 +159,14 @@ public sealed class PortraitPipeline : IDisposable
         }
 
         var (recipe, manifest) = await LoadRecipeAsync(new RunFolder(runFolder), cancellationToken);
-        return BoxCalls.PlacementNeeds(recipe, manifest.Inputs.Lora is { } lora ? LoraChoice.Parse(lora) : null, portraitStep);
+        var loras = manifest.Inputs.People is { } people
+            ? people.Select(p => p.Lora is { } l ? LoraChoice.Parse(l) : null).ToArray()
+            : [manifest.Inputs.Lora is { } lora ? LoraChoice.Parse(lora) : null];
+        return BoxCalls.PlacementNeeds(recipe, loras, manifest.Inputs.People is not null, portraitStep);
     }
 
     /// <summary>The checked inputs: the template as sent to the box, its pixels (the caller disposes them), and the person's face photos.</summary>
-    private static async Task<(EncodedImage Template, SixLabors.ImageSharp.Image<Rgb24> Pixels, IReadOnlyList<EncodedImage> FacePhotos)> LoadInputsAsync(
+    private static async Task<(EncodedImage Template, SixLabors.ImageSharp.Image<Rgb24> Pixels, IReadOnlyList<EncodedImage> FacePhotos, IReadOnlyList<IReadOnlyList<EncodedImage>> PeoplePhotos)> LoadInputsAsync(
         RunRequest request, IFaceDetector? detector, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -179,7 +182,8 @@ public sealed class PortraitPipeline : IDisposable
             }
 
             var facePhotos = await InputFiles.LoadFacePhotosAsync(request, detector, cancellationToken);
-            return (template, pixels, facePhotos);
+            var peoplePhotos = await InputFiles.LoadPeoplePhotosAsync(request, detector, cancellationToken);
+            return (template, pixels, facePhotos, peoplePhotos);
         }
         catch
         {
@@ -198,7 +202,7 @@ public sealed class PortraitPipeline : IDisposable
             throw new PipelineException($"{folder.Path} already holds a run; resume it with --resume {folder.Path}, or choose another --out.") { InputField = "out" };
         }
 
-        var (template, pixels, facePhotos) = await LoadInputsAsync(request, detector, cancellationToken);
+        var (template, pixels, facePhotos, peoplePhotos) = await LoadInputsAsync(request, detector, cancellationToken);
         try
         {
             PrivateFiles.CreateDirectory(folder.Path);
@@ -210,6 +214,19 @@ public sealed class PortraitPipeline : IDisposable
             for (var i = 0; i < facePhotos.Count; i++)
             {
                 faceRecords.Add(await folder.WriteAsync(FaceFile(i), facePhotos[i], cancellationToken));
+            }
+
+            var people = new List<ManifestPerson>();
+            for (var p = 0; p < peoplePhotos.Count; p++)
+            {
+                var person = request.People[p];
+                var files = new List<FileRecord>();
+                for (var i = 0; i < peoplePhotos[p].Count; i++)
+                {
+                    files.Add(await folder.WriteAsync(PersonRequest.FaceFile(person.FaceIndex, i), peoplePhotos[p][i], cancellationToken));
+                }
+
+                people.Add(new ManifestPerson(person.FaceIndex, person.Lora?.ToString(), files, person.FacePaths.Select(Path.GetFullPath).ToArray()));
             }
 
             var manifest = new RunManifest
@@ -229,7 +246,8 @@ public sealed class PortraitPipeline : IDisposable
                     request.Device,
                     request.StandInModels,
                     faceRecords.Count > 1 ? faceRecords : null,
-                    faceRecords.Count > 1 ? request.FacePaths.Select(Path.GetFullPath).ToArray() : null),
+                    faceRecords.Count > 1 ? request.FacePaths.Select(Path.GetFullPath).ToArray() : null,
+                    people.Count > 0 ? people : null),
                 Box = box,
             };
             await folder.SaveManifestAsync(manifest, cancellationToken);
@@ -273,6 +291,9 @@ public sealed class PortraitPipeline : IDisposable
             ModelsDirectory = manifest.Inputs.Models,
             Device = manifest.Inputs.Device ?? "cpu",
             StandInModels = manifest.Inputs.StandInModels,
+            People = (manifest.Inputs.People ?? [])
+                .Select(p => new PersonRequest(p.FaceIndex, p.Lora is { } l ? LoraChoice.Parse(l) : null, p.Faces.Select(f => folder.File(f.File)).ToArray()))
+                .ToArray(),
         };
         return (request, RunPlan.Of(recipe), folder, manifest, template);
     }

@@ -10,7 +10,7 @@ public sealed record PreflightProblem(Requirement Requirement, string Message)
     public string Field => Requirement.Where;
 
     /// <summary>As a box problem for the fleet's placement (the LoRA marked as a run's input).</summary>
-    public BoxProblem ToBoxProblem() => new(Field, Message, IsInput: Requirement.Kind == RequirementKind.Lora && Requirement.Where == "--lora");
+    public BoxProblem ToBoxProblem() => new(Field, Message, IsInput: Requirement.Kind == RequirementKind.Lora && Requirement.Where is "--lora" or BoxCalls.PersonLoraField);
 
     /// <inheritdoc />
     public override string ToString() => $"{Field}: {Message}";

@@ -44,6 +44,13 @@ public sealed record RunRequest
         init => FacePaths = value is null ? [] : [value];
     }
 
+    /// <summary>
+    /// Several people in one template: each person's face (counted from 0 left to right by the face box's left edge, as
+    /// ReActor counts) with their LoRA and/or face photos. Empty: one person, from <see cref="Lora"/>, <see cref="FacePaths"/>
+    /// and <see cref="FaceIndex"/> (which cannot be given with people).
+    /// </summary>
+    public IReadOnlyList<PersonRequest> People { get; init; } = [];
+
     /// <summary>V3: the folder with insightface's det_10g.onnx, w600k_r50.onnx and inswapper_128.onnx.</summary>
     public string? ModelsDirectory { get; init; }
 
@@ -52,6 +59,17 @@ public sealed record RunRequest
 
     /// <summary>V3: the models are the repository's tiny stand-ins (demo and tests); recorded so reports say so.</summary>
     public bool StandInModels { get; init; }
+}
+
+/// <summary>
+/// One person of a several-person run: the face they take (counted from 0 left to right), their face LoRA, their face
+/// photos (V3 swaps the first in; an identity unit gets each). At least one of the two is needed.
+/// </summary>
+public sealed record PersonRequest(int FaceIndex, LoraChoice? Lora, IReadOnlyList<string> FacePaths)
+{
+    /// <summary>The file of this person's face photo number <paramref name="index"/> (0-based) in a run folder.</summary>
+    public static string FaceFile(int faceIndex, int index) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"person-{faceIndex}-face-{index + 1}.png");
 }
 
 /// <summary>Where a run got to; <see cref="Box"/> names the box a remote call was placed on (reported when the call starts).</summary>

@@ -34,6 +34,30 @@ public class SelectionTests
     }
 
     [Fact]
+    public void SelectLeftToRight_CountsByTheBoxLeftEdge_NotBySize()
+    {
+        var right = TestFaces.Upright(400, 100, 90);
+        var left = TestFaces.Upright(50, 50, 30);
+        var middle = TestFaces.Upright(200, 200, 60);
+        DetectedFace[] faces = [right, left, middle];
+
+        Assert.Equal([left, middle, right], FaceSelection.OrderLeftToRight(faces));
+        Assert.Same(left, FaceSelection.SelectLeftToRight(faces, 0, "t.png", "--person"));
+        Assert.Same(right, FaceSelection.SelectLeftToRight(faces, 2, "t.png", "--person"));
+    }
+
+    [Fact]
+    public void SelectLeftToRight_OutOfRange_NamesHowManyFacesAndWhereEachIs()
+    {
+        DetectedFace[] two = [TestFaces.Upright(300, 40, 50), TestFaces.Upright(60, 40, 50)];
+        var message = Assert.Throws<FaceSelectionException>(() => FaceSelection.SelectLeftToRight(two, 2, "t.png", "--person")).Message;
+
+        Assert.StartsWith("t.png: --person 2 asked for, but 2 faces were found, counted from 0 left to right: 0 at x ", message, StringComparison.Ordinal);
+        Assert.Contains("; 1 at x ", message, StringComparison.Ordinal);
+        Assert.StartsWith("t.png: no face found", Assert.Throws<FaceSelectionException>(() => FaceSelection.SelectLeftToRight([], 0, "t.png", "--person")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void DetectedFace_NeedsSixLandmarks_SizeIsLongerSide()
     {
         Assert.Throws<ArgumentException>(() => new DetectedFace(new RectangleF(0, 0, 10, 10), [new PointF(1, 1)], 0.9f));

@@ -87,11 +87,32 @@ public class GeometryTests
     }
 
     [Fact]
+    public async Task FaceIndex_picks_one_of_several_faces_counted_left_to_right()
+    {
+        using var two = TestSupport.TwoFaces();
+        var faces = FaceSelection.OrderLeftToRight(TestSupport.Detector.Detect(two));
+        var spec = IdSpecs.Find("cn-1inch");
+
+        var left = await IdPhotoFinisher.FinishAsync(two, new FinishOptions { Spec = spec, FaceIndex = 0 }, TestSupport.Detector, null);
+        var right = await IdPhotoFinisher.FinishAsync(two, new FinishOptions { Spec = spec, FaceIndex = 1 }, TestSupport.Detector, null);
+
+        // Both are framed on one face; the two photos differ because they came from different halves.
+        Assert.Equal(2, faces.Count);
+        Assert.True(left.Verdict.Rules.Single(r => r.Id == "head_height").Passed, left.Verdict.ToTable());
+        Assert.True(right.Verdict.Rules.Single(r => r.Id == "head_height").Passed, right.Verdict.ToTable());
+        Assert.NotEqual(Convert.ToHexString(left.Photo.Bytes), Convert.ToHexString(right.Photo.Bytes));
+
+        var e = await Assert.ThrowsAsync<IdPhotoException>(() => IdPhotoFinisher.FinishAsync(two, new FinishOptions { Spec = spec, FaceIndex = 2 }, TestSupport.Detector, null));
+        Assert.StartsWith("the photo: --face-index 2 asked for, but 2 faces were found, counted from 0 left to right: 0 at x ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Two_faces_and_no_face_are_refused_with_what_was_found()
     {
         using var two = TestSupport.TwoFaces();
         var e = await Assert.ThrowsAsync<IdPhotoException>(() => IdPhotoFinisher.FinishAsync(two, new FinishOptions { Spec = IdSpecs.Find("cn-1inch") }, TestSupport.Detector, null));
-        Assert.StartsWith("2 faces found (at ", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith("2 faces found, counted from 0 left to right: 0 at x ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("choose one with --face-index N", e.Message, StringComparison.Ordinal);
 
         using var coffee = Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(TestSupport.PathOf("coffee.png"));
         e = await Assert.ThrowsAsync<IdPhotoException>(() => IdPhotoFinisher.FinishAsync(coffee, new FinishOptions { Spec = IdSpecs.Find("cn-1inch") }, TestSupport.Detector, null));

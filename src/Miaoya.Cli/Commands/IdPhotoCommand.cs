@@ -34,11 +34,12 @@ internal static class IdPhotoCommand
         var format = new Option<string?>("--format") { Description = "jpeg or png; default: the spec's first format" };
         format.AcceptOnlyFromAmong("jpeg", "png");
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log every WebUI call" };
+        var faceIndex = new Option<int?>("--face-index") { Description = "Which face of a photo with several, counted from 0 left to right (as --person counts); without it the photo must show one face" };
         var command = new Command(
             "idphoto",
             "Finish an ID photo: eyes levelled, head sized and placed for the spec, background replaced (rembg on the box), DPI in the file, optional size target and print sheet, then the compliance verdict. Document-safe: nothing generative runs.")
         {
-            image, spec, background, output, webui, auth, dpi, kb, sheet, format, verbose,
+            image, spec, background, output, webui, auth, dpi, kb, sheet, format, verbose, faceIndex,
             CheckCommand(),
             SpecsCommand(),
         };
@@ -48,6 +49,12 @@ internal static class IdPhotoCommand
             var idSpec = await FindSpecAsync(result.GetValue(spec)!);
             if (idSpec is null || await BadNumbersAsync(result.GetValue(dpi), result.GetValue(kb)))
             {
+                return 2;
+            }
+
+            if (result.GetValue(faceIndex) is < 0)
+            {
+                await Console.Error.WriteLineAsync(string.Create(Inv, $"error: --face-index {result.GetValue(faceIndex)}: faces are counted from 0 (the leftmost face)."));
                 return 2;
             }
 
@@ -90,6 +97,7 @@ internal static class IdPhotoCommand
                 Format = result.GetValue(format) switch { "png" => PhotoFormat.Png, "jpeg" => PhotoFormat.Jpeg, _ => null },
                 MaxKb = result.GetValue(kb),
                 Sheet = result.GetValue(sheet) is { } s ? SheetSize.Parse(s) : null,
+                FaceIndex = result.GetValue(faceIndex),
             };
             using var session = webuiUrl is null ? null : new WebUiSession(CliOptions.Endpoint(result, webuiUrl), result.GetValue(verbose));
             using var detector = BlazeFaceDetector.CreateDefault();

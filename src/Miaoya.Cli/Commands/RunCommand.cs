@@ -21,7 +21,9 @@ internal static class RunCommand
         var output = new Option<DirectoryInfo?>("--out") { Description = "Run folder (default: out/runs/RECIPE-TIME)" };
         var seed = new Option<long>("--seed") { Description = "Seed (-1: the box chooses; the seed used is recorded)", DefaultValueFactory = _ => -1 };
         var set = new Option<string[]>("--set") { Description = "Override a recipe value, e.g. --set inpaint.controlnet.softedge.weight=0.6 (repeatable)" };
-        var faceIndex = new Option<int?>("--face-index") { Description = "Which face when there are several (0 = largest)" };
+        var faceIndex = new Option<int?>("--face-index") { Description = "Which face when there are several (0 = largest; --person counts left to right instead)" };
+        var person = new Option<string[]>("--person") { Description = "Several people: INDEX=LORA[:WEIGHT] gives face INDEX (from 0, left to right) that person's LoRA (repeatable; docs/multi-person.md)" };
+        var personFace = new Option<string[]>("--person-face") { Description = "Several people: INDEX=PHOTO gives face INDEX a face photo (repeatable, several per face for identity units; V3 swaps the first in)" };
         var mask = new Option<FileInfo?>("--mask") { Description = "Use this mask file (white = repaint) instead of the recipe's mask source" };
         var face = new Option<FileInfo[]>("--face") { Description = "A photo of the person's face (repeatable): V3 swaps the first in, an identity unit (v4-*) takes each, --candidates scores against them all" };
         var candidates = new Option<int?>("--candidates") { Description = "Render N candidates (seeds seed..seed+N-1) and keep the one most like the --face photos that passes the recipe's gates (sets candidates.count)" };
@@ -32,7 +34,7 @@ internal static class RunCommand
         var json = new Option<bool>("--json") { Description = "Print the finished run as one JSON object instead of the step table (shape in docs/commands.md); progress is not printed" };
         var command = new Command("run", "Run a recipe on a template photo against a WebUI box.")
         {
-            recipe, template, templates, lora, trigger, webui, auth, output, seed, set, faceIndex, mask, face, candidates, models, device, resume, verbose, json,
+            recipe, template, templates, lora, trigger, webui, auth, output, seed, set, faceIndex, person, personFace, mask, face, candidates, models, device, resume, verbose, json,
         };
         command.Validators.Add(result =>
         {
@@ -90,13 +92,15 @@ internal static class RunCommand
             }
 
             LoraChoice? choice = null;
+            IReadOnlyList<PersonRequest> people;
             try
             {
+                people = PeopleOptions.Parse(result.GetValue(person) ?? [], result.GetValue(personFace) ?? []);
                 if (result.GetValue(lora) is { } text)
                 {
                     choice = LoraChoice.Parse(text);
                 }
-                else if (loaded.Identity is null)
+                else if (loaded.Identity is null && people.Count == 0)
                 {
                     await Console.Error.WriteLineAsync($"error: --lora: required for recipe {loaded.Name} (the person's face LoRA as NAME or NAME:WEIGHT); recipes with an identity section, such as v4-faceid, take --face photos instead.");
                     return 2;
@@ -121,6 +125,7 @@ internal static class RunCommand
                 FaceIndex = result.GetValue(faceIndex),
                 MaskFile = result.GetValue(mask)?.FullName,
                 FacePaths = (result.GetValue(face) ?? []).Select(f => f.FullName).ToArray(),
+                People = people,
                 ModelsDirectory = result.GetValue(models)?.FullName,
                 Device = result.GetValue(device)!,
 

@@ -17,14 +17,14 @@ internal static class BoxCalls
         try
         {
             var box = await run.Services.Boxes.RunAsync(
-                new BoxNeeds { Purpose = recipe.Name, IsGeneration = false, Check = caps => Problems(Preflight.Check(recipe, caps, run.Request.Lora)) },
+                new BoxNeeds { Purpose = recipe.Name, IsGeneration = false, Check = caps => Problems(Check(recipe, caps, Loras(run.Request), run.HasPeople, step: null)) },
                 (box, _) => Task.FromResult(box),
                 cancellationToken);
             RecordServer(run, box);
         }
         catch (WebUiBoxesException e)
         {
-            throw new PipelineException(e.Message, e) { Step = "preflight", InputField = e.InputOnly ? "lora" : null };
+            throw new PipelineException(e.Message, e) { Step = "preflight", InputField = e.InputOnly ? (run.HasPeople ? "person" : "lora") : null };
         }
     }
 
@@ -34,12 +34,12 @@ internal static class BoxCalls
         Purpose = step,
         IsGeneration = generation,
         Checkpoint = generation ? run.Recipe.BaseModel : null, // an ID-photo run's one call (rembg) renders nothing
-        Check = caps => Problems(run.HasRecipe ? Preflight.Check(run.Recipe, caps, run.Request.Lora, step) : IdPhotoRun.Check(caps)),
+        Check = caps => Problems(run.HasRecipe ? Check(run.Recipe, caps, Loras(run.Request), run.HasPeople, step) : IdPhotoRun.Check(caps)),
         Box = generation ? run.PlacedBox : null,
     };
 
     /// <summary>What placing <paramref name="step"/> of a run of <paramref name="recipe"/> on a box needs, as its call will; null when it takes no slot.</summary>
-    public static BoxNeeds? PlacementNeeds(Recipe recipe, LoraChoice? lora, IPortraitStep step) => step.BoxUse switch
+    public static BoxNeeds? PlacementNeeds(Recipe recipe, IReadOnlyList<LoraChoice?> loras, bool people, IPortraitStep step) => step.BoxUse switch
     {
         StepBoxUse.None => null,
         var use => new BoxNeeds
@@ -47,9 +47,32 @@ internal static class BoxCalls
             Purpose = step.Name,
             IsGeneration = true,
             Checkpoint = use == StepBoxUse.Renders ? recipe.BaseModel : null,
-            Check = caps => Problems(Preflight.Check(recipe, caps, lora, step.Name)),
+            Check = caps => Problems(Check(recipe, caps, loras, people, step.Name)),
         },
     };
+
+    /// <summary>The run's LoRAs: the one person's, or each person's of a several-person run (null: a person without one).</summary>
+    private static LoraChoice?[] Loras(RunRequest request) =>
+        request.People.Count > 0 ? request.People.Select(p => p.Lora).ToArray() : [request.Lora];
+
+    /// <summary>
+    /// What the box lacks for the recipe and every LoRA of the run, each problem once; with several people a missing
+    /// LoRA is named by its <c>--person</c> option (still the run's input, not the box's fault).
+    /// </summary>
+    private static PreflightProblem[] Check(Recipe recipe, WebUiCapabilities caps, IReadOnlyList<LoraChoice?> loras, bool people, string? step)
+    {
+        var all = (loras.Count == 0 ? [null] : loras)
+            .SelectMany(lora => step is null ? Preflight.Check(recipe, caps, lora) : Preflight.Check(recipe, caps, lora, step));
+        if (people)
+        {
+            all = all.Select(p => p.Requirement is { Kind: RequirementKind.Lora, Where: "--lora" } r ? p with { Requirement = r with { Where = PersonLoraField } } : p);
+        }
+
+        return all.DistinctBy(p => p.ToString()).ToArray();
+    }
+
+    /// <summary>The field a several-person run's missing LoRA is reported under.</summary>
+    internal const string PersonLoraField = "--person";
 
     private static BoxProblem[] Problems(IReadOnlyList<PreflightProblem> problems) => [.. problems.Select(p => p.ToBoxProblem())];
 

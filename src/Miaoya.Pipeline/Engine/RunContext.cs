@@ -76,6 +76,15 @@ internal sealed class RunContext(RunRequest? request, RunPlan plan, RunFolder fo
     /// <summary>The box a job step was placed on: its generation calls go there only (<see cref="BoxNeeds.Box"/>); null: any box.</summary>
     public string? PlacedBox { get; init; }
 
+    /// <summary>
+    /// The people of a several-person run, in the order given (empty: one person). With people, <see cref="Prompt"/> carries
+    /// no LoRA, and <see cref="Mask"/>, <see cref="Face"/> and <see cref="IdentityImages"/> stay null: each person's are here.
+    /// </summary>
+    public IReadOnlyList<PersonRun> People { get; } = PeopleOf(request);
+
+    /// <summary>Whether this run puts several people (or one chosen face, counted left to right) into the template.</summary>
+    public bool HasPeople => People.Count > 0;
+
     /// <summary>From <c>interrogate</c>.</summary>
     public ComposedPrompt? Prompt { get; set; }
 
@@ -99,6 +108,12 @@ internal sealed class RunContext(RunRequest? request, RunPlan plan, RunFolder fo
 
     /// <summary>The box's infotext of the latest generation (written into final.png).</summary>
     public string? Infotext { get; set; }
+
+    /// <summary>
+    /// The people of <paramref name="request"/>; none without one (main's ID-photo runs build a context with no request,
+    /// so this must not read through a null one).
+    /// </summary>
+    private static PersonRun[] PeopleOf(RunRequest? request) => request is null ? [] : [.. request.People.Select(p => new PersonRun(p))];
 
     /// <summary>The face-vs-neck ΔE of the manifest's step <paramref name="step"/>'s result, if it measured one.</summary>
     public double? DeltaEOf(string step) => Manifest.Step(step) switch

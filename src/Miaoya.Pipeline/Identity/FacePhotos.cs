@@ -30,6 +30,22 @@ internal static class FacePhotos
         return photos;
     }
 
+    /// <summary>One person's face photos of a several-person run, checked against the manifest, named by their source paths.</summary>
+    public static async Task<IReadOnlyList<(string Name, EncodedImage Photo)>> ReadPersonAsync(RunContext run, int faceIndex, string step, CancellationToken cancellationToken)
+    {
+        var person = run.Manifest.Inputs.People?.FirstOrDefault(p => p.FaceIndex == faceIndex)
+            ?? throw new PipelineException($"the manifest records no person for face {faceIndex}; the run cannot go on.") { Step = step };
+        var photos = new List<(string, EncodedImage)>(person.Faces.Count);
+        for (var i = 0; i < person.Faces.Count; i++)
+        {
+            var encoded = await run.Folder.ReadVerifiedAsync(person.Faces[i], cancellationToken)
+                ?? throw new PipelineException($"{run.Folder.File(person.Faces[i].File)} is missing or changed; the run cannot go on.") { Step = step };
+            photos.Add((person.FaceSources.ElementAtOrDefault(i) ?? person.Faces[i].File, encoded));
+        }
+
+        return photos;
+    }
+
     /// <summary>
     /// The one face of a face photo. None, or more than one, is bad input naming the photo: the extension's insightface
     /// takes the largest face with only a warning (Mikubill/sd-webui-controlnet@56cec5b scripts/preprocessor/legacy/processor.py:647-700),

@@ -20,7 +20,7 @@ internal static class InputFiles
     /// </summary>
     public static async Task<(EncodedImage Encoded, Image<Rgb24> Pixels)> LoadPhotoAsync(string path, string field, CancellationToken cancellationToken)
     {
-        var label = field switch { "face" => "face photo", "photo" => "photo", _ => "template" };
+        var label = field switch { "face" or "person" => "face photo", "photo" => "photo", _ => "template" };
         PipelineException Bad(string message) => new($"{label} {path}: {message}") { Step = "template", InputField = field };
         var limits = Limits.InputLimits.Images;
         EncodedImage encoded;
@@ -112,6 +112,11 @@ internal static class InputFiles
     public static async Task<IReadOnlyList<EncodedImage>> LoadFacePhotosAsync(RunRequest request, IFaceDetector? detector, CancellationToken cancellationToken)
     {
         var recipe = request.Recipe;
+        if (request.People.Count > 0)
+        {
+            return [];
+        }
+
         var oneFaceEach = recipe.Identity is not null || recipe.Candidates is not null;
         if (recipe.Pipeline != PipelineKind.V3 && !oneFaceEach)
         {
@@ -141,6 +146,47 @@ internal static class InputFiles
         return photos;
     }
 
+    /// <summary>
+    /// Each person's face photos of a several-person run, in the order of <see cref="RunRequest.People"/>. With a
+    /// <paramref name="detector"/> each must show exactly one face: the person's identity unit or V3's swap would
+    /// otherwise take whoever is biggest in it.
+    /// </summary>
+    public static async Task<IReadOnlyList<IReadOnlyList<EncodedImage>>> LoadPeoplePhotosAsync(RunRequest request, IFaceDetector? detector, CancellationToken cancellationToken)
+    {
+        if (request.People.Count == 0)
+        {
+            return [];
+        }
+
+        if (request.Recipe.Pipeline == PipelineKind.V3)
+        {
+            CheckFaceSwap(request);
+        }
+
+        var people = new List<IReadOnlyList<EncodedImage>>();
+        foreach (var person in request.People)
+        {
+            var photos = new List<EncodedImage>();
+            foreach (var path in person.FacePaths)
+            {
+                var (face, pixels) = await LoadPhotoAsync(path, "person", cancellationToken);
+                using (pixels)
+                {
+                    if (detector is not null)
+                    {
+                        FacePhotos.SingleFace(pixels, detector, path, cancellationToken);
+                    }
+                }
+
+                photos.Add(face);
+            }
+
+            people.Add(photos);
+        }
+
+        return people;
+    }
+
     /// <summary>V3's licence gate, face photo and models.</summary>
     private static void CheckFaceSwap(RunRequest request)
     {
@@ -149,7 +195,7 @@ internal static class InputFiles
             throw new PipelineException($"V3 is disabled on this deployment ({PortraitPipeline.DisableInsightfaceVariable}={Environment.GetEnvironmentVariable(PortraitPipeline.DisableInsightfaceVariable)}): insightface's models are for non-commercial research only. Use v1-face or v2.") { Step = "faceswap", InputField = "recipe" };
         }
 
-        if (request.FacePath is null)
+        if (request.FacePath is null && request.People.Count == 0)
         {
             throw new PipelineException($"recipe {request.Recipe.Name} swaps a face: give the person's photo with --face.") { Step = "template", InputField = "face" };
         }

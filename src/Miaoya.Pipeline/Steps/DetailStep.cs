@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Miaoya.Faces;
 using Miaoya.Imaging;
 using Miaoya.Recipes;
@@ -14,7 +15,8 @@ namespace Miaoya.Pipeline;
 /// face mask with the section's ControlNet units and the identity units, and pasted back through the same mask, so every
 /// pixel outside the face is the current image's own. ADetailer does the same crop-and-inpaint but cannot carry our
 /// identity units, which is why it is done here. Skipped when the face covers more of the image than
-/// <c>skip_if_face_above</c>.
+/// <c>skip_if_face_above</c>. With several people each person's face gets its own pass, with their prompt (their LoRA
+/// alone) and their identity unit, one after another on the same image.
 /// </summary>
 internal sealed class DetailStep : IPortraitStep
 {
@@ -27,18 +29,69 @@ internal sealed class DetailStep : IPortraitStep
         var settings = run.Recipe.Detail!;
         var current = run.Current ?? run.Template;
         var (width, height) = current.ReadSize();
-        if (FaceRegion.In(run, width, height) is not { } face)
+        using var image = await FaceImages.LoadAsync(current, cancellationToken);
+        DetailResult result;
+        if (run.HasPeople)
         {
-            Skip(record, new DetailResult(null, settings.SkipIfFaceAbove, SkippedBecause: FaceRegion.NoFace));
+            var people = new List<DetailResult>();
+            var requests = new JsonArray();
+            foreach (var person in run.People)
+            {
+                var one = await OneFaceAsync(run, record, image, FaceRegion.In(run, person.Face!, width, height), $"{Name}-{person.Tag}", person.Prompt!, person.IdentityImages, cancellationToken);
+                people.Add(one with { FaceIndex = person.FaceIndex });
+                if (one.SkippedBecause is null)
+                {
+                    requests.Add(new JsonObject { ["face_index"] = person.FaceIndex, ["request"] = record.Request!.DeepClone() });
+                }
+            }
+
+            record.Request = requests.Count > 0 ? new JsonObject { ["people"] = requests } : null;
+            result = new DetailResult(null, settings.SkipIfFaceAbove, People: people, SkippedBecause: people.All(p => p.SkippedBecause is not null) ? "every person's face is skipped (see people)" : null);
+        }
+        else if (FaceRegion.In(run, width, height) is not { } face)
+        {
+            result = new DetailResult(null, settings.SkipIfFaceAbove, SkippedBecause: FaceRegion.NoFace);
+        }
+        else
+        {
+            result = await OneFaceAsync(run, record, image, face, Name, run.Prompt!, run.IdentityImages, cancellationToken);
+        }
+
+        if (result.SkippedBecause is not null)
+        {
+            record.Skip();
+            record.SetResult(result);
             return;
         }
 
+        var encoded = EncodedImage.FromPng(image);
+        record.Outputs.Insert(0, await run.Folder.WriteAsync("detail.png", encoded, cancellationToken));
+        run.Current = encoded;
+        record.SetResult(result);
+    }
+
+    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs)
+    {
+        if (record.Status == StepStatus.Succeeded && outputs.Count > 0)
+        {
+            run.Current = outputs[0];
+        }
+    }
+
+    /// <summary>
+    /// One face's pass on <paramref name="image"/> (changed in place inside the face's mask): its files are named
+    /// <paramref name="prefix"/>-input.png, -template.png, -mask.png, -rendered.png; skipped (nothing sent) when the face is large enough.
+    /// </summary>
+    private async Task<DetailResult> OneFaceAsync(
+        RunContext run, StepRecord record, Image<Rgb24> image, DetectedFace face, string prefix, ComposedPrompt prompt, IReadOnlyList<EncodedImage>? identity, CancellationToken cancellationToken)
+    {
+        var settings = run.Recipe.Detail!;
+        var (width, height) = (image.Width, image.Height);
         var fraction = Math.Round(face.Box.Width * face.Box.Height / ((double)width * height), 4);
         if (fraction > settings.SkipIfFaceAbove)
         {
-            Skip(record, new DetailResult(fraction, settings.SkipIfFaceAbove, SkippedBecause: string.Create(
-                CultureInfo.InvariantCulture, $"the face covers {fraction * 100:0.#}% of the image, more than skip_if_face_above {settings.SkipIfFaceAbove * 100:0.#}%: it is rendered at enough pixels already")));
-            return;
+            return new DetailResult(fraction, settings.SkipIfFaceAbove, SkippedBecause: string.Create(
+                CultureInfo.InvariantCulture, $"the face covers {fraction * 100:0.#}% of the image, more than skip_if_face_above {settings.SkipIfFaceAbove * 100:0.#}%: it is rendered at enough pixels already"));
         }
 
         var size = settings.Size ?? (run.Recipe.ModelFamily == ModelFamily.Sdxl ? 1024 : 512);
@@ -51,7 +104,6 @@ internal sealed class DetailStep : IPortraitStep
             FeatherFraction = (float)settings.Feather,
         };
 
-        using var image = await FaceImages.LoadAsync(current, cancellationToken);
         var currentCrop = Crop(image, region, size);
         var template = await run.PixelsAsync(cancellationToken); // the run's, disposed with it
         var (tw, th) = run.TemplateSize;
@@ -60,9 +112,9 @@ internal sealed class DetailStep : IPortraitStep
         var mask = FaceMasks.BuildPng(size, size, inCrop, maskOptions);
         var inputs = new[]
         {
-            await run.Folder.WriteAsync("detail-input.png", currentCrop, cancellationToken),
-            await run.Folder.WriteAsync("detail-template.png", templateCrop, cancellationToken),
-            await run.Folder.WriteAsync("detail-mask.png", mask, cancellationToken),
+            await run.Folder.WriteAsync($"{prefix}-input.png", currentCrop, cancellationToken),
+            await run.Folder.WriteAsync($"{prefix}-template.png", templateCrop, cancellationToken),
+            await run.Folder.WriteAsync($"{prefix}-mask.png", mask, cancellationToken),
         };
         record.Outputs.AddRange(inputs);
         var seed = run.Seed ?? run.Request.Seed;
@@ -70,14 +122,14 @@ internal sealed class DetailStep : IPortraitStep
             run,
             record,
             Name,
-            box => PayloadBuilder.Detail(run.Recipe, box, templateCrop, currentCrop, mask, run.Prompt!, seed, size, run.IdentityImages),
+            box => PayloadBuilder.Detail(run.Recipe, box, templateCrop, currentCrop, mask, prompt, seed, size, identity),
             cancellationToken);
         var rendered = response.GeneratedImages[0];
-        record.Outputs.Add(await run.Folder.WriteAsync($"detail-rendered{rendered.FileExtension}", rendered, cancellationToken));
+        record.Outputs.Add(await run.Folder.WriteAsync($"{prefix}-rendered{rendered.FileExtension}", rendered, cancellationToken));
         for (var i = response.GeneratedImages.Count + (response.Info?.IndexOfFirstImage ?? 0); i < response.Images.Count; i++)
         {
             var map = response.Images[i];
-            record.Outputs.Add(await run.Folder.WriteAsync($"{Name}-controlnet-{i - response.GeneratedImages.Count}{map.FileExtension}", map, cancellationToken));
+            record.Outputs.Add(await run.Folder.WriteAsync($"{prefix}-controlnet-{i - response.GeneratedImages.Count}{map.FileExtension}", map, cancellationToken));
         }
 
         // Pasted back through the face mask at the region's own size: outside the face the image keeps its own pixels.
@@ -87,24 +139,7 @@ internal sealed class DetailStep : IPortraitStep
             FaceRegion.BlendInto(image, patch, region, pasteMask, 1.0);
         }
 
-        var result = EncodedImage.FromPng(image);
-        record.Outputs.Insert(0, await run.Folder.WriteAsync("detail.png", result, cancellationToken));
-        run.Current = result;
-        record.SetResult(new DetailResult(fraction, settings.SkipIfFaceAbove, [region.X, region.Y, region.Width, region.Height], size));
-    }
-
-    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs)
-    {
-        if (record.Status == StepStatus.Succeeded && outputs.Count > 0)
-        {
-            run.Current = outputs[0];
-        }
-    }
-
-    private static void Skip(StepRecord record, DetailResult result)
-    {
-        record.Skip();
-        record.SetResult(result);
+        return new DetailResult(fraction, settings.SkipIfFaceAbove, [region.X, region.Y, region.Width, region.Height], size);
     }
 
     private static EncodedImage Crop(Image<Rgb24> image, Rectangle region, int size)

@@ -18,13 +18,12 @@ internal static class FaceRegion
     /// The run's face (template pixels) in an image of <paramref name="width"/> × <paramref name="height"/> made from the
     /// template; null when the run knows no face.
     /// </summary>
-    public static DetectedFace? In(RunContext run, int width, int height)
-    {
-        if (run.Face is not { } face)
-        {
-            return null;
-        }
+    public static DetectedFace? In(RunContext run, int width, int height) =>
+        run.Face is { } face ? In(run, face, width, height) : null;
 
+    /// <summary><paramref name="face"/> (template pixels, e.g. one person's) in an image of <paramref name="width"/> × <paramref name="height"/> made from the template.</summary>
+    public static DetectedFace In(RunContext run, DetectedFace face, int width, int height)
+    {
         var (tw, th) = run.TemplateSize;
         return Scale(face, width / (float)tw, height / (float)th);
     }

@@ -30,6 +30,12 @@ internal sealed class GenerationStep : IPortraitStep
 
     public async Task RunAsync(RunContext run, StepRecord record, CancellationToken cancellationToken)
     {
+        if (_inpaint && run.HasPeople)
+        {
+            await InpaintPeopleAsync(run, record, cancellationToken);
+            return;
+        }
+
         if (_inpaint)
         {
             var (width, height) = run.TemplateSize;
@@ -50,7 +56,7 @@ internal sealed class GenerationStep : IPortraitStep
             record.Skip();
             record.SetResult(new GenerationResult(
                 DeltaEBefore: before,
-                SkippedBecause: string.Create(CultureInfo.InvariantCulture, $"face-vs-neck ΔE {measured:0.##} after inpaint is under skip_if_delta_e_below {threshold}")));
+                SkippedBecause: string.Create(CultureInfo.InvariantCulture, $"face-vs-neck ΔE {measured:0.##} after inpaint is under skip_if_delta_e_below {threshold}{(run.HasPeople ? " on every person's face" : "")}")));
             return;
         }
 
@@ -59,8 +65,15 @@ internal sealed class GenerationStep : IPortraitStep
         await GenerateAsync(
             run,
             record,
-            box => PayloadBuilder.WholeImage(run.Recipe, box, run.Template, current, run.Prompt!, run.Seed ?? run.Request.Seed, w, h, run.IdentityImages, CandidateCount(run)),
+            box => PayloadBuilder.WholeImage(run.Recipe, box, run.Template, current, run.Prompt!, run.Seed ?? run.Request.Seed, w, h, run.HasPeople ? null : run.IdentityImages, CandidateCount(run)),
             cancellationToken);
+        if (run.HasPeople)
+        {
+            var people = MeasurePeople(run);
+            record.SetResult(new GenerationResult(DeltaEBefore: before, DeltaEAfter: people.Max(p => p.DeltaE), People: people, Note: WholeImageNote));
+            return;
+        }
+
         record.SetResult(new GenerationResult(DeltaEBefore: before, DeltaEAfter: Measure(run)));
     }
 
@@ -78,6 +91,71 @@ internal sealed class GenerationStep : IPortraitStep
                 run.Candidates = outputs.Take(count).Select((image, i) => (image, seeds.ElementAtOrDefault(i))).ToArray();
             }
         }
+    }
+
+    /// <summary>Why a several-person run's whole-image pass has no person in its prompt or units (the manifest says so).</summary>
+    internal const string WholeImageNote =
+        "several people: this pass renders the whole image, every face at once, so it carries no person's LoRA and no identity unit; each person's face was rendered by inpaint (and detail) with their own.";
+
+    /// <summary>
+    /// Several people: one inpaint call per person, each starting from the one before's result, with only that person's
+    /// face masked, only their LoRA in the prompt and only their identity unit. Per-face passes rather than one call with
+    /// regional masks: A1111 activates every <c>&lt;lora:…&gt;</c> of the prompt for the whole image (the extra-networks
+    /// syntax has no region), so two people's LoRAs in one call would both shape both faces — a per-unit region mask
+    /// could at most keep an identity unit to one face, never a LoRA. One call per person keeps both apart on every
+    /// backend. The inpaint mask confines each call's changes to that person's face, so a face already rendered keeps its
+    /// pixels. Each call costs a render; they run one after another, as calls on one box's queue would anyway.
+    /// </summary>
+    private async Task InpaintPeopleAsync(RunContext run, StepRecord record, CancellationToken cancellationToken)
+    {
+        var (width, height) = run.TemplateSize;
+        var current = run.Template;
+        var requests = new JsonArray();
+        var responses = new JsonArray();
+        foreach (var person in run.People)
+        {
+            var previous = current;
+            var response = await RenderAsync(
+                run,
+                record,
+                Name,
+                box => PayloadBuilder.Inpaint(run.Recipe, box, run.Template, person.Mask!, person.Prompt!, run.Request.Seed, width, height, person.IdentityImages, 1, previous),
+                cancellationToken);
+            requests.Add(new JsonObject { ["face_index"] = person.FaceIndex, ["request"] = record.Request!.DeepClone() });
+            responses.Add(new JsonObject { ["face_index"] = person.FaceIndex, ["response"] = record.Response!.DeepClone() });
+            var image = response.GeneratedImages[0];
+            record.Outputs.Add(await run.Folder.WriteAsync($"{Name}-{person.Tag}{image.FileExtension}", image, cancellationToken));
+            for (var i = response.GeneratedImages.Count + (response.Info?.IndexOfFirstImage ?? 0); i < response.Images.Count; i++)
+            {
+                var map = response.Images[i];
+                record.Outputs.Add(await run.Folder.WriteAsync($"{Name}-{person.Tag}-controlnet-{i - response.GeneratedImages.Count}{map.FileExtension}", map, cancellationToken));
+            }
+
+            current = image;
+            run.Seed = response.Info?.Seed ?? run.Request.Seed;
+            run.Infotext = response.Info?.Infotexts is { Count: > 0 } texts ? texts[0] : null;
+        }
+
+        // inpaint.png (the last person's result, every face done) comes first: a resume and the next step read it.
+        record.Outputs.Insert(0, await run.Folder.WriteAsync($"{Name}{current.FileExtension}", current, cancellationToken));
+        run.Current = current;
+        var last = (JsonObject)record.Response!.DeepClone();
+        last["people"] = responses;
+        record.Response = last;
+        record.Request = new JsonObject { ["people"] = requests };
+        var people = MeasurePeople(run);
+        record.SetResult(new GenerationResult(DeltaE: people.Max(p => p.DeltaE), People: people, Note: "several people: one call per person, each with only that person's face masked, LoRA and identity unit."));
+    }
+
+    /// <summary>Each person's face-vs-neck ΔE on the current image (the img2img skip rule takes the worst).</summary>
+    private static PersonFace[] MeasurePeople(RunContext run)
+    {
+        using var image = FaceImages.Load(run.Current!);
+        var scale = image.Width / (float)run.TemplateSize.Width;
+        return run.People.Select(p => new PersonFace(
+            p.FaceIndex,
+            FaceRecord.From(p.Face!),
+            DeltaE: Math.Round(SkinTone.Measure(image, scale == 1f ? p.Face! : Scale(p.Face!, scale)).DeltaE, 2))).ToArray();
     }
 
     /// <summary>How many candidates this step renders: the recipe's <c>candidates.count</c> on its candidate step, else 1.</summary>

@@ -19,9 +19,57 @@ internal sealed class IdentityStep : IPortraitStep
     public async Task RunAsync(RunContext run, StepRecord record, CancellationToken cancellationToken)
     {
         var settings = run.Recipe.Identity!;
+        if (run.HasPeople)
+        {
+            // One identity unit per person, made of their photos only: each person's passes get their own crops.
+            var people = new List<IdentityResult>();
+            foreach (var person in run.People)
+            {
+                var read = await FacePhotos.ReadPersonAsync(run, person.FaceIndex, Name, cancellationToken);
+                var (crops, result) = await CropAsync(run, record, settings, read, $"identity-{person.Tag}", cancellationToken);
+                person.IdentityImages = crops.Take(result.PhotosSent).ToArray();
+                people.Add(result with { FaceIndex = person.FaceIndex });
+            }
+
+            record.SetResult(new IdentityResult(
+                RecipeYaml.Word(settings.Method), settings.Module, settings.Model, settings.Steps, [], 0,
+                "several people: each person's identity unit carries only their own photos, and goes only to the passes on their face.",
+                People: people));
+            return;
+        }
+
+        var (all, single) = await CropAsync(run, record, settings, await FacePhotos.ReadAsync(run, Name, cancellationToken), "identity", cancellationToken);
+        run.IdentityImages = all.Take(single.PhotosSent).ToArray();
+        record.SetResult(single);
+    }
+
+    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs)
+    {
+        var result = record.ResultAs<IdentityResult>();
+        if (run.HasPeople)
+        {
+            // The outputs are each person's crops in turn, in the order of the result's people.
+            foreach (var person in run.People)
+            {
+                var mine = result?.People?.FirstOrDefault(p => p.FaceIndex == person.FaceIndex)
+                    ?? throw new PipelineException($"step {Name}: the manifest holds no identity crops for face {person.FaceIndex}.") { Step = Name };
+                var start = result!.People!.TakeWhile(p => p.FaceIndex != person.FaceIndex).Sum(p => p.Photos.Count);
+                person.IdentityImages = outputs.Skip(start).Take(mine.PhotosSent).ToArray();
+            }
+
+            return;
+        }
+
+        var used = result?.PhotosSent ?? outputs.Count;
+        run.IdentityImages = outputs.Take(used).ToArray();
+    }
+
+    /// <summary>Each photo's aligned crop, written as <paramref name="prefix"/>-N.png, and what the unit will take of them.</summary>
+    private static async Task<(IReadOnlyList<EncodedImage> Crops, IdentityResult Result)> CropAsync(
+        RunContext run, StepRecord record, IdentitySettings settings, IReadOnlyList<(string Name, EncodedImage Photo)> read, string prefix, CancellationToken cancellationToken)
+    {
         var crops = new List<EncodedImage>();
         var photos = new List<IdentityPhoto>();
-        var read = await FacePhotos.ReadAsync(run, Name, cancellationToken);
         for (var i = 0; i < read.Count; i++)
         {
             var (name, encoded) = read[i];
@@ -30,13 +78,12 @@ internal sealed class IdentityStep : IPortraitStep
             using var crop = IdentityCrop.Make(pixels, detected, settings.CropPadding, settings.CropSize);
             var png = EncodedImage.FromPng(crop);
             crops.Add(png);
-            record.Outputs.Add(await run.Folder.WriteAsync($"identity-{i + 1}.png", png, cancellationToken));
+            record.Outputs.Add(await run.Folder.WriteAsync($"{prefix}-{i + 1}.png", png, cancellationToken));
             photos.Add(new IdentityPhoto(Path.GetFileName(name), FaceRecord.From(detected), Math.Round(IdentityCrop.Roll(detected) * 180 / MathF.PI, 1)));
         }
 
         var used = IdentityUnits.AcceptsSeveralImages(settings.Method) ? crops.Count : Math.Min(1, crops.Count);
-        run.IdentityImages = crops.Take(used).ToArray();
-        record.SetResult(new IdentityResult(
+        return (crops, new IdentityResult(
             Method: RecipeYaml.Word(settings.Method),
             Module: settings.Module,
             Model: settings.Model,
@@ -44,12 +91,6 @@ internal sealed class IdentityStep : IPortraitStep
             Photos: photos,
             PhotosSent: used,
             Note: used < crops.Count ? $"{RecipeYaml.Word(settings.Method)} takes one photo per unit; the first was used, the others only for scoring." : null));
-    }
-
-    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs)
-    {
-        var used = record.ResultAs<IdentityResult>()?.PhotosSent ?? outputs.Count;
-        run.IdentityImages = outputs.Take(used).ToArray();
     }
 }
 
@@ -67,4 +108,6 @@ public sealed record IdentityResult(
     [property: JsonPropertyName("steps")] IReadOnlyList<string> Steps,
     [property: JsonPropertyName("photos")] IReadOnlyList<IdentityPhoto> Photos,
     [property: JsonPropertyName("photos_sent")] int PhotosSent,
-    [property: JsonPropertyName("note")] string? Note);
+    [property: JsonPropertyName("note")] string? Note,
+    [property: JsonPropertyName("face_index")] int? FaceIndex = null,
+    [property: JsonPropertyName("people")] IReadOnlyList<IdentityResult>? People = null);

@@ -23,7 +23,14 @@ internal sealed class InterrogateStep : IPortraitStep
             model = settings.Model ?? box.Capabilities.TaggerModels[0];
             return box.Client.TaggerInterrogateAsync(new TaggerInterrogateRequest(run.Template, model, settings.Threshold), ct);
         }, cancellationToken);
-        run.Prompt = PromptComposer.Compose(tags, run.Recipe, run.Request.Lora, run.Request.TriggerWords);
+        // Several people: the run's prompt carries no LoRA (the whole-image pass touches every face); each person's prompt
+        // is the same tags with their LoRA alone, for the passes on their face only.
+        run.Prompt = PromptComposer.Compose(tags, run.Recipe, run.HasPeople ? null : run.Request.Lora, run.Request.TriggerWords);
+        foreach (var person in run.People)
+        {
+            person.Prompt = PromptComposer.Compose(tags, run.Recipe, person.Request.Lora, []);
+        }
+
         record.Request = new JsonObject { ["image"] = ManifestRequests.Reference(run.Manifest.Inputs.Template), ["model"] = model, ["threshold"] = settings.Threshold };
         record.Response = new JsonObject
         {
@@ -31,14 +38,27 @@ internal sealed class InterrogateStep : IPortraitStep
             ["tags"] = Scores(tags.Tags),
             ["ratings"] = Scores(tags.Ratings),
         };
-        record.SetResult(new InterrogateResult(run.Prompt.Prompt, run.Prompt.NegativePrompt, run.Prompt.KeptTags, run.Prompt.DroppedTags));
-        record.Outputs.Add(await run.Folder.WriteTextAsync("prompt.txt", $"{run.Prompt.Prompt}\nNegative prompt: {run.Prompt.NegativePrompt}\n", cancellationToken));
+        record.SetResult(new InterrogateResult(
+            run.Prompt.Prompt,
+            run.Prompt.NegativePrompt,
+            run.Prompt.KeptTags,
+            run.Prompt.DroppedTags,
+            run.HasPeople ? run.People.Select(p => new PersonPrompt(p.FaceIndex, p.Prompt!.Prompt)).ToArray() : null));
+        var text = $"{run.Prompt.Prompt}\nNegative prompt: {run.Prompt.NegativePrompt}\n"
+            + string.Concat(run.People.Select(p => $"Face {p.FaceIndex}: {p.Prompt!.Prompt}\n"));
+        record.Outputs.Add(await run.Folder.WriteTextAsync("prompt.txt", text, cancellationToken));
     }
 
     public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs)
     {
         var result = record.ResultAs<InterrogateResult>() ?? throw new PipelineException($"step {Name}: the manifest holds no prompt.") { Step = Name };
         run.Prompt = new ComposedPrompt(result.Prompt, result.NegativePrompt, result.KeptTags, result.DroppedTags);
+        foreach (var person in run.People)
+        {
+            var prompt = result.People?.FirstOrDefault(p => p.FaceIndex == person.FaceIndex)
+                ?? throw new PipelineException($"step {Name}: the manifest holds no prompt for face {person.FaceIndex}.") { Step = Name };
+            person.Prompt = run.Prompt with { Prompt = prompt.Prompt };
+        }
     }
 
     private static JsonObject Scores(IReadOnlyDictionary<string, double> scores)

@@ -37,6 +37,19 @@ internal sealed class MaskStep : IPortraitStep
             source = maskFile is null ? "detector" : "file";
         }
 
+        var options = new FaceMaskOptions
+        {
+            Kind = settings.Kind == MaskKind.FaceNeck ? FaceMaskKind.FaceAndNeck : FaceMaskKind.Face,
+            Grow = (float)settings.Grow,
+            FeatherFraction = (float)settings.Feather,
+            NeckLength = (float)settings.NeckLength,
+        };
+        if (run.HasPeople)
+        {
+            await MaskPeopleAsync(run, record, pixels, faces, source, options, cancellationToken);
+            return;
+        }
+
         EncodedImage mask;
         if (maskFile is not null)
         {
@@ -52,13 +65,7 @@ internal sealed class MaskStep : IPortraitStep
             }
 
             run.Face = FaceSelection.Select(faces, run.Request.FaceIndex, templateName);
-            mask = FaceMasks.BuildPng(width, height, run.Face, new FaceMaskOptions
-            {
-                Kind = settings.Kind == MaskKind.FaceNeck ? FaceMaskKind.FaceAndNeck : FaceMaskKind.Face,
-                Grow = (float)settings.Grow,
-                FeatherFraction = (float)settings.Feather,
-                NeckLength = (float)settings.NeckLength,
-            });
+            mask = FaceMasks.BuildPng(width, height, run.Face, options);
         }
 
         run.Mask = mask;
@@ -72,7 +79,57 @@ internal sealed class MaskStep : IPortraitStep
 
     public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs)
     {
+        var result = record.ResultAs<MaskResult>();
+        if (run.HasPeople)
+        {
+            // One mask per person, in the order of the result's people (and of the run's).
+            foreach (var person in run.People)
+            {
+                var at = result?.People?.ToList().FindIndex(p => p.FaceIndex == person.FaceIndex) ?? -1;
+                if (at < 0 || at >= outputs.Count)
+                {
+                    throw new PipelineException($"step {Name}: the manifest holds no mask for face {person.FaceIndex}.") { Step = Name };
+                }
+
+                person.Face = result!.People![at].Face?.ToDetectedFace();
+                person.Mask = outputs[at];
+            }
+
+            return;
+        }
+
         run.Mask = outputs[0];
-        run.Face = record.ResultAs<MaskResult>()?.Face?.ToDetectedFace();
+        run.Face = result?.Face?.ToDetectedFace();
+    }
+
+    /// <summary>
+    /// Several people: each person's face, counted left to right, gets its own mask (mask-face-N.png), white over that
+    /// face only, so each person's inpaint call can touch no one else's face. Faces of the template that no person takes
+    /// are left as they are.
+    /// </summary>
+    private async Task MaskPeopleAsync(
+        RunContext run, StepRecord record, SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24> pixels,
+        IReadOnlyList<DetectedFace> faces, string source, FaceMaskOptions options, CancellationToken cancellationToken)
+    {
+        var templateName = Path.GetFileName(run.Request.TemplatePath);
+        var people = new List<PersonFace>();
+        foreach (var person in run.People)
+        {
+            try
+            {
+                person.Face = FaceSelection.SelectLeftToRight(faces, person.FaceIndex, templateName, "--person");
+            }
+            catch (FaceSelectionException e)
+            {
+                throw new PipelineException(source == "openpose" ? $"{e.Message} (faces found by the box's openpose face detector)" : e.Message, e) { Step = Name, InputField = "person" };
+            }
+
+            person.Mask = FaceMasks.BuildPng(pixels.Width, pixels.Height, person.Face, options);
+            var file = await run.Folder.WriteAsync($"mask-{person.Tag}.png", person.Mask, cancellationToken);
+            record.Outputs.Add(file);
+            people.Add(new PersonFace(person.FaceIndex, FaceRecord.From(person.Face), file.File, Math.Round(SkinTone.Measure(pixels, person.Face).DeltaE, 2)));
+        }
+
+        record.SetResult(new MaskResult(source, faces.Count, null, null, people));
     }
 }

@@ -1,8 +1,10 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Miaoya.Faces;
 using Miaoya.Imaging;
 using Miaoya.Recipes;
 using Miaoya.WebUi.Dto;
+using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
 namespace Miaoya.Pipeline;
@@ -11,7 +13,8 @@ namespace Miaoya.Pipeline;
 /// <c>restore</c>: CodeFormer or GFPGAN through the box's extras API on the face's region only (the restorer finds the face
 /// in the region it is sent, and a region is a fraction of the bytes of the whole image), blended back through a soft face
 /// mask with <c>restore.strength</c>. Skipped when the face is already at least <c>skip_if_sharpness_above</c> times as
-/// sharp as the template's face (variance of the Laplacian at a fixed size).
+/// sharp as the template's face (variance of the Laplacian at a fixed size). With several people each person's face is
+/// measured, sent and blended back on its own (a region holding two faces would have the restorer work on both).
 /// </summary>
 internal sealed class RestoreStep : IPortraitStep
 {
@@ -26,29 +29,78 @@ internal sealed class RestoreStep : IPortraitStep
         var restorer = RecipeRequirements.FaceRestorerName(settings.Model);
         var current = run.Current ?? run.Template;
         using var image = await FaceImages.LoadAsync(current, cancellationToken);
-        if (FaceRegion.In(run, image.Width, image.Height) is not { } face)
+        RestoreResult result;
+        if (run.HasPeople)
+        {
+            var people = new List<RestoreResult>();
+            var requests = new JsonArray();
+            foreach (var person in run.People)
+            {
+                var one = await OneFaceAsync(run, record, image, person.Face!, $"{Name}-{person.Tag}", cancellationToken);
+                people.Add(one with { FaceIndex = person.FaceIndex });
+                if (one.SkippedBecause is null)
+                {
+                    requests.Add(new JsonObject { ["face_index"] = person.FaceIndex, ["request"] = record.Request!.DeepClone() });
+                }
+            }
+
+            record.Request = requests.Count > 0 ? new JsonObject { ["people"] = requests } : null;
+            result = new RestoreResult(restorer, null, null, null, settings.SkipIfSharpnessAbove, Strength: settings.Strength, People: people,
+                SkippedBecause: people.All(p => p.SkippedBecause is not null) ? "every person's face is skipped (see people)" : null);
+        }
+        else if (run.Face is not { } face)
+        {
+            result = new RestoreResult(restorer, null, null, null, settings.SkipIfSharpnessAbove, SkippedBecause: FaceRegion.NoFace);
+        }
+        else
+        {
+            result = await OneFaceAsync(run, record, image, face, Name, cancellationToken);
+        }
+
+        if (result.SkippedBecause is not null)
         {
             record.Skip();
-            record.SetResult(new RestoreResult(restorer, null, null, null, settings.SkipIfSharpnessAbove, SkippedBecause: FaceRegion.NoFace));
+            record.SetResult(result);
             return;
         }
 
+        var encoded = EncodedImage.FromPng(image);
+        record.Outputs.Insert(0, await run.Folder.WriteAsync("restore.png", encoded, cancellationToken));
+        run.Current = encoded;
+        record.SetResult(result);
+    }
+
+    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs)
+    {
+        if (record.Status == StepStatus.Succeeded && outputs.Count > 0)
+        {
+            run.Current = outputs[0];
+        }
+    }
+
+    /// <summary>
+    /// One face (<paramref name="templateFace"/>, template pixels) restored in <paramref name="image"/> in place; its files
+    /// are <paramref name="prefix"/>-input.png and -face.png. Skipped (nothing sent) when it is sharp enough already.
+    /// </summary>
+    private async Task<RestoreResult> OneFaceAsync(RunContext run, StepRecord record, SixLabors.ImageSharp.Image<Rgb24> image, DetectedFace templateFace, string prefix, CancellationToken cancellationToken)
+    {
+        var settings = run.Recipe.Restore!;
+        var restorer = RecipeRequirements.FaceRestorerName(settings.Model);
+        var face = FaceRegion.In(run, templateFace, image.Width, image.Height);
         var template = await run.PixelsAsync(cancellationToken); // the run's, disposed with it
-        var sharpTemplate = Math.Round(FaceSharpness.Measure(template, run.Face!.Box), 1);
+        var sharpTemplate = Math.Round(FaceSharpness.Measure(template, templateFace.Box), 1);
         var before = Math.Round(FaceSharpness.Measure(image, face.Box), 1);
         double? ratio = sharpTemplate > 0 ? Math.Round(before / sharpTemplate, 3) : null;
         if (settings.SkipIfSharpnessAbove is { } threshold && ratio is { } measured && measured >= threshold)
         {
-            record.Skip();
-            record.SetResult(new RestoreResult(restorer, sharpTemplate, before, ratio, threshold, SkippedBecause: string.Create(
-                CultureInfo.InvariantCulture, $"the face is {measured:0.##} times as sharp as the template's face, at least skip_if_sharpness_above {threshold}")));
-            return;
+            return new RestoreResult(restorer, sharpTemplate, before, ratio, threshold, SkippedBecause: string.Create(
+                CultureInfo.InvariantCulture, $"the face is {measured:0.##} times as sharp as the template's face, at least skip_if_sharpness_above {threshold}"));
         }
 
         var region = FaceRegion.SquareAround(face.Box, settings.Padding, image.Width, image.Height);
         using var crop = image.Clone(c => c.Crop(region));
         var sent = EncodedImage.FromPng(crop);
-        record.Outputs.Add(await run.Folder.WriteAsync("restore-input.png", sent, cancellationToken));
+        record.Outputs.Add(await run.Folder.WriteAsync($"{prefix}-input.png", sent, cancellationToken));
         var request = new ExtrasSingleImageRequest(sent)
         {
             GfpganVisibility = settings.Model == FaceRestorerKind.Gfpgan ? settings.Visibility : 0,
@@ -59,7 +111,7 @@ internal sealed class RestoreStep : IPortraitStep
         };
         record.Request = ManifestRequests.Of(run, request);
         var restored = await BoxCalls.RunAsync(run, record, BoxCalls.Needs(run, Name, generation: false), (box, ct) => box.Client.ExtraSingleImageAsync(request, ct), cancellationToken);
-        record.Outputs.Add(await run.Folder.WriteAsync($"restore-face{restored.FileExtension}", restored, cancellationToken));
+        record.Outputs.Add(await run.Folder.WriteAsync($"{prefix}-face{restored.FileExtension}", restored, cancellationToken));
         using (var patch = await FaceImages.LoadAsync(restored, cancellationToken))
         {
             if (patch.Width != region.Width || patch.Height != region.Height)
@@ -76,21 +128,10 @@ internal sealed class RestoreStep : IPortraitStep
             FaceRegion.BlendInto(image, patch, region, mask, settings.Strength);
         }
 
-        var result = EncodedImage.FromPng(image);
-        record.Outputs.Insert(0, await run.Folder.WriteAsync("restore.png", result, cancellationToken));
-        run.Current = result;
-        record.SetResult(new RestoreResult(
+        return new RestoreResult(
             restorer, sharpTemplate, before, ratio, settings.SkipIfSharpnessAbove,
             SharpnessAfter: Math.Round(FaceSharpness.Measure(image, face.Box), 1),
             Strength: settings.Strength,
-            Region: [region.X, region.Y, region.Width, region.Height]));
-    }
-
-    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs)
-    {
-        if (record.Status == StepStatus.Succeeded && outputs.Count > 0)
-        {
-            run.Current = outputs[0];
-        }
+            Region: [region.X, region.Y, region.Width, region.Height]);
     }
 }

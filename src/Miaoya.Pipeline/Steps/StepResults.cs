@@ -25,19 +25,39 @@ public sealed record FaceRecord(
     private static float Round(float value) => MathF.Round(value, 1);
 }
 
-/// <summary><c>interrogate</c>: the composed prompt and which tagger tags were kept and dropped.</summary>
+/// <summary>
+/// <c>interrogate</c>: the composed prompt and which tagger tags were kept and dropped; with several people the prompt
+/// carries no LoRA and <see cref="People"/> holds each person's prompt with their LoRA alone.
+/// </summary>
 public sealed record InterrogateResult(
     [property: JsonPropertyName("prompt")] string Prompt,
     [property: JsonPropertyName("negative_prompt")] string NegativePrompt,
     [property: JsonPropertyName("kept_tags")] IReadOnlyList<string> KeptTags,
-    [property: JsonPropertyName("dropped_tags")] IReadOnlyList<string> DroppedTags);
+    [property: JsonPropertyName("dropped_tags")] IReadOnlyList<string> DroppedTags,
+    [property: JsonPropertyName("people")] IReadOnlyList<PersonPrompt>? People = null);
+
+/// <summary>One person's prompt of a several-person run: the face (from 0, left to right) and the prompt with their LoRA.</summary>
+public sealed record PersonPrompt(
+    [property: JsonPropertyName("face_index")] int FaceIndex,
+    [property: JsonPropertyName("prompt")] string Prompt);
+
+/// <summary>
+/// One person's face of a several-person run as a step found or worked on it: the face index (from 0, left to right),
+/// the face on the template, the step's file for it, and the face-vs-neck ΔE where the step measured one.
+/// </summary>
+public sealed record PersonFace(
+    [property: JsonPropertyName("face_index")] int FaceIndex,
+    [property: JsonPropertyName("face")] FaceRecord? Face,
+    [property: JsonPropertyName("file")] string? File = null,
+    [property: JsonPropertyName("delta_e")] double? DeltaE = null);
 
 /// <summary><c>mask</c>: where the face came from, how many were found, the one masked, and the template's face-vs-neck ΔE.</summary>
 public sealed record MaskResult(
     [property: JsonPropertyName("source")] string Source,
     [property: JsonPropertyName("faces_found")] int FacesFound,
     [property: JsonPropertyName("face")] FaceRecord? Face,
-    [property: JsonPropertyName("delta_e_template")] double? DeltaETemplate);
+    [property: JsonPropertyName("delta_e_template")] double? DeltaETemplate,
+    [property: JsonPropertyName("people")] IReadOnlyList<PersonFace>? People = null);
 
 /// <summary>
 /// <c>inpaint</c> and <c>img2img</c>: the face-vs-neck colour difference (ΔE 2000) of the result (inpaint), before and
@@ -47,7 +67,9 @@ public sealed record GenerationResult(
     [property: JsonPropertyName("delta_e")] double? DeltaE = null,
     [property: JsonPropertyName("delta_e_before")] double? DeltaEBefore = null,
     [property: JsonPropertyName("delta_e_after")] double? DeltaEAfter = null,
-    [property: JsonPropertyName("skipped_because")] string? SkippedBecause = null);
+    [property: JsonPropertyName("skipped_because")] string? SkippedBecause = null,
+    [property: JsonPropertyName("people")] IReadOnlyList<PersonFace>? People = null,
+    [property: JsonPropertyName("note")] string? Note = null);
 
 /// <summary>Colour correction of a V3 swap: the mean Lab colour of the swapped face and of the template's.</summary>
 public sealed record ColourCorrectionRecord(
@@ -66,7 +88,8 @@ public sealed record FaceSwapStepResult(
     [property: JsonPropertyName("face")] FaceRecord Face,
     [property: JsonPropertyName("timings_ms")] IReadOnlyDictionary<string, double> TimingsMs,
     [property: JsonPropertyName("colour_correction")] ColourCorrectionRecord? ColourCorrection,
-    [property: JsonPropertyName("delta_e")] double DeltaE);
+    [property: JsonPropertyName("delta_e")] double DeltaE,
+    [property: JsonPropertyName("people")] IReadOnlyList<PersonFace>? People = null);
 
 /// <summary><c>finish</c>: the ID photo made of the result and its compliance verdict.</summary>
 public sealed record FinishStepResult(
@@ -90,7 +113,9 @@ public sealed record DetailResult(
     [property: JsonPropertyName("skip_if_face_above")] double SkipIfFaceAbove,
     [property: JsonPropertyName("region")] IReadOnlyList<int>? Region = null,
     [property: JsonPropertyName("rendered_size")] int? RenderedSize = null,
-    [property: JsonPropertyName("skipped_because")] string? SkippedBecause = null);
+    [property: JsonPropertyName("skipped_because")] string? SkippedBecause = null,
+    [property: JsonPropertyName("face_index")] int? FaceIndex = null,
+    [property: JsonPropertyName("people")] IReadOnlyList<DetailResult>? People = null);
 
 /// <summary>
 /// <c>restore</c>: the face's sharpness (variance of the Laplacian) against the template face's, before and after, the
@@ -105,7 +130,9 @@ public sealed record RestoreResult(
     [property: JsonPropertyName("sharpness_after")] double? SharpnessAfter = null,
     [property: JsonPropertyName("strength")] double? Strength = null,
     [property: JsonPropertyName("region")] IReadOnlyList<int>? Region = null,
-    [property: JsonPropertyName("skipped_because")] string? SkippedBecause = null);
+    [property: JsonPropertyName("skipped_because")] string? SkippedBecause = null,
+    [property: JsonPropertyName("face_index")] int? FaceIndex = null,
+    [property: JsonPropertyName("people")] IReadOnlyList<RestoreResult>? People = null);
 
 /// <summary><c>upscale</c>: the upscaler, the size before and after, or why the pass was skipped.</summary>
 public sealed record UpscaleResult(
