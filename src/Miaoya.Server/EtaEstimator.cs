@@ -27,8 +27,9 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
     private readonly ConcurrentDictionary<string, ProgressMark> _progress = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private IReadOnlyDictionary<string, double> _typical = new Dictionary<string, double>();
-    private long _refreshedTicks = Stale; // UTC ticks as of which the history was last read, read and written atomically
-    private long _newestSuccessTicks; // the latest UpdatedAt of a succeeded job seen, read and written atomically
+    private long _refreshedTicks = Stale; // UTC ticks when the history was last read, read and written atomically
+    private long _successesSeen; // how many times a succeeded job was seen finished, read and written atomically
+    private long _successesAtRead = -1; // _successesSeen when the last history read began
 
     /// <summary>Seconds until <paramref name="job"/> is done, or null when it cannot be told yet.</summary>
     public async Task<double?> EstimateAsync(JobRecord job, CancellationToken cancellationToken)
@@ -39,15 +40,10 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
             _progress.TryRemove(job.Id, out _);
             if (job.State == JobState.Succeeded)
             {
-                // A success the typical durations may not include yet: they are read again once it is newer than them.
-                var updated = job.UpdatedAt.UtcTicks;
-                for (var seen = Interlocked.Read(ref _newestSuccessTicks); updated > seen; seen = Interlocked.Read(ref _newestSuccessTicks))
-                {
-                    if (Interlocked.CompareExchange(ref _newestSuccessTicks, updated, seen) == seen)
-                    {
-                        break;
-                    }
-                }
+                // A success the history may not include yet. Counted, not dated: the job was read back as succeeded, so its
+                // steps are in the store, and any read that begins after this sighting sees them (a timestamp taken before
+                // the store's commit could not promise that).
+                Interlocked.Increment(ref _successesSeen);
             }
 
             return 0;
@@ -95,10 +91,11 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
         var current = _typical;
         var refreshed = Interlocked.Read(ref _refreshedTicks);
         var age = refreshed == Stale ? TimeSpan.MaxValue : TimeSpan.FromTicks(time.GetUtcNow().UtcTicks - refreshed);
-        // A success newer than the history is read at once (not from a clock ahead of ours: that would read every time).
-        var newest = Interlocked.Read(ref _newestSuccessTicks);
-        var newerSuccess = newest > refreshed && newest <= time.GetUtcNow().UtcTicks;
-        if (!newerSuccess && age < RefreshAfter && (age < RefreshMissingAfter || needed.All(current.ContainsKey)))
+        var missing = !needed.All(current.ContainsKey);
+        // A step with no history yet, and a success seen since the last read began: read again at once.
+        var successes = Interlocked.Read(ref _successesSeen);
+        var newerSuccess = missing && successes > Interlocked.Read(ref _successesAtRead);
+        if (!newerSuccess && age < RefreshAfter && (age < RefreshMissingAfter || !missing))
         {
             return current;
         }
@@ -106,12 +103,13 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
         await _refresh.WaitAsync(cancellationToken);
         try
         {
-            if (_typical != current)
+            // Another caller read it while this one waited, having begun after every success this one saw.
+            if (_typical != current && Interlocked.Read(ref _successesAtRead) >= successes)
             {
                 return _typical;
             }
 
-            // The history is as of the moment the read starts: a job that succeeds during the read is newer than it.
+            var seenBefore = Interlocked.Read(ref _successesSeen);
             var asOf = time.GetUtcNow().UtcTicks;
             var steps = await store.ReadRecentStepsAsync(HistoryWindow, cancellationToken);
             var durations = new Dictionary<string, List<double>>(StringComparer.Ordinal);
@@ -130,6 +128,7 @@ internal sealed class EtaEstimator(IJobStore store, TimeProvider time) : IDispos
 
             _typical = durations.ToDictionary(d => d.Key, d => Median(d.Value), StringComparer.Ordinal);
             Interlocked.Exchange(ref _refreshedTicks, asOf);
+            Interlocked.Exchange(ref _successesAtRead, seenBefore);
             return _typical;
         }
         finally

@@ -73,6 +73,25 @@ public sealed class EtaEstimatorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASuccessSeenAfterTheHistoryWasRead_IsReadAtOnce_EvenAtTheSameClockTick()
+    {
+        using var eta = new EtaEstimator(_store, _time);
+        // The first job has run "tag" and is rendering when the second is estimated: "render" has no history yet.
+        var first = await CreateAsync();
+        await _store.CompleteStepAsync((await _store.StartStepAsync(first.Id, 0, "w", takeOver: false))!, []);
+        var render = (await _store.StartStepAsync(first.Id, 1, "w", takeOver: false))!;
+        var second = await CreateAsync();
+        Assert.Null(await eta.EstimateAsync(second, default));
+
+        // It succeeds and is seen finished within the same clock tick as that read (under load the store's stamp and the
+        // read's can coincide or cross): the next estimate still reads the history again instead of waiting for it to age.
+        await _store.CompleteStepAsync(render, []);
+        Assert.Equal(0, await eta.EstimateAsync((await _store.GetJobAsync(first.Id))!, default));
+
+        Assert.NotNull(await eta.EstimateAsync(second, default));
+    }
+
+    [Fact]
     public void Median_OddAndEven() => Assert.Equal((2.0, 2.5), (EtaEstimator.Median([3, 1, 2]), EtaEstimator.Median([4, 1, 3, 2])));
 
     private Task<JobRecord> CreateAsync() => _store.CreateJobAsync(new NewJob
