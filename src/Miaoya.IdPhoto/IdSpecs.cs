@@ -51,9 +51,22 @@ public static class IdSpecs
             return Parse(text, nameOrPath);
         }
 
+        return FindBuiltIn(nameOrPath, orFile: true);
+    }
+
+    /// <summary>
+    /// A shipped spec by name, never a file: what a recipe's <c>finish.spec</c> and the service take, so a file that
+    /// happens to have a spec's name in the working folder cannot stand in for it.
+    /// </summary>
+    /// <exception cref="IdSpecException">Unknown name (the message names the closest ones).</exception>
+    public static IdSpec FindBuiltIn(string name) => FindBuiltIn(name, orFile: false);
+
+    private static IdSpec FindBuiltIn(string nameOrPath, bool orFile)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(nameOrPath);
         var name = nameOrPath.EndsWith(".yaml", StringComparison.Ordinal) ? nameOrPath[..^".yaml".Length] : nameOrPath;
         return BuiltIn.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
-            ?? throw new IdSpecException($"unknown ID-photo spec '{nameOrPath}'{Hint(name, BuiltInNames)}; the specs are {string.Join(", ", BuiltInNames)} (or give a spec file).");
+            ?? throw new IdSpecException($"unknown ID-photo spec '{UserText.Quote(nameOrPath)}'{Hint(name, BuiltInNames)}; the specs are {string.Join(", ", BuiltInNames)}{(orFile ? " (or give a spec file)" : "")}.");
     }
 
     /// <summary>The text of a built-in spec.</summary>

@@ -43,6 +43,25 @@ public class SpecTests
     }
 
     [Fact]
+    public void FindBuiltIn_takes_shipped_names_only_never_a_file()
+    {
+        Assert.Equal("cn-1inch", IdSpecs.FindBuiltIn("cn-1inch").Name);
+        var path = Path.Combine(Path.GetTempPath(), $"spec-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, IdSpecs.ReadBuiltIn("cn-1inch").Replace("name: cn-1inch", "name: mine", StringComparison.Ordinal));
+        try
+        {
+            Assert.Equal("mine", IdSpecs.Find(path).Name);
+            var e = Assert.Throws<IdSpecException>(() => IdSpecs.FindBuiltIn(path));
+            Assert.Contains("unknown ID-photo spec", e.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("spec file", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void A_spec_file_is_read_and_every_problem_is_reported_with_its_place()
     {
         var good = IdSpecs.ReadBuiltIn("cn-1inch").Replace("name: cn-1inch", "name: mine", StringComparison.Ordinal);

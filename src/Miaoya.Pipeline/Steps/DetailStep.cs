@@ -70,13 +70,7 @@ internal sealed class DetailStep : IPortraitStep
         record.SetResult(result);
     }
 
-    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs)
-    {
-        if (record.Status == StepStatus.Succeeded && outputs.Count > 0)
-        {
-            run.Current = outputs[0];
-        }
-    }
+    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs) => FaceRegion.RestoreCurrent(run, record, outputs);
 
     /// <summary>
     /// One face's pass on <paramref name="image"/> (changed in place inside the face's mask): its files are named

@@ -27,7 +27,7 @@ internal sealed class FinishStep : IPortraitStep
         {
             var options = new FinishOptions
             {
-                Spec = IdSpecs.Find(settings.Spec),
+                Spec = IdSpecs.FindBuiltIn(settings.Spec),
                 Background = BackgroundFill.Parse(settings.Background),
                 Dpi = settings.Dpi,
                 MaxKb = settings.Kb,

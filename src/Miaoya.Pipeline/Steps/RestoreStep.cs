@@ -70,13 +70,7 @@ internal sealed class RestoreStep : IPortraitStep
         record.SetResult(result);
     }
 
-    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs)
-    {
-        if (record.Status == StepStatus.Succeeded && outputs.Count > 0)
-        {
-            run.Current = outputs[0];
-        }
-    }
+    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs) => FaceRegion.RestoreCurrent(run, record, outputs);
 
     /// <summary>
     /// One face (<paramref name="templateFace"/>, template pixels) restored in <paramref name="image"/> in place; its files

@@ -46,11 +46,5 @@ internal sealed class UpscaleStep : IPortraitStep
         record.SetResult(new UpscaleResult(settings.Upscaler, [width, height], settings.LongSide, [w, h], scale));
     }
 
-    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs)
-    {
-        if (record.Status == StepStatus.Succeeded && outputs.Count > 0)
-        {
-            run.Current = outputs[0];
-        }
-    }
+    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs) => FaceRegion.RestoreCurrent(run, record, outputs);
 }
