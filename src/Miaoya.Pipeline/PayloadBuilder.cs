@@ -73,6 +73,28 @@ public static class PayloadBuilder
         return Build(recipe, StepName.Detail, settings.Generation, box, templateCrop, currentCrop, mask, prompt, seed, size, size, identity, 1);
     }
 
+    /// <summary>The <c>restore</c> request: the restorer at its visibility (CodeFormer with its weight) on <paramref name="region"/>, no upscaler.</summary>
+    public static ExtrasSingleImageRequest Restore(RestoreSettings settings, EncodedImage region)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var codeFormer = settings.Model == FaceRestorerKind.CodeFormer;
+        return new ExtrasSingleImageRequest(region)
+        {
+            GfpganVisibility = codeFormer ? 0 : settings.Visibility,
+            CodeformerVisibility = codeFormer ? settings.Visibility : 0,
+            CodeformerWeight = codeFormer ? settings.CodeFormerWeight : 0,
+            UpscalingResize = 1,
+            Upscaler1 = "None",
+        };
+    }
+
+    /// <summary>The <c>upscale</c> request: the recipe's upscaler, one factor for both sides (resize_mode 0 keeps the aspect ratio).</summary>
+    public static ExtrasSingleImageRequest Upscale(UpscaleSettings settings, EncodedImage image, double scale)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return new ExtrasSingleImageRequest(image) { ResizeMode = 0, UpscalingResize = scale, Upscaler1 = settings.Upscaler };
+    }
+
     private static Img2ImgRequest Build(
         Recipe recipe,
         string stepName,

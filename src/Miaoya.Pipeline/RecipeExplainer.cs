@@ -176,21 +176,14 @@ public static class RecipeExplainer
         if (recipe.Restore is { } restore)
         {
             var input = Placeholder(placeholders, "<restore-input.png>");
-            var request = new ExtrasSingleImageRequest(input)
-            {
-                GfpganVisibility = restore.Model == FaceRestorerKind.Gfpgan ? restore.Visibility : 0,
-                CodeformerVisibility = restore.Model == FaceRestorerKind.CodeFormer ? restore.Visibility : 0,
-                CodeformerWeight = restore.Model == FaceRestorerKind.CodeFormer ? restore.CodeFormerWeight : 0,
-                UpscalingResize = 1,
-                Upscaler1 = "None",
-            };
+            var request = PayloadBuilder.Restore(restore, input);
             var skip = restore.SkipIfSharpnessAbove is { } t ? string.Create(i, $"; skipped when the face is at least {t} times as sharp as the template's") : "";
             yield return (StepName.Restore, string.Create(i, $"{RecipeRequirements.FaceRestorerName(restore.Model)} on the face region (margin {restore.Padding}), POST /sdapi/v1/extra-single-image, blended back at strength {restore.Strength}{skip} -> <restore.png>"), ElidedExtras(request, placeholders));
         }
 
         if (recipe.Upscale is { } upscale)
         {
-            var request = new ExtrasSingleImageRequest(Placeholder(placeholders, "<previous.png>")) { UpscalingResize = 0, Upscaler1 = upscale.Upscaler };
+            var request = PayloadBuilder.Upscale(upscale, Placeholder(placeholders, "<previous.png>"), 0);
             var body = ElidedExtras(request, placeholders);
             body["upscaling_resize"] = $"{upscale.LongSide} ÷ the longer side";
             yield return (StepName.Upscale, string.Create(i, $"{upscale.Upscaler} to a longer side of {upscale.LongSide} px, POST /sdapi/v1/extra-single-image (skipped when it is that long already) -> <upscale.png>"), body);

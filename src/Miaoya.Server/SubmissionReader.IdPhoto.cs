@@ -85,8 +85,7 @@ internal sealed partial class SubmissionReader
     /// <summary>Writes the photo to a private temporary folder (as a submission's template is); disposing deletes it.</summary>
     public static StagedPhoto StagePhoto(UploadedImage photo, string? uploadDirectory)
     {
-        var folder = Path.Combine(StagingRoot(uploadDirectory), $"{StagingPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
-        PrivateFiles.CreateDirectory(folder);
+        var folder = NewStagingFolder(uploadDirectory);
         try
         {
             var path = Path.Combine(folder, photo.Name);

@@ -367,6 +367,17 @@ internal sealed partial class SubmissionReader(ServerOptions options)
     /// <summary>The folder staging folders go in: the upload directory, else the system's temporary folder.</summary>
     public static string StagingRoot(string? uploadDirectory) => Path.GetFullPath(uploadDirectory ?? Path.GetTempPath());
 
+    /// <summary>
+    /// A new staging folder for one upload: private to this user (0700/0600), and named after this process so a sweep at
+    /// the next start can tell it is nobody's once the process is gone (a crash or kill -9 mid-request).
+    /// </summary>
+    public static string NewStagingFolder(string? uploadDirectory)
+    {
+        var folder = Path.Combine(StagingRoot(uploadDirectory), $"{StagingPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
+        PrivateFiles.CreateDirectory(folder);
+        return folder;
+    }
+
     /// <summary>Writes the images to a private temporary folder, builds the submission, and deletes the folder when disposed.</summary>
     public static StagedSubmission Stage(SubmissionForm form, string? uploadDirectory, string? templatesDirectory = null, string? recipeDirectory = null)
     {
@@ -385,10 +396,7 @@ internal sealed partial class SubmissionReader(ServerOptions options)
             throw new FieldProblemException(StatusCodes.Status400BadRequest, "recipe", "give a recipe name (recipe) or an inline recipe (recipe_yaml).");
         }
 
-        // Private to this user (0700/0600), and named after this process so a sweep at the next start can tell it is
-        // nobody's once the process is gone (a crash or kill -9 mid-request).
-        var folder = Path.Combine(StagingRoot(uploadDirectory), $"{StagingPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
-        PrivateFiles.CreateDirectory(folder);
+        var folder = NewStagingFolder(uploadDirectory);
         try
         {
             var template = Path.Combine(folder, "t", form.Template.Name);

@@ -11,6 +11,12 @@ internal static class CliOptions
     /// <summary>Where a command's <c>--webui</c> falls back to: the configuration, then the client's default.</summary>
     public const string WebUiDefault = "default: WebUi:BaseUrl of miaoya.json, appsettings.json or MIAOYA_WebUi__BaseUrl, else http://127.0.0.1:7860";
 
+    /// <summary>The built-in recipe names, as error messages list them.</summary>
+    public static string BuiltInRecipes => string.Join(", ", Recipes.RecipeLoader.BuiltInNames);
+
+    /// <summary>The optional RECIPE argument of run and sweep: a file or a built-in name.</summary>
+    public static Argument<string?> Recipe() => new("recipe") { Description = $"Recipe file, or a built-in name ({BuiltInRecipes})", Arity = ArgumentArity.ZeroOrOne };
+
     public static Option<Uri?> WebUi(string description = $"Base URL of a WebUI box started with --api ({WebUiDefault})") => new("--webui")
     {
         Description = description,

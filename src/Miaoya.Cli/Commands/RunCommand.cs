@@ -11,7 +11,7 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var recipe = new Argument<string?>("recipe") { Description = "Recipe file, or a built-in name (v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl)", Arity = ArgumentArity.ZeroOrOne };
+        var recipe = CliOptions.Recipe();
         var template = new Option<string?>("--template") { Description = TemplateCli.TemplateDescription, HelpName = "FILE|NAME" };
         var templates = TemplateCli.LibraryOption();
         var lora = new Option<string?>("--lora") { Description = "The person's face LoRA as NAME or NAME:WEIGHT (optional with a recipe that has an identity section, such as v4-faceid)" };
@@ -46,7 +46,7 @@ internal static class RunCommand
             // A library template may suggest the recipe: the action says so when it does not.
             if (result.GetValue(recipe) is null && result.GetValue(template) is null)
             {
-                result.AddError("run: give a RECIPE (a file or one of v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl), or --resume DIR.");
+                result.AddError($"run: give a RECIPE (a file or one of {CliOptions.BuiltInRecipes}), or --resume DIR.");
             }
 
             if (result.GetValue(template) is null)
@@ -79,8 +79,8 @@ internal static class RunCommand
             if (TemplateCli.Recipe(result.GetValue(recipe), libraryTemplate) is not { } recipeName)
             {
                 await Console.Error.WriteLineAsync(libraryTemplate is null
-                    ? "error: run: give a RECIPE (a file or one of v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl), or --resume DIR."
-                    : $"error: run: template {libraryTemplate.Name} suggests no recipe; give a RECIPE (a file or one of v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl).");
+                    ? $"error: run: give a RECIPE (a file or one of {CliOptions.BuiltInRecipes}), or --resume DIR."
+                    : $"error: run: template {libraryTemplate.Name} suggests no recipe; give a RECIPE (a file or one of {CliOptions.BuiltInRecipes}).");
                 return 2;
             }
 

@@ -21,7 +21,7 @@ internal static class SweepCommand
 {
     public static Command Create()
     {
-        var recipe = new Argument<string?>("recipe") { Description = "Recipe file, or a built-in name (v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl)", Arity = ArgumentArity.ZeroOrOne };
+        var recipe = CliOptions.Recipe();
         var template = new Option<string?>("--template") { Description = TemplateCli.TemplateDescription, HelpName = "FILE|NAME" };
         var templates = TemplateCli.LibraryOption();
         var lora = new Option<string?>("--lora") { Description = "The person's face LoRA as NAME or NAME:WEIGHT (optional with a recipe that has an identity section, such as v4-faceid)" };
@@ -56,7 +56,7 @@ internal static class SweepCommand
             // A library template may suggest the recipe: Define says so when it does not.
             if (result.GetValue(recipe) is null && result.GetValue(template) is null)
             {
-                result.AddError("sweep: give a RECIPE (a file or one of v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl), or --resume DIR.");
+                result.AddError($"sweep: give a RECIPE (a file or one of {CliOptions.BuiltInRecipes}), or --resume DIR.");
             }
 
             if (result.GetValue(template) is null)
@@ -203,7 +203,7 @@ internal static class SweepCommand
             // additions under the user's --set (every cell gets them; the manifest records them as the sweep's sets).
             (templatePath, var libraryTemplate) = TemplateCli.Resolve(template.Value, template.Library);
             recipe = TemplateCli.Recipe(recipeGiven, libraryTemplate)
-                ?? throw new SweepException($"sweep: template {libraryTemplate!.Name} suggests no recipe; give a RECIPE (a file or one of v1-face, v1-face-neck, v2, v2-finish, v3, v4-faceid, v4-instantid-sdxl, v4-pulid-sdxl).");
+                ?? throw new SweepException($"sweep: template {libraryTemplate!.Name} suggests no recipe; give a RECIPE (a file or one of {CliOptions.BuiltInRecipes}).");
             sets = [.. TemplateCli.Overrides(libraryTemplate, recipe, userSets)];
             if (libraryTemplate is not null && TemplateCli.FamilyNote(libraryTemplate, LoadRecipe(recipe, sets)) is { } note)
             {

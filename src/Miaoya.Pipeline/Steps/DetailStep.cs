@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Miaoya.Faces;
 using Miaoya.Imaging;
 using Miaoya.Recipes;
@@ -33,20 +32,13 @@ internal sealed class DetailStep : IPortraitStep
         DetailResult result;
         if (run.HasPeople)
         {
-            var people = new List<DetailResult>();
-            var requests = new JsonArray();
-            foreach (var person in run.People)
-            {
-                var one = await OneFaceAsync(run, record, image, FaceRegion.In(run, person.Face!, width, height), $"{Name}-{person.Tag}", person.Prompt!, person.IdentityImages, cancellationToken);
-                people.Add(one with { FaceIndex = person.FaceIndex });
-                if (one.SkippedBecause is null)
-                {
-                    requests.Add(new JsonObject { ["face_index"] = person.FaceIndex, ["request"] = record.Request!.DeepClone() });
-                }
-            }
-
-            record.Request = requests.Count > 0 ? new JsonObject { ["people"] = requests } : null;
-            result = new DetailResult(null, settings.SkipIfFaceAbove, People: people, SkippedBecause: people.All(p => p.SkippedBecause is not null) ? "every person's face is skipped (see people)" : null);
+            var people = await FinishingPass.PerPersonAsync(
+                run,
+                record,
+                person => OneFaceAsync(run, record, image, FaceRegion.In(run, person.Face!, width, height), $"{Name}-{person.Tag}", person.Prompt!, person.IdentityImages, cancellationToken),
+                (one, faceIndex) => one with { FaceIndex = faceIndex },
+                one => one.SkippedBecause is not null);
+            result = new DetailResult(null, settings.SkipIfFaceAbove, People: people, SkippedBecause: people.All(p => p.SkippedBecause is not null) ? FinishingPass.EveryFaceSkipped : null);
         }
         else if (FaceRegion.In(run, width, height) is not { } face)
         {
@@ -57,20 +49,10 @@ internal sealed class DetailStep : IPortraitStep
             result = await OneFaceAsync(run, record, image, face, Name, run.Prompt!, run.IdentityImages, cancellationToken);
         }
 
-        if (result.SkippedBecause is not null)
-        {
-            record.Skip();
-            record.SetResult(result);
-            return;
-        }
-
-        var encoded = EncodedImage.FromPng(image);
-        record.Outputs.Insert(0, await run.Folder.WriteAsync("detail.png", encoded, cancellationToken));
-        run.Current = encoded;
-        record.SetResult(result);
+        await FinishingPass.EndAsync(run, record, image, "detail.png", result, result.SkippedBecause is not null, cancellationToken);
     }
 
-    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs) => FaceRegion.RestoreCurrent(run, record, outputs);
+    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs) => FinishingPass.RestoreCurrent(run, record, outputs);
 
     /// <summary>
     /// One face's pass on <paramref name="image"/> (changed in place inside the face's mask): its files are named

@@ -83,18 +83,6 @@ internal static class FaceRegion
         });
     }
 
-    /// <summary>
-    /// A finishing pass's <see cref="IPortraitStep.Restore"/>: when it ran (not skipped), its first output is the image the
-    /// next step starts from.
-    /// </summary>
-    public static void RestoreCurrent(RunContext run, StepRecord record, IReadOnlyList<Imaging.EncodedImage> outputs)
-    {
-        if (record.Status == StepStatus.Succeeded && outputs.Count > 0)
-        {
-            run.Current = outputs[0];
-        }
-    }
-
     private static byte Mix(byte from, byte to, float a) => (byte)Math.Clamp(MathF.Round(from + ((to - from) * a)), 0, 255);
 
     private static DetectedFace Scale(DetectedFace face, float sx, float sy) => (sx == 1f && sy == 1f) ? face : face with

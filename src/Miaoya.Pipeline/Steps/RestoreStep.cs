@@ -1,9 +1,7 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Miaoya.Faces;
 using Miaoya.Imaging;
 using Miaoya.Recipes;
-using Miaoya.WebUi.Dto;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
@@ -32,21 +30,14 @@ internal sealed class RestoreStep : IPortraitStep
         RestoreResult result;
         if (run.HasPeople)
         {
-            var people = new List<RestoreResult>();
-            var requests = new JsonArray();
-            foreach (var person in run.People)
-            {
-                var one = await OneFaceAsync(run, record, image, person.Face!, $"{Name}-{person.Tag}", cancellationToken);
-                people.Add(one with { FaceIndex = person.FaceIndex });
-                if (one.SkippedBecause is null)
-                {
-                    requests.Add(new JsonObject { ["face_index"] = person.FaceIndex, ["request"] = record.Request!.DeepClone() });
-                }
-            }
-
-            record.Request = requests.Count > 0 ? new JsonObject { ["people"] = requests } : null;
+            var people = await FinishingPass.PerPersonAsync(
+                run,
+                record,
+                person => OneFaceAsync(run, record, image, person.Face!, $"{Name}-{person.Tag}", cancellationToken),
+                (one, faceIndex) => one with { FaceIndex = faceIndex },
+                one => one.SkippedBecause is not null);
             result = new RestoreResult(restorer, null, null, null, settings.SkipIfSharpnessAbove, Strength: settings.Strength, People: people,
-                SkippedBecause: people.All(p => p.SkippedBecause is not null) ? "every person's face is skipped (see people)" : null);
+                SkippedBecause: people.All(p => p.SkippedBecause is not null) ? FinishingPass.EveryFaceSkipped : null);
         }
         else if (run.Face is not { } face)
         {
@@ -57,20 +48,10 @@ internal sealed class RestoreStep : IPortraitStep
             result = await OneFaceAsync(run, record, image, face, Name, cancellationToken);
         }
 
-        if (result.SkippedBecause is not null)
-        {
-            record.Skip();
-            record.SetResult(result);
-            return;
-        }
-
-        var encoded = EncodedImage.FromPng(image);
-        record.Outputs.Insert(0, await run.Folder.WriteAsync("restore.png", encoded, cancellationToken));
-        run.Current = encoded;
-        record.SetResult(result);
+        await FinishingPass.EndAsync(run, record, image, "restore.png", result, result.SkippedBecause is not null, cancellationToken);
     }
 
-    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs) => FaceRegion.RestoreCurrent(run, record, outputs);
+    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs) => FinishingPass.RestoreCurrent(run, record, outputs);
 
     /// <summary>
     /// One face (<paramref name="templateFace"/>, template pixels) restored in <paramref name="image"/> in place; its files
@@ -95,14 +76,7 @@ internal sealed class RestoreStep : IPortraitStep
         using var crop = image.Clone(c => c.Crop(region));
         var sent = EncodedImage.FromPng(crop);
         record.Outputs.Add(await run.Folder.WriteAsync($"{prefix}-input.png", sent, cancellationToken));
-        var request = new ExtrasSingleImageRequest(sent)
-        {
-            GfpganVisibility = settings.Model == FaceRestorerKind.Gfpgan ? settings.Visibility : 0,
-            CodeformerVisibility = settings.Model == FaceRestorerKind.CodeFormer ? settings.Visibility : 0,
-            CodeformerWeight = settings.Model == FaceRestorerKind.CodeFormer ? settings.CodeFormerWeight : 0,
-            UpscalingResize = 1,
-            Upscaler1 = "None",
-        };
+        var request = PayloadBuilder.Restore(settings, sent);
         record.Request = ManifestRequests.Of(run, request);
         var restored = await BoxCalls.RunAsync(run, record, BoxCalls.Needs(run, Name, generation: false), (box, ct) => box.Client.ExtraSingleImageAsync(request, ct), cancellationToken);
         record.Outputs.Add(await run.Folder.WriteAsync($"{prefix}-face{restored.FileExtension}", restored, cancellationToken));

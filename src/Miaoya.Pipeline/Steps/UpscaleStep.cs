@@ -1,7 +1,6 @@
 using System.Globalization;
 using Miaoya.Imaging;
 using Miaoya.Recipes;
-using Miaoya.WebUi.Dto;
 
 namespace Miaoya.Pipeline;
 
@@ -32,7 +31,7 @@ internal sealed class UpscaleStep : IPortraitStep
 
         // resize_mode 0 scales both sides by one factor, so the aspect ratio is kept (A1111 scripts/postprocessing_upscale.py).
         var scale = Math.Round(settings.LongSide / (double)longSide, 6);
-        var request = new ExtrasSingleImageRequest(current) { ResizeMode = 0, UpscalingResize = scale, Upscaler1 = settings.Upscaler };
+        var request = PayloadBuilder.Upscale(settings, current, scale);
         record.Request = ManifestRequests.Of(run, request);
         var upscaled = await BoxCalls.RunAsync(run, record, BoxCalls.Needs(run, Name, generation: false), (box, ct) => box.Client.ExtraSingleImageAsync(request, ct), cancellationToken);
         var (w, h) = upscaled.ReadSize();
@@ -46,5 +45,5 @@ internal sealed class UpscaleStep : IPortraitStep
         record.SetResult(new UpscaleResult(settings.Upscaler, [width, height], settings.LongSide, [w, h], scale));
     }
 
-    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs) => FaceRegion.RestoreCurrent(run, record, outputs);
+    public void Restore(RunContext run, StepRecord record, IReadOnlyList<EncodedImage> outputs) => FinishingPass.RestoreCurrent(run, record, outputs);
 }
