@@ -90,7 +90,7 @@ public static class LoraInstaller
                 var result = await TrainerRunner.RunAsync(command, options.RunDir, logFile, null, null, cancellationToken);
                 if (result.ExitCode != 0)
                 {
-                    throw new TrainingException($"[{set.Name}] the copy command exited with code {result.ExitCode}: {command}{Environment.NewLine}{string.Join(Environment.NewLine, TrainerRunner.RelevantLines(result.Tail).Select(l => "    | " + l))}");
+                    throw new TrainingException($"[{set.Name}] the copy command exited with code {result.ExitCode}: {command}{Environment.NewLine}{string.Join(Environment.NewLine, TrainerRunner.RelevantLines(result).Select(l => "    | " + l))}");
                 }
 
                 log?.Invoke($"[{set.Name}] copied: {command}");

@@ -5,7 +5,14 @@ using System.Text.RegularExpressions;
 namespace Miaoya.Training;
 
 /// <summary>What a finished trainer process left behind.</summary>
-public sealed record TrainerResult(int ExitCode, TrainerProgress? LastProgress, IReadOnlyList<string> Tail);
+/// <param name="ExitCode">The process' exit code.</param>
+/// <param name="LastProgress">The last progress bar state read, if any.</param>
+/// <param name="Tail">The last lines of stdout and stderr together, in the order they were read.</param>
+/// <param name="ErrorTail">
+/// The last lines of stderr alone. stdout and stderr are two pipes read by two readers, so in <see cref="Tail"/> a block
+/// written to one (a traceback) can arrive with lines of the other, written before it, read after it.
+/// </param>
+public sealed record TrainerResult(int ExitCode, TrainerProgress? LastProgress, IReadOnlyList<string> Tail, IReadOnlyList<string>? ErrorTail = null);
 
 /// <summary>
 /// Runs a trainer command through the shell (<c>/bin/sh -c</c>; <c>cmd /c</c> on Windows) in a working folder, tees its
@@ -16,6 +23,7 @@ public sealed record TrainerResult(int ExitCode, TrainerProgress? LastProgress, 
 public static partial class TrainerRunner
 {
     private const int TailLines = 400;
+    private const string TracebackHead = "Traceback (most recent call last)";
 
     public static async Task<TrainerResult> RunAsync(
         string command,
@@ -53,9 +61,19 @@ public static partial class TrainerRunner
         await using var log = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { AutoFlush = true };
         var parser = new TrainerProgressParser();
         var tail = new Queue<string>();
+        var errorTail = new Queue<string>();
         var gate = new object();
 
-        void OnLine(string line, bool redraw)
+        void Keep(Queue<string> lines, string line)
+        {
+            lines.Enqueue(line);
+            if (lines.Count > TailLines)
+            {
+                lines.Dequeue();
+            }
+        }
+
+        void OnLine(string line, bool redraw, bool fromStderr)
         {
             lock (gate)
             {
@@ -67,10 +85,10 @@ public static partial class TrainerRunner
                 // Bar redraws are kept out of the tail (only the last state of a bar is worth quoting).
                 if (!redraw && line.Length > 0)
                 {
-                    tail.Enqueue(line);
-                    if (tail.Count > TailLines)
+                    Keep(tail, line);
+                    if (fromStderr)
                     {
-                        tail.Dequeue();
+                        Keep(errorTail, line);
                     }
                 }
             }
@@ -99,14 +117,14 @@ public static partial class TrainerRunner
             }
         });
 
-        var stdout = PumpAsync(process.StandardOutput, log, gate, OnLine);
-        var stderr = PumpAsync(process.StandardError, log, gate, OnLine);
+        var stdout = PumpAsync(process.StandardOutput, log, gate, (line, redraw) => OnLine(line, redraw, fromStderr: false));
+        var stderr = PumpAsync(process.StandardError, log, gate, (line, redraw) => OnLine(line, redraw, fromStderr: true));
         await Task.WhenAll(stdout, stderr).ConfigureAwait(false);
         await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         lock (gate)
         {
-            return new TrainerResult(process.ExitCode, parser.Latest, tail.ToArray());
+            return new TrainerResult(process.ExitCode, parser.Latest, tail.ToArray(), errorTail.ToArray());
         }
     }
 
@@ -152,6 +170,20 @@ public static partial class TrainerRunner
     }
 
     /// <summary>
+    /// The lines of a finished process worth quoting: the last Python traceback of its stderr through to the end of stderr
+    /// (CPython's default excepthook prints an uncaught exception to <c>sys.stderr</c>), so that stdout lines read late
+    /// cannot push the exception line out of the quote; else <see cref="RelevantLines(IReadOnlyList{string}, int)"/> of
+    /// both streams together.
+    /// </summary>
+    public static IReadOnlyList<string> RelevantLines(TrainerResult result, int max = 25)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.ErrorTail is { } errors && errors.Any(l => l.Contains(TracebackHead, StringComparison.Ordinal))
+            ? RelevantLines(errors, max)
+            : RelevantLines(result.Tail, max);
+    }
+
+    /// <summary>
     /// The log lines worth quoting when training failed: the last Python traceback through to the end; else the lines
     /// that name an error; else the last lines. Never empty: says so when the trainer printed nothing.
     /// </summary>
@@ -166,7 +198,7 @@ public static partial class TrainerRunner
         var start = -1;
         for (var i = tail.Count - 1; i >= 0; i--)
         {
-            if (tail[i].Contains("Traceback (most recent call last)", StringComparison.Ordinal))
+            if (tail[i].Contains(TracebackHead, StringComparison.Ordinal))
             {
                 start = i;
                 break;

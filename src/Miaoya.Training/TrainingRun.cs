@@ -275,11 +275,11 @@ public static class TrainingRun
         string? error = null;
         if (result.ExitCode != 0)
         {
-            error = $"set {set.Name}: the trainer exited with code {result.ExitCode} ({logFile}):{Environment.NewLine}{Quote(result.Tail)}";
+            error = $"set {set.Name}: the trainer exited with code {result.ExitCode} ({logFile}):{Environment.NewLine}{Quote(result)}";
         }
         else if (!File.Exists(paths.OutputFile))
         {
-            error = $"set {set.Name}: the trainer exited with code 0 but wrote no {paths.OutputFile} (check output_dir/output_name/save_model_as in {paths.ConfigFile}; log {logFile}):{Environment.NewLine}{Quote(result.Tail)}";
+            error = $"set {set.Name}: the trainer exited with code 0 but wrote no {paths.OutputFile} (check output_dir/output_name/save_model_as in {paths.ConfigFile}; log {logFile}):{Environment.NewLine}{Quote(result)}";
         }
 
         var final = state with
@@ -298,8 +298,8 @@ public static class TrainingRun
         return new SetOutcome(set.Name, final.Status, false, paths.OutputFile, error, command);
     }
 
-    private static string Quote(IReadOnlyList<string> tail) =>
-        string.Join(Environment.NewLine, TrainerRunner.RelevantLines(tail).Select(l => "    | " + l));
+    private static string Quote(TrainerResult result) =>
+        string.Join(Environment.NewLine, TrainerRunner.RelevantLines(result).Select(l => "    | " + l));
 
     /// <summary>Reads run.json of a run folder.</summary>
     public static RunManifest LoadManifest(string runDir) =>

@@ -128,9 +128,11 @@ public sealed class BatchCrashTests : IDisposable
                 {
                     // In flight at the kill: the dead process's call may have reached the box, and the second run renders it
                     // again unless the dead process had already written its image into the job's folder (then it is restored).
-                    // So: rendered once or twice, never more, and at most once by the second run.
+                    // So: rendered once or twice, never more. (Which run made a second call cannot be told apart: on a loaded
+                    // machine the dead process's request, already in the box's socket buffer, was once handled after the
+                    // quiet period above, so it counted as the second run's.)
                     Assert.InRange(before, 0, 1);
-                    Assert.InRange(calls, Math.Max(1, before), before + 1);
+                    Assert.InRange(calls, 1, 2);
                     Assert.Equal(2, step.Attempts); // the attempt of the killed process counts
                 }
                 else

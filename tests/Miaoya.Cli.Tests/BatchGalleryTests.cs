@@ -85,7 +85,10 @@ public sealed partial class BatchGalleryTests : IDisposable
     [Fact]
     public async Task Gallery_BatchInterruptedWithCtrlC_ShowsWhatFinished_AndTheUnfinishedEntries()
     {
-        using var box = MockWebUiServer.Start(new MockWebUiOptions { Latency = TimeSpan.FromMilliseconds(300) });
+        // Renders slow enough that the five jobs after the first cannot all finish before the store is read: on a loaded
+        // machine reading it once took seconds, and the whole batch had finished by the time the signal was sent.
+        var options = new MockWebUiOptions { Latency = TimeSpan.FromMilliseconds(1500) };
+        using var box = MockWebUiServer.Start(options);
         var identities = string.Join("\n", Enumerable.Range(0, 6).Select(i => $"  - {{name: p{i}, lora: miaoya_demo_face}}"));
         var jobs = await WriteBatchAsync($"templates: [a.png]\nidentities:\n{identities}\nrecipes: [v1-face]\nseed: 7\nboxes: [\"{box.Url}\"]\n");
         var output = Path.Combine(_folder, "out");
@@ -97,6 +100,10 @@ public sealed partial class BatchGalleryTests : IDisposable
             try
             {
                 await CliProcess.WaitUntilAsync(store, batch, log, jobs => jobs.Any(j => j.State == JobState.Succeeded));
+
+                // Then stall the renders still to come, so that the interrupt cannot come after the batch's end. (The mock
+                // reads its latency at each render; the batch's interrupt ends a render at once, as on a real box.)
+                options.Latency = TimeSpan.FromSeconds(30);
                 using var interrupt = Process.Start("kill", ["-INT", batch.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
                 await interrupt.WaitForExitAsync();
                 using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));

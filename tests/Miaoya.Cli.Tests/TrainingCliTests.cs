@@ -114,10 +114,13 @@ public sealed class TrainingCliTests : IDisposable
         var (code, _, stderr) = await CliRunner.RunAsync("lora", "train", dataset, "--base-model", baseModel, "--out", Path.Combine(_folder, "run"),
             "--trainer-command", $"FAKE_TRAINER_FAIL=traceback bash '{FakeTrainer}' --config_file {{config}}", "--trainer-dir", _folder, "--only", "r16-prodigy");
 
-        Assert.Equal(1, code);
-        Assert.Contains("error: set r16-prodigy: the trainer exited with code 1", stderr, StringComparison.Ordinal);
-        Assert.Contains("torch.OutOfMemoryError: CUDA out of memory.", stderr, StringComparison.Ordinal);
-        Assert.Contains("run the same command again", stderr, StringComparison.Ordinal);
+        // The whole stderr and the trainer's log go into each failure message: a failure here once quoted something else.
+        var log = Path.Combine(_folder, "run", "sets", "r16-prodigy", "train.log");
+        var context = $"stderr:\n{stderr}\ntrain.log:\n{(File.Exists(log) ? await File.ReadAllTextAsync(log) : "(none)")}";
+        Assert.True(code == 1, context);
+        Assert.True(stderr.Contains("error: set r16-prodigy: the trainer exited with code 1", StringComparison.Ordinal), context);
+        Assert.True(stderr.Contains("torch.OutOfMemoryError: CUDA out of memory.", StringComparison.Ordinal), context);
+        Assert.True(stderr.Contains("run the same command again", StringComparison.Ordinal), context);
     }
 
     [Fact]

@@ -59,4 +59,52 @@ public class ProgressTests
         Assert.Equal(["a", "b"], TrainerRunner.RelevantLines(["a", "b"]));
         Assert.Contains("printed nothing", Assert.Single(TrainerRunner.RelevantLines([])), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void RelevantLines_OfAResult_TakeTheTracebackFromStderr_WhenStdoutLinesWereReadAfterIt()
+    {
+        // Two pipes, two readers: on a loaded machine stdout's "epoch" lines, printed before the failure, were read after
+        // stderr's traceback, and the quote kept them in place of the exception line (a flaky CLI test showed it).
+        string[] traceback =
+        [
+            "Traceback (most recent call last):", "  File \"train_network.py\", line 1512, in train", "    loss = self.process_batch(batch)",
+            "  File \"train_network.py\", line 381, in process_batch", "    noise_pred = self.call_unet(args)", "torch.OutOfMemoryError: CUDA out of memory.",
+        ];
+        var epochs = Enumerable.Range(1, 60).Select(i => $"epoch {i}/240").ToArray();
+        var result = new TrainerResult(1, null, [.. traceback, .. epochs], traceback);
+
+        Assert.DoesNotContain(traceback[^1], TrainerRunner.RelevantLines(result.Tail));
+        Assert.Equal(traceback, TrainerRunner.RelevantLines(result));
+    }
+
+    [Fact]
+    public void RelevantLines_OfAResult_WithoutATracebackOnStderr_ReadBothStreams()
+    {
+        var result = new TrainerResult(1, null, ["a", "ERROR: no module named accelerate", "b"], ["b"]);
+
+        Assert.Equal(["ERROR: no module named accelerate"], TrainerRunner.RelevantLines(result));
+    }
+
+    [Fact]
+    public async Task RunAsync_KeepsStderrApart_SoATracebackFollowedByStdoutLinesIsQuotedWhole()
+    {
+        var folder = Directory.CreateTempSubdirectory("miaoya-trainer-runner-").FullName;
+        try
+        {
+            var script = Path.Combine(folder, "fail.sh");
+            await File.WriteAllTextAsync(script, "printf 'Traceback (most recent call last):\\n  File \"x.py\", line 1\\nRuntimeError: boom\\n' >&2\n"
+                + "i=0; while [ $i -lt 80 ]; do echo \"epoch $i/80\"; i=$((i+1)); done\nexit 1\n");
+
+            var result = await TrainerRunner.RunAsync($"sh '{script}'", folder, Path.Combine(folder, "train.log"), null);
+
+            Assert.Equal(1, result.ExitCode);
+            Assert.Equal(["Traceback (most recent call last):", "  File \"x.py\", line 1", "RuntimeError: boom"], result.ErrorTail);
+            Assert.Equal(83, result.Tail.Count);
+            Assert.Equal(["Traceback (most recent call last):", "  File \"x.py\", line 1", "RuntimeError: boom"], TrainerRunner.RelevantLines(result));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }
