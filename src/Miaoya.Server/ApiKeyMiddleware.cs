@@ -12,13 +12,13 @@ namespace Miaoya.Server;
 /// event stream also admits a short-lived token in its URL (<see cref="EventTokens"/>), for a browser's EventSource, which
 /// cannot send the key as a header.
 /// </summary>
-internal sealed class ApiKeyMiddleware(RequestDelegate next, byte[]? keyDigest, EventTokens tokens)
+internal sealed class ApiKeyMiddleware(RequestDelegate next, byte[] keyDigest, EventTokens tokens)
 {
     public const string HeaderName = "X-Api-Key";
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (keyDigest is null || context.Request.Path.Equals("/healthz", StringComparison.Ordinal) || ApiReference.IsOpen(context.Request) || BrowserConsole.IsOpen(context.Request)
+        if (context.Request.Path.Equals("/healthz", StringComparison.Ordinal) || ApiReference.IsOpen(context.Request) || BrowserConsole.IsOpen(context.Request)
             || Matches(Presented(context.Request))
             || tokens.Admits(context.Request))
         {

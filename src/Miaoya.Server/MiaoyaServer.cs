@@ -302,7 +302,13 @@ public sealed class MiaoyaServer : IAsyncDisposable
             app.UseCors();
         }
 
-        app.UseMiddleware<ApiKeyMiddleware>(options.ApiKey is null ? null : ApiKeyMiddleware.Digest(options.ApiKey), app.Services.GetRequiredService<EventTokens>());
+        if (options.ApiKey is not null)
+        {
+            // Without a key (--no-auth, loopback only) there is nothing to check. (A null argument here also stopped the
+            // server from starting: UseMiddleware matches its arguments to the constructor by their runtime types.)
+            app.UseMiddleware<ApiKeyMiddleware>(ApiKeyMiddleware.Digest(options.ApiKey), app.Services.GetRequiredService<EventTokens>());
+        }
+
         app.UseMetricsBehindKey(options);
         app.UseRouting();
         app.UseRateLimiter();

@@ -147,6 +147,34 @@ public sealed class ConsoleBrowserTests
     }
 
     [ChromiumFact]
+    public async Task Console_OnAServerWithoutAKey_OpensWithoutAsking_AndRunsAJobToTheEnd()
+    {
+        // Arrange: serve --no-auth (loopback only): no API key at all.
+        await using var h = await ServerHarness.StartAsync(boxes: 1, configure: o => o with { ApiKey = null, AllowAnonymous = true });
+        await using var session = await ConsoleSession.OpenAsync(h);
+        var page = session.Page;
+
+        // Assert: the app opens by itself, saying why; nothing was typed and nothing is kept in the tab.
+        await page.WaitForSelectorAsync("#app:not([hidden])");
+        Assert.Equal("Connected (this server needs no key).", await Text(page, "#key-status"));
+        Assert.True(await page.EvaluateExpressionAsync<bool>("sessionStorage.getItem('miaoya.apiKey') === null"));
+
+        // Act: a submission, watched live: the event stream's token is issued without a key too.
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#recipe option')].some(o => o.value === 'v1-face')");
+        await page.SelectAsync("#recipe", "v1-face");
+        await (await page.QuerySelectorAsync("#template")).UploadFileAsync(Template);
+        await page.TypeAsync("#lora", "miaoya_demo_face");
+        await page.ClickAsync("#submit-job");
+
+        // Assert
+        await page.WaitForSelectorAsync("#events li[data-kind='job_succeeded']");
+        var id = await Text(page, "#watch-id");
+        Assert.Contains(session.Urls, u => u.Contains($"/v1/jobs/{id}/events?access_token=", StringComparison.Ordinal));
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll(\"#outputs figure[data-file='final.png'] img\")].some(i => i.complete && i.naturalWidth > 0)");
+        Assert.Empty(session.ScriptErrors);
+    }
+
+    [ChromiumFact]
     public async Task Console_ABadUpload_ShowsTheServersDetailNamingTheField()
     {
         // Arrange: a "PNG" that is text.

@@ -37,6 +37,23 @@ public sealed class ServerConfigurationTests : IDisposable
     }
 
     [Fact]
+    public async Task StartAsync_WithoutAKey_NoAuth_Starts_AndAnswersRequestsThatCarryNone()
+    {
+        // serve --no-auth once failed to start at all: the key middleware was given a null digest, which UseMiddleware
+        // cannot match to a constructor parameter.
+        using var box = MockWebUiServer.Start();
+        await using var server = await MiaoyaServer.StartAsync(Options() with { ApiKey = null, AllowAnonymous = true, Boxes = [new Miaoya.Fleet.BoxOptions { Name = "box0", Url = box.Url }] });
+        using var client = new HttpClient { BaseAddress = server.Urls[0] };
+
+        using var jobs = await client.GetAsync("/v1/jobs");
+        using var token = await client.PostAsync("/v1/event-tokens", null);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, jobs.StatusCode);
+        Assert.True(token.IsSuccessStatusCode, $"{(int)token.StatusCode} {await token.Content.ReadAsStringAsync()}");
+        await server.StopAsync();
+    }
+
+    [Fact]
     public async Task StartAsync_ABadValueInMiaoyaJson_IsAConfigurationError_NamingTheFileAndTheKey()
     {
         await File.WriteAllTextAsync(Path.Combine(_folder, "miaoya.json"), """{ "Fleet": { "MaxAttempts": "many", "Boxes": [ { "Url": "http://127.0.0.1:9" } ] } }""");
