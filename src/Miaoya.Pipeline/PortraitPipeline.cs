@@ -226,7 +226,7 @@ public sealed class PortraitPipeline : IDisposable
                     files.Add(await folder.WriteAsync(PersonRequest.FaceFile(person.FaceIndex, i), peoplePhotos[p][i], cancellationToken));
                 }
 
-                people.Add(new ManifestPerson(person.FaceIndex, person.Lora?.ToString(), files, person.FacePaths.Select(Path.GetFullPath).ToArray()));
+                people.Add(new ManifestPerson(person.FaceIndex, person.Lora?.ToString(), files, person.FacePaths.Select(Path.GetFullPath).ToArray(), person.TriggerWords.Count > 0 ? person.TriggerWords : null));
             }
 
             var manifest = new RunManifest
@@ -292,7 +292,7 @@ public sealed class PortraitPipeline : IDisposable
             Device = manifest.Inputs.Device ?? "cpu",
             StandInModels = manifest.Inputs.StandInModels,
             People = (manifest.Inputs.People ?? [])
-                .Select(p => new PersonRequest(p.FaceIndex, p.Lora is { } l ? LoraChoice.Parse(l) : null, p.Faces.Select(f => folder.File(f.File)).ToArray()))
+                .Select(p => new PersonRequest(p.FaceIndex, p.Lora is { } l ? LoraChoice.Parse(l) : null, p.Faces.Select(f => folder.File(f.File)).ToArray()) { TriggerWords = p.Trigger ?? [] })
                 .ToArray(),
         };
         return (request, RunPlan.Of(recipe), folder, manifest, template);

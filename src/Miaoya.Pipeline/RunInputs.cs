@@ -115,7 +115,7 @@ internal static class RunInputs
 
         if (request.TriggerWords.Count > 0)
         {
-            throw Bad("trigger", "--trigger: trigger words would go into every person's prompt (and the whole-image pass); with --person put a LoRA's trigger word into that person's LoRA choice instead, or leave it out.");
+            throw Bad("trigger", "--trigger: trigger words would go into every person's prompt (and the whole-image pass); with --person give each person their LoRA's trigger words with --person-trigger INDEX=WORD.");
         }
 
         if (recipe.Candidates is not null)
@@ -147,6 +147,11 @@ internal static class RunInputs
                 throw Bad("person", $"{who}: the person has neither a LoRA nor face photos; give --person {person.FaceIndex}=LORA[:WEIGHT] and/or --person-face {person.FaceIndex}=PHOTO.");
             }
 
+            if (person.TriggerWords.Count > 0 && person.Lora is null)
+            {
+                throw Bad("person", $"{who}: trigger words are given but no LoRA; a trigger word calls up a LoRA: give --person {person.FaceIndex}=LORA[:WEIGHT] too, or leave the trigger out.");
+            }
+
             if (person.Lora is null && recipe.Identity is null && recipe.Pipeline != PipelineKind.V3)
             {
                 throw Bad("person", $"{who}: recipe {recipe.Name} takes each person from their face LoRA: give --person {person.FaceIndex}=LORA[:WEIGHT] (face photos alone need a recipe with an identity section, or V3).");
@@ -167,6 +172,11 @@ internal static class RunInputs
             if (person.Lora is { } choice && LoraChoice.NameProblem(choice.Name) is { } lora)
             {
                 throw Bad("person", $"{who}: LoRA '{Limits.UserText.Quote(choice.Name)}' {lora}.");
+            }
+
+            if (PromptWords.TriggerProblem(person.TriggerWords) is { } trigger)
+            {
+                throw Bad("person", $"{who}: trigger {trigger}.");
             }
 
             if (person.Lora?.Weight is { } weight && (!double.IsFinite(weight) || weight is < 0 or > 2))

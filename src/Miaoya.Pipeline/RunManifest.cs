@@ -101,10 +101,11 @@ public sealed record ManifestInputs(
 
 /// <summary>
 /// One person of a several-person run as given: the face index (from 0, left to right), the LoRA as <c>NAME:WEIGHT</c>,
-/// their face photos as copied into the run folder and where they came from. Where their face is, is recorded by the
-/// step that found it (<c>mask</c>'s or <c>faceswap</c>'s result).
+/// their face photos as copied into the run folder and where they came from, and their LoRA's trigger words (absent in
+/// manifests written before people had them). Where their face is, is recorded by the step that found it (<c>mask</c>'s
+/// or <c>faceswap</c>'s result).
 /// </summary>
-public sealed record ManifestPerson(int FaceIndex, string? Lora, IReadOnlyList<FileRecord> Faces, IReadOnlyList<string> FaceSources);
+public sealed record ManifestPerson(int FaceIndex, string? Lora, IReadOnlyList<FileRecord> Faces, IReadOnlyList<string> FaceSources, IReadOnlyList<string>? Trigger = null);
 
 /// <summary>The box a run's first generation call went to, as its probe described it.</summary>
 /// <param name="Url">Its base URL.</param>

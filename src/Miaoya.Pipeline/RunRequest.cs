@@ -67,6 +67,9 @@ public sealed record RunRequest
 /// </summary>
 public sealed record PersonRequest(int FaceIndex, LoraChoice? Lora, IReadOnlyList<string> FacePaths)
 {
+    /// <summary>Their LoRA's trigger words, in their prompt only (a LoRA trained by <c>lora train</c> has one).</summary>
+    public IReadOnlyList<string> TriggerWords { get; init; } = [];
+
     /// <summary>The file of this person's face photo number <paramref name="index"/> (0-based) in a run folder.</summary>
     public static string FaceFile(int faceIndex, int index) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"person-{faceIndex}-face-{index + 1}.png");

@@ -36,7 +36,7 @@ public sealed class PeopleCliTests : IDisposable
 
         var (code, output, error) = await CliRunner.RunAsync(
             "run", "v2", "--template", TwoPeople(), "--person", "1=add_detail:0.6", "--person", "0=miaoya_demo_face:0.9",
-            "--webui", server.Url.ToString(), "--out", run, "--seed", "3", "--json");
+            "--person-trigger", "0=annaxyz", "--webui", server.Url.ToString(), "--out", run, "--seed", "3", "--json");
 
         Assert.True(code == 0, error);
         var json = JsonNode.Parse(output)!;
@@ -49,6 +49,12 @@ public sealed class PeopleCliTests : IDisposable
         Assert.Equal([0, 1], people.Select(p => p!["face_index"]!.GetValue<int>()));
         Assert.Equal("miaoya_demo_face:0.9", people[0]!["lora"]!.GetValue<string>());
         Assert.Equal("add_detail:0.6", people[1]!["lora"]!.GetValue<string>());
+        Assert.Equal("annaxyz", Assert.Single(people[0]!["trigger"]!.AsArray())!.GetValue<string>());
+        Assert.Null(people[1]!["trigger"]);
+        var prompts = await File.ReadAllLinesAsync(Path.Combine(run, "prompt.txt"));
+        Assert.Contains("annaxyz", prompts.Single(l => l.StartsWith("Face 0: ", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.DoesNotContain("annaxyz", prompts.Single(l => l.StartsWith("Face 1: ", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.DoesNotContain("annaxyz", prompts[0], StringComparison.Ordinal);
     }
 
     [Theory]
@@ -58,6 +64,8 @@ public sealed class PeopleCliTests : IDisposable
     [InlineData("no-lora", "--person 1: recipe v2 takes each person from their face LoRA: give --person 1=LORA[:WEIGHT]")]
     [InlineData("with-lora", "--person gives each person their own LoRA and face photos")]
     [InlineData("bad-weight", "--person 0=miaoya_demo_face:7: ")]
+    [InlineData("trigger-alone", "--person-trigger 'annaxyz': give INDEX=WORD")]
+    [InlineData("run-trigger", "--trigger: trigger words would go into every person's prompt")]
     public async Task BadPeople_AreExit2_NamingTheOption(string what, string expected)
     {
         using var server = MockWebUiServer.Start();
@@ -68,6 +76,8 @@ public sealed class PeopleCliTests : IDisposable
             "not-a-number" => ["--person", "x=miaoya_demo_face"],
             "no-lora" => ["--person", "0=miaoya_demo_face", "--person-face", "1=" + Astronaut],
             "with-lora" => ["--person", "0=miaoya_demo_face", "--lora", "add_detail"],
+            "trigger-alone" => ["--person", "0=miaoya_demo_face", "--person-trigger", "annaxyz"],
+            "run-trigger" => ["--person", "0=miaoya_demo_face", "--trigger", "annaxyz"],
             _ => ["--person", "0=miaoya_demo_face:7"],
         };
 

@@ -268,6 +268,46 @@ public sealed class PeopleTests
         Assert.Equal("faceswap.png", result.Manifest.Step("img2img")!.Request!["init_images"]![0]!["file"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task EachPersonsTriggerWords_GoIntoTheirInpaintOnly_AndAResumedRunKeepsThem()
+    {
+        using var h = new PipelineHarness();
+        var request = TwoPersonV2(h, "v2");
+        request = request with
+        {
+            People = [request.People[0] with { TriggerWords = ["annaxyz"] }, request.People[1] with { TriggerWords = ["benqrs", "freckles"] }],
+        };
+
+        var first = await h.Pipeline.RunAsync(request);
+
+        Assert.Equal(RunStatus.Succeeded, first.Manifest.Status);
+        Assert.Equal([["annaxyz"], ["benqrs", "freckles"]], first.Manifest.Inputs.People!.Select(p => p.Trigger!));
+        var prompts = first.Manifest.Step(StepName.Interrogate)!.ResultAs<InterrogateResult>()!;
+        Assert.DoesNotContain("annaxyz", prompts.Prompt, StringComparison.Ordinal); // the whole-image pass carries no one's words
+        var sent = h.Received("/sdapi/v1/img2img");
+        AssertWords(sent[0], mine: ["annaxyz"], theirs: ["benqrs", "freckles"]);
+        AssertWords(sent[1], mine: ["benqrs", "freckles"], theirs: ["annaxyz"]);
+        AssertWords(sent[2], mine: [], theirs: ["annaxyz", "benqrs", "freckles"]); // V2's img2img
+
+        // Resumed without its interrogate: the prompts are composed again from the manifest's people, words included.
+        File.Delete(Path.Combine(first.Folder, "prompt.txt"));
+        File.Delete(Path.Combine(first.Folder, "inpaint.png"));
+        File.Delete(Path.Combine(first.Folder, StepRunner.FinalFileName));
+        var again = await h.Pipeline.ResumeAsync(first.Folder);
+
+        Assert.Equal(RunStatus.Succeeded, again.Manifest.Status);
+        var redone = h.Received("/sdapi/v1/img2img").Skip(sent.Count).ToArray();
+        AssertWords(redone[0], mine: ["annaxyz"], theirs: ["benqrs"]);
+        AssertWords(redone[1], mine: ["benqrs", "freckles"], theirs: ["annaxyz"]);
+
+        static void AssertWords(JsonNode call, string[] mine, string[] theirs)
+        {
+            var prompt = call["prompt"]!.GetValue<string>();
+            Assert.All(mine, w => Assert.Contains(w, prompt, StringComparison.Ordinal));
+            Assert.All(theirs, w => Assert.DoesNotContain(w, prompt, StringComparison.Ordinal));
+        }
+    }
+
     [Theory]
     [InlineData("index", "two-people.png: --person 2 asked for, but 2 faces were found, counted from 0 left to right: 0 at x ")]
     [InlineData("twice", "--person 1: two people are given for face 1")]
@@ -275,6 +315,9 @@ public sealed class PeopleTests
     [InlineData("lora", "--person gives each person their own LoRA and face photos")]
     [InlineData("face-index", "--face-index picks the one face of a one-person run")]
     [InlineData("candidates", "with several people no one image is most like all of them")]
+    [InlineData("trigger-without-lora", "--person 1: trigger words are given but no LoRA")]
+    [InlineData("trigger-syntax", "--person 1: trigger '<lora:x:1>': '<' is prompt syntax")]
+    [InlineData("run-trigger", "with --person give each person their LoRA's trigger words with --person-trigger INDEX=WORD")]
     public async Task BadPeople_AreRefusedBeforeAnyCall_NamingWhatIsWrong(string what, string expected)
     {
         using var h = new PipelineHarness();
@@ -286,6 +329,9 @@ public sealed class PeopleTests
             "nothing" => request with { People = [request.People[0], new PersonRequest(1, null, [])] },
             "lora" => request with { Lora = LoraChoice.Parse("miaoya_demo_face") },
             "face-index" => request with { FaceIndex = 0 },
+            "trigger-without-lora" => request with { People = [request.People[0], new PersonRequest(1, null, [FacePhoto(h, "ben.png", mirrored: true)]) { TriggerWords = ["benqrs"] }] },
+            "trigger-syntax" => request with { People = [request.People[0], request.People[1] with { TriggerWords = ["<lora:x:1>"] }] },
+            "run-trigger" => request with { TriggerWords = ["annaxyz"] },
             _ => request with { Recipe = RecipeLoader.Load(PipelineHarness.RecipePath("v2"), ["candidates.count=2"]) },
         };
 

@@ -4,14 +4,15 @@ using Miaoya.Pipeline;
 namespace Miaoya.Cli.Commands;
 
 /// <summary>
-/// <c>run</c>'s several-person options: <c>--person INDEX=LORA[:WEIGHT]</c> and <c>--person-face INDEX=PHOTO</c>, both
-/// repeatable, INDEX counting the template's faces from 0 left to right. Two options rather than one <c>INDEX=LORA,PHOTO…</c>
-/// so that a LoRA name and a path never have to be told apart, and a person can have photos and no LoRA or the reverse.
+/// <c>run</c>'s several-person options: <c>--person INDEX=LORA[:WEIGHT]</c>, <c>--person-face INDEX=PHOTO</c> and
+/// <c>--person-trigger INDEX=WORD</c>, all repeatable, INDEX counting the template's faces from 0 left to right. Separate
+/// options rather than one <c>INDEX=LORA,PHOTO…</c> so that a LoRA name, a path and a word never have to be told apart, and
+/// a person can have photos and no LoRA or the reverse.
 /// </summary>
 internal static class PeopleOptions
 {
     /// <summary>The people, by face index; throws <see cref="ArgumentException"/> saying which option and value is wrong.</summary>
-    public static IReadOnlyList<PersonRequest> Parse(IReadOnlyList<string> persons, IReadOnlyList<string> personFaces)
+    public static IReadOnlyList<PersonRequest> Parse(IReadOnlyList<string> persons, IReadOnlyList<string> personFaces, IReadOnlyList<string>? personTriggers = null)
     {
         var loras = new SortedDictionary<int, LoraChoice>();
         foreach (var text in persons)
@@ -44,8 +45,23 @@ internal static class PeopleOptions
             list.Add(Path.GetFullPath(value));
         }
 
-        return loras.Keys.Union(photos.Keys).Order()
-            .Select(i => new PersonRequest(i, loras.GetValueOrDefault(i), photos.TryGetValue(i, out var p) ? p : []))
+        var triggers = new SortedDictionary<int, List<string>>();
+        foreach (var text in personTriggers ?? [])
+        {
+            var (index, value) = Split("--person-trigger", text, "INDEX=WORD");
+            if (!triggers.TryGetValue(index, out var list))
+            {
+                triggers[index] = list = [];
+            }
+
+            list.Add(value);
+        }
+
+        return loras.Keys.Union(photos.Keys).Union(triggers.Keys).Order()
+            .Select(i => new PersonRequest(i, loras.GetValueOrDefault(i), photos.TryGetValue(i, out var p) ? p : [])
+            {
+                TriggerWords = triggers.TryGetValue(i, out var t) ? t : [],
+            })
             .ToArray();
     }
 

@@ -24,6 +24,7 @@ internal static class RunCommand
         var faceIndex = new Option<int?>("--face-index") { Description = "Which face when there are several (0 = largest; --person counts left to right instead)" };
         var person = new Option<string[]>("--person") { Description = "Several people: INDEX=LORA[:WEIGHT] gives face INDEX (from 0, left to right) that person's LoRA (repeatable; docs/multi-person.md)" };
         var personFace = new Option<string[]>("--person-face") { Description = "Several people: INDEX=PHOTO gives face INDEX a face photo (repeatable, several per face for identity units; V3 swaps the first in)" };
+        var personTrigger = new Option<string[]>("--person-trigger") { Description = "Several people: INDEX=WORD puts the trigger word of face INDEX's LoRA into that person's prompt only (repeatable)" };
         var mask = new Option<FileInfo?>("--mask") { Description = "Use this mask file (white = repaint) instead of the recipe's mask source" };
         var face = new Option<FileInfo[]>("--face") { Description = "A photo of the person's face (repeatable): V3 swaps the first in, an identity unit (v4-*) takes each, --candidates scores against them all" };
         var candidates = new Option<int?>("--candidates") { Description = "Render N candidates (seeds seed..seed+N-1) and keep the one most like the --face photos that passes the recipe's gates (sets candidates.count)" };
@@ -34,7 +35,7 @@ internal static class RunCommand
         var json = new Option<bool>("--json") { Description = "Print the finished run as one JSON object instead of the step table (shape in docs/commands.md); progress is not printed" };
         var command = new Command("run", "Run a recipe on a template photo against a WebUI box.")
         {
-            recipe, template, templates, lora, trigger, webui, auth, output, seed, set, faceIndex, person, personFace, mask, face, candidates, models, device, resume, verbose, json,
+            recipe, template, templates, lora, trigger, webui, auth, output, seed, set, faceIndex, person, personFace, personTrigger, mask, face, candidates, models, device, resume, verbose, json,
         };
         command.Validators.Add(result =>
         {
@@ -95,7 +96,7 @@ internal static class RunCommand
             IReadOnlyList<PersonRequest> people;
             try
             {
-                people = PeopleOptions.Parse(result.GetValue(person) ?? [], result.GetValue(personFace) ?? []);
+                people = PeopleOptions.Parse(result.GetValue(person) ?? [], result.GetValue(personFace) ?? [], result.GetValue(personTrigger) ?? []);
                 if (result.GetValue(lora) is { } text)
                 {
                     choice = LoraChoice.Parse(text);

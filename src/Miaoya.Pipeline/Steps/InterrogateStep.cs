@@ -24,11 +24,11 @@ internal sealed class InterrogateStep : IPortraitStep
             return box.Client.TaggerInterrogateAsync(new TaggerInterrogateRequest(run.Template, model, settings.Threshold), ct);
         }, cancellationToken);
         // Several people: the run's prompt carries no LoRA (the whole-image pass touches every face); each person's prompt
-        // is the same tags with their LoRA alone, for the passes on their face only.
+        // is the same tags with their LoRA (and its trigger words) alone, for the passes on their face only.
         run.Prompt = PromptComposer.Compose(tags, run.Recipe, run.HasPeople ? null : run.Request.Lora, run.Request.TriggerWords);
         foreach (var person in run.People)
         {
-            person.Prompt = PromptComposer.Compose(tags, run.Recipe, person.Request.Lora, []);
+            person.Prompt = PromptComposer.Compose(tags, run.Recipe, person.Request.Lora, person.Request.TriggerWords);
         }
 
         record.Request = new JsonObject { ["image"] = ManifestRequests.Reference(run.Manifest.Inputs.Template), ["model"] = model, ["threshold"] = settings.Threshold };
