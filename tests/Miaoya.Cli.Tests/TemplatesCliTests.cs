@@ -169,6 +169,27 @@ public sealed class TemplatesCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Batch_AMisspeltTemplateName_IsExit2_WithTheLibrarysDidYouMean_AtTheBatchFilesLine()
+    {
+        var library = StyledLibrary();
+        var jobs = Path.Combine(_folder, "jobs.yaml");
+        File.WriteAllText(jobs, """
+            identities:
+              - { name: anna, lora: miaoya_demo_face }
+            templates: [stlyed]
+            recipes: [v1-face]
+            """);
+
+        var (code, _, error) = await CliRunner.RunAsync("batch", jobs, "--templates", library, "--webui", "http://127.0.0.1:9", "--out", Path.Combine(_folder, "batch"));
+
+        Assert.Equal(2, code);
+        Assert.Contains("jobs.yaml: templates[0]: no template 'stlyed' in the library ", error, StringComparison.Ordinal);
+        Assert.Contains("(did you mean 'styled'?)", error, StringComparison.Ordinal);
+        Assert.Contains("(line 3)", error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_folder, "batch")), "nothing is queued for a bad batch file");
+    }
+
+    [Fact]
     public async Task RecipeExplain_ByTemplateName_UsesItsPhotoRecipeAndOverridesUnderTheUsersSet_AndAMisspeltNameGetsDidYouMean()
     {
         var library = StyledLibrary();
