@@ -1,6 +1,7 @@
 using System.Numerics;
-using SixLabors.ImageSharp;
+using Miaoya.Imaging;
 using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp;
 
 namespace Miaoya.Faces;
 

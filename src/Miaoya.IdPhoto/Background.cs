@@ -1,50 +1,8 @@
-using System.Globalization;
-using SixLabors.ImageSharp;
+using Miaoya.Imaging;
 using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp;
 
 namespace Miaoya.IdPhoto;
-
-/// <summary>Named background colours and <c>#RRGGBB</c> parsing.</summary>
-internal static class BackgroundColours
-{
-    private static readonly Dictionary<string, Rgb24> Named = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["white"] = new Rgb24(255, 255, 255),
-        ["blue"] = new Rgb24(67, 142, 219),   // the usual Chinese ID-photo blue, RGB(67, 142, 219)
-        ["red"] = new Rgb24(255, 0, 0),       // the usual Chinese ID-photo red
-        ["off-white"] = new Rgb24(245, 245, 240),
-        ["light-grey"] = new Rgb24(220, 220, 220),
-    };
-
-    /// <summary>The colour names: white, blue, red, off-white, light-grey.</summary>
-    public static IReadOnlyList<string> Names { get; } = [.. Named.Keys];
-
-    /// <summary>A colour name or <c>#RRGGBB</c> (the # may be left out).</summary>
-    public static bool TryParseColour(string text, out Rgb24 colour)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        if (Named.TryGetValue(text.Trim(), out colour))
-        {
-            return true;
-        }
-
-        var hex = text.Trim().TrimStart('#');
-        if (hex.Length == 6 && uint.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var v))
-        {
-            colour = new Rgb24((byte)(v >> 16), (byte)(v >> 8), (byte)v);
-            return true;
-        }
-
-        colour = default;
-        return false;
-    }
-
-    /// <summary>The name of a named colour (white, blue, ...), or null.</summary>
-    public static string? NameOf(Rgb24 colour) => Named.FirstOrDefault(p => p.Value.Equals(colour)).Key;
-
-    /// <summary><c>#RRGGBB</c>.</summary>
-    public static string ToHex(Rgb24 c) => string.Create(CultureInfo.InvariantCulture, $"#{c.R:X2}{c.G:X2}{c.B:X2}");
-}
 
 /// <summary>
 /// What goes behind the person: <c>keep</c> (the photo's own background), a solid colour (<c>white</c>, <c>blue</c>,

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Miaoya.Faces;
+using Miaoya.Imaging;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace Miaoya.IdPhoto;
@@ -62,7 +62,7 @@ public sealed record IdSpec
     public required IReadOnlyList<string> Backgrounds { get; init; }
 
     /// <summary>Largest ΔE2000 between the mean background and the nearest allowed colour.</summary>
-    public double BackgroundDeltaE { get; init; } = 10;
+    public double BackgroundDeltaE { get; init; } = BackgroundColours.DefaultAllowedDeltaE;
 
     /// <summary>Largest ΔE2000 spread (95th percentile of each sample against the mean) over the background region.</summary>
     public double UniformityDeltaE { get; init; } = 6;

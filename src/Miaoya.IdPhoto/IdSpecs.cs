@@ -1,5 +1,6 @@
-using Miaoya.Limits;
 using System.Globalization;
+using Miaoya.Imaging;
+using Miaoya.Limits;
 using Miaoya.WebUi;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -125,7 +126,7 @@ public static class IdSpecs
             CentreTolerance = r.Number("centre_tolerance", 0.05, 0, 0.5) ?? 0,
             MaxRollDegrees = r.Number("max_roll_deg", 5, 0, 45) ?? 0,
             Backgrounds = r.Words("backgrounds", required: true, word => BackgroundColours.TryParseColour(word, out _) ? null : $"'{word}' is not a colour name ({string.Join(", ", BackgroundColours.Names)}) or #RRGGBB"),
-            BackgroundDeltaE = r.Number("background_delta_e", 10, 0, 100) ?? 0,
+            BackgroundDeltaE = r.Number("background_delta_e", BackgroundColours.DefaultAllowedDeltaE, 0, 100) ?? 0,
             UniformityDeltaE = r.Number("uniformity_delta_e", 6, 0, 100) ?? 0,
             RimDeltaE = r.Number("rim_delta_e", IdSpec.DefaultRimDeltaE, 0, 100) ?? 0,
             Formats = r.Words("formats", required: true, word => word is "jpeg" or "png" ? null : $"'{word}' is not a format; use jpeg or png"),

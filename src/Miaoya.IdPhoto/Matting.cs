@@ -1,5 +1,6 @@
-using SixLabors.ImageSharp;
+using Miaoya.Imaging;
 using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp;
 
 namespace Miaoya.IdPhoto;
 
@@ -136,7 +137,7 @@ internal static class Matting
         var lab = new float[n * 3];
         for (var i = 0; i < n; i++)
         {
-            var c = Miaoya.Faces.Lab.FromRgb(pixels[i].R, pixels[i].G, pixels[i].B);
+            var c = Lab.FromRgb(pixels[i].R, pixels[i].G, pixels[i].B);
             (lab[i * 3], lab[(i * 3) + 1], lab[(i * 3) + 2]) = ((float)c.L, (float)c.A, (float)c.B);
         }
 

@@ -204,6 +204,17 @@ public sealed record JobQuery
     public long? After { get; init; }
 
     public JobOrder Order { get; init; } = JobOrder.NewestFirst;
+
+    /// <summary>
+    /// Only jobs of this kind: those whose <see cref="NewJob.InputsJson"/> has the member <c>"kind":"VALUE"</c> as
+    /// System.Text.Json writes it (no spaces); when <see cref="KindWhenUnnamed"/> is the same value, also those whose
+    /// inputs name no kind. Lower-case letters, digits, '-' and '_'; null: every kind. The store reads no other part of
+    /// the inputs; a listing by kind reads every row of the page's range (there is no index on the inputs).
+    /// </summary>
+    public string? Kind { get; init; }
+
+    /// <summary>The kind of a job whose inputs name none (the caller's default kind, which it leaves out of the JSON); null: none.</summary>
+    public string? KindWhenUnnamed { get; init; }
 }
 
 /// <summary>

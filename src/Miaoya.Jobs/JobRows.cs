@@ -58,16 +58,28 @@ internal static class JobRows
 
     /// <summary>
     /// A page of jobs with their steps in two statements (jobs, then the steps of the page's seq range), in the caller's
-    /// read transaction so both see one snapshot. Reads one job more than <paramref name="limit"/> to tell whether a next page exists.
+    /// read transaction so both see one snapshot. Reads one job more than the query's limit to tell whether a next page exists.
     /// </summary>
-    internal static async Task<JobPage> ReadJobsAsync(
-        DbConnection connection, DbTransaction tx, JobState? state, long? after, JobOrder order, int limit, CancellationToken cancellationToken)
+    internal static async Task<JobPage> ReadJobsAsync(DbConnection connection, DbTransaction tx, JobQuery query, CancellationToken cancellationToken)
     {
-        var newest = order == JobOrder.NewestFirst;
+        var (state, after, limit) = (query.State, query.After, query.Limit);
+        var newest = query.Order == JobOrder.NewestFirst;
         var filter = new List<string>();
         if (state is not null)
         {
             filter.Add("state = @state");
+        }
+
+        // The kind as the inputs JSON names it; LIKE with '!' escaping the kind's '_' (a LIKE wildcard), the same in both dialects.
+        var kindFilter = string.Empty;
+        string? kindPattern = null;
+        if (query.Kind is { } kind)
+        {
+            kindPattern = "%\"kind\":\"" + kind.Replace("_", "!_", StringComparison.Ordinal) + "\"%";
+            kindFilter = query.KindWhenUnnamed == kind
+                ? "(inputs LIKE @kind ESCAPE '!' OR inputs NOT LIKE '%\"kind\":%')"
+                : "inputs LIKE @kind ESCAPE '!'";
+            filter.Add(kindFilter);
         }
 
         if (after is not null)
@@ -87,6 +99,11 @@ internal static class JobRows
         if (after is not null)
         {
             parameters.Add(("after", after.Value));
+        }
+
+        if (kindPattern is not null)
+        {
+            parameters.Add(("kind", kindPattern));
         }
 
         var rows = new List<(long Seq, JobRecord Job)>();
@@ -126,8 +143,9 @@ internal static class JobRows
         var stepsCommand = Command(connection, tx,
             "SELECT s.job_id, s.idx, s.name, s.state, s.attempts, s.last_error, s.started_at, s.finished_at, s.box, s.worker, " +
             "s.next_attempt_at, s.cancel_requested, s.outputs FROM steps s JOIN jobs j ON j.id = s.job_id " +
-            "WHERE j.seq >= @low AND j.seq <= @high" + (state is null ? string.Empty : " AND j.state = @state") + " ORDER BY s.job_id, s.idx",
-            stateName is null ? [("low", low), ("high", high)] : [("low", low), ("high", high), ("state", stateName)]);
+            "WHERE j.seq >= @low AND j.seq <= @high" + (state is null ? string.Empty : " AND j.state = @state")
+            + (kindPattern is null ? string.Empty : " AND " + kindFilter.Replace("inputs", "j.inputs", StringComparison.Ordinal)) + " ORDER BY s.job_id, s.idx",
+            [("low", low), ("high", high), .. stateName is null ? Array.Empty<(string, object?)>() : [("state", stateName)], .. kindPattern is null ? Array.Empty<(string, object?)>() : [("kind", kindPattern)]]);
         await using (stepsCommand.ConfigureAwait(false))
         {
             var reader = await stepsCommand.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

@@ -300,7 +300,7 @@ public abstract partial class SqlJobStore : IJobStore
             var tx = await BeginReadAsync(connection, cancellationToken).ConfigureAwait(false);
             await using (tx.ConfigureAwait(false))
             {
-                return (await JobRows.ReadJobsAsync(connection, tx, state, null, JobOrder.OldestFirst, limit, cancellationToken).ConfigureAwait(false)).Jobs;
+                return (await JobRows.ReadJobsAsync(connection, tx, new JobQuery { State = state, Order = JobOrder.OldestFirst, Limit = limit }, cancellationToken).ConfigureAwait(false)).Jobs;
             }
         }
     }
@@ -318,13 +318,18 @@ public abstract partial class SqlJobStore : IJobStore
             throw new ArgumentOutOfRangeException(nameof(query), query.After, "After must not be negative.");
         }
 
+        if (query.Kind is { } kind && (kind.Length is 0 or > 64 || !kind.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_')))
+        {
+            throw new ArgumentException($"Kind '{kind}' must be 1-64 lower-case letters, digits, '-' or '_'.", nameof(query));
+        }
+
         var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var tx = await BeginReadAsync(connection, cancellationToken).ConfigureAwait(false);
             await using (tx.ConfigureAwait(false))
             {
-                return await JobRows.ReadJobsAsync(connection, tx, query.State, query.After, query.Order, query.Limit, cancellationToken).ConfigureAwait(false);
+                return await JobRows.ReadJobsAsync(connection, tx, query, cancellationToken).ConfigureAwait(false);
             }
         }
     }

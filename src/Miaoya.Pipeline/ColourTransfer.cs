@@ -1,6 +1,7 @@
 using Miaoya.Faces;
-using SixLabors.ImageSharp;
+using Miaoya.Imaging;
 using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp;
 
 namespace Miaoya.Pipeline;
 

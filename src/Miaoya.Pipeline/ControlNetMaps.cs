@@ -11,14 +11,14 @@ namespace Miaoya.Pipeline;
 /// </summary>
 public static class ControlNetMaps
 {
-    /// <summary>Each <c>STEP-controlnet-N</c> output of <paramref name="step"/> with a label such as "softedge_pidinet, weight 0.75".</summary>
+    /// <summary>
+    /// Each <c>STEP-controlnet-N</c> output of <paramref name="step"/> with a label such as "softedge_pidinet, weight 0.75";
+    /// a several-person step's <c>STEP-face-F-controlnet-N</c> is labelled from face F's own request, "face F, softedge_pidinet, weight 0.75".
+    /// </summary>
     public static IReadOnlyList<(string File, string Label)> Of(StepRecord step)
     {
         ArgumentNullException.ThrowIfNull(step);
-        var units = (step.Request?["alwayson_scripts"]?["controlnet"]?["args"] as JsonArray ?? [])
-            .OfType<JsonObject>()
-            .Where(u => u["enabled"] is not JsonValue enabled || !enabled.TryGetValue(out bool on) || on)
-            .ToList();
+        var calls = RecordedCall.Of(step);
         var maps = new List<(string, string)>();
         foreach (var output in step.Outputs)
         {
@@ -29,10 +29,16 @@ public static class ControlNetMaps
                 continue;
             }
 
+            var prefix = name[..marker];
+            var call = calls.FirstOrDefault(c => c.FilePrefix(step.Name) == prefix);
+            var units = (call?.Request["alwayson_scripts"]?["controlnet"]?["args"] as JsonArray ?? [])
+                .OfType<JsonObject>()
+                .Where(u => u["enabled"] is not JsonValue enabled || !enabled.TryGetValue(out bool on) || on)
+                .ToList();
             var label = index < units.Count
                 ? string.Create(CultureInfo.InvariantCulture, $"{Text(units[index]["module"])}, weight {Text(units[index]["weight"])}")
                 : string.Create(CultureInfo.InvariantCulture, $"ControlNet map {index + 1}");
-            maps.Add((output.File, label));
+            maps.Add((output.File, call?.FaceIndex is { } face ? string.Create(CultureInfo.InvariantCulture, $"face {face}, {label}") : label));
         }
 
         return maps;

@@ -67,6 +67,15 @@ public static class HtmlReport
                 {
                     Figure(html, $"{relative}/{image.File}", $"{step.Name} ({step.Status}, {step.DurationMs:0} ms)");
                 }
+
+                // A several-person step: what each face's call brought back, after the step's whole image.
+                foreach (var call in RecordedCall.Of(step).Where(c => c.FaceIndex is not null))
+                {
+                    if (call.Image(step) is { } faceImage)
+                    {
+                        Figure(html, $"{relative}/{faceImage.File}", call.Label(step.Name));
+                    }
+                }
             }
 
             if (m.Final is { } final)
@@ -92,6 +101,10 @@ public static class HtmlReport
             foreach (var step in m.Steps)
             {
                 html.Append(CultureInfo.InvariantCulture, $"<tr><td>{E(step.Name)}</td><td><code>{E(Summary(step))}</code></td></tr>\n");
+                foreach (var call in RecordedCall.Of(step).Where(c => c.FaceIndex is not null))
+                {
+                    html.Append(CultureInfo.InvariantCulture, $"<tr class=\"face-call\"><td>{E(call.Label(step.Name))}</td><td><code>{E(string.Join("\n", CallSummary(call)))}</code></td></tr>\n");
+                }
             }
 
             html.Append(CultureInfo.InvariantCulture, $"</table><p><a href=\"{E(relative)}/manifest.json\">manifest.json</a></p></section>\n");
@@ -122,18 +135,10 @@ public static class HtmlReport
             }
         }
 
-        if (step.Request is JsonObject request && request.ContainsKey("init_images"))
+        // A one-call step's request beside its result; a several-person step's calls get a row each (face N).
+        if (RecordedCall.Of(step) is [{ FaceIndex: null } call])
         {
-            parts.Add($"sampler: {Text(request["sampler_name"])} {Text(request["scheduler"])}, steps {Text(request["steps"])}, cfg {Text(request["cfg_scale"])}, denoise {Text(request["denoising_strength"])}, mask blur {Text(request["mask_blur"])}");
-            foreach (var unit in request["alwayson_scripts"]?["controlnet"]?["args"]?.AsArray() ?? [])
-            {
-                parts.Add($"ControlNet {Text(unit?["module"])} / {Text(unit?["model"])} weight {Text(unit?["weight"])}");
-            }
-        }
-
-        if (step.Response?["seed"] is { } seed)
-        {
-            parts.Add($"seed {Text(seed)}, model {Text(step.Response["sd_model_name"])}");
+            parts.AddRange(CallSummary(call));
         }
 
         if (step.Error is { } error)
@@ -142,6 +147,30 @@ public static class HtmlReport
         }
 
         return string.Join("\n", parts);
+    }
+
+    /// <summary>One call's parameters: an img2img call's sampler and ControlNet units, and the seed and model it answered with.</summary>
+    private static IEnumerable<string> CallSummary(RecordedCall call)
+    {
+        var request = call.Request;
+        if (call.IsGeneration)
+        {
+            yield return $"sampler: {Text(request["sampler_name"])} {Text(request["scheduler"])}, steps {Text(request["steps"])}, cfg {Text(request["cfg_scale"])}, denoise {Text(request["denoising_strength"])}, mask blur {Text(request["mask_blur"])}";
+            foreach (var unit in request["alwayson_scripts"]?["controlnet"]?["args"]?.AsArray() ?? [])
+            {
+                yield return $"ControlNet {Text(unit?["module"])} / {Text(unit?["model"])} weight {Text(unit?["weight"])}";
+            }
+        }
+        else if (call.FaceIndex is not null)
+        {
+            // A restore face's extras call: the restorer's settings (the one-person row shows them in its result).
+            yield return string.Join(", ", request.Where(p => p.Key != "image" && p.Value is JsonValue).Select(p => $"{p.Key} {Text(p.Value)}"));
+        }
+
+        if (call.Response?["seed"] is { } seed)
+        {
+            yield return $"seed {Text(seed)}, model {Text(call.Response["sd_model_name"])}";
+        }
     }
 
     private static string Text(JsonNode? node) => node switch

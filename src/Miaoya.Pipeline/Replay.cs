@@ -4,9 +4,20 @@ using Miaoya.WebUi;
 namespace Miaoya.Pipeline;
 
 /// <summary>One re-sent request and whether the box answered with the same image as the recorded run.</summary>
-public sealed record ReplayedStep(string Step, string Output, bool SameAsRecorded);
+/// <param name="Step">The step that sent it.</param>
+/// <param name="Output">The replayed image.</param>
+/// <param name="SameAsRecorded">Whether it has the bytes of the image the call brought back in the run.</param>
+/// <param name="FaceIndex">The person's face index, for one face's call of a several-person step; null for a one-call step.</param>
+public sealed record ReplayedStep(string Step, string Output, bool SameAsRecorded, int? FaceIndex = null)
+{
+    /// <summary>"inpaint", or "inpaint face 1".</summary>
+    public string Label => FaceIndex is { } face ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Step} face {face}") : Step;
+}
 
-/// <summary><c>miaoya replay manifest.json</c>: sends a run's recorded generation requests again, images taken from the run folder.</summary>
+/// <summary>
+/// <c>miaoya replay manifest.json</c>: sends a run's recorded generation requests again, images taken from the run folder.
+/// A several-person inpaint or detail recorded one request per face (<c>request.people</c>): each is sent again, in order.
+/// </summary>
 public static class Replay
 {
     public static async Task<IReadOnlyList<ReplayedStep>> RunAsync(WebUiClient client, string manifestPath, string outputDirectory, CancellationToken cancellationToken = default)
@@ -16,23 +27,27 @@ public static class Replay
         var manifest = await source.LoadManifestAsync(cancellationToken);
         var target = new RunFolder(outputDirectory);
         var results = new List<ReplayedStep>();
-        foreach (var step in manifest.Steps.Where(s => s.Request is JsonObject request && request.ContainsKey("init_images")))
+        foreach (var step in manifest.Steps)
         {
-            var json = step.Request!.DeepClone();
-            await InflateAsync(source, json, step.Name, cancellationToken);
-
-            // "-1" asked the box for a random seed; the replay asks for the one it chose.
-            if (json["seed"]?.GetValue<long>() == -1 && step.Response?["seed"] is JsonValue chosen)
+            foreach (var call in RecordedCall.Of(step).Where(c => c.IsGeneration))
             {
-                json["seed"] = chosen.GetValue<long>();
-            }
+                var json = call.Request.DeepClone();
+                var label = call.Label(step.Name);
+                await InflateAsync(source, json, label, cancellationToken);
 
-            var request = WebUiPayload.Img2ImgFromJson(json);
-            var response = await client.Img2ImgAsync(request, cancellationToken);
-            var image = response.GeneratedImages[0];
-            var output = await target.WriteAsync($"{step.Name}{image.FileExtension}", image, cancellationToken);
-            var recorded = step.Outputs.FirstOrDefault(o => o.File.StartsWith(step.Name + ".", StringComparison.Ordinal));
-            results.Add(new ReplayedStep(step.Name, target.File(output.File), recorded?.Sha256 == output.Sha256));
+                // "-1" asked the box for a random seed; the replay asks for the one it chose.
+                if (json["seed"]?.GetValue<long>() == -1 && call.Response?["seed"] is JsonValue chosen)
+                {
+                    json["seed"] = chosen.GetValue<long>();
+                }
+
+                var request = WebUiPayload.Img2ImgFromJson(json);
+                var response = await client.Img2ImgAsync(request, cancellationToken);
+                var image = response.GeneratedImages[0];
+                var prefix = call.FilePrefix(step.Name);
+                var output = await target.WriteAsync($"{prefix}{image.FileExtension}", image, cancellationToken);
+                results.Add(new ReplayedStep(step.Name, target.File(output.File), call.Image(step)?.Sha256 == output.Sha256, call.FaceIndex));
+            }
         }
 
         if (results.Count == 0)

@@ -76,7 +76,21 @@ internal static class JobEndpoints
 
         v1.MapGet("/jobs", ListAsync)
             .WithName("ListJobs")
-            .WithSummary("Jobs newest first (order=asc: oldest first), optionally only those in one state; limit per page (default 100, at most 10000); after=the previous page's next")
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                // The kinds the filter takes, as an enum (the handler reads the text itself to answer 400 naming the value).
+                foreach (var parameter in operation.Parameters ?? [])
+                {
+                    if (parameter is OpenApiParameter { Name: "kind" } kindParameter && kindParameter.Schema is OpenApiSchema schema)
+                    {
+                        kindParameter.Description = "Only jobs of this kind: portrait (POST /v1/jobs) or idphoto (POST /v1/idphoto)";
+                        schema.Enum = JobKinds.Select(k => (System.Text.Json.Nodes.JsonNode)System.Text.Json.Nodes.JsonValue.Create(k)).ToList();
+                    }
+                }
+
+                return Task.CompletedTask;
+            })
+            .WithSummary("Jobs newest first (order=asc: oldest first), optionally only those in one state and of one kind (portrait or idphoto); limit per page (default 100, at most 10000); after=the previous page's next")
             .Produces<JobListView>()
             .ProducesValidationProblem();
 
@@ -152,6 +166,9 @@ internal static class JobEndpoints
         }
     }
 
+    /// <summary>The kinds <c>GET /v1/jobs?kind=</c> takes: a recipe on a template (<c>POST /v1/jobs</c>) and an ID photo (<c>POST /v1/idphoto</c>).</summary>
+    internal static readonly string[] JobKinds = [JobInputs.PortraitKind, Pipeline.IdPhotoRun.Kind];
+
     /// <summary>Jobs per page of <c>GET /v1/jobs</c> when <c>limit</c> is not given.</summary>
     internal const int DefaultPageSize = 100;
 
@@ -162,6 +179,7 @@ internal static class JobEndpoints
         [FromQuery(Name = "limit")] string? limitText,
         [FromQuery(Name = "after")] string? afterText,
         [FromQuery(Name = "order")] string? orderText,
+        [FromQuery(Name = "kind")] string? kind,
         CancellationToken cancellationToken)
     {
         // Read as text so that "?limit=abc" is a problem naming the field, not the binder's bare 400.
@@ -190,6 +208,11 @@ internal static class JobEndpoints
             filter = parsed;
         }
 
+        if (kind is not null && !JobKinds.Contains(kind, StringComparer.Ordinal))
+        {
+            return Problems.Field(StatusCodes.Status400BadRequest, "kind", $"'{Miaoya.Limits.UserText.Quote(kind)}' is not a job kind; use {string.Join(" or ", JobKinds)}.");
+        }
+
         JobOrder? order = orderText?.ToLowerInvariant() switch
         {
             null or "desc" => JobOrder.NewestFirst,
@@ -213,7 +236,7 @@ internal static class JobEndpoints
             after = position;
         }
 
-        var page = await state.Store.ListJobsPageAsync(new JobQuery { State = filter, Limit = limit, After = after, Order = order.Value }, cancellationToken);
+        var page = await state.Store.ListJobsPageAsync(new JobQuery { State = filter, Limit = limit, After = after, Order = order.Value, Kind = kind, KindWhenUnnamed = JobInputs.PortraitKind }, cancellationToken);
         var views = new List<JobView>(page.Jobs.Count);
         foreach (var job in page.Jobs)
         {
@@ -228,6 +251,11 @@ internal static class JobEndpoints
             if (filter is { } f)
             {
                 query.Add("state=" + f.ToString().ToLowerInvariant());
+            }
+
+            if (kind is not null)
+            {
+                query.Add("kind=" + kind);
             }
 
             if (order == JobOrder.OldestFirst)

@@ -85,15 +85,24 @@ public sealed partial class TemplateLibrary
         ArgumentNullException.ThrowIfNull(name);
         if (!IsName(name) || !File.Exists(MetadataPath(name)))
         {
-            var near = NameDistance.DidYouMean(name, Names());
-            var known = Names();
-            throw new TemplateException(
-                $"no template '{UserText.Quote(name)}' in the library {Directory}{(near is null ? "" : $" (did you mean '{near}'?)")}; "
-                + (known.Count == 0 ? "it holds none (see 'miaoya templates add')" : $"it holds {string.Join(", ", known.Take(20))}{(known.Count > 20 ? ", ..." : "")}"));
+            throw new TemplateException(NotFound(name));
         }
 
         var problems = new List<RecipeProblem>();
         return Read(name, problems) ?? throw new TemplateException(problems);
+    }
+
+    /// <summary>
+    /// What <see cref="Get"/> says of a name the library lacks: "no template 'X' in the library DIR (did you mean 'Y'?);
+    /// it holds …", for callers that report it within their own message (a batch file's line).
+    /// </summary>
+    public string NotFound(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var known = Names();
+        var near = NameDistance.DidYouMean(name, known);
+        return $"no template '{UserText.Quote(name)}' in the library {Directory}{(near is null ? "" : $" (did you mean '{near}'?)")}; "
+            + (known.Count == 0 ? "it holds none (see 'miaoya templates add')" : $"it holds {string.Join(", ", known.Take(20))}{(known.Count > 20 ? ", ..." : "")}");
     }
 
     /// <summary>

@@ -194,6 +194,26 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task RecipeValidate_AFinishBackgroundTheSpecForbids_IsExit2AtItsLine_AndRunRefusesItBeforeAnyCall()
+    {
+        var recipe = Path.Combine(_folder, "us-blue.yaml");
+        Directory.CreateDirectory(_folder);
+        await File.WriteAllTextAsync(recipe, RecipeLoader.ReadBuiltIn("v1-face") + "\nfinish:\n  spec: us-2x2\n  background: \"#438EDB\"\n");
+        var line = File.ReadAllLines(recipe).Length;
+
+        var (code, _, error) = await RunAsync("recipe", "validate", recipe);
+        Assert.Equal(2, code);
+        Assert.Contains($"{recipe}:{line}:15: finish.background: us-2x2 does not allow a blue (#438EDB) background", error, StringComparison.Ordinal);
+
+        // run loads the recipe before it calls a box: nothing listens on port 9, and the refusal is the recipe's.
+        (code, _, error) = await RunAsync("run", "v1-face", "--template", Path.Combine(AppContext.BaseDirectory, "templates", "astronaut.png"), "--lora", "anna",
+            "--set", "finish.spec=us-2x2", "--set", "finish.background=#438EDB", "--webui", "http://127.0.0.1:9", "--out", Path.Combine(_folder, "run"));
+        Assert.Equal(2, code);
+        Assert.Contains("us-2x2 does not allow a blue (#438EDB) background", error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_folder, "run")), "no run folder for a refused recipe");
+    }
+
+    [Fact]
     public async Task RecipeExplain_PrintsPayloadsWithImagesElided()
     {
         var template = Path.Combine(_folder, "astronaut.png");

@@ -169,6 +169,55 @@ public sealed class TemplatesCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Batch_AMisspeltTemplateName_IsExit2_WithTheLibrarysDidYouMean_AtTheBatchFilesLine()
+    {
+        var library = StyledLibrary();
+        var jobs = Path.Combine(_folder, "jobs.yaml");
+        File.WriteAllText(jobs, """
+            identities:
+              - { name: anna, lora: miaoya_demo_face }
+            templates: [stlyed]
+            recipes: [v1-face]
+            """);
+
+        var (code, _, error) = await CliRunner.RunAsync("batch", jobs, "--templates", library, "--webui", "http://127.0.0.1:9", "--out", Path.Combine(_folder, "batch"));
+
+        Assert.Equal(2, code);
+        Assert.Contains("jobs.yaml: templates[0]: no template 'stlyed' in the library ", error, StringComparison.Ordinal);
+        Assert.Contains("(did you mean 'styled'?)", error, StringComparison.Ordinal);
+        Assert.Contains("(line 3)", error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_folder, "batch")), "nothing is queued for a bad batch file");
+    }
+
+    [Fact]
+    public async Task RecipeExplain_ByTemplateName_UsesItsPhotoRecipeAndOverridesUnderTheUsersSet_AndAMisspeltNameGetsDidYouMean()
+    {
+        var library = StyledLibrary();
+
+        // No recipe argument: the template suggests v1-face; its style LoRA and prompt additions are in the inpaint body.
+        var (code, output, error) = await CliRunner.RunAsync("recipe", "explain", "--template", "styled", "--templates", library, "--lora", "anna:0.8", "--json");
+        Assert.True(code == 0, error);
+        var plan = JsonNode.Parse(output)!;
+        Assert.Equal("v1-face", plan["recipe"]!.GetValue<string>());
+        Assert.Equal(512, plan["template"]!["width"]!.GetValue<int>());
+        var inpaint = plan["requests"]!.AsArray().First(r => r!["step"]!.GetValue<string>() == "inpaint")!["body"]!;
+        Assert.EndsWith("vintage film look, <lora:add_detail:0.7>", inpaint["prompt"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(0.5, inpaint["denoising_strength"]!.GetValue<double>());
+
+        // A recipe given wins over the template's; the user's --set over the template's override.
+        (code, output, error) = await CliRunner.RunAsync("recipe", "explain", "v2", "--template", "styled", "--templates", library, "--set", "inpaint.denoising_strength=0.3", "--json");
+        Assert.True(code == 0, error);
+        plan = JsonNode.Parse(output)!;
+        Assert.Equal("v2", plan["recipe"]!.GetValue<string>());
+        Assert.Equal(0.3, plan["requests"]!.AsArray().First(r => r!["step"]!.GetValue<string>() == "inpaint")!["body"]!["denoising_strength"]!.GetValue<double>());
+
+        (code, _, error) = await CliRunner.RunAsync("recipe", "explain", "--template", "stlyed", "--templates", library);
+        Assert.Equal(2, code);
+        Assert.Contains("no template 'stlyed'", error, StringComparison.Ordinal);
+        Assert.Contains("did you mean 'styled'?", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Sweep_ByTemplateName_EveryCellGetsTheStyleLora()
     {
         using var server = MockWebUiServer.Start();

@@ -1,5 +1,6 @@
-using SixLabors.ImageSharp;
+using Miaoya.Imaging;
 using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp;
 
 namespace Miaoya.Faces.Tests;
 

@@ -140,10 +140,10 @@ public class RimTests : IClassFixture<ComplianceTests.GoodPhoto>
         var blue = BackgroundFill.Parse("blue");
         using var after = BackgroundCompositor.Composite(refined.Person, refined.Matte, blue);
         using var before = BackgroundCompositor.Composite(photo, matte, blue);
-        var target = Miaoya.Faces.Lab.FromRgb(67, 142, 219);
+        var target = Miaoya.Imaging.Lab.FromRgb(67, 142, 219);
         double P90(Image<Rgb24> image, Image<L8> m)
         {
-            var d = ComplianceChecker.RimSamples(image, m).Select(s => Miaoya.Faces.Lab.DeltaE2000(s, target)).Order().ToArray();
+            var d = ComplianceChecker.RimSamples(image, m).Select(s => Miaoya.Imaging.Lab.DeltaE2000(s, target)).Order().ToArray();
             return d[(int)(0.9 * (d.Length - 1))];
         }
 

@@ -76,6 +76,35 @@ public abstract partial class JobStoreContract
     }
 
     [ContractFact]
+    public async Task ListJobsPage_ByKind_MatchesTheInputsKind_UnnamedAsTheDefault_AndPagesWithinIt()
+    {
+        NewJob Of(string name, string inputs) => Job(name, "one") with { InputsJson = inputs };
+        var plain = await Store.CreateJobAsync(Of("plain", """{"template":"t.png"}"""));
+        var photo = await Store.CreateJobAsync(Of("photo", """{"template":"t.png","kind":"idphoto","overrides":["x=\"kind\":\"portrait\""]}"""));
+        var named = await Store.CreateJobAsync(Of("named", """{"template":"t.png","kind":"portrait"}"""));
+        var odd = await Store.CreateJobAsync(Of("odd", """{"kind":"id_photo"}"""));
+        var photo2 = await Store.CreateJobAsync(Of("photo2", """{"kind":"idphoto"}"""));
+
+        var portraits = await Store.ListJobsPageAsync(new JobQuery { Kind = "portrait", KindWhenUnnamed = "portrait" });
+        Assert.Equal([named.Id, plain.Id], portraits.Jobs.Select(j => j.Id));
+        Assert.Equal(["one"], portraits.Jobs[0].Steps.Select(s => s.Name));
+
+        // Without a default, only the named ones; '_' is a character, not LIKE's wildcard ("id_photo" is not "idphoto").
+        Assert.Equal([named.Id], (await Store.ListJobsPageAsync(new JobQuery { Kind = "portrait" })).Jobs.Select(j => j.Id));
+        Assert.Equal([odd.Id], (await Store.ListJobsPageAsync(new JobQuery { Kind = "id_photo" })).Jobs.Select(j => j.Id));
+        Assert.Empty((await Store.ListJobsPageAsync(new JobQuery { Kind = "id_hoto" })).Jobs);
+
+        var first = await Store.ListJobsPageAsync(new JobQuery { Kind = "idphoto", KindWhenUnnamed = "portrait", Limit = 1 });
+        Assert.Equal([photo2.Id], first.Jobs.Select(j => j.Id));
+        var rest = await Store.ListJobsPageAsync(new JobQuery { Kind = "idphoto", KindWhenUnnamed = "portrait", Limit = 1, After = first.Next });
+        Assert.Equal([photo.Id], rest.Jobs.Select(j => j.Id));
+        Assert.Null(rest.Next);
+        Assert.Empty((await Store.ListJobsPageAsync(new JobQuery { Kind = "idphoto", State = JobState.Failed })).Jobs);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.ListJobsPageAsync(new JobQuery { Kind = "ID%" }));
+    }
+
+    [ContractFact]
     public async Task CountJobs_CountsEveryStateAndAll()
     {
         Assert.Equal(0, await Store.CountJobsAsync());

@@ -71,6 +71,26 @@ public class FinishTests
     }
 
     [Fact]
+    public void A_hex_colour_too_far_from_every_allowed_one_is_refused_at_load_as_the_finish_would_refuse_it()
+    {
+        // #438EDB is the ID-photo blue: us-2x2 (white, off-white) refuses it here, with the file's line, not after rendering.
+        Assert.Equal(
+            ["recipes/test.yaml:18:15: finish.background: us-2x2 does not allow a blue (#438EDB) background (ΔE 37.3 from white, the nearest allowed colour; at most 10); us-2x2 allows white, off-white"],
+            TestFiles.Problems(TestFiles.MinimalV1 + "\n\nfinish:\n  spec: us-2x2\n  background: \"#438EDB\"\n"));
+        Assert.Equal(
+            ["recipes/test.yaml:18:15: finish.background: cn-1inch does not allow a #00FF00 background (ΔE 33.3 from white, the nearest allowed colour; at most 10); cn-1inch allows white, blue, red"],
+            TestFiles.Problems(TestFiles.MinimalV1 + "\n\nfinish:\n  spec: cn-1inch\n  background: gradient:white:#00ff00\n"));
+
+        // A hex near an allowed colour is allowed (ΔE2000 within background_delta_e), and so is keep.
+        Assert.Equal("#FAFAFA", RecipeLoader.Parse(TestFiles.MinimalV1 + "\n\nfinish:\n  spec: us-2x2\n  background: \"#FAFAFA\"\n", "recipes/test.yaml").Finish!.Background);
+        Assert.Equal("gradient:#4590DA:white", RecipeLoader.Parse(TestFiles.MinimalV1 + "\n\nfinish:\n  spec: cn-1inch\n  background: gradient:#4590DA:white\n", "recipes/test.yaml").Finish!.Background);
+
+        // Set by an override, it is refused naming the override.
+        var e = Assert.Throws<RecipeException>(() => RecipeLoader.Parse(WithFinish, "recipes/test.yaml", ["finish.spec=us-2x2", "finish.background=#438EDB"]));
+        Assert.Contains(e.Problems, p => p.ToString().Contains("us-2x2 does not allow a blue (#438EDB) background", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Set_overrides_reach_finish()
     {
         var recipe = RecipeLoader.Parse(WithFinish, "recipes/test.yaml", ["finish.kb=20", "finish.sheet=a4"]);

@@ -241,9 +241,12 @@ internal sealed class BatchFile
 
             if (matches.Count == 0)
             {
+                // A name-like item (no dot, no slash) is most likely a misspelt template name: the library's "did you mean".
                 Problem(path, pattern.IndexOfAny(['*', '?']) >= 0
                     ? $"\"{pattern}\" matches no file (relative to {_directory})"
-                    : $"{System.IO.Path.GetFullPath(pattern, _directory)}: no such file", item);
+                    : _library is not null && Miaoya.Templates.TemplateLibrary.IsName(pattern)
+                        ? $"{_library.NotFound(pattern)} (and no file {System.IO.Path.GetFullPath(pattern, _directory)})"
+                        : $"{System.IO.Path.GetFullPath(pattern, _directory)}: no such file", item);
             }
 
             templates.AddRange(matches.Where(m => !templates.Contains(m, StringComparer.Ordinal)));

@@ -57,7 +57,7 @@ internal static class ReplayCommand
             var steps = await Replay.RunAsync(session.Client, path.FullName, target, cancellationToken);
             foreach (var step in steps)
             {
-                Console.WriteLine($"  {step.Step,-10} {step.Output}  {(step.SameAsRecorded ? "identical to the recorded image" : "differs from the recorded image")}");
+                Console.WriteLine($"  {step.Label,-16} {step.Output}  {(step.SameAsRecorded ? "identical to the recorded image" : "differs from the recorded image")}");
             }
 
             return 0;

@@ -13,24 +13,41 @@ internal static class FinishingPass
 
     /// <summary>
     /// <paramref name="one"/> for each person of the run, in order, on the same image: each result tagged with its face
-    /// index, and the step's request made the list of the requests of the faces that ran (null when none did).
+    /// index, and the step's request made the list of the requests of the faces that ran (null when none did); where a
+    /// face's call recorded an answer (detail's seed and model), the step's response is the last one with every face's
+    /// under <c>people</c>, as a several-person inpaint records them, so <c>replay</c> and the report find each face's.
     /// </summary>
     public static async Task<IReadOnlyList<T>> PerPersonAsync<T>(
         RunContext run, StepRecord record, Func<PersonRun, Task<T>> one, Func<T, int, T> tagged, Func<T, bool> skipped)
     {
         var results = new List<T>();
         var requests = new JsonArray();
+        var responses = new JsonArray();
+        JsonObject? last = null;
         foreach (var person in run.People)
         {
+            record.Response = null;
             var result = await one(person);
             results.Add(tagged(result, person.FaceIndex));
             if (!skipped(result))
             {
                 requests.Add(new JsonObject { ["face_index"] = person.FaceIndex, ["request"] = record.Request!.DeepClone() });
+                if (record.Response is JsonObject response)
+                {
+                    responses.Add(new JsonObject { ["face_index"] = person.FaceIndex, ["response"] = response.DeepClone() });
+                    last = response;
+                }
             }
         }
 
         record.Request = requests.Count > 0 ? new JsonObject { ["people"] = requests } : null;
+        if (last is not null)
+        {
+            var response = (JsonObject)last.DeepClone();
+            response["people"] = responses;
+            record.Response = response;
+        }
+
         return results;
     }
 

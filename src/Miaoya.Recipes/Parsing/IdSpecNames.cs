@@ -1,10 +1,12 @@
 using System.Globalization;
+using Miaoya.Imaging;
 
 namespace Miaoya.Recipes.Parsing;
 
 /// <summary>
 /// What <c>finish</c> may name: the ID-photo specs shipped in <c>recipes/id-specs/</c> (embedded here by name, so a
-/// recipe is checked without loading Miaoya.IdPhoto) and the background words Miaoya.IdPhoto's BackgroundFill reads.
+/// recipe is checked without loading Miaoya.IdPhoto) and the background words Miaoya.IdPhoto's BackgroundFill reads
+/// (the colours are Miaoya.Imaging's BackgroundColours, which the finish fills with).
 /// </summary>
 internal static class IdSpecNames
 {
@@ -16,7 +18,7 @@ internal static class IdSpecNames
         .Order(StringComparer.Ordinal)
         .ToArray();
 
-    public static readonly IReadOnlyList<string> Colours = ["white", "blue", "red", "off-white", "light-grey"];
+    public static IReadOnlyList<string> Colours => BackgroundColours.Names;
 
     /// <summary>
     /// The allowed background colours a shipped spec lists (its <c>backgrounds: [...]</c> line); empty for a name that is
@@ -24,30 +26,65 @@ internal static class IdSpecNames
     /// </summary>
     public static IReadOnlyList<string> Backgrounds(string spec)
     {
-        using var stream = typeof(IdSpecNames).Assembly.GetManifestResourceStream($"{Prefix}{spec}.yaml");
-        if (stream is null)
-        {
-            return [];
-        }
-
-        using var reader = new StreamReader(stream);
-        var line = reader.ReadToEnd().Split('\n').FirstOrDefault(l => l.StartsWith("backgrounds:", StringComparison.Ordinal));
-        return line is null ? [] : line["backgrounds:".Length..].Trim().Trim('[', ']').Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var line = Line(spec, "backgrounds:");
+        return line is null ? [] : line.Trim('[', ']').Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
     }
 
     /// <summary>
-    /// The first colour name in <paramref name="background"/> (a colour or a gradient's end) that the shipped
-    /// <paramref name="spec"/> does not list, or null. Only names are judged here; a #RRGGBB is judged by its distance to
-    /// the allowed colours when the ID photo is finished (Miaoya.IdPhoto), still before any of its image work.
+    /// Why the shipped <paramref name="spec"/> forbids <paramref name="background"/> (a colour or a gradient's first
+    /// forbidden end), as "blue background" or "#00FF00 background (ΔE 60.2 from white, …)"; null when it allows it. A colour name
+    /// must be one the spec lists; a <c>#RRGGBB</c> must lie within the spec's <c>background_delta_e</c> (ΔE2000) of an
+    /// allowed colour, as the ID-photo finish (Miaoya.IdPhoto IdSpec.BackgroundProblem) judges it.
     /// </summary>
     public static string? ForbiddenColour(string spec, string background)
     {
         var allowed = Backgrounds(spec);
         var t = background.Trim();
+        if (allowed.Count == 0 || t.Equals("keep", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
         var words = t.StartsWith("gradient:", StringComparison.OrdinalIgnoreCase) ? t["gradient:".Length..].Split(':') : [t];
-        return allowed.Count == 0 || t.Equals("keep", StringComparison.OrdinalIgnoreCase)
-            ? null
-            : words.FirstOrDefault(w => Colours.Contains(w, StringComparer.OrdinalIgnoreCase) && !allowed.Contains(w, StringComparer.OrdinalIgnoreCase));
+        foreach (var word in words.Select(w => w.Trim()))
+        {
+            if (Colours.Contains(word, StringComparer.OrdinalIgnoreCase))
+            {
+                if (!allowed.Contains(word, StringComparer.OrdinalIgnoreCase))
+                {
+                    return $"{word} background";
+                }
+            }
+            else if (BackgroundColours.TryParseColour(word, out var colour))
+            {
+                var lab = Lab.FromRgb(colour.R, colour.G, colour.B);
+                var (name, distance) = allowed
+                    .Select(a => BackgroundColours.TryParseColour(a, out var c) ? (Name: a, DeltaE: Lab.DeltaE2000(lab, Lab.FromRgb(c.R, c.G, c.B))) : (Name: a, DeltaE: double.MaxValue))
+                    .MinBy(a => a.DeltaE);
+                var limit = Line(spec, "background_delta_e:") is { } text && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : BackgroundColours.DefaultAllowedDeltaE;
+                if (distance > limit)
+                {
+                    var what = BackgroundColours.NameOf(colour) is { } named ? $"{named} ({BackgroundColours.ToHex(colour)})" : BackgroundColours.ToHex(colour);
+                    return string.Create(CultureInfo.InvariantCulture, $"{what} background (ΔE {distance:0.0} from {name}, the nearest allowed colour; at most {limit:0.#})");
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The rest of the shipped spec's top-level line that starts with <paramref name="key"/>, trimmed; null when none.</summary>
+    private static string? Line(string spec, string key)
+    {
+        using var stream = typeof(IdSpecNames).Assembly.GetManifestResourceStream($"{Prefix}{spec}.yaml");
+        if (stream is null)
+        {
+            return null;
+        }
+
+        using var reader = new StreamReader(stream);
+        var line = reader.ReadToEnd().Split('\n').FirstOrDefault(l => l.StartsWith(key, StringComparison.Ordinal));
+        return line?[key.Length..].Split('#', 2)[0].Trim();
     }
 
     public static bool IsBackground(string text)

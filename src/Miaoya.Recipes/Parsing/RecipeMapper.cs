@@ -211,7 +211,7 @@ internal static partial class RecipeMapper
         }
         else if (spec is not null && IdSpecNames.ForbiddenColour(spec, background) is { } forbidden)
         {
-            s.Report("background", $"{spec} does not allow a {forbidden} background; {spec} allows {string.Join(", ", IdSpecNames.Backgrounds(spec))}");
+            s.Report("background", $"{spec} does not allow a {forbidden}; {spec} allows {string.Join(", ", IdSpecNames.Backgrounds(spec))}");
         }
 
         var dpi = s.Integer("dpi", 300, 1, 10000);

@@ -1,4 +1,4 @@
-namespace Miaoya.Faces;
+namespace Miaoya.Imaging;
 
 /// <summary>A CIELAB colour (D65 white), L in [0, 100].</summary>
 public readonly record struct Lab(double L, double A, double B)
