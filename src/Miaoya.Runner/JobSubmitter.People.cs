@@ -117,9 +117,12 @@ public sealed partial class JobSubmitter
         }
     }
 
-    /// <summary>The submission's people as the pipeline takes them (their LoRAs were checked by <see cref="CheckPeopleAsync"/>).</summary>
+    /// <summary>
+    /// The submission's people as the pipeline takes them, by face left to right as <c>run --person</c> gives them (their
+    /// LoRAs were checked by <see cref="CheckPeopleAsync"/>).
+    /// </summary>
     private static PersonRequest[] Persons(JobSubmission submission) =>
-        submission.People.Select(p => new PersonRequest(p.FaceIndex, p.Lora is { } l ? LoraChoice.Parse(l) : null, p.FacePaths)).ToArray();
+        submission.People.OrderBy(p => p.FaceIndex).Select(p => new PersonRequest(p.FaceIndex, p.Lora is { } l ? LoraChoice.Parse(l) : null, p.FacePaths)).ToArray();
 
     /// <summary>
     /// A problem the pipeline found with one person of a several-person job (their face is not on the template, a photo of
