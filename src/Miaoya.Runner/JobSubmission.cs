@@ -54,11 +54,34 @@ public sealed record JobSubmission
     public int? FaceIndex { get; init; }
 
     /// <summary>
+    /// Several people in one template (<c>docs/multi-person.md</c>): each person's face, counted from 0 left to right, with
+    /// their LoRA and/or face photos. Empty: one person, from <see cref="Lora"/>, <see cref="FacePaths"/> and
+    /// <see cref="FaceIndex"/>, none of which (nor <see cref="Candidates"/> or <see cref="TriggerWords"/>) can be given with people.
+    /// </summary>
+    public IReadOnlyList<PersonSubmission> People { get; init; } = [];
+
+    /// <summary>The most people a job takes (each is one inpaint call, and more on the finishing passes).</summary>
+    public const int MaxPeople = 8;
+
+    /// <summary>
     /// The job's id when the caller chooses it (letters, digits, '-' and '_'; e.g. derived from a batch entry so that
     /// submitting the same entry twice is refused by the store instead of queuing a duplicate); null: a new GUID v7.
     /// </summary>
     public string? JobId { get; init; }
 }
+
+/// <summary>
+/// One person of a several-person job: the face they take (from 0, left to right, as ReActor counts), their face LoRA
+/// (<c>name</c> or <c>name:weight</c>) and their face photos on this machine (copied into the job's folder as
+/// <c>person-N-face-1.png</c>, ...). The recipe says which of the two a person needs.
+/// </summary>
+public sealed record PersonSubmission(int FaceIndex, string? Lora, IReadOnlyList<string> FacePaths);
+
+/// <summary>A person of a several-person job as the store keeps it: their face, LoRA and how many face photos they came with.</summary>
+public sealed record JobPerson(
+    [property: JsonPropertyName("face_index")] int FaceIndex,
+    [property: JsonPropertyName("lora")] string? Lora,
+    [property: JsonPropertyName("faces")] int Faces);
 
 /// <summary>
 /// What the store keeps as a job's inputs (<c>InputsJson</c>): enough to list a job without opening its folder.
@@ -74,7 +97,8 @@ public sealed record JobInputs(
     [property: JsonPropertyName("seed")] long Seed,
     [property: JsonPropertyName("overrides")] IReadOnlyList<string> Overrides,
     [property: JsonPropertyName("kind")] string? Kind = null,
-    [property: JsonPropertyName("idphoto")] IdPhotoInputs? IdPhoto = null)
+    [property: JsonPropertyName("idphoto")] IdPhotoInputs? IdPhoto = null,
+    [property: JsonPropertyName("people")] IReadOnlyList<JobPerson>? People = null)
 {
     /// <summary>The kind of a portrait job (a recipe on a template).</summary>
     public const string PortraitKind = "portrait";

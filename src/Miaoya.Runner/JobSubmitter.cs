@@ -45,7 +45,7 @@ public sealed partial class JobSubmitter
         ArgumentNullException.ThrowIfNull(submission);
         var (recipe, lora) = await CheckRequestAsync(submission, cancellationToken);
 
-        if (recipe.Pipeline == PipelineKind.V3 && submission.FacePath is null)
+        if (recipe.Pipeline == PipelineKind.V3 && submission.FacePath is null && submission.People.Count == 0)
         {
             throw new JobSubmissionException("face", $"recipe {recipe.Name} swaps faces (V3) and needs the person's face photo.");
         }
@@ -72,7 +72,7 @@ public sealed partial class JobSubmitter
         catch (Exception e) when (RunFailures.Classify(e) is FailureKind.Input or FailureKind.Request)
         {
             DeleteQuietly(folder);
-            throw new JobSubmissionException(Field(e, submission), e.Message, e);
+            throw Refused(e, submission);
         }
         catch
         {
@@ -82,7 +82,8 @@ public sealed partial class JobSubmitter
 
         var inputs = new JobInputs(
             recipe.Name, recipe.Pipeline.ToString().ToLowerInvariant(), recipe.BaseModel, lora?.ToString(), submission.Identity,
-            Path.GetFileName(submission.TemplatePath), submission.Seed, Overrides(submission));
+            Path.GetFileName(submission.TemplatePath), submission.Seed, Overrides(submission),
+            People: submission.People.Count == 0 ? null : Persons(submission).Select(p => new JobPerson(p.FaceIndex, p.Lora?.ToString(), p.FacePaths.Count)).ToArray());
         try
         {
             return await _store.CreateJobAsync(
@@ -150,7 +151,7 @@ public sealed partial class JobSubmitter
         }
         catch (Exception e) when (RunFailures.Classify(e) is FailureKind.Input or FailureKind.Request)
         {
-            throw new JobSubmissionException(Field(e, submission), e.Message, e);
+            throw Refused(e, submission);
         }
     }
 
@@ -163,7 +164,11 @@ public sealed partial class JobSubmitter
         CheckFields(submission);
         var recipe = ResolveRecipe(submission);
         LoraChoice? lora = null;
-        if (submission.Lora is null)
+        if (submission.People.Count > 0)
+        {
+            await CheckPeopleAsync(submission, recipe, cancellationToken);
+        }
+        else if (submission.Lora is null)
         {
             if (recipe.Identity is null)
             {
@@ -207,10 +212,17 @@ public sealed partial class JobSubmitter
         OutputDirectory = folder,
         FaceIndex = submission.FaceIndex,
         FacePaths = submission.FacePaths,
+        People = Persons(submission),
         ModelsDirectory = _options.ModelsDirectory,
         Device = _options.Device,
         StandInModels = _options.StandInModels,
     };
+
+    /// <summary>A failed preparation as a refusal naming the field (a person's part for a several-person job's problems).</summary>
+    private static JobSubmissionException Refused(Exception e, JobSubmission submission) =>
+        PersonProblem(e, submission) is { } person
+            ? new JobSubmissionException(person.Field, person.Message, e)
+            : new JobSubmissionException(Field(e, submission), e.Message, e);
 
     /// <summary>The field a failed preparation is about: the pipeline says which input; else a face photo when its name is in the message.</summary>
     private static string Field(Exception e, JobSubmission submission) =>

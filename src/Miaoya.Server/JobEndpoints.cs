@@ -35,7 +35,9 @@ internal static class JobEndpoints
             .WithDescription("multipart/form-data: files template and face (the person's photo; repeat the field for several, at most 8: V3 swaps the first in, " +
                 "an identity recipe (v4-*) takes each, candidates are scored against them all); fields recipe or recipe_yaml, lora (required unless the recipe has an identity section), " +
                 "trigger, identity, seed, overrides (key=value, one per line or repeated), face_index, candidates (1..16: best of N by likeness, as overrides candidates.count=N). " +
-                "Or application/json with the same names, the images as base64 strings or data: URLs, and the face photos as face (one) or faces (an array), not both.")
+                "Or application/json with the same names, the images as base64 strings or data: URLs, and the face photos as face (one) or faces (an array), not both. " +
+                "Several people in one template: people, a list of {face_index (from 0, left to right), lora, lora_weight, faces}, instead of lora, face/faces, face_index, trigger and candidates; " +
+                "in JSON each person's faces are images as above, in multipart/form-data people is that list as JSON text and each person's photos are files people[N].faces (N: the person's place in the list).")
             .AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
             {
                 // Described here rather than with Accepts(), whose content-type check would answer other types with a bare 415.
@@ -52,6 +54,18 @@ internal static class JobEndpoints
                         new OpenApiSchema { Required = new HashSet<string> { "template_name" } },
                     ];
                 }
+
+                // SubmissionReader.FormPeople: person N's photos as file fields named people[N].faces.
+                form.PatternProperties = new Dictionary<string, IOpenApiSchema>
+                {
+                    [@"^people\[[0-7]\]\.faces$"] = new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Array,
+                        MaxItems = JobSubmission.MaxFacePhotos,
+                        Items = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" },
+                        Description = "Face photos of person N of people (N from 0, their place in the list), one file per field, each showing exactly one face.",
+                    },
+                };
 
                 foreach (var name in ListFields)
                 {
@@ -550,6 +564,13 @@ public sealed class JobSubmissionForm
     /// <summary>Best of N (1..16): render N candidates and keep the one most like the face photos that passes the recipe's likeness gates (overrides candidates.count=N; needs face photos).</summary>
     [System.ComponentModel.DataAnnotations.Range(1, JobSubmission.MaxCandidates)]
     public int? Candidates { get; init; }
+
+    /// <summary>
+    /// Several people in one template (at most 8): a JSON array as text, each person {"face_index": N, "lora": "name", "lora_weight": 0.8}
+    /// (face_index counted from 0 left to right); each person's face photos are files people[N].faces, N their place in the array.
+    /// Not with lora, face, face_index, trigger or candidates.
+    /// </summary>
+    public string? People { get; init; }
 }
 
 /// <summary>
@@ -599,4 +620,28 @@ public sealed class JobSubmissionJson
     /// <summary>Best of N (1..16): render N candidates and keep the one most like the face photos that passes the recipe's likeness gates (overrides candidates.count=N; needs face photos).</summary>
     [System.ComponentModel.DataAnnotations.Range(1, JobSubmission.MaxCandidates)]
     public int? Candidates { get; init; }
+
+    /// <summary>Several people in one template (at most 8), each taking one face; not with lora, face, faces, face_index, trigger or candidates.</summary>
+    [System.ComponentModel.DataAnnotations.MaxLength(JobSubmission.MaxPeople)]
+    public IReadOnlyList<JobPersonJson>? People { get; init; }
+}
+
+/// <summary>One person of <c>people</c> in the JSON form of <c>POST /v1/jobs</c> (for the OpenAPI document).</summary>
+public sealed class JobPersonJson
+{
+    /// <summary>The face this person takes, counted from 0 left to right (by the left edge of each face's box, as ReActor counts).</summary>
+    [System.ComponentModel.DataAnnotations.Required]
+    [System.ComponentModel.DataAnnotations.Range(0, int.MaxValue)]
+    public int FaceIndex { get; init; }
+
+    /// <summary>The person's face LoRA, name or name:weight; required unless the recipe has an identity section (v4-*) or is V3.</summary>
+    public string? Lora { get; init; }
+
+    /// <summary>The LoRA's weight (0..2) when lora is a bare name; default the recipe's prompt.lora_weight.</summary>
+    [System.ComponentModel.DataAnnotations.Range(0.0, 2.0)]
+    public double? LoraWeight { get; init; }
+
+    /// <summary>The person's face photos (at most 8), each base64 or a data: URL and showing exactly one face: required by an identity recipe (v4-*) and V3 (which swaps the first in).</summary>
+    [System.ComponentModel.DataAnnotations.MaxLength(JobSubmission.MaxFacePhotos)]
+    public IReadOnlyList<string>? Faces { get; init; }
 }

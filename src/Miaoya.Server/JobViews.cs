@@ -21,6 +21,7 @@ public sealed record JobView(
     long? Seed,
     IReadOnlyList<string> Overrides,
     [property: System.Text.Json.Serialization.JsonPropertyName("idphoto")] IdPhotoView? IdPhoto,
+    IReadOnlyList<PersonView>? People,
     string? Error,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
@@ -29,6 +30,12 @@ public sealed record JobView(
     IReadOnlyList<OutputView> Outputs,
     string? Final,
     string Events);
+
+/// <summary>
+/// One person of a several-person job (docs/multi-person.md): the face they take (from 0, left to right), their LoRA
+/// (<c>name:weight</c> as given) and how many face photos they came with.
+/// </summary>
+public sealed record PersonView(int FaceIndex, string? Lora, int Faces);
 
 /// <summary>One step: attempts, timings, the box its last call ran on, the last error, its files.</summary>
 public sealed record StepView(
@@ -123,6 +130,7 @@ internal static class JobViews
             kind == Pipeline.IdPhotoRun.Kind ? null : inputs?.Seed,
             inputs?.Overrides ?? [],
             inputs?.IdPhoto is { } p ? new IdPhotoView(p.Spec, p.Background, p.Dpi, p.Kb, p.Sheet, p.Format) : null,
+            inputs?.People?.Select(person => new PersonView(person.FaceIndex, person.Lora, person.Faces)).ToArray(),
             job.Error,
             job.CreatedAt,
             job.UpdatedAt,

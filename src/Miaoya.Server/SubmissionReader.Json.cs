@@ -31,7 +31,7 @@ internal sealed partial class SubmissionReader
 
             foreach (var property in root.EnumerateObject())
             {
-                if (property.Name is not ("template" or "template_name" or "face" or "faces" or "recipe" or "recipe_yaml" or "lora" or "trigger" or "identity" or "seed" or "overrides" or "face_index" or "candidates"))
+                if (property.Name is not ("template" or "template_name" or "face" or "faces" or "recipe" or "recipe_yaml" or "lora" or "trigger" or "identity" or "seed" or "overrides" or "face_index" or "candidates" or "people"))
                 {
                     throw new FieldProblemException(StatusCodes.Status400BadRequest, property.Name, "unknown field.");
                 }
@@ -51,6 +51,7 @@ internal sealed partial class SubmissionReader
                 Overrides = JsonStrings(root, "overrides"),
                 FaceIndex = (int?)JsonInteger(root, "face_index", int.MinValue, int.MaxValue, "an integer (0 = the largest face)"),
                 Candidates = (int?)JsonInteger(root, "candidates", int.MinValue, int.MaxValue, $"an integer, 1..{JobSubmission.MaxCandidates}"),
+                People = root.TryGetProperty("people", out var people) ? People(people) : [],
             });
         }
     }
@@ -122,13 +123,14 @@ internal sealed partial class SubmissionReader
     }
 
     /// <summary>A JSON number that is a whole number in range; a string, a fraction or anything else names the field.</summary>
-    private static long? JsonInteger(JsonElement root, string field, long min, long max, string expected)
+    private static long? JsonInteger(JsonElement root, string key, long min, long max, string expected, string? at = null)
     {
-        if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+        if (!root.TryGetProperty(key, out var value) || value.ValueKind == JsonValueKind.Null)
         {
             return null;
         }
 
+        var field = at is null ? key : $"{at}.{key}";
         if (value.ValueKind != JsonValueKind.Number)
         {
             throw new FieldProblemException(StatusCodes.Status400BadRequest, field, $"must be {expected}, not a JSON {value.ValueKind.ToString().ToLowerInvariant()}.");
@@ -152,13 +154,14 @@ internal sealed partial class SubmissionReader
         }
     }
 
-    private static string? JsonString(JsonElement root, string field)
+    private static string? JsonString(JsonElement root, string key, string? at = null)
     {
-        if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+        if (!root.TryGetProperty(key, out var value) || value.ValueKind == JsonValueKind.Null)
         {
             return null;
         }
 
+        var field = at is null ? key : $"{at}.{key}";
         return value.ValueKind == JsonValueKind.String
             ? Text(value, field) is { Length: > 0 } text && !string.IsNullOrWhiteSpace(text) ? text : null
             : throw new FieldProblemException(StatusCodes.Status400BadRequest, field, "expected a string.");

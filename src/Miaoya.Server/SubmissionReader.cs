@@ -31,9 +31,13 @@ internal sealed partial class SubmissionReader(ServerOptions options)
 
     /// <summary>What a multipart body of <c>POST /v1/jobs</c> may hold: files template and face (at most 8), and its text fields.</summary>
     private static readonly FormShape JobForm = new(
-        new Dictionary<string, int>(StringComparer.Ordinal) { ["template"] = 1, ["face"] = JobSubmission.MaxFacePhotos },
-        new HashSet<string>(StringComparer.Ordinal) { "template_name", "recipe", "recipe_yaml", "lora", "trigger", "identity", "seed", "overrides", "face_index", "candidates" },
-        "send template and the person's photos as face (repeated, one file each)",
+        new Dictionary<string, int>(
+            Enumerable.Range(0, JobSubmission.MaxPeople).Select(i => KeyValuePair.Create(PersonFacesField(i), JobSubmission.MaxFacePhotos))
+                .Prepend(KeyValuePair.Create("face", JobSubmission.MaxFacePhotos))
+                .Prepend(KeyValuePair.Create("template", 1)),
+            StringComparer.Ordinal),
+        new HashSet<string>(StringComparer.Ordinal) { "template_name", "recipe", "recipe_yaml", "lora", "trigger", "identity", "seed", "overrides", "face_index", "candidates", "people" },
+        "send template and the person's photos as face (repeated, one file each), or with people each person's photos as people[N].faces",
         "send multipart/form-data (files template, face) or application/json (images as base64).");
 
     public Task<SubmissionForm> ReadAsync(HttpRequest request, CancellationToken cancellationToken) => GuardAsync(request, JobForm, async () =>
@@ -109,6 +113,7 @@ internal sealed partial class SubmissionReader(ServerOptions options)
             Overrides = All(fields, "overrides").SelectMany(o => o.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
             FaceIndex = ParseInt(Single(fields, "face_index"), "face_index"),
             Candidates = ParseInt(Single(fields, "candidates"), "candidates"),
+            People = FormPeople(files, fields),
         });
     }
 
@@ -178,7 +183,7 @@ internal sealed partial class SubmissionReader(ServerOptions options)
                     // Refused before this file is read: no more than is used is held in memory.
                     throw new FieldProblemException(StatusCodes.Status400BadRequest, name, most == 1
                         ? "send one file."
-                        : $"more than {most} {(name == "face" ? "face photos" : "files")}; at most {most} are used.");
+                        : $"more than {most} {(name == "face" || name.StartsWith("people[", StringComparison.Ordinal) ? "face photos" : "files")}; at most {most} are used.");
                 }
 
                 var bytes = await ReadPartAsync(section.Body, options.MaxImageBytes, StatusCodes.Status413PayloadTooLarge, name,
@@ -412,6 +417,22 @@ internal sealed partial class SubmissionReader(ServerOptions options)
                 faces.Add(face);
             }
 
+            var people = new List<PersonSubmission>();
+            foreach (var (person, p) in form.People.Select((person, p) => (person, p)))
+            {
+                var paths = new List<string>();
+                foreach (var photo in person.Faces)
+                {
+                    // Each photo in its own folder (p1-1, p1-2, ...), as for face.
+                    var path = Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"p{p + 1}-{paths.Count + 1}"), photo.Name);
+                    PrivateFiles.CreateDirectory(Path.GetDirectoryName(path)!);
+                    PrivateFiles.WriteAllBytes(path, photo.Image.Bytes.Span);
+                    paths.Add(path);
+                }
+
+                people.Add(new PersonSubmission(person.FaceIndex, person.Lora, paths));
+            }
+
             var submission = new JobSubmission
             {
                 Recipe = form.Recipe,
@@ -425,6 +446,7 @@ internal sealed partial class SubmissionReader(ServerOptions options)
                 Identity = form.Identity,
                 Seed = form.Seed ?? -1,
                 FaceIndex = form.FaceIndex,
+                People = people,
             };
             return new StagedSubmission(submission, folder);
         }

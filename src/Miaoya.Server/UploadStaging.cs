@@ -96,6 +96,9 @@ internal sealed record SubmissionForm
     public int? FaceIndex { get; init; }
 
     public int? Candidates { get; init; }
+
+    /// <summary>Several people in one template, in the order sent (SubmissionReader.People.cs).</summary>
+    public IReadOnlyList<PersonForm> People { get; init; } = [];
 }
 
 /// <summary>A submission whose images sit in a temporary folder until the submitter has copied them; disposing deletes it.</summary>
@@ -115,6 +118,11 @@ internal sealed class StagedSubmission(JobSubmission submission, string folder) 
         foreach (var sub in Submission.FacePaths.Select((_, i) => FaceFolder(i)).Prepend("t"))
         {
             message = message.Replace(Path.Combine(Folder, sub) + Path.DirectorySeparatorChar, "", StringComparison.Ordinal);
+        }
+
+        foreach (var photo in Submission.People.SelectMany(p => p.FacePaths))
+        {
+            message = message.Replace(Path.GetDirectoryName(photo) + Path.DirectorySeparatorChar, "", StringComparison.Ordinal);
         }
 
         return message.Replace(Folder, "(upload)", StringComparison.Ordinal);

@@ -36,6 +36,13 @@ public sealed record SweepDefinition
     /// </summary>
     public IReadOnlyList<string> Faces { get; init; } = [];
 
+    /// <summary>
+    /// Several people in one template (<c>--person</c>, <c>--person-face</c>; docs/multi-person.md): every cell's run gets
+    /// them, by face; then <see cref="Lora"/>, <see cref="Faces"/> and <see cref="FaceIndex"/> are empty and the cells are
+    /// not scored for likeness (no one reference is several people).
+    /// </summary>
+    public IReadOnlyList<SweepPerson> People { get; init; } = [];
+
     /// <summary>The models folder every cell's run gets (V3's insightface models, the scorer's file).</summary>
     public string? Models { get; init; }
 
@@ -94,7 +101,15 @@ public sealed record SweepDefinition
         && Trigger.SequenceEqual(other.Trigger) && Sets.SequenceEqual(other.Sets)
         && Axes.Count == other.Axes.Count && Axes.Zip(other.Axes).All(p => p.First.Path == p.Second.Path && p.First.Values.SequenceEqual(p.Second.Values))
         && FaceIndex == other.FaceIndex && Faces.SequenceEqual(other.Faces) && Models == other.Models && Device == other.Device
-        && Scorer == other.Scorer && ScorerModel == other.ScorerModel;
+        && Scorer == other.Scorer && ScorerModel == other.ScorerModel
+        && People.Count == other.People.Count && People.Zip(other.People).All(p => p.First.FaceIndex == p.Second.FaceIndex && p.First.Lora == p.Second.Lora && p.First.Faces.SequenceEqual(p.Second.Faces));
+}
+
+/// <summary>One person of a several-person sweep: the face they take (from 0, left to right), their LoRA (<c>NAME[:WEIGHT]</c>) and their face photos (full paths).</summary>
+public sealed record SweepPerson(int FaceIndex, string? Lora, IReadOnlyList<string> Faces)
+{
+    /// <summary>The person as the pipeline takes them.</summary>
+    public Pipeline.PersonRequest ToRequest() => new(FaceIndex, Lora is null ? null : Pipeline.LoraChoice.Parse(Lora), Faces);
 }
 
 public enum CellStatus

@@ -118,6 +118,7 @@ public sealed class SweepRunner(PortraitPipeline pipeline, IReadOnlyList<string>
                         OutputDirectory = runFolder,
                         FaceIndex = definition.FaceIndex,
                         FacePaths = definition.Faces,
+                        People = definition.People.Select(p => p.ToRequest()).ToArray(),
                         ModelsDirectory = definition.Models,
                         Device = definition.Device,
                     },

@@ -14,7 +14,7 @@ public sealed class IdentityJobTests
     private static readonly string Models = Path.Combine(AppContext.BaseDirectory, "StandInModels");
 
     /// <summary>A photo of the person: the astronaut mirrored, padded with grey and tilted a little (one face each).</summary>
-    private static byte[] FacePhoto(float degrees = 4, int pad = 40)
+    internal static byte[] FacePhoto(float degrees = 4, int pad = 40)
     {
         using var photo = Image.Load<Rgb24>(ServerHarness.Astronaut);
         photo.Mutate(c => c.Flip(FlipMode.Horizontal).Pad(photo.Width + pad, photo.Height + pad, Color.Gray).Rotate(degrees));

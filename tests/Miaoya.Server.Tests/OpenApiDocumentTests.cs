@@ -30,7 +30,7 @@ public sealed partial class OpenApiDocumentTests
         // Responses: every field of a job, step and output is always sent (null when not known), so all are required;
         // those that can be null say so in their type. JobListView.next is left out on the last page.
         Assert.Equal(
-            ["id", "kind", "state", "recipe", "recipe_inline", "pipeline", "base_model", "lora", "identity", "template", "seed", "overrides", "idphoto", "error",
+            ["id", "kind", "state", "recipe", "recipe_inline", "pipeline", "base_model", "lora", "identity", "template", "seed", "overrides", "idphoto", "people", "error",
                 "created_at", "updated_at", "eta_s", "steps", "outputs", "final", "events"],
             Required(schemas.GetProperty("JobView")));
         Assert.Equal(
@@ -53,8 +53,8 @@ public sealed partial class OpenApiDocumentTests
             Assert.Equal(["template recipe", "template recipe_yaml", "template_name"], schema.GetProperty("anyOf").EnumerateArray().Select(s => string.Join(' ', Required(s))));
             Assert.Equal(
                 mediaType == "application/json"
-                    ? ["template", "template_name", "face", "faces", "recipe", "recipe_yaml", "lora", "trigger", "identity", "seed", "overrides", "face_index", "candidates"]
-                    : ["template", "template_name", "face", "recipe", "recipe_yaml", "lora", "trigger", "identity", "seed", "overrides", "face_index", "candidates"],
+                    ? ["template", "template_name", "face", "faces", "recipe", "recipe_yaml", "lora", "trigger", "identity", "seed", "overrides", "face_index", "candidates", "people"]
+                    : ["template", "template_name", "face", "recipe", "recipe_yaml", "lora", "trigger", "identity", "seed", "overrides", "face_index", "candidates", "people"],
                 schema.GetProperty("properties").EnumerateObject().Select(p => p.Name));
             var candidates = schema.GetProperty("properties").GetProperty("candidates");
             Assert.Equal((1, 16), (candidates.GetProperty("minimum").GetInt32(), candidates.GetProperty("maximum").GetInt32()));
@@ -72,6 +72,19 @@ public sealed partial class OpenApiDocumentTests
         Assert.Equal(["integer", "null"], Types(json.GetProperty("seed")).Order());
         Assert.Equal(["array", "null"], Types(json.GetProperty("faces")).Order());
         Assert.Equal(8, json.GetProperty("faces").GetProperty("maxItems").GetInt32());
+
+        // Several people: a JSON list of {face_index, lora, lora_weight, faces}; in multipart the list as text and each
+        // person's photos as file fields people[N].faces.
+        Assert.Equal(8, json.GetProperty("people").GetProperty("maxItems").GetInt32());
+        var person = Resolve(document, json.GetProperty("people").GetProperty("items"));
+        Assert.Equal(["face_index", "lora", "lora_weight", "faces"], person.GetProperty("properties").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["face_index"], Required(person));
+        Assert.Equal((0.0, 2.0), (person.GetProperty("properties").GetProperty("lora_weight").GetProperty("minimum").GetDouble(), person.GetProperty("properties").GetProperty("lora_weight").GetProperty("maximum").GetDouble()));
+        var formSchema = Resolve(document, content.GetProperty("multipart/form-data").GetProperty("schema"));
+        Assert.Contains("string", Types(formSchema.GetProperty("properties").GetProperty("people")));
+        var personFiles = formSchema.GetProperty("patternProperties").EnumerateObject().Single();
+        Assert.Matches(personFiles.Name, "people[3].faces");
+        Assert.Equal("binary", personFiles.Value.GetProperty("items").GetProperty("format").GetString());
 
         // No number is said to be a string (the server neither writes nor reads numbers as strings).
         Assert.DoesNotContain(Descendants(document), s => Types(s) is var t && t.Contains("string") && (t.Contains("integer") || t.Contains("number")));

@@ -296,7 +296,7 @@ internal static class BatchCommand
             foreach (var entry in entries)
             {
                 if (await store.GetJobAsync(entry.JobId(folder), cancellationToken) is not null
-                    || !checkedInputs.Add((entry.Template, entry.Recipe.Label, string.Join('\n', entry.Identity.Faces), entry.Identity.Lora)))
+                    || !checkedInputs.Add((entry.Template, entry.Recipe.Label, string.Join('\n', entry.Identity.Faces.Concat(entry.Identity.People.Select(p => p.ToString()))), entry.Identity.Lora)))
                 {
                     continue;
                 }
@@ -331,6 +331,9 @@ internal static class BatchCommand
             TriggerWords = entry.Identity.Trigger,
             Identity = entry.Identity.Name,
             Seed = entry.Seed,
+            People = entry.Identity.People
+                .Select(p => new PersonSubmission(p.FaceIndex, p.Lora, entry.Recipe.UsesFaces ? p.Faces : []))
+                .ToArray(),
         };
 
         private async Task<(int Queued, int Resumed)> SubmitAsync(IJobStore store, JobSubmitter submitter, IReadOnlyList<BatchEntry> entries, CancellationToken cancellationToken)

@@ -15,13 +15,17 @@ namespace Miaoya.Cli.Commands;
 /// A person of a batch: a name, their face LoRA (none: only recipes with an identity section can use them), its trigger
 /// words and their face photos (V3 swaps the first in; an identity unit takes each; candidates are scored against all).
 /// </summary>
-internal sealed record BatchIdentity(string Name, string? Lora, IReadOnlyList<string> Trigger, IReadOnlyList<string> Faces);
+internal sealed record BatchIdentity(string Name, string? Lora, IReadOnlyList<string> Trigger, IReadOnlyList<string> Faces)
+{
+    /// <summary>Several people in one template (docs/multi-person.md), each on their own face; then <see cref="Lora"/>, <see cref="Faces"/> and <see cref="Trigger"/> are empty.</summary>
+    public IReadOnlyList<BatchPerson> People { get; init; } = [];
+}
 
 /// <summary>
 /// A recipe of a batch: how it is shown (<see cref="Label"/>), what the submitter loads, its overrides, and whether it takes
 /// the person from face photos (<see cref="HasIdentity"/>: an identity section) or uses them at all (V3, identity, candidates).
 /// </summary>
-internal sealed record BatchRecipe(string Label, string Reference, IReadOnlyList<string> Overrides, PipelineKind Pipeline, bool HasIdentity = false, bool UsesFaces = false);
+internal sealed record BatchRecipe(string Label, string Reference, IReadOnlyList<string> Overrides, PipelineKind Pipeline, bool HasIdentity = false, bool UsesFaces = false, bool HasCandidates = false);
 
 /// <summary>
 /// One job of a batch: a template × identity × recipe, with the job id it gets in the store. <c>FromLibrary</c>: the
@@ -39,6 +43,8 @@ internal sealed record BatchEntry(int Index, string Template, BatchIdentity Iden
             Path.GetFullPath(outFolder), Template, Identity.Name, Identity.Lora ?? "", string.Join(',', Identity.Trigger), string.Join('\n', Identity.Faces),
             Recipe.Label, Recipe.Reference, string.Join('\n', Recipe.Overrides), Seed.ToString(CultureInfo.InvariantCulture),
             .. FromLibrary is { } t ? [string.Join('\n', t.Overrides), t.PositiveAdd, t.NegativeAdd, t.StyleLora?.ToString() ?? ""] : Array.Empty<string>(),
+            // Added only for people, so the ids of one-person entries stay what they were.
+            .. Identity.People.Count > 0 ? ["people", .. Identity.People.Select(p => p.ToString())] : Array.Empty<string>(),
         ]);
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(text));
         return new Guid(hash.AsSpan(0, 16)).ToString("D", CultureInfo.InvariantCulture);
@@ -69,10 +75,10 @@ internal sealed class BatchFileException(IReadOnlyList<BatchProblem> problems) :
 /// <c>JOBS.yaml</c> of <c>miaoya batch</c>: templates (paths or globs relative to the file), identities, recipes (names or
 /// paths, optionally with their own overrides), an optional seed, overrides for every job and the boxes to use.
 /// </summary>
-internal sealed class BatchFile
+internal sealed partial class BatchFile
 {
     private static readonly string[] TopKeys = ["templates", "identities", "recipes", "seed", "overrides", "boxes"];
-    private static readonly string[] IdentityKeys = ["name", "lora", "trigger", "face"];
+    private static readonly string[] IdentityKeys = ["name", "lora", "trigger", "face", "people"];
     private static readonly string[] RecipeKeys = ["recipe", "name", "overrides"];
 
     private readonly List<BatchProblem> _problems = [];
@@ -191,6 +197,12 @@ internal sealed class BatchFile
         {
             foreach (var (identity, j) in Identities.Select((id, j) => (id, j)))
             {
+                if (identity.People.Count > 0)
+                {
+                    CheckPeople(root, recipe, i, identity, j);
+                    continue;
+                }
+
                 if (identity.Faces.Count == 0 && recipe.UsesFaces)
                 {
                     Problem($"identities[{j}].face", recipe.Pipeline == PipelineKind.V3
@@ -348,43 +360,56 @@ internal sealed class BatchFile
                 Problem($"{path}.trigger", triggerProblem, Get(map, "trigger"));
             }
 
-            var faces = new List<string>();
-            var faceNode = Get(map, "face");
-            IEnumerable<(YamlNode Node, string Path)> faceItems = faceNode switch
+            var faces = ParseFaces(map, path);
+            var people = ParsePeople(map, path);
+            if (people.Count > 0 && (lora is not null || faces.Count > 0 || trigger.Count > 0))
             {
-                null => [],
-                YamlSequenceNode seq => seq.Children.Select((f, k) => (f, $"{path}.face[{k}]")),
-                _ => [(faceNode, $"{path}.face")],
-            };
-            foreach (var (faceItem, facePath) in faceItems)
-            {
-                if (faceItem is not YamlScalarNode { Value: { Length: > 0 } text })
-                {
-                    Problem(facePath, "expected a photo's path (or a list of them)", faceItem);
-                    continue;
-                }
-
-                var face = System.IO.Path.GetFullPath(text, _directory);
-                if (!File.Exists(face))
-                {
-                    Problem(facePath, $"{face}: no such file", faceItem);
-                }
-
-                faces.Add(face);
-            }
-
-            if (faces.Count > JobSubmission.MaxFacePhotos)
-            {
-                Problem($"{path}.face", $"{faces.Count} photos; at most {JobSubmission.MaxFacePhotos} are used", faceNode);
+                Problem($"{path}.people", "an identity with people gives each person their own lora and face; leave out the identity's lora, face and trigger", Get(map, "people"));
             }
 
             if (name is not null)
             {
-                identities.Add(new BatchIdentity(name, lora, trigger, faces));
+                identities.Add(new BatchIdentity(name, lora, trigger, faces) { People = people });
             }
         }
 
         return identities;
+    }
+
+    /// <summary>A mapping's <c>face</c>: one photo's path or a list of them (at most <see cref="JobSubmission.MaxFacePhotos"/>), relative to the file.</summary>
+    private List<string> ParseFaces(YamlMappingNode map, string path)
+    {
+        var faces = new List<string>();
+        var faceNode = Get(map, "face");
+        IEnumerable<(YamlNode Node, string Path)> faceItems = faceNode switch
+        {
+            null => [],
+            YamlSequenceNode seq => seq.Children.Select((f, k) => (f, $"{path}.face[{k}]")),
+            _ => [(faceNode, $"{path}.face")],
+        };
+        foreach (var (faceItem, facePath) in faceItems)
+        {
+            if (faceItem is not YamlScalarNode { Value: { Length: > 0 } text })
+            {
+                Problem(facePath, "expected a photo's path (or a list of them)", faceItem);
+                continue;
+            }
+
+            var face = System.IO.Path.GetFullPath(text, _directory);
+            if (!File.Exists(face))
+            {
+                Problem(facePath, $"{face}: no such file", faceItem);
+            }
+
+            faces.Add(face);
+        }
+
+        if (faces.Count > JobSubmission.MaxFacePhotos)
+        {
+            Problem($"{path}.face", $"{faces.Count} photos; at most {JobSubmission.MaxFacePhotos} are used", faceNode);
+        }
+
+        return faces;
     }
 
     private List<BatchRecipe> ParseRecipes(YamlNode? node, IReadOnlyList<string> common)
@@ -438,7 +463,7 @@ internal sealed class BatchFile
                 var recipe = RecipeLoader.Load(resolved, overrides);
                 recipes.Add(new BatchRecipe(
                     label, resolved, overrides, recipe.Pipeline, recipe.Identity is not null,
-                    recipe.Pipeline == PipelineKind.V3 || recipe.Identity is not null || recipe.Candidates is not null));
+                    recipe.Pipeline == PipelineKind.V3 || recipe.Identity is not null || recipe.Candidates is not null, recipe.Candidates is not null));
             }
             catch (RecipeException e)
             {

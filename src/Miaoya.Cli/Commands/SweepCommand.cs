@@ -33,6 +33,8 @@ internal static class SweepCommand
         var auth = CliOptions.Auth();
         var output = new Option<DirectoryInfo?>("--out") { Description = "Sweep folder (default: out/sweeps/RECIPE-TIME); re-running with the same folder skips finished cells" };
         var faceIndex = new Option<int?>("--face-index") { Description = "Which face when there are several (0 = largest)" };
+        var person = new Option<string[]>("--person") { Description = "Several people: INDEX=LORA[:WEIGHT] gives face INDEX (from 0, left to right) that person's LoRA in every cell (repeatable; docs/multi-person.md)" };
+        var personFace = new Option<string[]>("--person-face") { Description = "Several people: INDEX=PHOTO gives face INDEX a face photo in every cell (repeatable; the cells are not scored for likeness)" };
         var face = new Option<FileInfo[]>("--face") { Description = "A photo of the person, one face in it (repeatable): every cell's run gets them (V3 swaps the first in, an identity unit takes each) and each cell is scored against them" };
         var models = new Option<DirectoryInfo?>("--models") { Description = "Folder with the face models: the scorer's face_recognition_sface_2021dec.onnx (or w600k_r50.onnx); V3's insightface det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx" };
         var model = new Option<FileInfo?>("--model") { Description = "The scoring model file itself (instead of looking in --models)" };
@@ -44,7 +46,7 @@ internal static class SweepCommand
         var json = new Option<bool>("--json") { Description = "Print the finished sweep as one JSON object instead of progress lines (shape in docs/commands.md)" };
         var command = new Command("sweep", "Run a recipe over a grid of varied values and write a contact sheet (HTML and PNG).")
         {
-            recipe, template, templates, lora, trigger, vary, set, seed, webui, auth, output, faceIndex, face, models, model, scorer, device, resume, verbose, json,
+            recipe, template, templates, lora, trigger, vary, set, seed, webui, auth, output, faceIndex, person, personFace, face, models, model, scorer, device, resume, verbose, json,
         };
         command.Validators.Add(result =>
         {
@@ -109,9 +111,15 @@ internal static class SweepCommand
                 else
                 {
                     var scorerKind = result.GetValue(scorer) == "arcface" ? ScorerKind.ArcFace : ScorerKind.SFace;
+                    var people = PeopleOptions.Parse(result.GetValue(person) ?? [], result.GetValue(personFace) ?? []);
                     var definition = Define(result.GetValue(recipe), (result.GetValue(template)!, result.GetValue(templates)), result.GetValue(lora), result.GetValue(trigger) ?? [], result.GetValue(vary) ?? [],
                         result.GetValue(set) ?? [], result.GetValue(seed), result.GetValue(faceIndex), result.GetValue(device)!,
-                        (result.GetValue(face) ?? [], result.GetValue(models), result.GetValue(model), scorerKind));
+                        (result.GetValue(face) ?? [], result.GetValue(models), result.GetValue(model), scorerKind), people);
+                    if (people.Count > 0)
+                    {
+                        await CheckPeopleAsync(definition, cancellationToken);
+                    }
+
                     var stamp = TimeProvider.System.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
                     folder = result.GetValue(output)?.FullName ?? Path.GetFullPath(Path.Combine("out", "sweeps", $"{Path.GetFileNameWithoutExtension(definition.Recipe)}-{stamp}"));
                     manifest = await OpenAsync(folder, definition, seedGiven: result.GetValue(seed) is not null, cancellationToken);
@@ -120,7 +128,7 @@ internal static class SweepCommand
                 // The person's reference is built once, before any cell runs: a photo without exactly one face is bad input.
                 likeness = await LikenessAsync(manifest.Definition, cancellationToken);
             }
-            catch (Exception e) when (e is SweepException or ArgumentException or FormatException)
+            catch (Exception e) when (e is SweepException or ArgumentException or FormatException || e is PipelineException { InputField: not null })
             {
                 await Console.Error.WriteLineAsync($"error: {e.Message}");
                 return 2;
@@ -193,7 +201,7 @@ internal static class SweepCommand
 
     private static SweepDefinition Define(
         string? recipeGiven, (string Value, DirectoryInfo? Library) template, string? lora, string[] trigger, string[] vary, string[] userSets, long? seed, int? faceIndex, string device,
-        (FileInfo[] Photos, DirectoryInfo? Models, FileInfo? Model, ScorerKind Kind) faces)
+        (FileInfo[] Photos, DirectoryInfo? Models, FileInfo? Model, ScorerKind Kind) faces, IReadOnlyList<PersonRequest> people)
     {
         string templatePath, recipe;
         string[] sets;
@@ -223,6 +231,28 @@ internal static class SweepCommand
         SweepPlan.Validate(recipe, sets, axes);
 
         var loaded = LoadRecipe(recipe, sets);
+        if (people.Count > 0)
+        {
+            // The run's own checks of the people (and that they are not mixed with --lora, --face, ...) run before the
+            // sweep folder is written (CheckPeopleAsync); --face here would be the likeness reference of one person.
+            return new SweepDefinition
+            {
+                Recipe = File.Exists(recipe) ? Path.GetFullPath(recipe) : recipe,
+                RecipeSha256 = SweepDefinition.HashRecipe(recipe),
+                Template = templatePath,
+                Lora = lora,
+                Trigger = trigger,
+                Seed = seed ?? Random.Shared.NextInt64(0, uint.MaxValue),
+                Sets = sets,
+                Axes = axes,
+                FaceIndex = faceIndex,
+                Faces = [.. faces.Photos.Select(f => f.FullName)],
+                People = [.. people.Select(p => new SweepPerson(p.FaceIndex, p.Lora?.ToString(), p.FacePaths))],
+                Models = faces.Models?.FullName,
+                Device = device,
+            };
+        }
+
         if (lora is not null)
         {
             LoraChoice.Parse(lora);
@@ -276,6 +306,33 @@ internal static class SweepCommand
             ScorerModel = scorerModel,
             Device = device,
         };
+    }
+
+    /// <summary>
+    /// A several-person sweep's inputs, checked as <c>run --person</c> checks them (the same messages, exit 2) before the
+    /// sweep folder is written: the options, each face on the template (with the built-in detector), each person's photos.
+    /// </summary>
+    private static async Task CheckPeopleAsync(SweepDefinition definition, CancellationToken cancellationToken)
+    {
+        using var detector = Miaoya.Faces.BlazeFaceDetector.CreateDefault();
+        await PortraitPipeline.CheckAsync(
+            new RunRequest
+            {
+                Recipe = LoadRecipe(definition.Recipe, [.. definition.Sets]),
+                Overrides = definition.Sets,
+                TemplatePath = definition.Template,
+                Lora = definition.Lora is null ? null : LoraChoice.Parse(definition.Lora),
+                TriggerWords = definition.Trigger,
+                Seed = definition.Seed,
+                OutputDirectory = Path.GetTempPath(),
+                FaceIndex = definition.FaceIndex,
+                FacePaths = definition.Faces,
+                People = definition.People.Select(p => p.ToRequest()).ToArray(),
+                ModelsDirectory = definition.Models,
+                Device = definition.Device,
+            },
+            detector,
+            cancellationToken);
     }
 
     private static Recipe LoadRecipe(string recipe, string[] sets)
