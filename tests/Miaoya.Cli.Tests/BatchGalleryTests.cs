@@ -82,6 +82,19 @@ public sealed partial class BatchGalleryTests : IDisposable
         AssertEveryLinkExists(output, html, atLeast: 2 + 4);
     }
 
+    /// <summary>
+    /// What Ctrl+C sends (SIGINT), unless this process ignores SIGINT: then its children do too (a command started in the
+    /// background of a non-interactive shell, such as a CI script run with <c>&amp;</c> or nohup, starts so, and .NET keeps
+    /// an inherited SIG_IGN), and the batch is stopped the other way it stops cleanly, SIGTERM.
+    /// </summary>
+    private static string CtrlCOrTerm()
+    {
+        const string Status = "/proc/self/status"; // Linux; elsewhere SIGINT is sent
+        var ignored = !File.Exists(Status) ? null : File.ReadLines(Status).FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        var mask = ignored is null ? 0 : Convert.ToUInt64(ignored["SigIgn:".Length..].Trim(), 16);
+        return (mask & (1UL << (2 - 1))) != 0 ? "-TERM" : "-INT";
+    }
+
     [Fact]
     public async Task Gallery_BatchInterruptedWithCtrlC_ShowsWhatFinished_AndTheUnfinishedEntries()
     {
@@ -95,7 +108,7 @@ public sealed partial class BatchGalleryTests : IDisposable
         var store = Path.Combine(output, "jobs.db");
         var log = new ConcurrentQueue<string>();
 
-        using (var batch = CliProcess.Start(["batch", jobs, "--out", output, "--slots", "1"], log))
+        using (var batch = CliProcess.Start(["batch", jobs, "--out", output, "--slots", "1", "--verbose"], log))
         {
             try
             {
@@ -104,10 +117,17 @@ public sealed partial class BatchGalleryTests : IDisposable
                 // Then stall the renders still to come, so that the interrupt cannot come after the batch's end. (The mock
                 // reads its latency at each render; the batch's interrupt ends a render at once, as on a real box.)
                 options.Latency = TimeSpan.FromSeconds(30);
-                using var interrupt = Process.Start("kill", ["-INT", batch.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+                using var interrupt = Process.Start("kill", [CtrlCOrTerm(), batch.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
                 await interrupt.WaitForExitAsync();
                 using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-                await batch.WaitForExitAsync(timeout.Token);
+                try
+                {
+                    await batch.WaitForExitAsync(timeout.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    Assert.Fail($"the batch did not stop within a minute of the interrupt:{Environment.NewLine}{string.Join(Environment.NewLine, log)}");
+                }
             }
             finally
             {
