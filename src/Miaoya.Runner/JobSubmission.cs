@@ -55,7 +55,7 @@ public sealed record JobSubmission
 
     /// <summary>
     /// Several people in one template (<c>docs/multi-person.md</c>): each person's face, counted from 0 left to right, with
-    /// their LoRA and/or face photos. Empty: one person, from <see cref="Lora"/>, <see cref="FacePaths"/> and
+    /// their LoRA and/or face photos (and the LoRA's trigger words). Empty: one person, from <see cref="Lora"/>, <see cref="FacePaths"/> and
     /// <see cref="FaceIndex"/>, none of which (nor <see cref="Candidates"/> or <see cref="TriggerWords"/>) can be given with people.
     /// </summary>
     public IReadOnlyList<PersonSubmission> People { get; init; } = [];
@@ -75,13 +75,21 @@ public sealed record JobSubmission
 /// (<c>name</c> or <c>name:weight</c>) and their face photos on this machine (copied into the job's folder as
 /// <c>person-N-face-1.png</c>, ...). The recipe says which of the two a person needs.
 /// </summary>
-public sealed record PersonSubmission(int FaceIndex, string? Lora, IReadOnlyList<string> FacePaths);
+public sealed record PersonSubmission(int FaceIndex, string? Lora, IReadOnlyList<string> FacePaths)
+{
+    /// <summary>Their LoRA's trigger words, in their prompt only (<c>people[N].trigger</c>); they need <see cref="Lora"/>.</summary>
+    public IReadOnlyList<string> TriggerWords { get; init; } = [];
+}
 
-/// <summary>A person of a several-person job as the store keeps it: their face, LoRA and how many face photos they came with.</summary>
+/// <summary>
+/// A person of a several-person job as the store keeps it: their face, LoRA, how many face photos they came with and
+/// their LoRA's trigger words (absent when none, and in jobs queued before people had them).
+/// </summary>
 public sealed record JobPerson(
     [property: JsonPropertyName("face_index")] int FaceIndex,
     [property: JsonPropertyName("lora")] string? Lora,
-    [property: JsonPropertyName("faces")] int Faces);
+    [property: JsonPropertyName("faces")] int Faces,
+    [property: JsonPropertyName("trigger")] IReadOnlyList<string>? Trigger = null);
 
 /// <summary>
 /// What the store keeps as a job's inputs (<c>InputsJson</c>): enough to list a job without opening its folder.

@@ -41,7 +41,7 @@ public sealed partial class JobSubmitter
 
         if (submission.TriggerWords.Count > 0)
         {
-            throw new JobSubmissionException("trigger", "trigger words would go into every person's prompt (and the whole-image pass); leave them out with people.");
+            throw new JobSubmissionException("trigger", "trigger words would go into every person's prompt (and the whole-image pass); with people give each person their LoRA's trigger words in people[N].trigger.");
         }
 
         if (recipe.Finish is not null)
@@ -88,6 +88,17 @@ public sealed partial class JobSubmitter
                 throw new JobSubmissionException(at, "the person has neither a lora nor faces; give their face LoRA (lora), face photos (faces), or both, as the recipe needs.");
             }
 
+            // As RunInputs.CheckPeople checks --person-trigger: plain words, and only with the LoRA they call up.
+            if (PromptWords.TriggerProblem(person.TriggerWords) is { } triggerProblem)
+            {
+                throw new JobSubmissionException($"{at}.trigger", $"{triggerProblem.Replace("--lora", "lora", StringComparison.Ordinal)}.");
+            }
+
+            if (person.TriggerWords.Count > 0 && lora is null)
+            {
+                throw new JobSubmissionException($"{at}.trigger", "trigger words but no lora; a trigger word calls up the person's LoRA: give lora too, or leave trigger out.");
+            }
+
             if (lora is null && recipe.Identity is null && recipe.Pipeline != PipelineKind.V3)
             {
                 throw new JobSubmissionException($"{at}.lora", $"recipe {recipe.Name} takes each person from their face LoRA: give lora (name, with lora_weight or as name:weight); face photos alone need a recipe with an identity section (such as v4-faceid), or V3.");
@@ -118,11 +129,13 @@ public sealed partial class JobSubmitter
     }
 
     /// <summary>
-    /// The submission's people as the pipeline takes them, by face left to right as <c>run --person</c> gives them (their
-    /// LoRAs were checked by <see cref="CheckPeopleAsync"/>).
+    /// The submission's people as the pipeline takes them, by face left to right as <c>run --person</c> gives them, each
+    /// with their trigger words (their LoRAs were checked by <see cref="CheckPeopleAsync"/>).
     /// </summary>
     private static PersonRequest[] Persons(JobSubmission submission) =>
-        submission.People.OrderBy(p => p.FaceIndex).Select(p => new PersonRequest(p.FaceIndex, p.Lora is { } l ? LoraChoice.Parse(l) : null, p.FacePaths)).ToArray();
+        submission.People.OrderBy(p => p.FaceIndex)
+            .Select(p => new PersonRequest(p.FaceIndex, p.Lora is { } l ? LoraChoice.Parse(l) : null, p.FacePaths) { TriggerWords = p.TriggerWords })
+            .ToArray();
 
     /// <summary>
     /// A problem the pipeline found with one person of a several-person job (their face is not on the template, a photo of

@@ -83,7 +83,7 @@ public sealed partial class JobSubmitter
         var inputs = new JobInputs(
             recipe.Name, recipe.Pipeline.ToString().ToLowerInvariant(), recipe.BaseModel, lora?.ToString(), submission.Identity,
             Path.GetFileName(submission.TemplatePath), submission.Seed, Overrides(submission),
-            People: submission.People.Count == 0 ? null : Persons(submission).Select(p => new JobPerson(p.FaceIndex, p.Lora?.ToString(), p.FacePaths.Count)).ToArray());
+            People: submission.People.Count == 0 ? null : Persons(submission).Select(p => new JobPerson(p.FaceIndex, p.Lora?.ToString(), p.FacePaths.Count, p.TriggerWords.Count > 0 ? p.TriggerWords : null)).ToArray());
         try
         {
             return await _store.CreateJobAsync(

@@ -36,6 +36,12 @@ internal static class ApiReference
                 schema.Type = type & ~JsonSchemaType.Null;
             }
 
+            if (context.JsonTypeInfo.Type == typeof(JobPersonJson) && schema.Properties?.TryGetValue("trigger", out var trigger) == true && trigger is OpenApiSchema words)
+            {
+                // SubmissionReader.PersonTrigger: a person's trigger is one (comma-separated) string, an array of strings, or null.
+                words.Type = JsonSchemaType.String | JsonSchemaType.Array | JsonSchemaType.Null;
+            }
+
             if (context.JsonTypeInfo.Type == typeof(IdPhotoRuleView))
             {
                 // A verdict's rules add numbers of their own (mm, samples, bytes, the nearest colour) beside the common ones.

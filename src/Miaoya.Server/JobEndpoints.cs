@@ -36,7 +36,7 @@ internal static class JobEndpoints
                 "an identity recipe (v4-*) takes each, candidates are scored against them all); fields recipe or recipe_yaml, lora (required unless the recipe has an identity section), " +
                 "trigger, identity, seed, overrides (key=value, one per line or repeated), face_index, candidates (1..16: best of N by likeness, as overrides candidates.count=N). " +
                 "Or application/json with the same names, the images as base64 strings or data: URLs, and the face photos as face (one) or faces (an array), not both. " +
-                "Several people in one template: people, a list of {face_index (from 0, left to right), lora, lora_weight, faces}, instead of lora, face/faces, face_index, trigger and candidates; " +
+                "Several people in one template: people, a list of {face_index (from 0, left to right), lora, lora_weight, trigger (that person's LoRA trigger words: an array of strings or one comma-separated string; needs lora), faces}, instead of lora, face/faces, face_index, trigger and candidates; " +
                 "in JSON each person's faces are images as above, in multipart/form-data people is that list as JSON text and each person's photos are files people[N].faces (N: the person's place in the list).")
             .AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
             {
@@ -566,8 +566,8 @@ public sealed class JobSubmissionForm
     public int? Candidates { get; init; }
 
     /// <summary>
-    /// Several people in one template (at most 8): a JSON array as text, each person {"face_index": N, "lora": "name", "lora_weight": 0.8}
-    /// (face_index counted from 0 left to right); each person's face photos are files people[N].faces, N their place in the array.
+    /// Several people in one template (at most 8): a JSON array as text, each person {"face_index": N, "lora": "name", "lora_weight": 0.8, "trigger": ["word"]}
+    /// (face_index counted from 0 left to right; trigger: that person's LoRA trigger words, needing lora); each person's face photos are files people[N].faces, N their place in the array.
     /// Not with lora, face, face_index, trigger or candidates.
     /// </summary>
     public string? People { get; init; }
@@ -640,6 +640,9 @@ public sealed class JobPersonJson
     /// <summary>The LoRA's weight (0..2) when lora is a bare name; default the recipe's prompt.lora_weight.</summary>
     [System.ComponentModel.DataAnnotations.Range(0.0, 2.0)]
     public double? LoraWeight { get; init; }
+
+    /// <summary>The trigger words of this person's LoRA, in their prompt only: an array of strings or one string of comma-separated words; needs lora.</summary>
+    public IReadOnlyList<string>? Trigger { get; init; }
 
     /// <summary>The person's face photos (at most 8), each base64 or a data: URL and showing exactly one face: required by an identity recipe (v4-*) and V3 (which swaps the first in).</summary>
     [System.ComponentModel.DataAnnotations.MaxLength(JobSubmission.MaxFacePhotos)]

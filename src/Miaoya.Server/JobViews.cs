@@ -33,9 +33,9 @@ public sealed record JobView(
 
 /// <summary>
 /// One person of a several-person job (docs/multi-person.md): the face they take (from 0, left to right), their LoRA
-/// (<c>name:weight</c> as given) and how many face photos they came with.
+/// (<c>name:weight</c> as given), how many face photos they came with and their LoRA's trigger words (empty: none).
 /// </summary>
-public sealed record PersonView(int FaceIndex, string? Lora, int Faces);
+public sealed record PersonView(int FaceIndex, string? Lora, int Faces, IReadOnlyList<string> Trigger);
 
 /// <summary>One step: attempts, timings, the box its last call ran on, the last error, its files.</summary>
 public sealed record StepView(
@@ -130,7 +130,7 @@ internal static class JobViews
             kind == Pipeline.IdPhotoRun.Kind ? null : inputs?.Seed,
             inputs?.Overrides ?? [],
             inputs?.IdPhoto is { } p ? new IdPhotoView(p.Spec, p.Background, p.Dpi, p.Kb, p.Sheet, p.Format) : null,
-            inputs?.People?.Select(person => new PersonView(person.FaceIndex, person.Lora, person.Faces)).ToArray(),
+            inputs?.People?.Select(person => new PersonView(person.FaceIndex, person.Lora, person.Faces, person.Trigger ?? [])).ToArray(),
             job.Error,
             job.CreatedAt,
             job.UpdatedAt,

@@ -8,14 +8,14 @@ namespace Miaoya.Server;
 
 /// <summary>
 /// <c>people</c> of <c>POST /v1/jobs</c>: several people in one template (docs/multi-person.md), a list of
-/// <c>{face_index, lora, lora_weight, faces}</c>. In JSON a list of objects, the photos as base64 or <c>data:</c> URLs;
+/// <c>{face_index, lora, lora_weight, trigger, faces}</c>. In JSON a list of objects, the photos as base64 or <c>data:</c> URLs;
 /// in a multipart body the same list as the text of the field <c>people</c>, and each person's photos as file fields
 /// <c>people[N].faces</c> (N: the person's place in the list, repeated for several). Problems name the person's field.
 /// </summary>
 internal sealed partial class SubmissionReader
 {
     /// <summary>The keys of one person.</summary>
-    private static readonly string[] PersonKeys = ["face_index", "lora", "lora_weight", "faces"];
+    private static readonly string[] PersonKeys = ["face_index", "lora", "lora_weight", "trigger", "faces"];
 
     /// <summary>The file field of person <paramref name="index"/>'s photos in a multipart body.</summary>
     public static string PersonFacesField(int index) => string.Create(CultureInfo.InvariantCulture, $"people[{index}].faces");
@@ -30,7 +30,7 @@ internal sealed partial class SubmissionReader
 
         if (value.ValueKind != JsonValueKind.Array)
         {
-            throw Bad("people", "expected an array of people, each {\"face_index\": N, \"lora\": \"name\", \"lora_weight\": 0.8, \"faces\": [images]}.");
+            throw Bad("people", "expected an array of people, each {\"face_index\": N, \"lora\": \"name\", \"lora_weight\": 0.8, \"trigger\": [\"word\"], \"faces\": [images]}.");
         }
 
         if (value.GetArrayLength() > JobSubmission.MaxPeople)
@@ -44,7 +44,7 @@ internal sealed partial class SubmissionReader
             var at = string.Create(CultureInfo.InvariantCulture, $"people[{i}]");
             if (item.ValueKind != JsonValueKind.Object)
             {
-                throw Bad(at, "expected an object {\"face_index\": N, \"lora\": \"name\", \"lora_weight\": 0.8, \"faces\": [images]}.");
+                throw Bad(at, "expected an object {\"face_index\": N, \"lora\": \"name\", \"lora_weight\": 0.8, \"trigger\": [\"word\"], \"faces\": [images]}.");
             }
 
             foreach (var property in item.EnumerateObject())
@@ -94,7 +94,7 @@ internal sealed partial class SubmissionReader
                 faces.AddRange(list.EnumerateArray().Select((v, j) => ImageValue(v, $"{at}.faces[{j}]") ?? throw Bad($"{at}.faces[{j}]", "expected an image, not null.")));
             }
 
-            people.Add(new PersonForm((int)index, lora, faces));
+            people.Add(new PersonForm((int)index, lora, faces) { Trigger = PersonTrigger(item, at) });
         }
 
         return people;
@@ -116,7 +116,7 @@ internal sealed partial class SubmissionReader
             }
             catch (JsonException e)
             {
-                throw Bad("people", $"not valid JSON: {e.Message} Give a JSON array of people, each {{\"face_index\": N, \"lora\": \"name\", \"lora_weight\": 0.8}}, and their photos as files people[N].faces.");
+                throw Bad("people", $"not valid JSON: {e.Message} Give a JSON array of people, each {{\"face_index\": N, \"lora\": \"name\", \"lora_weight\": 0.8, \"trigger\": [\"word\"]}}, and their photos as files people[N].faces.");
             }
 
             using (document)
@@ -149,6 +149,42 @@ internal sealed partial class SubmissionReader
         return people;
     }
 
+    /// <summary>
+    /// A person's <c>trigger</c>: their LoRA's trigger words, an array of strings or one string of comma-separated words
+    /// (as the multipart form's top-level <c>trigger</c> is split), within the limits the top-level field has; whether they
+    /// are plain words and the person has a LoRA is the submitter's check (<c>JobSubmitter.CheckPeopleAsync</c>).
+    /// </summary>
+    private static string[] PersonTrigger(JsonElement item, string at)
+    {
+        var field = $"{at}.trigger";
+        if (!item.TryGetProperty("trigger", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return [];
+        }
+
+        string[] words = value.ValueKind switch
+        {
+            JsonValueKind.String => Text(value, field).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            JsonValueKind.Array when value.EnumerateArray().All(v => v.ValueKind == JsonValueKind.String) => value.EnumerateArray().Select(v => Text(v, field)).ToArray(),
+            _ => throw Bad(field, "expected a string of comma-separated words or an array of strings."),
+        };
+        var text = InputLimits.Text;
+        if (words.Length > text.MaxWords)
+        {
+            throw Bad(field, $"{words.Length} trigger words; at most {text.MaxWords} are accepted.");
+        }
+
+        foreach (var word in words)
+        {
+            if (UserText.Problem(word, text.MaxWordChars) is { } problem)
+            {
+                throw Bad(field, $"{problem}.");
+            }
+        }
+
+        return words;
+    }
+
     /// <summary>A person's <c>lora_weight</c>: a number in 0..2, or null.</summary>
     private static double? Weight(JsonElement item, string at)
     {
@@ -166,4 +202,8 @@ internal sealed partial class SubmissionReader
 }
 
 /// <summary>One person of a submission as sent: their face, their LoRA (<c>name</c> or <c>name:weight</c>) and their photos.</summary>
-internal sealed record PersonForm(int FaceIndex, string? Lora, IReadOnlyList<UploadedImage> Faces);
+internal sealed record PersonForm(int FaceIndex, string? Lora, IReadOnlyList<UploadedImage> Faces)
+{
+    /// <summary>Their LoRA's trigger words (<c>people[N].trigger</c>).</summary>
+    public IReadOnlyList<string> Trigger { get; init; } = [];
+}

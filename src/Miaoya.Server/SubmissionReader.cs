@@ -430,7 +430,7 @@ internal sealed partial class SubmissionReader(ServerOptions options)
                     paths.Add(path);
                 }
 
-                people.Add(new PersonSubmission(person.FaceIndex, person.Lora, paths));
+                people.Add(new PersonSubmission(person.FaceIndex, person.Lora, paths) { TriggerWords = person.Trigger });
             }
 
             var submission = new JobSubmission

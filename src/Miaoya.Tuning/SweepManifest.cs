@@ -37,7 +37,7 @@ public sealed record SweepDefinition
     public IReadOnlyList<string> Faces { get; init; } = [];
 
     /// <summary>
-    /// Several people in one template (<c>--person</c>, <c>--person-face</c>; docs/multi-person.md): every cell's run gets
+    /// Several people in one template (<c>--person</c>, <c>--person-face</c>, <c>--person-trigger</c>; docs/multi-person.md): every cell's run gets
     /// them, by face; then <see cref="Lora"/>, <see cref="Faces"/> and <see cref="FaceIndex"/> are empty and the cells are
     /// not scored for likeness (no one reference is several people).
     /// </summary>
@@ -102,14 +102,21 @@ public sealed record SweepDefinition
         && Axes.Count == other.Axes.Count && Axes.Zip(other.Axes).All(p => p.First.Path == p.Second.Path && p.First.Values.SequenceEqual(p.Second.Values))
         && FaceIndex == other.FaceIndex && Faces.SequenceEqual(other.Faces) && Models == other.Models && Device == other.Device
         && Scorer == other.Scorer && ScorerModel == other.ScorerModel
-        && People.Count == other.People.Count && People.Zip(other.People).All(p => p.First.FaceIndex == p.Second.FaceIndex && p.First.Lora == p.Second.Lora && p.First.Faces.SequenceEqual(p.Second.Faces));
+        && People.Count == other.People.Count && People.Zip(other.People).All(p => p.First.SameAs(p.Second));
 }
 
-/// <summary>One person of a several-person sweep: the face they take (from 0, left to right), their LoRA (<c>NAME[:WEIGHT]</c>) and their face photos (full paths).</summary>
-public sealed record SweepPerson(int FaceIndex, string? Lora, IReadOnlyList<string> Faces)
+/// <summary>
+/// One person of a several-person sweep: the face they take (from 0, left to right), their LoRA (<c>NAME[:WEIGHT]</c>),
+/// their face photos (full paths) and their LoRA's trigger words (null: none; absent in sweeps written before people had them).
+/// </summary>
+public sealed record SweepPerson(int FaceIndex, string? Lora, IReadOnlyList<string> Faces, IReadOnlyList<string>? Trigger = null)
 {
     /// <summary>The person as the pipeline takes them.</summary>
-    public Pipeline.PersonRequest ToRequest() => new(FaceIndex, Lora is null ? null : Pipeline.LoraChoice.Parse(Lora), Faces);
+    public Pipeline.PersonRequest ToRequest() => new(FaceIndex, Lora is null ? null : Pipeline.LoraChoice.Parse(Lora), Faces) { TriggerWords = Trigger ?? [] };
+
+    /// <summary>Whether <paramref name="other"/> is the same person with the same LoRA, photos and trigger words.</summary>
+    public bool SameAs(SweepPerson other) =>
+        other is not null && FaceIndex == other.FaceIndex && Lora == other.Lora && Faces.SequenceEqual(other.Faces) && (Trigger ?? []).SequenceEqual(other.Trigger ?? []);
 }
 
 public enum CellStatus

@@ -73,6 +73,56 @@ public sealed class PeopleBatchSweepCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Batch_PeopleWithTriggerWords_EachFacesPromptCarriesOnlyThatPersonsWords_AndTheWordsArePartOfTheJobId()
+    {
+        // Arrange: one person's trigger as a list, the other's as words.
+        using var box = MockWebUiServer.Start();
+        string Batch(string anna) => $"""
+            templates: ["{Duo}"]
+            identities:
+              - name: pair
+                people:
+                  - {"{"}face_index: 1, lora: add_detail:0.6, trigger: [ben_mya, man]{"}"}
+                  - {"{"}face_index: 0, lora: miaoya_demo_face:0.9, trigger: {anna}{"}"}
+            recipes: [v1-face]
+            seed: 4
+            boxes: ["{box.Url}"]
+            """;
+        var jobs = await WriteBatchAsync(Batch("anna_mya"));
+        var output = Path.Combine(_folder, "out");
+
+        // Act
+        var (code, stdout, stderr) = await CliRunner.RunAsync("batch", jobs, "--out", output);
+
+        // Assert: each face's inpaint prompt has its person's LoRA and words and not the other's; the manifest records them.
+        Assert.True(code == 0, stdout + stderr);
+        var prompts = Prompts(box).ToArray();
+        Assert.Equal(2, prompts.Length);
+        Assert.Single(prompts, p => p.Contains("<lora:miaoya_demo_face:0.9>, anna_mya", StringComparison.Ordinal) && !p.Contains("ben_mya", StringComparison.Ordinal));
+        Assert.Single(prompts, p => p.Contains("<lora:add_detail:0.6>, ben_mya, man", StringComparison.Ordinal) && !p.Contains("anna_mya", StringComparison.Ordinal));
+        await using (var store = await JobStore.OpenAsync(Path.Combine(output, "jobs.db")))
+        {
+            var job = Assert.Single(await store.ListJobsAsync());
+            var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(job.OutputFolder, "manifest.json")))!;
+            Assert.Equal([["anna_mya"], ["ben_mya", "man"]], manifest["inputs"]!["people"]!.AsArray().Select(p => p!["trigger"]!.AsArray().Select(w => w!.GetValue<string>()).ToArray()));
+        }
+
+        // The same batch finds its job; another trigger word is another job.
+        (code, stdout, stderr) = await CliRunner.RunAsync("batch", jobs, "--out", output);
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("1 already in the store, 0 queued now", stdout, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(jobs, Batch("anna_mya2"));
+        (code, stdout, stderr) = await CliRunner.RunAsync("batch", jobs, "--out", output);
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("(1 template × 1 identity × 1 recipe), 1 queued now", stdout, StringComparison.Ordinal);
+        Assert.Contains(Prompts(box), p => p.Contains("<lora:miaoya_demo_face:0.9>, anna_mya2", StringComparison.Ordinal));
+        await using (var store = await JobStore.OpenAsync(Path.Combine(output, "jobs.db")))
+        {
+            Assert.Equal(2, (await store.ListJobsAsync()).Count);
+        }
+    }
+
+    [Fact]
     public async Task Batch_BadPeople_AreExit2_NamingTheFieldOrTheEntry_BeforeAnythingIsQueued()
     {
         // Arrange: problems of the file itself, and one only the template shows (no face 2 on a two-face template).
@@ -91,6 +141,10 @@ public sealed class PeopleBatchSweepCliTests : IDisposable
                 people: [{"{"}face_index: 0{"}"}]
               - name: notanumber
                 people: [{"{"}face_index: left, lora: miaoya_demo_face{"}"}]
+              - name: triggernolora
+                people: [{"{"}face_index: 0, face: me.png, trigger: anna_mya{"}"}]
+              - name: triggersyntax
+                people: [{"{"}face_index: 0, lora: miaoya_demo_face, trigger: [anna_mya, "(anna:1.5)"]{"}"}]
             recipes: [v1-face]
             boxes: ["{box.Url}"]
             """);
@@ -102,9 +156,11 @@ public sealed class PeopleBatchSweepCliTests : IDisposable
         // Assert
         Assert.True(code == 2, stdout + stderr);
         Assert.Contains("jobs.yaml: identities[0].people[1].face_index: people[0] already takes face 0", stderr, StringComparison.Ordinal);
-        Assert.Contains("jobs.yaml: identities[1].people: an identity with people gives each person their own lora and face", stderr, StringComparison.Ordinal);
+        Assert.Contains("jobs.yaml: identities[1].people: an identity with people gives each person their own lora, trigger and face", stderr, StringComparison.Ordinal);
         Assert.Contains("jobs.yaml: identities[2].people[0]: the person has neither a lora nor a face photo", stderr, StringComparison.Ordinal);
         Assert.Contains("jobs.yaml: identities[3].people[0].face_index: \"left\" is not a face index", stderr, StringComparison.Ordinal);
+        Assert.Contains("jobs.yaml: identities[4].people[0].trigger: trigger words but no lora", stderr, StringComparison.Ordinal);
+        Assert.Contains("jobs.yaml: identities[5].people[0].trigger: '(anna:1.5)': '(' is prompt syntax", stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(output, "jobs.db")));
 
         // A face the template does not have: found when the entries are checked, before any is queued.
@@ -130,7 +186,7 @@ public sealed class PeopleBatchSweepCliTests : IDisposable
     }
 
     [Fact]
-    public async Task Sweep_WithPeople_EveryCellRendersEachFace_AndResumeSkipsThem()
+    public async Task Sweep_WithPeople_EveryCellRendersEachFaceWithItsPersonsTrigger_AndResumeSkipsThem()
     {
         // Arrange
         using var box = MockWebUiServer.Start();
@@ -139,12 +195,14 @@ public sealed class PeopleBatchSweepCliTests : IDisposable
         // Act
         var (code, output, error) = await CliRunner.RunAsync(
             "sweep", "v1-face", "--template", Duo, "--person", "0=miaoya_demo_face:0.9", "--person", "1=add_detail:0.6",
-            "--vary", "inpaint.denoising_strength=0.4,0.6", "--seed", "3", "--webui", box.Url.ToString(), "--out", sweep);
+            "--person-trigger", "1=ben_mya", "--person-trigger", "1=man", "--vary", "inpaint.denoising_strength=0.4,0.6", "--seed", "3", "--webui", box.Url.ToString(), "--out", sweep);
 
         // Assert: two cells, one inpaint per face in each.
         Assert.True(code == 0, error + output);
         var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(sweep, "sweep.json")))!;
         Assert.Equal(["miaoya_demo_face:0.9", "add_detail:0.6"], manifest["definition"]!["people"]!.AsArray().Select(p => p!["lora"]!.GetValue<string>()));
+        Assert.Null(manifest["definition"]!["people"]![0]!["trigger"]);
+        Assert.Equal(["ben_mya", "man"], manifest["definition"]!["people"]![1]!["trigger"]!.AsArray().Select(w => w!.GetValue<string>()));
         var cells = manifest["cells"]!.AsArray();
         Assert.Equal(2, cells.Count);
         foreach (var cell in cells)
@@ -156,7 +214,8 @@ public sealed class PeopleBatchSweepCliTests : IDisposable
 
         var prompts = Prompts(box).ToArray();
         Assert.Equal(4, prompts.Length);
-        Assert.Equal(2, prompts.Count(p => p.Contains("<lora:add_detail:0.6>", StringComparison.Ordinal) && !p.Contains("miaoya_demo_face", StringComparison.Ordinal)));
+        Assert.Equal(2, prompts.Count(p => p.Contains("<lora:add_detail:0.6>, ben_mya, man", StringComparison.Ordinal) && !p.Contains("miaoya_demo_face", StringComparison.Ordinal)));
+        Assert.Equal(2, prompts.Count(p => p.Contains("<lora:miaoya_demo_face:0.9>", StringComparison.Ordinal) && !p.Contains("ben_mya", StringComparison.Ordinal)));
         Assert.True(File.Exists(Path.Combine(sweep, "contact-sheet.png")));
 
         (code, output, error) = await CliRunner.RunAsync("sweep", "--resume", sweep, "--webui", box.Url.ToString());
@@ -168,6 +227,7 @@ public sealed class PeopleBatchSweepCliTests : IDisposable
     [InlineData("index", "--person 2 asked for, but 2 faces were found")]
     [InlineData("with-lora", "--lora and --face are for a one-person run")]
     [InlineData("twice", "--person 0: two people are given for face 0")]
+    [InlineData("trigger-without-lora", "trigger words are given but no LoRA")]
     public async Task Sweep_BadPeople_AreExit2_BeforeTheSweepFolderIsWritten(string what, string expected)
     {
         using var box = MockWebUiServer.Start();
@@ -176,6 +236,7 @@ public sealed class PeopleBatchSweepCliTests : IDisposable
         {
             "index" => ["--person", "0=miaoya_demo_face", "--person", "2=add_detail"],
             "with-lora" => ["--person", "0=miaoya_demo_face", "--lora", "add_detail"],
+            "trigger-without-lora" => ["--person", "0=miaoya_demo_face", "--person-face", $"1={Duo}", "--person-trigger", "1=ben_mya"],
             _ => ["--person", "0=miaoya_demo_face", "--person", "0=add_detail"],
         };
 

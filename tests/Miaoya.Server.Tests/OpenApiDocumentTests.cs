@@ -73,11 +73,12 @@ public sealed partial class OpenApiDocumentTests
         Assert.Equal(["array", "null"], Types(json.GetProperty("faces")).Order());
         Assert.Equal(8, json.GetProperty("faces").GetProperty("maxItems").GetInt32());
 
-        // Several people: a JSON list of {face_index, lora, lora_weight, faces}; in multipart the list as text and each
+        // Several people: a JSON list of {face_index, lora, lora_weight, trigger, faces}; in multipart the list as text and each
         // person's photos as file fields people[N].faces.
         Assert.Equal(8, json.GetProperty("people").GetProperty("maxItems").GetInt32());
         var person = Resolve(document, json.GetProperty("people").GetProperty("items"));
-        Assert.Equal(["face_index", "lora", "lora_weight", "faces"], person.GetProperty("properties").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["face_index", "lora", "lora_weight", "trigger", "faces"], person.GetProperty("properties").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["array", "null", "string"], Types(person.GetProperty("properties").GetProperty("trigger")).Order());
         Assert.Equal(["face_index"], Required(person));
         Assert.Equal((0.0, 2.0), (person.GetProperty("properties").GetProperty("lora_weight").GetProperty("minimum").GetDouble(), person.GetProperty("properties").GetProperty("lora_weight").GetProperty("maximum").GetDouble()));
         var formSchema = Resolve(document, content.GetProperty("multipart/form-data").GetProperty("schema"));

@@ -39,6 +39,19 @@ public sealed class PeopleJobTests
         new JsonObject { ["face_index"] = 0, ["lora"] = "miaoya_demo_face:0.9" },
     ];
 
+    /// <summary>The two people of <see cref="TwoLoraPeople"/>, each with their LoRA's trigger words: a list, and one comma-separated string.</summary>
+    private static JsonArray TwoLoraPeopleWithTriggers() =>
+    [
+        new JsonObject { ["face_index"] = 1, ["lora"] = "add_detail", ["lora_weight"] = 0.6, ["trigger"] = "ben_mya, man" },
+        new JsonObject { ["face_index"] = 0, ["lora"] = "miaoya_demo_face:0.9", ["trigger"] = new JsonArray("anna_mya") },
+    ];
+
+    /// <summary>The prompts of the img2img calls a box got: the per-face inpaint calls (with a mask), or the others.</summary>
+    private static string[] Img2ImgPrompts(MockWebUiServer box, bool masked) => box.WireMock.LogEntries
+        .Where(e => e.RequestMessage!.Path == "/sdapi/v1/img2img" && e.RequestMessage.Body!.Contains("\"mask\"", StringComparison.Ordinal) == masked)
+        .Select(e => JsonDocument.Parse(e.RequestMessage!.Body!).RootElement.GetProperty("prompt").GetString()!)
+        .ToArray();
+
     /// <summary>A multipart submission of the two-face template: <c>people</c> as JSON text, each person's photos as <c>people[N].faces</c>.</summary>
     private static MultipartFormDataContent Form(string recipe, string people, params (string Field, string Name, byte[] Bytes)[] files)
     {
@@ -70,13 +83,13 @@ public sealed class PeopleJobTests
             .GetProperty("outputs").EnumerateArray().Select(o => o.GetProperty("file").GetString()!);
 
     [Fact]
-    public async Task JsonJob_V2_TwoPeople_OneInpaintPerFace_TheViewAndTheManifestRecordThePeople()
+    public async Task JsonJob_V2_TwoPeople_OneInpaintPerFace_EachWithTheirOwnTrigger_TheViewAndTheManifestRecordThePeople()
     {
         // Arrange
         await using var h = await ServerHarness.StartAsync(boxes: 1);
 
         // Act
-        var queued = await h.SubmitAsync(People("v2", TwoLoraPeople(), ("seed", 5)));
+        var queued = await h.SubmitAsync(People("v2", TwoLoraPeopleWithTriggers(), ("seed", 5)));
         var job = await FinishedAsync(h, queued);
 
         // Assert: the view lists the people by face, left to right (the weight joined to the name), queued and finished.
@@ -87,6 +100,7 @@ public sealed class PeopleJobTests
             Assert.Equal([0, 1], people.Select(p => p.GetProperty("face_index").GetInt32()));
             Assert.Equal(["miaoya_demo_face:0.9", "add_detail:0.6"], people.Select(p => p.GetProperty("lora").GetString()));
             Assert.All(people, p => Assert.Equal(0, p.GetProperty("faces").GetInt32()));
+            Assert.Equal([["anna_mya"], ["ben_mya", "man"]], people.Select(p => p.GetProperty("trigger").EnumerateArray().Select(w => w.GetString()!).ToArray()));
             Assert.Equal(JsonValueKind.Null, view.GetProperty("lora").ValueKind);
         }
 
@@ -97,14 +111,13 @@ public sealed class PeopleJobTests
         var recorded = manifest["inputs"]!["people"]!.AsArray();
         Assert.Equal([0, 1], recorded.Select(p => p!["face_index"]!.GetValue<int>()));
         Assert.Equal(["miaoya_demo_face:0.9", "add_detail:0.6"], recorded.Select(p => p!["lora"]!.GetValue<string>()));
+        Assert.Equal([["anna_mya"], ["ben_mya", "man"]], recorded.Select(p => p!["trigger"]!.AsArray().Select(w => w!.GetValue<string>()).ToArray()));
 
-        // Each face's inpaint call carried that person's LoRA alone.
-        var prompts = h.Boxes[0].WireMock.LogEntries
-            .Where(e => e.RequestMessage!.Path == "/sdapi/v1/img2img" && e.RequestMessage.Body!.Contains("\"mask\"", StringComparison.Ordinal))
-            .Select(e => JsonDocument.Parse(e.RequestMessage!.Body!).RootElement.GetProperty("prompt").GetString()!)
-            .ToArray();
-        Assert.Contains(prompts, p => p.Contains("<lora:miaoya_demo_face:0.9>", StringComparison.Ordinal) && !p.Contains("add_detail", StringComparison.Ordinal));
-        Assert.Contains(prompts, p => p.Contains("<lora:add_detail:0.6>", StringComparison.Ordinal) && !p.Contains("miaoya_demo_face", StringComparison.Ordinal));
+        // Each face's inpaint call carried that person's LoRA and trigger words alone; no other call carried either's words.
+        var prompts = Img2ImgPrompts(h.Boxes[0], masked: true);
+        Assert.Contains(prompts, p => p.Contains("<lora:miaoya_demo_face:0.9>, anna_mya", StringComparison.Ordinal) && !p.Contains("add_detail", StringComparison.Ordinal) && !p.Contains("ben_mya", StringComparison.Ordinal));
+        Assert.Contains(prompts, p => p.Contains("<lora:add_detail:0.6>, ben_mya, man", StringComparison.Ordinal) && !p.Contains("miaoya_demo_face", StringComparison.Ordinal) && !p.Contains("anna_mya", StringComparison.Ordinal));
+        Assert.All(Img2ImgPrompts(h.Boxes[0], masked: false), p => Assert.False(p.Contains("anna_mya", StringComparison.Ordinal) || p.Contains("ben_mya", StringComparison.Ordinal), p));
     }
 
     [Fact]
@@ -152,7 +165,11 @@ public sealed class PeopleJobTests
         { "with lora", "lora", "lora is for a one-person job" },
         { "with face_index", "face_index", "face_index is for a one-person job" },
         { "with candidates", "candidates", "no one image is most like all of them" },
-        { "with trigger", "trigger", "every person's prompt" },
+        { "with trigger", "trigger", "give each person their LoRA's trigger words in people[N].trigger" },
+        { "trigger syntax", "people[1].trigger", "'<' is prompt syntax" },
+        { "trigger without lora", "people[1].trigger", "trigger words but no lora" },
+        { "too many trigger words", "people[0].trigger", "65 trigger words; at most 64" },
+        { "trigger not words", "people[0].trigger", "expected a string of comma-separated words or an array of strings" },
     };
 
     [Theory]
@@ -179,6 +196,10 @@ public sealed class PeopleJobTests
             "with face_index" => Case(new JsonArray(Person(0)), ("face_index", 0)),
             "with candidates" => Case(new JsonArray(Person(0)), ("candidates", 2)),
             "with trigger" => Case(new JsonArray(Person(0)), ("trigger", "anna_mya")),
+            "trigger syntax" => Case(new JsonArray(Person(0), new JsonObject { ["face_index"] = 1, ["lora"] = "add_detail", ["trigger"] = new JsonArray("ben_mya", "<lora:other:1>") })),
+            "trigger without lora" => Case(new JsonArray(Person(0), new JsonObject { ["face_index"] = 1, ["faces"] = new JsonArray(DataUrl(IdentityJobTests.FacePhoto())), ["trigger"] = "ben_mya" })),
+            "too many trigger words" => Case(new JsonArray(new JsonObject { ["face_index"] = 0, ["lora"] = "miaoya_demo_face", ["trigger"] = string.Join(',', Enumerable.Range(0, 65).Select(i => $"w{i}")) })),
+            "trigger not words" => Case(new JsonArray(new JsonObject { ["face_index"] = 0, ["lora"] = "miaoya_demo_face", ["trigger"] = new JsonArray(1) })),
             _ => Case(null),
         };
         using var content = what == "not a list"
@@ -230,7 +251,7 @@ public sealed class PeopleJobTests
     }
 
     [Fact]
-    public async Task Restart_MidInpaint_ThePeopleJobResumesFromItsManifest_AndSucceedsOnTheNextStart()
+    public async Task Restart_MidInpaint_ThePeopleJobResumesFromItsManifest_WithEachPersonsTrigger_AndSucceedsOnTheNextStart()
     {
         // Arrange: the first instance's box takes 10 s per call unless interrupted; the second's is fast.
         var folder = Directory.CreateTempSubdirectory("miaoya-people-restart-").FullName;
@@ -257,7 +278,7 @@ public sealed class PeopleJobTests
             await using (var first = await MiaoyaServer.StartAsync(options))
             {
                 using var client = Client(first);
-                using var submitted = await client.PostAsync("/v1/jobs", People("v1-face", TwoLoraPeople(), ("seed", 11)));
+                using var submitted = await client.PostAsync("/v1/jobs", People("v1-face", TwoLoraPeopleWithTriggers(), ("seed", 11)));
                 Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
                 id = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
                 await ServerHarness.ReadEventsAsync(client, id, until: e => e.Name == "step_progress" && e.Data.GetProperty("step").GetString() == "inpaint"
@@ -280,8 +301,9 @@ public sealed class PeopleJobTests
                     .Where(e => e.RequestMessage!.Path == "/sdapi/v1/img2img")
                     .Select(e => JsonDocument.Parse(e.RequestMessage!.Body!).RootElement.GetProperty("prompt").GetString()!)
                     .ToArray();
-                Assert.Contains(prompts, p => p.Contains("<lora:miaoya_demo_face:0.9>", StringComparison.Ordinal));
-                Assert.Contains(prompts, p => p.Contains("<lora:add_detail:0.6>", StringComparison.Ordinal));
+                // Each with their own trigger words, which came back from the manifest (the request is gone with the first start).
+                Assert.Contains(prompts, p => p.Contains("<lora:miaoya_demo_face:0.9>, anna_mya", StringComparison.Ordinal) && !p.Contains("ben_mya", StringComparison.Ordinal));
+                Assert.Contains(prompts, p => p.Contains("<lora:add_detail:0.6>, ben_mya, man", StringComparison.Ordinal) && !p.Contains("anna_mya", StringComparison.Ordinal));
                 await second.StopAsync();
             }
         }

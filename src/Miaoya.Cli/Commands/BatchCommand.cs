@@ -332,7 +332,7 @@ internal static class BatchCommand
             Identity = entry.Identity.Name,
             Seed = entry.Seed,
             People = entry.Identity.People
-                .Select(p => new PersonSubmission(p.FaceIndex, p.Lora, entry.Recipe.UsesFaces ? p.Faces : []))
+                .Select(p => new PersonSubmission(p.FaceIndex, p.Lora, entry.Recipe.UsesFaces ? p.Faces : []) { TriggerWords = p.Trigger })
                 .ToArray(),
         };
 

@@ -7,11 +7,21 @@ using YamlDotNet.RepresentationModel;
 
 namespace Miaoya.Cli.Commands;
 
-/// <summary>One person of a several-person identity: the face they take (from 0, left to right), their LoRA and their face photos.</summary>
+/// <summary>
+/// One person of a several-person identity: the face they take (from 0, left to right), their LoRA, their face photos and
+/// their LoRA's trigger words.
+/// </summary>
 internal sealed record BatchPerson(int FaceIndex, string? Lora, IReadOnlyList<string> Faces)
 {
-    /// <summary>How the person goes into a job id: <c>INDEX=LORA|photo|photo</c>.</summary>
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{FaceIndex}={Lora}|{string.Join('|', Faces)}");
+    /// <summary>Their LoRA's trigger words, in their prompt only.</summary>
+    public IReadOnlyList<string> Trigger { get; init; } = [];
+
+    /// <summary>
+    /// How the person goes into a job id: <c>INDEX=LORA|photo|photo</c>, then their trigger words after a NUL (which no
+    /// path holds) when they have any, so the ids of people without trigger words stay what they were.
+    /// </summary>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{FaceIndex}={Lora}|{string.Join('|', Faces)}")
+        + (Trigger.Count > 0 ? "\0trigger=" + string.Join(',', Trigger) : "");
 }
 
 /// <summary>
@@ -21,11 +31,12 @@ internal sealed record BatchPerson(int FaceIndex, string? Lora, IReadOnlyList<st
 /// </summary>
 internal sealed partial class BatchFile
 {
-    private static readonly string[] PersonKeys = ["face_index", "lora", "face"];
+    private static readonly string[] PersonKeys = ["face_index", "lora", "trigger", "face"];
 
     /// <summary>
-    /// An identity's <c>people</c>: a list of <c>{face_index, lora, face}</c>, one person per face (counted from 0 left to
-    /// right), at most <see cref="JobSubmission.MaxPeople"/>; the same shape as the job API's <c>people</c>.
+    /// An identity's <c>people</c>: a list of <c>{face_index, lora, trigger, face}</c>, one person per face (counted from 0
+    /// left to right), at most <see cref="JobSubmission.MaxPeople"/>; the same shape as the job API's <c>people</c>. A
+    /// person's <c>trigger</c> is written as an identity's (words, or a list of them) and needs their <c>lora</c>.
     /// </summary>
     private List<BatchPerson> ParsePeople(YamlMappingNode map, string path)
     {
@@ -46,7 +57,7 @@ internal sealed partial class BatchFile
             var at = $"{path}.people[{k}]";
             if (item is not YamlMappingNode person)
             {
-                Problem(at, "expected a mapping with face_index (the face, from 0 left to right), lora and face (a photo, or a list of photos)", item);
+                Problem(at, "expected a mapping with face_index (the face, from 0 left to right), lora, trigger (words, or a list of them) and face (a photo, or a list of photos)", item);
                 continue;
             }
 
@@ -76,6 +87,12 @@ internal sealed partial class BatchFile
                 }
             }
 
+            var trigger = ParseTrigger(person, at);
+            if (trigger.Count > 0 && lora is null)
+            {
+                Problem($"{at}.trigger", "trigger words but no lora; a trigger word calls up the person's LoRA: give lora too, or leave trigger out", Get(person, "trigger"));
+            }
+
             var faces = ParseFaces(person, at);
             if (lora is null && faces.Count == 0 && indexText is not null)
             {
@@ -84,7 +101,7 @@ internal sealed partial class BatchFile
 
             if (index >= 0)
             {
-                people.Add(new BatchPerson(index, lora, faces));
+                people.Add(new BatchPerson(index, lora, faces) { Trigger = trigger });
             }
         }
 

@@ -328,43 +328,12 @@ internal sealed partial class BatchFile
                 }
             }
 
-            var trigger = new List<string>();
-            switch (Get(map, "trigger"))
-            {
-                case null:
-                    break;
-                case YamlScalarNode { Value: { } words }:
-                    trigger.Add(words);
-                    break;
-                case YamlSequenceNode seq:
-                    foreach (var (w, j) in seq.Children.Select((w, j) => (w, j)))
-                    {
-                        if (w is YamlScalarNode { Value: { Length: > 0 } word })
-                        {
-                            trigger.Add(word);
-                        }
-                        else
-                        {
-                            Problem($"{path}.trigger[{j}]", "expected words", w);
-                        }
-                    }
-
-                    break;
-                case var other:
-                    Problem($"{path}.trigger", "expected words, or a list of them", other);
-                    break;
-            }
-
-            if (PromptWords.TriggerProblem(trigger) is { } triggerProblem)
-            {
-                Problem($"{path}.trigger", triggerProblem, Get(map, "trigger"));
-            }
-
+            var trigger = ParseTrigger(map, path);
             var faces = ParseFaces(map, path);
             var people = ParsePeople(map, path);
             if (people.Count > 0 && (lora is not null || faces.Count > 0 || trigger.Count > 0))
             {
-                Problem($"{path}.people", "an identity with people gives each person their own lora and face; leave out the identity's lora, face and trigger", Get(map, "people"));
+                Problem($"{path}.people", "an identity with people gives each person their own lora, trigger and face; leave out the identity's lora, face and trigger", Get(map, "people"));
             }
 
             if (name is not null)
@@ -374,6 +343,47 @@ internal sealed partial class BatchFile
         }
 
         return identities;
+    }
+
+    /// <summary>
+    /// A mapping's <c>trigger</c> (an identity's or a person's): words, or a list of them, checked as prompt words (no
+    /// prompt syntax, within the limits).
+    /// </summary>
+    private List<string> ParseTrigger(YamlMappingNode map, string path)
+    {
+        var trigger = new List<string>();
+        switch (Get(map, "trigger"))
+        {
+            case null:
+                break;
+            case YamlScalarNode { Value: { } words }:
+                trigger.Add(words);
+                break;
+            case YamlSequenceNode seq:
+                foreach (var (w, j) in seq.Children.Select((w, j) => (w, j)))
+                {
+                    if (w is YamlScalarNode { Value: { Length: > 0 } word })
+                    {
+                        trigger.Add(word);
+                    }
+                    else
+                    {
+                        Problem($"{path}.trigger[{j}]", "expected words", w);
+                    }
+                }
+
+                break;
+            case var other:
+                Problem($"{path}.trigger", "expected words, or a list of them", other);
+                break;
+        }
+
+        if (PromptWords.TriggerProblem(trigger) is { } triggerProblem)
+        {
+            Problem($"{path}.trigger", triggerProblem, Get(map, "trigger"));
+        }
+
+        return trigger;
     }
 
     /// <summary>A mapping's <c>face</c>: one photo's path or a list of them (at most <see cref="JobSubmission.MaxFacePhotos"/>), relative to the file.</summary>

@@ -35,6 +35,7 @@ internal static class SweepCommand
         var faceIndex = new Option<int?>("--face-index") { Description = "Which face when there are several (0 = largest)" };
         var person = new Option<string[]>("--person") { Description = "Several people: INDEX=LORA[:WEIGHT] gives face INDEX (from 0, left to right) that person's LoRA in every cell (repeatable; docs/multi-person.md)" };
         var personFace = new Option<string[]>("--person-face") { Description = "Several people: INDEX=PHOTO gives face INDEX a face photo in every cell (repeatable; the cells are not scored for likeness)" };
+        var personTrigger = new Option<string[]>("--person-trigger") { Description = "Several people: INDEX=WORD puts the trigger word of face INDEX's LoRA into that person's prompt only, in every cell (repeatable)" };
         var face = new Option<FileInfo[]>("--face") { Description = "A photo of the person, one face in it (repeatable): every cell's run gets them (V3 swaps the first in, an identity unit takes each) and each cell is scored against them" };
         var models = new Option<DirectoryInfo?>("--models") { Description = "Folder with the face models: the scorer's face_recognition_sface_2021dec.onnx (or w600k_r50.onnx); V3's insightface det_10g.onnx, w600k_r50.onnx, inswapper_128.onnx" };
         var model = new Option<FileInfo?>("--model") { Description = "The scoring model file itself (instead of looking in --models)" };
@@ -46,7 +47,7 @@ internal static class SweepCommand
         var json = new Option<bool>("--json") { Description = "Print the finished sweep as one JSON object instead of progress lines (shape in docs/commands.md)" };
         var command = new Command("sweep", "Run a recipe over a grid of varied values and write a contact sheet (HTML and PNG).")
         {
-            recipe, template, templates, lora, trigger, vary, set, seed, webui, auth, output, faceIndex, person, personFace, face, models, model, scorer, device, resume, verbose, json,
+            recipe, template, templates, lora, trigger, vary, set, seed, webui, auth, output, faceIndex, person, personFace, personTrigger, face, models, model, scorer, device, resume, verbose, json,
         };
         command.Validators.Add(result =>
         {
@@ -111,7 +112,7 @@ internal static class SweepCommand
                 else
                 {
                     var scorerKind = result.GetValue(scorer) == "arcface" ? ScorerKind.ArcFace : ScorerKind.SFace;
-                    var people = PeopleOptions.Parse(result.GetValue(person) ?? [], result.GetValue(personFace) ?? []);
+                    var people = PeopleOptions.Parse(result.GetValue(person) ?? [], result.GetValue(personFace) ?? [], result.GetValue(personTrigger) ?? []);
                     var definition = Define(result.GetValue(recipe), (result.GetValue(template)!, result.GetValue(templates)), result.GetValue(lora), result.GetValue(trigger) ?? [], result.GetValue(vary) ?? [],
                         result.GetValue(set) ?? [], result.GetValue(seed), result.GetValue(faceIndex), result.GetValue(device)!,
                         (result.GetValue(face) ?? [], result.GetValue(models), result.GetValue(model), scorerKind), people);
@@ -247,7 +248,7 @@ internal static class SweepCommand
                 Axes = axes,
                 FaceIndex = faceIndex,
                 Faces = [.. faces.Photos.Select(f => f.FullName)],
-                People = [.. people.Select(p => new SweepPerson(p.FaceIndex, p.Lora?.ToString(), p.FacePaths))],
+                People = [.. people.Select(p => new SweepPerson(p.FaceIndex, p.Lora?.ToString(), p.FacePaths, p.TriggerWords.Count > 0 ? p.TriggerWords : null))],
                 Models = faces.Models?.FullName,
                 Device = device,
             };
