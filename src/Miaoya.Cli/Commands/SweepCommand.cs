@@ -236,21 +236,9 @@ internal static class SweepCommand
         {
             // The run's own checks of the people (and that they are not mixed with --lora, --face, ...) run before the
             // sweep folder is written (CheckPeopleAsync); --face here would be the likeness reference of one person.
-            return new SweepDefinition
+            return Definition() with
             {
-                Recipe = File.Exists(recipe) ? Path.GetFullPath(recipe) : recipe,
-                RecipeSha256 = SweepDefinition.HashRecipe(recipe),
-                Template = templatePath,
-                Lora = lora,
-                Trigger = trigger,
-                Seed = seed ?? Random.Shared.NextInt64(0, uint.MaxValue),
-                Sets = sets,
-                Axes = axes,
-                FaceIndex = faceIndex,
-                Faces = [.. faces.Photos.Select(f => f.FullName)],
                 People = [.. people.Select(p => new SweepPerson(p.FaceIndex, p.Lora?.ToString(), p.FacePaths, p.TriggerWords.Count > 0 ? p.TriggerWords : null))],
-                Models = faces.Models?.FullName,
-                Device = device,
             };
         }
 
@@ -290,7 +278,14 @@ internal static class SweepCommand
             }
         }
 
-        return new SweepDefinition
+        return Definition() with
+        {
+            Scorer = scorerModel is null ? null : faces.Kind == ScorerKind.ArcFace ? "arcface" : "sface",
+            ScorerModel = scorerModel,
+        };
+
+        // What every sweep records; several people add theirs, a scored one its scorer.
+        SweepDefinition Definition() => new()
         {
             Recipe = File.Exists(recipe) ? Path.GetFullPath(recipe) : recipe,
             RecipeSha256 = SweepDefinition.HashRecipe(recipe),
@@ -303,8 +298,6 @@ internal static class SweepCommand
             FaceIndex = faceIndex,
             Faces = [.. faces.Photos.Select(f => f.FullName)],
             Models = faces.Models?.FullName,
-            Scorer = scorerModel is null ? null : faces.Kind == ScorerKind.ArcFace ? "arcface" : "sface",
-            ScorerModel = scorerModel,
             Device = device,
         };
     }
