@@ -159,7 +159,7 @@ public static class PromptWords
             var at = (word ?? string.Empty).AsSpan().IndexOfAny(Syntax);
             if (at >= 0)
             {
-                return $"'{UserText.Quote(word)}': '{word![at]}' is prompt syntax; trigger words are plain words (the LoRA and its weight come from --lora)";
+                return $"'{UserText.Quote(word)}': '{word![at]}' is prompt syntax; trigger words are plain words (the LoRA and its weight are given on their own: --lora, --person or lora)";
             }
         }
 
