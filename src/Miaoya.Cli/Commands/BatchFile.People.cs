@@ -1,6 +1,5 @@
 using System.Globalization;
 using Miaoya.Limits;
-using Miaoya.Pipeline;
 using Miaoya.Recipes;
 using Miaoya.Runner;
 using YamlDotNet.RepresentationModel;
@@ -74,18 +73,7 @@ internal sealed partial class BatchFile
                 Problem($"{at}.face_index", $"people[{people.IndexOf(earlier)}] already takes face {index}; give each face one person", Get(person, "face_index"));
             }
 
-            var lora = Scalar(person, "lora", at, required: false);
-            if (lora is not null)
-            {
-                try
-                {
-                    lora = LoraChoice.Parse(lora).ToString();
-                }
-                catch (ArgumentException e)
-                {
-                    Problem($"{at}.lora", e.Message.Replace("--lora: ", "", StringComparison.Ordinal).Split(" (Parameter", 2)[0], Get(person, "lora"));
-                }
-            }
+            var lora = NormalLora(Scalar(person, "lora", at, required: false), person, at);
 
             var trigger = ParseTrigger(person, at);
             if (trigger.Count > 0 && lora is null)

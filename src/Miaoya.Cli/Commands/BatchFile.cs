@@ -316,18 +316,7 @@ internal sealed partial class BatchFile
                 }
             }
 
-            if (lora is not null)
-            {
-                try
-                {
-                    lora = LoraChoice.Parse(lora).ToString();
-                }
-                catch (ArgumentException e)
-                {
-                    Problem($"{path}.lora", e.Message.Replace("--lora: ", "", StringComparison.Ordinal).Split(" (Parameter", 2)[0], Get(map, "lora"));
-                }
-            }
-
+            lora = NormalLora(lora, map, path);
             var trigger = ParseTrigger(map, path);
             var faces = ParseFaces(map, path);
             var people = ParsePeople(map, path);
@@ -349,6 +338,25 @@ internal sealed partial class BatchFile
     /// A mapping's <c>trigger</c> (an identity's or a person's): words, or a list of them, checked as prompt words (no
     /// prompt syntax, within the limits).
     /// </summary>
+    /// <summary>The <c>lora</c> of an identity or a person as <c>NAME:WEIGHT</c>; a bad one is a problem at PATH.lora (and stays as written).</summary>
+    private string? NormalLora(string? lora, YamlMappingNode map, string path)
+    {
+        if (lora is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return LoraChoice.Parse(lora).ToString();
+        }
+        catch (ArgumentException e)
+        {
+            Problem($"{path}.lora", e.Message.Replace("--lora: ", "", StringComparison.Ordinal).Split(" (Parameter", 2)[0], Get(map, "lora"));
+            return lora;
+        }
+    }
+
     private List<string> ParseTrigger(YamlMappingNode map, string path)
     {
         var trigger = new List<string>();
